@@ -1,0 +1,247 @@
+//! The gate: one pure decision for every gated operation (DESIGN.md §3).
+//!
+//! The server calls [`check`] when websh opens, for each exec, each file operation, each tunnel,
+//! editor load/save, and again on every re-attach. The console and CLI only mirror it.
+
+use crate::error::{ErrorCode, ErrorEnvelope};
+use crate::scope::format_scopes;
+use crate::{Scope, Status, UserId, WorkSession, WorkSessionId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How the caller signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// Browser or CLI sign-in with password (and TOTP): needs a work session.
+    Password,
+    /// `Authorization: Bearer`: bypasses work sessions, bounded by token ACLs.
+    ApiToken,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Password => "password",
+            AuthMethod::ApiToken => "api_token",
+        }
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub auth_method: AuthMethod,
+}
+
+/// What is asked for: a scope on a server, and whether it runs as root (which also needs `sudo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation<'a> {
+    pub scope: Scope,
+    pub server: &'a str,
+    pub as_root: bool,
+}
+
+/// The facts a denial carries so a person, the CLI or an AI agent can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GateContext {
+    pub auth_method: AuthMethod,
+    pub required_scope: Scope,
+    pub target_servers: Vec<String>,
+    pub current_work_session: Option<WorkSessionId>,
+}
+
+/// A refusal by the gate; converts into the 403 error envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateDenial {
+    pub code: ErrorCode,
+    pub message: String,
+    pub reason: String,
+    pub context: GateContext,
+    pub next_actions: Vec<String>,
+}
+
+impl From<GateDenial> for ErrorEnvelope {
+    fn from(d: GateDenial) -> Self {
+        let mut envelope = ErrorEnvelope::new(d.code, d.message).with_reason(d.reason);
+        envelope.context = Some(d.context);
+        envelope.next_actions = d.next_actions;
+        envelope
+    }
+}
+
+/// Decides whether `principal` may perform `op` inside `session` at `now`.
+///
+/// API tokens bypass work sessions but are denied by default: `token_allows` is the verdict of the
+/// token's ACLs (none exist yet, so callers pass `false`).
+pub fn check(
+    op: &Operation<'_>,
+    principal: &Principal,
+    session: Option<&WorkSession>,
+    token_allows: bool,
+    now: DateTime<Utc>,
+) -> Result<(), GateDenial> {
+    let required = if op.as_root && op.scope != Scope::Sudo {
+        Some(Scope::Sudo)
+    } else {
+        None
+    };
+    if principal.auth_method == AuthMethod::ApiToken {
+        return if token_allows {
+            Ok(())
+        } else {
+            Err(deny(
+                op,
+                principal,
+                None,
+                ErrorCode::TokenAclDenied,
+                format!(
+                    "the {} operation on {} is not allowed by this API token's ACLs",
+                    op.scope, op.server
+                ),
+                "API tokens are denied by default; no ACL grants this operation".into(),
+                vec!["ask staff to grant the token an ACL for this server and scope".into()],
+            ))
+        };
+    }
+    let Some(session) = session else {
+        return Err(deny(
+            op,
+            principal,
+            None,
+            ErrorCode::WorkSessionRequired,
+            format!(
+                "the {} operation requires an active work session that includes the {} scope",
+                op.scope, op.scope
+            ),
+            "no work session is selected".into(),
+            vec![create_command(op)],
+        ));
+    };
+    let id = session.id;
+    let fail = |code, message: String, reason: String, next: Vec<String>| {
+        Err(deny(
+            op,
+            principal,
+            Some(session),
+            code,
+            message,
+            reason,
+            next,
+        ))
+    };
+    if session.assignee.id != principal.user_id {
+        return fail(
+            ErrorCode::WorkSessionAssigneeMismatch,
+            "the selected work session belongs to someone else".into(),
+            format!("session {id} is assigned to {}", session.assignee.username),
+            vec![
+                "gate work-session list --user me".into(),
+                create_command(op),
+            ],
+        );
+    }
+    let expired = session.status == Status::Expired
+        || (matches!(session.status, Status::Active | Status::Approved)
+            && session.expires_at.is_some_and(|e| e <= now));
+    if expired {
+        return fail(
+            ErrorCode::WorkSessionExpired,
+            "the selected work session has expired".into(),
+            match session.expires_at {
+                Some(at) => format!("session {id} expired at {}", at.to_rfc3339()),
+                None => format!("session {id} has expired"),
+            },
+            vec![create_command(op)],
+        );
+    }
+    match session.status {
+        Status::Active => {}
+        Status::Pending | Status::Approved => {
+            let next = if session.status == Status::Pending {
+                format!("gate work-session show {id}  # waiting for approval")
+            } else {
+                format!("gate work-session activate {id}")
+            };
+            return fail(
+                ErrorCode::WorkSessionNotActive,
+                "the selected work session is not active yet".into(),
+                format!("session {id} is {}", session.status),
+                vec![next],
+            );
+        }
+        other => {
+            return fail(
+                ErrorCode::WorkSessionNotUsable,
+                "the selected work session can no longer be used".into(),
+                format!("session {id} is {other}"),
+                vec![create_command(op)],
+            );
+        }
+    }
+    for scope in std::iter::once(op.scope).chain(required) {
+        if !session.has_scope(scope) {
+            return fail(
+                ErrorCode::WorkSessionScopeNotAllowed,
+                format!(
+                    "the {} operation requires an active work session that includes the {scope} scope",
+                    op.scope
+                ),
+                format!("session {id} has scopes {}", format_scopes(&session.scopes)),
+                vec![create_command(op)],
+            );
+        }
+    }
+    if !session.has_server(op.server) {
+        let names: Vec<&str> = session.servers.iter().map(|s| s.name.as_str()).collect();
+        return fail(
+            ErrorCode::WorkSessionServerNotAllowed,
+            format!(
+                "server {} is not part of the selected work session",
+                op.server
+            ),
+            format!("session {id} covers servers [{}]", names.join(", ")),
+            vec![create_command(op)],
+        );
+    }
+    Ok(())
+}
+
+fn deny(
+    op: &Operation<'_>,
+    principal: &Principal,
+    session: Option<&WorkSession>,
+    code: ErrorCode,
+    message: String,
+    reason: String,
+    next_actions: Vec<String>,
+) -> GateDenial {
+    GateDenial {
+        code,
+        message,
+        reason,
+        context: GateContext {
+            auth_method: principal.auth_method,
+            required_scope: op.scope,
+            target_servers: vec![op.server.to_owned()],
+            current_work_session: session.map(|s| s.id),
+        },
+        next_actions,
+    }
+}
+
+/// The CLI command that would request a session allowing `op`.
+fn create_command(op: &Operation<'_>) -> String {
+    let sudo = if op.as_root && op.scope != Scope::Sudo {
+        " --scope sudo"
+    } else {
+        ""
+    };
+    format!(
+        "gate work-session create --scope {}{sudo} --server {} --expires-in 1h --purpose \"<intent>\" --use",
+        op.scope, op.server
+    )
+}
