@@ -1,1 +1,21 @@
-//! x
+//! The Gatehouse server: REST API, work-session lifecycle and gate, identity, audit log.
+//!
+//! [`app`] builds the whole HTTP surface over an [`AppState`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and `main.rs` serves it over TCP.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod scheduler;
+pub mod sessions;
+pub mod state;
+pub mod store;
+pub mod time;
+
+pub use app::app;
+pub use state::AppState;

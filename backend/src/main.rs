@@ -1,1 +1,262 @@
-fn main() {}
+//! The `gatehouse` command: `serve`, `admin create-user`, `audit verify`.
+
+use clap::{Args, Parser, Subcommand};
+use gatehouse::auth::password;
+use gatehouse::config::Config;
+use gatehouse::routes::users::validate_credentials;
+use gatehouse::store::users::{self, NewUser};
+use gatehouse::{app, audit, scheduler, AppState};
+use gatehouse_shared::Role;
+use std::io::BufRead;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Gatehouse privileged-access gateway"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Administrative tasks on the local database.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+struct StoreArgs {
+    /// Where the database and recordings live.
+    #[arg(long, env = "GATEHOUSE_DATA_DIR", default_value = "./gatehouse-data")]
+    data_dir: PathBuf,
+    /// Database URL; defaults to SQLite inside the data dir.
+    #[arg(long, env = "GATEHOUSE_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on. Plain HTTP is allowed only on loopback.
+    #[arg(long, env = "GATEHOUSE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// A reverse proxy whose X-Forwarded-For is trusted (repeatable).
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<IpAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "member")]
+        role: Role,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exits 1 if any row was edited, removed or reordered.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+impl StoreArgs {
+    fn url(&self) -> Result<String, String> {
+        if let Some(url) = &self.database_url {
+            return Ok(url.clone());
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", self.data_dir.display()))?;
+        Ok(format!(
+            "sqlite://{}",
+            self.data_dir.join("gatehouse.db").display()
+        ))
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Admin {
+                command:
+                    AdminCommand::CreateUser {
+                        username,
+                        role,
+                        store,
+                    },
+            } => create_user(&store, &username, role).await,
+            Command::Audit {
+                command: AuditCommand::Verify { store },
+            } => verify_audit(&store).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    if !args.listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing plain HTTP on {}: it is not a loopback address (put a TLS proxy in front, \
+             or listen on 127.0.0.1)",
+            args.listen
+        ));
+    }
+    let config = Config {
+        trusted_proxies: args.trusted_proxies,
+        ..Config::default()
+    };
+    let state = AppState::open(&args.store.url()?, config)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    scheduler::spawn(state.clone());
+    let users = users::count(&state.db, state.workspace)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The first line on stdout is machine-readable: scripts and tests wait for it.
+    println!("gatehouse listening on http://{addr}");
+    if users == 0 {
+        println!(
+            "first sign-in: no users yet; POST /api/setup or run `gatehouse admin create-user --role superuser`"
+        );
+    }
+    tracing::info!(%addr, "serving");
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}
+
+async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<ExitCode, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password_text = line.trim_end_matches(['\r', '\n']).to_owned();
+    validate_credentials(username, &password_text).map_err(|e| e.0.message)?;
+    let state = AppState::open(&store.url()?, Config::default())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let hash = password::hash(password_text)
+        .await
+        .map_err(|_| "cannot hash the password".to_owned())?;
+    let new = NewUser {
+        username,
+        email: None,
+        role,
+        password_hash: &hash,
+    };
+    let user = users::insert(&state.db, state.workspace, &new, gatehouse::time::now())
+        .await
+        .map_err(|e| {
+            if gatehouse::error::is_unique_violation(&e) {
+                format!("user {username} already exists")
+            } else {
+                format!("cannot create the user: {e}")
+            }
+        })?;
+    audit::record(
+        &state,
+        audit::event("user.created", audit::SUCCESS)
+            .actor("gatehouse-admin-cli")
+            .target(&user.username)
+            .details(serde_json::json!({"role": user.role})),
+    )
+    .await
+    .map_err(|e| e.0.message)?;
+    println!("created {} user {}", user.role, user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify_audit(store: &StoreArgs) -> Result<ExitCode, String> {
+    let state = AppState::open(&store.url()?, Config::default())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let result = gatehouse::store::audit::verify(&state.db, state.workspace)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
+    );
+    Ok(if result.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,27 @@
+//! Random secrets (session cookies, API tokens, agent keys) and the hashes we store instead.
+
+use data_encoding::BASE64URL_NOPAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// 32 random bytes from the OS, URL-safe base64.
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    BASE64URL_NOPAD.encode(&bytes)
+}
+
+/// Hex SHA-256 of a high-entropy secret. (Passwords use argon2id; these secrets are random
+/// 256-bit values, for which a fast hash is enough and keeps every request cheap.)
+pub fn sha256_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Constant-time comparison of two strings.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

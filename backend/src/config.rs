@@ -1,0 +1,46 @@
+//! Runtime settings of the server that are not stored in the database.
+
+use std::net::IpAddr;
+
+/// Sign-in throttling: at most `max_failures` failures per key inside `window_secs`.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleLimits {
+    pub per_account: i64,
+    pub per_peer: i64,
+    pub window_secs: i64,
+}
+
+impl Default for ThrottleLimits {
+    fn default() -> Self {
+        Self {
+            per_account: 5,
+            per_peer: 20,
+            window_secs: 15 * 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Mark the session cookie `Secure` (true whenever the server speaks TLS).
+    pub secure_cookies: bool,
+    /// Peers whose `X-Forwarded-For` is believed; everyone else's is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// How long a browser sign-in lasts.
+    pub login_ttl_secs: i64,
+    pub throttle: ThrottleLimits,
+    /// Largest JSON request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            login_ttl_secs: 12 * 3600,
+            throttle: ThrottleLimits::default(),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The one error type of the API and its single mapping to HTTP responses.
+//!
+//! Handlers return `Result<_, ApiError>`; database errors are logged and become a bare
+//! `internal` envelope, so internals never reach clients.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_shared::error::FieldError;
+use gatehouse_shared::gate::GateDenial;
+use gatehouse_shared::lifecycle::Refusal;
+use gatehouse_shared::{ErrorCode, ErrorEnvelope};
+
+/// An API error: an envelope with the status that goes with its code.
+#[derive(Debug)]
+pub struct ApiError(pub Box<ErrorEnvelope>);
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self(Box::new(ErrorEnvelope::new(code, message)))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self(Box::new(
+            ErrorEnvelope::new(ErrorCode::ValidationError, format!("{field}: {message}"))
+                .with_field(field, message),
+        ))
+    }
+
+    pub fn fields(fields: Vec<FieldError>) -> Self {
+        let summary: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect();
+        let mut envelope = ErrorEnvelope::new(ErrorCode::ValidationError, summary.join("; "));
+        envelope.fields = fields;
+        Self(Box::new(envelope))
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut envelope = ErrorEnvelope::new(
+            ErrorCode::RateLimited,
+            "too many failed sign-in attempts; try again later",
+        );
+        envelope.retry_after_secs = Some(retry_after_secs.max(1));
+        Self(Box::new(envelope))
+    }
+
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.0.error_code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.error_code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.0.retry_after_secs;
+        let mut response = (status, Json(*self.0)).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        ApiError::internal()
+    }
+}
+
+impl From<GateDenial> for ApiError {
+    fn from(denial: GateDenial) -> Self {
+        Self(Box::new(denial.into()))
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::NotPermitted(message) => ApiError::forbidden(message),
+            Refusal::InvalidTransition { .. } => {
+                ApiError::new(ErrorCode::InvalidTransition, refusal.to_string())
+            }
+            Refusal::Invalid { field, message } => ApiError::validation(&field, message),
+        }
+    }
+}
+
+/// True when the database refused a row because a unique key already exists.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}

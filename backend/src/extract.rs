@@ -1,0 +1,262 @@
+//! Typed extractors: JSON, path and query that fail with our envelope, the caller's peer
+//! address, and the authenticated principal (`AuthUser`) with its CSRF check.
+
+use crate::auth::{cookie, secrets};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{logins, tokens, users};
+use crate::time::{now, opt_from_micros};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::gate::{AuthMethod, Principal};
+use gatehouse_shared::lifecycle::Actor;
+use gatehouse_shared::{ErrorCode, Role, TokenId, UserId, UserRef, WorkSessionId};
+use serde::de::DeserializeOwned;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// A JSON body; any failure (syntax, types, unknown fields, size) becomes the error envelope.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::new(ErrorCode::ValidationError, e.body_text()),
+        JsonRejection::JsonSyntaxError(_) => {
+            ApiError::bad_request("the request body is not valid JSON")
+        }
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("expected a JSON body with Content-Type: application/json")
+        }
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than this endpoint accepts",
+        ),
+        other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// An optional JSON body: an empty body is `T::default()`, anything else must parse.
+#[derive(Debug)]
+pub struct ApiJsonOrDefault<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for ApiJsonOrDefault<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                } else {
+                    ApiError::bad_request(e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(ApiJsonOrDefault(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(ApiJsonOrDefault)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => {
+                    ApiError::new(ErrorCode::ValidationError, e.to_string())
+                }
+                _ => ApiError::bad_request("the request body is not valid JSON"),
+            })
+    }
+}
+
+/// Path parameters; a malformed id names nothing that exists, so it is a 404.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::not_found("resource"))
+    }
+}
+
+/// Query parameters; bad ones are a 400 naming the problem.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
+    }
+}
+
+/// The connecting peer's address. `X-Forwarded-For` counts only when the direct peer is a
+/// configured trusted proxy; then its right-most entry (the one that proxy added) is used.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub IpAddr);
+
+impl FromRequestParts<AppState> for PeerAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let direct = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        if !state.config.trusted_proxies.contains(&direct) {
+            return Ok(PeerAddr(direct));
+        }
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        Ok(PeerAddr(forwarded.unwrap_or(direct)))
+    }
+}
+
+/// A browser sign-in behind the request.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub token_hash: String,
+    pub csrf_token: String,
+    pub active_work_session: Option<WorkSessionId>,
+    pub mfa_verified_at: Option<DateTime<Utc>>,
+}
+
+/// The authenticated caller: a cookie sign-in or an API token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+    pub method: AuthMethod,
+    pub login: Option<Login>,
+    pub token: Option<TokenId>,
+}
+
+/// The header that carries the CSRF token on cookie-authenticated state changes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthenticated = || ApiError::unauthenticated("sign in or present an API token");
+        let now = now();
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let (user_id, method, login, token) = if let Some(secret) = bearer {
+            let hash = secrets::sha256_hex(secret.trim());
+            let (token_id, user_id) = tokens::authenticate(&state.db, state.workspace, &hash, now)
+                .await?
+                .ok_or_else(unauthenticated)?;
+            (user_id, AuthMethod::ApiToken, None, Some(token_id))
+        } else {
+            let secret = cookie::read(&parts.headers).ok_or_else(unauthenticated)?;
+            let hash = secrets::sha256_hex(&secret);
+            let row = logins::find(&state.db, state.workspace, &hash, now)
+                .await?
+                .ok_or_else(unauthenticated)?;
+            if !is_safe(&parts.method) {
+                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if !sent.is_some_and(|s| secrets::constant_time_eq(s, &row.csrf_token)) {
+                    return Err(ApiError::new(
+                        ErrorCode::CsrfRequired,
+                        "state-changing requests need the X-CSRF-Token header from sign-in",
+                    ));
+                }
+            }
+            let login = Login {
+                token_hash: row.token_hash,
+                csrf_token: row.csrf_token,
+                active_work_session: row.active_work_session.and_then(|s| s.parse().ok()),
+                mfa_verified_at: opt_from_micros(row.mfa_verified_at),
+            };
+            let user_id = crate::store::parse_id(&row.user_id)?;
+            (user_id, AuthMethod::Password, Some(login), None)
+        };
+        let user = users::by_id(&state.db, state.workspace, user_id)
+            .await?
+            .ok_or_else(unauthenticated)?;
+        Ok(AuthUser {
+            id: user_id,
+            username: user.username.clone(),
+            role: user.role()?,
+            method,
+            login,
+            token,
+        })
+    }
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl AuthUser {
+    pub fn user_ref(&self) -> UserRef {
+        UserRef {
+            id: self.id,
+            username: self.username.clone(),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::User {
+            user: self.user_ref(),
+            role: self.role,
+        }
+    }
+
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.id,
+            auth_method: self.method,
+        }
+    }
+
+    pub fn require_staff(&self) -> Result<(), ApiError> {
+        if self.role.is_staff_or_above() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "this needs the staff or superuser role",
+            ))
+        }
+    }
+
+    pub fn require_superuser(&self) -> Result<(), ApiError> {
+        if self.role == Role::Superuser {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this needs the superuser role"))
+        }
+    }
+}

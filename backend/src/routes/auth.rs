@@ -1,0 +1,266 @@
+//! Sign-in (password + TOTP), sign-out, `whoami` and TOTP enrolment.
+
+use crate::audit::{self, FAILURE, SUCCESS};
+use crate::auth::{cookie, password, secrets, totp};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, AuthUser, PeerAddr};
+use crate::state::AppState;
+use crate::store::{logins, throttle, users, work_sessions};
+use crate::time::now;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Duration;
+use gatehouse_shared::api::{LoginRequest, LoginResponse, OtpBody, TotpEnrollment, WhoAmI};
+use gatehouse_shared::gate::AuthMethod;
+use gatehouse_shared::user::MAX_PASSWORD_LEN;
+use gatehouse_shared::{ErrorCode, ErrorEnvelope};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/whoami", get(whoami))
+        .route("/api/auth/mfa/totp", post(totp_enroll))
+        .route("/api/auth/mfa/totp/confirm", post(totp_confirm))
+}
+
+const GENERIC_FAILURE: &str = "invalid username or password";
+
+/// Refuses with 429 when the account or the peer has too many recent failures.
+async fn check_throttle(state: &AppState, keys: &[String]) -> ApiResult<()> {
+    let limits = state.config.throttle;
+    let now = now();
+    let since = now - Duration::seconds(limits.window_secs);
+    for key in keys {
+        let limit = if key.starts_with("user:") {
+            limits.per_account
+        } else {
+            limits.per_peer
+        };
+        let (failures, oldest) =
+            throttle::failures_since(&state.db, state.workspace, key, since).await?;
+        if failures >= limit {
+            let oldest = oldest.map_or(now, crate::time::from_micros);
+            let retry = (oldest + Duration::seconds(limits.window_secs) - now).num_seconds();
+            return Err(ApiError::rate_limited(retry.max(1) as u64));
+        }
+    }
+    Ok(())
+}
+
+async fn record_failure(state: &AppState, keys: &[String]) -> ApiResult<()> {
+    for key in keys {
+        throttle::record_failure(&state.db, state.workspace, key, now()).await?;
+    }
+    Ok(())
+}
+
+/// Sign in with password (and TOTP once enrolled); sets the session cookie.
+#[utoipa::path(post, path = "/api/auth/login", tag = "identity", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
+pub async fn login(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let username = req.username.trim().to_owned();
+    let keys = [format!("user:{username}"), format!("peer:{peer}")];
+    check_throttle(&state, &keys).await?;
+    let row = users::by_username(&state.db, state.workspace, &username).await?;
+    let password_ok = req.password.len() <= MAX_PASSWORD_LEN
+        && password::verify(req.password, row.as_ref().map(|r| r.password_hash.clone())).await;
+    let Some(row) = row.filter(|_| password_ok) else {
+        record_failure(&state, &keys).await?;
+        audit::record(
+            &state,
+            audit::event("auth.login", FAILURE)
+                .target(&username)
+                .details(
+                    serde_json::json!({"peer": peer.to_string(), "reason": "bad_credentials"}),
+                ),
+        )
+        .await?;
+        return Err(ApiError::unauthenticated(GENERIC_FAILURE));
+    };
+    let user = row.to_user()?;
+    let mut mfa_verified_at = None;
+    if let Some(secret) = &row.totp_secret {
+        let Some(otp) = req.otp.as_deref() else {
+            audit::record(
+                &state,
+                audit::event("auth.mfa", FAILURE)
+                    .actor(&user.username)
+                    .details(serde_json::json!({"reason": "otp_missing"})),
+            )
+            .await?;
+            return Err(ApiError::new(
+                ErrorCode::MfaRequired,
+                "a one-time code from your authenticator app is required",
+            ));
+        };
+        let now = now();
+        let accepted = match totp::matching_step(secret, otp, now) {
+            Some(step) => {
+                users::consume_totp_step(&state.db, state.workspace, user.id, step).await?
+            }
+            None => false,
+        };
+        if !accepted {
+            record_failure(&state, &keys).await?;
+            audit::record(
+                &state,
+                audit::event("auth.mfa", FAILURE)
+                    .actor(&user.username)
+                    .details(serde_json::json!({"reason": "otp_invalid_or_reused"})),
+            )
+            .await?;
+            return Err(ApiError::unauthenticated(
+                "invalid or already used one-time code",
+            ));
+        }
+        mfa_verified_at = Some(now);
+    }
+    let token = secrets::random_secret();
+    let csrf_token = secrets::random_secret();
+    let now = now();
+    let ttl = state.config.login_ttl_secs;
+    logins::insert(
+        &state.db,
+        state.workspace,
+        &logins::NewLogin {
+            token_hash: &secrets::sha256_hex(&token),
+            user_id: user.id,
+            csrf_token: &csrf_token,
+            expires_at: now + Duration::seconds(ttl),
+            mfa_verified_at,
+        },
+        now,
+    )
+    .await?;
+    throttle::clear(&state.db, state.workspace, &keys[0]).await?;
+    audit::record(
+        &state,
+        audit::event("auth.login", SUCCESS)
+            .actor(&user.username)
+            .details(
+                serde_json::json!({"peer": peer.to_string(), "mfa": mfa_verified_at.is_some()}),
+            ),
+    )
+    .await?;
+    let mut headers = HeaderMap::new();
+    if let Some(value) = cookie::set_cookie(&token, ttl, state.config.secure_cookies) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    Ok((headers, Json(LoginResponse { user, csrf_token })))
+}
+
+/// Sign out: forgets the sign-in and clears the cookie.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "identity",
+    responses((status = 204), (status = 401, body = ErrorEnvelope)))]
+pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
+    if let Some(login) = &auth.login {
+        logins::delete(&state.db, state.workspace, &login.token_hash).await?;
+    }
+    audit::record(
+        &state,
+        audit::event("auth.logout", SUCCESS).actor(&auth.username),
+    )
+    .await?;
+    let mut headers = HeaderMap::new();
+    if let Some(value) = cookie::clear_cookie(state.config.secure_cookies) {
+        headers.insert(header::SET_COOKIE, value);
+    }
+    Ok((StatusCode::NO_CONTENT, headers))
+}
+
+/// Who the caller is, how they signed in, and their selected work session.
+#[utoipa::path(get, path = "/api/auth/whoami", tag = "identity",
+    responses((status = 200, body = WhoAmI), (status = 401, body = ErrorEnvelope)))]
+pub async fn whoami(State(state): State<AppState>, auth: AuthUser) -> ApiResult<Json<WhoAmI>> {
+    let row = users::by_id(&state.db, state.workspace, auth.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+    let active = match auth.login.as_ref().and_then(|l| l.active_work_session) {
+        Some(id) => work_sessions::get(&state.db, state.workspace, id).await?,
+        None => None,
+    };
+    Ok(Json(WhoAmI {
+        user: row.to_user()?,
+        auth_method: auth.method,
+        work_session_required: auth.method == AuthMethod::Password,
+        active_work_session: active,
+        csrf_token: auth.login.map(|l| l.csrf_token),
+    }))
+}
+
+/// Start TOTP enrolment: returns a new secret to confirm with a code.
+#[utoipa::path(post, path = "/api/auth/mfa/totp", tag = "identity",
+    responses((status = 200, body = TotpEnrollment), (status = 409, body = ErrorEnvelope)))]
+pub async fn totp_enroll(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<TotpEnrollment>> {
+    let row = users::by_id(&state.db, state.workspace, auth.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+    if row.totp_secret.is_some() {
+        return Err(ApiError::conflict(
+            "TOTP is already enrolled for this account",
+        ));
+    }
+    let secret = totp::new_secret();
+    users::set_pending_totp(&state.db, state.workspace, auth.id, &secret).await?;
+    audit::record(
+        &state,
+        audit::event("auth.mfa.enroll_started", SUCCESS).actor(&auth.username),
+    )
+    .await?;
+    Ok(Json(TotpEnrollment {
+        otpauth_uri: totp::otpauth_uri(&secret, &auth.username),
+        secret,
+    }))
+}
+
+/// Confirm TOTP enrolment with a current code; from then on sign-in needs a code.
+#[utoipa::path(post, path = "/api/auth/mfa/totp/confirm", tag = "identity", request_body = OtpBody,
+    responses((status = 204), (status = 400, body = ErrorEnvelope)))]
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<OtpBody>,
+) -> ApiResult<StatusCode> {
+    let row = users::by_id(&state.db, state.workspace, auth.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+    let Some(pending) = row.totp_pending_secret else {
+        return Err(ApiError::conflict(
+            "start enrolment first: POST /api/auth/mfa/totp",
+        ));
+    };
+    let Some(step) = totp::matching_step(&pending, &body.otp, now()) else {
+        audit::record(
+            &state,
+            audit::event("auth.mfa.confirm", FAILURE).actor(&auth.username),
+        )
+        .await?;
+        return Err(ApiError::validation(
+            "otp",
+            "the code does not match; check the device clock",
+        ));
+    };
+    if !users::confirm_totp(&state.db, state.workspace, auth.id, step).await? {
+        return Err(ApiError::conflict(
+            "enrolment changed meanwhile; start again",
+        ));
+    }
+    audit::record(
+        &state,
+        audit::event("auth.mfa.enrolled", SUCCESS).actor(&auth.username),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,72 @@
+//! Shared state of the running server, cheap to clone into every handler.
+
+use crate::config::Config;
+use crate::store::{self, Db};
+use gatehouse_shared::lifecycle::Policy;
+use gatehouse_shared::{Status, WorkSessionId, WorkspaceId};
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::{broadcast, Notify};
+
+/// A work session changed state; live channels it authorized listen for this to end themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionChange {
+    pub workspace: WorkspaceId,
+    pub id: WorkSessionId,
+    pub status: Status,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    /// The workspace this installation serves.
+    pub workspace: WorkspaceId,
+    pub config: Config,
+    /// Wakes the scheduler when a deadline may have moved earlier.
+    pub scheduler_wakeup: Notify,
+    pub session_changes: broadcast::Sender<SessionChange>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Opens the database at `database_url` (running migrations) and prepares the workspace.
+    pub async fn open(database_url: &str, config: Config) -> Result<Self, sqlx::Error> {
+        let db = store::open(database_url).await?;
+        let workspace = store::default_workspace(&db).await?;
+        let (session_changes, _) = broadcast::channel(1024);
+        Ok(Self(Arc::new(Inner {
+            db,
+            workspace,
+            config,
+            scheduler_wakeup: Notify::new(),
+            session_changes,
+        })))
+    }
+
+    /// The workspace's lifecycle policy.
+    pub async fn policy(&self) -> Result<Policy, sqlx::Error> {
+        let settings = store::workspace_settings(&self.db, self.workspace).await?;
+        Ok(Policy {
+            max_duration_secs: settings.max_session_secs,
+        })
+    }
+
+    /// Announces a state change to the scheduler and to every live channel.
+    pub fn session_changed(&self, id: WorkSessionId, status: Status) {
+        self.scheduler_wakeup.notify_one();
+        // No receivers is fine: nothing live depends on this session.
+        let _ = self.session_changes.send(SessionChange {
+            workspace: self.workspace,
+            id,
+            status,
+        });
+    }
+}

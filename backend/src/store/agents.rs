@@ -1,0 +1,93 @@
+//! Agent credentials: one per server, the secret stored only as its SHA-256.
+
+use super::{parse_id, Db};
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::server::AgentRegistration;
+use gatehouse_shared::{AgentId, ServerId, WorkspaceId};
+
+/// Why a registration could not bind to a server entry.
+#[derive(Debug)]
+pub enum RegisterOutcome {
+    Registered {
+        server_id: ServerId,
+        agent_id: AgentId,
+    },
+    /// The token is unknown, expired or used up.
+    BadToken,
+    /// A server of that name already has an agent.
+    AlreadyRegistered,
+}
+
+/// Spends the registration token and binds a new agent credential to the server entry named
+/// `req.name` (creating it if absent), all in one transaction so a refused attempt leaves nothing.
+pub async fn register(
+    db: &Db,
+    ws: WorkspaceId,
+    req: &AgentRegistration,
+    token_hash: &str,
+    secret_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<RegisterOutcome, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    if !super::servers::spend_registration_token(&mut *tx, ws, token_hash, now).await? {
+        return Ok(RegisterOutcome::BadToken);
+    }
+    let existing: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT s.id, a.id FROM servers s LEFT JOIN agents a ON a.server_id = s.id \
+         WHERE s.workspace_id = ? AND s.name = ?",
+    )
+    .bind(ws.to_string())
+    .bind(&req.name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let server_id = match existing {
+        Some((_, Some(_))) => return Ok(RegisterOutcome::AlreadyRegistered),
+        Some((id, None)) => {
+            let id: ServerId = parse_id(&id)?;
+            sqlx::query("UPDATE servers SET os = ?, platform = ?, hostname = ? WHERE id = ?")
+                .bind(&req.os)
+                .bind(&req.platform)
+                .bind(&req.hostname)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            id
+        }
+        None => {
+            let id = ServerId::new();
+            sqlx::query(
+                "INSERT INTO servers (id, workspace_id, name, os, platform, hostname, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id.to_string())
+            .bind(ws.to_string())
+            .bind(&req.name)
+            .bind(&req.os)
+            .bind(&req.platform)
+            .bind(&req.hostname)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let agent_id = AgentId::new();
+    sqlx::query(
+        "INSERT INTO agents (id, workspace_id, server_id, secret_hash, hostname, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(agent_id.to_string())
+    .bind(ws.to_string())
+    .bind(server_id.to_string())
+    .bind(secret_hash)
+    .bind(&req.hostname)
+    .bind(to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(RegisterOutcome::Registered {
+        server_id,
+        agent_id,
+    })
+}

@@ -1,0 +1,132 @@
+//! Groups, their members, and the server-name patterns they grant.
+
+use super::{parse_id, Db};
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::api::Group;
+use gatehouse_shared::{GroupId, UserId, WorkspaceId};
+
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<GroupId, sqlx::Error> {
+    let id = GroupId::new();
+    sqlx::query("INSERT INTO groups (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)")
+        .bind(id.to_string())
+        .bind(ws.to_string())
+        .bind(name)
+        .bind(to_micros(now))
+        .execute(db)
+        .await?;
+    Ok(id)
+}
+
+pub async fn id_by_name(
+    db: &Db,
+    ws: WorkspaceId,
+    name: &str,
+) -> Result<Option<GroupId>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM groups WHERE workspace_id = ? AND name = ?")
+            .bind(ws.to_string())
+            .bind(name)
+            .fetch_optional(db)
+            .await?;
+    row.map(|(id,)| parse_id(&id)).transpose()
+}
+
+pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT name FROM groups WHERE workspace_id = ? AND id = ?")
+            .bind(ws.to_string())
+            .bind(id.to_string())
+            .fetch_optional(db)
+            .await?;
+    let Some((name,)) = row else { return Ok(None) };
+    let members: Vec<(String,)> = sqlx::query_as(
+        "SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id \
+         WHERE m.workspace_id = ? AND m.group_id = ? ORDER BY u.username",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await?;
+    let patterns: Vec<(String,)> = sqlx::query_as(
+        "SELECT pattern FROM group_server_patterns WHERE workspace_id = ? AND group_id = ? \
+         ORDER BY pattern",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await?;
+    Ok(Some(Group {
+        id,
+        name,
+        members: members.into_iter().map(|(m,)| m).collect(),
+        server_patterns: patterns.into_iter().map(|(p,)| p).collect(),
+    }))
+}
+
+pub async fn list(db: &Db, ws: WorkspaceId) -> Result<Vec<Group>, sqlx::Error> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM groups WHERE workspace_id = ? ORDER BY name")
+            .bind(ws.to_string())
+            .fetch_all(db)
+            .await?;
+    let mut groups = Vec::with_capacity(ids.len());
+    for (id,) in ids {
+        if let Some(group) = get(db, ws, parse_id(&id)?).await? {
+            groups.push(group);
+        }
+    }
+    Ok(groups)
+}
+
+pub async fn add_member(
+    db: &Db,
+    ws: WorkspaceId,
+    group: GroupId,
+    user: UserId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO group_members (workspace_id, group_id, user_id) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ws.to_string())
+    .bind(group.to_string())
+    .bind(user.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn add_pattern(
+    db: &Db,
+    ws: WorkspaceId,
+    group: GroupId,
+    pattern: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO group_server_patterns (workspace_id, group_id, pattern) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ws.to_string())
+    .bind(group.to_string())
+    .bind(pattern)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every (group name, pattern) pair of the workspace, for labelling servers with their groups.
+pub async fn all_patterns(db: &Db, ws: WorkspaceId) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT g.name, p.pattern FROM group_server_patterns p JOIN groups g ON g.id = p.group_id \
+         WHERE p.workspace_id = ? ORDER BY g.name",
+    )
+    .bind(ws.to_string())
+    .fetch_all(db)
+    .await
+}

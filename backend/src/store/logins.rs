@@ -1,0 +1,99 @@
+//! Browser sign-in sessions: the cookie's hash, its CSRF token and the selected work session.
+
+use super::Db;
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::{UserId, WorkSessionId, WorkspaceId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoginRow {
+    pub token_hash: String,
+    pub user_id: String,
+    pub csrf_token: String,
+    pub expires_at: i64,
+    pub mfa_verified_at: Option<i64>,
+    pub active_work_session: Option<String>,
+}
+
+pub struct NewLogin<'a> {
+    pub token_hash: &'a str,
+    pub user_id: UserId,
+    pub csrf_token: &'a str,
+    pub expires_at: DateTime<Utc>,
+    pub mfa_verified_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    login: &NewLogin<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO login_sessions (token_hash, workspace_id, user_id, csrf_token, created_at, \
+         expires_at, mfa_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(login.token_hash)
+    .bind(ws.to_string())
+    .bind(login.user_id.to_string())
+    .bind(login.csrf_token)
+    .bind(to_micros(now))
+    .bind(to_micros(login.expires_at))
+    .bind(login.mfa_verified_at.map(to_micros))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The unexpired sign-in whose cookie hashes to `token_hash`.
+pub async fn find(
+    db: &Db,
+    ws: WorkspaceId,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT token_hash, user_id, csrf_token, expires_at, mfa_verified_at, active_work_session \
+         FROM login_sessions WHERE workspace_id = ? AND token_hash = ? AND expires_at > ?",
+    )
+    .bind(ws.to_string())
+    .bind(token_hash)
+    .bind(to_micros(now))
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn delete(db: &Db, ws: WorkspaceId, token_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND token_hash = ?")
+        .bind(ws.to_string())
+        .bind(token_hash)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_active_work_session(
+    db: &Db,
+    ws: WorkspaceId,
+    token_hash: &str,
+    session: Option<WorkSessionId>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE login_sessions SET active_work_session = ? WHERE workspace_id = ? AND token_hash = ?",
+    )
+    .bind(session.map(|s| s.to_string()))
+    .bind(ws.to_string())
+    .bind(token_hash)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Drops expired sign-ins; called by the scheduler now and then.
+pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= ?")
+        .bind(to_micros(now))
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected())
+}

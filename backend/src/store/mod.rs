@@ -1,0 +1,101 @@
+//! The store: SQLite through sqlx (WAL mode, migrations), every query scoped by workspace.
+//!
+//! Each submodule owns the SQL of one concept; handlers never write SQL themselves.
+
+pub mod agents;
+pub mod audit;
+pub mod groups;
+pub mod logins;
+pub mod servers;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+pub mod work_sessions;
+
+use gatehouse_shared::WorkspaceId;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub type Db = SqlitePool;
+
+/// Opens (creating if missing) the database at `url` and applies pending migrations.
+pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
+    let options = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .min_connections(1)
+        .connect_with(options)
+        .await?;
+    sqlx::migrate!("./migrations").run(&pool).await?;
+    Ok(pool)
+}
+
+/// The name of the workspace a single-tenant installation uses.
+pub const DEFAULT_WORKSPACE: &str = "default";
+
+/// Returns the id of the default workspace, creating it on first start.
+pub async fn default_workspace(db: &Db) -> Result<WorkspaceId, sqlx::Error> {
+    let id = WorkspaceId::new();
+    sqlx::query(
+        "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(DEFAULT_WORKSPACE)
+    .bind(crate::time::to_micros(crate::time::now()))
+    .execute(db)
+    .await?;
+    let (existing,): (String,) = sqlx::query_as("SELECT id FROM workspaces WHERE name = ?")
+        .bind(DEFAULT_WORKSPACE)
+        .fetch_one(db)
+        .await?;
+    parse_id(&existing)
+}
+
+/// Parses an id column; a malformed one means a corrupted row.
+pub fn parse_id<T: FromStr>(text: &str) -> Result<T, sqlx::Error> {
+    text.parse()
+        .map_err(|_| sqlx::Error::Decode(format!("malformed id in database: {text:?}").into()))
+}
+
+/// Workspace-wide settings.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkspaceSettings {
+    pub max_session_secs: i64,
+    pub mfa_timeout_secs: i64,
+}
+
+pub async fn workspace_settings(
+    db: &Db,
+    ws: WorkspaceId,
+) -> Result<WorkspaceSettings, sqlx::Error> {
+    let (max_session_secs, mfa_timeout_secs): (i64, i64) =
+        sqlx::query_as("SELECT max_session_secs, mfa_timeout_secs FROM workspaces WHERE id = ?")
+            .bind(ws.to_string())
+            .fetch_one(db)
+            .await?;
+    Ok(WorkspaceSettings {
+        max_session_secs,
+        mfa_timeout_secs,
+    })
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally inside `LIKE ... ESCAPE '\'`.
+pub fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

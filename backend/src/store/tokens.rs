@@ -1,0 +1,114 @@
+//! API tokens: only their SHA-256 is stored.
+
+use super::{parse_id, Db};
+use crate::time::{from_micros, opt_from_micros, to_micros};
+use chrono::{DateTime, Utc};
+use gatehouse_shared::token::ApiToken;
+use gatehouse_shared::{TokenId, UserId, WorkspaceId};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    name: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TokenRow {
+    fn into_token(self) -> Result<ApiToken, sqlx::Error> {
+        Ok(ApiToken {
+            id: parse_id(&self.id)?,
+            name: self.name,
+            created_at: from_micros(self.created_at),
+            expires_at: opt_from_micros(self.expires_at),
+            last_used_at: opt_from_micros(self.last_used_at),
+            revoked: self.revoked_at.is_some(),
+        })
+    }
+}
+
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    user: UserId,
+    name: &str,
+    token_hash: &str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<TokenId, sqlx::Error> {
+    let id = TokenId::new();
+    sqlx::query(
+        "INSERT INTO api_tokens (id, workspace_id, user_id, name, token_hash, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(ws.to_string())
+    .bind(user.to_string())
+    .bind(name)
+    .bind(token_hash)
+    .bind(to_micros(now))
+    .bind(expires_at.map(to_micros))
+    .execute(db)
+    .await?;
+    Ok(id)
+}
+
+pub async fn list_for_user(
+    db: &Db,
+    ws: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<ApiToken>, sqlx::Error> {
+    let rows: Vec<TokenRow> = sqlx::query_as(
+        "SELECT id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
+         WHERE workspace_id = ? AND user_id = ? ORDER BY created_at DESC",
+    )
+    .bind(ws.to_string())
+    .bind(user.to_string())
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(TokenRow::into_token).collect()
+}
+
+/// Revokes the caller's own token; false when there is no such live token of theirs.
+pub async fn revoke(
+    db: &Db,
+    ws: WorkspaceId,
+    user: UserId,
+    id: TokenId,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = ? WHERE workspace_id = ? AND user_id = ? AND id = ? \
+         AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(ws.to_string())
+    .bind(user.to_string())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The user behind a live token (not revoked, not expired), marking it used.
+pub async fn authenticate(
+    db: &Db,
+    ws: WorkspaceId,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(TokenId, UserId)>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "UPDATE api_tokens SET last_used_at = ? WHERE workspace_id = ? AND token_hash = ? \
+         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING id, user_id",
+    )
+    .bind(to_micros(now))
+    .bind(ws.to_string())
+    .bind(token_hash)
+    .bind(to_micros(now))
+    .fetch_optional(db)
+    .await?;
+    row.map(|(id, user)| Ok((parse_id(&id)?, parse_id(&user)?)))
+        .transpose()
+}

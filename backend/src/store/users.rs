@@ -1,0 +1,270 @@
+//! Users, their password hashes, TOTP state and direct server grants.
+
+use super::{parse_id, Db};
+use crate::time::{from_micros, to_micros};
+use chrono::{DateTime, Utc};
+use gatehouse_shared::{Role, User, UserId, UserRef, WorkspaceId};
+
+/// A user row, including the secrets the API never shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: String,
+    pub password_hash: String,
+    pub totp_secret: Option<String>,
+    pub totp_pending_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn user_id(&self) -> Result<UserId, sqlx::Error> {
+        parse_id(&self.id)
+    }
+
+    pub fn role(&self) -> Result<Role, sqlx::Error> {
+        self.role
+            .parse()
+            .map_err(|e: String| sqlx::Error::Decode(e.into()))
+    }
+
+    pub fn to_user(&self) -> Result<User, sqlx::Error> {
+        Ok(User {
+            id: self.user_id()?,
+            username: self.username.clone(),
+            role: self.role()?,
+            email: self.email.clone(),
+            mfa_enabled: self.totp_secret.is_some(),
+            created_at: Some(from_micros(self.created_at)),
+        })
+    }
+
+    pub fn to_ref(&self) -> Result<UserRef, sqlx::Error> {
+        Ok(UserRef {
+            id: self.user_id()?,
+            username: self.username.clone(),
+        })
+    }
+}
+
+const COLUMNS: &str =
+    "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
+                       totp_last_step, created_at";
+
+pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
+        .bind(ws.to_string())
+        .fetch_one(db)
+        .await?;
+    Ok(n)
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<User, sqlx::Error> {
+    let id = UserId::new();
+    sqlx::query(
+        "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.to_string())
+    .bind(ws.to_string())
+    .bind(user.username)
+    .bind(user.email)
+    .bind(user.role.as_str())
+    .bind(user.password_hash)
+    .bind(to_micros(now))
+    .execute(db)
+    .await?;
+    Ok(User {
+        id,
+        username: user.username.to_owned(),
+        role: user.role,
+        email: user.email.map(str::to_owned),
+        mfa_enabled: false,
+        created_at: Some(now),
+    })
+}
+
+/// Creates the first user only when the workspace has none, atomically.
+pub async fn insert_first(
+    db: &Db,
+    ws: WorkspaceId,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, sqlx::Error> {
+    let id = UserId::new();
+    let done = sqlx::query(
+        "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE workspace_id = ?)",
+    )
+    .bind(id.to_string())
+    .bind(ws.to_string())
+    .bind(user.username)
+    .bind(user.email)
+    .bind(user.role.as_str())
+    .bind(user.password_hash)
+    .bind(to_micros(now))
+    .bind(ws.to_string())
+    .execute(db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(User {
+        id,
+        username: user.username.to_owned(),
+        role: user.role,
+        email: user.email.map(str::to_owned),
+        mfa_enabled: false,
+        created_at: Some(now),
+    }))
+}
+
+pub async fn by_username(
+    db: &Db,
+    ws: WorkspaceId,
+    username: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND username = ?"
+    ))
+    .bind(ws.to_string())
+    .bind(username)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn by_id(db: &Db, ws: WorkspaceId, id: UserId) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND id = ?"
+    ))
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_optional(db)
+    .await
+}
+
+/// Users ordered by username, after `after` (the cursor), at most `limit`.
+pub async fn list(
+    db: &Db,
+    ws: WorkspaceId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND username > ? \
+         ORDER BY username LIMIT ?"
+    ))
+    .bind(ws.to_string())
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn set_pending_totp(
+    db: &Db,
+    ws: WorkspaceId,
+    id: UserId,
+    secret: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE workspace_id = ? AND id = ?")
+        .bind(secret)
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the pending secret into place, remembering `step` so that code cannot be used again.
+pub async fn confirm_totp(
+    db: &Db,
+    ws: WorkspaceId,
+    id: UserId,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
+         totp_last_step = ? WHERE workspace_id = ? AND id = ? AND totp_pending_secret IS NOT NULL",
+    )
+    .bind(step)
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records that the code of time step `step` was used; false when it (or a later one) already was.
+/// The conditional update makes replay refusal atomic even under concurrent sign-ins.
+pub async fn consume_totp_step(
+    db: &Db,
+    ws: WorkspaceId,
+    id: UserId,
+    step: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = ? WHERE workspace_id = ? AND id = ? \
+         AND (totp_last_step IS NULL OR totp_last_step < ?)",
+    )
+    .bind(step)
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .bind(step)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn add_server_grant(
+    db: &Db,
+    ws: WorkspaceId,
+    id: UserId,
+    pattern: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO user_server_grants (workspace_id, user_id, pattern) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .bind(pattern)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every server-name pattern granted to the user, directly or through a group.
+pub async fn server_patterns(
+    db: &Db,
+    ws: WorkspaceId,
+    id: UserId,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT pattern FROM user_server_grants WHERE workspace_id = ? AND user_id = ? \
+         UNION SELECT p.pattern FROM group_server_patterns p \
+         JOIN group_members m ON m.group_id = p.group_id AND m.workspace_id = p.workspace_id \
+         WHERE p.workspace_id = ? AND m.user_id = ?",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(p,)| p).collect())
+}
