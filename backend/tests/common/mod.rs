@@ -42,13 +42,23 @@ pub struct Response {
 impl Response {
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self.body
     }
 
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         assert_eq!(self.body["ok"], false, "not an envelope: {}", self.text);
         assert_eq!(self.body["error_code"], code, "body: {}", self.text);
         assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -73,7 +83,13 @@ impl TestApp {
         }
     }
 
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>, caller: &Caller) -> Response {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        caller: &Caller,
+    ) -> Response {
         let raw = body.map(|b| b.to_string());
         self.call_raw(method, path, raw, caller, &[]).await
     }
@@ -106,7 +122,9 @@ impl TestApp {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
         let mut request = builder.body(Body::from(body.unwrap_or_default())).unwrap();
-        let peer = caller.peer.unwrap_or_else(|| "127.0.0.1:40000".parse().unwrap());
+        let peer = caller
+            .peer
+            .unwrap_or_else(|| "127.0.0.1:40000".parse().unwrap());
         request.extensions_mut().insert(ConnectInfo(peer));
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -114,7 +132,12 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Response { status, headers, body, text }
+        Response {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str, caller: &Caller) -> Response {
@@ -127,15 +150,23 @@ impl TestApp {
 
     /// Creates the first superuser `root` and signs in.
     pub async fn superuser(&self) -> Caller {
-        self.post("/api/setup", json!({"username": "root", "password": PASSWORD}), &Caller::default())
-            .await
-            .expect(201);
+        self.post(
+            "/api/setup",
+            json!({"username": "root", "password": PASSWORD}),
+            &Caller::default(),
+        )
+        .await
+        .expect(201);
         self.login("root").await
     }
 
     pub async fn login(&self, username: &str) -> Caller {
         let r = self
-            .post("/api/auth/login", json!({"username": username, "password": PASSWORD}), &Caller::default())
+            .post(
+                "/api/auth/login",
+                json!({"username": username, "password": PASSWORD}),
+                &Caller::default(),
+            )
             .await;
         let cookie = session_cookie(&r.headers);
         let body = r.expect(200);
@@ -150,32 +181,54 @@ impl TestApp {
 
     /// Creates a user with `role` (as `admin`) and signs them in.
     pub async fn user(&self, admin: &Caller, username: &str, role: &str) -> Caller {
-        self.post("/api/users", json!({"username": username, "password": PASSWORD, "role": role}), admin)
-            .await
-            .expect(201);
+        self.post(
+            "/api/users",
+            json!({"username": username, "password": PASSWORD, "role": role}),
+            admin,
+        )
+        .await
+        .expect(201);
         self.login(username).await
     }
 
     pub async fn server(&self, admin: &Caller, name: &str) -> Value {
-        self.post("/api/servers", json!({"name": name}), admin).await.expect(201)
+        self.post("/api/servers", json!({"name": name}), admin)
+            .await
+            .expect(201)
     }
 
     /// A group granting `pattern` to `members`.
     pub async fn grant(&self, admin: &Caller, group: &str, pattern: &str, members: &[&str]) {
-        let g = self.post("/api/groups", json!({"name": group}), admin).await.expect(201);
+        let g = self
+            .post("/api/groups", json!({"name": group}), admin)
+            .await
+            .expect(201);
         let id = g["id"].as_str().unwrap();
-        self.post(&format!("/api/groups/{id}/servers"), json!({"pattern": pattern}), admin)
+        self.post(
+            &format!("/api/groups/{id}/servers"),
+            json!({"pattern": pattern}),
+            admin,
+        )
+        .await
+        .expect(200);
+        for m in members {
+            self.post(
+                &format!("/api/groups/{id}/members"),
+                json!({"username": m}),
+                admin,
+            )
             .await
             .expect(200);
-        for m in members {
-            self.post(&format!("/api/groups/{id}/members"), json!({"username": m}), admin)
-                .await
-                .expect(200);
         }
     }
 
     /// Requests a session with a one-hour duration.
-    pub async fn request_session(&self, caller: &Caller, scopes: &[&str], servers: &[&str]) -> Value {
+    pub async fn request_session(
+        &self,
+        caller: &Caller,
+        scopes: &[&str],
+        servers: &[&str],
+    ) -> Value {
         self.post(
             "/api/work-sessions",
             json!({"purpose": "maintenance", "scopes": scopes, "servers": servers, "duration_secs": 3600}),
@@ -203,7 +256,10 @@ pub fn session_cookie(headers: &HeaderMap) -> String {
         .to_str()
         .unwrap();
     assert!(set.contains("HttpOnly"), "cookie must be HttpOnly: {set}");
-    assert!(set.contains("SameSite=Strict"), "cookie must be SameSite=Strict: {set}");
+    assert!(
+        set.contains("SameSite=Strict"),
+        "cookie must be SameSite=Strict: {set}"
+    );
     set.split(';').next().unwrap().to_owned()
 }
 

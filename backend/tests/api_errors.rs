@@ -1,0 +1,144 @@
+//! Bad input gets the documented envelope, and the server keeps serving afterwards.
+
+mod common;
+
+use common::{Caller, TestApp};
+use serde_json::json;
+
+#[tokio::test]
+async fn malformed_bodies_get_the_envelope() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let cases: [(&str, u16, &str); 5] = [
+        ("{\"name\": ", 400, "bad_request"),
+        ("{\"name\" 1}", 400, "bad_request"),
+        ("{\"name\": 42}", 400, "validation_error"),
+        (
+            "{\"name\": \"web-01\", \"owner\": \"eve\"}",
+            400,
+            "validation_error",
+        ),
+        ("{}", 400, "validation_error"),
+    ];
+    for (body, status, code) in cases {
+        app.call_raw("POST", "/api/servers", Some(body.into()), &root, &[])
+            .await
+            .expect_error(status, code);
+    }
+    // Without a JSON content type.
+    let mut plain = root.clone();
+    plain.bearer = None;
+    let r = app
+        .call_raw(
+            "POST",
+            "/api/tokens",
+            None,
+            &plain,
+            &[("content-type", "text/plain")],
+        )
+        .await;
+    r.expect_error(400, "bad_request");
+    assert_eq!(
+        app.get("/api/servers", &root).await.expect(200)["total"],
+        0,
+        "nothing half-written"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let purpose = "x".repeat(100 * 1024);
+    let body =
+        json!({"purpose": purpose, "scopes": ["websh"], "servers": ["a"], "duration_secs": 600});
+    app.post("/api/work-sessions", body, &root)
+        .await
+        .expect_error(413, "payload_too_large");
+    let reason = "y".repeat(100 * 1024);
+    app.post(
+        "/api/work-sessions/00000000-0000-4000-8000-000000000000/reject",
+        json!({"reason": reason}),
+        &root,
+    )
+    .await
+    .expect_error(413, "payload_too_large");
+    app.get("/healthz", &Caller::default()).await.expect(200);
+}
+
+#[tokio::test]
+async fn unknown_ids_and_paths_are_404_envelopes() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    for path in [
+        "/api/work-sessions/00000000-0000-4000-8000-000000000000",
+        "/api/work-sessions/not-a-uuid",
+        "/api/work-sessions/00000000-0000-4000-8000-000000000000/timeline",
+        "/api/servers/00000000-0000-4000-8000-000000000000",
+        "/api/groups/00000000-0000-4000-8000-000000000000/members",
+        "/api/nothing-here",
+    ] {
+        app.get(path, &root).await.expect_error(404, "not_found");
+    }
+    app.post(
+        "/api/work-sessions/00000000-0000-4000-8000-000000000000/approve",
+        json!({}),
+        &root,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.post(
+        "/api/users/00000000-0000-4000-8000-000000000000/servers",
+        json!({"pattern": "web-*"}),
+        &root,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.call("PATCH", "/api/work-sessions", None, &root)
+        .await
+        .expect_error(400, "bad_request");
+    app.get("/api/work-sessions", &Caller::default())
+        .await
+        .expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_contract() {
+    let app = TestApp::new().await;
+    let doc = app
+        .get("/api/openapi.json", &Caller::default())
+        .await
+        .expect(200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/api/setup",
+        "/api/auth/login",
+        "/api/auth/whoami",
+        "/api/auth/mfa/totp/confirm",
+        "/api/users",
+        "/api/groups/{id}/servers",
+        "/api/tokens/{id}",
+        "/api/servers/registration-tokens",
+        "/api/agents/register",
+        "/api/work-sessions",
+        "/api/work-sessions/{id}/approve",
+        "/api/work-sessions/{id}/use",
+        "/api/work-sessions/{id}/timeline",
+        "/api/gate/check",
+        "/api/audit",
+        "/api/audit/verify",
+    ] {
+        assert!(paths.contains_key(path), "missing {path}");
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "WorkSession",
+        "ErrorEnvelope",
+        "GateContext",
+        "Scope",
+        "Status",
+    ] {
+        assert!(schemas.contains_key(schema), "missing schema {schema}");
+    }
+}
