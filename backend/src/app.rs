@@ -1,29 +1,48 @@
-//! Builds the whole HTTP application: API routes, the OpenAPI document, body limits, tracing,
-//! and an envelope for every unknown path.
+//! Builds the whole HTTP application: API routes, the OpenAPI document, the web console,
+//! body limits, security headers, tracing, and an envelope for every unknown API path.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{openapi, routes};
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, Uri};
-use axum::routing::get;
+use axum::http::{header, HeaderValue, Method, Uri};
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use gatehouse_shared::ErrorCode;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 /// The application over `state`; tests drive it with `oneshot`, `main` serves it.
 pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .merge(routes::router())
-        .route(
-            "/api/openapi.json",
-            get(|| async { Json(openapi::document()) }),
-        )
+        .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/api/{*rest}", any(fallback))
         .route("/healthz", get(|| async { "ok" }))
-        .fallback(fallback)
-        .method_not_allowed_fallback(method_not_allowed)
+        .method_not_allowed_fallback(method_not_allowed);
+    router = match &state.config.console_dir {
+        // Unknown non-API paths are console routes: serve index.html and let the app route.
+        Some(dir) => router.fallback_service(
+            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
+        ),
+        None => router.fallback(fallback),
+    };
+    router
         .layer(DefaultBodyLimit::max(limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         // Never log headers or bodies: they carry cookies, tokens and passwords.
         .layer(TraceLayer::new_for_http())
         .with_state(state)

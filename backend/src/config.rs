@@ -1,6 +1,7 @@
 //! Runtime settings of the server that are not stored in the database.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 /// Sign-in throttling: at most `max_failures` failures per key inside `window_secs`.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +32,8 @@ pub struct Config {
     pub throttle: ThrottleLimits,
     /// Largest JSON request body accepted.
     pub max_body_bytes: usize,
+    /// The built web console (Trunk's `dist/`), served at `/` with client-side routing fallback.
+    pub console_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             login_ttl_secs: 12 * 3600,
             throttle: ThrottleLimits::default(),
             max_body_bytes: 64 * 1024,
+            console_dir: None,
         }
     }
 }

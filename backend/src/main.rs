@@ -59,6 +59,9 @@ struct ServeArgs {
     /// A reverse proxy whose X-Forwarded-For is trusted (repeatable).
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<IpAddr>,
+    /// The built web console to serve at `/` (Trunk's dist directory).
+    #[arg(long, env = "GATEHOUSE_CONSOLE_DIR")]
+    console_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,8 +149,17 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
             args.listen
         ));
     }
+    if let Some(dir) = &args.console_dir {
+        if !dir.join("index.html").is_file() {
+            return Err(format!(
+                "no console at {}: build it with `trunk build` first",
+                dir.display()
+            ));
+        }
+    }
     let config = Config {
         trusted_proxies: args.trusted_proxies,
+        console_dir: args.console_dir,
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)

@@ -2,8 +2,6 @@
 //!
 //! This is the shell; the screens (sign-in, sessions, approvals, websh) are built on it.
 
-use leptos::prelude::*;
-
 mod app;
 
 fn main() {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the benchmarks whose results BENCHMARKS.md records.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+echo "== gate decision (criterion)"
+cargo bench -p gatehouse-shared --bench gate -- --noplot 2>&1 | grep -E "^gate_|time:"
+echo "== session list, 100,000 sessions in SQLite, through HTTP"
+cargo bench -p gatehouse --bench session_list

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every check CI runs: formatting, clippy (native and wasm32),
+# the console build, and all tests (unit, property, API, real-binary end to end).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+source scripts/env.sh
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "clippy (native, all targets)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "clippy (wasm32: shared and the console)"
+cargo clippy -p gatehouse-shared -p gatehouse-frontend --target wasm32-unknown-unknown --locked -- -D warnings
+
+step "console build (trunk)"
+bash scripts/build-console.sh
+
+step "tests"
+cargo test --workspace --locked
