@@ -35,12 +35,18 @@ async fn main() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap()
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
     });
     let base = format!("http://{addr}");
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     http.post(format!("{base}/api/setup"))
         .json(&json!({"username": "root", "password": PASSWORD}))
         .send()
@@ -90,7 +96,10 @@ async fn main() {
             purpose: format!("{} #{i}", PURPOSES[i % PURPOSES.len()]),
             status,
             scopes: vec![Scope::ALL[i % 6], Scope::ALL[(i + 1) % 6]],
-            servers: vec![servers[i % SERVERS].clone(), servers[(i * 7 + 3) % SERVERS].clone()],
+            servers: vec![
+                servers[i % SERVERS].clone(),
+                servers[(i * 7 + 3) % SERVERS].clone(),
+            ],
             requested_by: root.clone(),
             assignee: root.clone(),
             approved_by: None,
@@ -104,7 +113,9 @@ async fn main() {
             activated_at: None,
             ended_at: None,
         };
-        work_sessions::insert(&mut tx, state.workspace, &session).await.unwrap();
+        work_sessions::insert(&mut tx, state.workspace, &session)
+            .await
+            .unwrap();
     }
     tx.commit().await.unwrap();
     sqlx::query("ANALYZE").execute(&state.db).await.unwrap();

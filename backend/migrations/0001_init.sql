@@ -146,7 +146,7 @@ CREATE INDEX work_sessions_status_created ON work_sessions (workspace_id, status
 CREATE INDEX work_sessions_created ON work_sessions (workspace_id, created_at DESC, id DESC);
 CREATE INDEX work_sessions_assignee ON work_sessions (workspace_id, assignee, created_at DESC);
 CREATE INDEX work_sessions_requester ON work_sessions (workspace_id, requested_by, created_at DESC);
-CREATE INDEX work_sessions_deadline ON work_sessions (next_deadline) WHERE next_deadline IS NOT NULL;
+CREATE INDEX work_sessions_deadline ON work_sessions (workspace_id, next_deadline) WHERE next_deadline IS NOT NULL;
 
 CREATE TABLE work_session_servers (
     workspace_id    TEXT NOT NULL REFERENCES workspaces(id),

@@ -18,15 +18,17 @@ pub fn app(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     let mut router = Router::new()
         .merge(routes::router())
-        .route("/api/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route(
+            "/api/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
         .route("/api/{*rest}", any(fallback))
         .route("/healthz", get(|| async { "ok" }))
         .method_not_allowed_fallback(method_not_allowed);
     router = match &state.config.console_dir {
         // Unknown non-API paths are console routes: serve index.html and let the app route.
-        Some(dir) => router.fallback_service(
-            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
-        ),
+        Some(dir) => router
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => router.fallback(fallback),
     };
     router

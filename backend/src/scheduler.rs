@@ -22,7 +22,7 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             if let Err(err) = run_due(&state).await {
                 tracing::error!(error = %err.0.message, "scheduler pass failed");
             }
-            let sleep = match work_sessions::next_deadline(&state.db).await {
+            let sleep = match work_sessions::next_deadline(&state.db, state.workspace).await {
                 Ok(Some(at)) => (at - now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
@@ -44,8 +44,8 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
 /// Transitions every session whose deadline has passed, then does light housekeeping.
 pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
     let now = now();
-    for (workspace, id) in work_sessions::due(&state.db, now).await? {
-        let Some(session) = work_sessions::get(&state.db, workspace, id).await? else {
+    for id in work_sessions::due(&state.db, state.workspace, now).await? {
+        let Some(session) = work_sessions::get(&state.db, state.workspace, id).await? else {
             continue;
         };
         let action = if session.expires_at.is_some_and(|e| e <= now) {
@@ -66,8 +66,8 @@ pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
             }
         }
     }
-    logins::purge_expired(&state.db, now).await?;
+    logins::purge_expired(&state.db, state.workspace, now).await?;
     let window = ChronoDuration::seconds(state.config.throttle.window_secs);
-    throttle::purge_older_than(&state.db, now, window).await?;
+    throttle::purge_older_than(&state.db, state.workspace, now, window).await?;
     Ok(())
 }

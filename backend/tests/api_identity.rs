@@ -458,3 +458,93 @@ async fn agent_registration_spends_tokens_and_binds_entries_once() {
     );
     assert_eq!(servers["items"][0]["os"], "linux");
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_forwards_the_client_address_for_throttling() {
+    let proxy: std::net::SocketAddr = "10.0.0.2:443".parse().unwrap();
+    let config = Config {
+        trusted_proxies: vec![proxy.ip()],
+        throttle: ThrottleLimits {
+            per_account: 100,
+            per_peer: 2,
+            window_secs: 900,
+        },
+        ..Config::default()
+    };
+    let app = TestApp::with_config(config).await;
+    app.superuser().await;
+    let via_proxy = Caller {
+        peer: Some(proxy),
+        ..Caller::default()
+    };
+    let attempt = |client: &'static str| {
+        let body = Some(json!({"username": "root", "password": "wrong password!"}).to_string());
+        let caller = via_proxy.clone();
+        let app = &app;
+        async move {
+            app.call_raw(
+                "POST",
+                "/api/auth/login",
+                body,
+                &caller,
+                &[("x-forwarded-for", client)],
+            )
+            .await
+        }
+    };
+    attempt("198.51.100.7")
+        .await
+        .expect_error(401, "unauthenticated");
+    attempt("198.51.100.7")
+        .await
+        .expect_error(401, "unauthenticated");
+    attempt("198.51.100.7")
+        .await
+        .expect_error(429, "rate_limited");
+    // Another client behind the same proxy is counted on its own.
+    attempt("198.51.100.8")
+        .await
+        .expect_error(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn direct_server_grants_let_a_member_request_that_server() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let mia = app.user(&root, "mia", "member").await;
+    app.server(&root, "db-01").await;
+    let body = json!({"purpose": "vacuum", "scopes": ["command"], "servers": ["db-01"], "duration_secs": 600});
+    app.post("/api/work-sessions", body.clone(), &mia)
+        .await
+        .expect_error(403, "forbidden");
+    app.post(
+        &format!("/api/users/{}/servers", mia.id),
+        json!({"pattern": "db/*"}),
+        &root,
+    )
+    .await
+    .expect_error(400, "validation_error");
+    app.post(
+        &format!("/api/users/{}/servers", mia.id),
+        json!({"pattern": "db-01"}),
+        &mia,
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.post(
+        &format!("/api/users/{}/servers", mia.id),
+        json!({"pattern": "db-01"}),
+        &root,
+    )
+    .await
+    .expect(204);
+    app.post("/api/work-sessions", body, &mia).await.expect(201);
+    let seen = app.get("/api/servers", &mia).await.expect(200);
+    let id = seen["items"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/servers/{id}"), &mia)
+            .await
+            .expect(200)["name"],
+        "db-01"
+    );
+}

@@ -607,3 +607,51 @@ async fn the_list_filters_by_every_field_and_pages_with_a_cursor() {
     get("from=yesterday").await.expect_error(400, "bad_request");
     assert_eq!(get("status=all&limit=100000").await.expect(200)["total"], 3);
 }
+
+#[tokio::test]
+async fn extend_by_absolute_expiry_and_by_a_superuser() {
+    let w = world().await;
+    let expires_at = Utc::now() + Duration::hours(1);
+    let s = w
+        .app
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "window", "scopes": ["websh"], "servers": ["web-01"], "expires_at": expires_at}),
+            &w.mia,
+        )
+        .await
+        .expect(201);
+    w.app
+        .post(&path(&s, "approve"), json!({}), &w.root)
+        .await
+        .expect(200);
+    let later = expires_at + Duration::hours(2);
+    let extended = w
+        .app
+        .post(&path(&s, "extend"), json!({"expires_at": later}), &w.root)
+        .await
+        .expect(200);
+    let got: chrono::DateTime<Utc> = extended["expires_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(got.timestamp(), later.timestamp());
+    // Moving the expiry earlier is not an extension.
+    w.app
+        .post(
+            &path(&s, "extend"),
+            json!({"expires_at": expires_at}),
+            &w.mia,
+        )
+        .await
+        .expect_error(400, "validation_error");
+    w.app
+        .post(
+            &path(&s, "extend"),
+            json!({"duration_secs": 60, "expires_at": later}),
+            &w.mia,
+        )
+        .await
+        .expect_error(400, "validation_error");
+    w.app
+        .post(&path(&s, "extend"), json!({"duration_secs": 60}), &w.staff)
+        .await
+        .expect_error(403, "forbidden");
+}

@@ -8,7 +8,11 @@ use gatehouse::config::Config;
 #[tokio::test]
 async fn console_routes_fall_back_to_index_and_api_paths_stay_json() {
     let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!doctype html><title>Gatehouse</title>").unwrap();
+    std::fs::write(
+        dist.path().join("index.html"),
+        "<!doctype html><title>Gatehouse</title>",
+    )
+    .unwrap();
     std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
     let app = TestApp::with_config(Config {
         console_dir: Some(dist.path().to_owned()),
@@ -24,5 +28,7 @@ async fn console_routes_fall_back_to_index_and_api_paths_stay_json() {
     }
     let js = app.get("/app.js", &anon).await;
     assert_eq!(js.text, "console.log(1)");
-    app.get("/api/definitely-not", &anon).await.expect_error(404, "not_found");
+    app.get("/api/definitely-not", &anon)
+        .await
+        .expect_error(404, "not_found");
 }

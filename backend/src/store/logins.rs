@@ -90,8 +90,13 @@ pub async fn set_active_work_session(
 }
 
 /// Drops expired sign-ins; called by the scheduler now and then.
-pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_sessions WHERE expires_at <= ?")
+pub async fn purge_expired(
+    db: &Db,
+    ws: WorkspaceId,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND expires_at <= ?")
+        .bind(ws.to_string())
         .bind(to_micros(now))
         .execute(db)
         .await?;

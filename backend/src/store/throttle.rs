@@ -50,10 +50,12 @@ pub async fn clear(db: &Db, ws: WorkspaceId, key: &str) -> Result<(), sqlx::Erro
 /// Forgets failures older than `window`.
 pub async fn purge_older_than(
     db: &Db,
+    ws: WorkspaceId,
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM login_failures WHERE at <= ?")
+    let done = sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND at <= ?")
+        .bind(ws.to_string())
         .bind(to_micros(now - window))
         .execute(db)
         .await?;

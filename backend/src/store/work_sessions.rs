@@ -370,28 +370,30 @@ pub async fn list(
     Ok((assemble(db, ws, rows).await?, total, next))
 }
 
-/// Sessions whose deadline has passed, across workspaces, oldest deadline first.
+/// Sessions of the workspace whose deadline has passed, oldest deadline first.
 pub async fn due(
     db: &Db,
+    ws: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<Vec<(WorkspaceId, WorkSessionId)>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT workspace_id, id FROM work_sessions WHERE next_deadline IS NOT NULL \
+) -> Result<Vec<WorkSessionId>, sqlx::Error> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM work_sessions WHERE workspace_id = ? AND next_deadline IS NOT NULL \
          AND next_deadline <= ? ORDER BY next_deadline LIMIT 500",
     )
+    .bind(ws.to_string())
     .bind(to_micros(now))
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|(ws, id)| Ok((parse_id(&ws)?, parse_id(&id)?)))
-        .collect()
+    rows.into_iter().map(|(id,)| parse_id(&id)).collect()
 }
 
-/// The earliest pending deadline, if any.
-pub async fn next_deadline(db: &Db) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+/// The workspace's earliest pending deadline, if any.
+pub async fn next_deadline(db: &Db, ws: WorkspaceId) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let (min,): (Option<i64>,) = sqlx::query_as(
-        "SELECT MIN(next_deadline) FROM work_sessions WHERE next_deadline IS NOT NULL",
+        "SELECT MIN(next_deadline) FROM work_sessions WHERE workspace_id = ? \
+         AND next_deadline IS NOT NULL",
     )
+    .bind(ws.to_string())
     .fetch_one(db)
     .await?;
     Ok(opt_from_micros(min))
