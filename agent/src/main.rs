@@ -1,20 +1,112 @@
-//! `gatehouse-agent`: runs on a managed server and connects out to the Gatehouse server.
-//!
-//! The agent link (register, run, PTY/exec/file channels) is built in the agent issue; until
-//! then this binary only reports its version so packaging and CI can already build it.
+//! `gatehouse-agent`: runs on a managed server, dials out to the Gatehouse server over WSS and
+//! serves terminals and commands. It never listens on a port.
 
-use clap::Parser;
+mod config;
+mod exec;
+mod flow;
+mod host;
+mod link;
+mod pty;
+mod register;
+mod runas;
+mod tls;
 
-/// The Gatehouse agent.
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
 #[derive(Debug, Parser)]
-#[command(name = "gatehouse-agent", version, about)]
-struct Cli {}
+#[command(name = "gatehouse-agent", version, about = "The Gatehouse agent")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _ = Cli::parse();
-    eprintln!(
-        "gatehouse-agent {}: the agent link is not part of this build yet",
-        env!("CARGO_PKG_VERSION")
-    );
-    std::process::exit(1);
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Exchange a registration token for this agent's credential and write the config (0600).
+    Register {
+        /// Server base URL, e.g. https://gatehouse.example.com (http only to loopback).
+        #[arg(long)]
+        server: String,
+        /// The one-time registration token from the console or `POST /api/servers/registration-tokens`.
+        #[arg(long, env = "GATEHOUSE_REGISTRATION_TOKEN")]
+        token: String,
+        /// The server name to register as (default: the host name).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PEM CA certificate that signed the server's certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// Connect to the server and serve until stopped.
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// How long a terminal outlives a dropped link, in seconds.
+        #[arg(long, default_value_t = 300)]
+        grace_secs: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result: Result<(), String> = runtime.block_on(async move {
+        match cli.command {
+            Command::Register {
+                server,
+                token,
+                name,
+                config,
+                ca,
+            } => {
+                let path = config.unwrap_or_else(config::default_path);
+                let args = register::RegisterArgs {
+                    server: &server,
+                    token: &token,
+                    name,
+                    ca,
+                    config: &path,
+                };
+                let saved = register::register(args).await?;
+                println!(
+                    "registered as {} (agent {}); config written to {}",
+                    saved.name,
+                    saved.agent_id,
+                    path.display()
+                );
+                Ok(())
+            }
+            Command::Run { config, grace_secs } => {
+                let path = config.unwrap_or_else(config::default_path);
+                let loaded = config::load(&path)?;
+                let agent = link::Agent::new(loaded, Duration::from_secs(grace_secs.max(1)))?;
+                agent.run().await;
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! Nothing here knows about HTTP servers, databases or async runtimes: every function is pure and
 //! takes "now" as an argument, so the same decision can be made (and tested) anywhere.
 
+pub mod agent_link;
 pub mod api;
 pub mod audit;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod scope;
 pub mod server;
 pub mod token;
 pub mod user;
+pub mod websh;
 pub mod work_session;
 
 pub use error::{ErrorCode, ErrorEnvelope};

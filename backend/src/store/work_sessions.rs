@@ -313,10 +313,14 @@ fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, ws: WorkspaceId, f: &ListFilte
             .push(")");
     }
     if let Some(server) = &f.server {
+        // Drive the query from the (workspace, server_name) index: a server appears in few
+        // sessions, so this set is small and the remaining filters only check those rows.
         q.push(
-            " AND EXISTS (SELECT 1 FROM work_session_servers s WHERE s.work_session_id = ws.id \
-             AND s.workspace_id = ws.workspace_id AND s.server_name = ",
+            " AND ws.id IN (SELECT s.work_session_id FROM work_session_servers s \
+             WHERE s.workspace_id = ",
         )
+        .push_bind(ws.to_string())
+        .push(" AND s.server_name = ")
         .push_bind(server.clone())
         .push(")");
     }

@@ -1,0 +1,102 @@
+//! Exec channels: one command through `sh -c` as the run-as user, with a timeout, streaming
+//! stdout and stderr as two flow-controlled streams.
+
+use crate::flow::Outflow;
+use crate::runas::{self, RunAs};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+pub struct ExecRun {
+    pub stdout: Arc<Outflow>,
+    pub stderr: Arc<Outflow>,
+    pid: Option<u32>,
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOutcome {
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub duration_ms: u64,
+}
+
+impl ExecRun {
+    /// Starts `command`; `on_done` runs after it ended and both streams were fully read.
+    pub fn spawn(
+        command: &str,
+        run_as: &RunAs,
+        env: &[(String, String)],
+        timeout: Duration,
+        on_done: impl FnOnce(ExecOutcome) + Send + 'static,
+    ) -> Result<Arc<Self>, String> {
+        let mut cmd = tokio::process::Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(command)
+            .env_clear()
+            .envs(run_as.environment(env))
+            .current_dir(run_as.cwd())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        runas::apply_to_command(&mut cmd, run_as);
+        let started = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start /bin/sh: {e}"))?;
+        let run = Arc::new(ExecRun {
+            stdout: Arc::new(Outflow::default()),
+            stderr: Arc::new(Outflow::default()),
+            pid: child.id(),
+        });
+        let out = pump(child.stdout.take(), run.stdout.clone());
+        let err = pump(child.stderr.take(), run.stderr.clone());
+        let this = run.clone();
+        tokio::spawn(async move {
+            let (status, timed_out) = match tokio::time::timeout(timeout, child.wait()).await {
+                Ok(status) => (status.ok(), false),
+                Err(_) => {
+                    this.kill();
+                    (child.wait().await.ok(), true)
+                }
+            };
+            let _ = tokio::join!(out, err);
+            on_done(ExecOutcome {
+                exit_code: status.and_then(|s| s.code()),
+                timed_out,
+                duration_ms: started.elapsed().as_millis() as u64,
+            });
+        });
+        Ok(run)
+    }
+
+    /// Kills the command's whole process group.
+    pub fn kill(&self) {
+        if let Some(pid) = self.pid {
+            let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+        }
+    }
+}
+
+fn pump<R: AsyncRead + Unpin + Send + 'static>(
+    source: Option<R>,
+    flow: Arc<Outflow>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Some(mut source) = source {
+            let mut buf = vec![0u8; 16 * 1024];
+            while let Ok(n) = source.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                flow.push(&buf[..n]).await;
+            }
+        }
+        flow.finish();
+    })
+}

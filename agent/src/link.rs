@@ -1,0 +1,417 @@
+//! The link to the gateway: dial out, say hello, serve channels, and on any loss reconnect with
+//! exponential backoff and full jitter (1 s up to 60 s), forever. PTYs outlive a dropped link for
+//! the grace period and are re-attached when the gateway asks.
+
+use crate::config::AgentConfig;
+use crate::exec::{ExecOutcome, ExecRun};
+use crate::flow::{Next, Outflow};
+use crate::pty::PtySession;
+use crate::{host, runas, tls};
+use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::agent_link::{
+    decode_data, encode_output, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
+    OutputStream, KEEPALIVE_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+};
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
+
+/// Frames waiting for the socket; small so a busy channel cannot queue far ahead of keystrokes.
+const OUTBOX: usize = 16;
+const BACKOFF_BASE_MS: u64 = 1_000;
+const BACKOFF_CAP_MS: u64 = 60_000;
+
+pub struct Agent {
+    config: AgentConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    grace: Duration,
+    ptys: Mutex<HashMap<ChannelId, Arc<PtySession>>>,
+    execs: Mutex<HashMap<ChannelId, Arc<ExecRun>>>,
+}
+
+type Outbox = mpsc::Sender<Message>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn control(msg: &AgentMessage) -> Message {
+    // Serialising our own enum cannot fail.
+    Message::text(serde_json::to_string(msg).unwrap_or_default())
+}
+
+impl Agent {
+    pub fn new(config: AgentConfig, grace: Duration) -> Result<Arc<Self>, String> {
+        tls::check_server_url(&config.server)?;
+        let tls = if config.server.starts_with("https://") {
+            Some(tls::client_config(config.ca.as_deref())?)
+        } else {
+            None
+        };
+        Ok(Arc::new(Agent {
+            config,
+            tls,
+            grace,
+            ptys: Mutex::new(HashMap::new()),
+            execs: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// Runs forever: connect, serve, back off, reconnect.
+    pub async fn run(self: Arc<Self>) {
+        tokio::spawn(self.clone().reap_detached());
+        let mut attempt: u32 = 0;
+        loop {
+            let started = Instant::now();
+            match self.connect_and_serve().await {
+                Ok(()) => tracing::warn!("link closed by the server"),
+                Err(e) => tracing::warn!(error = %e, "link failed"),
+            }
+            self.detach_all();
+            // A link that lived a while was healthy: start the backoff from the bottom.
+            if started.elapsed() > Duration::from_secs(30) {
+                attempt = 0;
+            }
+            let cap = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS.saturating_mul(1 << attempt.min(10)));
+            let delay = rand::thread_rng().gen_range(0..=cap);
+            attempt = attempt.saturating_add(1);
+            tracing::info!(delay_ms = delay, attempt, "reconnecting");
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+
+    async fn connect_and_serve(self: &Arc<Self>) -> Result<(), String> {
+        let url = tls::link_url(&self.config.server);
+        let mut request = url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| e.to_string())?;
+        let credential = format!(
+            "Agent {}:{}",
+            self.config.agent_id, self.config.agent_secret
+        );
+        request.headers_mut().insert(
+            "authorization",
+            HeaderValue::from_str(&credential).map_err(|_| "bad credential characters")?,
+        );
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE_BYTES))
+            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+        let connector = self.tls.clone().map(Connector::Rustls);
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(ws_config),
+            true,
+            connector,
+        )
+        .await
+        .map_err(|e| format!("cannot connect to {url}: {e}"))?;
+        tracing::info!(%url, "connected");
+        let (mut sink, mut stream) = socket.split();
+        let (tx, mut rx) = mpsc::channel::<Message>(OUTBOX);
+        let writer = tokio::spawn(async move {
+            let mut keepalive = tokio::time::interval(Duration::from_secs(KEEPALIVE_SECS));
+            loop {
+                let msg = tokio::select! {
+                    msg = rx.recv() => match msg { Some(m) => m, None => break },
+                    _ = keepalive.tick() => Message::Ping(Vec::new().into()),
+                };
+                if sink.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        tx.send(control(&self.hello()))
+            .await
+            .map_err(|_| "link closed")?;
+        let idle = Duration::from_secs(KEEPALIVE_SECS * 3);
+        let result = loop {
+            let frame = match tokio::time::timeout(idle, stream.next()).await {
+                Err(_) => {
+                    break Err("no traffic from the server; assuming the link is dead".to_owned())
+                }
+                Ok(None) => break Ok(()),
+                Ok(Some(Err(e))) => break Err(e.to_string()),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            match frame {
+                Message::Text(text) => match serde_json::from_str::<GatewayMessage>(&text) {
+                    Ok(msg) => self.handle(msg, &tx).await,
+                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed control message"),
+                },
+                Message::Binary(data) => match decode_data(&data) {
+                    Some((channel, DataKind::Input, bytes)) => {
+                        let pty = lock(&self.ptys).get(&channel).cloned();
+                        if let Some(pty) = pty {
+                            pty.write(bytes).await;
+                        }
+                    }
+                    _ => tracing::warn!("ignoring a malformed data frame"),
+                },
+                Message::Close(_) => break Ok(()),
+                _ => {}
+            }
+        };
+        drop(tx);
+        writer.abort();
+        result
+    }
+
+    fn hello(&self) -> AgentMessage {
+        let ptys = lock(&self.ptys)
+            .values()
+            .map(|p| LivePty {
+                channel: p.id,
+                output_offset: p.output.end(),
+                exited: p.exit_code(),
+            })
+            .collect();
+        AgentMessage::Hello {
+            version: PROTOCOL_VERSION,
+            agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+            hostname: host::hostname(),
+            os: std::env::consts::OS.to_owned(),
+            platform: std::env::consts::ARCH.to_owned(),
+            capabilities: vec!["pty".into(), "exec".into()],
+            privileged: host::privileged(),
+            ptys,
+        }
+    }
+
+    async fn handle(self: &Arc<Self>, msg: GatewayMessage, tx: &Outbox) {
+        match msg {
+            GatewayMessage::Welcome {
+                version,
+                server_name,
+            } => {
+                tracing::info!(version, server_name, "gateway accepted the link");
+            }
+            GatewayMessage::OpenPty {
+                channel,
+                cols,
+                rows,
+                user,
+                env,
+            } => {
+                let opened = runas::resolve(user.as_deref()).and_then(|run_as| {
+                    PtySession::spawn(channel, cols, rows, &run_as, &env, |_| {})
+                });
+                match opened {
+                    Ok(pty) => {
+                        lock(&self.ptys).insert(channel, pty.clone());
+                        let _ = tx.send(control(&AgentMessage::Opened { channel })).await;
+                        let generation = pty.output.rewind(0);
+                        spawn_pty_sender(tx.clone(), pty, generation);
+                    }
+                    Err(message) => {
+                        let _ = tx
+                            .send(control(&AgentMessage::OpenFailed { channel, message }))
+                            .await;
+                    }
+                }
+            }
+            GatewayMessage::Attach {
+                channel,
+                from_offset,
+            } => {
+                let pty = lock(&self.ptys).get(&channel).cloned();
+                match pty {
+                    Some(pty) => {
+                        *lock(&pty.detached_since) = None;
+                        pty.output.ack(from_offset);
+                        let generation = pty.output.rewind(from_offset);
+                        spawn_pty_sender(tx.clone(), pty, generation);
+                    }
+                    None => {
+                        let message = "no such terminal on this agent (it ended)".to_owned();
+                        let _ = tx
+                            .send(control(&AgentMessage::OpenFailed { channel, message }))
+                            .await;
+                    }
+                }
+            }
+            GatewayMessage::Resize {
+                channel,
+                cols,
+                rows,
+            } => {
+                let pty = lock(&self.ptys).get(&channel).cloned();
+                if let Some(pty) = pty {
+                    pty.resize(cols, rows).await;
+                }
+            }
+            GatewayMessage::Close { channel } => {
+                if let Some(pty) = lock(&self.ptys).remove(&channel) {
+                    pty.kill();
+                }
+                if let Some(run) = lock(&self.execs).remove(&channel) {
+                    run.kill();
+                }
+            }
+            GatewayMessage::Ack {
+                channel,
+                stream,
+                offset,
+            } => {
+                if let Some(flow) = self.flow(channel, stream) {
+                    flow.ack(offset);
+                }
+            }
+            GatewayMessage::Exec {
+                channel,
+                command,
+                user,
+                env,
+                timeout_secs,
+            } => {
+                self.start_exec(channel, &command, user.as_deref(), &env, timeout_secs, tx)
+                    .await;
+            }
+        }
+    }
+
+    fn flow(&self, channel: ChannelId, stream: OutputStream) -> Option<Arc<Outflow>> {
+        match stream {
+            OutputStream::Pty => lock(&self.ptys).get(&channel).map(|p| p.output.clone()),
+            OutputStream::Stdout => lock(&self.execs).get(&channel).map(|r| r.stdout.clone()),
+            OutputStream::Stderr => lock(&self.execs).get(&channel).map(|r| r.stderr.clone()),
+        }
+    }
+
+    async fn start_exec(
+        self: &Arc<Self>,
+        channel: ChannelId,
+        command: &str,
+        user: Option<&str>,
+        env: &[(String, String)],
+        timeout_secs: u64,
+        tx: &Outbox,
+    ) {
+        let (done_tx, done_rx) = oneshot::channel::<ExecOutcome>();
+        let timeout = Duration::from_secs(timeout_secs.clamp(1, 24 * 3600));
+        let started = runas::resolve(user).and_then(|run_as| {
+            ExecRun::spawn(command, &run_as, env, timeout, move |outcome| {
+                let _ = done_tx.send(outcome);
+            })
+        });
+        let run = match started {
+            Ok(run) => run,
+            Err(message) => {
+                let _ = tx
+                    .send(control(&AgentMessage::OpenFailed { channel, message }))
+                    .await;
+                return;
+            }
+        };
+        lock(&self.execs).insert(channel, run.clone());
+        let _ = tx.send(control(&AgentMessage::Opened { channel })).await;
+        let (out, err) = (run.stdout.rewind(0), run.stderr.rewind(0));
+        let out = send_stream(
+            tx.clone(),
+            channel,
+            OutputStream::Stdout,
+            run.stdout.clone(),
+            out,
+        );
+        let err = send_stream(
+            tx.clone(),
+            channel,
+            OutputStream::Stderr,
+            run.stderr.clone(),
+            err,
+        );
+        let tx = tx.clone();
+        let agent = self.clone();
+        tokio::spawn(async move {
+            let (a, b) = tokio::join!(out, err);
+            let outcome = done_rx.await;
+            lock(&agent.execs).remove(&channel);
+            if let (Next::Finished, Next::Finished, Ok(o)) = (a, b, outcome) {
+                let msg = AgentMessage::ExecDone {
+                    channel,
+                    exit_code: o.exit_code,
+                    timed_out: o.timed_out,
+                    duration_ms: o.duration_ms,
+                };
+                let _ = tx.send(control(&msg)).await;
+            }
+        });
+    }
+
+    fn detach_all(&self) {
+        let now = Instant::now();
+        for pty in lock(&self.ptys).values() {
+            lock(&pty.detached_since).get_or_insert(now);
+        }
+    }
+
+    /// Kills PTYs that stayed detached longer than the grace period.
+    async fn reap_detached(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1).min(self.grace));
+        loop {
+            tick.tick().await;
+            let expired: Vec<Arc<PtySession>> = {
+                let mut ptys = lock(&self.ptys);
+                let ids: Vec<ChannelId> = ptys
+                    .values()
+                    .filter(|p| lock(&p.detached_since).is_some_and(|t| t.elapsed() >= self.grace))
+                    .map(|p| p.id)
+                    .collect();
+                ids.iter().filter_map(|id| ptys.remove(id)).collect()
+            };
+            for pty in expired {
+                tracing::info!(channel = %pty.id, "grace period over; ending the detached terminal");
+                pty.kill();
+            }
+        }
+    }
+}
+
+/// Streams one output flow on the link until it finishes or a newer link takes over.
+async fn send_stream(
+    tx: Outbox,
+    channel: ChannelId,
+    stream: OutputStream,
+    flow: Arc<Outflow>,
+    generation: u64,
+) -> Next {
+    loop {
+        match flow.next_chunk(generation).await {
+            Next::Chunk(offset, bytes) => {
+                let frame = encode_output(channel, stream, offset, &bytes);
+                if tx.send(Message::Binary(frame.into())).await.is_err() {
+                    return Next::Superseded;
+                }
+            }
+            other => return other,
+        }
+    }
+}
+
+fn spawn_pty_sender(tx: Outbox, pty: Arc<PtySession>, generation: u64) {
+    tokio::spawn(async move {
+        let next = send_stream(
+            tx.clone(),
+            pty.id,
+            OutputStream::Pty,
+            pty.output.clone(),
+            generation,
+        )
+        .await;
+        if next == Next::Finished {
+            let msg = AgentMessage::Exited {
+                channel: pty.id,
+                code: pty.exit_code(),
+            };
+            let _ = tx.send(control(&msg)).await;
+        }
+    });
+}
