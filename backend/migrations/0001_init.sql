@@ -8,6 +8,10 @@ CREATE TABLE workspaces (
     name             TEXT NOT NULL UNIQUE,
     max_session_secs INTEGER NOT NULL DEFAULT 86400,
     mfa_timeout_secs INTEGER NOT NULL DEFAULT 900,
+    -- The audit chain's head, written with every append: removing rows from the end of the log
+    -- leaves a valid chain, but not one that ends here.
+    audit_head_seq   INTEGER NOT NULL DEFAULT 0,
+    audit_head_hash  TEXT NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000',
     created_at       INTEGER NOT NULL
 );
 

@@ -6,9 +6,11 @@ use crate::state::AppState;
 use crate::{openapi, routes};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use gatehouse_shared::ErrorCode;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -45,9 +47,16 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        // A bug must not drop the connection without an answer: report `internal` instead.
+        .layer(CatchPanicLayer::custom(panic_response))
         // Never log headers or bodies: they carry cookies, tokens and passwords.
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
 }
 
 async fn fallback(uri: Uri) -> ApiError {

@@ -110,7 +110,7 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NotPermitted(message) => ApiError::forbidden(message),
-            Refusal::InvalidTransition { .. } => {
+            Refusal::InvalidTransition { .. } | Refusal::Untimely(_) => {
                 ApiError::new(ErrorCode::InvalidTransition, refusal.to_string())
             }
             Refusal::Invalid { field, message } => ApiError::validation(&field, message),

@@ -242,6 +242,31 @@ impl AuthUser {
         }
     }
 
+    /// Privileged account changes (new API tokens, MFA enrolment) need an interactive sign-in,
+    /// and, once TOTP is enrolled, a code verified within the workspace's MFA timeout.
+    pub async fn require_step_up(&self, state: &AppState) -> Result<(), ApiError> {
+        let Some(login) = &self.login else {
+            return Err(ApiError::forbidden(
+                "this needs an interactive sign-in; an API token cannot do it",
+            ));
+        };
+        let row = users::by_id(&state.db, state.workspace, self.id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+        if row.totp_secret.is_some() {
+            let settings = crate::store::workspace_settings(&state.db, state.workspace).await?;
+            let fresh = login
+                .mfa_verified_at
+                .is_some_and(|at| (now() - at).num_seconds() <= settings.mfa_timeout_secs);
+            if !fresh {
+                return Err(ApiError::forbidden(
+                    "sign in again with your one-time code to do this (step-up MFA)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn require_staff(&self) -> Result<(), ApiError> {
         if self.role.is_staff_or_above() {
             Ok(())

@@ -56,7 +56,7 @@ pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
         } else {
             continue;
         };
-        match transition(state, &session, &Actor::System, &action).await {
+        match transition(state, id, &Actor::System, &action).await {
             Ok(after) => {
                 tracing::info!(session = %id, status = %after.status, "scheduler transition")
             }

@@ -62,16 +62,21 @@ pub fn transition_event(
     }))
 }
 
-/// Applies `action` to the stored session and persists the result with its audit event.
+/// Applies `action` to the session as stored and persists the result with its audit event.
+/// The row is read inside the write transaction, so the change is computed from exactly the
+/// state it replaces (a racing extend and expiry cannot both win on stale data).
 pub async fn transition(
     state: &AppState,
-    before: &WorkSession,
+    id: WorkSessionId,
     actor: &Actor,
     action: &Action,
 ) -> ApiResult<WorkSession> {
     let policy = state.policy().await?;
-    let after = apply(before, actor, action, now(), &policy)?;
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let before = work_sessions::get_on(&mut tx, state.workspace, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("work session"))?;
+    let after = apply(&before, actor, action, now(), &policy)?;
     if !work_sessions::update(&mut tx, state.workspace, &after, before.status).await? {
         return Err(ApiError::conflict(
             "the work session changed meanwhile; reload and try again",
@@ -80,7 +85,7 @@ pub async fn transition(
     append(
         &mut tx,
         state.workspace,
-        transition_event(actor, action, before, &after),
+        transition_event(actor, action, &before, &after),
         now(),
     )
     .await?;

@@ -72,6 +72,23 @@ async fn a_removed_row_is_detected() {
 }
 
 #[tokio::test]
+async fn rows_removed_from_the_end_are_detected() {
+    let (app, root) = busy_app().await;
+    let (last,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM audit_log")
+        .fetch_one(&app.state.db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq >= ?")
+        .bind(last - 1)
+        .execute(&app.state.db)
+        .await
+        .unwrap();
+    let v = verify(&app, &root).await;
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["first_bad_seq"], last - 1);
+}
+
+#[tokio::test]
 async fn reordered_rows_are_detected() {
     let (app, root) = busy_app().await;
     for sql in [

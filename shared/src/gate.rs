@@ -29,6 +29,12 @@ impl AuthMethod {
     }
 }
 
+/// Whether a run-as name means root: `root`, or uid 0 written as `0` or `#0`.
+/// (The agent also refuses uid 0 unless the gate allowed root, whatever the name.)
+pub fn runs_as_root(user: Option<&str>) -> bool {
+    matches!(user.map(str::trim), Some("root" | "0" | "#0"))
+}
+
 /// Who is asking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
@@ -137,7 +143,8 @@ pub fn check(
         return fail(
             ErrorCode::WorkSessionAssigneeMismatch,
             "the selected work session belongs to someone else".into(),
-            format!("session {id} is assigned to {}", session.assignee.username),
+            // Never name the other user: the caller may not even be allowed to see the session.
+            format!("session {id} is assigned to another user"),
             vec![
                 "gate work-session list --user me".into(),
                 create_command(op),

@@ -131,6 +131,9 @@ pub enum Refusal {
     /// The session's status does not allow the action.
     #[error("cannot {action} a work session that is {from}")]
     InvalidTransition { from: Status, action: &'static str },
+    /// The session's state does not allow it yet or any more (before `starts_at`, past expiry).
+    #[error("{0}")]
+    Untimely(String),
     /// The request itself is malformed (widening, empty result, window too long).
     #[error("{message}")]
     Invalid { field: String, message: String },
@@ -245,10 +248,10 @@ pub fn apply(
             require(from == Status::Approved, wrong_state)?;
             if let Some(starts_at) = session.starts_at {
                 if starts_at > now {
-                    return Err(Refusal::Invalid {
-                        field: "starts_at".into(),
-                        message: format!("the session starts at {}", starts_at.to_rfc3339()),
-                    });
+                    return Err(Refusal::Untimely(format!(
+                        "the work session starts at {}",
+                        starts_at.to_rfc3339()
+                    )));
                 }
             }
             start(&mut next, now)?;
@@ -392,18 +395,25 @@ fn narrow_servers(next: &mut WorkSession, keep: &[String]) -> Result<Vec<String>
 /// approved → active: fixes the expiry of a duration-based window, or expires a stale one.
 fn start(next: &mut WorkSession, now: DateTime<Utc>) -> Result<(), Refusal> {
     if next.expires_at.is_some_and(|e| e <= now) {
-        return Err(Refusal::InvalidTransition {
-            from: next.status,
-            action: "activate an expired window of",
-        });
+        return Err(Refusal::Untimely(
+            "the work session's window has already passed".into(),
+        ));
     }
     next.status = Status::Active;
     next.activated_at = Some(now);
     if next.expires_at.is_none() {
         let secs = next.duration_secs.unwrap_or(MIN_DURATION_SECS);
-        next.expires_at = Some(now + Duration::seconds(secs));
+        next.expires_at = Some(
+            add_secs(now, secs)
+                .ok_or_else(|| Refusal::invalid("duration_secs", "the window is out of range"))?,
+        );
     }
     Ok(())
+}
+
+/// `at + secs`, or `None` when out of range (hostile input must not panic).
+fn add_secs(at: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
+    Duration::try_seconds(secs).and_then(|d| at.checked_add_signed(d))
 }
 
 fn extend(
@@ -439,7 +449,9 @@ fn extend(
         }
         (Some(current), by) => {
             let until = match by {
-                ExtendBy::Seconds(secs) if secs > 0 => current + Duration::seconds(secs),
+                ExtendBy::Seconds(secs) if secs > 0 => {
+                    add_secs(current, secs).ok_or_else(too_long)?
+                }
                 ExtendBy::Seconds(_) => {
                     return Err(Refusal::invalid("duration_secs", "must be positive"));
                 }

@@ -6,11 +6,13 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PeerAddr};
 use crate::state::AppState;
 use crate::store::agents::{self, RegisterOutcome};
+use crate::store::throttle;
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use chrono::Duration;
 use gatehouse_shared::server::{is_valid_server_name, AgentCredential, AgentRegistration};
 use gatehouse_shared::ErrorEnvelope;
 
@@ -42,6 +44,17 @@ pub async fn register(
             return Err(ApiError::validation(field, "1-255 characters"));
         }
     }
+    // Unauthenticated and writing: a peer gets as many failed tries as a sign-in does.
+    let limit = throttle::Limit {
+        key: format!("register:{peer}"),
+        max: state.config.throttle.per_peer,
+    };
+    let window = Duration::seconds(state.config.throttle.window_secs);
+    let reserved =
+        match throttle::reserve(&state.db, state.workspace, &[limit], now(), window).await? {
+            Ok(ids) => ids,
+            Err(wait) => return Err(ApiError::rate_limited(wait)),
+        };
     let secret = secrets::random_secret();
     let outcome = agents::register(
         &state.db,
@@ -63,6 +76,7 @@ pub async fn register(
             server_id,
             agent_id,
         } => {
+            throttle::release(&state.db, state.workspace, &reserved).await?;
             audit::record(
                 &state,
                 audit::event("agent.registered", SUCCESS)

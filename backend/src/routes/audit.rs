@@ -67,14 +67,15 @@ pub async fn list_audit(
         from: q.from,
         to: q.to,
         after_seq: q.cursor,
-        // An export takes everything after the cursor; a page takes `limit`.
+        // An export takes everything after the cursor; a page takes `limit`, plus one row that
+        // tells whether another page follows.
         limit: if wants_lines {
             i64::MAX
         } else {
-            page_limit(q.limit)
+            page_limit(q.limit) + 1
         },
     };
-    let (items, total) = store::list(&state.db, state.workspace, &filter).await?;
+    let (mut items, total) = store::list(&state.db, state.workspace, &filter).await?;
     if wants_lines {
         let mut body = String::new();
         for event in &items {
@@ -83,9 +84,12 @@ pub async fn list_audit(
         }
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
     }
-    let next_cursor = (items.len() as i64 == filter.limit)
-        .then(|| items.last().map(|e| e.seq.to_string()))
-        .flatten();
+    let next_cursor = if items.len() as i64 == filter.limit {
+        items.pop();
+        items.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
     Ok(Json(Page {
         items,
         total,

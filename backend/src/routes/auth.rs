@@ -29,33 +29,24 @@ pub fn router() -> Router<AppState> {
 
 const GENERIC_FAILURE: &str = "invalid username or password";
 
-/// Refuses with 429 when the account or the peer has too many recent failures.
-async fn check_throttle(state: &AppState, keys: &[String]) -> ApiResult<()> {
+/// Reserves this attempt against the account and peer limits, or refuses with 429.
+async fn reserve_attempt(state: &AppState, username: &str, peer: &str) -> ApiResult<Vec<i64>> {
     let limits = state.config.throttle;
-    let now = now();
-    let since = now - Duration::seconds(limits.window_secs);
-    for key in keys {
-        let limit = if key.starts_with("user:") {
-            limits.per_account
-        } else {
-            limits.per_peer
-        };
-        let (failures, oldest) =
-            throttle::failures_since(&state.db, state.workspace, key, since).await?;
-        if failures >= limit {
-            let oldest = oldest.map_or(now, crate::time::from_micros);
-            let retry = (oldest + Duration::seconds(limits.window_secs) - now).num_seconds();
-            return Err(ApiError::rate_limited(retry.max(1) as u64));
-        }
+    let keys = [
+        throttle::Limit {
+            key: format!("user:{username}"),
+            max: limits.per_account,
+        },
+        throttle::Limit {
+            key: format!("peer:{peer}"),
+            max: limits.per_peer,
+        },
+    ];
+    let window = Duration::seconds(limits.window_secs);
+    match throttle::reserve(&state.db, state.workspace, &keys, now(), window).await? {
+        Ok(ids) => Ok(ids),
+        Err(wait) => Err(ApiError::rate_limited(wait)),
     }
-    Ok(())
-}
-
-async fn record_failure(state: &AppState, keys: &[String]) -> ApiResult<()> {
-    for key in keys {
-        throttle::record_failure(&state.db, state.workspace, key, now()).await?;
-    }
-    Ok(())
 }
 
 /// Sign in with password (and TOTP once enrolled); sets the session cookie.
@@ -68,13 +59,12 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let username = req.username.trim().to_owned();
-    let keys = [format!("user:{username}"), format!("peer:{peer}")];
-    check_throttle(&state, &keys).await?;
+    // The attempt counts as a failure until it succeeds.
+    let reserved = reserve_attempt(&state, &username, &peer.to_string()).await?;
     let row = users::by_username(&state.db, state.workspace, &username).await?;
-    let password_ok = req.password.len() <= MAX_PASSWORD_LEN
+    let password_ok = req.password.chars().count() <= MAX_PASSWORD_LEN
         && password::verify(req.password, row.as_ref().map(|r| r.password_hash.clone())).await;
     let Some(row) = row.filter(|_| password_ok) else {
-        record_failure(&state, &keys).await?;
         audit::record(
             &state,
             audit::event("auth.login", FAILURE)
@@ -90,6 +80,8 @@ pub async fn login(
     let mut mfa_verified_at = None;
     if let Some(secret) = &row.totp_secret {
         let Some(otp) = req.otp.as_deref() else {
+            // The password was right: asking for the code is not a failed attempt.
+            throttle::release(&state.db, state.workspace, &reserved).await?;
             audit::record(
                 &state,
                 audit::event("auth.mfa", FAILURE)
@@ -110,7 +102,6 @@ pub async fn login(
             None => false,
         };
         if !accepted {
-            record_failure(&state, &keys).await?;
             audit::record(
                 &state,
                 audit::event("auth.mfa", FAILURE)
@@ -141,7 +132,8 @@ pub async fn login(
         now,
     )
     .await?;
-    throttle::clear(&state.db, state.workspace, &keys[0]).await?;
+    throttle::release(&state.db, state.workspace, &reserved).await?;
+    throttle::clear(&state.db, state.workspace, &format!("user:{username}")).await?;
     audit::record(
         &state,
         audit::event("auth.login", SUCCESS)
@@ -204,6 +196,7 @@ pub async fn totp_enroll(
     State(state): State<AppState>,
     auth: AuthUser,
 ) -> ApiResult<Json<TotpEnrollment>> {
+    auth.require_step_up(&state).await?;
     let row = users::by_id(&state.db, state.workspace, auth.id)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
@@ -233,6 +226,7 @@ pub async fn totp_confirm(
     auth: AuthUser,
     ApiJson(body): ApiJson<OtpBody>,
 ) -> ApiResult<StatusCode> {
+    auth.require_step_up(&state).await?;
     let row = users::by_id(&state.db, state.workspace, auth.id)
         .await?
         .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;

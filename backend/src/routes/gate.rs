@@ -69,7 +69,8 @@ pub async fn authorize(
                     "reason": denial.reason,
                     "preflight": preflight,
                 }));
-            if let Some(session) = &selected {
+            // Only the caller's own session gets the denial on its timeline.
+            if let Some(session) = selected.as_ref().filter(|s| s.assignee.id == auth.id) {
                 event = event
                     .work_session(session.id)
                     .target(session.id.to_string());
@@ -92,7 +93,7 @@ pub async fn check(
     let op = Operation {
         scope: req.scope,
         server: &req.server,
-        as_root: req.user.as_deref() == Some("root"),
+        as_root: gate::runs_as_root(req.user.as_deref()),
     };
     let session = authorize(&state, &auth, &headers, &op, true).await?;
     Ok(Json(GateCheckAllowed {

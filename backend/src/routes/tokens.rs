@@ -47,6 +47,7 @@ pub async fn create_token(
     auth: AuthUser,
     ApiJson(req): ApiJson<CreateApiToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
+    auth.require_step_up(&state).await?;
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::validation("name", "1-100 characters"));

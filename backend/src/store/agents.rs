@@ -45,13 +45,17 @@ pub async fn register(
         Some((_, Some(_))) => return Ok(RegisterOutcome::AlreadyRegistered),
         Some((id, None)) => {
             let id: ServerId = parse_id(&id)?;
-            sqlx::query("UPDATE servers SET os = ?, platform = ?, hostname = ? WHERE id = ?")
-                .bind(&req.os)
-                .bind(&req.platform)
-                .bind(&req.hostname)
-                .bind(id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE servers SET os = ?, platform = ?, hostname = ? \
+                 WHERE workspace_id = ? AND id = ?",
+            )
+            .bind(&req.os)
+            .bind(&req.platform)
+            .bind(&req.hostname)
+            .bind(ws.to_string())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
             id
         }
         None => {

@@ -66,13 +66,13 @@ pub async fn append(
     event: NewEvent,
     now: DateTime<Utc>,
 ) -> Result<AuditEvent, sqlx::Error> {
-    let head: Option<(i64, String)> = sqlx::query_as(
-        "SELECT seq, hash FROM audit_log WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1",
-    )
-    .bind(ws.to_string())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+    // Chain onto the recorded head, not onto whatever row is last: if rows were cut from the end,
+    // the next event then shows the gap instead of hiding it.
+    let (prev_seq, prev_hash): (i64, String) =
+        sqlx::query_as("SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = ?")
+            .bind(ws.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
     let mut stored = AuditEvent {
         seq: prev_seq + 1,
         at: now,
@@ -105,6 +105,12 @@ pub async fn append(
     .bind(&stored.prev_hash)
     .execute(&mut *conn)
     .await?;
+    sqlx::query("UPDATE workspaces SET audit_head_seq = ?, audit_head_hash = ? WHERE id = ?")
+        .bind(stored.seq)
+        .bind(&stored.hash)
+        .bind(ws.to_string())
+        .execute(&mut *conn)
+        .await?;
     Ok(stored)
 }
 
@@ -206,9 +212,22 @@ pub async fn verify(db: &Db, ws: WorkspaceId) -> Result<AuditVerification, sqlx:
             prev_seq = last.seq;
         }
     }
+    // The chain is intact; it must also end where the last append said it ends.
+    let (head_seq, head_hash): (i64, String) =
+        sqlx::query_as("SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = ?")
+            .bind(ws.to_string())
+            .fetch_one(db)
+            .await?;
+    let first_bad_seq = if head_seq > prev_seq {
+        Some(prev_seq + 1)
+    } else if head_seq < prev_seq || head_hash != prev_hash {
+        Some(head_seq.max(1))
+    } else {
+        None
+    };
     Ok(AuditVerification {
-        ok: true,
+        ok: first_bad_seq.is_none(),
         events_checked: checked,
-        first_bad_seq: None,
+        first_bad_seq,
     })
 }

@@ -1,43 +1,78 @@
-//! Failed sign-in attempts, kept in the database so limits hold across restarts and replicas.
+//! Failed attempts (sign-in, agent registration), kept in the database so limits hold across
+//! restarts and replicas.
+//!
+//! An attempt is *reserved* before the expensive check: the count and the insert happen in one
+//! write transaction, so a burst of parallel attempts cannot all slip under the limit. A
+//! successful attempt releases its reservation.
 
 use super::Db;
-use crate::time::to_micros;
+use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_shared::WorkspaceId;
 
-/// Failures recorded for `key` since `since`, and the oldest of them.
-pub async fn failures_since(
-    db: &Db,
-    ws: WorkspaceId,
-    key: &str,
-    since: DateTime<Utc>,
-) -> Result<(i64, Option<i64>), sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COUNT(*), MIN(at) FROM login_failures \
-         WHERE workspace_id = ? AND throttle_key = ? AND at > ?",
-    )
-    .bind(ws.to_string())
-    .bind(key)
-    .bind(to_micros(since))
-    .fetch_one(db)
-    .await
+/// One throttle key and how many failures it may collect inside the window.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    pub key: String,
+    pub max: i64,
 }
 
-pub async fn record_failure(
+/// Reserves one attempt under every limit, or returns the seconds to wait when any limit is
+/// reached. The returned row ids are released with [`release`] when the attempt succeeds.
+pub async fn reserve(
     db: &Db,
     ws: WorkspaceId,
-    key: &str,
+    limits: &[Limit],
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO login_failures (workspace_id, throttle_key, at) VALUES (?, ?, ?)")
+    window: Duration,
+) -> Result<Result<Vec<i64>, u64>, sqlx::Error> {
+    let since = now - window;
+    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    for limit in limits {
+        let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(at) FROM login_failures \
+             WHERE workspace_id = ? AND throttle_key = ? AND at > ?",
+        )
         .bind(ws.to_string())
-        .bind(key)
-        .bind(to_micros(now))
-        .execute(db)
+        .bind(&limit.key)
+        .bind(to_micros(since))
+        .fetch_one(&mut *tx)
         .await?;
+        if count >= limit.max {
+            let oldest = oldest.map_or(now, from_micros);
+            let wait = (oldest + window - now).num_seconds().max(1) as u64;
+            return Ok(Err(wait));
+        }
+    }
+    let mut ids = Vec::with_capacity(limits.len());
+    for limit in limits {
+        let done = sqlx::query(
+            "INSERT INTO login_failures (workspace_id, throttle_key, at) VALUES (?, ?, ?)",
+        )
+        .bind(ws.to_string())
+        .bind(&limit.key)
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        ids.push(done.last_insert_rowid());
+    }
+    tx.commit().await?;
+    Ok(Ok(ids))
+}
+
+/// Takes back reserved attempts (the attempt succeeded).
+pub async fn release(db: &Db, ws: WorkspaceId, ids: &[i64]) -> Result<(), sqlx::Error> {
+    for id in ids {
+        sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND rowid = ?")
+            .bind(ws.to_string())
+            .bind(id)
+            .execute(db)
+            .await?;
+    }
     Ok(())
 }
 
+/// Forgets every failure of `key` (after a successful sign-in of that account).
 pub async fn clear(db: &Db, ws: WorkspaceId, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND throttle_key = ?")
         .bind(ws.to_string())

@@ -230,12 +230,12 @@ async fn servers_of(
 }
 
 async fn assemble(
-    db: &Db,
+    conn: &mut SqliteConnection,
     ws: WorkspaceId,
     rows: Vec<SessionRow>,
 ) -> Result<Vec<WorkSession>, sqlx::Error> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut servers = servers_of(db, ws, &ids).await?;
+    let mut servers = servers_of(&mut *conn, ws, &ids).await?;
     rows.into_iter()
         .map(|row| {
             let list = servers.remove(&row.id).unwrap_or_default();
@@ -244,8 +244,10 @@ async fn assemble(
         .collect()
 }
 
-pub async fn get(
-    db: &Db,
+/// One session, read on `conn` (inside a transaction, so a change is computed from the row
+/// it will overwrite).
+pub async fn get_on(
+    conn: &mut SqliteConnection,
     ws: WorkspaceId,
     id: WorkSessionId,
 ) -> Result<Option<WorkSession>, sqlx::Error> {
@@ -253,10 +255,20 @@ pub async fn get(
         sqlx::query_as(&format!("{SELECT} WHERE ws.workspace_id = ? AND ws.id = ?"))
             .bind(ws.to_string())
             .bind(id.to_string())
-            .fetch_optional(db)
+            .fetch_optional(&mut *conn)
             .await?;
     let Some(row) = row else { return Ok(None) };
-    Ok(assemble(db, ws, vec![row]).await?.pop())
+    Ok(assemble(conn, ws, vec![row]).await?.pop())
+}
+
+/// One session.
+pub async fn get(
+    db: &Db,
+    ws: WorkspaceId,
+    id: WorkSessionId,
+) -> Result<Option<WorkSession>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    get_on(&mut conn, ws, id).await
 }
 
 /// Whose sessions a list shows.
@@ -371,7 +383,8 @@ pub async fn list(
     } else {
         None
     };
-    Ok((assemble(db, ws, rows).await?, total, next))
+    let mut conn = db.acquire().await?;
+    Ok((assemble(&mut conn, ws, rows).await?, total, next))
 }
 
 /// Sessions of the workspace whose deadline has passed, oldest deadline first.

@@ -57,15 +57,16 @@ pub async fn create_work_session(
     let allowed = allowed_patterns(&state, assignee_ref.id, assignee_role).await?;
     let mut refs = Vec::with_capacity(req.servers.len());
     for name in &req.servers {
-        let row = servers::by_name(&state.db, state.workspace, name)
-            .await?
-            .ok_or_else(|| ApiError::validation("servers", format!("no server {name}")))?;
+        // Grants first: a member learns nothing about servers outside them, not even existence.
         if !is_allowed(&allowed, name) {
             return Err(ApiError::forbidden(format!(
                 "server {name} is not granted to {}",
                 assignee_ref.username
             )));
         }
+        let row = servers::by_name(&state.db, state.workspace, name)
+            .await?
+            .ok_or_else(|| ApiError::validation("servers", format!("no server {name}")))?;
         refs.push(ServerRef {
             id: row.server_id()?,
             name: row.name,

@@ -25,13 +25,13 @@ pub struct SessionQuery {
     pub user: Option<String>,
     /// A server name the session covers.
     pub server: Option<String>,
-    pub scope: Option<Scope>,
+    pub scope: Option<String>,
     /// Text the purpose contains.
     pub q: Option<String>,
     /// Created at or after (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
+    pub from: Option<String>,
     /// Created before (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
+    pub to: Option<String>,
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -50,6 +50,23 @@ fn parse_statuses(text: Option<&str>) -> ApiResult<Option<Vec<Status>>> {
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
     }
+}
+
+/// An empty filter value (`?scope=`) means "no filter", as a form that submits every field sends.
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn parse_time(field: &str, value: Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
+    non_empty(value)
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::validation(field, "an RFC 3339 time such as 2026-11-24T09:00:00Z")
+                })
+        })
+        .transpose()
 }
 
 fn encode_cursor((created, id): &(i64, String)) -> String {
@@ -86,11 +103,16 @@ pub async fn list_work_sessions(
         statuses: parse_statuses(q.status.as_deref())?,
         involving,
         visible_to: (!auth.role.is_staff_or_above()).then_some(auth.id),
-        server: q.server.filter(|s| !s.is_empty()),
-        scope: q.scope,
-        q: q.q.filter(|s| !s.trim().is_empty()),
-        from: q.from,
-        to: q.to,
+        server: non_empty(q.server),
+        scope: non_empty(q.scope)
+            .map(|s| {
+                s.parse::<Scope>()
+                    .map_err(|e| ApiError::validation("scope", e.to_string()))
+            })
+            .transpose()?,
+        q: non_empty(q.q),
+        from: parse_time("from", q.from)?,
+        to: parse_time("to", q.to)?,
         cursor: q.cursor.as_deref().map(decode_cursor).transpose()?,
         limit: page_limit(q.limit),
     };
@@ -114,22 +136,41 @@ pub async fn get_work_session(
     Ok(Json(load_visible(&state, &auth, id).await?))
 }
 
+/// Paging of the timeline.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub struct TimelineQuery {
+    /// Events per page (default 1000, max 5000).
+    pub limit: Option<i64>,
+    /// The `seq` after which to continue.
+    pub cursor: Option<i64>,
+}
+
 /// Everything that happened in a work session, in order.
 #[utoipa::path(get, path = "/api/work-sessions/{id}/timeline", tag = "work-sessions",
-    params(("id" = String, Path, description = "work session id")),
+    params(("id" = String, Path, description = "work session id"), TimelineQuery),
     responses((status = 200, body = Page<TimelineEvent>), (status = 404, body = ErrorEnvelope)))]
 pub async fn timeline(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<WorkSessionId>,
+    ApiQuery(q): ApiQuery<TimelineQuery>,
 ) -> ApiResult<Json<Page<TimelineEvent>>> {
     load_visible(&state, &auth, id).await?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
     let filter = AuditFilter {
         work_session: Some(id.to_string()),
-        limit: 5000,
+        after_seq: q.cursor,
+        // One extra row tells whether another page follows.
+        limit: limit + 1,
         ..AuditFilter::default()
     };
-    let (events, total) = audit_store::list(&state.db, state.workspace, &filter).await?;
+    let (mut events, total) = audit_store::list(&state.db, state.workspace, &filter).await?;
+    let next_cursor = if events.len() as i64 > limit {
+        events.pop();
+        events.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
     let items = events
         .into_iter()
         .map(|e| TimelineEvent {
@@ -144,6 +185,6 @@ pub async fn timeline(
     Ok(Json(Page {
         items,
         total,
-        next_cursor: None,
+        next_cursor,
     }))
 }

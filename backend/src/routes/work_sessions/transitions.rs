@@ -17,10 +17,8 @@ async fn act(
     id: WorkSessionId,
     action: Action,
 ) -> ApiResult<Json<WorkSession>> {
-    let before = load_visible(state, auth, id).await?;
-    Ok(Json(
-        transition(state, &before, &auth.actor(), &action).await?,
-    ))
+    load_visible(state, auth, id).await?;
+    Ok(Json(transition(state, id, &auth.actor(), &action).await?))
 }
 
 fn trimmed(reason: Option<String>) -> Option<String> {
@@ -157,7 +155,7 @@ pub async fn use_session(
         ));
     }
     if session.status == Status::Approved {
-        session = transition(&state, &session, &auth.actor(), &Action::Activate).await?;
+        session = transition(&state, id, &auth.actor(), &Action::Activate).await?;
     }
     if session.status != Status::Active {
         return Err(ApiError::new(
