@@ -200,8 +200,9 @@ impl Agent {
                 rows,
                 user,
                 env,
+                allow_root,
             } => {
-                let opened = runas::resolve(user.as_deref()).and_then(|run_as| {
+                let opened = runas::resolve(user.as_deref(), allow_root).and_then(|run_as| {
                     PtySession::spawn(channel, cols, rows, &run_as, &env, |_| {})
                 });
                 match opened {
@@ -271,8 +272,10 @@ impl Agent {
                 user,
                 env,
                 timeout_secs,
+                allow_root,
             } => {
-                self.start_exec(channel, &command, user.as_deref(), &env, timeout_secs, tx)
+                let run_as = runas::resolve(user.as_deref(), allow_root);
+                self.start_exec(channel, &command, run_as, &env, timeout_secs, tx)
                     .await;
             }
         }
@@ -290,14 +293,14 @@ impl Agent {
         self: &Arc<Self>,
         channel: ChannelId,
         command: &str,
-        user: Option<&str>,
+        run_as: Result<runas::RunAs, String>,
         env: &[(String, String)],
         timeout_secs: u64,
         tx: &Outbox,
     ) {
         let (done_tx, done_rx) = oneshot::channel::<ExecOutcome>();
         let timeout = Duration::from_secs(timeout_secs.clamp(1, 24 * 3600));
-        let started = runas::resolve(user).and_then(|run_as| {
+        let started = run_as.and_then(|run_as| {
             ExecRun::spawn(command, &run_as, env, timeout, move |outcome| {
                 let _ = done_tx.send(outcome);
             })

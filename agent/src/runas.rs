@@ -23,8 +23,20 @@ pub struct RunAs {
     pub switch: bool,
 }
 
-/// Resolves `requested` (or the agent's own user) to a run-as identity.
-pub fn resolve(requested: Option<&str>) -> Result<RunAs, String> {
+/// Resolves `requested` (or the agent's own user) to a run-as identity; uid 0 only when the
+/// gateway says the gate allowed root.
+pub fn resolve(requested: Option<&str>, allow_root: bool) -> Result<RunAs, String> {
+    let run_as = resolve_user(requested)?;
+    if run_as.uid == 0 && !allow_root {
+        return Err(format!(
+            "running as {} (uid 0) needs a work session with the sudo scope",
+            run_as.name
+        ));
+    }
+    Ok(run_as)
+}
+
+fn resolve_user(requested: Option<&str>) -> Result<RunAs, String> {
     let me = User::from_uid(Uid::effective())
         .map_err(|e| format!("cannot look up the agent's own user: {e}"))?
         .ok_or("the agent's own user has no passwd entry")?;

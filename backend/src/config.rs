@@ -34,6 +34,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The built web console (Trunk's `dist/`), served at `/` with client-side routing fallback.
     pub console_dir: Option<PathBuf>,
+    /// Where recordings live (`<data-dir>/recordings`).
+    pub data_dir: PathBuf,
+    /// Open terminals one user may have at once.
+    pub max_terminals_per_user: usize,
+    /// Open terminals one agent may carry at once.
+    pub max_terminals_per_agent: usize,
 }
 
 impl Default for Config {
@@ -45,6 +51,9 @@ impl Default for Config {
             throttle: ThrottleLimits::default(),
             max_body_bytes: 64 * 1024,
             console_dir: None,
+            data_dir: PathBuf::from("./gatehouse-data"),
+            max_terminals_per_user: 20,
+            max_terminals_per_agent: 200,
         }
     }
 }

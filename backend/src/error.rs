@@ -100,9 +100,9 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<GateDenial> for ApiError {
-    fn from(denial: GateDenial) -> Self {
-        Self(Box::new(denial.into()))
+impl From<Box<GateDenial>> for ApiError {
+    fn from(denial: Box<GateDenial>) -> Self {
+        Self(Box::new((*denial).into()))
     }
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod gateway;
 pub mod openapi;
 pub mod routes;
 pub mod scheduler;
@@ -19,3 +20,10 @@ pub mod time;
 
 pub use app::app;
 pub use state::AppState;
+
+/// Starts the server's background tasks: the deadline scheduler and the session watcher that
+/// ends live channels of sessions that stop being usable.
+pub fn spawn_background(state: &AppState) {
+    scheduler::spawn(state.clone());
+    gateway::watcher::spawn(state.clone());
+}

@@ -5,7 +5,7 @@ use gatehouse::auth::password;
 use gatehouse::config::Config;
 use gatehouse::routes::users::validate_credentials;
 use gatehouse::store::users::{self, NewUser};
-use gatehouse::{app, audit, scheduler, AppState};
+use gatehouse::{app, audit, AppState};
 use gatehouse_shared::Role;
 use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
@@ -87,6 +87,14 @@ enum AuditCommand {
 }
 
 impl StoreArgs {
+    /// Settings for commands that only touch the store.
+    fn config(&self) -> Config {
+        Config {
+            data_dir: self.data_dir.clone(),
+            ..Config::default()
+        }
+    }
+
     fn url(&self) -> Result<String, String> {
         if let Some(url) = &self.database_url {
             return Ok(url.clone());
@@ -160,6 +168,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let config = Config {
         trusted_proxies: args.trusted_proxies,
         console_dir: args.console_dir,
+        data_dir: args.store.data_dir.clone(),
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)
@@ -171,7 +180,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    scheduler::spawn(state.clone());
+    gatehouse::spawn_background(&state);
     let users = users::count(&state.db, state.workspace)
         .await
         .map_err(|e| e.to_string())?;
@@ -221,7 +230,7 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     let password_text = line.trim_end_matches(['\r', '\n']).to_owned();
     validate_credentials(username, &password_text).map_err(|e| e.0.message)?;
-    let state = AppState::open(&store.url()?, Config::default())
+    let state = AppState::open(&store.url()?, store.config())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let hash = password::hash(password_text)
@@ -256,7 +265,7 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
 }
 
 async fn verify_audit(store: &StoreArgs) -> Result<ExitCode, String> {
-    let state = AppState::open(&store.url()?, Config::default())
+    let state = AppState::open(&store.url()?, store.config())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     let result = gatehouse::store::audit::verify(&state.db, state.workspace)

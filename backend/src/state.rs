@@ -1,6 +1,7 @@
 //! Shared state of the running server, cheap to clone into every handler.
 
 use crate::config::Config;
+use crate::gateway::hub::Hub;
 use crate::store::{self, Db};
 use gatehouse_shared::lifecycle::Policy;
 use gatehouse_shared::{Status, WorkSessionId, WorkspaceId};
@@ -27,6 +28,8 @@ pub struct Inner {
     /// Wakes the scheduler when a deadline may have moved earlier.
     pub scheduler_wakeup: Notify,
     pub session_changes: broadcast::Sender<SessionChange>,
+    /// Live agent links and terminals.
+    pub hub: Hub,
 }
 
 impl Deref for AppState {
@@ -41,6 +44,9 @@ impl AppState {
     pub async fn open(database_url: &str, config: Config) -> Result<Self, sqlx::Error> {
         let db = store::open(database_url).await?;
         let workspace = store::default_workspace(&db).await?;
+        // Links live in memory: after a restart no agent is connected until it dials in again.
+        store::servers::reset_presence(&db, workspace).await?;
+        std::fs::create_dir_all(config.data_dir.join("recordings")).map_err(sqlx::Error::Io)?;
         let (session_changes, _) = broadcast::channel(1024);
         Ok(Self(Arc::new(Inner {
             db,
@@ -48,6 +54,7 @@ impl AppState {
             config,
             scheduler_wakeup: Notify::new(),
             session_changes,
+            hub: Hub::default(),
         })))
     }
 
@@ -57,6 +64,11 @@ impl AppState {
         Ok(Policy {
             max_duration_secs: settings.max_session_secs,
         })
+    }
+
+    /// The recording file of a terminal.
+    pub fn recording_path(&self, file: &str) -> std::path::PathBuf {
+        self.config.data_dir.join("recordings").join(file)
     }
 
     /// Announces a state change to the scheduler and to every live channel.

@@ -85,6 +85,9 @@ pub enum GatewayMessage {
         /// Run-as user; `None` is the agent's own user.
         user: Option<String>,
         env: Vec<(String, String)>,
+        /// Whether the gate allowed root (the `sudo` scope). The agent refuses uid 0 without it,
+        /// whatever name the user was given by.
+        allow_root: bool,
     },
     /// Resend a live PTY's output from `from_offset` (after a reconnect) and keep streaming.
     Attach {
@@ -113,6 +116,7 @@ pub enum GatewayMessage {
         user: Option<String>,
         env: Vec<(String, String)>,
         timeout_secs: u64,
+        allow_root: bool,
     },
 }
 

@@ -89,7 +89,7 @@ pub fn check(
     session: Option<&WorkSession>,
     token_allows: bool,
     now: DateTime<Utc>,
-) -> Result<(), GateDenial> {
+) -> Result<(), Box<GateDenial>> {
     let required = if op.as_root && op.scope != Scope::Sudo {
         Some(Scope::Sudo)
     } else {
@@ -225,8 +225,8 @@ fn deny(
     message: String,
     reason: String,
     next_actions: Vec<String>,
-) -> GateDenial {
-    GateDenial {
+) -> Box<GateDenial> {
+    Box::new(GateDenial {
         code,
         message,
         reason,
@@ -237,7 +237,7 @@ fn deny(
             current_work_session: session.map(|s| s.id),
         },
         next_actions,
-    }
+    })
 }
 
 /// The CLI command that would request a session allowing `op`.

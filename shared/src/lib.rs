@@ -7,6 +7,7 @@ pub mod agent_link;
 pub mod api;
 pub mod audit;
 pub mod error;
+pub mod exec;
 pub mod gate;
 pub mod ids;
 pub mod lifecycle;

@@ -167,7 +167,7 @@ fn a_denial_becomes_the_documented_envelope() {
         ..EXEC_WEB
     };
     let denial = check(&op, &password(), Some(&active_session()), false, now()).unwrap_err();
-    let json = serde_json::to_value(ErrorEnvelope::from(denial)).unwrap();
+    let json = serde_json::to_value(ErrorEnvelope::from(*denial)).unwrap();
     assert_eq!(json["ok"], false);
     assert_eq!(json["error_code"], "work_session_scope_not_allowed");
     assert_eq!(

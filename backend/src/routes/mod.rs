@@ -1,5 +1,6 @@
 //! The HTTP API, one module per concept, each with its own `router()`.
 
+pub mod agent_ws;
 pub mod agents;
 pub mod audit;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod servers;
 pub mod setup;
 pub mod tokens;
 pub mod users;
+pub mod websh;
 pub mod work_sessions;
 
 use crate::state::AppState;
@@ -28,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .merge(work_sessions::router())
         .merge(gate::router())
         .merge(audit::router())
+        .merge(websh::router())
+        .merge(agent_ws::router())
 }
 
 /// `?limit=` clamped to 1..=500, default 50.

@@ -95,3 +95,27 @@ pub async fn register(
         agent_id,
     })
 }
+
+/// The server an agent credential belongs to, if the secret matches.
+pub async fn authenticate(
+    db: &Db,
+    ws: WorkspaceId,
+    agent: AgentId,
+    secret_hash: &str,
+) -> Result<Option<(ServerId, String)>, sqlx::Error> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT a.secret_hash, s.id, s.name FROM agents a JOIN servers s ON s.id = a.server_id \
+         WHERE a.workspace_id = ? AND a.id = ?",
+    )
+    .bind(ws.to_string())
+    .bind(agent.to_string())
+    .fetch_optional(db)
+    .await?;
+    let Some((stored, server, name)) = row else {
+        return Ok(None);
+    };
+    if !crate::auth::secrets::constant_time_eq(&stored, secret_hash) {
+        return Ok(None);
+    }
+    Ok(Some((parse_id(&server)?, name)))
+}

@@ -4,12 +4,14 @@
 
 pub mod agents;
 pub mod audit;
+pub mod exec;
 pub mod groups;
 pub mod logins;
 pub mod servers;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod websh;
 pub mod work_sessions;
 
 use gatehouse_shared::WorkspaceId;

@@ -171,3 +171,32 @@ where
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Marks the server connected or not, and when it was last seen.
+pub async fn set_presence(
+    db: &Db,
+    ws: WorkspaceId,
+    id: ServerId,
+    connected: bool,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE servers SET connected = ?, last_seen = ? WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(connected)
+    .bind(to_micros(now))
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Every server is disconnected when the server process starts: links live in memory.
+pub async fn reset_presence(db: &Db, ws: WorkspaceId) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE servers SET connected = 0 WHERE workspace_id = ? AND connected = 1")
+        .bind(ws.to_string())
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -6,7 +6,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use gatehouse::config::Config;
-use gatehouse::{app, scheduler, AppState};
+use gatehouse::{app, AppState};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -71,11 +71,12 @@ impl TestApp {
         Self::with_config(Config::default()).await
     }
 
-    pub async fn with_config(config: Config) -> Self {
+    pub async fn with_config(mut config: Config) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        config.data_dir = dir.path().to_owned();
         let state = AppState::open(&url, config).await.expect("open state");
-        scheduler::spawn(state.clone());
+        gatehouse::spawn_background(&state);
         Self {
             router: app(state.clone()),
             state,

@@ -1,0 +1,208 @@
+//! The registry of live agent links and live terminals.
+
+use crate::gateway::capture::ExecRunState;
+use crate::gateway::terminal::Terminal;
+use axum::extract::ws::Message;
+use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
+use gatehouse_shared::{ServerId, WorkSessionId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One connected agent.
+pub struct AgentLink {
+    pub server_id: ServerId,
+    pub server_name: String,
+    /// The agent runs as root and can switch users.
+    pub privileged: bool,
+    outbox: mpsc::Sender<Message>,
+    pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), String>>>>,
+    execs: Mutex<HashMap<ChannelId, Arc<ExecRunState>>>,
+}
+
+impl AgentLink {
+    pub fn new(
+        server_id: ServerId,
+        server_name: String,
+        privileged: bool,
+        outbox: mpsc::Sender<Message>,
+    ) -> Self {
+        Self {
+            server_id,
+            server_name,
+            privileged,
+            outbox,
+            pending: Mutex::new(HashMap::new()),
+            execs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Queues a control message; false when the link is gone.
+    pub async fn send(&self, msg: &GatewayMessage) -> bool {
+        let text = serde_json::to_string(msg).unwrap_or_default();
+        self.outbox.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    /// Like `send`, for callers that cannot wait (the frame is dropped if the outbox is full,
+    /// which only happens when the link is already saturated or dying).
+    pub fn try_send(&self, msg: &GatewayMessage) {
+        let text = serde_json::to_string(msg).unwrap_or_default();
+        let _ = self.outbox.try_send(Message::Text(text.into()));
+    }
+
+    /// Asks the writer to close the socket with `code`.
+    pub fn try_close(&self, code: u16, reason: &str) {
+        let frame = axum::extract::ws::CloseFrame {
+            code,
+            reason: reason.to_owned().into(),
+        };
+        let _ = self.outbox.try_send(Message::Close(Some(frame)));
+    }
+
+    pub async fn send_input(&self, channel: ChannelId, bytes: &[u8]) -> bool {
+        let frame = encode_data(channel, DataKind::Input, bytes);
+        self.outbox
+            .send(Message::Binary(frame.into()))
+            .await
+            .is_ok()
+    }
+
+    /// Sends an open request and waits for the agent's `opened` or `open_failed`.
+    pub async fn open(&self, channel: ChannelId, msg: &GatewayMessage) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(channel, tx);
+        if !self.send(msg).await {
+            lock(&self.pending).remove(&channel);
+            return Err("the agent disconnected".into());
+        }
+        match tokio::time::timeout(std::time::Duration::from_secs(15), rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the agent disconnected".into()),
+            Err(_) => {
+                lock(&self.pending).remove(&channel);
+                Err("the agent did not answer in time".into())
+            }
+        }
+    }
+
+    pub fn resolve_open(&self, channel: ChannelId, result: Result<(), String>) -> bool {
+        match lock(&self.pending).remove(&channel) {
+            Some(tx) => {
+                let _ = tx.send(result);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn add_exec(&self, channel: ChannelId, run: Arc<ExecRunState>) {
+        lock(&self.execs).insert(channel, run);
+    }
+
+    pub fn exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
+        lock(&self.execs).get(&channel).cloned()
+    }
+
+    pub fn remove_exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
+        lock(&self.execs).remove(&channel)
+    }
+
+    /// Runs authorized by `session`.
+    pub fn execs_of(&self, session: WorkSessionId) -> Vec<Arc<ExecRunState>> {
+        lock(&self.execs)
+            .values()
+            .filter(|r| r.work_session == Some(session))
+            .cloned()
+            .collect()
+    }
+
+    /// Every exec still running on this link (to fail them when it drops).
+    pub fn drain_execs(&self) -> Vec<Arc<ExecRunState>> {
+        lock(&self.execs).drain().map(|(_, r)| r).collect()
+    }
+}
+
+/// Live links by server, and live terminals by id.
+#[derive(Default)]
+pub struct Hub {
+    links: Mutex<HashMap<ServerId, Arc<AgentLink>>>,
+    terminals: Mutex<HashMap<ChannelId, Arc<Terminal>>>,
+}
+
+impl Hub {
+    /// Registers a link; refused (false) when the server already has one, which stays.
+    pub fn add_link(&self, link: Arc<AgentLink>) -> bool {
+        let mut links = lock(&self.links);
+        if links.contains_key(&link.server_id) {
+            return false;
+        }
+        links.insert(link.server_id, link);
+        true
+    }
+
+    pub fn is_connected(&self, server: ServerId) -> bool {
+        lock(&self.links).contains_key(&server)
+    }
+
+    /// Removes `link` if it is still the registered one.
+    pub fn remove_link(&self, link: &Arc<AgentLink>) {
+        let mut links = lock(&self.links);
+        if links
+            .get(&link.server_id)
+            .is_some_and(|l| Arc::ptr_eq(l, link))
+        {
+            links.remove(&link.server_id);
+        }
+    }
+
+    pub fn all_links(&self) -> Vec<Arc<AgentLink>> {
+        lock(&self.links).values().cloned().collect()
+    }
+
+    pub fn link(&self, server: ServerId) -> Option<Arc<AgentLink>> {
+        lock(&self.links).get(&server).cloned()
+    }
+
+    pub fn add_terminal(&self, terminal: Arc<Terminal>) {
+        lock(&self.terminals).insert(terminal.id, terminal);
+    }
+
+    pub fn terminal(&self, id: ChannelId) -> Option<Arc<Terminal>> {
+        lock(&self.terminals).get(&id).cloned()
+    }
+
+    pub fn remove_terminal(&self, id: ChannelId) {
+        lock(&self.terminals).remove(&id);
+    }
+
+    /// Live terminals authorized by `session`.
+    pub fn terminals_of(&self, session: WorkSessionId) -> Vec<Arc<Terminal>> {
+        lock(&self.terminals)
+            .values()
+            .filter(|t| t.work_session == session)
+            .cloned()
+            .collect()
+    }
+
+    pub fn all_terminals(&self) -> Vec<Arc<Terminal>> {
+        lock(&self.terminals).values().cloned().collect()
+    }
+
+    /// Live terminals on `server`.
+    pub fn terminals_on(&self, server: ServerId) -> Vec<Arc<Terminal>> {
+        lock(&self.terminals)
+            .values()
+            .filter(|t| t.server_id == server)
+            .cloned()
+            .collect()
+    }
+
+    /// Live terminals of one user (for the per-user cap).
+    pub fn terminals_count(&self, filter: impl Fn(&Terminal) -> bool) -> usize {
+        lock(&self.terminals).values().filter(|t| filter(t)).count()
+    }
+}

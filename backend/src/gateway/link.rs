@@ -1,0 +1,310 @@
+//! Serving one agent link: hello, presence, re-attaching terminals, routing frames, keepalive.
+//! A bad frame closes this link only; every other link and terminal keeps going.
+
+use crate::audit::{self, SUCCESS};
+use crate::gateway::capture::RunEnd;
+use crate::gateway::hub::AgentLink;
+use crate::gateway::service;
+use crate::state::AppState;
+use crate::store::{servers, websh};
+use crate::time::now;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::agent_link::{
+    decode_data, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
+    OutputStream, KEEPALIVE_SECS, PROTOCOL_VERSION,
+};
+use gatehouse_shared::websh::EndReason;
+use gatehouse_shared::ServerId;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Close codes of the agent link.
+pub mod close {
+    pub const PROTOCOL: u16 = 1002;
+    pub const UNSUPPORTED: u16 = 1003;
+    pub const TOO_BIG: u16 = 1009;
+    pub const DUPLICATE: u16 = 4009;
+    pub const VERSION: u16 = 4426;
+}
+
+async fn close_with(mut socket: WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.to_owned().into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Serves an authenticated agent's socket until it closes.
+pub async fn serve(
+    state: AppState,
+    mut socket: WebSocket,
+    server_id: ServerId,
+    server_name: String,
+) {
+    let hello = match tokio::time::timeout(Duration::from_secs(10), socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str::<AgentMessage>(&text).ok(),
+        _ => None,
+    };
+    let Some(AgentMessage::Hello {
+        version,
+        privileged,
+        ptys,
+        hostname,
+        ..
+    }) = hello
+    else {
+        return close_with(socket, close::PROTOCOL, "expected hello").await;
+    };
+    if version != PROTOCOL_VERSION {
+        let reason =
+            format!("protocol version {version} is not supported (want {PROTOCOL_VERSION})");
+        return close_with(socket, close::VERSION, &reason).await;
+    }
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let link = Arc::new(AgentLink::new(
+        server_id,
+        server_name.clone(),
+        privileged,
+        tx,
+    ));
+    if !state.hub.add_link(link.clone()) {
+        let frame = CloseFrame {
+            code: close::DUPLICATE,
+            reason: "already connected".into(),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+        return;
+    }
+    tracing::info!(server = %server_name, %hostname, "agent connected");
+    let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
+    let _ = audit::record(
+        &state,
+        audit::event("agent.connected", SUCCESS)
+            .target(&server_name)
+            .server(&server_name)
+            .details(serde_json::json!({"hostname": hostname, "privileged": privileged})),
+    )
+    .await;
+
+    let writer = tokio::spawn(async move {
+        let mut keepalive = tokio::time::interval(Duration::from_secs(KEEPALIVE_SECS));
+        loop {
+            let msg = tokio::select! {
+                msg = rx.recv() => match msg { Some(m) => m, None => break },
+                _ = keepalive.tick() => Message::Ping(Vec::new().into()),
+            };
+            let closing = matches!(msg, Message::Close(_));
+            if sink.send(msg).await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    link.send(&GatewayMessage::Welcome {
+        version: PROTOCOL_VERSION,
+        server_name: server_name.clone(),
+    })
+    .await;
+    reattach(&state, &link, &ptys).await;
+
+    let idle = Duration::from_secs(KEEPALIVE_SECS * 3);
+    let mut last_seen_written = std::time::Instant::now();
+    loop {
+        let frame = match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(frame))) => frame,
+            Ok(Some(Err(e))) => {
+                let text = e.to_string();
+                if text.contains("too long")
+                    || text.contains("too big")
+                    || text.contains("Space limit")
+                {
+                    link.try_close(close::TOO_BIG, "message too big");
+                }
+                tracing::warn!(server = %server_name, error = %text, "agent link error");
+                break;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                tracing::warn!(server = %server_name, "agent link idle; dropping it");
+                break;
+            }
+        };
+        if last_seen_written.elapsed() > Duration::from_secs(KEEPALIVE_SECS) {
+            last_seen_written = std::time::Instant::now();
+            let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
+        }
+        let ok = match frame {
+            Message::Text(text) => match serde_json::from_str::<AgentMessage>(&text) {
+                Ok(msg) => handle_control(&state, &link, msg).await,
+                Err(_) => false,
+            },
+            Message::Binary(data) => handle_data(&link, &state, &data),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => true,
+        };
+        if !ok {
+            tracing::warn!(server = %server_name, "protocol violation on the agent link; closing it");
+            link.try_close(close::UNSUPPORTED, "protocol violation");
+            break;
+        }
+    }
+
+    state.hub.remove_link(&link);
+    for term in state.hub.terminals_on(server_id) {
+        term.detach_link(&link);
+    }
+    for run in link.drain_execs() {
+        run.finish(RunEnd::Failed(
+            "the agent disconnected before the command finished".into(),
+        ));
+    }
+    let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
+    let _ = audit::record(
+        &state,
+        audit::event("agent.disconnected", SUCCESS)
+            .target(&server_name)
+            .server(&server_name),
+    )
+    .await;
+    tracing::info!(server = %server_name, "agent disconnected");
+    // Let queued frames (a close) go out, then stop the writer.
+    drop(link);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}
+
+/// Re-attaches the terminals the agent still has, ends the ones it lost, closes unknown ones.
+async fn reattach(state: &AppState, link: &Arc<AgentLink>, ptys: &[LivePty]) {
+    let reported: HashSet<ChannelId> = ptys.iter().map(|p| p.channel).collect();
+    // Terminals this gateway holds for the server that the agent no longer has.
+    for term in state.hub.terminals_on(link.server_id) {
+        if !reported.contains(&term.id) {
+            term.end(EndReason::Terminated);
+            service::finalize(state, &term).await;
+        }
+    }
+    for pty in ptys {
+        let mut term = state
+            .hub
+            .terminal(pty.channel)
+            .filter(|t| t.server_id == link.server_id);
+        if term.is_none() {
+            // After a gateway restart: the store still knows the terminal if it never ended.
+            if let Ok(Some(row)) = websh::get(&state.db, state.workspace, pty.channel.0).await {
+                if row.ended_at.is_none() && row.server_id == link.server_id.to_string() {
+                    term = service::restore(state, &row);
+                }
+            }
+        }
+        match term {
+            Some(term) => {
+                term.attach_link(link.clone());
+                let from = term.recorded_end();
+                link.send(&GatewayMessage::Attach {
+                    channel: pty.channel,
+                    from_offset: from,
+                })
+                .await;
+                tracing::info!(terminal = %pty.channel, from, "terminal re-attached");
+                // A session that ended while the gateway was away ends its terminal now.
+                crate::gateway::watcher::check_terminal(state, &term).await;
+            }
+            None => {
+                link.send(&GatewayMessage::Close {
+                    channel: pty.channel,
+                })
+                .await;
+            }
+        }
+    }
+}
+
+async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessage) -> bool {
+    match msg {
+        AgentMessage::Hello { .. } => return false,
+        AgentMessage::Opened { channel } => {
+            link.resolve_open(channel, Ok(()));
+        }
+        AgentMessage::OpenFailed { channel, message } => {
+            if !link.resolve_open(channel, Err(message.clone())) {
+                // A re-attach the agent could not honour: the PTY is gone.
+                if let Some(term) = state.hub.terminal(channel) {
+                    term.end(EndReason::Terminated);
+                    service::finalize(state, &term).await;
+                }
+                if let Some(run) = link.remove_exec(channel) {
+                    run.finish(RunEnd::Failed(message));
+                }
+            }
+        }
+        AgentMessage::Exited { channel, code } => {
+            if let Some(term) = state.hub.terminal(channel) {
+                term.exited(code.unwrap_or(-1));
+                service::finalize(state, &term).await;
+            }
+        }
+        AgentMessage::ExecDone {
+            channel,
+            exit_code,
+            timed_out,
+            duration_ms,
+        } => {
+            if let Some(run) = link.remove_exec(channel) {
+                run.finish(RunEnd::Done {
+                    exit_code,
+                    timed_out,
+                    duration_ms,
+                });
+            }
+        }
+    }
+    true
+}
+
+fn handle_data(link: &Arc<AgentLink>, state: &AppState, frame: &[u8]) -> bool {
+    let Some((channel, kind, payload)) = decode_data(frame) else {
+        return false;
+    };
+    let Some((offset, bytes)) = split_offset(payload) else {
+        return false;
+    };
+    match kind {
+        DataKind::PtyOutput => {
+            if let Some(term) = state.hub.terminal(channel) {
+                term.on_output(offset, bytes);
+            }
+        }
+        DataKind::Stdout | DataKind::Stderr => {
+            if let Some(run) = link.exec(channel) {
+                let (capture, stream) = if kind == DataKind::Stdout {
+                    (&run.stdout, OutputStream::Stdout)
+                } else {
+                    (&run.stderr, OutputStream::Stderr)
+                };
+                let mut capture = capture.lock().unwrap_or_else(|e| e.into_inner());
+                // Resent bytes after a hiccup are skipped by offset.
+                let have = capture.total();
+                if offset <= have {
+                    let skip = (have - offset) as usize;
+                    if skip < bytes.len() {
+                        capture.push(&bytes[skip..]);
+                    }
+                }
+                let consumed = capture.total();
+                drop(capture);
+                link.try_send(&GatewayMessage::Ack {
+                    channel,
+                    stream,
+                    offset: consumed,
+                });
+            }
+        }
+        DataKind::Input => return false,
+    }
+    true
+}

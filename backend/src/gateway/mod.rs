@@ -1,0 +1,10 @@
+//! The gateway: agent links, terminals (websh) and command runs. Nothing reaches an agent except
+//! through these types, and they are only created behind the gate.
+
+pub mod capture;
+pub mod hub;
+pub mod link;
+pub mod recording;
+pub mod service;
+pub mod terminal;
+pub mod watcher;

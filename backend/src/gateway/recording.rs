@@ -1,0 +1,246 @@
+//! Terminal recordings as asciicast v2 (output, input and resize events), playable by the console
+//! and by `asciinema play`. A sidecar `.offset` file keeps the exact output byte count that has
+//! reached the disk, so a restarted gateway knows from where to ask the agent to resend.
+
+use serde_json::json;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Decodes a byte stream as UTF-8 across chunk boundaries: an incomplete trailing sequence waits
+/// for the next chunk; invalid bytes become U+FFFD.
+#[derive(Debug, Default)]
+pub struct Utf8Carry {
+    pending: Vec<u8>,
+}
+
+impl Utf8Carry {
+    pub fn decode(&mut self, bytes: &[u8]) -> String {
+        self.pending.extend_from_slice(bytes);
+        let mut out = String::new();
+        let mut rest: &[u8] = &self.pending;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    out.push_str(s);
+                    rest = &[];
+                    break;
+                }
+                Err(e) => {
+                    let (valid, after) = rest.split_at(e.valid_up_to());
+                    // The prefix was just validated, so this cannot fail.
+                    out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                    match e.error_len() {
+                        Some(n) => {
+                            out.push('\u{FFFD}');
+                            rest = &after[n..];
+                        }
+                        None => {
+                            rest = after;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.pending = rest.to_vec();
+        out
+    }
+}
+
+/// An open recording.
+pub struct Recorder {
+    file: std::io::BufWriter<File>,
+    offset_file: File,
+    started: Instant,
+    /// Seconds already elapsed when this process took the recording over (after a restart).
+    time_base: f64,
+    output: Utf8Carry,
+    input: Utf8Carry,
+    output_bytes: u64,
+}
+
+impl Recorder {
+    /// Creates `path` with the asciicast header.
+    pub fn create(path: &Path, cols: u16, rows: u16, title: &str) -> std::io::Result<Self> {
+        let mut file = std::io::BufWriter::new(File::create(path)?);
+        let header = json!({
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": chrono::Utc::now().timestamp(),
+            "title": title,
+            "env": {"TERM": "xterm-256color"},
+        });
+        writeln!(file, "{header}")?;
+        file.flush()?;
+        let offset_file = File::create(offset_path(path))?;
+        offset_file.write_all_at(&0u64.to_be_bytes(), 0)?;
+        Ok(Self {
+            file,
+            offset_file,
+            started: Instant::now(),
+            time_base: 0.0,
+            output: Utf8Carry::default(),
+            input: Utf8Carry::default(),
+            output_bytes: 0,
+        })
+    }
+
+    /// Reopens a recording after a gateway restart, appending from where the disk left off.
+    pub fn reopen(path: &Path) -> std::io::Result<(Self, Vec<u8>)> {
+        let recovered = recover(path)?;
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        let offset_file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(offset_path(path))?;
+        Ok((
+            Self {
+                file: std::io::BufWriter::new(file),
+                offset_file,
+                started: Instant::now(),
+                time_base: recovered.last_time,
+                output: Utf8Carry::default(),
+                input: Utf8Carry::default(),
+                output_bytes: recovered.output_bytes,
+            },
+            recovered.tail,
+        ))
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.time_base + self.started.elapsed().as_secs_f64()
+    }
+
+    fn event(&mut self, code: &str, data: &str) -> std::io::Result<()> {
+        let t = (self.elapsed() * 1e6).round() / 1e6;
+        writeln!(self.file, "{}", json!([t, code, data]))
+    }
+
+    /// Records output and makes it durable; afterwards the gateway may acknowledge it.
+    pub fn output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let text = self.output.decode(bytes);
+        if !text.is_empty() {
+            self.event("o", &text)?;
+        }
+        self.output_bytes += bytes.len() as u64;
+        self.file.flush()?;
+        self.offset_file
+            .write_all_at(&self.output_bytes.to_be_bytes(), 0)
+    }
+
+    pub fn input(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let text = self.input.decode(bytes);
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.event("i", &text)
+    }
+
+    pub fn resize(&mut self, cols: u16, rows: u16) -> std::io::Result<()> {
+        self.event("r", &format!("{cols}x{rows}"))
+    }
+
+    pub fn output_bytes(&self) -> u64 {
+        self.output_bytes
+    }
+
+    pub fn finish(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+fn offset_path(path: &Path) -> PathBuf {
+    path.with_extension("offset")
+}
+
+/// What a restarted gateway learns from a recording on disk.
+struct Recovered {
+    output_bytes: u64,
+    last_time: f64,
+    /// The last output bytes (up to the terminal ring's size), when they can be reproduced exactly.
+    tail: Vec<u8>,
+}
+
+fn recover(path: &Path) -> std::io::Result<Recovered> {
+    let mut offset = [0u8; 8];
+    File::open(offset_path(path))?.read_exact_at(&mut offset, 0)?;
+    let output_bytes = u64::from_be_bytes(offset);
+    let cap = super::terminal::RING_BYTES;
+    let mut tail: Vec<u8> = Vec::new();
+    let mut total = 0u64;
+    let mut last_time = 0.0;
+    for line in BufReader::new(File::open(path)?).lines().skip(1) {
+        let line = line?;
+        // A torn last line (crash mid-write) ends the readable part.
+        let Ok(serde_json::Value::Array(event)) = serde_json::from_str::<serde_json::Value>(&line)
+        else {
+            break;
+        };
+        if let Some(t) = event.first().and_then(|t| t.as_f64()) {
+            last_time = t;
+        }
+        if event.get(1).and_then(|c| c.as_str()) == Some("o") {
+            if let Some(data) = event.get(2).and_then(|d| d.as_str()) {
+                total += data.len() as u64;
+                tail.extend_from_slice(data.as_bytes());
+                if tail.len() > 2 * cap {
+                    tail.drain(..tail.len() - cap);
+                }
+            }
+        }
+    }
+    // The text reproduces the bytes exactly only when nothing was replaced as invalid UTF-8
+    // (the byte counts agree); otherwise resuming starts at the recorded end.
+    if total == output_bytes {
+        let keep = tail.len().min(cap);
+        tail.drain(..tail.len() - keep);
+    } else {
+        tail.clear();
+    }
+    Ok(Recovered {
+        output_bytes,
+        last_time,
+        tail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_split_across_chunks_is_kept_whole() {
+        let mut carry = Utf8Carry::default();
+        let bytes = "héllo €".as_bytes();
+        let (a, b) = bytes.split_at(2); // inside "é"
+        assert_eq!(carry.decode(a), "h");
+        assert_eq!(carry.decode(b), "éllo €");
+        assert_eq!(carry.decode(&[0xff, b'x']), "\u{FFFD}x");
+    }
+
+    #[test]
+    fn a_reopened_recording_knows_its_offset_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
+        rec.output(b"hello ").unwrap();
+        rec.input(b"ls\r").unwrap();
+        rec.resize(100, 30).unwrap();
+        rec.output("wörld".as_bytes()).unwrap();
+        drop(rec);
+        let (mut again, tail) = Recorder::reopen(&path).unwrap();
+        assert_eq!(again.output_bytes(), 12);
+        assert_eq!(tail, "hello wörld".as_bytes());
+        again.output(b"!").unwrap();
+        drop(again);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 6);
+        assert!(lines[0].contains("\"version\":2"));
+        assert!(lines[2].contains("\"i\""));
+        assert!(lines[3].contains("\"100x30\""));
+    }
+}

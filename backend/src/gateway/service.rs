@@ -1,0 +1,84 @@
+//! Terminal bookkeeping shared by the link, the watcher and the API: writing a terminal's end
+//! to the store and the audit log exactly once, and bringing a terminal back after a restart.
+
+use crate::audit::{self, SUCCESS};
+use crate::gateway::recording::Recorder;
+use crate::gateway::terminal::{Terminal, TerminalInfo};
+use crate::state::AppState;
+use crate::store::websh::{self, WebshRow};
+use crate::time::now;
+use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::websh::EndReason;
+use std::sync::Arc;
+
+pub fn end_reason_text(reason: EndReason) -> &'static str {
+    match reason {
+        EndReason::Revoked => "revoked",
+        EndReason::Expired => "expired",
+        EndReason::Completed => "completed",
+        EndReason::Terminated => "terminated",
+    }
+}
+
+/// Records the terminal's end (once) and forgets it.
+pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
+    if !term.take_finalize() {
+        return;
+    }
+    let snap = term.snapshot();
+    let reason = snap.ended.map(end_reason_text);
+    if let Err(e) = websh::finish(
+        &state.db,
+        state.workspace,
+        term.id.0,
+        snap.exit,
+        reason,
+        now(),
+    )
+    .await
+    {
+        tracing::error!(terminal = %term.id, error = %e, "cannot record the terminal's end");
+    }
+    let event = audit::event("websh.closed", SUCCESS)
+        .actor(&term.owner_name)
+        .target(term.id.to_string())
+        .work_session(term.work_session)
+        .server(&term.server_name)
+        .details(serde_json::json!({
+            "websh": term.id,
+            "exit_code": snap.exit,
+            "reason": reason,
+            "output_bytes": snap.end,
+            "recording": format!("/api/websh/{}/recording", term.id),
+        }));
+    if let Err(e) = audit::record(state, event).await {
+        tracing::error!(terminal = %term.id, error = %e.0.message, "cannot audit the terminal's end");
+    }
+    state.hub.remove_terminal(term.id);
+}
+
+/// Rebuilds a terminal the store knows but memory does not (the gateway restarted while the
+/// agent kept the PTY). Returns `None` when its recording cannot be reopened.
+pub fn restore(state: &AppState, row: &WebshRow) -> Option<Arc<Terminal>> {
+    let (id, work_session, server_id, owner) = row.ids().ok()?;
+    let (recorder, tail) = match Recorder::reopen(&state.recording_path(&row.recording)) {
+        Ok(reopened) => reopened,
+        Err(e) => {
+            tracing::warn!(terminal = %id, error = %e, "cannot reopen the recording");
+            return None;
+        }
+    };
+    let end = recorder.output_bytes();
+    let info = TerminalInfo {
+        id: ChannelId(id),
+        work_session,
+        owner,
+        owner_name: row.username.clone(),
+        server_id,
+        server_name: row.server_name.clone(),
+        run_as: row.run_as.clone(),
+    };
+    let term = Terminal::new(info, recorder, end, tail);
+    state.hub.add_terminal(term.clone());
+    Some(term)
+}

@@ -1,0 +1,304 @@
+//! A live terminal: the bytes a PTY produced, numbered by offset, fanned out to its viewers.
+//!
+//! Output lands here from the agent link, is recorded (the single choke point for terminal
+//! bytes) and kept in a fixed ring for resuming viewers. Credit to the agent follows the slowest
+//! viewer's acknowledgements, so memory per terminal is bounded by the ring plus one window per
+//! viewer, and `yes` stops producing as soon as nobody renders it.
+
+use crate::gateway::hub::AgentLink;
+use crate::gateway::recording::Recorder;
+use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
+use gatehouse_shared::websh::EndReason;
+use gatehouse_shared::{ServerId, UserId, WorkSessionId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// Output kept for resuming viewers.
+pub const RING_BYTES: usize = 1024 * 1024;
+/// Output a viewer may have unacknowledged in flight.
+pub const VIEWER_WINDOW: u64 = 256 * 1024;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Who and what a terminal belongs to.
+#[derive(Debug, Clone)]
+pub struct TerminalInfo {
+    pub id: ChannelId,
+    pub work_session: WorkSessionId,
+    pub owner: UserId,
+    pub owner_name: String,
+    pub server_id: ServerId,
+    pub server_name: String,
+    pub run_as: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    ring: VecDeque<u8>,
+    ring_start: u64,
+    end: u64,
+    link: Option<Arc<AgentLink>>,
+    viewers: HashMap<u64, u64>,
+    next_viewer: u64,
+    acked_to_agent: u64,
+    exit: Option<i32>,
+    ended: Option<EndReason>,
+    finalized: bool,
+}
+
+/// What a viewer needs to decide its next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    pub ring_start: u64,
+    pub end: u64,
+    pub exit: Option<i32>,
+    pub ended: Option<EndReason>,
+    pub agent_connected: bool,
+}
+
+pub struct Terminal {
+    pub info: TerminalInfo,
+    state: Mutex<State>,
+    changed: Notify,
+    recorder: Mutex<Option<Recorder>>,
+}
+
+impl std::ops::Deref for Terminal {
+    type Target = TerminalInfo;
+    fn deref(&self) -> &TerminalInfo {
+        &self.info
+    }
+}
+
+impl Terminal {
+    /// A terminal whose output starts at `end` (0 for a new one), with `tail` the last bytes
+    /// before it that can still be replayed.
+    pub fn new(info: TerminalInfo, recorder: Recorder, end: u64, tail: Vec<u8>) -> Arc<Self> {
+        let state = State {
+            ring_start: end - tail.len() as u64,
+            ring: tail.into(),
+            end,
+            acked_to_agent: end,
+            ..State::default()
+        };
+        Arc::new(Self {
+            info,
+            state: Mutex::new(state),
+            changed: Notify::new(),
+            recorder: Mutex::new(Some(recorder)),
+        })
+    }
+
+    /// Resolves when anything a viewer cares about may have changed. Create it *before* taking
+    /// a snapshot so no change is missed.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
+    }
+
+    fn notify(&self) {
+        self.changed.notify_waiters();
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let s = lock(&self.state);
+        Snapshot {
+            ring_start: s.ring_start,
+            end: s.end,
+            exit: s.exit,
+            ended: s.ended,
+            agent_connected: s.link.is_some(),
+        }
+    }
+
+    /// The agent link carrying this terminal (after open, or a re-attach).
+    pub fn attach_link(&self, link: Arc<AgentLink>) {
+        lock(&self.state).link = Some(link);
+        self.notify();
+    }
+
+    /// The agent link dropped; the PTY lives on the agent for its grace period.
+    pub fn detach_link(&self, link: &Arc<AgentLink>) {
+        let mut s = lock(&self.state);
+        if s.link.as_ref().is_some_and(|l| Arc::ptr_eq(l, link)) {
+            s.link = None;
+        }
+        drop(s);
+        self.notify();
+    }
+
+    /// The offset up to which output is recorded (where a re-attach resumes).
+    pub fn recorded_end(&self) -> u64 {
+        lock(&self.state).end
+    }
+
+    /// Output from the agent whose first byte is at `offset`. Bytes already held (a resend
+    /// after re-attach) are skipped; the rest is recorded, kept and announced.
+    pub fn on_output(&self, offset: u64, bytes: &[u8]) {
+        let mut s = lock(&self.state);
+        if s.ended.is_some() || offset > s.end {
+            return;
+        }
+        let skip = (s.end - offset) as usize;
+        if skip >= bytes.len() {
+            return;
+        }
+        let fresh = &bytes[skip..];
+        if let Some(rec) = lock(&self.recorder).as_mut() {
+            if let Err(e) = rec.output(fresh) {
+                tracing::error!(terminal = %self.id, error = %e, "recording write failed");
+            }
+        }
+        s.ring.extend(fresh);
+        s.end += fresh.len() as u64;
+        let excess = s.ring.len().saturating_sub(RING_BYTES);
+        if excess > 0 {
+            s.ring.drain(..excess);
+            s.ring_start += excess as u64;
+        }
+        self.credit_agent(&mut s);
+        drop(s);
+        self.notify();
+    }
+
+    /// Grants the agent credit up to the slowest viewer's acknowledgement (everything recorded
+    /// when nobody watches).
+    fn credit_agent(&self, s: &mut State) {
+        let target = s
+            .viewers
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(s.end)
+            .min(s.end);
+        if target > s.acked_to_agent {
+            s.acked_to_agent = target;
+            if let Some(link) = &s.link {
+                link.try_send(&GatewayMessage::Ack {
+                    channel: self.id,
+                    stream: OutputStream::Pty,
+                    offset: target,
+                });
+            }
+        }
+    }
+
+    /// Re-sends the current credit (after a re-attach the agent starts from it).
+    pub fn acked_to_agent(&self) -> u64 {
+        lock(&self.state).acked_to_agent
+    }
+
+    /// A viewer joins, having rendered everything before `from`.
+    pub fn add_viewer(&self, from: u64) -> u64 {
+        let mut s = lock(&self.state);
+        let id = s.next_viewer;
+        s.next_viewer += 1;
+        let from = from.clamp(s.ring_start, s.end);
+        s.viewers.insert(id, from);
+        id
+    }
+
+    pub fn remove_viewer(&self, viewer: u64) {
+        let mut s = lock(&self.state);
+        s.viewers.remove(&viewer);
+        self.credit_agent(&mut s);
+    }
+
+    pub fn viewer_count(&self) -> usize {
+        lock(&self.state).viewers.len()
+    }
+
+    /// A viewer has rendered everything before `offset`.
+    pub fn viewer_ack(&self, viewer: u64, offset: u64) {
+        let mut s = lock(&self.state);
+        let end = s.end;
+        if let Some(acked) = s.viewers.get_mut(&viewer) {
+            *acked = (*acked).max(offset.min(end));
+        }
+        self.credit_agent(&mut s);
+        drop(s);
+        self.notify();
+    }
+
+    /// What a viewer that sent everything before `from` may send next: at most up to its
+    /// acknowledgement plus one window. Returns the offset actually used (later than `from` when
+    /// those bytes already left the ring) and the bytes.
+    pub fn read(&self, viewer: u64, from: u64, max: usize) -> (u64, Vec<u8>) {
+        let s = lock(&self.state);
+        let acked = s.viewers.get(&viewer).copied().unwrap_or(s.end);
+        let from = from.max(s.ring_start);
+        let limit = s.end.min(acked + VIEWER_WINDOW);
+        if from >= limit {
+            return (from, Vec::new());
+        }
+        let start = (from - s.ring_start) as usize;
+        let n = ((limit - from) as usize).min(max);
+        (from, s.ring.range(start..start + n).copied().collect())
+    }
+
+    /// Keystrokes from a viewer: recorded, then sent to the PTY.
+    pub async fn input(&self, bytes: &[u8]) -> bool {
+        let link = lock(&self.state).link.clone();
+        let Some(link) = link else { return false };
+        if let Some(rec) = lock(&self.recorder).as_mut() {
+            let _ = rec.input(bytes);
+        }
+        link.send_input(self.id, bytes).await
+    }
+
+    pub async fn resize(&self, cols: u16, rows: u16) {
+        let link = lock(&self.state).link.clone();
+        if let Some(rec) = lock(&self.recorder).as_mut() {
+            let _ = rec.resize(cols, rows);
+        }
+        if let Some(link) = link {
+            link.send(&GatewayMessage::Resize {
+                channel: self.id,
+                cols,
+                rows,
+            })
+            .await;
+        }
+    }
+
+    /// The shell exited on the agent.
+    pub fn exited(&self, code: i32) {
+        lock(&self.state).exit = Some(code);
+        self.close_recording();
+        self.notify();
+    }
+
+    /// Ends the terminal from the gateway side (session ended, owner closed it, agent gone):
+    /// kills the shell on the agent and tells every viewer.
+    pub fn end(&self, reason: EndReason) {
+        let mut s = lock(&self.state);
+        if s.ended.is_some() || s.exit.is_some() {
+            return;
+        }
+        s.ended = Some(reason);
+        if let Some(link) = &s.link {
+            link.try_send(&GatewayMessage::Close { channel: self.id });
+        }
+        drop(s);
+        self.close_recording();
+        self.notify();
+    }
+
+    fn close_recording(&self) {
+        if let Some(mut rec) = lock(&self.recorder).take() {
+            let _ = rec.finish();
+        }
+    }
+
+    /// True exactly once, for whoever writes the terminal's end to the store.
+    pub fn take_finalize(&self) -> bool {
+        let mut s = lock(&self.state);
+        let first = !s.finalized && (s.exit.is_some() || s.ended.is_some());
+        if first {
+            s.finalized = true;
+        }
+        first
+    }
+}

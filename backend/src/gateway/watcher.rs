@@ -1,0 +1,92 @@
+//! Ends live channels when the work session that authorized them stops being usable: pushed by
+//! the session-change broadcast, so a revoke or an expiry cuts terminals and commands at once.
+
+use crate::gateway::capture::RunEnd;
+use crate::gateway::service;
+use crate::gateway::terminal::Terminal;
+use crate::state::AppState;
+use crate::store::work_sessions;
+use crate::time::now;
+use gatehouse_shared::agent_link::GatewayMessage;
+use gatehouse_shared::websh::EndReason;
+use gatehouse_shared::{Status, WorkSession, WorkSessionId};
+use std::sync::Arc;
+use tokio::sync::broadcast::error::RecvError;
+
+/// Why channels of a session in `status` must end, if they must.
+pub fn end_reason(status: Status) -> Option<EndReason> {
+    match status {
+        Status::Pending | Status::Approved | Status::Active => None,
+        Status::Revoked => Some(EndReason::Revoked),
+        Status::Expired => Some(EndReason::Expired),
+        Status::Completed => Some(EndReason::Completed),
+        Status::Rejected | Status::Cancelled => Some(EndReason::Terminated),
+    }
+}
+
+/// The reason `session` no longer authorizes anything at `now`, if any.
+fn unusable(session: &WorkSession) -> Option<EndReason> {
+    if session.status == Status::Active && session.expires_at.is_some_and(|e| e <= now()) {
+        return Some(EndReason::Expired);
+    }
+    match session.status {
+        Status::Active => None,
+        other => Some(end_reason(other).unwrap_or(EndReason::Terminated)),
+    }
+}
+
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut changes = state.session_changes.subscribe();
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    if let Some(reason) = end_reason(change.status) {
+                        end_session_channels(&state, change.id, reason).await;
+                    }
+                }
+                // Missed some changes: look at every live terminal's session instead.
+                Err(RecvError::Lagged(_)) => {
+                    for term in state.hub.all_terminals() {
+                        check_terminal(&state, &term).await;
+                    }
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    })
+}
+
+/// Ends every terminal and command `session` authorized.
+pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reason: EndReason) {
+    for term in state.hub.terminals_of(session) {
+        term.end(reason);
+        service::finalize(state, &term).await;
+    }
+    for link in state.hub.all_links() {
+        for run in link.execs_of(session) {
+            link.try_send(&GatewayMessage::Close {
+                channel: run.channel,
+            });
+            link.remove_exec(run.channel);
+            run.finish(RunEnd::Failed(format!(
+                "the work session ended ({}) while the command ran",
+                service::end_reason_text(reason)
+            )));
+        }
+    }
+}
+
+/// Ends `term` if its session is no longer usable (after a restart or a missed change).
+pub async fn check_terminal(state: &AppState, term: &Arc<Terminal>) {
+    let session = work_sessions::get(&state.db, state.workspace, term.work_session).await;
+    let reason = match session {
+        Ok(Some(s)) => unusable(&s),
+        Ok(None) => Some(EndReason::Terminated),
+        Err(_) => None,
+    };
+    if let Some(reason) = reason {
+        term.end(reason);
+        service::finalize(state, term).await;
+    }
+}

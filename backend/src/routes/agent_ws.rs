@@ -1,0 +1,64 @@
+//! `WS /ws/agent`: where agents dial in with `Authorization: Agent <agent_id>:<secret>`.
+
+use crate::auth::secrets;
+use crate::error::ApiError;
+use crate::gateway;
+use crate::state::AppState;
+use crate::store::agents;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use gatehouse_shared::agent_link::MAX_MESSAGE_BYTES;
+use gatehouse_shared::AgentId;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/agent", get(agent_socket))
+}
+
+fn credential(headers: &HeaderMap) -> Option<(AgentId, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (id, secret) = value.strip_prefix("Agent ")?.split_once(':')?;
+    Some((id.trim().parse().ok()?, secret.trim().to_owned()))
+}
+
+/// Authenticates before upgrading: a bad credential or a second connection of a connected agent
+/// is refused with the envelope, and the first connection stays.
+pub async fn agent_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Some((agent_id, secret)) = credential(&headers) else {
+        return ApiError::unauthenticated(
+            "agents authenticate with `Authorization: Agent <id>:<secret>`",
+        )
+        .into_response();
+    };
+    let found = agents::authenticate(
+        &state.db,
+        state.workspace,
+        agent_id,
+        &secrets::sha256_hex(&secret),
+    )
+    .await;
+    let (server_id, server_name) = match found {
+        Ok(Some(found)) => found,
+        Ok(None) => return ApiError::unauthenticated("unknown agent credential").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if state.hub.is_connected(server_id) {
+        return ApiError::conflict(format!("an agent for {server_name} is already connected"))
+            .into_response();
+    }
+    let Ok(upgrade) = upgrade else {
+        return ApiError::bad_request("this endpoint speaks WebSocket only").into_response();
+    };
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| gateway::link::serve(state, socket, server_id, server_name))
+}

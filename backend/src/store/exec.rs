@@ -1,0 +1,133 @@
+//! Command jobs and their per-server runs.
+
+use super::Db;
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::exec::{ExecJob, ExecRun, RunStatus};
+use gatehouse_shared::{UserId, WorkSessionId, WorkspaceId};
+use uuid::Uuid;
+
+pub struct NewJob<'a> {
+    pub id: Uuid,
+    pub work_session: Option<WorkSessionId>,
+    pub user: UserId,
+    pub command: &'a str,
+    pub run_as: Option<&'a str>,
+    pub timeout_secs: u64,
+}
+
+/// Inserts the job and one `running` row per (run id, server).
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    job: &NewJob<'_>,
+    runs: &[(Uuid, String)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO exec_jobs (id, workspace_id, work_session_id, user_id, command, run_as, \
+         timeout_secs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(job.id.to_string())
+    .bind(ws.to_string())
+    .bind(job.work_session.map(|s| s.to_string()))
+    .bind(job.user.to_string())
+    .bind(job.command)
+    .bind(job.run_as)
+    .bind(job.timeout_secs as i64)
+    .bind(to_micros(now))
+    .execute(&mut *tx)
+    .await?;
+    for (id, server) in runs {
+        sqlx::query(
+            "INSERT INTO exec_runs (id, workspace_id, job_id, server_name, status) \
+             VALUES (?, ?, ?, ?, 'running')",
+        )
+        .bind(id.to_string())
+        .bind(ws.to_string())
+        .bind(job.id.to_string())
+        .bind(server)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+pub async fn finish_run(
+    db: &Db,
+    ws: WorkspaceId,
+    id: Uuid,
+    run: &ExecRun,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE exec_runs SET status = ?, exit_code = ?, stdout = ?, stderr = ?, duration_ms = ?, \
+         error = ? WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(run.status.as_str())
+    .bind(run.exit_code)
+    .bind(&run.stdout)
+    .bind(&run.stderr)
+    .bind(run.duration_ms.map(|d| d as i64))
+    .bind(&run.error)
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The job and who owns it.
+pub async fn get(
+    db: &Db,
+    ws: WorkspaceId,
+    id: Uuid,
+) -> Result<Option<(ExecJob, String)>, sqlx::Error> {
+    let job: Option<(String, String)> =
+        sqlx::query_as("SELECT command, user_id FROM exec_jobs WHERE workspace_id = ? AND id = ?")
+            .bind(ws.to_string())
+            .bind(id.to_string())
+            .fetch_optional(db)
+            .await?;
+    let Some((command, owner)) = job else {
+        return Ok(None);
+    };
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        String,
+        String,
+        Option<i32>,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT server_name, status, exit_code, stdout, stderr, duration_ms, error FROM exec_runs \
+         WHERE workspace_id = ? AND job_id = ? ORDER BY server_name",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_all(db)
+    .await?;
+    let runs = rows
+        .into_iter()
+        .map(
+            |(server, status, exit_code, stdout, stderr, duration_ms, error)| ExecRun {
+                server,
+                status: match status.as_str() {
+                    "succeeded" => RunStatus::Succeeded,
+                    "failed" => RunStatus::Failed,
+                    "timed_out" => RunStatus::TimedOut,
+                    "error" => RunStatus::Error,
+                    _ => RunStatus::Running,
+                },
+                exit_code,
+                stdout,
+                stderr,
+                duration_ms: duration_ms.map(|d| d as u64),
+                error,
+            },
+        )
+        .collect();
+    Ok(Some((ExecJob { id, command, runs }, owner)))
+}

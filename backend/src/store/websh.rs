@@ -1,0 +1,120 @@
+//! Terminal (websh session) records: who opened what where, and how it ended.
+
+use super::{parse_id, Db};
+use crate::time::to_micros;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::{ServerId, UserId, WorkSessionId, WorkspaceId};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WebshRow {
+    pub id: String,
+    pub work_session_id: String,
+    pub server_id: String,
+    pub server_name: String,
+    pub user_id: String,
+    pub username: String,
+    pub run_as: Option<String>,
+    pub cols: i64,
+    pub rows: i64,
+    pub recording: String,
+    pub ended_at: Option<i64>,
+}
+
+pub struct NewWebsh<'a> {
+    pub id: Uuid,
+    pub work_session: WorkSessionId,
+    pub server_id: ServerId,
+    pub server_name: &'a str,
+    pub user: UserId,
+    pub run_as: Option<&'a str>,
+    pub cols: u16,
+    pub rows: u16,
+    pub recording: &'a str,
+}
+
+pub async fn insert(
+    db: &Db,
+    ws: WorkspaceId,
+    w: &NewWebsh<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO websh_sessions (id, workspace_id, work_session_id, server_id, server_name, \
+         user_id, run_as, cols, rows, recording, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(w.id.to_string())
+    .bind(ws.to_string())
+    .bind(w.work_session.to_string())
+    .bind(w.server_id.to_string())
+    .bind(w.server_name)
+    .bind(w.user.to_string())
+    .bind(w.run_as)
+    .bind(i64::from(w.cols))
+    .bind(i64::from(w.rows))
+    .bind(w.recording)
+    .bind(to_micros(now))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+const SELECT: &str = "SELECT w.id, w.work_session_id, w.server_id, w.server_name, w.user_id, \
+    u.username, w.run_as, w.cols, w.rows, w.recording, w.ended_at \
+    FROM websh_sessions w JOIN users u ON u.id = w.user_id";
+
+pub async fn get(db: &Db, ws: WorkspaceId, id: Uuid) -> Result<Option<WebshRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{SELECT} WHERE w.workspace_id = ? AND w.id = ?"))
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .fetch_optional(db)
+        .await
+}
+
+/// Terminals on `server` that have not ended (candidates for re-attach after a restart).
+pub async fn open_on_server(
+    db: &Db,
+    ws: WorkspaceId,
+    server: ServerId,
+) -> Result<Vec<WebshRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE w.workspace_id = ? AND w.server_id = ? AND w.ended_at IS NULL"
+    ))
+    .bind(ws.to_string())
+    .bind(server.to_string())
+    .fetch_all(db)
+    .await
+}
+
+pub async fn finish(
+    db: &Db,
+    ws: WorkspaceId,
+    id: Uuid,
+    exit_code: Option<i32>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE websh_sessions SET ended_at = ?, exit_code = ?, end_reason = ? \
+         WHERE workspace_id = ? AND id = ? AND ended_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(exit_code)
+    .bind(reason)
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+impl WebshRow {
+    pub fn ids(&self) -> Result<(Uuid, WorkSessionId, ServerId, UserId), sqlx::Error> {
+        Ok((
+            parse_id(&self.id)?,
+            parse_id(&self.work_session_id)?,
+            parse_id(&self.server_id)?,
+            parse_id(&self.user_id)?,
+        ))
+    }
+}
