@@ -46,6 +46,11 @@ if [ "${GATEHOUSE_SKIP_BROWSER:-0}" != "1" ] && ! { command -v chromium && comma
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+if ! command -v asciinema >/dev/null 2>&1; then
+    log "installing asciinema from PyPI (the end-to-end tests replay recordings with it)"
+    python3 -m pip install --quiet "asciinema==2.4.0"
+fi
+
 log "fetching crates"
 cargo fetch --locked >/dev/null
 log "ready"

@@ -21,4 +21,6 @@ step "console build (trunk)"
 bash scripts/build-console.sh
 
 step "tests"
+# The end-to-end tests start the real binaries: build them first.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked

@@ -24,6 +24,8 @@ use utoipa::OpenApi;
         routes::work_sessions::complete, routes::work_sessions::extend,
         routes::work_sessions::use_session,
         routes::gate::check,
+        routes::websh::open_websh, routes::websh::recording,
+        routes::exec::run_exec, routes::exec::get_exec,
         routes::audit::list_audit, routes::audit::verify_audit,
     ),
     tags(
@@ -31,6 +33,8 @@ use utoipa::OpenApi;
         (name = "servers", description = "Server entries and agent registration"),
         (name = "work-sessions", description = "Requesting, deciding and using work sessions"),
         (name = "gate", description = "The gate decision"),
+        (name = "websh", description = "Browser terminals and their recordings"),
+        (name = "exec", description = "Commands across servers"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

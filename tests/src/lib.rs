@@ -1,1 +1,295 @@
-//! Helpers for the end-to-end tests: start real binaries on loopback, port 0.
+//! Harness for the end-to-end tests: real `gatehouse` and `gatehouse-agent` processes on
+//! loopback, each test with its own data dir, everything stopped on drop.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub mod terminal;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A workspace binary built next to the test executable (`scripts/test.sh` builds them first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// A port that was free a moment ago (for a server that must come back on the same address).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// A running `gatehouse serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+}
+
+impl Server {
+    /// Starts a server on `port` (0: any) over `data_dir`, waiting for its "listening" line.
+    pub fn start(data_dir: &Path, port: u16) -> Self {
+        let mut child = Command::new(binary("gatehouse"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start gatehouse serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .expect("a first line")
+            .expect("readable stdout");
+        let base = first
+            .strip_prefix("gatehouse listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            base,
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port in base URL")
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.replacen("http://", "ws://", 1))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Creates a user directly in the store (as `gatehouse admin create-user` does).
+pub fn create_user(data_dir: &Path, username: &str, role: &str) {
+    let mut child = Command::new(binary("gatehouse"))
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run create-user");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("write password");
+    assert!(child.wait().expect("wait").success(), "create-user failed");
+}
+
+/// A signed-in API client.
+#[derive(Clone)]
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: String,
+    pub cookie: String,
+}
+
+impl Api {
+    pub async fn login(base: &str, username: &str) -> Self {
+        // No pooled connections: a test may kill and restart the server under the client.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("http client");
+        let r = http
+            .post(format!("{base}/api/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(r.status(), 200, "login failed");
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .split(';')
+            .next()
+            .expect("pair")
+            .to_owned();
+        let body: Value = r.json().await.expect("login body");
+        Api {
+            http,
+            base: base.to_owned(),
+            csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
+            cookie,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let (status, value) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        assert!(
+            (200..300).contains(&status),
+            "POST {path} → {status}: {value}"
+        );
+        value
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let (status, value) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {value}");
+        value
+    }
+}
+
+/// A running `gatehouse-agent run`.
+pub struct Agent {
+    child: Child,
+    pub name: String,
+    pub config: PathBuf,
+}
+
+impl Agent {
+    /// Registers `name` with `token` into `dir`, then runs it.
+    pub fn register_and_run(server: &str, token: &str, name: &str, dir: &Path) -> Self {
+        let config = dir.join(format!("{name}.json"));
+        let out = Command::new(binary("gatehouse-agent"))
+            .args([
+                "register", "--server", server, "--token", token, "--name", name, "--config",
+            ])
+            .arg(&config)
+            .output()
+            .expect("run agent register");
+        assert!(
+            out.status.success(),
+            "register failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self::run(name, &config)
+    }
+
+    pub fn run(name: &str, config: &Path) -> Self {
+        let child = Command::new(binary("gatehouse-agent"))
+            .args(["run", "--grace-secs", "120", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start agent");
+        Agent {
+            child,
+            name: name.to_owned(),
+            config: config.to_owned(),
+        }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// How often `eventually` looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Polls `check` until it returns `Some`, or panics after `limit`.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// Waits until the server list shows `name` connected (or not).
+pub async fn wait_connected(api: &Api, name: &str, connected: bool) {
+    eventually(
+        &format!("{name} connected={connected}"),
+        Duration::from_secs(60),
+        || async {
+            let list = api.get("/api/servers").await;
+            let found = list["items"]
+                .as_array()?
+                .iter()
+                .find(|s| s["name"] == name)?
+                .clone();
+            (found["connected"] == connected).then_some(())
+        },
+    )
+    .await
+}

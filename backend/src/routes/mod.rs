@@ -4,6 +4,7 @@ pub mod agent_ws;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod exec;
 pub mod gate;
 pub mod groups;
 pub mod servers;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(websh::router())
         .merge(agent_ws::router())
+        .merge(exec::router())
 }
 
 /// `?limit=` clamped to 1..=500, default 50.

@@ -1,0 +1,240 @@
+//! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
+//! with bounded output capture; `GET /api/exec/{id}`.
+
+use crate::audit::{self, SUCCESS};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::gateway::capture::{ExecRunState, RunEnd};
+use crate::routes::gate::authorize;
+use crate::state::AppState;
+use crate::store::{exec as store, servers};
+use crate::time::now;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId, GatewayMessage};
+use gatehouse_shared::exec::{
+    ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
+    MAX_TIMEOUT_SECS,
+};
+use gatehouse_shared::gate::{self, Operation};
+use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/exec", post(run_exec))
+        .route("/api/exec/{id}", get(get_exec))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ExecQuery {
+    /// Block until every run ended.
+    wait: Option<bool>,
+}
+
+/// At most this many servers in one request.
+const MAX_SERVERS: usize = 1000;
+
+/// Run a command on servers; every server passes the gate first, or nothing runs.
+#[utoipa::path(post, path = "/api/exec", tag = "exec", request_body = ExecRequest, params(ExecQuery),
+    responses((status = 201, body = ExecJob), (status = 403, body = ErrorEnvelope)))]
+pub async fn run_exec(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ExecQuery>,
+    ApiJson(req): ApiJson<ExecRequest>,
+) -> ApiResult<(StatusCode, Json<ExecJob>)> {
+    if req.command.trim().is_empty() || req.command.len() > MAX_COMMAND_LEN {
+        return Err(ApiError::validation(
+            "command",
+            format!("1 to {MAX_COMMAND_LEN} bytes"),
+        ));
+    }
+    let mut names = req.servers.clone();
+    names.sort();
+    names.dedup();
+    if names.is_empty() || names.len() > MAX_SERVERS {
+        return Err(ApiError::validation(
+            "servers",
+            format!("1 to {MAX_SERVERS} servers"),
+        ));
+    }
+    let env: Vec<(String, String)> = req.env.clone().unwrap_or_default().into_iter().collect();
+    if let Some((key, _)) = env.iter().find(|(k, _)| is_dangerous_env(k)) {
+        return Err(ApiError::validation("env", format!("{key} may not be set")));
+    }
+    let timeout = req.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(1..=MAX_TIMEOUT_SECS).contains(&timeout) {
+        return Err(ApiError::validation(
+            "timeout_secs",
+            format!("1 to {MAX_TIMEOUT_SECS}"),
+        ));
+    }
+
+    // The gate for every server before anything starts.
+    let mut targets = Vec::with_capacity(names.len());
+    let mut session: Option<WorkSession> = None;
+    for name in &names {
+        let server = servers::by_name(&state.db, state.workspace, name).await?;
+        let link = server
+            .as_ref()
+            .and_then(|s| s.server_id().ok())
+            .and_then(|id| state.hub.link(id));
+        let privileged = link.as_ref().is_some_and(|l| l.privileged);
+        let as_root = gate::runs_as_root(req.user.as_deref()) || (req.user.is_none() && privileged);
+        let op = Operation {
+            scope: Scope::Command,
+            server: name,
+            as_root,
+        };
+        session = authorize(&state, &auth, &headers, &op, false).await?;
+        targets.push((name.clone(), link));
+    }
+    let allow_root = session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo));
+
+    let job_id = Uuid::new_v4();
+    let runs: Vec<(Uuid, String)> = targets
+        .iter()
+        .map(|(name, _)| (Uuid::new_v4(), name.clone()))
+        .collect();
+    store::insert(
+        &state.db,
+        state.workspace,
+        &store::NewJob {
+            id: job_id,
+            work_session: session.as_ref().map(|s| s.id),
+            user: auth.id,
+            command: &req.command,
+            run_as: req.user.as_deref(),
+            timeout_secs: timeout,
+        },
+        &runs,
+        now(),
+    )
+    .await?;
+
+    let mut waiters = Vec::with_capacity(runs.len());
+    for ((run_id, name), (_, link)) in runs.into_iter().zip(targets) {
+        let channel = ChannelId(run_id);
+        let run = Arc::new(ExecRunState::new(
+            channel,
+            name.clone(),
+            session.as_ref().map(|s| s.id),
+        ));
+        match link {
+            None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
+            Some(link) => {
+                link.add_exec(channel, run.clone());
+                let msg = GatewayMessage::Exec {
+                    channel,
+                    command: req.command.clone(),
+                    user: req.user.clone(),
+                    env: env.clone(),
+                    timeout_secs: timeout,
+                    allow_root,
+                };
+                let link2 = link.clone();
+                let run2 = run.clone();
+                // Opening waits for the agent's answer; do it off the request path so a
+                // thousand servers start in parallel.
+                tokio::spawn(async move {
+                    if let Err(message) = link2.open(channel, &msg).await {
+                        link2.remove_exec(channel);
+                        run2.finish(RunEnd::Failed(message));
+                    }
+                });
+            }
+        }
+        let state2 = state.clone();
+        let username = auth.username.clone();
+        let work_session = session.as_ref().map(|s| s.id);
+        let command = req.command.clone();
+        waiters.push(tokio::spawn(async move {
+            let end = run.wait().await;
+            let result = to_run(&run, &end);
+            if let Err(e) = store::finish_run(&state2.db, state2.workspace, run_id, &result).await {
+                tracing::error!(error = %e, "cannot store an exec result");
+            }
+            let mut event = audit::event("exec.run", SUCCESS)
+                .actor(&username)
+                .target(job_id.to_string())
+                .server(&run.server_name)
+                .details(serde_json::json!({
+                    "job": job_id, "command": command, "status": result.status,
+                    "exit_code": result.exit_code, "duration_ms": result.duration_ms,
+                    "error": result.error,
+                }));
+            if let Some(ws) = work_session {
+                event = event.work_session(ws);
+            }
+            let _ = audit::record(&state2, event).await;
+        }));
+    }
+    if q.wait.unwrap_or(false) {
+        let deadline = Duration::from_secs(timeout + 30);
+        let _ = tokio::time::timeout(deadline, futures_util::future::join_all(waiters)).await;
+    }
+    let (job, _) = store::get(&state.db, state.workspace, job_id)
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(job)))
+}
+
+fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {
+    let stdout = run.stdout.lock().unwrap_or_else(|e| e.into_inner()).text();
+    let stderr = run.stderr.lock().unwrap_or_else(|e| e.into_inner()).text();
+    match end {
+        RunEnd::Done {
+            exit_code,
+            timed_out,
+            duration_ms,
+        } => ExecRun {
+            server: run.server_name.clone(),
+            status: if *timed_out {
+                RunStatus::TimedOut
+            } else if *exit_code == Some(0) {
+                RunStatus::Succeeded
+            } else {
+                RunStatus::Failed
+            },
+            exit_code: *exit_code,
+            stdout,
+            stderr,
+            duration_ms: Some(*duration_ms),
+            error: None,
+        },
+        RunEnd::Failed(message) => ExecRun {
+            server: run.server_name.clone(),
+            status: RunStatus::Error,
+            exit_code: None,
+            stdout,
+            stderr,
+            duration_ms: None,
+            error: Some(message.clone()),
+        },
+    }
+}
+
+/// A command job with each server's run as far as it got.
+#[utoipa::path(get, path = "/api/exec/{id}", tag = "exec",
+    params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = ExecJob), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_exec(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<ExecJob>> {
+    let (job, owner) = store::get(&state.db, state.workspace, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("exec job"))?;
+    if owner != auth.id.to_string() && !auth.role.is_staff_or_above() {
+        return Err(ApiError::not_found("exec job"));
+    }
+    Ok(Json(job))
+}

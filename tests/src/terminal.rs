@@ -1,0 +1,150 @@
+//! A websh client for tests: speaks the stream of API.md, checks that output offsets are
+//! contiguous (no lost or duplicated byte), and acknowledges what it has read.
+
+use crate::Api;
+use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::websh::decode_output;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct Term {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Every output byte received, in order, starting at `start`.
+    pub output: Vec<u8>,
+    pub start: u64,
+    /// Control messages received.
+    pub messages: Vec<Value>,
+    /// The close code, once closed.
+    pub closed: Option<u16>,
+    acked: u64,
+}
+
+impl Term {
+    /// Opens the stream at `url` (a `ws://` URL with any query) as `api`'s user.
+    pub async fn connect(url: &str, api: &Api, origin: Option<&str>) -> Result<Term, String> {
+        let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+        let headers = request.headers_mut();
+        headers.insert(
+            "cookie",
+            HeaderValue::from_str(&api.cookie).map_err(|e| e.to_string())?,
+        );
+        if let Some(origin) = origin {
+            headers.insert(
+                "origin",
+                HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let start = url
+            .split("resume_from=")
+            .nth(1)
+            .and_then(|v| v.split('&').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(Term {
+            ws,
+            output: Vec::new(),
+            start,
+            messages: Vec::new(),
+            closed: None,
+            acked: start,
+        })
+    }
+
+    /// The offset just past the last byte received.
+    pub fn end(&self) -> u64 {
+        self.start + self.output.len() as u64
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.output).into_owned()
+    }
+
+    pub async fn type_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::Binary(text.as_bytes().to_vec().into()))
+            .await
+            .expect("send input");
+    }
+
+    pub async fn control(&mut self, msg: Value) {
+        self.ws
+            .send(Message::Text(msg.to_string().into()))
+            .await
+            .expect("send control");
+    }
+
+    /// Reads frames until `done` holds, the stream closes, or `limit` passes.
+    /// Returns whether `done` held.
+    pub async fn read_until(&mut self, limit: Duration, done: impl Fn(&Term) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while !done(self) {
+            if self.closed.is_some() {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Err(_) => return false,
+                Ok(None) => self.closed = Some(1006),
+                Ok(Some(Err(_))) => self.closed = Some(1006),
+                Ok(Some(Ok(frame))) => self.take(frame).await,
+            }
+        }
+        true
+    }
+
+    async fn take(&mut self, frame: Message) {
+        match frame {
+            Message::Binary(data) => {
+                let (offset, bytes) = decode_output(&data).expect("an output frame");
+                assert_eq!(
+                    offset,
+                    self.end(),
+                    "output must continue exactly where it left off"
+                );
+                self.output.extend_from_slice(bytes);
+                // Acknowledge as a renderer would, in chunks.
+                if self.end() - self.acked >= 16 * 1024 || bytes.len() < 16 * 1024 {
+                    self.acked = self.end();
+                    let ack = json!({"t": "ack", "offset": self.acked});
+                    let _ = self.ws.send(Message::Text(ack.to_string().into())).await;
+                }
+            }
+            Message::Text(text) => {
+                self.messages
+                    .push(serde_json::from_str(&text).expect("control JSON"));
+            }
+            Message::Close(frame) => {
+                self.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads without acknowledging anything (a viewer that stopped rendering).
+    pub async fn read_raw_frame(&mut self, limit: Duration) -> Option<Vec<u8>> {
+        match tokio::time::timeout(limit, self.ws.next()).await {
+            Ok(Some(Ok(Message::Binary(data)))) => Some(data.to_vec()),
+            _ => None,
+        }
+    }
+
+    pub fn has_message(&self, kind: &str) -> Option<&Value> {
+        self.messages.iter().find(|m| m["t"] == kind)
+    }
+
+    /// Drops the connection without a close handshake (a network drop).
+    pub fn drop_connection(self) {
+        drop(self.ws);
+    }
+}

@@ -1,0 +1,83 @@
+//! End-to-end: a real `gatehouse serve`, real `gatehouse-agent` processes with real PTYs, and
+//! clients speaking the public protocols, all on loopback.
+
+mod agents;
+mod exec;
+mod restart;
+mod websh;
+
+use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+/// A server with a superuser `ops` signed in and registered, connected agents.
+pub struct Fixture {
+    pub agents: Vec<Agent>,
+    pub api: Api,
+    pub server: Server,
+    pub dir: TempDir,
+}
+
+impl Fixture {
+    pub async fn start(names: &[&str]) -> Self {
+        Self::start_on(names, 0).await
+    }
+
+    pub async fn start_on(names: &[&str], port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        create_user(dir.path(), "ops", "superuser");
+        let server = Server::start(dir.path(), port);
+        let api = Api::login(&server.base, "ops").await;
+        let reg = api
+            .post(
+                "/api/servers/registration-tokens",
+                json!({"max_uses": names.len().max(1)}),
+            )
+            .await;
+        let token = reg["token"].as_str().expect("token").to_owned();
+        let agents: Vec<Agent> = names
+            .iter()
+            .map(|name| Agent::register_and_run(&server.base, &token, name, dir.path()))
+            .collect();
+        for name in names {
+            wait_connected(&api, name, true).await;
+        }
+        Fixture {
+            agents,
+            api,
+            server,
+            dir,
+        }
+    }
+
+    /// An active work session of `ops` (auto-approved: a superuser's own) made the active one.
+    pub async fn session(&self, scopes: &[&str], servers: &[&str]) -> Value {
+        let s = self
+            .api
+            .post(
+                "/api/work-sessions",
+                json!({"purpose": "e2e", "scopes": scopes, "servers": servers, "duration_secs": 3600}),
+            )
+            .await;
+        let id = s["id"].as_str().expect("id");
+        self.api
+            .post(&format!("/api/work-sessions/{id}/use"), json!({}))
+            .await
+    }
+
+    /// Opens a terminal on `server`; returns its id and stream URL.
+    pub async fn terminal(&self, server: &str) -> (String, String) {
+        let opened = self
+            .api
+            .post(
+                "/api/websh",
+                json!({"server": server, "cols": 80, "rows": 24}),
+            )
+            .await;
+        let id = opened["id"].as_str().expect("id").to_owned();
+        let url = self
+            .server
+            .ws_url(opened["ws_path"].as_str().expect("ws_path"));
+        (id, url)
+    }
+}

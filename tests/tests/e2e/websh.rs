@@ -1,0 +1,254 @@
+//! Terminals through the gateway: echo, resize, resume, flow control, revoke, Origin, recording.
+
+use crate::Fixture;
+use gatehouse_e2e::terminal::Term;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn contains(needle: &'static str) -> impl Fn(&Term) -> bool {
+    move |t: &Term| t.text().contains(needle)
+}
+
+#[tokio::test]
+async fn echo_resize_exit_and_the_recording_replays_with_asciinema() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
+    term.type_text("echo hello-$((6*7))\r").await;
+    assert!(
+        term.read_until(WAIT, contains("hello-42")).await,
+        "no echo: {}",
+        term.text()
+    );
+
+    term.control(json!({"t": "resize", "cols": 100, "rows": 33}))
+        .await;
+    term.type_text("stty size\r").await;
+    assert!(
+        term.read_until(WAIT, contains("33 100")).await,
+        "size not applied: {}",
+        term.text()
+    );
+
+    term.type_text("exit 3\r").await;
+    assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
+    assert_eq!(term.closed, Some(1000));
+    assert_eq!(
+        term.has_message("exit").expect("an exit message")["code"],
+        3
+    );
+
+    // The recording is asciicast v2 that asciinema itself replays to the same output.
+    let (status, _) = fx
+        .api
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/websh/{id}/recording"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let response = fx
+        .api
+        .http
+        .get(format!("{}/api/websh/{id}/recording", fx.server.base))
+        .header("cookie", &fx.api.cookie)
+        .send()
+        .await
+        .unwrap();
+    let cast = response.text().await.unwrap();
+    let header: serde_json::Value = serde_json::from_str(cast.lines().next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert!(cast.contains("\"r\",\"100x33\""), "resize recorded");
+    assert!(
+        cast.contains("\"i\",\"echo hello-$((6*7))\\r\""),
+        "input recorded"
+    );
+    let file = fx.dir.path().join("replay.cast");
+    std::fs::write(&file, &cast).unwrap();
+    let replay = std::process::Command::new("asciinema")
+        .arg("cat")
+        .arg(&file)
+        .output()
+        .expect("asciinema (installed by scripts/setup.sh)");
+    assert!(
+        replay.status.success(),
+        "asciinema cat failed: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replayed.contains("hello-42") && replayed.contains("33 100"),
+        "replay: {replayed}"
+    );
+
+    // The timeline shows the terminal with its recording link.
+    let ws = fx.api.get("/api/auth/whoami").await["active_work_session"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let timeline = fx
+        .api
+        .get(&format!("/api/work-sessions/{ws}/timeline"))
+        .await;
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"websh.opened") && kinds.contains(&"websh.closed"),
+        "{kinds:?}"
+    );
+    let closed = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "websh.closed")
+        .unwrap();
+    assert_eq!(closed["details"]["exit_code"], 3);
+    assert_eq!(
+        closed["details"]["recording"],
+        format!("/api/websh/{id}/recording")
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_client_resumes_with_exactly_the_missing_bytes() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    let mut first = Term::connect(&url, &fx.api, None).await.expect("connect");
+    first.type_text("seq 1 30000\r").await;
+    assert!(first.read_until(WAIT, |t| t.output.len() > 4000).await);
+    let first_end = first.end();
+    let first_text = first.output.clone();
+    first.drop_connection();
+
+    let mut second = Term::connect(&format!("{url}?resume_from={first_end}"), &fx.api, None)
+        .await
+        .expect("reconnect");
+    assert!(
+        second.read_until(WAIT, contains("\r\n30000\r\n")).await,
+        "the rest never came"
+    );
+    // Offsets were checked frame by frame; together the two halves are the whole sequence.
+    let mut all = first_text;
+    all.extend_from_slice(&second.output);
+    let text = String::from_utf8_lossy(&all);
+    let expected: String = (1..=30000).map(|n| format!("{n}\r\n")).collect();
+    assert!(
+        text.contains(&expected),
+        "lost or duplicated output around offset {first_end}"
+    );
+}
+
+#[tokio::test]
+async fn yes_then_ctrl_c_stops_promptly() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
+    term.type_text("yes\r").await;
+    assert!(
+        term.read_until(WAIT, |t| t.output.len() > 2 * 1024 * 1024)
+            .await
+    );
+    let interrupted = Instant::now();
+    term.type_text("\x03").await;
+    term.type_text("echo stopped-$((1+1))\r").await;
+    assert!(term.read_until(WAIT, contains("stopped-2")).await);
+    let took = interrupted.elapsed();
+    println!("yes + Ctrl-C: output stopped and the prompt answered after {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "took {took:?}: flow control let too much queue up"
+    );
+}
+
+#[tokio::test]
+async fn revoking_the_session_cuts_the_terminal_within_a_second() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let session = fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
+    term.type_text("echo ready\r").await;
+    assert!(term.read_until(WAIT, contains("ready")).await);
+    let revoked_at = Instant::now();
+    fx.api
+        .post(
+            &format!(
+                "/api/work-sessions/{}/revoke",
+                session["id"].as_str().unwrap()
+            ),
+            json!({"reason": "e2e"}),
+        )
+        .await;
+    assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
+    let took = revoked_at.elapsed();
+    assert_eq!(term.closed, Some(4010));
+    assert_eq!(
+        term.has_message("ended").expect("an ended message")["reason"],
+        "revoked"
+    );
+    assert!(
+        took < Duration::from_secs(1),
+        "the terminal ended {took:?} after the revoke"
+    );
+    // The terminal cannot be re-attached: the gate says no.
+    let mut again = Term::connect(&url, &fx.api, None).await.expect("connect");
+    assert!(again.read_until(WAIT, |t| t.closed.is_some()).await);
+    assert!(
+        matches!(again.closed, Some(4004) | Some(4003)),
+        "{:?}",
+        again.closed
+    );
+}
+
+#[tokio::test]
+async fn a_cross_origin_upgrade_is_refused_before_upgrading() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    let refused = Term::connect(&url, &fx.api, Some("http://evil.example"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(refused.contains("403"), "{refused}");
+    let own_origin = fx.server.base.clone();
+    let mut term = Term::connect(&url, &fx.api, Some(&own_origin))
+        .await
+        .expect("same origin is fine");
+    term.type_text("echo same-origin\r").await;
+    assert!(term.read_until(WAIT, contains("same-origin")).await);
+}
+
+#[tokio::test]
+async fn opening_a_terminal_runs_the_gate() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (status, body) = fx
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/websh",
+            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error_code"], "work_session_required");
+    fx.session(&["command"], &["web-01"]).await;
+    let (status, body) = fx
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/websh",
+            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error_code"], "work_session_scope_not_allowed");
+}
