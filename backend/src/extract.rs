@@ -124,6 +124,12 @@ impl FromRequestParts<AppState> for PeerAddr {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<crate::tls::TlsPeer>>()
+                    .map(|ConnectInfo(peer)| peer.0.ip())
+            })
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         if !state.config.trusted_proxies.contains(&direct) {
             return Ok(PeerAddr(direct));

@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod time;
+pub mod tls;
 
 pub use app::app;
 pub use state::AppState;

@@ -62,6 +62,19 @@ struct ServeArgs {
     /// The built web console to serve at `/` (Trunk's dist directory).
     #[arg(long, env = "GATEHOUSE_CONSOLE_DIR")]
     console_dir: Option<PathBuf>,
+    /// PEM certificate chain to serve HTTPS/WSS with (with --tls-key).
+    #[arg(long, requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Generate a CA and a server certificate into <data-dir>/tls (once) and serve with them;
+    /// give agents the printed CA with `--ca`.
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Extra DNS names or IPs for the self-signed certificate (repeatable).
+    #[arg(long = "tls-name")]
+    tls_names: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,10 +163,11 @@ fn main() -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
-    if !args.listen.ip().is_loopback() {
+    let tls = tls_config(&args)?;
+    if tls.is_none() && !args.listen.ip().is_loopback() {
         return Err(format!(
-            "refusing plain HTTP on {}: it is not a loopback address (put a TLS proxy in front, \
-             or listen on 127.0.0.1)",
+            "refusing plain HTTP on {}: it is not a loopback address (use --tls-cert/--tls-key or \
+             --tls-self-signed, or listen on 127.0.0.1)",
             args.listen
         ));
     }
@@ -166,9 +180,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         }
     }
     let config = Config {
-        trusted_proxies: args.trusted_proxies,
-        console_dir: args.console_dir,
+        trusted_proxies: args.trusted_proxies.clone(),
+        console_dir: args.console_dir.clone(),
         data_dir: args.store.data_dir.clone(),
+        secure_cookies: tls.is_some(),
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)
@@ -184,22 +199,74 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     let users = users::count(&state.db, state.workspace)
         .await
         .map_err(|e| e.to_string())?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The first line on stdout is machine-readable: scripts and tests wait for it.
-    println!("gatehouse listening on http://{addr}");
+    println!("gatehouse listening on {scheme}://{addr}");
+    if let Some((_, Some(ca))) = &tls {
+        println!(
+            "agents trust this server with: gatehouse-agent register --ca {}",
+            ca.display()
+        );
+    }
     if users == 0 {
         println!(
             "first sign-in: no users yet; POST /api/setup or run `gatehouse admin create-user --role superuser`"
         );
     }
-    tracing::info!(%addr, "serving");
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!(%addr, scheme, "serving");
+    let router = app(state);
+    let served = match tls {
+        Some((config, _)) => {
+            let listener = gatehouse::tls::TlsListener::new(listener, config)
+                .map_err(|e| format!("cannot start TLS: {e}"))?;
+            let service = router.into_make_service_with_connect_info::<gatehouse::tls::TlsPeer>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+        None => {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+        }
+    };
+    served.map_err(|e| format!("server error: {e}"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The TLS configuration the flags ask for, and the CA file agents need when self-signed.
+#[allow(clippy::type_complexity)]
+fn tls_config(
+    args: &ServeArgs,
+) -> Result<Option<(std::sync::Arc<rustls::ServerConfig>, Option<PathBuf>)>, String> {
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        return Ok(Some((gatehouse::tls::server_config(cert, key)?, None)));
+    }
+    if !args.tls_self_signed {
+        return Ok(None);
+    }
+    let mut names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    if !args.listen.ip().is_unspecified() {
+        names.push(args.listen.ip().to_string());
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_owned());
+        }
+    }
+    names.extend(args.tls_names.iter().cloned());
+    names.sort();
+    names.dedup();
+    std::fs::create_dir_all(&args.store.data_dir).map_err(|e| e.to_string())?;
+    let files = gatehouse::tls::self_signed(&args.store.data_dir, &names)?;
+    let config = gatehouse::tls::server_config(&files.cert, &files.key)?;
+    Ok(Some((config, Some(files.ca))))
 }
 
 async fn shutdown_signal() {

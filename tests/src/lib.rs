@@ -41,6 +41,11 @@ pub struct Server {
 impl Server {
     /// Starts a server on `port` (0: any) over `data_dir`, waiting for its "listening" line.
     pub fn start(data_dir: &Path, port: u16) -> Self {
+        Self::start_with(data_dir, port, &[])
+    }
+
+    /// Like `start`, with extra `serve` flags.
+    pub fn start_with(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
         let mut child = Command::new(binary("gatehouse"))
             .args([
                 "serve",
@@ -49,6 +54,7 @@ impl Server {
                 "--data-dir",
             ])
             .arg(data_dir)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -87,7 +93,11 @@ impl Server {
     }
 
     pub fn ws_url(&self, path: &str) -> String {
-        format!("{}{path}", self.base.replacen("http://", "ws://", 1))
+        let base = self
+            .base
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        format!("{base}{path}")
     }
 }
 
@@ -141,6 +151,11 @@ impl Api {
             .pool_max_idle_per_host(0)
             .build()
             .expect("http client");
+        Self::login_with(http, base, username).await
+    }
+
+    /// Signs in with a prepared client (e.g. one that trusts a test CA).
+    pub async fn login_with(http: reqwest::Client, base: &str, username: &str) -> Self {
         let r = http
             .post(format!("{base}/api/auth/login"))
             .json(&json!({"username": username, "password": PASSWORD}))

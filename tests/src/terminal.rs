@@ -27,6 +27,16 @@ pub struct Term {
 impl Term {
     /// Opens the stream at `url` (a `ws://` URL with any query) as `api`'s user.
     pub async fn connect(url: &str, api: &Api, origin: Option<&str>) -> Result<Term, String> {
+        Self::connect_tls(url, api, origin, None).await
+    }
+
+    /// Like `connect`, trusting `tls` for a `wss://` URL.
+    pub async fn connect_tls(
+        url: &str,
+        api: &Api,
+        origin: Option<&str>,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Term, String> {
         let mut request = url.into_client_request().map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
         headers.insert(
@@ -39,9 +49,11 @@ impl Term {
                 HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
             );
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .map_err(|e| e.to_string())?;
+        let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+        let (ws, _) =
+            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+                .await
+                .map_err(|e| e.to_string())?;
         let start = url
             .split("resume_from=")
             .nth(1)

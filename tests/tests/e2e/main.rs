@@ -4,6 +4,7 @@
 mod agents;
 mod exec;
 mod restart;
+mod tls;
 mod websh;
 
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};

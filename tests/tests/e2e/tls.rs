@@ -1,0 +1,118 @@
+//! TLS on both hops: the agent dials WSS with the server's CA, clients use HTTPS and WSS.
+
+use crate::Fixture;
+use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn client_tls(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+#[tokio::test]
+async fn agents_and_clients_speak_tls_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    create_user(dir.path(), "ops", "superuser");
+    let server = Server::start_with(dir.path(), 0, &["--tls-self-signed"]);
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let ca_path = dir.path().join("tls/ca.pem");
+    let ca = std::fs::read(&ca_path).expect("the CA was written to the data dir");
+
+    // Without the CA a client refuses the server.
+    let untrusting = reqwest::Client::builder().use_rustls_tls().build().unwrap();
+    assert!(untrusting
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .is_err());
+    // Plain HTTP to the TLS port gets nothing useful.
+    let plain = server.base.replacen("https://", "http://", 1);
+    let answer = reqwest::get(format!("{plain}/healthz")).await;
+    assert!(answer.map(|r| !r.status().is_success()).unwrap_or(true));
+
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .tls_built_in_root_certs(false)
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let set_cookie = http
+        .post(format!("{}/api/auth/login", server.base))
+        .json(&json!({"username": "ops", "password": gatehouse_e2e::PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    let api = Api::login_with(http, &server.base, "ops").await;
+
+    let token = api
+        .post("/api/servers/registration-tokens", json!({}))
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = dir.path().join("web-01.json");
+    let out = std::process::Command::new(gatehouse_e2e::binary("gatehouse-agent"))
+        .args([
+            "register",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--name",
+            "web-01",
+            "--ca",
+        ])
+        .arg(&ca_path)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "register over TLS: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _agent = Agent::run("web-01", &config);
+    wait_connected(&api, "web-01", true).await;
+
+    let fx = Fixture {
+        agents: Vec::new(),
+        api,
+        server,
+        dir,
+    };
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    assert!(url.starts_with("wss://"));
+    let mut term = Term::connect_tls(&url, &fx.api, None, Some(client_tls(&ca)))
+        .await
+        .expect("wss connect");
+    term.type_text("echo over-tls-$((2*21))\r").await;
+    assert!(
+        term.read_until(Duration::from_secs(20), |t| t
+            .text()
+            .contains("over-tls-42"))
+            .await,
+        "{}",
+        term.text()
+    );
+}
