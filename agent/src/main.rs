@@ -6,6 +6,7 @@ mod exec;
 mod flow;
 mod host;
 mod link;
+mod loadtest;
 mod pty;
 mod register;
 mod runas;
@@ -39,6 +40,20 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// PEM CA certificate that signed the server's certificate.
+        #[arg(long)]
+        ca: Option<PathBuf>,
+    },
+    /// Load-test mode: register `count` agents named `<prefix><n>` and run all their links from
+    /// this one process (for fan-out and memory benchmarks; nothing is written to disk).
+    LoadTest {
+        #[arg(long)]
+        server: String,
+        #[arg(long, env = "GATEHOUSE_REGISTRATION_TOKEN")]
+        token: String,
+        #[arg(long)]
+        count: usize,
+        #[arg(long, default_value = "load-")]
+        prefix: String,
         #[arg(long)]
         ca: Option<PathBuf>,
     },
@@ -93,6 +108,13 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            Command::LoadTest {
+                server,
+                token,
+                count,
+                prefix,
+                ca,
+            } => loadtest::run(&server, &token, count, &prefix, ca).await,
             Command::Run { config, grace_secs } => {
                 let path = config.unwrap_or_else(config::default_path);
                 let loaded = config::load(&path)?;

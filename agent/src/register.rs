@@ -14,7 +14,16 @@ pub struct RegisterArgs<'a> {
     pub config: &'a Path,
 }
 
+/// Registers and writes the config file.
 pub async fn register(args: RegisterArgs<'_>) -> Result<AgentConfig, String> {
+    let path = args.config.to_owned();
+    let config = obtain(args).await?;
+    config::save(&path, &config)?;
+    Ok(config)
+}
+
+/// Registers and returns the credential without writing anything.
+pub async fn obtain(args: RegisterArgs<'_>) -> Result<AgentConfig, String> {
     tls::check_server_url(args.server)?;
     let hostname = crate::host::hostname();
     let name = args.name.unwrap_or_else(|| hostname.clone());
@@ -61,6 +70,5 @@ pub async fn register(args: RegisterArgs<'_>) -> Result<AgentConfig, String> {
         name,
         ca: args.ca,
     };
-    config::save(args.config, &config)?;
     Ok(config)
 }

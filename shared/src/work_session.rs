@@ -225,5 +225,5 @@ pub struct TimelineEvent {
 
 /// Limits on what a request may declare.
 pub const MAX_PURPOSE_LEN: usize = 1000;
-pub const MAX_SERVERS_PER_SESSION: usize = 200;
+pub const MAX_SERVERS_PER_SESSION: usize = 1000;
 pub const MAX_REASON_LEN: usize = 1000;

@@ -5,7 +5,7 @@ use crate::audit::{self, SUCCESS};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gateway::capture::{ExecRunState, RunEnd};
-use crate::routes::gate::authorize;
+use crate::routes::gate::{decide, select};
 use crate::state::AppState;
 use crate::store::{exec as store, servers};
 use crate::time::now;
@@ -79,7 +79,7 @@ pub async fn run_exec(
 
     // The gate for every server before anything starts.
     let mut targets = Vec::with_capacity(names.len());
-    let mut session: Option<WorkSession> = None;
+    let session: Option<WorkSession> = select(&state, &auth, &headers).await?;
     for name in &names {
         let server = servers::by_name(&state.db, state.workspace, name).await?;
         let link = server
@@ -93,7 +93,7 @@ pub async fn run_exec(
             server: name,
             as_root,
         };
-        session = authorize(&state, &auth, &headers, &op, false).await?;
+        decide(&state, &auth, session.as_ref(), &op, false).await?;
         targets.push((name.clone(), link));
     }
     let allow_root = session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo));

@@ -44,41 +44,54 @@ pub async fn authorize(
     op: &Operation<'_>,
     preflight: bool,
 ) -> ApiResult<Option<WorkSession>> {
-    let selected = match selected_session(auth, headers)? {
+    let selected = select(state, auth, headers).await?;
+    decide(state, auth, selected.as_ref(), op, preflight).await?;
+    Ok(selected)
+}
+
+/// The work session a gated call uses, loaded once per request.
+pub async fn select(
+    state: &AppState,
+    auth: &AuthUser,
+    headers: &HeaderMap,
+) -> ApiResult<Option<WorkSession>> {
+    Ok(match selected_session(auth, headers)? {
         Some(id) => work_sessions::get(&state.db, state.workspace, id).await?,
         None => None,
-    };
+    })
+}
+
+/// The gate for one operation with an already selected session; audits a denial.
+pub async fn decide(
+    state: &AppState,
+    auth: &AuthUser,
+    selected: Option<&WorkSession>,
+    op: &Operation<'_>,
+    preflight: bool,
+) -> ApiResult<()> {
     // Token ACLs arrive with their own issue; until then tokens are denied by default.
     let token_allows = false;
-    match gate::check(
-        op,
-        &auth.principal(),
-        selected.as_ref(),
-        token_allows,
-        now(),
-    ) {
-        Ok(()) => Ok(selected),
-        Err(denial) => {
-            let mut event = audit::event("gate.denied", DENIED)
-                .actor(&auth.username)
-                .server(op.server)
-                .details(serde_json::json!({
-                    "error_code": denial.code,
-                    "scope": op.scope,
-                    "as_root": op.as_root,
-                    "reason": denial.reason,
-                    "preflight": preflight,
-                }));
-            // Only the caller's own session gets the denial on its timeline.
-            if let Some(session) = selected.as_ref().filter(|s| s.assignee.id == auth.id) {
-                event = event
-                    .work_session(session.id)
-                    .target(session.id.to_string());
-            }
-            audit::record(state, event).await?;
-            Err(denial.into())
-        }
+    let Err(denial) = gate::check(op, &auth.principal(), selected, token_allows, now()) else {
+        return Ok(());
+    };
+    let mut event = audit::event("gate.denied", DENIED)
+        .actor(&auth.username)
+        .server(op.server)
+        .details(serde_json::json!({
+            "error_code": denial.code,
+            "scope": op.scope,
+            "as_root": op.as_root,
+            "reason": denial.reason,
+            "preflight": preflight,
+        }));
+    // Only the caller's own session gets the denial on its timeline.
+    if let Some(session) = selected.filter(|s| s.assignee.id == auth.id) {
+        event = event
+            .work_session(session.id)
+            .target(session.id.to_string());
     }
+    audit::record(state, event).await?;
+    Err(denial.into())
 }
 
 /// Pre-flight: would this scope on this server be allowed right now?

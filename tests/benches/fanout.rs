@@ -1,0 +1,150 @@
+//! Exec fan-out and server memory with many agents: `true` on 1,000 agents (p50 over several
+//! runs), then the server's resident memory with 1,000 and with 10,000 connected agents.
+//! The agents are real links from `gatehouse-agent load-test` processes.
+//!
+//! Run: `scripts/bench.sh` (or `cargo bench -p gatehouse-e2e --bench fanout` after a release
+//! build). Environment: BENCH_FANOUT (default 1000), BENCH_AGENTS (default 10000), BENCH_RUNS (7).
+
+use gatehouse_e2e::{binary, create_user, eventually, Api, Server};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+struct Load(Child);
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn load(api: &Api, base: &str, count: usize, prefix: &str) -> Load {
+    let token = api
+        .post(
+            "/api/servers/registration-tokens",
+            json!({"max_uses": count, "expires_in_secs": 3600}),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = Command::new(binary("gatehouse-agent"))
+        .args([
+            "load-test",
+            "--server",
+            base,
+            "--token",
+            &token,
+            "--count",
+            &count.to_string(),
+            "--prefix",
+            prefix,
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the load-test agents");
+    Load(child)
+}
+
+async fn connected(api: &Api) -> usize {
+    let list = api.get("/api/servers?connected=true").await;
+    list["total"].as_u64().unwrap_or(0) as usize
+}
+
+#[tokio::main]
+async fn main() {
+    let fanout = env_num("BENCH_FANOUT", 1000);
+    let total = env_num("BENCH_AGENTS", 10_000).max(fanout);
+    let runs = env_num("BENCH_RUNS", 7);
+    let dir = tempfile::tempdir().unwrap();
+    create_user(dir.path(), "ops", "superuser");
+    let server = Server::start(dir.path(), 0);
+    let api = Api::login(&server.base, "ops").await;
+    println!(
+        "server resident memory, no agents: {:.1} MiB",
+        rss_mib(server.pid())
+    );
+
+    let first = load(&api, &server.base, fanout, "fan-").await;
+    eventually(
+        "fan-out agents connected",
+        Duration::from_secs(600),
+        || async { (connected(&api).await >= fanout).then_some(()) },
+    )
+    .await;
+    println!(
+        "server resident memory, {fanout} agents connected: {:.1} MiB",
+        rss_mib(server.pid())
+    );
+
+    let names: Vec<String> = (0..fanout).map(|i| format!("fan-{i:05}")).collect();
+    let s = api
+        .post("/api/work-sessions", json!({"purpose": "fan-out bench", "scopes": ["command", "sudo"], "servers": names, "duration_secs": 3600}))
+        .await;
+    api.post(
+        &format!("/api/work-sessions/{}/use", s["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let job = api
+            .post(
+                "/api/exec?wait=true",
+                json!({"servers": names, "command": "true", "timeout_secs": 60}),
+            )
+            .await;
+        samples.push(started.elapsed());
+        let ok = job["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["exit_code"] == 0)
+            .count();
+        assert_eq!(ok, fanout, "every run must succeed");
+    }
+    samples.sort();
+    println!(
+        "exec `true` on {fanout} agents, {runs} runs: p50 {:.0?}, min {:.0?}, max {:.0?}",
+        samples[samples.len() / 2],
+        samples[0],
+        samples[samples.len() - 1]
+    );
+
+    if total > fanout {
+        let _rest = load(&api, &server.base, total - fanout, "mem-").await;
+        eventually(
+            "all agents connected",
+            Duration::from_secs(1800),
+            || async { (connected(&api).await >= total).then_some(()) },
+        )
+        .await;
+        println!(
+            "server resident memory, {total} agents connected: {:.1} MiB",
+            rss_mib(server.pid())
+        );
+        drop(_rest);
+    }
+    drop(first);
+}

@@ -1,0 +1,288 @@
+//! Terminal throughput and keystroke echo through Gatehouse, with TLS on both hops (client →
+//! server WSS, agent → server WSS), and the same through OpenSSH on loopback when an sshd is
+//! given (`scripts/bench-ssh.sh` starts one). Also the idle agent's resident memory.
+//!
+//! Run: `scripts/bench.sh` (or `cargo bench -p gatehouse-e2e --bench websh`).
+//! Environment: BENCH_MIB (default 512), BENCH_KEYS (default 1000),
+//! BENCH_SSH="port keyfile" to compare with ssh.
+
+use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
+use serde_json::json;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A file of printable lines, so a terminal renders it without interpreting anything.
+fn make_file(path: &std::path::Path, mib: usize) {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let line: Vec<u8> = (0..127)
+        .map(|i| b'a' + (i % 26) as u8)
+        .chain([b'\n'])
+        .collect();
+    for _ in 0..mib * 1024 * 1024 / line.len() {
+        file.write_all(&line).unwrap();
+    }
+    file.flush().unwrap();
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
+}
+
+fn client_tls(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let mib = env_num("BENCH_MIB", 512);
+    let keys = env_num("BENCH_KEYS", 1000);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("payload.txt");
+    make_file(&file, mib);
+
+    create_user(dir.path(), "ops", "superuser");
+    let server = Server::start_with(dir.path(), 0, &["--tls-self-signed"]);
+    let ca_path = dir.path().join("tls/ca.pem");
+    let ca = std::fs::read(&ca_path).unwrap();
+    let http = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .build()
+        .unwrap();
+    let api = Api::login_with(http, &server.base, "ops").await;
+    let token = api
+        .post("/api/servers/registration-tokens", json!({}))
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = dir.path().join("bench.json");
+    let out = std::process::Command::new(gatehouse_e2e::binary("gatehouse-agent"))
+        .args([
+            "register",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--name",
+            "bench",
+            "--ca",
+        ])
+        .arg(&ca_path)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let agent = Agent::run("bench", &config);
+    wait_connected(&api, "bench", true).await;
+    println!("agent idle resident memory: {} KiB", rss_kib(agent.pid()));
+
+    let s = api
+        .post("/api/work-sessions", json!({"purpose": "bench", "scopes": ["websh", "sudo"], "servers": ["bench"], "duration_secs": 3600}))
+        .await;
+    api.post(
+        &format!("/api/work-sessions/{}/use", s["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let opened = api
+        .post(
+            "/api/websh",
+            json!({"server": "bench", "cols": 200, "rows": 50}),
+        )
+        .await;
+    let url = server.ws_url(opened["ws_path"].as_str().unwrap());
+    let mut term = Term::connect_tls(&url, &api, None, Some(client_tls(&ca)))
+        .await
+        .unwrap();
+    term.type_text("stty -echo; PS1='$ '\r").await;
+    term.read_until(Duration::from_secs(10), |t| t.text().ends_with("$ "))
+        .await;
+
+    // Throughput: cat the file through the terminal.
+    let before = term.output.len();
+    let started = Instant::now();
+    term.type_text(&format!("cat {}; echo __DONE__\r", file.display()))
+        .await;
+    let done = term
+        .read_until(Duration::from_secs(600), |t| {
+            t.output.len() > before + 16
+                && t.output[t.output.len().saturating_sub(16)..]
+                    .windows(8)
+                    .any(|w| w == b"__DONE__")
+        })
+        .await;
+    assert!(done, "cat did not finish");
+    let took = started.elapsed();
+    let bytes = term.output.len() - before;
+    println!(
+        "gatehouse websh (wss both hops): cat {mib} MiB → {:.1} MiB received in {:.2?} = {:.1} MiB/s",
+        bytes as f64 / 1048576.0,
+        took,
+        bytes as f64 / 1048576.0 / took.as_secs_f64()
+    );
+    term.output.clear();
+    term.start = term.end();
+
+    // Keystroke echo: `cat` with terminal echo on; each key comes back through the PTY.
+    term.type_text("stty echo -icanon; cat\r").await;
+    term.read_until(Duration::from_secs(5), |t| t.text().contains("cat"))
+        .await;
+    let mut samples = Vec::with_capacity(keys);
+    for i in 0..keys {
+        let key = (b'a' + (i % 26) as u8) as char;
+        let mark = term.output.len();
+        let sent = Instant::now();
+        term.type_text(&key.to_string()).await;
+        assert!(
+            term.read_until(Duration::from_secs(5), |t| t.output[mark..]
+                .contains(&(key as u8)))
+                .await
+        );
+        samples.push(sent.elapsed());
+    }
+    println!(
+        "gatehouse websh keystroke echo over {keys} keys: p50 {:.3?} p99 {:.3?}",
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.99)
+    );
+
+    if let Ok(spec) = std::env::var("BENCH_SSH") {
+        let mut parts = spec.split_whitespace();
+        let port = parts.next().unwrap().to_owned();
+        let key = parts.next().unwrap().to_owned();
+        ssh_bench(&port, &key, &file, mib, keys).await;
+    }
+    drop(agent);
+}
+
+fn ssh_args(port: &str, key: &str) -> Vec<String> {
+    [
+        "-p",
+        port,
+        "-i",
+        key,
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(["root@127.0.0.1".to_string()])
+    .collect()
+}
+
+async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, keys: usize) {
+    // Throughput as the issue states it: `ssh localhost cat file` (no PTY on the far side).
+    let started = Instant::now();
+    let out = std::process::Command::new("ssh")
+        .args(ssh_args(port, key))
+        .arg(format!("cat {}", file.display()))
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    println!(
+        "openssh (ssh localhost cat): {mib} MiB → {:.1} MiB received in {:.2?} = {:.1} MiB/s",
+        out.stdout.len() as f64 / 1048576.0,
+        took,
+        out.stdout.len() as f64 / 1048576.0 / took.as_secs_f64()
+    );
+    // And with a PTY on the far side (-tt), as websh always has.
+    let started = Instant::now();
+    let out = std::process::Command::new("ssh")
+        .arg("-tt")
+        .args(ssh_args(port, key))
+        .arg(format!("cat {}", file.display()))
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    println!(
+        "openssh (ssh -tt localhost cat): {mib} MiB → {:.1} MiB received in {:.2?} = {:.1} MiB/s",
+        out.stdout.len() as f64 / 1048576.0,
+        took,
+        out.stdout.len() as f64 / 1048576.0 / took.as_secs_f64()
+    );
+
+    // Keystroke echo through ssh, driven from a local PTY like a terminal emulator.
+    let (mut pty, pts) = pty_process::open().unwrap();
+    let mut child = pty_process::Command::new("ssh")
+        .arg("-tt")
+        .args(ssh_args(port, key))
+        .arg("stty echo -icanon; cat")
+        .spawn(pts)
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut seen = Vec::new();
+    // Wait for the remote side to be ready: echo a probe.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        pty.write_all(b"#").await.unwrap();
+        let n = tokio::time::timeout(Duration::from_millis(500), pty.read(&mut buf)).await;
+        if let Ok(Ok(n)) = n {
+            seen.extend_from_slice(&buf[..n]);
+            if seen.contains(&b'#') {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "ssh never echoed");
+    }
+    let mut samples = Vec::with_capacity(keys);
+    for i in 0..keys {
+        let key = b'a' + (i % 26) as u8;
+        let sent = Instant::now();
+        pty.write_all(&[key]).await.unwrap();
+        loop {
+            let n = pty.read(&mut buf).await.unwrap();
+            if buf[..n].contains(&key) {
+                break;
+            }
+        }
+        samples.push(sent.elapsed());
+    }
+    println!(
+        "openssh keystroke echo over {keys} keys: p50 {:.3?} p99 {:.3?}",
+        percentile(&mut samples, 0.5),
+        percentile(&mut samples, 0.99)
+    );
+    let _ = child.kill().await;
+}
