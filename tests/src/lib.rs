@@ -249,8 +249,13 @@ impl Agent {
     }
 
     pub fn run(name: &str, config: &Path) -> Self {
+        Self::run_with_grace(name, config, 120)
+    }
+
+    /// Runs with a terminal grace period of `grace_secs`.
+    pub fn run_with_grace(name: &str, config: &Path, grace_secs: u64) -> Self {
         let child = Command::new(binary("gatehouse-agent"))
-            .args(["run", "--grace-secs", "120", "--config"])
+            .args(["run", "--grace-secs", &grace_secs.to_string(), "--config"])
             .arg(config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -271,6 +276,10 @@ impl Agent {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 }
 

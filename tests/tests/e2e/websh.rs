@@ -252,3 +252,40 @@ async fn opening_a_terminal_runs_the_gate() {
     assert_eq!(status, 403);
     assert_eq!(body["error_code"], "work_session_scope_not_allowed");
 }
+
+#[tokio::test]
+async fn bad_frames_close_only_that_socket_and_the_terminal_cap_holds() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (_, url) = fx.terminal("web-01").await;
+    let mut good = Term::connect(&url, &fx.api, None).await.expect("connect");
+
+    // A malformed control message closes that viewer with 1008.
+    let mut bad = Term::connect(&url, &fx.api, None).await.expect("connect");
+    bad.control(json!({"t": "explode"})).await;
+    assert!(bad.read_until(WAIT, |t| t.closed.is_some()).await);
+    assert_eq!(bad.closed, Some(1008));
+    // An oversized message closes that viewer with 1009.
+    let mut big = Term::connect(&url, &fx.api, None).await.expect("connect");
+    big.type_text(&"x".repeat(100 * 1024)).await;
+    assert!(big.read_until(WAIT, |t| t.closed.is_some()).await);
+    assert_eq!(big.closed, Some(1009));
+    // The other viewer of the same terminal, and the server, carry on.
+    good.type_text("echo still-here\r").await;
+    assert!(good.read_until(WAIT, contains("still-here")).await);
+
+    // Twenty open terminals per user; the next is refused with the envelope.
+    for _ in 1..20 {
+        fx.terminal("web-01").await;
+    }
+    let (status, body) = fx
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/websh",
+            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
+        )
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error_code"], "rate_limited");
+}
