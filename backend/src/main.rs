@@ -88,6 +88,16 @@ enum AdminCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Issue an agent registration token from the local database and print it (for set-up
+    /// scripts; the console and API do the same for staff).
+    RegistrationToken {
+        #[arg(long, default_value_t = 1)]
+        max_uses: i64,
+        #[arg(long, default_value_t = 3600)]
+        expires_in_secs: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +158,14 @@ fn main() -> ExitCode {
                         store,
                     },
             } => create_user(&store, &username, role).await,
+            Command::Admin {
+                command:
+                    AdminCommand::RegistrationToken {
+                        max_uses,
+                        expires_in_secs,
+                        store,
+                    },
+            } => registration_token(&store, max_uses, expires_in_secs).await,
             Command::Audit {
                 command: AuditCommand::Verify { store },
             } => verify_audit(&store).await,
@@ -328,6 +346,53 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
     .await
     .map_err(|e| e.0.message)?;
     println!("created {} user {}", user.role, user.username);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn registration_token(
+    store: &StoreArgs,
+    max_uses: i64,
+    expires_in_secs: i64,
+) -> Result<ExitCode, String> {
+    if !(1..=10_000).contains(&max_uses) || !(60..=30 * 24 * 3600).contains(&expires_in_secs) {
+        return Err("max-uses must be 1..10000 and expires-in-secs 60..2592000".into());
+    }
+    let state = AppState::open(&store.url()?, store.config())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let (issuer, name): (String, String) = sqlx::query_as(
+        "SELECT id, username FROM users WHERE workspace_id = ? AND role = 'superuser' \
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(state.workspace.to_string())
+    .fetch_optional(&state.db)
+    .await
+    .map_err(|e| e.to_string())?
+    .ok_or("create a superuser first: gatehouse admin create-user --role superuser")?;
+    let issuer = issuer.parse().map_err(|_| "corrupt user id".to_owned())?;
+    let token = format!("ghr_{}", gatehouse::auth::secrets::random_secret());
+    let now = gatehouse::time::now();
+    let expires_at = now + chrono::Duration::seconds(expires_in_secs);
+    gatehouse::store::servers::insert_registration_token(
+        &state.db,
+        state.workspace,
+        &gatehouse::auth::secrets::sha256_hex(&token),
+        issuer,
+        expires_at,
+        max_uses,
+        now,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    audit::record(
+        &state,
+        audit::event("registration_token.created", audit::SUCCESS)
+            .actor("gatehouse-admin-cli")
+            .details(serde_json::json!({"on_behalf_of": name, "max_uses": max_uses, "expires_at": expires_at})),
+    )
+    .await
+    .map_err(|e| e.0.message)?;
+    println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
 
