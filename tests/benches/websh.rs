@@ -154,8 +154,9 @@ async fn main() {
         took,
         bytes as f64 / 1048576.0 / took.as_secs_f64()
     );
+    let end = term.end();
     term.output.clear();
-    term.start = term.end();
+    term.start = end;
 
     // Keystroke echo: `cat` with terminal echo on; each key comes back through the PTY.
     term.type_text("stty echo -icanon; cat\r").await;
@@ -243,22 +244,27 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
         out.stdout.len() as f64 / 1048576.0 / took.as_secs_f64()
     );
 
-    // Keystroke echo through ssh, driven from a local PTY like a terminal emulator.
-    let (mut pty, pts) = pty_process::open().unwrap();
-    let mut child = pty_process::Command::new("ssh")
+    // Keystroke echo through ssh: like the websh client, no local terminal in between (a local
+    // PTY would echo keys itself); the far side has a PTY (-tt) that echoes, as websh's does.
+    let mut child = tokio::process::Command::new("ssh")
         .arg("-tt")
         .args(ssh_args(port, key))
         .arg("stty echo -icanon; cat")
-        .spawn(pts)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
         .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
     let mut buf = vec![0u8; 4096];
     let mut seen = Vec::new();
-    // Wait for the remote side to be ready: echo a probe.
+    // Wait for the remote side to be ready: a probe must come back.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        pty.write_all(b"#").await.unwrap();
-        let n = tokio::time::timeout(Duration::from_millis(500), pty.read(&mut buf)).await;
-        if let Ok(Ok(n)) = n {
+        input.write_all(b"#").await.unwrap();
+        input.flush().await.unwrap();
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), output.read(&mut buf)).await {
             seen.extend_from_slice(&buf[..n]);
             if seen.contains(&b'#') {
                 break;
@@ -266,13 +272,16 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
         }
         assert!(Instant::now() < deadline, "ssh never echoed");
     }
+    // Drain what the probes left behind.
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), output.read(&mut buf)).await {}
     let mut samples = Vec::with_capacity(keys);
     for i in 0..keys {
         let key = b'a' + (i % 26) as u8;
         let sent = Instant::now();
-        pty.write_all(&[key]).await.unwrap();
+        input.write_all(&[key]).await.unwrap();
+        input.flush().await.unwrap();
         loop {
-            let n = pty.read(&mut buf).await.unwrap();
+            let n = output.read(&mut buf).await.unwrap();
             if buf[..n].contains(&key) {
                 break;
             }
