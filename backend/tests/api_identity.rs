@@ -548,3 +548,60 @@ async fn direct_server_grants_let_a_member_request_that_server() {
         "db-01"
     );
 }
+
+#[tokio::test]
+async fn failed_agent_registrations_are_throttled_per_peer() {
+    let config = Config {
+        throttle: ThrottleLimits {
+            per_account: 5,
+            per_peer: 2,
+            window_secs: 900,
+        },
+        ..Config::default()
+    };
+    let app = TestApp::with_config(config).await;
+    let root = app.superuser().await;
+    let good = app
+        .post(
+            "/api/servers/registration-tokens",
+            json!({"max_uses": 5}),
+            &root,
+        )
+        .await
+        .expect(201);
+    let body = |token: &str, name: &str| json!({"registration_token": token, "name": name, "os": "linux", "platform": "x86_64", "hostname": "h"});
+    let anon = Caller::default();
+    // Successes do not count: a fleet may register in a burst.
+    for name in ["a-1", "a-2", "a-3"] {
+        app.post(
+            "/api/agents/register",
+            body(good["token"].as_str().unwrap(), name),
+            &anon,
+        )
+        .await
+        .expect(201);
+    }
+    for name in ["b-1", "b-2"] {
+        app.post("/api/agents/register", body("ghr_guess", name), &anon)
+            .await
+            .expect_error(401, "unauthenticated");
+    }
+    app.post(
+        "/api/agents/register",
+        body(good["token"].as_str().unwrap(), "c-1"),
+        &anon,
+    )
+    .await
+    .expect_error(429, "rate_limited");
+    let elsewhere = Caller {
+        peer: Some("10.2.3.4:5".parse().unwrap()),
+        ..Caller::default()
+    };
+    app.post(
+        "/api/agents/register",
+        body(good["token"].as_str().unwrap(), "c-1"),
+        &elsewhere,
+    )
+    .await
+    .expect(201);
+}

@@ -264,7 +264,9 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
     loop {
         input.write_all(b"#").await.unwrap();
         input.flush().await.unwrap();
-        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(500), output.read(&mut buf)).await {
+        if let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_millis(500), output.read(&mut buf)).await
+        {
             seen.extend_from_slice(&buf[..n]);
             if seen.contains(&b'#') {
                 break;
@@ -273,7 +275,9 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
         assert!(Instant::now() < deadline, "ssh never echoed");
     }
     // Drain what the probes left behind.
-    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(200), output.read(&mut buf)).await {}
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(200), output.read(&mut buf)).await
+    {}
     let mut samples = Vec::with_capacity(keys);
     for i in 0..keys {
         let key = b'a' + (i % 26) as u8;

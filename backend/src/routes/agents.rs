@@ -44,17 +44,17 @@ pub async fn register(
             return Err(ApiError::validation(field, "1-255 characters"));
         }
     }
-    // Unauthenticated and writing: a peer gets as many failed tries as a sign-in does.
-    let limit = throttle::Limit {
-        key: format!("register:{peer}"),
-        max: state.config.throttle.per_peer,
-    };
+    // Unauthenticated and writing: a peer gets as many failed tries as a sign-in does. Only
+    // failures count (registration is cheap), so a fleet may register in parallel.
+    let key = format!("register:{peer}");
     let window = Duration::seconds(state.config.throttle.window_secs);
-    let reserved =
-        match throttle::reserve(&state.db, state.workspace, &[limit], now(), window).await? {
-            Ok(ids) => ids,
-            Err(wait) => return Err(ApiError::rate_limited(wait)),
-        };
+    let (failures, wait) =
+        throttle::recent_failures(&state.db, state.workspace, &key, now(), window).await?;
+    if failures >= state.config.throttle.per_peer {
+        let mut err = ApiError::rate_limited(wait);
+        err.0.message = "too many failed registrations from this address; try again later".into();
+        return Err(err);
+    }
     let secret = secrets::random_secret();
     let outcome = agents::register(
         &state.db,
@@ -76,7 +76,6 @@ pub async fn register(
             server_id,
             agent_id,
         } => {
-            throttle::release(&state.db, state.workspace, &reserved).await?;
             audit::record(
                 &state,
                 audit::event("agent.registered", SUCCESS)
@@ -97,12 +96,14 @@ pub async fn register(
             ))
         }
         RegisterOutcome::BadToken => {
+            throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
             audit::record(&state, fail("bad_token")).await?;
             Err(ApiError::unauthenticated(
                 "the registration token is unknown, expired or used up",
             ))
         }
         RegisterOutcome::AlreadyRegistered => {
+            throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
             audit::record(&state, fail("already_registered")).await?;
             Err(ApiError::conflict(format!(
                 "server {} already has an agent; delete the entry to re-register",

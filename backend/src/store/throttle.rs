@@ -96,3 +96,43 @@ pub async fn purge_older_than(
         .await?;
     Ok(done.rows_affected())
 }
+
+/// Failures of `key` inside `window`, and the seconds until the oldest leaves it (for checks of
+/// cheap operations, which record only actual failures).
+pub async fn recent_failures(
+    db: &Db,
+    ws: WorkspaceId,
+    key: &str,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(i64, u64), sqlx::Error> {
+    let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MIN(at) FROM login_failures \
+         WHERE workspace_id = ? AND throttle_key = ? AND at > ?",
+    )
+    .bind(ws.to_string())
+    .bind(key)
+    .bind(to_micros(now - window))
+    .fetch_one(db)
+    .await?;
+    let wait = oldest.map_or(1, |o| {
+        (from_micros(o) + window - now).num_seconds().max(1) as u64
+    });
+    Ok((count, wait))
+}
+
+/// Records one failure of `key`.
+pub async fn record_failure(
+    db: &Db,
+    ws: WorkspaceId,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO login_failures (workspace_id, throttle_key, at) VALUES (?, ?, ?)")
+        .bind(ws.to_string())
+        .bind(key)
+        .bind(to_micros(now))
+        .execute(db)
+        .await?;
+    Ok(())
+}
