@@ -126,7 +126,7 @@ async fn main() {
     }
     samples.sort();
     println!(
-        "exec `true` on {fanout} agents, {runs} runs: p50 {:.0?}, min {:.0?}, max {:.0?}",
+        "exec `true` on {fanout} agents, {runs} runs: p50 {:.1?}, min {:.1?}, max {:.1?}",
         samples[samples.len() / 2],
         samples[0],
         samples[samples.len() - 1]

@@ -15,6 +15,9 @@ use axum::Router;
 use gatehouse_shared::agent_link::MAX_MESSAGE_BYTES;
 use gatehouse_shared::AgentId;
 
+/// Initial read buffer of one agent link.
+const LINK_READ_BUFFER: usize = 4 * 1024;
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws/agent", get(agent_socket))
 }
@@ -60,5 +63,9 @@ pub async fn agent_socket(
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
+        // Thousands of mostly idle links: small buffers that grow with traffic instead of the
+        // 128 KiB default each, and every message written out at once.
+        .read_buffer_size(LINK_READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| gateway::link::serve(state, socket, server_id, server_name))
 }

@@ -7,19 +7,22 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gateway::capture::{ExecRunState, RunEnd};
 use crate::routes::gate::{decide, select};
 use crate::state::AppState;
+use crate::store::audit::append;
 use crate::store::{exec as store, servers};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId, GatewayMessage};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
 };
 use gatehouse_shared::gate::{self, Operation};
-use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession};
+use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,7 +122,7 @@ pub async fn run_exec(
     )
     .await?;
 
-    let mut waiters = Vec::with_capacity(runs.len());
+    let mut started = Vec::with_capacity(runs.len());
     for ((run_id, name), (_, link)) in runs.into_iter().zip(targets) {
         let channel = ChannelId(run_id);
         let run = Arc::new(ExecRunState::new(
@@ -151,39 +154,74 @@ pub async fn run_exec(
                 });
             }
         }
-        let state2 = state.clone();
-        let username = auth.username.clone();
-        let work_session = session.as_ref().map(|s| s.id);
-        let command = req.command.clone();
-        waiters.push(tokio::spawn(async move {
-            let end = run.wait().await;
-            let result = to_run(&run, &end);
-            if let Err(e) = store::finish_run(&state2.db, state2.workspace, run_id, &result).await {
-                tracing::error!(error = %e, "cannot store an exec result");
-            }
-            let mut event = audit::event("exec.run", SUCCESS)
-                .actor(&username)
-                .target(job_id.to_string())
-                .server(&run.server_name)
-                .details(serde_json::json!({
-                    "job": job_id, "command": command, "status": result.status,
-                    "exit_code": result.exit_code, "duration_ms": result.duration_ms,
-                    "error": result.error,
-                }));
-            if let Some(ws) = work_session {
-                event = event.work_session(ws);
-            }
-            let _ = audit::record(&state2, event).await;
-        }));
+        started.push((run_id, run));
     }
+    let collector = tokio::spawn(record_results(
+        state.clone(),
+        job_id,
+        auth.username.clone(),
+        session.as_ref().map(|s| s.id),
+        req.command.clone(),
+        started,
+    ));
     if q.wait.unwrap_or(false) {
         let deadline = Duration::from_secs(timeout + 30);
-        let _ = tokio::time::timeout(deadline, futures_util::future::join_all(waiters)).await;
+        let _ = tokio::time::timeout(deadline, collector).await;
     }
     let (job, _) = store::get(&state.db, state.workspace, job_id)
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// Stores results and their audit events as runs finish, batching the ones that finish together
+/// into one transaction (a thousand servers finish within milliseconds of each other).
+async fn record_results(
+    state: AppState,
+    job_id: Uuid,
+    username: String,
+    work_session: Option<WorkSessionId>,
+    command: String,
+    runs: Vec<(Uuid, Arc<ExecRunState>)>,
+) {
+    let mut pending: FuturesUnordered<_> = runs
+        .into_iter()
+        .map(|(id, run)| async move {
+            let end = run.wait().await;
+            (id, run, end)
+        })
+        .collect();
+    while let Some(first) = pending.next().await {
+        let mut batch = vec![first];
+        while let Some(Some(more)) = pending.next().now_or_never() {
+            batch.push(more);
+        }
+        let stored: Result<(), sqlx::Error> = async {
+            let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+            for (run_id, run, end) in &batch {
+                let result = to_run(run, end);
+                store::finish_run(&mut *tx, state.workspace, *run_id, &result).await?;
+                let mut event = audit::event("exec.run", SUCCESS)
+                    .actor(&username)
+                    .target(job_id.to_string())
+                    .server(&run.server_name)
+                    .details(serde_json::json!({
+                        "job": job_id, "command": command, "status": result.status,
+                        "exit_code": result.exit_code, "duration_ms": result.duration_ms,
+                        "error": result.error,
+                    }));
+                if let Some(ws) = work_session {
+                    event = event.work_session(ws);
+                }
+                append(&mut tx, state.workspace, event, now()).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = stored {
+            tracing::error!(error = %e, job = %job_id, "cannot store exec results");
+        }
+    }
 }
 
 fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {

@@ -252,6 +252,8 @@ pub async fn websh_socket(
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             match admit(&state, auth, id).await {
                 Ok(term) => view(state, socket, term, q.resume_from.unwrap_or(0)).await,

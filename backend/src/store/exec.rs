@@ -54,8 +54,9 @@ pub async fn insert(
     tx.commit().await
 }
 
-pub async fn finish_run(
-    db: &Db,
+/// Stores a run's result (on a pool or inside the caller's transaction).
+pub async fn finish_run<'c>(
+    db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
     ws: WorkspaceId,
     id: Uuid,
     run: &ExecRun,
