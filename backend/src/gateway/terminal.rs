@@ -40,6 +40,8 @@ struct State {
     ring: VecDeque<u8>,
     ring_start: u64,
     end: u64,
+    /// Output up to here is in the recording on disk.
+    recorded: u64,
     link: Option<Arc<AgentLink>>,
     viewers: HashMap<u64, u64>,
     next_viewer: u64,
@@ -81,6 +83,7 @@ impl Terminal {
             ring_start: end - tail.len() as u64,
             ring: tail.into(),
             end,
+            recorded: end,
             acked_to_agent: end,
             ..State::default()
         };
@@ -131,7 +134,7 @@ impl Terminal {
 
     /// The offset up to which output is recorded (where a re-attach resumes).
     pub fn recorded_end(&self) -> u64 {
-        lock(&self.state).end
+        lock(&self.state).recorded
     }
 
     /// Output from the agent whose first byte is at `offset`. Bytes already held (a resend
@@ -146,21 +149,26 @@ impl Terminal {
             return;
         }
         let fresh = &bytes[skip..];
-        if let Some(rec) = lock(&self.recorder).as_mut() {
-            if let Err(e) = rec.output(fresh) {
-                tracing::error!(terminal = %self.id, error = %e, "recording write failed");
-            }
-        }
         s.ring.extend(fresh);
         s.end += fresh.len() as u64;
+        let end = s.end;
         let excess = s.ring.len().saturating_sub(RING_BYTES);
         if excess > 0 {
             s.ring.drain(..excess);
             s.ring_start += excess as u64;
         }
-        self.credit_agent(&mut s);
         drop(s);
+        // Viewers first (the keystroke echo is waiting), then the recording; credit to the agent
+        // only covers what the recording holds, so a crash never loses acknowledged output.
         self.notify();
+        if let Some(rec) = lock(&self.recorder).as_mut() {
+            if let Err(e) = rec.output(fresh) {
+                tracing::error!(terminal = %self.id, error = %e, "recording write failed");
+            }
+        }
+        let mut s = lock(&self.state);
+        s.recorded = s.recorded.max(end);
+        self.credit_agent(&mut s);
     }
 
     /// Grants the agent credit up to the slowest viewer's acknowledgement (everything recorded
@@ -172,7 +180,7 @@ impl Terminal {
             .copied()
             .min()
             .unwrap_or(s.end)
-            .min(s.end);
+            .min(s.recorded);
         if target > s.acked_to_agent {
             s.acked_to_agent = target;
             if let Some(link) = &s.link {

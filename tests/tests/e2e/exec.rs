@@ -68,6 +68,30 @@ async fn exec_fans_out_and_reports_each_exit_code() {
     assert_eq!(status, 403);
     assert_eq!(body["error_code"], "work_session_server_not_allowed");
 
+    // Run-as another user: a root agent drops privileges in the child; an unprivileged one says
+    // clearly that it cannot.
+    let as_nobody = fx
+        .api
+        .post(
+            "/api/exec?wait=true",
+            json!({"servers": ["web-01"], "command": "id -un", "user": "nobody"}),
+        )
+        .await;
+    let run = &as_nobody["runs"][0];
+    let agent_is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    if agent_is_root {
+        assert_eq!(run["stdout"], "nobody\n", "{run}");
+    } else {
+        assert_eq!(run["status"], "error");
+        assert!(
+            run["error"].as_str().unwrap().contains("can only run as"),
+            "{run}"
+        );
+    }
+
     let audit = fx.api.get("/api/audit?action=exec.run&limit=500").await;
-    assert_eq!(audit["total"], 3);
+    assert_eq!(audit["total"], 4);
 }
