@@ -121,7 +121,7 @@ async fn main() {
     let opened = api
         .post(
             "/api/websh",
-            json!({"server": "bench", "cols": 200, "rows": 50}),
+            json!({"server": "bench", "cols": 200, "rows": 50, "user": gatehouse_e2e::shell_user()}),
         )
         .await;
     let url = server.ws_url(opened["ws_path"].as_str().unwrap());

@@ -25,6 +25,47 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The account test terminals run as when the tests run as root: a dedicated system user with
+/// a plain `/bin/sh`, so no login script of the machine's own users (a version manager's rehash
+/// lock, a slow prompt) can stall or change a test. It also exercises run-as. `None` when not root.
+pub fn shell_user() -> Option<&'static str> {
+    const NAME: &str = "gatehouse-e2e";
+    static USER: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    *USER.get_or_init(|| {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let root = status
+            .lines()
+            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+        if !root {
+            return None;
+        }
+        let exists = Command::new("id")
+            .arg(NAME)
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !exists {
+            let status = Command::new("useradd")
+                .args([
+                    "--system",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/bin/sh",
+                    NAME,
+                ])
+                .status()
+                .expect("run useradd");
+            // 9: created meanwhile by a parallel test.
+            assert!(
+                status.success() || status.code() == Some(9),
+                "useradd {NAME} failed"
+            );
+        }
+        Some(NAME)
+    })
+}
+
 /// A port that was free a moment ago (for a server that must come back on the same address).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");

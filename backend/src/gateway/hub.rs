@@ -2,7 +2,8 @@
 
 use crate::gateway::capture::ExecRunState;
 use crate::gateway::terminal::Terminal;
-use axum::extract::ws::Message;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
 use gatehouse_shared::{ServerId, WorkSessionId};
 use std::collections::HashMap;
@@ -13,15 +14,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The socket half the gateway writes agent-link frames into.
+pub type LinkSink = futures_util::stream::SplitSink<WebSocket, Message>;
+
 /// One connected agent.
 pub struct AgentLink {
     pub server_id: ServerId,
     pub server_name: String,
     /// The agent runs as root and can switch users.
     pub privileged: bool,
-    outbox: mpsc::Sender<Message>,
+    /// Small messages the gateway itself generates (credit, opens, closes): never dropped, so a
+    /// stream can never stall for a lost `ack`; written by the link's writer task.
+    control: mpsc::UnboundedSender<Message>,
+    /// Viewer-driven frames (keystrokes, resizes) go straight to the socket: no hand-off on the
+    /// keystroke path, and a slow link pushes back on the viewer.
+    sink: Arc<tokio::sync::Mutex<LinkSink>>,
     pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), String>>>>,
     execs: Mutex<HashMap<ChannelId, Arc<ExecRunState>>>,
+}
+
+fn text(msg: &GatewayMessage) -> Message {
+    // Serialising our own enum cannot fail.
+    Message::Text(serde_json::to_string(msg).unwrap_or_default().into())
 }
 
 impl AgentLink {
@@ -29,13 +43,15 @@ impl AgentLink {
         server_id: ServerId,
         server_name: String,
         privileged: bool,
-        outbox: mpsc::Sender<Message>,
+        control: mpsc::UnboundedSender<Message>,
+        sink: Arc<tokio::sync::Mutex<LinkSink>>,
     ) -> Self {
         Self {
             server_id,
             server_name,
             privileged,
-            outbox,
+            control,
+            sink,
             pending: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
         }
@@ -43,15 +59,12 @@ impl AgentLink {
 
     /// Queues a control message; false when the link is gone.
     pub async fn send(&self, msg: &GatewayMessage) -> bool {
-        let text = serde_json::to_string(msg).unwrap_or_default();
-        self.outbox.send(Message::Text(text.into())).await.is_ok()
+        self.control.send(text(msg)).is_ok()
     }
 
-    /// Like `send`, for callers that cannot wait (the frame is dropped if the outbox is full,
-    /// which only happens when the link is already saturated or dying).
+    /// Like `send`, for callers that cannot wait.
     pub fn try_send(&self, msg: &GatewayMessage) {
-        let text = serde_json::to_string(msg).unwrap_or_default();
-        let _ = self.outbox.try_send(Message::Text(text.into()));
+        let _ = self.control.send(text(msg));
     }
 
     /// Asks the writer to close the socket with `code`.
@@ -60,15 +73,26 @@ impl AgentLink {
             code,
             reason: reason.to_owned().into(),
         };
-        let _ = self.outbox.try_send(Message::Close(Some(frame)));
+        let _ = self.control.send(Message::Close(Some(frame)));
+    }
+
+    /// Writes a frame straight to the socket.
+    async fn write(&self, msg: Message) -> bool {
+        self.sink.lock().await.send(msg).await.is_ok()
     }
 
     pub async fn send_input(&self, channel: ChannelId, bytes: &[u8]) -> bool {
         let frame = encode_data(channel, DataKind::Input, bytes);
-        self.outbox
-            .send(Message::Binary(frame.into()))
-            .await
-            .is_ok()
+        self.write(Message::Binary(frame.into())).await
+    }
+
+    pub async fn resize(&self, channel: ChannelId, cols: u16, rows: u16) -> bool {
+        self.write(text(&GatewayMessage::Resize {
+            channel,
+            cols,
+            rows,
+        }))
+        .await
     }
 
     /// Sends an open request and waits for the agent's `opened` or `open_failed`.

@@ -64,20 +64,22 @@ pub async fn serve(
             format!("protocol version {version} is not supported (want {PROTOCOL_VERSION})");
         return close_with(socket, close::VERSION, &reason).await;
     }
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Message>(64);
+    let (sink, mut stream) = socket.split();
+    let sink = Arc::new(tokio::sync::Mutex::new(sink));
+    let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let link = Arc::new(AgentLink::new(
         server_id,
         server_name.clone(),
         privileged,
         tx,
+        sink.clone(),
     ));
     if !state.hub.add_link(link.clone()) {
         let frame = CloseFrame {
             code: close::DUPLICATE,
             reason: "already connected".into(),
         };
-        let _ = sink.send(Message::Close(Some(frame))).await;
+        let _ = sink.lock().await.send(Message::Close(Some(frame))).await;
         return;
     }
     tracing::info!(server = %server_name, %hostname, "agent connected");
@@ -91,6 +93,7 @@ pub async fn serve(
     )
     .await;
 
+    let writer_sink = sink.clone();
     let writer = tokio::spawn(async move {
         let mut keepalive = tokio::time::interval(Duration::from_secs(KEEPALIVE_SECS));
         loop {
@@ -99,11 +102,11 @@ pub async fn serve(
                 _ = keepalive.tick() => Message::Ping(Vec::new().into()),
             };
             let closing = matches!(msg, Message::Close(_));
-            if sink.send(msg).await.is_err() || closing {
+            if writer_sink.lock().await.send(msg).await.is_err() || closing {
                 break;
             }
         }
-        let _ = sink.close().await;
+        let _ = writer_sink.lock().await.close().await;
     });
 
     link.send(&GatewayMessage::Welcome {

@@ -262,12 +262,7 @@ impl Terminal {
             let _ = rec.resize(cols, rows);
         }
         if let Some(link) = link {
-            link.send(&GatewayMessage::Resize {
-                channel: self.id,
-                cols,
-                rows,
-            })
-            .await;
+            link.resize(self.id, cols, rows).await;
         }
     }
 

@@ -68,13 +68,9 @@ impl Fixture {
 
     /// Opens a terminal on `server`; returns its id and stream URL.
     pub async fn terminal(&self, server: &str) -> (String, String) {
-        let opened = self
-            .api
-            .post(
-                "/api/websh",
-                json!({"server": server, "cols": 80, "rows": 24}),
-            )
-            .await;
+        let body =
+            json!({"server": server, "cols": 80, "rows": 24, "user": gatehouse_e2e::shell_user()});
+        let opened = self.api.post("/api/websh", body).await;
         let id = opened["id"].as_str().expect("id").to_owned();
         let url = self
             .server

@@ -154,10 +154,10 @@ async fn yes_then_ctrl_c_stops_promptly() {
     let (_, url) = fx.terminal("web-01").await;
     let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
     term.type_text("yes\r").await;
-    assert!(
-        term.read_until(WAIT, |t| t.output.len() > 2 * 1024 * 1024)
-            .await
-    );
+    let enough = term
+        .read_until(WAIT, |t| t.output.len() > 2 * 1024 * 1024)
+        .await;
+    assert!(enough, "only {} bytes of output arrived", term.output.len());
     let interrupted = Instant::now();
     term.type_text("\x03").await;
     term.type_text("echo stopped-$((1+1))\r").await;
