@@ -69,6 +69,8 @@ async fn main() {
     let mib = env_num("BENCH_MIB", 512);
     let keys = env_num("BENCH_KEYS", 1000);
     let dir = tempfile::tempdir().unwrap();
+    // The terminal's user (see `shell_user`) must be able to read the payload.
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let file = dir.path().join("payload.txt");
     make_file(&file, mib);
 
@@ -135,7 +137,8 @@ async fn main() {
     // Throughput: cat the file through the terminal.
     let before = term.output.len();
     let started = Instant::now();
-    term.type_text(&format!("cat {}; echo __DONE__\r", file.display()))
+    // The quotes keep the marker out of the command's own echo.
+    term.type_text(&format!("cat {}; echo __DO''NE__\r", file.display()))
         .await;
     let done = term
         .read_until(Duration::from_secs(600), |t| {
