@@ -18,14 +18,7 @@ fn env_num(name: &str, default: usize) -> usize {
 }
 
 fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0
+    gatehouse_e2e::rss_kib(pid) as f64 / 1024.0
 }
 
 struct Load(Child);

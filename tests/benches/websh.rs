@@ -7,10 +7,11 @@
 //! BENCH_SSH="port keyfile" to compare with ssh.
 
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
+use gatehouse_e2e::{
+    client_tls, create_user, https_client, rss_kib, wait_connected, Agent, Api, Server,
+};
 use serde_json::json;
 use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -39,38 +40,17 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
 }
 
-fn client_tls(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 #[tokio::main]
 async fn main() {
     let mib = env_num("BENCH_MIB", 512);
     let keys = env_num("BENCH_KEYS", 1000);
     let dir = tempfile::tempdir().unwrap();
     // The terminal's user (see `shell_user`) must be able to read the payload.
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let file = dir.path().join("payload.txt");
     make_file(&file, mib);
 
@@ -78,11 +58,7 @@ async fn main() {
     let server = Server::start_with(dir.path(), 0, &["--tls-self-signed"]);
     let ca_path = dir.path().join("tls/ca.pem");
     let ca = std::fs::read(&ca_path).unwrap();
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .build()
-        .unwrap();
+    let http = https_client(&ca);
     let api = Api::login_with(http, &server.base, "ops").await;
     let token = api
         .post("/api/servers/registration-tokens", json!({}))
@@ -90,25 +66,8 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    let config = dir.path().join("bench.json");
-    let out = std::process::Command::new(gatehouse_e2e::binary("gatehouse-agent"))
-        .args([
-            "register",
-            "--server",
-            &server.base,
-            "--token",
-            &token,
-            "--name",
-            "bench",
-            "--ca",
-        ])
-        .arg(&ca_path)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let agent = Agent::run("bench", &config);
+    let agent =
+        Agent::register_and_run_with_ca(&server.base, &token, "bench", dir.path(), Some(&ca_path));
     wait_connected(&api, "bench", true).await;
     println!("agent idle resident memory: {} KiB", rss_kib(agent.pid()));
 

@@ -66,6 +66,46 @@ pub fn shell_user() -> Option<&'static str> {
     })
 }
 
+/// A rustls client configuration trusting only the PEM CA `ca_pem` (a `--tls-self-signed` server).
+pub fn client_tls(ca_pem: &[u8]) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a usable CA");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    std::sync::Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// An HTTPS client trusting only the PEM CA `ca_pem`, without pooled connections.
+pub fn https_client(ca_pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).expect("a PEM CA"))
+        .tls_built_in_root_certs(false)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("https client")
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
 /// A port that was free a moment ago (for a server that must come back on the same address).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
@@ -273,14 +313,27 @@ pub struct Agent {
 impl Agent {
     /// Registers `name` with `token` into `dir`, then runs it.
     pub fn register_and_run(server: &str, token: &str, name: &str, dir: &Path) -> Self {
+        Self::register_and_run_with_ca(server, token, name, dir, None)
+    }
+
+    /// Registers `name` (trusting `ca` for an https server) into `dir`, then runs it.
+    pub fn register_and_run_with_ca(
+        server: &str,
+        token: &str,
+        name: &str,
+        dir: &Path,
+        ca: Option<&Path>,
+    ) -> Self {
         let config = dir.join(format!("{name}.json"));
-        let out = Command::new(binary("gatehouse-agent"))
-            .args([
-                "register", "--server", server, "--token", token, "--name", name, "--config",
-            ])
-            .arg(&config)
-            .output()
-            .expect("run agent register");
+        let mut cmd = Command::new(binary("gatehouse-agent"));
+        cmd.args([
+            "register", "--server", server, "--token", token, "--name", name, "--config",
+        ])
+        .arg(&config);
+        if let Some(ca) = ca {
+            cmd.arg("--ca").arg(ca);
+        }
+        let out = cmd.output().expect("run agent register");
         assert!(
             out.status.success(),
             "register failed: {}",

@@ -2,25 +2,9 @@
 
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
+use gatehouse_e2e::{client_tls, create_user, https_client, wait_connected, Agent, Api, Server};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
-
-fn client_tls(ca_pem: &[u8]) -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut &ca_pem[..]) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
-}
 
 #[tokio::test]
 async fn agents_and_clients_speak_tls_end_to_end() {
@@ -43,13 +27,7 @@ async fn agents_and_clients_speak_tls_end_to_end() {
     let answer = reqwest::get(format!("{plain}/healthz")).await;
     assert!(answer.map(|r| !r.status().is_success()).unwrap_or(true));
 
-    let http = reqwest::Client::builder()
-        .use_rustls_tls()
-        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
-        .tls_built_in_root_certs(false)
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap();
+    let http = https_client(&ca);
     let set_cookie = http
         .post(format!("{}/api/auth/login", server.base))
         .json(&json!({"username": "ops", "password": gatehouse_e2e::PASSWORD}))
@@ -69,29 +47,8 @@ async fn agents_and_clients_speak_tls_end_to_end() {
         .as_str()
         .unwrap()
         .to_owned();
-    let config = dir.path().join("web-01.json");
-    let out = std::process::Command::new(gatehouse_e2e::binary("gatehouse-agent"))
-        .args([
-            "register",
-            "--server",
-            &server.base,
-            "--token",
-            &token,
-            "--name",
-            "web-01",
-            "--ca",
-        ])
-        .arg(&ca_path)
-        .arg("--config")
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "register over TLS: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let _agent = Agent::run("web-01", &config);
+    let _agent =
+        Agent::register_and_run_with_ca(&server.base, &token, "web-01", dir.path(), Some(&ca_path));
     wait_connected(&api, "web-01", true).await;
 
     let fx = Fixture {
