@@ -74,41 +74,24 @@ pub async fn insert(
     user: &NewUser<'_>,
     now: DateTime<Utc>,
 ) -> Result<User, sqlx::Error> {
-    let id = UserId::new();
-    sqlx::query(
-        "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(id.to_string())
-    .bind(ws.to_string())
-    .bind(user.username)
-    .bind(user.email)
-    .bind(user.role.as_str())
-    .bind(user.password_hash)
-    .bind(to_micros(now))
-    .execute(db)
-    .await?;
-    Ok(User {
-        id,
-        username: user.username.to_owned(),
-        role: user.role,
-        email: user.email.map(str::to_owned),
-        mfa_enabled: false,
-        created_at: Some(now),
-    })
+    insert_where(db, ws, user, now, false)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
-/// Creates the first user only when the workspace has none, atomically.
-pub async fn insert_first(
+/// Inserts `user`; with `only_if_empty`, only when the workspace has no user yet (atomically).
+async fn insert_where(
     db: &Db,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
+    only_if_empty: bool,
 ) -> Result<Option<User>, sqlx::Error> {
     let id = UserId::new();
     let done = sqlx::query(
         "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE workspace_id = ?)",
+         SELECT ?, ?, ?, ?, ?, ?, ? \
+         WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM users WHERE workspace_id = ?)",
     )
     .bind(id.to_string())
     .bind(ws.to_string())
@@ -117,6 +100,7 @@ pub async fn insert_first(
     .bind(user.role.as_str())
     .bind(user.password_hash)
     .bind(to_micros(now))
+    .bind(only_if_empty)
     .bind(ws.to_string())
     .execute(db)
     .await?;
@@ -131,6 +115,16 @@ pub async fn insert_first(
         mfa_enabled: false,
         created_at: Some(now),
     }))
+}
+
+/// Creates the first user only when the workspace has none, atomically.
+pub async fn insert_first(
+    db: &Db,
+    ws: WorkspaceId,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, sqlx::Error> {
+    insert_where(db, ws, user, now, true).await
 }
 
 pub async fn by_username(

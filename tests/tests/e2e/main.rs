@@ -66,6 +66,15 @@ impl Fixture {
             .await
     }
 
+    /// Tries to open a terminal on `server`; returns the HTTP status and body.
+    pub async fn try_terminal(&self, server: &str) -> (u16, Value) {
+        let body =
+            json!({"server": server, "cols": 80, "rows": 24, "user": gatehouse_e2e::shell_user()});
+        self.api
+            .call(reqwest::Method::POST, "/api/websh", Some(body))
+            .await
+    }
+
     /// Opens a terminal on `server`; returns its id and stream URL.
     pub async fn terminal(&self, server: &str) -> (String, String) {
         let body =

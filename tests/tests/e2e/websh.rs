@@ -230,25 +230,11 @@ async fn a_cross_origin_upgrade_is_refused_before_upgrading() {
 #[tokio::test]
 async fn opening_a_terminal_runs_the_gate() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            "/api/websh",
-            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
-        )
-        .await;
+    let (status, body) = fx.try_terminal("web-01").await;
     assert_eq!(status, 403);
     assert_eq!(body["error_code"], "work_session_required");
     fx.session(&["command"], &["web-01"]).await;
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            "/api/websh",
-            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
-        )
-        .await;
+    let (status, body) = fx.try_terminal("web-01").await;
     assert_eq!(status, 403);
     assert_eq!(body["error_code"], "work_session_scope_not_allowed");
 }
@@ -278,14 +264,7 @@ async fn bad_frames_close_only_that_socket_and_the_terminal_cap_holds() {
     for _ in 1..20 {
         fx.terminal("web-01").await;
     }
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            "/api/websh",
-            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
-        )
-        .await;
+    let (status, body) = fx.try_terminal("web-01").await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error_code"], "rate_limited");
 }
