@@ -173,38 +173,37 @@ fn ssh_args(port: &str, key: &str) -> Vec<String> {
     .collect()
 }
 
+/// Times `ssh [-tt] localhost cat file` and prints the rate.
+fn ssh_cat(port: &str, key: &str, file: &std::path::Path, mib: usize, tty: bool) {
+    let mut cmd = std::process::Command::new("ssh");
+    if tty {
+        cmd.arg("-tt");
+    }
+    let started = Instant::now();
+    let out = cmd
+        .args(ssh_args(port, key))
+        .arg(format!("cat {}", file.display()))
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let received = out.stdout.len() as f64 / 1048576.0;
+    let label = if tty {
+        "ssh -tt localhost cat"
+    } else {
+        "ssh localhost cat"
+    };
+    println!(
+        "openssh ({label}): {mib} MiB → {received:.1} MiB received in {took:.2?} = {:.1} MiB/s",
+        received / took.as_secs_f64()
+    );
+}
+
 async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, keys: usize) {
-    // Throughput as the issue states it: `ssh localhost cat file` (no PTY on the far side).
-    let started = Instant::now();
-    let out = std::process::Command::new("ssh")
-        .args(ssh_args(port, key))
-        .arg(format!("cat {}", file.display()))
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    println!(
-        "openssh (ssh localhost cat): {mib} MiB → {:.1} MiB received in {:.2?} = {:.1} MiB/s",
-        out.stdout.len() as f64 / 1048576.0,
-        took,
-        out.stdout.len() as f64 / 1048576.0 / took.as_secs_f64()
-    );
-    // And with a PTY on the far side (-tt), as websh always has.
-    let started = Instant::now();
-    let out = std::process::Command::new("ssh")
-        .arg("-tt")
-        .args(ssh_args(port, key))
-        .arg(format!("cat {}", file.display()))
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    println!(
-        "openssh (ssh -tt localhost cat): {mib} MiB → {:.1} MiB received in {:.2?} = {:.1} MiB/s",
-        out.stdout.len() as f64 / 1048576.0,
-        took,
-        out.stdout.len() as f64 / 1048576.0 / took.as_secs_f64()
-    );
+    // Throughput as the issue states it: `ssh localhost cat file` (no PTY on the far side),
+    // and with a PTY on the far side (-tt), as websh always has.
+    ssh_cat(port, key, file, mib, false);
+    ssh_cat(port, key, file, mib, true);
 
     // Keystroke echo through ssh: like the websh client, no local terminal in between (a local
     // PTY would echo keys itself); the far side has a PTY (-tt) that echoes, as websh's does.
