@@ -7,7 +7,7 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "Gatehouse API", description = "Privileged access through approved, scoped, time-bound work sessions."),
     paths(
-        routes::setup::setup,
+        routes::setup::setup, routes::setup::setup_status, routes::events::events,
         routes::auth::login, routes::auth::logout, routes::auth::whoami,
         routes::auth::totp_enroll, routes::auth::totp_confirm,
         routes::users::list_users, routes::users::create_user, routes::users::grant_servers,

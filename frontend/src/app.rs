@@ -1,22 +1,108 @@
-//! The console's root component: header and the main area the screens render into.
+//! The console's root: sign-in context, live updates, the top bar and the route table.
 
-use gatehouse_shared::Scope;
+use crate::auth::{use_auth, Auth};
+use crate::live::Live;
+use crate::pages;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Redirect, Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
+use leptos_router::path;
 
 /// The root of the console.
 #[component]
 pub fn App() -> impl IntoView {
-    let scopes: Vec<&'static str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+    let auth = Auth::provide();
+    let live = Live::provide();
+    spawn_local(async move {
+        auth.refresh().await;
+        if auth.me.with_untracked(Option::is_some) {
+            live.connect();
+        }
+    });
+    view! {
+        <Router>
+            <TopBar />
+            <main class="main" id="main">
+                <Routes fallback=|| view! { <p class="empty">"There is no such page."</p> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/sessions" /> } />
+                    <Route path=path!("/setup") view=pages::setup::SetupPage />
+                    <Route path=path!("/login") view=pages::login::LoginPage />
+                    <Route path=path!("/sessions") view=|| guarded(pages::sessions::SessionsPage) />
+                    <Route path=path!("/sessions/new") view=|| guarded(pages::new_session::NewSessionPage) />
+                    <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
+                    <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
+                    <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
+                    <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
+                    <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
+                    <Route path=path!("/audit") view=|| guarded(pages::audit::AuditPage) />
+                    <Route path=path!("/account") view=|| guarded(pages::account::AccountPage) />
+                    <Route path=path!("/admin") view=|| guarded(pages::admin::AdminPage) />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Renders `page` only when signed in; otherwise sends the browser to set-up or sign-in.
+fn guarded<V: IntoView + 'static>(page: impl Fn() -> V + Send + Sync + 'static) -> impl IntoView {
+    let auth = use_auth();
+    let location = use_location();
+    move || {
+        if !auth.checked.get() {
+            return view! { <p class="loading">"Loading…"</p> }.into_any();
+        }
+        if auth.me.with(Option::is_some) {
+            return page().into_any();
+        }
+        if auth.setup_needed.get() {
+            return view! { <Redirect path="/setup" /> }.into_any();
+        }
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        let target = format!("/login?next={}", crate::api::encode(&here));
+        view! { <Redirect path=target /> }.into_any()
+    }
+}
+
+/// The navigation bar: links by role, the user's name, sign-out.
+#[component]
+fn TopBar() -> impl IntoView {
+    let auth = use_auth();
+    let sign_out = move |_| {
+        spawn_local(async move {
+            let _ = crate::api::logout().await;
+            expect_context::<Live>().disconnect();
+            auth.me.set(None);
+        });
+    };
     view! {
         <header class="topbar">
-            <span class="brand">"Gatehouse"</span>
+            <a class="skip" href="#main">"Skip to content"</a>
+            <A href="/sessions" attr:class="brand">"Gatehouse"</A>
+            <Show when=move || auth.me.with(Option::is_some)>
+                <nav class="nav" aria-label="Main">
+                    <A href="/sessions">"Work sessions"</A>
+                    <Show when=move || auth.role() == Some(gatehouse_shared::Role::Superuser)>
+                        <A href="/approvals">"Approvals"</A>
+                    </Show>
+                    <A href="/servers">"Servers"</A>
+                    <A href="/websh">"Terminals"</A>
+                    <A href="/audit">"Audit"</A>
+                    <Show when=move || auth.is_staff()>
+                        <A href="/admin">"Admin"</A>
+                    </Show>
+                </nav>
+                <span class="me">
+                    <A href="/account">
+                        {move || auth.me.with(|m| m.as_ref().map(|m| m.user.username.clone()))}
+                    </A>
+                    <button class="link" data-testid="sign-out" on:click=sign_out>"Sign out"</button>
+                </span>
+            </Show>
         </header>
-        <main class="main">
-            <h1>"Gatehouse console"</h1>
-            <p>
-                "Access to servers happens inside approved work sessions. Scopes: "
-                {scopes.join(", ")}
-            </p>
-        </main>
     }
 }

@@ -1,8 +1,15 @@
 //! The Gatehouse web console: a Leptos client-side app mounted on `<body>`.
 //!
-//! This is the shell; the screens (sign-in, sessions, approvals, websh) are built on it.
+//! `api` is the one typed client; `pages/` holds one screen per route, `components/` the pieces
+//! several screens share. Every rule shown here is enforced again by the server.
 
+mod api;
 mod app;
+mod auth;
+mod components;
+mod live;
+mod pages;
+mod time;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -4,6 +4,7 @@ pub mod agent_ws;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod events;
 pub mod exec;
 pub mod gate;
 pub mod groups;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .merge(websh::router())
         .merge(agent_ws::router())
         .merge(exec::router())
+        .merge(events::router())
 }
 
 /// `?limit=` clamped to 1..=500, default 50.

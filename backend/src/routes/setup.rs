@@ -10,13 +10,21 @@ use crate::store::users::{self, NewUser};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_shared::api::SetupRequest;
+use gatehouse_shared::api::{SetupRequest, SetupStatus};
 use gatehouse_shared::{ErrorEnvelope, Role, User};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/setup", post(setup))
+    Router::new().route("/api/setup", get(setup_status).post(setup))
+}
+
+/// Whether the installation still needs its first user (the console shows set-up instead of sign-in).
+#[utoipa::path(get, path = "/api/setup", tag = "identity",
+    responses((status = 200, body = SetupStatus)))]
+pub async fn setup_status(State(state): State<AppState>) -> ApiResult<Json<SetupStatus>> {
+    let needed = users::count(&state.db, state.workspace).await? == 0;
+    Ok(Json(SetupStatus { needed }))
 }
 
 /// Create the first superuser; refused once any user exists.

@@ -1,0 +1,325 @@
+//! The console's one typed API client: every call to the server goes through here.
+//!
+//! Requests carry the session cookie (same origin) and, for state changes, the CSRF token that
+//! sign-in or `whoami` returned. Failures come back as the server's own [`ErrorEnvelope`].
+
+use gatehouse_shared::api::{
+    AddGroupMember, AddGroupServers, CreateGroup, CreateUser, Group, LoginRequest, LoginResponse,
+    OtpBody, Page, SetupRequest, SetupStatus, TotpEnrollment, WhoAmI,
+};
+use gatehouse_shared::audit::{AuditEvent, AuditVerification};
+use gatehouse_shared::server::{CreateRegistrationToken, RegistrationToken, Server};
+use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
+use gatehouse_shared::websh::{OpenWebsh, OpenedWebsh};
+use gatehouse_shared::work_session::{
+    ApproveWorkSession, CreateWorkSession, DecisionReason, ExtendWorkSession, TimelineEvent,
+};
+use gatehouse_shared::{ErrorCode, ErrorEnvelope, User, WorkSession, WorkSessionId};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::cell::RefCell;
+
+thread_local! {
+    /// The CSRF token of the signed-in console; sent on every state-changing request.
+    static CSRF: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Remembers (or forgets) the CSRF token after sign-in, `whoami` or sign-out.
+pub fn set_csrf(token: Option<String>) {
+    CSRF.with(|slot| *slot.borrow_mut() = token);
+}
+
+/// A failed call: the HTTP status (0 when the network failed) and the server's envelope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub envelope: ErrorEnvelope,
+}
+
+impl ApiError {
+    fn network(message: impl std::fmt::Display) -> Self {
+        Self {
+            status: 0,
+            envelope: ErrorEnvelope::new(
+                ErrorCode::Internal,
+                format!("cannot reach the server: {message}"),
+            ),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.envelope.error_code
+    }
+
+    /// The message for one form field, when the server named that field.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.envelope
+            .fields
+            .iter()
+            .find(|f| f.field == name)
+            .map(|f| f.message.clone())
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.envelope.message.fmt(f)?;
+        if let Some(reason) = &self.envelope.reason {
+            write!(f, " ({reason})")?;
+        }
+        Ok(())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Percent-encodes one query-string value.
+pub fn encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
+/// Builds `?a=1&b=2` from pairs, skipping empty values.
+pub fn query(pairs: &[(&str, String)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+fn with_csrf(builder: RequestBuilder) -> RequestBuilder {
+    match CSRF.with(|slot| slot.borrow().clone()) {
+        Some(token) => builder.header("X-CSRF-Token", &token),
+        None => builder,
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
+    let status = response.status();
+    if response.ok() {
+        // 204 and other empty bodies decode as JSON `null` (fits `()` and `Option`).
+        let text = response.text().await.map_err(ApiError::network)?;
+        let text = if text.is_empty() { "null" } else { &text };
+        return serde_json::from_str(text).map_err(ApiError::network);
+    }
+    let envelope = match response.json::<ErrorEnvelope>().await {
+        Ok(envelope) => envelope,
+        Err(_) => ErrorEnvelope::new(ErrorCode::Internal, format!("the server answered {status}")),
+    };
+    Err(ApiError { status, envelope })
+}
+
+async fn send<T: DeserializeOwned>(request: Result<Request, gloo_net::Error>) -> ApiResult<T> {
+    let request = request.map_err(ApiError::network)?;
+    let response = request.send().await.map_err(ApiError::network)?;
+    decode(response).await
+}
+
+/// `GET path`.
+pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    send(Request::get(path).build()).await
+}
+
+/// `POST path` with a JSON body.
+pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    send(with_csrf(Request::post(path)).json(body)).await
+}
+
+/// `POST path` with a JSON body, under an explicit work session (`X-Work-Session`).
+pub async fn post_in_session<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    session: Option<WorkSessionId>,
+    body: &B,
+) -> ApiResult<T> {
+    let mut builder = with_csrf(Request::post(path));
+    if let Some(id) = session {
+        builder = builder.header("X-Work-Session", &id.to_string());
+    }
+    send(builder.json(body)).await
+}
+
+/// `DELETE path`, ignoring the body of a success.
+pub async fn delete(path: &str) -> ApiResult<()> {
+    let request = with_csrf(Request::delete(path))
+        .build()
+        .map_err(ApiError::network)?;
+    let response = request.send().await.map_err(ApiError::network)?;
+    decode(response).await
+}
+
+/// `GET path` as text (recordings, exports).
+pub async fn get_text(path: &str) -> ApiResult<String> {
+    let response = Request::get(path).send().await.map_err(ApiError::network)?;
+    if response.ok() {
+        return response.text().await.map_err(ApiError::network);
+    }
+    decode::<serde_json::Value>(response)
+        .await
+        .map(|_| String::new())
+}
+
+// ---- identity ----
+
+pub async fn setup_status() -> ApiResult<SetupStatus> {
+    get("/api/setup").await
+}
+
+pub async fn setup(body: &SetupRequest) -> ApiResult<User> {
+    post("/api/setup", body).await
+}
+
+pub async fn login(body: &LoginRequest) -> ApiResult<LoginResponse> {
+    let response: LoginResponse = post("/api/auth/login", body).await?;
+    set_csrf(Some(response.csrf_token.clone()));
+    Ok(response)
+}
+
+pub async fn logout() -> ApiResult<()> {
+    let result: ApiResult<()> = post("/api/auth/logout", &()).await;
+    set_csrf(None);
+    result
+}
+
+pub async fn whoami() -> ApiResult<WhoAmI> {
+    let me: WhoAmI = get("/api/auth/whoami").await?;
+    if me.csrf_token.is_some() {
+        set_csrf(me.csrf_token.clone());
+    }
+    Ok(me)
+}
+
+pub async fn totp_enroll() -> ApiResult<TotpEnrollment> {
+    post("/api/auth/mfa/totp", &()).await
+}
+
+pub async fn totp_confirm(otp: String) -> ApiResult<()> {
+    post("/api/auth/mfa/totp/confirm", &OtpBody { otp }).await
+}
+
+pub async fn users() -> ApiResult<Page<User>> {
+    get("/api/users?limit=500").await
+}
+
+pub async fn create_user(body: &CreateUser) -> ApiResult<User> {
+    post("/api/users", body).await
+}
+
+pub async fn groups() -> ApiResult<Page<Group>> {
+    get("/api/groups").await
+}
+
+pub async fn create_group(name: String) -> ApiResult<Group> {
+    post("/api/groups", &CreateGroup { name }).await
+}
+
+pub async fn add_group_member(group: &str, username: String) -> ApiResult<Group> {
+    post(
+        &format!("/api/groups/{group}/members"),
+        &AddGroupMember { username },
+    )
+    .await
+}
+
+pub async fn add_group_servers(group: &str, pattern: String) -> ApiResult<Group> {
+    post(
+        &format!("/api/groups/{group}/servers"),
+        &AddGroupServers { pattern },
+    )
+    .await
+}
+
+pub async fn tokens() -> ApiResult<Page<ApiToken>> {
+    get("/api/tokens").await
+}
+
+pub async fn create_token(body: &CreateApiToken) -> ApiResult<CreatedApiToken> {
+    post("/api/tokens", body).await
+}
+
+pub async fn revoke_token(id: &str) -> ApiResult<()> {
+    delete(&format!("/api/tokens/{id}")).await
+}
+
+// ---- servers ----
+
+pub async fn servers(q: &str) -> ApiResult<Page<Server>> {
+    get(&format!("/api/servers{}", query(&[("q", q.to_owned())]))).await
+}
+
+pub async fn create_registration_token(
+    body: &CreateRegistrationToken,
+) -> ApiResult<RegistrationToken> {
+    post("/api/servers/registration-tokens", body).await
+}
+
+// ---- work sessions ----
+
+pub async fn work_sessions(query_string: &str) -> ApiResult<Page<WorkSession>> {
+    get(&format!("/api/work-sessions{query_string}")).await
+}
+
+pub async fn work_session(id: &str) -> ApiResult<WorkSession> {
+    get(&format!("/api/work-sessions/{id}")).await
+}
+
+pub async fn timeline(id: &str) -> ApiResult<Vec<TimelineEvent>> {
+    let page: Page<TimelineEvent> = get(&format!("/api/work-sessions/{id}/timeline")).await?;
+    Ok(page.items)
+}
+
+pub async fn create_work_session(body: &CreateWorkSession) -> ApiResult<WorkSession> {
+    post("/api/work-sessions", body).await
+}
+
+/// One of the lifecycle verbs (`approve`, `reject`, `revoke`, `cancel`, `activate`, `complete`,
+/// `extend`, `use`) with its body.
+pub async fn transition<B: Serialize>(
+    id: WorkSessionId,
+    verb: &str,
+    body: &B,
+) -> ApiResult<WorkSession> {
+    post(&format!("/api/work-sessions/{id}/{verb}"), body).await
+}
+
+pub async fn approve(id: WorkSessionId, body: &ApproveWorkSession) -> ApiResult<WorkSession> {
+    transition(id, "approve", body).await
+}
+
+pub async fn decide_with_reason(
+    id: WorkSessionId,
+    verb: &str,
+    reason: Option<String>,
+) -> ApiResult<WorkSession> {
+    transition(id, verb, &DecisionReason { reason }).await
+}
+
+pub async fn extend(id: WorkSessionId, body: &ExtendWorkSession) -> ApiResult<WorkSession> {
+    transition(id, "extend", body).await
+}
+
+// ---- websh and audit ----
+
+pub async fn open_websh(
+    session: Option<WorkSessionId>,
+    body: &OpenWebsh,
+) -> ApiResult<OpenedWebsh> {
+    post_in_session("/api/websh", session, body).await
+}
+
+pub async fn recording(id: &str) -> ApiResult<String> {
+    get_text(&format!("/api/websh/{id}/recording")).await
+}
+
+pub async fn audit(query_string: &str) -> ApiResult<Page<AuditEvent>> {
+    get(&format!("/api/audit{query_string}")).await
+}
+
+pub async fn audit_verify() -> ApiResult<AuditVerification> {
+    get("/api/audit/verify").await
+}

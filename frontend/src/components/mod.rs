@@ -1,0 +1,7 @@
+//! Small pieces shared by several screens.
+
+pub mod error;
+pub mod session_bits;
+
+pub use error::ErrorBox;
+pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};

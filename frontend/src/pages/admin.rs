@@ -1,0 +1,8 @@
+//! Placeholder for the admin screen (being built).
+
+use leptos::prelude::*;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    view! { <p>"Coming soon."</p> }
+}

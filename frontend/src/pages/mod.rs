@@ -1,0 +1,14 @@
+//! One module per screen of the console.
+
+pub mod account;
+pub mod admin;
+pub mod approvals;
+pub mod audit;
+pub mod login;
+pub mod new_session;
+pub mod playback;
+pub mod servers;
+pub mod session_detail;
+pub mod sessions;
+pub mod setup;
+pub mod websh;

@@ -1,0 +1,43 @@
+//! Time in the console: the browser clock and human-readable windows.
+
+use chrono::{DateTime, Utc};
+
+/// Now, from the browser's clock (chrono's own clock is unavailable in wasm without JS bindings).
+pub fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(js_sys::Date::now() as i64).unwrap_or_default()
+}
+
+/// `2026-11-24 13:05 UTC`.
+pub fn format_at(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `2h 05m`, `4m 10s`, `12s` for a positive number of seconds.
+pub fn format_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Seconds from now until `at` (negative once past).
+pub fn secs_until(at: &DateTime<Utc>) -> i64 {
+    (*at - now()).num_seconds()
+}
+
+/// Parses the value of an `<input type="datetime-local">` (browser local time) into UTC.
+pub fn parse_local_input(value: &str) -> Option<DateTime<Utc>> {
+    if value.is_empty() {
+        return None;
+    }
+    let millis = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(value)).get_time();
+    if millis.is_nan() {
+        return None;
+    }
+    DateTime::from_timestamp_millis(millis as i64)
+}
