@@ -41,3 +41,32 @@ pub fn parse_local_input(value: &str) -> Option<DateTime<Utc>> {
     }
     DateTime::from_timestamp_millis(millis as i64)
 }
+
+/// The `<input type="datetime-local">` value (browser local time) for a UTC moment.
+pub fn to_local_input(at: &DateTime<Utc>) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(
+        at.timestamp_millis() as f64
+    ));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        date.get_full_year(),
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
+/// Converts a datetime-local value into the RFC 3339 text the API takes (empty stays empty).
+pub fn local_input_to_rfc3339(value: &str) -> String {
+    parse_local_input(value)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The reverse of [`local_input_to_rfc3339`], for filling an input from the URL.
+pub fn rfc3339_to_local_input(value: &str) -> String {
+    DateTime::parse_from_rfc3339(value)
+        .map(|at| to_local_input(&at.with_timezone(&Utc)))
+        .unwrap_or_default()
+}

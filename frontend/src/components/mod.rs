@@ -1,6 +1,8 @@
 //! Small pieces shared by several screens.
 
+pub mod decision;
 pub mod error;
+pub mod qr;
 pub mod session_bits;
 
 pub use error::ErrorBox;

@@ -1,8 +1,195 @@
-//! Placeholder for the new_session screen (being built).
+//! New request: purpose, scopes, servers and a window; errors are shown at their fields.
 
+use crate::api::{self, ApiError};
+use crate::components::ErrorBox;
+use crate::time::parse_local_input;
+use gatehouse_shared::work_session::CreateWorkSession;
+use gatehouse_shared::Scope;
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+use leptos_router::NavigateOptions;
+
+/// The durations offered, in seconds, with their labels.
+const DURATIONS: [(i64, &str); 7] = [
+    (900, "15 minutes"),
+    (1800, "30 minutes"),
+    (3600, "1 hour"),
+    (7200, "2 hours"),
+    (4 * 3600, "4 hours"),
+    (8 * 3600, "8 hours"),
+    (24 * 3600, "24 hours"),
+];
+
+/// The message the server gave for `field`, shown under that field.
+fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error
+            .with(|e| e.as_ref().and_then(|e| e.field(field)))
+            .map(|m| view! { <span class="field-error" data-field=field>{m}</span> })
+    }
+}
 
 #[component]
 pub fn NewSessionPage() -> impl IntoView {
-    view! { <p>"Coming soon."</p> }
+    let navigate = use_navigate();
+    let servers = LocalResource::new(|| api::servers(""));
+    let purpose = RwSignal::new(String::new());
+    let scopes = RwSignal::new(Vec::<Scope>::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
+    let use_expiry = RwSignal::new(false);
+    let duration = RwSignal::new("3600".to_owned());
+    let expires_at = RwSignal::new(String::new());
+    let starts_at = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let absolute = use_expiry.get_untracked();
+        let body = CreateWorkSession {
+            purpose: purpose.get_untracked().trim().to_owned(),
+            scopes: scopes.get_untracked(),
+            servers: chosen.get_untracked(),
+            expires_at: absolute
+                .then(|| parse_local_input(&expires_at.get_untracked()))
+                .flatten(),
+            duration_secs: (!absolute)
+                .then(|| duration.get_untracked().parse().ok())
+                .flatten(),
+            starts_at: parse_local_input(&starts_at.get_untracked()),
+            assignee: None,
+        };
+        busy.set(true);
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match api::create_work_session(&body).await {
+                Ok(session) => navigate(
+                    &format!("/sessions/{}", session.id),
+                    NavigateOptions::default(),
+                ),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    let toggle = |list: RwSignal<Vec<String>>, name: String| {
+        list.update(|l| {
+            if let Some(at) = l.iter().position(|n| *n == name) {
+                l.remove(at);
+            } else {
+                l.push(name);
+            }
+        })
+    };
+
+    view! {
+        <section class="page narrow-page">
+            <h1>"Request access"</h1>
+            <form class="form" on:submit=submit>
+                <label>
+                    "Purpose: what you will do and why"
+                    <textarea name="purpose" rows="3" required maxlength="1000" bind:value=purpose></textarea>
+                    {field_error(error, "purpose")}
+                </label>
+                <fieldset>
+                    <legend>"Scopes"</legend>
+                    {Scope::ALL
+                        .iter()
+                        .map(|&scope| {
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" name="scope" value=scope.as_str()
+                                        prop:checked=move || scopes.with(|s| s.contains(&scope))
+                                        on:change=move |_| scopes.update(|s| {
+                                            if let Some(at) = s.iter().position(|x| *x == scope) {
+                                                s.remove(at);
+                                            } else {
+                                                s.push(scope);
+                                            }
+                                        }) />
+                                    {scope.as_str()}
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                    {field_error(error, "scopes")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Servers"</legend>
+                    {move || match servers.get() {
+                        None => view! { <p class="loading">"Loading servers…"</p> }.into_any(),
+                        Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
+                        Some(Ok(page)) if page.items.is_empty() => {
+                            view! { <p class="empty">"No servers are granted to you yet."</p> }.into_any()
+                        }
+                        Some(Ok(page)) => page
+                            .items
+                            .into_iter()
+                            .map(|server| {
+                                let name = server.name.clone();
+                                let for_check = name.clone();
+                                view! {
+                                    <label class="check">
+                                        <input type="checkbox" name="server" value=name.clone()
+                                            prop:checked=move || chosen.with(|c| c.contains(&for_check))
+                                            on:change=move |_| toggle(chosen, name.clone()) />
+                                        {server.name}
+                                        <span class=if server.connected { "dot on" } else { "dot off" }
+                                            title=if server.connected { "connected" } else { "disconnected" }></span>
+                                    </label>
+                                }
+                            })
+                            .collect_view()
+                            .into_any(),
+                    }}
+                    {field_error(error, "servers")}
+                </fieldset>
+                <fieldset>
+                    <legend>"Window"</legend>
+                    <label class="check">
+                        <input type="radio" name="window" value="duration"
+                            prop:checked=move || !use_expiry.get()
+                            on:change=move |_| use_expiry.set(false) />
+                        "For a duration, counted from activation"
+                    </label>
+                    <label class="check">
+                        <input type="radio" name="window" value="expiry"
+                            prop:checked=move || use_expiry.get()
+                            on:change=move |_| use_expiry.set(true) />
+                        "Until a fixed time"
+                    </label>
+                    <Show
+                        when=move || use_expiry.get()
+                        fallback=move || view! {
+                            <label>
+                                "Duration"
+                                <select name="duration" bind:value=duration>
+                                    {DURATIONS
+                                        .iter()
+                                        .map(|(secs, label)| view! { <option value=secs.to_string()>{*label}</option> })
+                                        .collect_view()}
+                                </select>
+                                {field_error(error, "duration_secs")}
+                            </label>
+                        }
+                    >
+                        <label>
+                            "Expires at"
+                            <input type="datetime-local" name="expires_at" required bind:value=expires_at />
+                            {field_error(error, "expires_at")}
+                        </label>
+                    </Show>
+                    <label>
+                        "Start at (optional; empty: when approved and activated)"
+                        <input type="datetime-local" name="starts_at" bind:value=starts_at />
+                        {field_error(error, "starts_at")}
+                    </label>
+                </fieldset>
+                <ErrorBox error=error />
+                <button type="submit" class="primary" disabled=busy>"Send request"</button>
+            </form>
+        </section>
+    }
 }

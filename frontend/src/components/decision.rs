@@ -1,0 +1,173 @@
+//! The approver's decision: approve with optional narrowing (untick to drop), or reject.
+//!
+//! Used by the approvals queue and the session detail page, so both decide the same way.
+
+use crate::api::{self, ApiError};
+use crate::components::ErrorBox;
+use gatehouse_shared::work_session::ApproveWorkSession;
+use gatehouse_shared::{Scope, WorkSession};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// What the approver kept: `None` when nothing was unticked, so the API sees no narrowing.
+fn narrowed<T: Clone + PartialEq>(requested: &[T], kept: &[T]) -> Option<Vec<T>> {
+    (kept.len() != requested.len()).then(|| {
+        requested
+            .iter()
+            .filter(|item| kept.contains(item))
+            .cloned()
+            .collect()
+    })
+}
+
+/// Approve/reject controls for one pending session; `on_done` runs after a decision lands.
+#[component]
+pub fn DecisionForm(
+    session: WorkSession,
+    #[prop(into)] on_done: Callback<WorkSession>,
+    /// Keyboard shortcut target: `a` approves and `r` starts rejecting when this is true.
+    #[prop(into, optional)]
+    selected: Signal<bool>,
+) -> impl IntoView {
+    let id = session.id;
+    let requested_scopes = StoredValue::new(session.scopes.clone());
+    let requested_servers: Vec<String> = session.servers.iter().map(|s| s.name.clone()).collect();
+    let requested_servers = StoredValue::new(requested_servers);
+    let scopes = RwSignal::new(session.scopes.clone());
+    let servers = RwSignal::new(requested_servers.get_value());
+    let reason = RwSignal::new(String::new());
+    let rejecting = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+
+    let finish = move |result: Result<WorkSession, ApiError>| {
+        busy.set(false);
+        match result {
+            Ok(session) => {
+                error.set(None);
+                on_done.run(session);
+            }
+            Err(e) => error.set(Some(e)),
+        }
+    };
+    let approve = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let body = ApproveWorkSession {
+            scopes: narrowed(&requested_scopes.get_value(), &scopes.get_untracked()),
+            servers: narrowed(&requested_servers.get_value(), &servers.get_untracked()),
+            reason: Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
+        };
+        spawn_local(async move { finish(api::approve(id, &body).await) });
+    };
+    let reject = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        let why = Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty());
+        spawn_local(async move { finish(api::decide_with_reason(id, "reject", why).await) });
+    };
+
+    // Keyboard shortcuts for the selected card: a = approve, r = reject (asks for a reason first).
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if !selected.get_untracked() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+            return;
+        }
+        let typing = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing {
+            return;
+        }
+        match ev.key().as_str() {
+            "a" => approve(),
+            "r" => rejecting.set(true),
+            _ => {}
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let toggle_scope = move |scope: Scope| {
+        scopes.update(|s| {
+            if let Some(at) = s.iter().position(|x| *x == scope) {
+                s.remove(at);
+            } else {
+                s.push(scope);
+            }
+        })
+    };
+    let toggle_server = move |name: String| {
+        servers.update(|s| {
+            if let Some(at) = s.iter().position(|x| *x == name) {
+                s.remove(at);
+            } else {
+                s.push(name);
+            }
+        })
+    };
+
+    view! {
+        <div class="decision">
+            <fieldset>
+                <legend>"Scopes to grant"</legend>
+                {requested_scopes
+                    .get_value()
+                    .into_iter()
+                    .map(|scope| {
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name="scope" value=scope.as_str()
+                                    prop:checked=move || scopes.with(|s| s.contains(&scope))
+                                    on:change=move |_| toggle_scope(scope) />
+                                {scope.as_str()}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <fieldset>
+                <legend>"Servers to grant"</legend>
+                {requested_servers
+                    .get_value()
+                    .into_iter()
+                    .map(|name| {
+                        let checked = name.clone();
+                        let toggled = name.clone();
+                        view! {
+                            <label class="check">
+                                <input type="checkbox" name="server" value=name.clone()
+                                    prop:checked=move || servers.with(|s| s.contains(&checked))
+                                    on:change=move |_| toggle_server(toggled.clone()) />
+                                {name}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <label>
+                "Reason (optional)"
+                <input name="reason" maxlength="1000" bind:value=reason />
+            </label>
+            <ErrorBox error=error />
+            <div class="buttons">
+                <button class="primary" data-action="approve" disabled=busy
+                    title="Approve (a)" on:click=move |_| approve()>"Approve"</button>
+                <Show
+                    when=move || rejecting.get()
+                    fallback=move || view! {
+                        <button class="danger" data-action="reject" disabled=busy
+                            title="Reject (r)" on:click=move |_| rejecting.set(true)>"Reject"</button>
+                    }
+                >
+                    <button class="danger" data-action="confirm-reject" disabled=busy
+                        on:click=move |_| reject()>"Confirm reject"</button>
+                    <button data-action="cancel-reject" on:click=move |_| rejecting.set(false)>"Keep"</button>
+                </Show>
+            </div>
+        </div>
+    }
+}
