@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{openapi, routes};
+use crate::{csp, openapi, routes};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
@@ -29,8 +29,19 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     router = match &state.config.console_dir {
         // Unknown non-API paths are console routes: serve index.html and let the app route.
-        Some(dir) => router
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => {
+            let policy = HeaderValue::from_str(&csp::policy(dir))
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+            let console = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            router.fallback_service(
+                tower::ServiceBuilder::new()
+                    .layer(SetResponseHeaderLayer::overriding(
+                        header::CONTENT_SECURITY_POLICY,
+                        policy,
+                    ))
+                    .service(console),
+            )
+        }
         None => router.fallback(fallback),
     };
     router

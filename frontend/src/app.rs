@@ -72,10 +72,12 @@ fn guarded<V: IntoView + 'static>(page: impl Fn() -> V + Send + Sync + 'static) 
 #[component]
 fn TopBar() -> impl IntoView {
     let auth = use_auth();
+    // Read the context now: inside the task, after an await, there is no reactive owner.
+    let live = expect_context::<Live>();
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = crate::api::logout().await;
-            expect_context::<Live>().disconnect();
+            live.disconnect();
             auth.me.set(None);
         });
     };

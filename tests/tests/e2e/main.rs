@@ -2,6 +2,10 @@
 //! clients speaking the public protocols, all on loopback.
 
 mod agents;
+mod console;
+mod console_auth;
+mod console_flow;
+mod console_sessions;
 mod exec;
 mod restart;
 mod tls;
