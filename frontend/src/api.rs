@@ -323,3 +323,28 @@ pub async fn audit(query_string: &str) -> ApiResult<Page<AuditEvent>> {
 pub async fn audit_verify() -> ApiResult<AuditVerification> {
     get("/api/audit/verify").await
 }
+
+// ---- admin (users paging, direct grants, server entries) ----
+
+/// One page of users after `cursor` (the last username of the previous page).
+pub async fn users_after(cursor: &str) -> ApiResult<Page<User>> {
+    get(&format!(
+        "/api/users{}",
+        query(&[("limit", "500".to_owned()), ("cursor", cursor.to_owned())])
+    ))
+    .await
+}
+
+/// Grants a user servers directly by name or pattern (`web-*`).
+pub async fn grant_user_servers(user: &str, pattern: String) -> ApiResult<()> {
+    post(
+        &format!("/api/users/{user}/servers"),
+        &AddGroupServers { pattern },
+    )
+    .await
+}
+
+/// Creates a server entry that an agent later registers into.
+pub async fn create_server(body: &gatehouse_shared::server::CreateServer) -> ApiResult<Server> {
+    post("/api/servers", body).await
+}

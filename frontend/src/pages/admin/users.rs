@@ -1,0 +1,263 @@
+//! Users: the directory (paged by username), its table and the create form.
+
+use super::form::{focus_when_rendered, FieldError};
+use crate::api::{self, ApiError};
+use crate::auth::use_auth;
+use crate::components::ErrorBox;
+use crate::time::format_at;
+use gatehouse_shared::api::{CreateUser, Page};
+use gatehouse_shared::user::MIN_PASSWORD_LEN;
+use gatehouse_shared::{Role, User};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// The users loaded so far. Shared by the users table and the direct-grant form, so both see
+/// the same people, and a user created here shows up in both at once.
+#[derive(Clone, Copy)]
+pub struct UserDirectory {
+    pub items: RwSignal<Vec<User>>,
+    pub total: RwSignal<i64>,
+    /// Where the next page starts; `None` once everything is loaded.
+    pub next: RwSignal<Option<String>>,
+    pub error: RwSignal<Option<ApiError>>,
+    pub loaded: RwSignal<bool>,
+    /// Bumped on every reload, so a slow answer to an older request cannot overwrite a newer one.
+    generation: RwSignal<u64>,
+}
+
+impl UserDirectory {
+    /// An empty directory that starts loading the first page.
+    pub fn new() -> Self {
+        let directory = Self {
+            items: RwSignal::new(Vec::new()),
+            total: RwSignal::new(0),
+            next: RwSignal::new(None),
+            error: RwSignal::new(None),
+            loaded: RwSignal::new(false),
+            generation: RwSignal::new(0),
+        };
+        directory.reload();
+        directory
+    }
+
+    /// Loads the first page again, replacing what was shown.
+    pub fn reload(self) {
+        self.generation.update(|g| *g += 1);
+        let generation = self.generation.get_untracked();
+        spawn_local(async move {
+            let result = api::users().await;
+            if self.generation.get_untracked() == generation {
+                self.apply(result, true);
+            }
+        });
+    }
+
+    /// Appends the next page.
+    pub fn load_more(self) {
+        let Some(cursor) = self.next.get_untracked() else {
+            return;
+        };
+        let generation = self.generation.get_untracked();
+        spawn_local(async move {
+            let result = api::users_after(&cursor).await;
+            if self.generation.get_untracked() == generation {
+                self.apply(result, false);
+            }
+        });
+    }
+
+    fn apply(self, result: api::ApiResult<Page<User>>, replace: bool) {
+        match result {
+            Ok(page) => {
+                // After "Load more", the keyboard continues at the first new row.
+                if !replace {
+                    if let Some(first) = page.items.first() {
+                        focus_when_rendered(format!("tr[data-username=\"{}\"]", first.username));
+                    }
+                }
+                self.items.update(|items| {
+                    if replace {
+                        items.clear();
+                    }
+                    items.extend(page.items);
+                });
+                self.total.set(page.total);
+                self.next.set(page.next_cursor);
+                self.error.set(None);
+            }
+            Err(e) => self.error.set(Some(e)),
+        }
+        self.loaded.set(true);
+    }
+}
+
+/// The users table and the create form.
+#[component]
+pub fn UsersSection(directory: UserDirectory) -> impl IntoView {
+    view! {
+        <section class="card admin-section" id="users" aria-labelledby="users-heading">
+            <h2 id="users-heading">"Users"</h2>
+            <UsersTable directory=directory />
+            <CreateUserForm directory=directory />
+        </section>
+    }
+}
+
+#[component]
+fn UsersTable(directory: UserDirectory) -> impl IntoView {
+    let rows = move || {
+        directory
+            .items
+            .get()
+            .into_iter()
+            .map(|user| {
+                let created = user.created_at.as_ref().map(format_at).unwrap_or_default();
+                let mfa = if user.mfa_enabled { "on" } else { "off" };
+                let key = user.username.clone();
+                view! {
+                    <tr data-testid="user-row" data-username=key tabindex="-1">
+                        <td>{user.username}</td>
+                        <td><span class=format!("badge role-{}", user.role)>{user.role.as_str()}</span></td>
+                        <td>{user.email.unwrap_or_default()}</td>
+                        <td class=format!("mfa-{mfa}")>{mfa}</td>
+                        <td>{created}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <ErrorBox error=directory.error />
+        <Show
+            when=move || directory.loaded.get()
+            fallback=|| view! { <p class="loading">"Loading users…"</p> }
+        >
+            <div class="table-wrap">
+                <table class="list">
+                    <caption class="visually-hidden">"Users"</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Username"</th>
+                            <th scope="col">"Role"</th>
+                            <th scope="col">"E-mail"</th>
+                            <th scope="col">"MFA"</th>
+                            <th scope="col">"Created"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <p class="hint">
+                {move || format!("{} of {} users shown", directory.items.with(Vec::len), directory.total.get())}
+            </p>
+            <Show when=move || directory.next.with(Option::is_some)>
+                <button type="button" class="more" on:click=move |_| directory.load_more()>"Load more users"</button>
+            </Show>
+        </Show>
+    }
+}
+
+#[component]
+fn CreateUserForm(directory: UserDirectory) -> impl IntoView {
+    let auth = use_auth();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let role = RwSignal::new(Role::Member);
+    let error = RwSignal::new(None::<ApiError>);
+    let created = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    // Only a superuser may create staff or superusers; the server refuses it anyway, so this just
+    // avoids offering what would fail.
+    let may_grant_staff = move || auth.role() == Some(Role::Superuser);
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let email_value = email.get_untracked().trim().to_owned();
+        let body = CreateUser {
+            username: username.get_untracked().trim().to_owned(),
+            password: password.get_untracked(),
+            role: role.get_untracked(),
+            email: (!email_value.is_empty()).then_some(email_value),
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match api::create_user(&body).await {
+                Ok(user) => {
+                    error.set(None);
+                    created.set(Some(format!(
+                        "Created {} ({}).",
+                        user.username,
+                        user.role.as_str()
+                    )));
+                    username.set(String::new());
+                    password.set(String::new());
+                    email.set(String::new());
+                    role.set(Role::Member);
+                    directory.reload();
+                }
+                Err(e) => {
+                    created.set(None);
+                    error.set(Some(e));
+                }
+            }
+            busy.set(false);
+        });
+    };
+
+    let role_option = move |r: Role| {
+        let disabled = move || r != Role::Member && !may_grant_staff();
+        view! {
+            <option value=r.as_str() selected=move || role.get() == r disabled=disabled>
+                {r.as_str()}
+            </option>
+        }
+    };
+
+    view! {
+        <form class="admin-form" data-testid="create-user" on:submit=submit>
+            <h3>"Create a user"</h3>
+            <div class="form-row">
+                <label>
+                    "Username"
+                    <input name="username" autocomplete="off" required bind:value=username />
+                    <FieldError error=error field="username" />
+                </label>
+                <label>
+                    {format!("Password (at least {MIN_PASSWORD_LEN} characters)")}
+                    <input name="password" type="password" autocomplete="new-password" required
+                        minlength=MIN_PASSWORD_LEN.to_string() bind:value=password />
+                    <FieldError error=error field="password" />
+                </label>
+                <label>
+                    "Role"
+                    <select name="role"
+                        on:change=move |ev| {
+                            if let Ok(r) = event_target_value(&ev).parse::<Role>() {
+                                role.set(r);
+                            }
+                        }>
+                        {role_option(Role::Member)}
+                        {role_option(Role::Staff)}
+                        {role_option(Role::Superuser)}
+                    </select>
+                    <FieldError error=error field="role" />
+                </label>
+                <label>
+                    "E-mail (optional)"
+                    <input name="email" type="email" autocomplete="off" bind:value=email />
+                    <FieldError error=error field="email" />
+                </label>
+            </div>
+            <Show when=move || !may_grant_staff()>
+                <p class="hint">"Only a superuser can create staff or superusers."</p>
+            </Show>
+            <ErrorBox error=error />
+            <p class="notice-ok" role="status">{move || created.get()}</p>
+            <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create user"</button>
+        </form>
+    }
+}
