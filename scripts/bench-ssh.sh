@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Starts a throwaway sshd on loopback (key auth only) and runs the websh benchmark side by side
-# with OpenSSH. Needs root (it logs in as root with a temporary key). Installs openssh from Debian
-# when missing.
+# Starts a throwaway sshd on loopback (key auth only) and runs a benchmark (default `websh`; also
+# `files`) side by side with OpenSSH. Needs root (it logs in as root with a temporary key).
+# Installs openssh from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -26,8 +26,10 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
+# scp speaks SFTP since OpenSSH 9.0.
+Subsystem sftp internal-sftp
 CFG
 mkdir -p /run/sshd
 /usr/sbin/sshd -f "$work/sshd_config"
 cargo build --release --locked -p gatehouse -p gatehouse-agent
-BENCH_SSH="$port $work/user_key" cargo bench -p gatehouse-e2e --bench websh
+BENCH_SSH="$port $work/user_key" cargo bench -p gatehouse-e2e --bench "${1:-websh}"

@@ -9,5 +9,7 @@ echo "== session list, 100,000 sessions in SQLite, through HTTP"
 cargo bench -p gatehouse --bench session_list
 echo "== websh throughput and keystroke echo over WSS, side by side with OpenSSH"
 bash scripts/bench-ssh.sh
+echo "== file transfers over HTTPS/WSS, side by side with scp; keystroke echo during a download"
+bash scripts/bench-files.sh
 echo "== exec fan-out on 1,000 agents and server memory with 10,000 (load-test agents)"
 cargo bench -p gatehouse-e2e --bench fanout

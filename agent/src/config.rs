@@ -1,4 +1,5 @@
-//! The agent's configuration file: where the server is and the agent's credential.
+//! The agent's configuration file: where the server is, the agent's credential, and which
+//! directories file operations may touch.
 //! Written with mode 0600 because it holds the agent secret.
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,9 @@ pub struct AgentConfig {
     /// PEM file of the CA that signed the server certificate (else the system roots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<PathBuf>,
+    /// Directories file operations may touch (`--file-root` overrides); none means `/`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub file_roots: Vec<PathBuf>,
 }
 
 /// Where the config lives when `--config` is not given.

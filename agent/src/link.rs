@@ -1,9 +1,11 @@
 //! The link to the gateway: dial out, say hello, serve channels, and on any loss reconnect with
 //! exponential backoff and full jitter (1 s up to 60 s), forever. PTYs outlive a dropped link for
-//! the grace period and are re-attached when the gateway asks.
+//! the grace period and are re-attached when the gateway asks; file channels end with the link.
 
 use crate::config::AgentConfig;
 use crate::exec::{ExecOutcome, ExecRun};
+use crate::files::channel::{FileService, Outboxes};
+use crate::files::paths;
 use crate::flow::{Next, Outflow};
 use crate::pty::PtySession;
 use crate::{host, runas, tls};
@@ -25,6 +27,9 @@ use tokio_tungstenite::Connector;
 
 /// Frames waiting for the socket; small so a busy channel cannot queue far ahead of keystrokes.
 const OUTBOX: usize = 16;
+/// File-read frames waiting for the socket, beside the outbox; the writer alternates between
+/// the two, so at most one bulk frame goes out between two control or terminal frames.
+const BULK_OUTBOX: usize = 2;
 const BACKOFF_BASE_MS: u64 = 1_000;
 const BACKOFF_CAP_MS: u64 = 60_000;
 
@@ -34,6 +39,7 @@ pub struct Agent {
     grace: Duration,
     ptys: Mutex<HashMap<ChannelId, Arc<PtySession>>>,
     execs: Mutex<HashMap<ChannelId, Arc<ExecRun>>>,
+    files: Arc<FileService>,
 }
 
 type Outbox = mpsc::Sender<Message>;
@@ -50,6 +56,7 @@ fn control(msg: &AgentMessage) -> Message {
 impl Agent {
     pub fn new(config: AgentConfig, grace: Duration) -> Result<Arc<Self>, String> {
         tls::check_server_url(&config.server)?;
+        let roots = paths::parse_roots(&config.file_roots)?;
         let tls = if config.server.starts_with("https://") {
             Some(tls::client_config(config.ca.as_deref())?)
         } else {
@@ -61,6 +68,7 @@ impl Agent {
             grace,
             ptys: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
+            files: FileService::new(roots),
         }))
     }
 
@@ -75,6 +83,7 @@ impl Agent {
                 Err(e) => tracing::warn!(error = %e, "link failed"),
             }
             self.detach_all();
+            self.files.abort_all();
             // A link that lived a while was healthy: start the backoff from the bottom.
             if started.elapsed() > Duration::from_secs(30) {
                 attempt = 0;
@@ -116,19 +125,39 @@ impl Agent {
         tracing::info!(%url, "connected");
         let (mut sink, mut stream) = socket.split();
         let (tx, mut rx) = mpsc::channel::<Message>(OUTBOX);
+        let (bulk_tx, mut bulk_rx) = mpsc::channel::<Message>(BULK_OUTBOX);
         let writer = tokio::spawn(async move {
             let mut keepalive = tokio::time::interval(Duration::from_secs(KEEPALIVE_SECS));
+            let mut bulk_turn = false;
             loop {
-                let msg = tokio::select! {
-                    msg = rx.recv() => match msg { Some(m) => m, None => break },
-                    _ = keepalive.tick() => Message::Ping(Vec::new().into()),
+                // Whichever queue did not go last goes first: fair to both, and a keystroke
+                // echo never waits behind more than one file frame.
+                let (msg, bulk) = if bulk_turn {
+                    tokio::select! {
+                        biased;
+                        Some(m) = bulk_rx.recv() => (m, true),
+                        msg = rx.recv() => match msg { Some(m) => (m, false), None => break },
+                        _ = keepalive.tick() => (Message::Ping(Vec::new().into()), false),
+                    }
+                } else {
+                    tokio::select! {
+                        biased;
+                        msg = rx.recv() => match msg { Some(m) => (m, false), None => break },
+                        Some(m) = bulk_rx.recv() => (m, true),
+                        _ = keepalive.tick() => (Message::Ping(Vec::new().into()), false),
+                    }
                 };
+                bulk_turn = !bulk;
                 if sink.send(msg).await.is_err() {
                     break;
                 }
             }
             let _ = sink.close().await;
         });
+        let out = Outboxes {
+            control: tx.clone(),
+            bulk: bulk_tx,
+        };
         tx.send(control(&self.hello()))
             .await
             .map_err(|_| "link closed")?;
@@ -144,7 +173,7 @@ impl Agent {
             };
             match frame {
                 Message::Text(text) => match serde_json::from_str::<GatewayMessage>(&text) {
-                    Ok(msg) => self.handle(msg, &tx).await,
+                    Ok(msg) => self.handle(msg, &out).await,
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed control message"),
                 },
                 Message::Binary(data) => match decode_data(&data) {
@@ -154,6 +183,9 @@ impl Agent {
                             pty.write(bytes).await;
                         }
                     }
+                    Some((channel, DataKind::FileData, payload)) => {
+                        self.files.data(channel, payload);
+                    }
                     _ => tracing::warn!("ignoring a malformed data frame"),
                 },
                 Message::Close(_) => break Ok(()),
@@ -161,6 +193,7 @@ impl Agent {
             }
         };
         drop(tx);
+        drop(out);
         writer.abort();
         result
     }
@@ -180,13 +213,14 @@ impl Agent {
             hostname: host::hostname(),
             os: std::env::consts::OS.to_owned(),
             platform: std::env::consts::ARCH.to_owned(),
-            capabilities: vec!["pty".into(), "exec".into()],
+            capabilities: vec!["pty".into(), "exec".into(), "files".into()],
             privileged: host::privileged(),
             ptys,
         }
     }
 
-    async fn handle(self: &Arc<Self>, msg: GatewayMessage, tx: &Outbox) {
+    async fn handle(self: &Arc<Self>, msg: GatewayMessage, out: &Outboxes) {
+        let tx = &out.control;
         match msg {
             GatewayMessage::Welcome {
                 version,
@@ -250,6 +284,9 @@ impl Agent {
                 }
             }
             GatewayMessage::Close { channel } => {
+                if self.files.close(channel) {
+                    return;
+                }
                 if let Some(pty) = lock(&self.ptys).remove(&channel) {
                     pty.kill();
                 }
@@ -262,7 +299,9 @@ impl Agent {
                 stream,
                 offset,
             } => {
-                if let Some(flow) = self.flow(channel, stream) {
+                if stream == OutputStream::File {
+                    self.files.ack(channel, offset);
+                } else if let Some(flow) = self.flow(channel, stream) {
                     flow.ack(offset);
                 }
             }
@@ -278,6 +317,13 @@ impl Agent {
                 self.start_exec(channel, &command, run_as, &env, timeout_secs, tx)
                     .await;
             }
+            GatewayMessage::FileOpen {
+                channel,
+                op,
+                user,
+                allow_root,
+            } => self.files.open(channel, op, user, allow_root, out.clone()),
+            GatewayMessage::FileEnd { channel } => self.files.end(channel),
         }
     }
 
@@ -286,6 +332,8 @@ impl Agent {
             OutputStream::Pty => lock(&self.ptys).get(&channel).map(|p| p.output.clone()),
             OutputStream::Stdout => lock(&self.execs).get(&channel).map(|r| r.stdout.clone()),
             OutputStream::Stderr => lock(&self.execs).get(&channel).map(|r| r.stderr.clone()),
+            // File reads have their own credit (`files::channel`).
+            OutputStream::File => None,
         }
     }
 

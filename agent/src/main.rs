@@ -1,8 +1,9 @@
 //! `gatehouse-agent`: runs on a managed server, dials out to the Gatehouse server over WSS and
-//! serves terminals and commands. It never listens on a port.
+//! serves terminals, commands and file operations. It never listens on a port.
 
 mod config;
 mod exec;
+mod files;
 mod flow;
 mod host;
 mod link;
@@ -64,7 +65,15 @@ enum Command {
         /// How long a terminal outlives a dropped link, in seconds.
         #[arg(long, default_value_t = 300)]
         grace_secs: u64,
+        /// A directory file operations may touch (repeatable; replaces the config's
+        /// `file_roots`; default `/`). Symlinks never lead out of these.
+        #[arg(long = "file-root", value_name = "DIR")]
+        file_roots: Vec<PathBuf>,
     },
+    /// Internal: runs one file operation for the agent, as the run-as user the agent started it
+    /// as, over stdin/stdout.
+    #[command(hide = true)]
+    FileWorker,
 }
 
 fn main() -> ExitCode {
@@ -75,6 +84,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::FileWorker = cli.command {
+        // Synchronous and short-lived: no runtime needed.
+        return files::worker::main();
+    }
     // One thread: the agent is I/O-bound, and keeping every hand-off on one thread saves the
     // cross-thread wake-ups a keystroke echo would otherwise pay for at each hop.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -120,9 +133,17 @@ fn main() -> ExitCode {
                 prefix,
                 ca,
             } => loadtest::run(&server, &token, count, &prefix, ca).await,
-            Command::Run { config, grace_secs } => {
+            Command::FileWorker => Ok(()),
+            Command::Run {
+                config,
+                grace_secs,
+                file_roots,
+            } => {
                 let path = config.unwrap_or_else(config::default_path);
-                let loaded = config::load(&path)?;
+                let mut loaded = config::load(&path)?;
+                if !file_roots.is_empty() {
+                    loaded.file_roots = file_roots;
+                }
                 let agent = link::Agent::new(loaded, Duration::from_secs(grace_secs.max(1)))?;
                 agent.run().await;
                 Ok(())

@@ -69,6 +69,7 @@ pub async fn obtain(args: RegisterArgs<'_>) -> Result<AgentConfig, String> {
         agent_secret: credential.agent_secret,
         name,
         ca: args.ca,
+        file_roots: Vec::new(),
     };
     Ok(config)
 }

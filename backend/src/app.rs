@@ -30,14 +30,13 @@ pub fn app(state: AppState) -> Router {
     router = match &state.config.console_dir {
         // Unknown non-API paths are console routes: serve index.html and let the app route.
         Some(dir) => {
-            let policy = HeaderValue::from_str(&csp::policy(dir))
-                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
+            let policy = csp::ConsolePolicy::new(dir);
             let console = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
             router.fallback_service(
                 tower::ServiceBuilder::new()
                     .layer(SetResponseHeaderLayer::overriding(
                         header::CONTENT_SECURITY_POLICY,
-                        policy,
+                        move |_: &Response<_>| Some(policy.header()),
                     ))
                     .service(console),
             )

@@ -26,6 +26,9 @@ use utoipa::OpenApi;
         routes::gate::check,
         routes::websh::open_websh, routes::websh::recording,
         routes::exec::run_exec, routes::exec::get_exec,
+        routes::files::list, routes::files::stat, routes::files::download::download,
+        routes::files::upload::upload,
+        routes::files::mkdir, routes::files::rename, routes::files::delete,
         routes::audit::list_audit, routes::audit::verify_audit,
     ),
     tags(
@@ -35,6 +38,7 @@ use utoipa::OpenApi;
         (name = "gate", description = "The gate decision"),
         (name = "websh", description = "Browser terminals and their recordings"),
         (name = "exec", description = "Commands across servers"),
+        (name = "files", description = "WebFTP and the editor: files on servers, streamed"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

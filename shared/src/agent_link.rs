@@ -17,6 +17,12 @@ pub const CHANNEL_WINDOW: u64 = 256 * 1024;
 /// How often the gateway pings an idle link; two missed pongs drop it.
 pub const KEEPALIVE_SECS: u64 = 15;
 
+/// The largest `FileData` payload (bigger than terminal chunks: bulk transfers want few frames).
+pub const FILE_CHUNK_BYTES: usize = 256 * 1024;
+
+/// Unacknowledged file bytes allowed in flight per file channel, in either direction.
+pub const FILE_WINDOW: u64 = 4 * 1024 * 1024;
+
 /// A channel on the link: a websh session's id for a PTY, an exec run's id for a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -68,6 +74,14 @@ pub enum AgentMessage {
         timed_out: bool,
         duration_ms: u64,
     },
+    /// The answer to `FileOpen` (and, for reads and writes, the final `Done` or `Error`).
+    FileReply {
+        channel: ChannelId,
+        reply: crate::files::FileReply,
+    },
+    /// Write credit: the agent has consumed upload bytes up to `offset`; the gateway may send
+    /// until `offset + FILE_WINDOW`.
+    FileCredit { channel: ChannelId, offset: u64 },
 }
 
 /// Control messages from the gateway.
@@ -118,6 +132,17 @@ pub enum GatewayMessage {
         timeout_secs: u64,
         allow_root: bool,
     },
+    /// Runs one file operation as `user` (agents announce the `files` capability).
+    FileOpen {
+        channel: ChannelId,
+        op: crate::files::FileOp,
+        user: Option<String>,
+        allow_root: bool,
+    },
+    /// The upload of a `Write` is complete: sync and move it into place.
+    FileEnd {
+        channel: ChannelId,
+    },
 }
 
 /// One output stream of a channel; each has its own offsets and credit.
@@ -127,6 +152,8 @@ pub enum OutputStream {
     Pty,
     Stdout,
     Stderr,
+    /// The bytes of a file read.
+    File,
 }
 
 impl OutputStream {
@@ -136,6 +163,7 @@ impl OutputStream {
             OutputStream::Pty => DataKind::PtyOutput,
             OutputStream::Stdout => DataKind::Stdout,
             OutputStream::Stderr => DataKind::Stderr,
+            OutputStream::File => DataKind::FileData,
         }
     }
 }
@@ -152,6 +180,9 @@ pub enum DataKind {
     Stderr = 2,
     /// Keystrokes for a PTY (gateway → agent).
     Input = 3,
+    /// File bytes: agent → gateway for reads (offset-numbered like output), gateway → agent for
+    /// writes (offset-numbered too, so a lost frame is detected).
+    FileData = 4,
 }
 
 impl DataKind {
@@ -161,6 +192,7 @@ impl DataKind {
             1 => DataKind::Stdout,
             2 => DataKind::Stderr,
             3 => DataKind::Input,
+            4 => DataKind::FileData,
             _ => return None,
         })
     }

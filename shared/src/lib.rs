@@ -8,6 +8,7 @@ pub mod api;
 pub mod audit;
 pub mod error;
 pub mod exec;
+pub mod files;
 pub mod gate;
 pub mod ids;
 pub mod lifecycle;

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod browser;
+pub mod files;
 pub mod terminal;
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -288,6 +289,15 @@ impl Api {
         )
     }
 
+    /// A request with this sign-in's cookie and CSRF header, for bodies `call` cannot send
+    /// (streams, raw bytes).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> Value {
         let (status, value) = self.call(reqwest::Method::POST, path, Some(body)).await;
         assert!(
@@ -325,6 +335,19 @@ impl Agent {
         dir: &Path,
         ca: Option<&Path>,
     ) -> Self {
+        let config = Self::register(server, token, name, dir, ca);
+        Self::run(name, &config)
+    }
+
+    /// Registers `name` with `token` into `dir` (trusting `ca` for an https server); returns
+    /// the agent's configuration file, for `run_with`.
+    pub fn register(
+        server: &str,
+        token: &str,
+        name: &str,
+        dir: &Path,
+        ca: Option<&Path>,
+    ) -> PathBuf {
         let config = dir.join(format!("{name}.json"));
         let mut cmd = Command::new(binary("gatehouse-agent"));
         cmd.args([
@@ -340,7 +363,7 @@ impl Agent {
             "register failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Self::run(name, &config)
+        config
     }
 
     pub fn run(name: &str, config: &Path) -> Self {
@@ -349,8 +372,15 @@ impl Agent {
 
     /// Runs with a terminal grace period of `grace_secs`.
     pub fn run_with_grace(name: &str, config: &Path, grace_secs: u64) -> Self {
+        Self::run_with(name, config, &["--grace-secs", &grace_secs.to_string()])
+    }
+
+    /// Runs with extra `run` flags (e.g. `--file-root DIR`).
+    pub fn run_with(name: &str, config: &Path, extra: &[&str]) -> Self {
         let child = Command::new(binary("gatehouse-agent"))
-            .args(["run", "--grace-secs", &grace_secs.to_string(), "--config"])
+            .arg("run")
+            .args(extra)
+            .arg("--config")
             .arg(config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())

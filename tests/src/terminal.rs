@@ -160,3 +160,29 @@ impl Term {
         drop(self.ws);
     }
 }
+
+impl Term {
+    /// Keystroke echo: types `keys` single keys into a shell running `stty echo -icanon; cat`
+    /// (set up by the caller) and times each one's way back through the PTY.
+    pub async fn echo_latencies(&mut self, keys: usize) -> Vec<Duration> {
+        let mut samples = Vec::with_capacity(keys);
+        for i in 0..keys {
+            let key = b'a' + (i % 26) as u8;
+            let mark = self.output.len();
+            let sent = Instant::now();
+            self.type_text(&(key as char).to_string()).await;
+            let echoed = self
+                .read_until(Duration::from_secs(10), |t| t.output[mark..].contains(&key))
+                .await;
+            assert!(echoed, "key {i} was not echoed");
+            samples.push(sent.elapsed());
+        }
+        samples
+    }
+}
+
+/// The `p` quantile (0..=1) of `samples`.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
+}

@@ -1,6 +1,7 @@
 //! The registry of live agent links and live terminals.
 
 use crate::gateway::capture::ExecRunState;
+use crate::gateway::files::FileChannel;
 use crate::gateway::terminal::Terminal;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
@@ -23,6 +24,8 @@ pub struct AgentLink {
     pub server_name: String,
     /// The agent runs as root and can switch users.
     pub privileged: bool,
+    /// What the agent announced in its `hello` (`pty`, `exec`, `files`, ...).
+    capabilities: Vec<String>,
     /// Small messages the gateway itself generates (credit, opens, closes): never dropped, so a
     /// stream can never stall for a lost `ack`; written by the link's writer task.
     control: mpsc::UnboundedSender<Message>,
@@ -31,6 +34,9 @@ pub struct AgentLink {
     sink: Arc<tokio::sync::Mutex<LinkSink>>,
     pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), String>>>>,
     execs: Mutex<HashMap<ChannelId, Arc<ExecRunState>>>,
+    /// Live file channels. Kept per link, not in the hub, so an agent can only ever feed the
+    /// channels opened on its own link, and a dropped link fails exactly its own transfers.
+    files: Mutex<HashMap<ChannelId, Arc<FileChannel>>>,
 }
 
 fn text(msg: &GatewayMessage) -> Message {
@@ -43,6 +49,7 @@ impl AgentLink {
         server_id: ServerId,
         server_name: String,
         privileged: bool,
+        capabilities: Vec<String>,
         control: mpsc::UnboundedSender<Message>,
         sink: Arc<tokio::sync::Mutex<LinkSink>>,
     ) -> Self {
@@ -50,11 +57,18 @@ impl AgentLink {
             server_id,
             server_name,
             privileged,
+            capabilities,
             control,
             sink,
             pending: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
+            files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether the agent announced `capability` in its `hello`.
+    pub fn supports(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
     }
 
     /// Queues a control message; false when the link is gone.
@@ -83,6 +97,19 @@ impl AgentLink {
 
     pub async fn send_input(&self, channel: ChannelId, bytes: &[u8]) -> bool {
         let frame = encode_data(channel, DataKind::Input, bytes);
+        self.write(Message::Binary(frame.into())).await
+    }
+
+    /// Writes a control message straight to the socket, in order with the data frames written
+    /// the same way (an upload's `file_end` must not overtake its last bytes).
+    pub async fn send_now(&self, msg: &GatewayMessage) -> bool {
+        self.write(text(msg)).await
+    }
+
+    /// Writes one upload frame straight to the socket, like keystrokes: bulk data never sits
+    /// in the control queue ahead of credit, and the tokio mutex is fair, so a keystroke waits
+    /// behind at most the one frame being written. A slow link pushes back on the upload.
+    pub async fn send_file_data(&self, frame: Vec<u8>) -> bool {
         self.write(Message::Binary(frame.into())).await
     }
 
@@ -147,6 +174,37 @@ impl AgentLink {
     /// Every exec still running on this link (to fail them when it drops).
     pub fn drain_execs(&self) -> Vec<Arc<ExecRunState>> {
         lock(&self.execs).drain().map(|(_, r)| r).collect()
+    }
+
+    pub fn add_file(&self, channel: Arc<FileChannel>) {
+        lock(&self.files).insert(channel.id, channel);
+    }
+
+    pub fn file(&self, channel: ChannelId) -> Option<Arc<FileChannel>> {
+        lock(&self.files).get(&channel).cloned()
+    }
+
+    pub fn remove_file(&self, channel: ChannelId) -> Option<Arc<FileChannel>> {
+        lock(&self.files).remove(&channel)
+    }
+
+    /// File channels authorized by `session`.
+    pub fn files_of(&self, session: WorkSessionId) -> Vec<Arc<FileChannel>> {
+        lock(&self.files)
+            .values()
+            .filter(|f| f.work_session == Some(session))
+            .cloned()
+            .collect()
+    }
+
+    /// Every live file channel on this link.
+    pub fn all_files(&self) -> Vec<Arc<FileChannel>> {
+        lock(&self.files).values().cloned().collect()
+    }
+
+    /// Every file channel still open on this link (to fail them when it drops).
+    pub fn drain_files(&self) -> Vec<Arc<FileChannel>> {
+        lock(&self.files).drain().map(|(_, f)| f).collect()
     }
 }
 

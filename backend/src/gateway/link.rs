@@ -3,11 +3,13 @@
 
 use crate::audit::{self, SUCCESS};
 use crate::gateway::capture::RunEnd;
+use crate::gateway::files::ChannelEnd;
 use crate::gateway::hub::AgentLink;
 use crate::gateway::service;
 use crate::state::AppState;
 use crate::store::{servers, websh};
 use crate::time::now;
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::agent_link::{
@@ -54,6 +56,7 @@ pub async fn serve(
         privileged,
         ptys,
         hostname,
+        capabilities,
         ..
     }) = hello
     else {
@@ -71,6 +74,7 @@ pub async fn serve(
         server_id,
         server_name.clone(),
         privileged,
+        capabilities,
         tx,
         sink.clone(),
     ));
@@ -147,7 +151,7 @@ pub async fn serve(
                 Ok(msg) => handle_control(&state, &link, msg).await,
                 Err(_) => false,
             },
-            Message::Binary(data) => handle_data(&link, &state, &data),
+            Message::Binary(data) => handle_data(&link, &state, data),
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => true,
         };
@@ -166,6 +170,9 @@ pub async fn serve(
         run.finish(RunEnd::Failed(
             "the agent disconnected before the command finished".into(),
         ));
+    }
+    for file in link.drain_files() {
+        file.end(ChannelEnd::LinkLost);
     }
     let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
     let _ = audit::record(
@@ -265,18 +272,41 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
                 });
             }
         }
+        // Replies and credit for channels that already ended are dropped.
+        AgentMessage::FileReply { channel, reply } => {
+            if let Some(file) = link.file(channel) {
+                file.on_reply(reply);
+            }
+        }
+        AgentMessage::FileCredit { channel, offset } => {
+            if let Some(file) = link.file(channel) {
+                file.on_credit(offset);
+            }
+        }
     }
     true
 }
 
-fn handle_data(link: &Arc<AgentLink>, state: &AppState, frame: &[u8]) -> bool {
-    let Some((channel, kind, payload)) = decode_data(frame) else {
+fn handle_data(link: &Arc<AgentLink>, state: &AppState, frame: Bytes) -> bool {
+    let Some((channel, kind, payload)) = decode_data(&frame) else {
         return false;
     };
     let Some((offset, bytes)) = split_offset(payload) else {
         return false;
     };
     match kind {
+        // Handed on without a copy or a wait: the reader must get back to terminal frames.
+        DataKind::FileData => {
+            if let Some(file) = link.file(channel) {
+                let start = frame.len() - bytes.len();
+                if !file.on_data(offset, frame.slice(start..)) {
+                    tracing::warn!(channel = %channel, "file data beyond its credit; ending the channel");
+                    link.remove_file(channel);
+                    link.try_send(&GatewayMessage::Close { channel });
+                    file.end(ChannelEnd::Protocol);
+                }
+            }
+        }
         DataKind::PtyOutput => {
             if let Some(term) = state.hub.terminal(channel) {
                 term.on_output(offset, bytes);

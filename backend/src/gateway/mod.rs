@@ -1,7 +1,8 @@
-//! The gateway: agent links, terminals (websh) and command runs. Nothing reaches an agent except
-//! through these types, and they are only created behind the gate.
+//! The gateway: agent links, terminals (websh), command runs and file channels. Nothing reaches
+//! an agent except through these types, and they are only created behind the gate.
 
 pub mod capture;
+pub mod files;
 pub mod hub;
 pub mod link;
 pub mod recording;

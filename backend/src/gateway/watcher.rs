@@ -1,7 +1,9 @@
 //! Ends live channels when the work session that authorized them stops being usable: pushed by
-//! the session-change broadcast, so a revoke or an expiry cuts terminals and commands at once.
+//! the session-change broadcast, so a revoke or an expiry cuts terminals, commands and file
+//! transfers at once.
 
 use crate::gateway::capture::RunEnd;
+use crate::gateway::files::ChannelEnd;
 use crate::gateway::service;
 use crate::gateway::terminal::Terminal;
 use crate::state::AppState;
@@ -45,11 +47,12 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                         end_session_channels(&state, change.id, reason).await;
                     }
                 }
-                // Missed some changes: look at every live terminal's session instead.
+                // Missed some changes: look at every live channel's session instead.
                 Err(RecvError::Lagged(_)) => {
                     for term in state.hub.all_terminals() {
                         check_terminal(&state, &term).await;
                     }
+                    check_file_channels(&state).await;
                 }
                 Err(RecvError::Closed) => break,
             }
@@ -57,7 +60,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Ends every terminal and command `session` authorized.
+/// Ends every terminal, command and file channel `session` authorized.
 pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reason: EndReason) {
     for term in state.hub.terminals_of(session) {
         term.end(reason);
@@ -74,18 +77,45 @@ pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reas
                 service::end_reason_text(reason)
             )));
         }
+        for file in link.files_of(session) {
+            link.try_send(&GatewayMessage::Close { channel: file.id });
+            link.remove_file(file.id);
+            file.end(ChannelEnd::Session(reason));
+        }
+    }
+}
+
+/// Ends file channels whose session is no longer usable (after missed changes).
+async fn check_file_channels(state: &AppState) {
+    let mut sessions: Vec<WorkSessionId> = state
+        .hub
+        .all_links()
+        .iter()
+        .flat_map(|link| link.all_files())
+        .filter_map(|file| file.work_session)
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    for session in sessions {
+        if let Some(reason) = session_end(state, session).await {
+            end_session_channels(state, session, reason).await;
+        }
+    }
+}
+
+/// Why `session` no longer authorizes anything, if it does not (a store error counts as
+/// usable: the watcher is a second line, the gate already ran).
+pub async fn session_end(state: &AppState, session: WorkSessionId) -> Option<EndReason> {
+    match work_sessions::get(&state.db, state.workspace, session).await {
+        Ok(Some(s)) => unusable(&s),
+        Ok(None) => Some(EndReason::Terminated),
+        Err(_) => None,
     }
 }
 
 /// Ends `term` if its session is no longer usable (after a restart or a missed change).
 pub async fn check_terminal(state: &AppState, term: &Arc<Terminal>) {
-    let session = work_sessions::get(&state.db, state.workspace, term.work_session).await;
-    let reason = match session {
-        Ok(Some(s)) => unusable(&s),
-        Ok(None) => Some(EndReason::Terminated),
-        Err(_) => None,
-    };
-    if let Some(reason) = reason {
+    if let Some(reason) = session_end(state, term.work_session).await {
         term.end(reason);
         service::finalize(state, term).await;
     }

@@ -35,6 +35,16 @@ pub fn selected_session(auth: &AuthUser, headers: &HeaderMap) -> ApiResult<Optio
     }
 }
 
+/// The run-as name that goes into the store, the audit and the gate: an explicit user, else the
+/// agent's own (which is root on a privileged agent, so that needs `sudo` too).
+pub fn effective_run_as(requested: Option<&str>, agent_is_root: bool) -> Option<String> {
+    match requested.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(user) => Some(user.to_owned()),
+        None if agent_is_root => Some("root".to_owned()),
+        None => None,
+    }
+}
+
 /// Runs the gate for `op`; returns the session that allows it (none for API tokens).
 /// Every denial is audited before it is returned.
 pub async fn authorize(

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod exec;
+pub mod files;
 pub mod gate;
 pub mod groups;
 pub mod servers;
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(websh::router())
         .merge(agent_ws::router())
         .merge(exec::router())
+        .merge(files::router())
         .merge(events::router())
 }
 

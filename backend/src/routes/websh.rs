@@ -7,7 +7,7 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gateway::recording::Recorder;
 use crate::gateway::service;
 use crate::gateway::terminal::{Terminal, TerminalInfo};
-use crate::routes::gate::authorize;
+use crate::routes::gate::{authorize, effective_run_as};
 use crate::state::AppState;
 use crate::store::{servers, websh, work_sessions};
 use crate::time::now;
@@ -42,16 +42,6 @@ pub fn router() -> Router<AppState> {
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
-
-/// The run-as name that goes into the store and the gate: an explicit user, else the agent's
-/// own (which is root on a privileged agent).
-fn effective_run_as(requested: Option<&str>, agent_is_root: bool) -> Option<String> {
-    match requested.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(user) => Some(user.to_owned()),
-        None if agent_is_root => Some("root".to_owned()),
-        None => None,
-    }
-}
 
 /// Open a terminal on a server inside the caller's work session (scope `websh`; `sudo` too
 /// when it runs as root).

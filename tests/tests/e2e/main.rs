@@ -7,6 +7,7 @@ mod console_auth;
 mod console_flow;
 mod console_sessions;
 mod exec;
+mod files;
 mod restart;
 mod tls;
 mod websh;

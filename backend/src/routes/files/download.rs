@@ -1,0 +1,253 @@
+//! `GET /api/files/{server}/content`: a file streamed from the agent to the client.
+//!
+//! The response body is fed from the channel's `FileData` frames. The agent is credited only
+//! for bytes hyper has taken (credit is granted when hyper asks for the next chunk), so the
+//! gateway holds at most `FILE_WINDOW` per download however slow the client is. The gateway
+//! hashes what it streamed and compares it with the agent's SHA-256 before the body ends.
+
+use super::outcome::{self, TransferLog};
+use super::{path, Target};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery, AuthUser};
+use crate::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use gatehouse_shared::files::{FileOp, FileReply};
+use gatehouse_shared::{ErrorEnvelope, Scope};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The header carrying the file's modification time (seconds since the epoch) for the editor.
+pub const MTIME_HEADER: &str = "x-file-mtime";
+
+/// `?path=&user=&editor=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ContentQuery {
+    /// Absolute path of a regular file.
+    path: Option<String>,
+    /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
+    user: Option<String>,
+    /// The editor loads the file: gated by the `editor` scope instead of `webftp`.
+    editor: Option<bool>,
+}
+
+/// Download a file, streamed (Content-Length is the size; `X-File-Mtime` its modification time).
+#[utoipa::path(get, path = "/api/files/{server}/content", tag = "files",
+    params(("server" = String, Path, description = "server name"), ContentQuery),
+    responses((status = 200, content_type = "application/octet-stream",
+               headers(("x-file-mtime" = i64, description = "modification time, seconds since the epoch"))),
+              (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn download(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ContentQuery>,
+) -> ApiResult<Response> {
+    let path = path::checked("path", q.path)?;
+    let editor = q.editor.unwrap_or(false);
+    let scope = if editor { Scope::Editor } else { Scope::Webftp };
+    let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
+    let mut log = TransferLog::new(
+        target.audit.clone(),
+        "file.download",
+        path.clone(),
+        json!({"editor": editor}),
+    );
+    let op = FileOp::Read { path: path.clone() };
+    let started = match target.open(op).await {
+        Ok(mut handle) => match handle.reply().await {
+            Ok(FileReply::ReadStarted { size, mtime }) => Ok((handle, size, mtime)),
+            Ok(FileReply::Error { kind, message }) => {
+                handle.settle();
+                Err(outcome::agent_error(kind, &message, "path"))
+            }
+            Ok(other) => Err(outcome::unexpected(&other)),
+            Err(end) => Err(outcome::ended(end)),
+        },
+        Err(end) => Err(outcome::ended(end)),
+    };
+    let (handle, size, mtime) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            log.failure(0, &error, false).await;
+            return Err(error);
+        }
+    };
+    let mut download = Download {
+        handle,
+        log,
+        size,
+        next: 0,
+        hasher: Sha256::new(),
+    };
+    let body = if size == 0 {
+        // Hyper never asks an empty body for its end: settle it before answering.
+        if let Err(error) = download.finish().await {
+            download.log.failure(0, &error, false).await;
+            return Err(error);
+        }
+        Body::empty()
+    } else {
+        Body::from_stream(download.into_stream())
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, size)
+        .header(
+            header::CONTENT_DISPOSITION,
+            path::content_disposition(path::file_name(&path)),
+        )
+        .header(header::CACHE_CONTROL, "no-store")
+        .header(MTIME_HEADER, HeaderValue::from(mtime))
+        .body(body)
+        .map_err(|_| ApiError::internal())
+}
+
+/// One download in flight: the body stream's state. Dropped before its end means the client
+/// went away: the agent is told to stop and the audit log records the interruption.
+struct Download {
+    handle: FileHandle,
+    log: TransferLog,
+    /// The size announced (and promised to the client in Content-Length).
+    size: u64,
+    /// The offset of the next byte expected (= bytes streamed so far).
+    next: u64,
+    hasher: Sha256,
+}
+
+impl Download {
+    fn into_stream(self) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
+        futures_util::stream::unfold(self, |mut download| async move {
+            let item = download.step().await?;
+            Some((item, download))
+        })
+    }
+
+    /// The next chunk for hyper; `None` after the last one (or after a failure).
+    async fn step(&mut self) -> Option<std::io::Result<Bytes>> {
+        if self.log.is_done() {
+            return None;
+        }
+        // Hyper asks for more only once it took what it had: credit the agent for all of it.
+        self.handle.grant(self.next);
+        let result = self.next_chunk().await;
+        match result {
+            Ok(bytes) => Some(Ok(bytes)),
+            Err(error) => {
+                // Headers are gone already: all that is left is to cut the body short, which
+                // the client sees as an incomplete transfer (Content-Length was promised).
+                self.log.failure(self.next, &error, true).await;
+                tracing::warn!(path = self.log.path(), error = %error.0.message, "download failed");
+                Some(Err(std::io::Error::other(error.0.message.clone())))
+            }
+        }
+    }
+
+    /// The next run of bytes. The last one is held back until the agent's `done` is in and
+    /// its SHA-256 matches the gateway's: hyper stops polling once Content-Length bytes went
+    /// out, and a corrupted transfer must reach the client as an incomplete one.
+    async fn next_chunk(&mut self) -> ApiResult<Bytes> {
+        loop {
+            match self.handle.next(AGENT_IDLE).await {
+                FileEvent::Data { offset, bytes } => {
+                    let len = bytes.len() as u64;
+                    if offset != self.next {
+                        return Err(outcome::protocol(format!(
+                            "file data at offset {offset} where {} was expected",
+                            self.next
+                        )));
+                    }
+                    if self.next + len > self.size {
+                        return Err(outcome::protocol("the file grew while it was read".into()));
+                    }
+                    if len == 0 {
+                        continue;
+                    }
+                    self.hasher.update(&bytes);
+                    self.next += len;
+                    if self.next == self.size {
+                        self.handle.grant(self.next);
+                        self.finish().await?;
+                    }
+                    return Ok(bytes);
+                }
+                FileEvent::Credit(_) => continue,
+                other => return Err(self.unexpected_end(other)),
+            }
+        }
+    }
+
+    /// Waits for the agent's `done` after the last byte, checks it, records the success.
+    async fn finish(&mut self) -> ApiResult<()> {
+        loop {
+            match self.handle.next(AGENT_IDLE).await {
+                FileEvent::Reply(FileReply::Done {
+                    size,
+                    sha256,
+                    mtime,
+                }) => {
+                    self.handle.settle();
+                    let ours = hex::encode(self.hasher.finalize_reset());
+                    if size != self.size {
+                        return Err(self.size_changed());
+                    }
+                    if !sha256.eq_ignore_ascii_case(&ours) {
+                        return Err(outcome::protocol(
+                            "the SHA-256 of the bytes streamed does not match the agent's".into(),
+                        ));
+                    }
+                    self.log.success(size, &ours, mtime).await;
+                    return Ok(());
+                }
+                FileEvent::Credit(_) => continue,
+                FileEvent::Data { .. } => {
+                    return Err(outcome::protocol("the file grew while it was read".into()))
+                }
+                other => return Err(self.unexpected_end(other)),
+            }
+        }
+    }
+
+    /// What an event other than the next bytes means before the end.
+    fn unexpected_end(&mut self, event: FileEvent) -> ApiError {
+        match event {
+            FileEvent::Reply(FileReply::Done { .. }) => {
+                self.handle.settle();
+                self.size_changed()
+            }
+            FileEvent::Reply(FileReply::Error { kind, message }) => {
+                self.handle.settle();
+                outcome::agent_error(kind, &message, "path")
+            }
+            FileEvent::Reply(other) => outcome::unexpected(&other),
+            FileEvent::Ended(end) => outcome::ended(end),
+            FileEvent::Data { .. } | FileEvent::Credit(_) => {
+                outcome::protocol("file data out of order".into())
+            }
+        }
+    }
+
+    fn size_changed(&self) -> ApiError {
+        outcome::protocol(format!(
+            "the file changed size while it was read ({} bytes announced, {} sent)",
+            self.size, self.next
+        ))
+    }
+}
+
+impl Drop for Download {
+    fn drop(&mut self) {
+        // The handle, dropped right after, tells the agent to stop reading.
+        self.log.abandoned(
+            self.next,
+            "the client disconnected before the end of the download",
+        );
+    }
+}

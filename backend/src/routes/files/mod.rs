@@ -1,0 +1,307 @@
+//! `/api/files/{server}/...`: WebFTP and the editor. Every operation passes the gate (scope
+//! `webftp`, or `editor` for the editor's load and save; `sudo` too when it runs as root) and is
+//! run by the agent as the run-as user; every one is audited on the session's timeline.
+
+pub mod download;
+mod outcome;
+mod path;
+pub mod upload;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::gateway::files::{self as channel, FileHandle, CAPABILITY};
+use crate::gateway::hub::AgentLink;
+use crate::routes::gate::{authorize, effective_run_as};
+use crate::state::AppState;
+use crate::store::servers;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
+use gatehouse_shared::gate::{self, Operation};
+use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession};
+use outcome::FileAudit;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+
+use download::download;
+use upload::upload;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/files/{server}/list", get(list))
+        .route("/api/files/{server}/stat", get(stat))
+        // Uploads stream through at any size: the 64 KiB limit is for JSON bodies.
+        .route(
+            "/api/files/{server}/content",
+            get(download).put(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/files/{server}/mkdir", post(mkdir))
+        .route("/api/files/{server}/rename", post(rename))
+        .route("/api/files/{server}/delete", post(delete))
+}
+
+/// `?path=&user=`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PathQuery {
+    /// Absolute path on the server.
+    path: Option<String>,
+    /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
+    user: Option<String>,
+}
+
+/// `?user=` for the operations whose paths are in the body.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UserQuery {
+    /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
+    user: Option<String>,
+}
+
+/// The answer of mkdir, rename and delete.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FileOpDone {
+    pub ok: bool,
+}
+
+/// Where a gated file operation runs, as whom, and under which session.
+pub(crate) struct Target {
+    link: Arc<AgentLink>,
+    session: Option<WorkSession>,
+    /// The run-as user sent to the agent (`None`: the agent's own).
+    user: Option<String>,
+    allow_root: bool,
+    audit: FileAudit,
+}
+
+impl Target {
+    /// Runs the gate for `scope` on `server`, then finds the agent, which must be connected and
+    /// serve file operations.
+    async fn resolve(
+        state: &AppState,
+        auth: &AuthUser,
+        headers: &HeaderMap,
+        server: &str,
+        scope: Scope,
+        user: Option<String>,
+    ) -> ApiResult<Self> {
+        let row = servers::by_name(&state.db, state.workspace, server).await?;
+        let link = row
+            .as_ref()
+            .and_then(|s| s.server_id().ok())
+            .and_then(|id| state.hub.link(id));
+        let user = user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+        let run_as = effective_run_as(user.as_deref(), link.as_ref().is_some_and(|l| l.privileged));
+        let op = Operation {
+            scope,
+            server,
+            as_root: gate::runs_as_root(run_as.as_deref()),
+        };
+        let session = authorize(state, auth, headers, &op, false).await?;
+        let (Some(row), Some(link)) = (row, link) else {
+            return Err(ApiError::conflict(format!(
+                "server {server} is not connected; its agent is offline"
+            )));
+        };
+        if !link.supports(CAPABILITY) {
+            return Err(ApiError::conflict(
+                "this agent does not support file operations; upgrade it",
+            ));
+        }
+        Ok(Target {
+            allow_root: session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+            audit: FileAudit {
+                state: state.clone(),
+                actor: auth.username.clone(),
+                server: row.name,
+                work_session: session.as_ref().map(|s| s.id),
+                run_as,
+            },
+            link,
+            session,
+            user,
+        })
+    }
+
+    /// Opens a channel for a streamed operation.
+    async fn open(&self, op: FileOp) -> Result<FileHandle, channel::ChannelEnd> {
+        FileHandle::open(
+            &self.audit.state,
+            &self.link,
+            self.session.as_ref().map(|s| s.id),
+            op,
+            self.user.clone(),
+            self.allow_root,
+        )
+        .await
+    }
+
+    /// Runs a one-shot operation; a refusal is audited as `action` and returned as the error.
+    async fn run(&self, action: &str, path: &str, field: &str, op: FileOp) -> ApiResult<FileReply> {
+        let result = channel::request(
+            &self.audit.state,
+            &self.link,
+            self.session.as_ref().map(|s| s.id),
+            op,
+            self.user.clone(),
+            self.allow_root,
+        )
+        .await;
+        let error = match result {
+            Ok(FileReply::Error { kind, message }) => outcome::agent_error(kind, &message, field),
+            Ok(reply) => return Ok(reply),
+            Err(end) => outcome::ended(end),
+        };
+        Err(self.audit.failure(action, path, error).await)
+    }
+
+    /// Runs an operation that answers `ok`, auditing it either way.
+    async fn run_ok(
+        &self,
+        action: &str,
+        path: &str,
+        field: &str,
+        op: FileOp,
+        details: serde_json::Value,
+    ) -> ApiResult<Json<FileOpDone>> {
+        match self.run(action, path, field, op).await? {
+            FileReply::Ok => {
+                self.audit.success(action, path, details).await;
+                Ok(Json(FileOpDone { ok: true }))
+            }
+            other => Err(self
+                .audit
+                .failure(action, path, outcome::unexpected(&other))
+                .await),
+        }
+    }
+}
+
+/// A directory's entries (symlinks are listed as such, never followed).
+#[utoipa::path(get, path = "/api/files/{server}/list", tag = "files",
+    params(("server" = String, Path, description = "server name"), PathQuery),
+    responses((status = 200, body = FileListing), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PathQuery>,
+) -> ApiResult<Json<FileListing>> {
+    let path = path::checked("path", q.path)?;
+    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let op = FileOp::List { path: path.clone() };
+    match target.run("file.list", &path, "path", op).await? {
+        FileReply::Listing { path, entries } => {
+            let details = json!({"entries": entries.len()});
+            target.audit.success("file.list", &path, details).await;
+            Ok(Json(FileListing { path, entries }))
+        }
+        other => Err(target
+            .audit
+            .failure("file.list", &path, outcome::unexpected(&other))
+            .await),
+    }
+}
+
+/// One entry without following a final symlink (the editor's conflict check before saving).
+#[utoipa::path(get, path = "/api/files/{server}/stat", tag = "files",
+    params(("server" = String, Path, description = "server name"), PathQuery),
+    responses((status = 200, body = FileEntry), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn stat(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PathQuery>,
+) -> ApiResult<Json<FileEntry>> {
+    let path = path::checked("path", q.path)?;
+    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let op = FileOp::Stat { path: path.clone() };
+    match target.run("file.stat", &path, "path", op).await? {
+        FileReply::Entry { entry } => {
+            let details = json!({"kind": entry.kind, "size": entry.size, "mtime": entry.mtime});
+            target.audit.success("file.stat", &path, details).await;
+            Ok(Json(entry))
+        }
+        other => Err(target
+            .audit
+            .failure("file.stat", &path, outcome::unexpected(&other))
+            .await),
+    }
+}
+
+/// Creates one directory (its parent must exist).
+#[utoipa::path(post, path = "/api/files/{server}/mkdir", tag = "files", request_body = PathBody,
+    params(("server" = String, Path, description = "server name"), UserQuery),
+    responses((status = 200, body = FileOpDone), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+pub async fn mkdir(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UserQuery>,
+    ApiJson(body): ApiJson<PathBody>,
+) -> ApiResult<Json<FileOpDone>> {
+    let path = path::checked("path", Some(body.path))?;
+    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let op = FileOp::Mkdir { path: path.clone() };
+    target
+        .run_ok("file.mkdir", &path, "path", op, json!({}))
+        .await
+}
+
+/// Renames (moves) a file or directory; `overwrite` replaces an existing destination.
+#[utoipa::path(post, path = "/api/files/{server}/rename", tag = "files", request_body = RenameBody,
+    params(("server" = String, Path, description = "server name"), UserQuery),
+    responses((status = 200, body = FileOpDone), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)))]
+pub async fn rename(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UserQuery>,
+    ApiJson(body): ApiJson<RenameBody>,
+) -> ApiResult<Json<FileOpDone>> {
+    let from = path::checked("from", Some(body.from))?;
+    let to = path::checked("to", Some(body.to))?;
+    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let details = json!({"from": from, "to": to, "overwrite": body.overwrite});
+    let op = FileOp::Rename {
+        from: from.clone(),
+        to,
+        overwrite: body.overwrite,
+    };
+    // The agent names the offending side in its message; `from` is the usual culprit.
+    target
+        .run_ok("file.rename", &from, "from", op, details)
+        .await
+}
+
+/// Removes a file, a symlink (not its target) or an empty directory.
+#[utoipa::path(post, path = "/api/files/{server}/delete", tag = "files", request_body = PathBody,
+    params(("server" = String, Path, description = "server name"), UserQuery),
+    responses((status = 200, body = FileOpDone), (status = 400, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiPath(server): ApiPath<String>,
+    ApiQuery(q): ApiQuery<UserQuery>,
+    ApiJson(body): ApiJson<PathBody>,
+) -> ApiResult<Json<FileOpDone>> {
+    let path = path::checked("path", Some(body.path))?;
+    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let op = FileOp::Delete { path: path.clone() };
+    target
+        .run_ok("file.delete", &path, "path", op, json!({}))
+        .await
+}

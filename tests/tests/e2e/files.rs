@@ -1,0 +1,616 @@
+//! WebFTP through the gateway with a real agent serving a `--file-root`: a gibibyte streamed up
+//! and down in flat memory, hostile paths, symlink escapes, permissions, interrupted transfers,
+//! conflicts, the audit trail and the gate.
+
+use crate::Fixture;
+use gatehouse_e2e::files::{q, read_body, sha256_hex, Pattern, RssSampler};
+use gatehouse_e2e::{eventually, shell_user, wait_connected, Agent};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+const GIB: u64 = 1024 * 1024 * 1024;
+
+/// A directory tree for one test: `root` (the agent's file root, owned by the run-as user) and
+/// `outside` beside it with a file that must stay out of reach.
+struct Tree {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    outside: PathBuf,
+}
+
+impl Tree {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The run-as user must be able to reach the root through the temporary directory.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let root = base.join("root");
+        let outside = base.join("outside");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::create_dir(&outside).unwrap();
+        std::fs::write(outside.join("secret"), b"outside the root").unwrap();
+        give_to_run_as(&root);
+        Tree {
+            _dir: dir,
+            root,
+            outside,
+        }
+    }
+
+    fn p(&self, rel: &str) -> String {
+        format!("{}/{rel}", self.root.display())
+    }
+
+    /// Names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Hands `path` to the run-as user (when the tests run as root, files are handled as that user).
+fn give_to_run_as(path: &Path) {
+    if let Some(user) = shell_user() {
+        let status = Command::new("chown")
+            .arg("-R")
+            .arg(user)
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown {user} {}", path.display());
+    }
+}
+
+/// `&user=` for the run-as user, when there is one.
+fn as_user() -> String {
+    shell_user()
+        .map(|u| format!("&user={u}"))
+        .unwrap_or_default()
+}
+
+/// A fixture whose agent serves files beneath `tree.root` only.
+async fn start(tree: &Tree) -> Fixture {
+    let mut fx = Fixture::start(&["web-01"]).await;
+    let name = fx.agents[0].name.clone();
+    let config = fx.agents[0].config.clone();
+    fx.agents[0].kill();
+    wait_connected(&fx.api, &name, false).await;
+    let root = tree.root.to_str().unwrap();
+    fx.agents[0] = Agent::run_with(&name, &config, &["--file-root", root]);
+    wait_connected(&fx.api, &name, true).await;
+    fx
+}
+
+/// `GET`/`POST` a files endpoint of web-01 with the run-as user; returns status and body.
+async fn call(
+    fx: &Fixture,
+    method: Method,
+    op: &str,
+    query: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let path = format!("/api/files/web-01/{op}?{query}{}", as_user());
+    fx.api.call(method, &path, body).await
+}
+
+async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let url = format!(
+        "/api/files/web-01/content?path={}{extra}{}",
+        q(path),
+        as_user()
+    );
+    let r = fx
+        .api
+        .request(Method::PUT, &url)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
+    let url = format!("/api/files/web-01/content?path={}{}", q(path), as_user());
+    fx.api.request(Method::GET, &url).send().await.unwrap()
+}
+
+/// Audit events of `action`, newest last.
+async fn audit(fx: &Fixture, action: &str) -> Vec<Value> {
+    let page = fx
+        .api
+        .get(&format!("/api/audit?action={action}&limit=500"))
+        .await;
+    page["items"].as_array().unwrap().clone()
+}
+
+fn assert_envelope(status: u16, body: &Value, want_status: u16, code: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["error_code"], code, "{body}");
+}
+
+#[tokio::test]
+async fn a_gibibyte_streams_up_and_down_in_flat_memory() {
+    let tree = Tree::new();
+    let fx = start(&tree).await;
+    let session = fx.session(&["webftp"], &["web-01"]).await;
+    let dest = tree.p("big.bin");
+
+    let baseline = gatehouse_e2e::rss_kib(fx.server.pid());
+    let sampler = RssSampler::start(fx.server.pid());
+    let (body, sent) = Pattern::default().body(GIB);
+    let url = format!("/api/files/web-01/content?path={}{}", q(&dest), as_user());
+    let r = fx
+        .api
+        .request(Method::PUT, &url)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let result: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["size"], GIB);
+    assert_eq!(result["sha256"], sent.hex());
+    assert!(result["mtime"].as_i64().is_some());
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), GIB);
+
+    let r = download(&fx, &dest).await;
+    assert_eq!(r.status(), 200);
+    let headers = r.headers().clone();
+    assert_eq!(headers["content-length"], GIB.to_string().as_str());
+    assert_eq!(headers["content-type"], "application/octet-stream");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"big.bin\"; filename*=UTF-8''big.bin"
+    );
+    assert_eq!(
+        headers["x-file-mtime"],
+        result["mtime"].to_string().as_str()
+    );
+    let got = read_body(r, |_| {}).await;
+    let peak = sampler.stop();
+    assert_eq!(got.error, None);
+    assert_eq!(got.size, GIB);
+    assert_eq!(got.sha256, sent.hex());
+    let growth_mib = peak.saturating_sub(baseline) / 1024;
+    println!("server RSS: {baseline} KiB before, {peak} KiB at peak (+{growth_mib} MiB)");
+    assert!(growth_mib < 64, "the server grew by {growth_mib} MiB");
+
+    // Both transfers are audited with path, size and SHA-256, on the session's timeline too.
+    for action in ["file.upload", "file.download"] {
+        let events = audit(&fx, action).await;
+        let event = events.last().unwrap_or_else(|| panic!("no {action} event"));
+        assert_eq!(event["outcome"], "success", "{event}");
+        assert_eq!(event["server"], "web-01");
+        assert_eq!(event["details"]["path"], dest.as_str());
+        assert_eq!(event["details"]["size"], GIB);
+        assert_eq!(event["details"]["sha256"], sent.hex());
+    }
+    let timeline = fx
+        .api
+        .get(&format!(
+            "/api/work-sessions/{}/timeline",
+            session["id"].as_str().unwrap()
+        ))
+        .await;
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"file.upload") && kinds.contains(&"file.download"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
+async fn hostile_paths_symlink_escapes_and_permissions_are_refused() {
+    let tree = Tree::new();
+    let fx = start(&tree).await;
+    fx.session(&["webftp"], &["web-01"]).await;
+    let root = tree.root.display().to_string();
+
+    // Traversal in every spelling: refused with the envelope, before the agent.
+    for path in [
+        format!("{root}/../outside/secret"),
+        format!("{root}/%2e%2e%2foutside%2fsecret"),
+        format!("{root}/%252e%252e%252foutside%252fsecret"),
+        format!("{root}/a%00b"),
+        format!("{root}/a%0ab"),
+        format!("{root}/a%1bb"),
+        "outside/secret".to_owned(),
+    ] {
+        // Already percent-encoded spellings go into the query as they are.
+        let query = format!("path={}", path.replace('/', "%2F"));
+        for op in ["list", "stat", "content"] {
+            let (status, body) = call(&fx, Method::GET, op, &query, None).await;
+            assert_envelope(status, &body, 400, "validation_error");
+            assert_eq!(body["fields"][0]["field"], "path");
+        }
+    }
+    let (status, body) = call(
+        &fx,
+        Method::POST,
+        "mkdir",
+        "",
+        Some(json!({"path": format!("{root}/../outside/new")})),
+    )
+    .await;
+    assert_envelope(status, &body, 400, "validation_error");
+    let (status, body) = upload(
+        &fx,
+        &format!("{root}/x/../../outside/up"),
+        "",
+        b"x".to_vec(),
+    )
+    .await;
+    assert_envelope(status, &body, 400, "validation_error");
+
+    // A symlink inside the root that points outside it leads nowhere.
+    std::os::unix::fs::symlink(&tree.outside, tree.root.join("escape")).unwrap();
+    let escape = tree.p("escape");
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "list",
+        &format!("path={}", q(&escape)),
+        None,
+    )
+    .await;
+    assert_envelope(status, &body, 400, "validation_error");
+    let r = download(&fx, &format!("{escape}/secret")).await;
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    assert_envelope(status, &body, 400, "validation_error");
+    let (status, body) = upload(&fx, &format!("{escape}/planted"), "", b"x".to_vec()).await;
+    assert_envelope(status, &body, 400, "validation_error");
+    // A path outside the root altogether.
+    let outside = tree.outside.join("secret").display().to_string();
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "stat",
+        &format!("path={}", q(&outside)),
+        None,
+    )
+    .await;
+    assert_envelope(status, &body, 400, "validation_error");
+    // Listing the root shows the symlink as a symlink, never what is behind it.
+    let (status, listing) = call(
+        &fx,
+        Method::GET,
+        "list",
+        &format!("path={}", q(&root)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listing}");
+    let entry = &listing["entries"].as_array().unwrap()[0];
+    assert_eq!(entry["name"], "escape");
+    assert_eq!(entry["kind"], "symlink");
+
+    // Renames onto protected places are refused and leave the file where it was.
+    let (status, _) = upload(&fx, &tree.p("mine.txt"), "", b"mine".to_vec()).await;
+    assert_eq!(status, 200);
+    let locked = tree.root.join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    // Owned by the test's user (root when root, so the run-as user may not write into it;
+    // without root the owner is the run-as user, whom 0555 keeps out as well).
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let (status, body) = call(
+        &fx,
+        Method::POST,
+        "rename",
+        "",
+        Some(json!({"from": tree.p("mine.txt"), "to": tree.p("locked/mine.txt")})),
+    )
+    .await;
+    assert_envelope(status, &body, 403, "forbidden");
+    let (status, body) = call(
+        &fx,
+        Method::POST,
+        "rename",
+        "",
+        Some(json!({"from": tree.p("mine.txt"), "to": tree.outside.join("stolen").display().to_string()})),
+    )
+    .await;
+    assert_envelope(status, &body, 400, "validation_error");
+    assert_eq!(std::fs::read(tree.root.join("mine.txt")).unwrap(), b"mine");
+
+    // A file only root may read is refused to the run-as user.
+    let secret = tree.root.join("root-only");
+    std::fs::write(&secret, b"root only").unwrap();
+    let mode = if shell_user().is_some() { 0o600 } else { 0o000 };
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+    let r = download(&fx, &secret.display().to_string()).await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_code"], "forbidden");
+
+    // Nothing outside the root was touched.
+    assert_eq!(Tree::names(&tree.outside), ["secret"]);
+    assert_eq!(
+        std::fs::read(tree.outside.join("secret")).unwrap(),
+        b"outside the root"
+    );
+}
+
+#[tokio::test]
+async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
+    let tree = Tree::new();
+    let mut fx = start(&tree).await;
+    fx.session(&["webftp"], &["web-01"]).await;
+    let dir = tree.root.join("up");
+    std::fs::create_dir(&dir).unwrap();
+    give_to_run_as(&dir);
+    let dest = dir.join("cut.bin").display().to_string();
+
+    // The body sends 8 MiB, waits until the agent's temporary file exists, then breaks off.
+    let pattern = Pattern::default();
+    let watched = dir.clone();
+    let stream = futures_util::stream::unfold(0u64, move |i| {
+        let pattern = pattern.clone();
+        let watched = watched.clone();
+        async move {
+            if i < 8 {
+                return Some((Ok(pattern.chunk(i, 1024 * 1024)), i + 1));
+            }
+            if i == 8 {
+                eventually("the agent's temporary file", WAIT, || {
+                    let watched = watched.clone();
+                    async move { (!Tree::names(&watched).is_empty()).then_some(()) }
+                })
+                .await;
+                return Some((Err(std::io::Error::other("client gone")), i + 1));
+            }
+            None
+        }
+    });
+    let url = format!("/api/files/web-01/content?path={}{}", q(&dest), as_user());
+    let sent = fx
+        .api
+        .request(Method::PUT, &url)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    assert!(
+        sent.is_err(),
+        "the request should have broken off: {sent:?}"
+    );
+    // The agent discards the partial file: nothing at the destination, no temporary file.
+    eventually("the partial upload to be cleaned up", WAIT, || {
+        let dir = dir.clone();
+        async move { Tree::names(&dir).is_empty().then_some(()) }
+    })
+    .await;
+    let event = eventually("the interrupted upload's audit event", WAIT, || async {
+        audit(&fx, "file.upload").await.pop()
+    })
+    .await;
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event["details"]["interrupted"], true, "{event}");
+    assert_eq!(event["details"]["path"], dest.as_str());
+
+    // A download the client abandons half-way is recorded as interrupted too.
+    let big = tree.root.join("big.bin");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(64 * 1024 * 1024).unwrap();
+    drop(file);
+    let mut r = download(&fx, &big.display().to_string()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.chunk().await.unwrap().is_some());
+    drop(r);
+    let event = eventually("the abandoned download's audit event", WAIT, || async {
+        audit(&fx, "file.download").await.pop()
+    })
+    .await;
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event["details"]["interrupted"], true, "{event}");
+    assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
+
+    // An agent that goes away mid-download fails the transfer at once.
+    let mut r = download(&fx, &big.display().to_string()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.chunk().await.unwrap().is_some());
+    fx.agents[0].kill();
+    let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
+        .await
+        .expect("the body ends");
+    assert!(
+        got.error.is_some(),
+        "the download completed without its agent"
+    );
+    let event = eventually("the cut download's audit event", WAIT, || async {
+        let last = audit(&fx, "file.download").await.pop()?;
+        let error = last["details"]["error"].as_str()?;
+        error.contains("agent disconnected").then_some(last)
+    })
+    .await;
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event["details"]["interrupted"], true, "{event}");
+}
+
+#[tokio::test]
+async fn conflicts_and_the_small_operations() {
+    let tree = Tree::new();
+    let fx = start(&tree).await;
+    fx.session(&["webftp"], &["web-01"]).await;
+    let path = tree.p("notes.txt");
+    let first = Pattern::default().bytes(300 * 1024 + 7);
+    let (status, result) = upload(&fx, &path, "", first.clone()).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["sha256"], sha256_hex(&first));
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+
+    // overwrite=false (the default) on an existing file: 409, and the file is unchanged.
+    let (status, body) = upload(&fx, &path, "", b"second".to_vec()).await;
+    assert_envelope(status, &body, 409, "conflict");
+    let (status, body) = upload(&fx, &path, "&overwrite=false", b"second".to_vec()).await;
+    assert_envelope(status, &body, 409, "conflict");
+    // The editor's check: a stale modification time is a 409 too.
+    let (status, entry) = call(
+        &fx,
+        Method::GET,
+        "stat",
+        &format!("path={}", q(&path)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{entry}");
+    assert_eq!(entry["kind"], "file");
+    assert_eq!(entry["size"], first.len());
+    let mtime = entry["mtime"].as_i64().unwrap();
+    let stale = format!("&overwrite=true&if_mtime={}", mtime - 100);
+    let (status, body) = upload(&fx, &path, &stale, b"second".to_vec()).await;
+    assert_envelope(status, &body, 409, "conflict");
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+    let current = format!("&overwrite=true&if_mtime={mtime}");
+    let (status, result) = upload(&fx, &path, &current, b"second".to_vec()).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
+    let r = download(&fx, &path).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"second");
+
+    // mkdir, list, rename, delete.
+    let dir = tree.p("docs");
+    let (status, body) = call(&fx, Method::POST, "mkdir", "", Some(json!({"path": dir}))).await;
+    assert_eq!((status, &body), (200, &json!({"ok": true})));
+    let (status, body) = call(&fx, Method::POST, "mkdir", "", Some(json!({"path": dir}))).await;
+    assert_envelope(status, &body, 409, "conflict");
+    let moved = tree.p("docs/notes.txt");
+    let (status, body) = call(
+        &fx,
+        Method::POST,
+        "rename",
+        "",
+        Some(json!({"from": path, "to": moved})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, listing) =
+        call(&fx, Method::GET, "list", &format!("path={}", q(&dir)), None).await;
+    assert_eq!(status, 200, "{listing}");
+    assert_eq!(listing["entries"][0]["name"], "notes.txt");
+    assert_eq!(listing["entries"][0]["size"], 6);
+    let (status, body) = call(&fx, Method::POST, "delete", "", Some(json!({"path": dir}))).await;
+    assert!(
+        matches!(status, 400 | 409),
+        "a non-empty directory stays: {status} {body}"
+    );
+    let (status, _) = call(
+        &fx,
+        Method::POST,
+        "delete",
+        "",
+        Some(json!({"path": moved})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&fx, Method::POST, "delete", "", Some(json!({"path": dir}))).await;
+    assert_eq!(status, 200);
+    let (status, body) = call(&fx, Method::GET, "stat", &format!("path={}", q(&dir)), None).await;
+    assert_envelope(status, &body, 404, "not_found");
+    assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
+    for action in [
+        "file.mkdir",
+        "file.rename",
+        "file.delete",
+        "file.list",
+        "file.stat",
+    ] {
+        assert!(!audit(&fx, action).await.is_empty(), "no {action} event");
+    }
+    let refused = audit(&fx, "file.upload").await;
+    assert!(refused
+        .iter()
+        .any(|e| e["outcome"] == "failure" && e["details"]["error_code"] == "conflict"));
+}
+
+#[tokio::test]
+async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
+    let tree = Tree::new();
+    let fx = start(&tree).await;
+    let big = tree.root.join("big.bin");
+    let file = std::fs::File::create(&big).unwrap();
+    file.set_len(256 * 1024 * 1024).unwrap();
+    drop(file);
+    let big = big.display().to_string();
+    let root = tree.root.display().to_string();
+
+    fx.session(&["websh"], &["web-01"]).await;
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "list",
+        &format!("path={}", q(&root)),
+        None,
+    )
+    .await;
+    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
+    assert_eq!(body["context"]["required_scope"], "webftp");
+
+    fx.session(&["webftp"], &["web-01"]).await;
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "content",
+        &format!("path={}&editor=true", q(&big)),
+        None,
+    )
+    .await;
+    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
+    assert_eq!(body["context"]["required_scope"], "editor");
+    let denials = audit(&fx, "gate.denied").await;
+    assert!(denials.len() >= 2, "{denials:?}");
+
+    // With the editor scope the editor loads; a revoke cuts a download in flight.
+    let session = fx.session(&["editor", "webftp"], &["web-01"]).await;
+    let url = format!(
+        "/api/files/web-01/content?path={}&editor=true{}",
+        q(&big),
+        as_user()
+    );
+    let mut r = fx.api.request(Method::GET, &url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.chunk().await.unwrap().is_some());
+    fx.api
+        .post(
+            &format!(
+                "/api/work-sessions/{}/revoke",
+                session["id"].as_str().unwrap()
+            ),
+            json!({"reason": "e2e"}),
+        )
+        .await;
+    let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
+        .await
+        .expect("the body ends");
+    assert!(got.error.is_some(), "the download went on after the revoke");
+    assert!(got.size < 256 * 1024 * 1024);
+    let event = eventually("the revoked download's audit event", WAIT, || async {
+        audit(&fx, "file.download").await.pop()
+    })
+    .await;
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert!(
+        event["details"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("revoked"),
+        "{event}"
+    );
+}
