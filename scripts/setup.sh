@@ -34,8 +34,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WBG_VERS
     cargo install wasm-bindgen-cli --version "${WBG_VERSION}"
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/@xterm/xterm/package.json ]; then
-    log "installing npm packages (binaryen's wasm-opt, xterm.js)"
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/@xterm/xterm/package.json ] \
+    || [ ! -x node_modules/.bin/esbuild ] || [ ! -f node_modules/@codemirror/theme-one-dark/package.json ]; then
+    log "installing npm packages (binaryen's wasm-opt, xterm.js, CodeMirror and esbuild for the editor)"
     npm ci --no-audit --no-fund
 fi
 

@@ -24,7 +24,7 @@ use utoipa::OpenApi;
         routes::work_sessions::complete, routes::work_sessions::extend,
         routes::work_sessions::use_session,
         routes::gate::check,
-        routes::websh::open_websh, routes::websh::recording,
+        routes::websh::open_websh, routes::websh::recording, routes::websh::terminate,
         routes::exec::run_exec, routes::exec::get_exec,
         routes::files::list, routes::files::stat, routes::files::download::download,
         routes::files::upload::upload,

@@ -312,6 +312,11 @@ pub async fn open_websh(
     post_in_session("/api/websh", session, body).await
 }
 
+/// Ends a live terminal (its shell is killed; viewers see `terminated`).
+pub async fn terminate_websh(id: uuid::Uuid) -> ApiResult<()> {
+    delete(&format!("/api/websh/{id}")).await
+}
+
 pub async fn recording(id: &str) -> ApiResult<String> {
     get_text(&format!("/api/websh/{id}/recording")).await
 }
@@ -347,4 +352,233 @@ pub async fn grant_user_servers(user: &str, pattern: String) -> ApiResult<()> {
 /// Creates a server entry that an agent later registers into.
 pub async fn create_server(body: &gatehouse_shared::server::CreateServer) -> ApiResult<Server> {
     post("/api/servers", body).await
+}
+
+// ---- files (WebFTP and the editor) ----
+
+use gatehouse_shared::files::{FileEntry, FileListing, PathBody, RenameBody, TransferResult};
+
+/// Where a file operation runs: the server, the work session it is done under (sent as
+/// `X-Work-Session`), and the run-as user (`None`: the agent's default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileTarget {
+    pub server: String,
+    pub session: Option<WorkSessionId>,
+    pub user: Option<String>,
+}
+
+impl FileTarget {
+    /// `/api/files/{server}/{op}?{pairs}&user=`, empty values left out.
+    pub fn url(&self, op: &str, pairs: &[(&str, String)]) -> String {
+        let mut pairs = pairs.to_vec();
+        pairs.push(("user", self.user.clone().unwrap_or_default()));
+        format!("/api/files/{}/{op}{}", encode(&self.server), query(&pairs))
+    }
+
+    fn with_session(&self, builder: RequestBuilder) -> RequestBuilder {
+        match self.session {
+            Some(id) => builder.header("X-Work-Session", &id.to_string()),
+            None => builder,
+        }
+    }
+}
+
+/// The CSRF token, for requests built outside this module (uploads through `XMLHttpRequest`).
+pub fn csrf_token() -> Option<String> {
+    CSRF.with(|slot| slot.borrow().clone())
+}
+
+/// The error a failed request answered with `status` and `body` (the envelope, if it is one).
+pub fn error_from(status: u16, body: &str) -> ApiError {
+    if status == 0 {
+        return ApiError::network("the connection failed");
+    }
+    let envelope = serde_json::from_str::<ErrorEnvelope>(body).unwrap_or_else(|_| {
+        ErrorEnvelope::new(ErrorCode::Internal, format!("the server answered {status}"))
+    });
+    ApiError { status, envelope }
+}
+
+/// `GET path` under an explicit work session.
+pub async fn get_in_session<T: DeserializeOwned>(
+    path: &str,
+    session: Option<WorkSessionId>,
+) -> ApiResult<T> {
+    let mut builder = Request::get(path);
+    if let Some(id) = session {
+        builder = builder.header("X-Work-Session", &id.to_string());
+    }
+    send(builder.build()).await
+}
+
+/// `PUT path` with a raw body under an explicit work session.
+pub async fn put_in_session<T: DeserializeOwned>(
+    path: &str,
+    session: Option<WorkSessionId>,
+    body: wasm_bindgen::JsValue,
+) -> ApiResult<T> {
+    let mut builder = with_csrf(Request::put(path));
+    if let Some(id) = session {
+        builder = builder.header("X-Work-Session", &id.to_string());
+    }
+    send(
+        builder
+            .header("Content-Type", "application/octet-stream")
+            .body(body),
+    )
+    .await
+}
+
+pub async fn files_list(target: &FileTarget, path: &str) -> ApiResult<FileListing> {
+    let url = target.url("list", &[("path", path.to_owned())]);
+    get_in_session(&url, target.session).await
+}
+
+/// One entry; `editor` marks the editor's own check (the server may gate it as the editor).
+pub async fn files_stat(target: &FileTarget, path: &str, editor: bool) -> ApiResult<FileEntry> {
+    let editor = if editor { "true" } else { "" };
+    let url = target.url(
+        "stat",
+        &[("path", path.to_owned()), ("editor", editor.to_owned())],
+    );
+    get_in_session(&url, target.session).await
+}
+
+/// POSTs a mkdir, rename or delete body; their `{ok: true}` answer carries nothing more.
+async fn file_op<B: Serialize>(target: &FileTarget, op: &str, body: &B) -> ApiResult<()> {
+    let url = target.url(op, &[]);
+    post_in_session::<B, serde::de::IgnoredAny>(&url, target.session, body)
+        .await
+        .map(|_| ())
+}
+
+pub async fn files_mkdir(target: &FileTarget, path: String) -> ApiResult<()> {
+    file_op(target, "mkdir", &PathBody { path }).await
+}
+
+pub async fn files_rename(
+    target: &FileTarget,
+    from: String,
+    to: String,
+    overwrite: bool,
+) -> ApiResult<()> {
+    file_op(
+        target,
+        "rename",
+        &RenameBody {
+            from,
+            to,
+            overwrite,
+        },
+    )
+    .await
+}
+
+pub async fn files_delete(target: &FileTarget, path: String) -> ApiResult<()> {
+    file_op(target, "delete", &PathBody { path }).await
+}
+
+/// The content URL of `path`; uploads add `overwrite`, the editor `editor=true`.
+pub fn files_content_url(target: &FileTarget, path: &str, extra: &[(&str, String)]) -> String {
+    let mut pairs = vec![("path", path.to_owned())];
+    pairs.extend_from_slice(extra);
+    target.url("content", &pairs)
+}
+
+/// `GET content` with the work-session header; the response once it is known to be a success.
+async fn fetch_content(
+    target: &FileTarget,
+    path: &str,
+    editor: bool,
+    abort: Option<&web_sys::AbortSignal>,
+) -> ApiResult<Response> {
+    let editor = if editor { "true" } else { "" };
+    let url = files_content_url(target, path, &[("editor", editor.to_owned())]);
+    let request = target
+        .with_session(Request::get(&url))
+        .abort_signal(abort)
+        .build()
+        .map_err(ApiError::network)?;
+    let response = request.send().await.map_err(ApiError::network)?;
+    if response.ok() {
+        return Ok(response);
+    }
+    decode::<serde::de::IgnoredAny>(response).await?;
+    Err(ApiError::network("unexpected answer"))
+}
+
+/// A file fetched whole, for downloads: the browser keeps it as a Blob, not in wasm memory.
+pub async fn files_blob(target: &FileTarget, path: &str) -> ApiResult<web_sys::Blob> {
+    let response = fetch_content(target, path, false, None).await?;
+    let promise = web_sys::Response::from(response).blob().map_err(|e| {
+        ApiError::network(
+            e.as_string()
+                .unwrap_or_else(|| "cannot read the file".into()),
+        )
+    })?;
+    let blob = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| ApiError::network("the download broke off"))?;
+    Ok(wasm_bindgen::JsCast::unchecked_into(blob))
+}
+
+/// What the editor loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRead {
+    /// The bytes and the modification time the server reported (`X-File-Mtime`).
+    Content { bytes: Vec<u8>, mtime: Option<i64> },
+    /// Larger than the caller's limit (by `Content-Length`); the transfer was cancelled.
+    TooLarge(u64),
+}
+
+/// Reads a file for the editor, refusing (and cancelling) one over `max_bytes`.
+pub async fn files_read(target: &FileTarget, path: &str, max_bytes: u64) -> ApiResult<FileRead> {
+    let abort = web_sys::AbortController::new().ok();
+    let signal = abort.as_ref().map(|a| a.signal());
+    let response = fetch_content(target, path, true, signal.as_ref()).await?;
+    let header = |name: &str| response.headers().get(name);
+    let size = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(size) = size.filter(|s| *s > max_bytes) {
+        if let Some(abort) = abort {
+            abort.abort();
+        }
+        return Ok(FileRead::TooLarge(size));
+    }
+    let mtime = header("x-file-mtime").and_then(|v| v.trim().parse::<i64>().ok());
+    let bytes = response.binary().await.map_err(ApiError::network)?;
+    Ok(FileRead::Content { bytes, mtime })
+}
+
+/// Saves the editor's text: `if_mtime` refuses (409) when the file changed since it was loaded;
+/// `None` overwrites whatever is there.
+pub async fn files_save(
+    target: &FileTarget,
+    path: &str,
+    text: &str,
+    if_mtime: Option<i64>,
+) -> ApiResult<TransferResult> {
+    let url = files_content_url(
+        target,
+        path,
+        &[
+            ("overwrite", "true".to_owned()),
+            ("editor", "true".to_owned()),
+            (
+                "if_mtime",
+                if_mtime.map(|m| m.to_string()).unwrap_or_default(),
+            ),
+        ],
+    );
+    put_in_session(&url, target.session, wasm_bindgen::JsValue::from_str(text)).await
+}
+
+impl ApiError {
+    /// A failure found in the browser itself (nothing reached the server), as an `ApiError` so
+    /// it shows like the others.
+    pub fn local(message: impl std::fmt::Display) -> Self {
+        Self {
+            status: 0,
+            envelope: ErrorEnvelope::new(ErrorCode::Internal, message.to_string()),
+        }
+    }
 }

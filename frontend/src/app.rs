@@ -35,6 +35,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
                     <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
+                    <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
+                    <Route path=path!("/editor") view=|| guarded(pages::editor::EditorPage) />
                     <Route path=path!("/audit") view=|| guarded(pages::audit::AuditPage) />
                     <Route path=path!("/account") view=|| guarded(pages::account::AccountPage) />
                     <Route path=path!("/admin") view=|| guarded(pages::admin::AdminPage) />

@@ -7,8 +7,10 @@ mod api;
 mod app;
 mod auth;
 mod components;
+mod editor;
 mod live;
 mod pages;
+mod terminal;
 mod time;
 
 fn main() {

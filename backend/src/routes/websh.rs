@@ -34,6 +34,7 @@ use uuid::Uuid;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/websh", post(open_websh))
+        .route("/api/websh/{id}", axum::routing::delete(terminate))
         .route("/api/websh/{id}/recording", get(recording))
         .route("/ws/websh/{id}", get(websh_socket))
 }
@@ -202,6 +203,41 @@ pub async fn recording(
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// End a live terminal: its owner closing the tab, or staff stepping in. The shell is killed on
+/// the agent and every viewer gets `ended{terminated}` and close code 4011.
+#[utoipa::path(delete, path = "/api/websh/{id}", tag = "websh",
+    params(("id" = Uuid, Path, description = "The terminal")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+pub async fn terminate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let term = state
+        .hub
+        .terminal(ChannelId(id))
+        .filter(|t| auth.role.is_staff_or_above() || t.owner == auth.id)
+        // An ended terminal may linger in the hub until its end is written; it is not live.
+        .filter(|t| {
+            let snap = t.snapshot();
+            snap.ended.is_none() && snap.exit.is_none()
+        })
+        .ok_or_else(|| ApiError::not_found("live terminal"))?;
+    term.end(EndReason::Terminated);
+    audit::record(
+        &state,
+        audit::event("websh.terminated", SUCCESS)
+            .actor(&auth.username)
+            .target(id.to_string())
+            .work_session(term.work_session)
+            .server(&term.server_name)
+            .details(serde_json::json!({ "websh": id, "owner": term.owner_name })),
+    )
+    .await?;
+    service::finalize(&state, &term).await;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,6 +4,8 @@ pub mod account;
 pub mod admin;
 pub mod approvals;
 pub mod audit;
+pub mod editor;
+pub mod files;
 pub mod login;
 pub mod new_session;
 pub mod playback;

@@ -4,6 +4,7 @@
 mod agents;
 mod console;
 mod console_auth;
+mod console_files;
 mod console_flow;
 mod console_sessions;
 mod exec;

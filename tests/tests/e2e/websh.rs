@@ -2,6 +2,7 @@
 
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::{create_user, Api};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -267,4 +268,41 @@ async fn bad_frames_close_only_that_socket_and_the_terminal_cap_holds() {
     let (status, body) = fx.try_terminal("web-01").await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["error_code"], "rate_limited");
+}
+
+#[tokio::test]
+async fn the_owner_terminates_a_terminal_and_others_cannot() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
+    term.type_text("echo ready\r").await;
+    assert!(term.read_until(WAIT, contains("ready")).await);
+
+    // A member who does not own it is told it does not exist.
+    create_user(&fx.server.data_dir, "mallory", "member");
+    let mallory = Api::login(&fx.server.base, "mallory").await;
+    let (status, body) = mallory
+        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+
+    let (status, body) = fx
+        .api
+        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
+    assert_eq!(term.closed, Some(4011));
+    assert_eq!(
+        term.has_message("ended").expect("an ended message")["reason"],
+        "terminated"
+    );
+    let (status, _) = fx
+        .api
+        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
+        .await;
+    assert_eq!(status, 404, "a second terminate finds nothing live");
+    let audit = fx.api.get("/api/audit?action=websh.terminated").await;
+    assert_eq!(audit["items"][0]["target"], id.as_str());
 }

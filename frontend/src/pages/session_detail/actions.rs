@@ -46,6 +46,26 @@ fn run(
     });
 }
 
+/// A per-server page (`/websh`, `/files`) inside this session, with the run-as user when one is set.
+fn server_page_href(
+    page: &'static str,
+    server: String,
+    id: WorkSessionId,
+    run_as: RwSignal<String>,
+) -> impl Fn() -> String + Send + Sync + 'static {
+    move || {
+        let user = run_as.with(|u| {
+            let u = u.trim();
+            if u.is_empty() {
+                String::new()
+            } else {
+                format!("&user={}", api::encode(u))
+            }
+        });
+        format!("{page}?server={}&session={id}{user}", api::encode(&server))
+    }
+}
+
 #[component]
 pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoView {
     let auth = use_auth();
@@ -81,6 +101,13 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
         } else {
             Vec::new()
         };
+    let files_servers: Vec<String> =
+        if is_assignee && session.status == Status::Active && session.has_scope(Scope::Webftp) {
+            session.servers.iter().map(|s| s.name.clone()).collect()
+        } else {
+            Vec::new()
+        };
+    let has_websh = !websh_servers.is_empty();
 
     let revoking = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
@@ -172,20 +199,33 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
                         .into_iter()
                         .map(|server| {
                             let name = server.clone();
-                            let href = move || {
-                                format!(
-                                    "/websh?server={}&session={id}{}",
-                                    api::encode(&server),
-                                    run_as.with(|u| if u.trim().is_empty() {
-                                        String::new()
-                                    } else {
-                                        format!("&user={}", api::encode(u.trim()))
-                                    })
-                                )
-                            };
+                            let href = server_page_href("/websh", server, id, run_as);
                             view! {
                                 <A href=href attr:class="button" attr:data-testid="open-websh" attr:data-server=name.clone()>
                                     {format!("Open terminal on {name}")}
+                                </A>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            })}
+            {(!files_servers.is_empty()).then(|| view! {
+                <div class="files-open">
+                    // One run-as field serves both kinds of link; show it here only without terminals.
+                    {(!has_websh).then(|| view! {
+                        <label>
+                            "Run as (empty: the agent's default user)"
+                            <input name="run_as" autocomplete="off" bind:value=run_as />
+                        </label>
+                    })}
+                    {files_servers
+                        .into_iter()
+                        .map(|server| {
+                            let name = server.clone();
+                            let href = server_page_href("/files", server, id, run_as);
+                            view! {
+                                <A href=href attr:class="button" attr:data-testid="open-files" attr:data-server=name.clone()>
+                                    {format!("Files on {name}")}
                                 </A>
                             }
                         })

@@ -1,0 +1,162 @@
+//! xterm.js as the console uses it: one [`Screen`] per terminal, built on xterm-js-rs plus the
+//! few xterm 6 calls that crate (written for 4.x) lacks.
+//!
+//! xterm-js-rs' `setOption`, `writeUtf8` and friends no longer exist in xterm 6 and throw, so
+//! options go in at construction or through `term.options`, and bytes through
+//! `write(Uint8Array, callback)`. Addons are cast with `unchecked_into`: `dyn_into` would import
+//! a class the module does not export and break the whole page.
+
+use js_sys::Uint8Array;
+use std::any::Any;
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlElement;
+use xterm_js_rs::addons::fit::FitAddon;
+use xterm_js_rs::{Terminal, TerminalAddon, TerminalOptions, Theme};
+
+#[wasm_bindgen]
+extern "C" {
+    /// The same JS object as [`Terminal`], seen through xterm 6 signatures. Reached only through
+    /// `unchecked_ref`, so nothing is imported for it.
+    type Xterm6;
+
+    /// `write(data: Uint8Array, callback)`: the callback runs once xterm has parsed the bytes.
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_bytes(this: &Xterm6, data: &Uint8Array, callback: &JsValue);
+
+    /// `write(data: string, callback)`.
+    #[wasm_bindgen(method, js_name = write)]
+    fn write_text_then(this: &Xterm6, data: &str, callback: &JsValue);
+
+    /// `options`: assigning a field of it changes the live terminal.
+    #[wasm_bindgen(method, getter)]
+    fn options(this: &Xterm6) -> TerminalOptions;
+}
+
+/// The console's colours, matching the page (so a terminal does not look like a hole in it).
+fn theme() -> Theme {
+    let theme = Theme::new();
+    theme.set_background("#0b0f14");
+    theme.set_foreground("#e6e9ec");
+    theme.set_cursor("#4fa3ff");
+    theme
+}
+
+/// Options for a terminal; `size` fixes cols/rows (playback), `None` lets the fit addon decide.
+pub fn options(size: Option<(u16, u16)>, read_only: bool) -> TerminalOptions {
+    let options = TerminalOptions::new();
+    options.set_font_family("ui-monospace, SFMono-Regular, Menlo, Consolas, monospace");
+    options.set_font_size(14);
+    options.set_scrollback(5000);
+    options.set_cursor_blink(!read_only);
+    options.set_disable_stdin(read_only);
+    options.set_theme(&theme());
+    if let Some((cols, rows)) = size {
+        options.set_cols(u32::from(cols));
+        options.set_rows(u32::from(rows));
+    }
+    options
+}
+
+/// A copy of the handle to the same JS terminal (the binding types are not `Clone`).
+pub fn same_terminal(term: &Terminal) -> Terminal {
+    let value: &JsValue = term.as_ref();
+    value.clone().unchecked_into()
+}
+
+/// One xterm instance in its host element, with its fit addon and the JS callbacks it holds.
+pub struct Screen {
+    term: Terminal,
+    fit: Option<FitAddon>,
+    host: HtmlElement,
+    /// Closures handed to JS; they must live exactly as long as the terminal.
+    keep: RefCell<Vec<Box<dyn Any>>>,
+}
+
+impl Screen {
+    /// Opens a terminal in `host`; `fit` loads the fit addon (live terminals fill their area).
+    pub fn open(host: HtmlElement, options: &TerminalOptions, fit: bool) -> Self {
+        let term = Terminal::new(options);
+        let fit = fit.then(|| {
+            let addon = FitAddon::new();
+            let as_value: &JsValue = addon.as_ref();
+            term.load_addon(as_value.clone().unchecked_into::<TerminalAddon>());
+            addon
+        });
+        term.open(host.clone());
+        Self {
+            term,
+            fit,
+            host,
+            keep: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn term(&self) -> &Terminal {
+        &self.term
+    }
+
+    /// Keeps a JS callback alive until [`Screen::dispose`].
+    pub fn keep(&self, closure: impl Any) {
+        self.keep.borrow_mut().push(Box::new(closure));
+    }
+
+    /// Fits the terminal to its host and returns the size; `None` while the host is hidden
+    /// (measuring a `display: none` element would give nonsense).
+    pub fn fit(&self) -> Option<(u16, u16)> {
+        let fit = self.fit.as_ref()?;
+        if self.host.offset_width() <= 0 || self.host.offset_height() <= 0 {
+            return None;
+        }
+        fit.fit();
+        Some(self.size())
+    }
+
+    pub fn size(&self) -> (u16, u16) {
+        let clamp = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+        (clamp(self.term.get_cols()), clamp(self.term.get_rows()))
+    }
+
+    fn js(&self) -> &Xterm6 {
+        self.term.unchecked_ref()
+    }
+
+    /// Writes raw output bytes; `done` runs once xterm has processed them.
+    pub fn write_bytes(&self, bytes: &[u8], done: impl FnOnce() + 'static) {
+        let data = Uint8Array::from(bytes);
+        self.js().write_bytes(&data, &Closure::once_into_js(done));
+    }
+
+    /// Writes text (playback output, local messages).
+    pub fn write_text(&self, text: &str) {
+        self.term.write(text);
+    }
+
+    /// Runs `then` after everything written so far has been processed, keeping resizes and
+    /// resets in order with the output around them.
+    pub fn after_writes(&self, then: impl FnOnce() + 'static) {
+        self.js().write_text_then("", &Closure::once_into_js(then));
+    }
+
+    pub fn resize(&self, cols: u16, rows: u16) {
+        self.term.resize(u32::from(cols), u32::from(rows));
+    }
+
+    /// Stops sending keystrokes (the terminal has ended); the output stays readable.
+    pub fn disable_input(&self) {
+        let options = self.js().options();
+        options.set_disable_stdin(true);
+        options.set_cursor_blink(false);
+    }
+
+    pub fn focus(&self) {
+        self.term.focus();
+    }
+
+    /// Disposes the terminal (and with it the fit addon) and drops the callbacks it held.
+    pub fn dispose(&self) {
+        self.term.dispose();
+        self.keep.borrow_mut().clear();
+    }
+}
