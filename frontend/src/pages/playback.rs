@@ -22,7 +22,10 @@ pub fn PlaybackPage() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let recording = LocalResource::new(move || {
         let id = id();
-        async move { api::recording(&id).await }
+        async move {
+            xterm::load().await.map_err(api::ApiError::local)?;
+            api::recording(&id).await
+        }
     });
 
     view! {

@@ -112,6 +112,8 @@ pub fn WebshPage() -> impl IntoView {
         focus_tab(next);
         active.set(Some(next));
     };
+    // xterm.js is not part of the first download; panels appear once it is loaded.
+    let xterm_ready = LocalResource::new(crate::terminal::xterm::load);
     let current = Signal::derive(move || {
         let key = active.get()?;
         tabs.with(|list| list.iter().find(|t| t.key == key).cloned())
@@ -136,13 +138,19 @@ pub fn WebshPage() -> impl IntoView {
                     "."
                 </p>
             </Show>
+            {move || match xterm_ready.get() {
+                Some(Err(e)) => Some(view! { <p class="error" role="alert">{e}</p> }.into_any()),
+                _ => None,
+            }}
             <div class="terminal-panels">
+                <Show when=move || matches!(xterm_ready.get(), Some(Ok(())))>
                 <For each=move || tabs.get() key=|t| t.key let:tab>
                     {
                         let key = tab.key;
                         view! { <TerminalPane tab=tab active=Signal::derive(move || active.get() == Some(key)) /> }
                     }
                 </For>
+                </Show>
             </div>
         </section>
     }

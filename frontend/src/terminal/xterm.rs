@@ -15,6 +15,22 @@ use web_sys::HtmlElement;
 use xterm_js_rs::addons::fit::FitAddon;
 use xterm_js_rs::{Terminal, TerminalAddon, TerminalOptions, Theme};
 
+#[wasm_bindgen(module = "xterm")]
+extern "C" {
+    /// Loads the real xterm.js behind the stand-in module (`frontend/xterm-lazy.mjs`).
+    #[wasm_bindgen(js_name = loadXterm)]
+    fn load_xterm() -> js_sys::Promise;
+}
+
+/// Loads xterm.js on first use; pages await this before opening a [`Screen`], which keeps the
+/// terminal library out of the console's first download.
+pub async fn load() -> Result<(), String> {
+    wasm_bindgen_futures::JsFuture::from(load_xterm())
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot load the terminal library: {e:?}"))
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// The same JS object as [`Terminal`], seen through xterm 6 signatures. Reached only through
