@@ -1,0 +1,59 @@
+//! `GET /api/events`: the console's live-update push, over a real server.
+
+use futures_util::StreamExt;
+use gatehouse_e2e::{create_user, Api, Server};
+use serde_json::json;
+use std::time::Duration;
+
+/// How long an event may take to arrive after the change that causes it.
+const WAIT: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    create_user(dir.path(), "ops", "superuser");
+    let server = Server::start(dir.path(), 0);
+
+    let anonymous = reqwest::get(format!("{}/api/events", server.base))
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 401);
+
+    let api = Api::login(&server.base, "ops").await;
+    let response = api
+        .request(reqwest::Method::GET, "/api/events")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/event-stream"));
+    let mut stream = response.bytes_stream();
+
+    api.post("/api/servers", json!({"name": "web-01"})).await;
+    api.post(
+        "/api/work-sessions",
+        json!({"purpose": "secret purpose text", "scopes": ["websh"], "servers": ["web-01"],
+               "duration_secs": 600}),
+    )
+    .await;
+    let mut seen = String::new();
+    let arrived = tokio::time::timeout(WAIT, async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.expect("chunk")));
+            if seen.contains("event: work_sessions") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    assert!(arrived, "no work_sessions event; got {seen:?}");
+    assert!(
+        !seen.contains("secret purpose text"),
+        "events must not carry session data: {seen:?}"
+    );
+}
