@@ -574,8 +574,32 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     .await;
     assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
     assert_eq!(body["context"]["required_scope"], "editor");
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "stat",
+        &format!("path={}&editor=true", q(&big)),
+        None,
+    )
+    .await;
+    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
     let denials = audit(&fx, "gate.denied").await;
-    assert!(denials.len() >= 2, "{denials:?}");
+    assert!(denials.len() >= 3, "{denials:?}");
+
+    // An editor-only session may stat for the editor, but not browse.
+    fx.session(&["editor"], &["web-01"]).await;
+    let (status, body) = call(
+        &fx,
+        Method::GET,
+        "stat",
+        &format!("path={}&editor=true", q(&big)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["size"], 256 * 1024 * 1024);
+    let (status, body) = call(&fx, Method::GET, "stat", &format!("path={}", q(&big)), None).await;
+    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
 
     // With the editor scope the editor loads; a revoke cuts a download in flight.
     let session = fx.session(&["editor", "webftp"], &["web-01"]).await;

@@ -50,6 +50,8 @@ pub struct PathQuery {
     path: Option<String>,
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,
+    /// `stat` for the editor (its conflict and size checks): gated by `editor` instead of `webftp`.
+    editor: Option<bool>,
 }
 
 /// `?user=` for the operations whose paths are in the body.
@@ -220,7 +222,12 @@ pub async fn stat(
     ApiQuery(q): ApiQuery<PathQuery>,
 ) -> ApiResult<Json<FileEntry>> {
     let path = path::checked("path", q.path)?;
-    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let scope = if q.editor.unwrap_or(false) {
+        Scope::Editor
+    } else {
+        Scope::Webftp
+    };
+    let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
     let op = FileOp::Stat { path: path.clone() };
     match target.run("file.stat", &path, "path", op).await? {
         FileReply::Entry { entry } => {
