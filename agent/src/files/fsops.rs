@@ -87,13 +87,18 @@ impl Roots {
         Ok((fd, real))
     }
 
-    /// Checks where an open descriptor really is, per the kernel. Without /proc the canonical
-    /// check made just before opening stands.
+    /// Checks where an open descriptor really is, per the kernel. Without /proc that cannot be
+    /// known, so narrower roots than `/` fail closed (a directory swapped for a symlink between
+    /// the canonical check and the open would otherwise escape them).
     fn verify_fd(&self, fd: &OwnedFd, shown: &Path) -> Result<(), Failure> {
         match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
             Ok(real) if paths::beneath_any(&real, &self.canonical) => Ok(()),
             Ok(_) => Err(outside(shown)),
-            Err(_) => Ok(()),
+            Err(_) if self.canonical.iter().any(|root| root == Path::new("/")) => Ok(()),
+            Err(_) => Err(Failure::new(
+                Unsupported,
+                "cannot confirm the path stays beneath the file roots without /proc",
+            )),
         }
     }
 

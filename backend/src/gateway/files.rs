@@ -73,6 +73,9 @@ impl ChannelEnd {
 struct Credit {
     /// Download bytes the gateway has passed on: the agent may send up to here plus the window.
     granted: u64,
+    /// The next download offset expected: frames must follow one another exactly, so an agent
+    /// cannot make the gateway queue the same window over and over.
+    received: u64,
     ended: bool,
 }
 
@@ -118,14 +121,15 @@ impl FileChannel {
     /// Downloaded bytes; false when they go beyond the credit granted (the caller then ends the
     /// channel and the bytes are dropped, so the queue never holds more than one window).
     pub fn on_data(&self, offset: u64, bytes: Bytes) -> bool {
-        let credit = self.credit();
+        let mut credit = self.credit();
         if credit.ended {
             return true;
         }
         let end = offset.saturating_add(bytes.len() as u64);
-        if end > credit.granted.saturating_add(FILE_WINDOW) {
+        if offset != credit.received || end > credit.granted.saturating_add(FILE_WINDOW) {
             return false;
         }
+        credit.received = end;
         let _ = self.events.send(FileEvent::Data { offset, bytes });
         true
     }
@@ -286,6 +290,21 @@ mod tests {
             queued += bytes.len();
         }
         assert_eq!(queued, window + 100);
+    }
+
+    #[test]
+    fn repeated_or_skipped_offsets_are_refused() {
+        let (channel, mut rx) = FileChannel::new(None);
+        assert!(channel.on_data(0, Bytes::from_static(b"abcd")));
+        // The same frame again (a replay) and a gap are both refused and not queued.
+        assert!(!channel.on_data(0, Bytes::from_static(b"abcd")));
+        assert!(!channel.on_data(8, Bytes::from_static(b"ijkl")));
+        assert!(channel.on_data(4, Bytes::from_static(b"efgh")));
+        let mut offsets = Vec::new();
+        while let Ok(FileEvent::Data { offset, .. }) = rx.try_recv() {
+            offsets.push(offset);
+        }
+        assert_eq!(offsets, vec![0, 4]);
     }
 
     #[test]

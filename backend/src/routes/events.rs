@@ -5,6 +5,8 @@
 
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use crate::store::logins;
+use crate::time::now;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
@@ -27,24 +29,36 @@ pub const WORK_SESSIONS_CHANGED: &str = "work_sessions";
               (status = 401, body = gatehouse_shared::ErrorEnvelope)))]
 pub async fn events(
     State(state): State<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let changes = state.session_changes.subscribe();
-    let workspace = state.workspace;
-    let stream = stream::unfold(changes, move |mut changes| async move {
-        loop {
-            match changes.recv().await {
-                Ok(change) if change.workspace == workspace => break,
-                Ok(_) => continue,
-                // Missed some: one event still tells the console to refetch everything.
-                Err(RecvError::Lagged(_)) => break,
-                Err(RecvError::Closed) => return None,
+    // A browser sign-in is checked again before every event, so signing out (or the sign-in
+    // expiring) ends the stream instead of leaving it announcing changes.
+    let login = user.login.map(|l| l.token_hash);
+    let stream = stream::unfold(changes, move |mut changes| {
+        let state = state.clone();
+        let login = login.clone();
+        async move {
+            loop {
+                match changes.recv().await {
+                    Ok(change) if change.workspace == state.workspace => break,
+                    Ok(_) => continue,
+                    // Missed some: one event still tells the console to refetch everything.
+                    Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return None,
+                }
             }
+            if let Some(hash) = &login {
+                match logins::find(&state.db, state.workspace, hash, now()).await {
+                    Ok(Some(_)) => {}
+                    _ => return None,
+                }
+            }
+            let event = Event::default()
+                .event(WORK_SESSIONS_CHANGED)
+                .data("changed");
+            Some((Ok(event), changes))
         }
-        let event = Event::default()
-            .event(WORK_SESSIONS_CHANGED)
-            .data("changed");
-        Some((Ok(event), changes))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

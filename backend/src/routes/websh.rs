@@ -226,7 +226,7 @@ pub async fn terminate(
         })
         .ok_or_else(|| ApiError::not_found("live terminal"))?;
     term.end(EndReason::Terminated);
-    audit::record(
+    let audited = audit::record(
         &state,
         audit::event("websh.terminated", SUCCESS)
             .actor(&auth.username)
@@ -235,8 +235,10 @@ pub async fn terminate(
             .server(&term.server_name)
             .details(serde_json::json!({ "websh": id, "owner": term.owner_name })),
     )
-    .await?;
+    .await;
+    // The shell is already gone: record its end whatever became of the audit write.
     service::finalize(&state, &term).await;
+    audited?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -56,4 +56,28 @@ async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
         !seen.contains("secret purpose text"),
         "events must not carry session data: {seen:?}"
     );
+
+    // After signing out, the next change ends the stream instead of being announced.
+    api.post("/api/auth/logout", json!({})).await;
+    let other = Api::login(&server.base, "ops").await;
+    other
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "after sign-out", "scopes": ["websh"], "servers": ["web-01"],
+                   "duration_secs": 600}),
+        )
+        .await;
+    let ended = tokio::time::timeout(WAIT, async {
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) if String::from_utf8_lossy(&bytes).contains("event:") => return false,
+                Ok(_) => continue,
+                Err(_) => return true,
+            }
+        }
+        true
+    })
+    .await
+    .unwrap_or(false);
+    assert!(ended, "the stream outlived the sign-in");
 }

@@ -197,10 +197,17 @@ pub async fn list(
     let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
     let op = FileOp::List { path: path.clone() };
     match target.run("file.list", &path, "path", op).await? {
-        FileReply::Listing { path, entries } => {
-            let details = json!({"entries": entries.len()});
+        FileReply::Listing {
+            path: listed,
+            entries,
+        } => {
+            // Audit what was asked for; the agent's normalised form goes alongside.
+            let details = json!({"entries": entries.len(), "listed": listed});
             target.audit.success("file.list", &path, details).await;
-            Ok(Json(FileListing { path, entries }))
+            Ok(Json(FileListing {
+                path: listed,
+                entries,
+            }))
         }
         other => Err(target
             .audit
