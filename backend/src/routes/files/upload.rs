@@ -26,6 +26,9 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+/// How long an upload may send nothing before it is cut (and its temporary file removed).
+const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// `?path=&overwrite=&if_mtime=&user=&editor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UploadQuery {
@@ -191,10 +194,20 @@ impl Upload {
             tokio::select! {
                 biased;
                 event = self.handle.next(idle) => self.on_event(event)?,
-                chunk = body.next(), if want_body => match chunk {
-                    Some(Ok(bytes)) => carry = bytes,
-                    None => body_done = true,
-                    Some(Err(e)) => {
+                chunk = tokio::time::timeout(CLIENT_IDLE, body.next()), if want_body => match chunk {
+                    // A client that stops sending would otherwise hold an agent worker forever.
+                    Err(_) => {
+                        return Err(Failure {
+                            error: ApiError::bad_request(format!(
+                                "the upload stalled: no data for {} s",
+                                CLIENT_IDLE.as_secs()
+                            )),
+                            interrupted: true,
+                        });
+                    }
+                    Ok(Some(Ok(bytes))) => carry = bytes,
+                    Ok(None) => body_done = true,
+                    Ok(Some(Err(e))) => {
                         tracing::info!(error = %e, "upload body cut short");
                         return Err(Failure {
                             error: ApiError::bad_request(
