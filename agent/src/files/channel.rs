@@ -24,6 +24,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// Workers running at once; further operations wait for a turn (each worker is a process).
 const MAX_WORKERS: usize = 64;
+/// File channels open at once (running or waiting for a worker); more are refused, so a
+/// misbehaving gateway cannot make the agent hold unbounded state.
+const MAX_CHANNELS: usize = 4 * MAX_WORKERS;
 /// How long an aborted upload's worker gets to remove its temporary file before it is killed.
 const ABORT_GRACE: Duration = Duration::from_secs(30);
 /// How long a worker that stopped reading an upload gets to say why.
@@ -65,6 +68,9 @@ struct State {
     next_in: u64,
     /// Writes: the credit announced; the gateway may send up to `credit + FILE_WINDOW`.
     credit: u64,
+    /// Writes: the worker said it is ready and the gateway was told; data before that is a
+    /// protocol fault (it would be buffered for an operation that may never start).
+    ready: bool,
     ended: bool,
     cancelled: bool,
     /// Writes: the gateway broke the upload protocol; the upload is aborted with this.
@@ -161,6 +167,7 @@ impl FileChannel {
         }
         let fault = match split_offset(payload) {
             None => Some("a malformed upload frame".to_owned()),
+            Some(_) if !s.ready => Some("upload data before the agent was ready".to_owned()),
             Some(_) if s.ended => Some("upload data after its end".to_owned()),
             Some((offset, _)) if offset != s.next_in => Some(format!(
                 "upload data at offset {offset}, expected {}: a gap or an overlap",
@@ -263,9 +270,16 @@ impl FileService {
         let chan = Arc::new(FileChannel::default());
         {
             let mut channels = lock(&self.channels);
-            if channels.contains_key(&channel) {
+            let refusal = if channels.contains_key(&channel) {
+                Some("this channel id is already in use")
+            } else if channels.len() >= MAX_CHANNELS {
+                Some("too many file operations at once on this server; try again shortly")
+            } else {
+                None
+            };
+            if let Some(why) = refusal {
                 drop(channels);
-                let reply = failed("this channel id is already in use");
+                let reply = failed(why);
                 tokio::spawn(async move { send(&out.control, channel, reply).await });
                 return;
             }
@@ -471,7 +485,10 @@ async fn upload(
 ) {
     match next_reply(chan, &mut stdout).await {
         None => return,
-        Some(FileReply::Ok) => send(&out.control, channel, FileReply::Ok).await,
+        Some(FileReply::Ok) => {
+            chan.state().ready = true;
+            send(&out.control, channel, FileReply::Ok).await
+        }
         Some(other) => return send(&out.control, channel, other).await,
     }
     // The worker's last answer comes at the commit, or earlier if it fails; read it aside.
@@ -552,9 +569,32 @@ mod tests {
         encode_output(ch, OutputStream::File, offset, bytes)[17..].to_vec()
     }
 
+    /// A write channel whose worker said it is ready.
+    fn ready_channel() -> FileChannel {
+        let chan = FileChannel::default();
+        chan.state().ready = true;
+        chan
+    }
+
+    #[test]
+    fn uploads_before_the_worker_is_ready_are_a_fault() {
+        let chan = FileChannel::default();
+        chan.receive(&payload(0, b"early"));
+        let s = chan.state();
+        assert!(s
+            .fault
+            .as_deref()
+            .unwrap()
+            .contains("before the agent was ready"));
+        assert!(
+            s.queue.is_empty(),
+            "nothing is buffered for an operation not started"
+        );
+    }
+
     #[test]
     fn uploads_must_be_contiguous() {
-        let chan = FileChannel::default();
+        let chan = ready_channel();
         chan.receive(&payload(0, b"abc"));
         chan.receive(&payload(3, b"de"));
         assert_eq!(chan.state().queue.len(), 2);
@@ -566,7 +606,7 @@ mod tests {
 
     #[test]
     fn uploads_stay_within_credit() {
-        let chan = FileChannel::default();
+        let chan = ready_channel();
         let chunk = vec![0u8; FILE_CHUNK_BYTES];
         let mut offset = 0;
         while offset < FILE_WINDOW {
@@ -577,7 +617,7 @@ mod tests {
         chan.receive(&payload(offset, b"x"));
         assert!(chan.state().fault.as_deref().unwrap().contains("credit"));
 
-        let chan = FileChannel::default();
+        let chan = ready_channel();
         assert!(!chan.credit_due(CREDIT_STEP - 1));
         assert!(chan.credit_due(CREDIT_STEP));
         assert_eq!(chan.state().credit, CREDIT_STEP);

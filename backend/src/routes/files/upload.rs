@@ -103,7 +103,12 @@ pub async fn upload(
         hasher: Sha256::new(),
     };
     match upload.pump(body).await {
-        Ok(()) => upload.finish().await,
+        // Once the agent was told to commit, it finishes whatever happens to this request: wait
+        // for its answer in a task of its own, so a client leaving now cannot turn a completed
+        // write into an "abandoned" audit row (or cancel the hash check).
+        Ok(()) => tokio::spawn(upload.finish())
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal())),
         Err(failure) => {
             upload
                 .log
