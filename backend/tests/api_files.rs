@@ -110,3 +110,17 @@ async fn the_openapi_document_lists_the_file_endpoints() {
     let content = &paths["/api/files/{server}/content"];
     assert!(content["get"].is_object() && content["put"].is_object());
 }
+
+#[tokio::test]
+async fn head_on_content_is_refused_rather_than_opening_a_read() {
+    let (app, root) = setup(&["webftp"]).await;
+    let response = app
+        .call("HEAD", "/api/files/web-01/content?path=/srv/a", None, &root)
+        .await;
+    assert_eq!(response.status, 400, "{}", response.text);
+    let audit = app
+        .get("/api/audit?action=file.download", &root)
+        .await
+        .expect(200);
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(0));
+}

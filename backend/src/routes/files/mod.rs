@@ -36,11 +36,20 @@ pub fn router() -> Router<AppState> {
         // Uploads stream through at any size: the 64 KiB limit is for JSON bodies.
         .route(
             "/api/files/{server}/content",
-            get(download).put(upload).layer(DefaultBodyLimit::disable()),
+            get(download)
+                .head(head_content)
+                .put(upload)
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/api/files/{server}/mkdir", post(mkdir))
         .route("/api/files/{server}/rename", post(rename))
         .route("/api/files/{server}/delete", post(delete))
+}
+
+/// axum would answer `HEAD` with the download handler, opening a read on the agent that is then
+/// cut and audited as an interrupted download; `stat` is the way to ask for size and time.
+async fn head_content() -> ApiError {
+    ApiError::bad_request("HEAD is not supported on file content; GET /api/files/{server}/stat gives its size and time")
 }
 
 /// `?path=&user=`.
