@@ -61,26 +61,17 @@ fn observer_script(n: usize) -> String {
 /// One navigation: (ms to the first row, ms to all `n` rows), both since navigation start.
 async fn measure(browser: &Browser, path: &str, n: usize) -> (f64, f64) {
     browser.goto(path).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("{n} rows on {path}");
+    gatehouse_e2e::eventually(&what, Duration::from_secs(120), || async {
         let at = browser
             .js(
                 "return [window.__benchFirstRowAt ?? null, window.__benchRowsAt ?? null];",
                 vec![],
             )
             .await;
-        if let (Some(first), Some(all)) = (at[0].as_f64(), at[1].as_f64()) {
-            return (first, all);
-        }
-        if Instant::now() > deadline {
-            panic!(
-                "the list never reached {n} rows: it shows {} (page {})",
-                browser.count(ROW).await,
-                browser.current_url().await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        Some((at[0].as_f64()?, at[1].as_f64()?))
+    })
+    .await
 }
 
 fn summary(label: &str, mut values: Vec<f64>) {

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 const ROW: &str = "[data-testid=file-row]";
 
@@ -176,20 +176,11 @@ fn upload_row(name: &str, state: &str) -> String {
 
 /// Waits until `path` exists with `len` bytes (a download being written ends with a rename).
 async fn wait_file(path: &Path, len: usize) -> Vec<u8> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Ok(bytes) = std::fs::read(path) {
-            if bytes.len() == len {
-                return bytes;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not arrive with {len} bytes",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("{} with {len} bytes", path.display());
+    gatehouse_e2e::eventually(&what, WAIT, || async {
+        std::fs::read(path).ok().filter(|bytes| bytes.len() == len)
+    })
+    .await
 }
 
 /// The `path` query parameter of the page.
