@@ -59,8 +59,13 @@ pub fn app(state: AppState) -> Router {
         ))
         // A bug must not drop the connection without an answer: report `internal` instead.
         .layer(CatchPanicLayer::custom(panic_response))
-        // Never log headers or bodies: they carry cookies, tokens and passwords.
-        .layer(TraceLayer::new_for_http())
+        // Never log headers, bodies or query strings: they carry cookies, tokens, passwords
+        // and a guest's join ticket. Only the method and path are logged.
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+            },
+        ))
         .with_state(state)
 }
 

@@ -40,6 +40,9 @@ pub struct Config {
     pub max_terminals_per_user: usize,
     /// Open terminals one agent may carry at once.
     pub max_terminals_per_agent: usize,
+    /// The first wait after a wrong link password; it doubles with each one (see
+    /// `gatehouse_shared::share::join_backoff_ms`).
+    pub share_backoff_base_ms: u64,
 }
 
 impl Default for Config {
@@ -54,6 +57,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./gatehouse-data"),
             max_terminals_per_user: 20,
             max_terminals_per_agent: 200,
+            share_backoff_base_ms: 1000,
         }
     }
 }

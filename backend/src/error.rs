@@ -61,10 +61,15 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut envelope = ErrorEnvelope::new(
-            ErrorCode::RateLimited,
+        Self::rate_limited_because(
             "too many failed sign-in attempts; try again later",
-        );
+            retry_after_secs,
+        )
+    }
+
+    /// 429 with the reason and how long to wait.
+    pub fn rate_limited_because(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut envelope = ErrorEnvelope::new(ErrorCode::RateLimited, message);
         envelope.retry_after_secs = Some(retry_after_secs.max(1));
         Self(Box::new(envelope))
     }

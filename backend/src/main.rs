@@ -75,6 +75,10 @@ struct ServeArgs {
     /// Extra DNS names or IPs for the self-signed certificate (repeatable).
     #[arg(long = "tls-name")]
     tls_names: Vec<String>,
+    /// The first wait after a wrong shared-link password, in ms; it doubles with each one, and
+    /// ten lock the link.
+    #[arg(long, env = "GATEHOUSE_SHARE_BACKOFF_MS", default_value_t = 1000)]
+    share_backoff_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +206,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         console_dir: args.console_dir.clone(),
         data_dir: args.store.data_dir.clone(),
         secure_cookies: tls.is_some(),
+        share_backoff_base_ms: args.share_backoff_ms,
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)

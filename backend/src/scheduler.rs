@@ -69,5 +69,6 @@ pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
     logins::purge_expired(&state.db, state.workspace, now).await?;
     let window = ChronoDuration::seconds(state.config.throttle.window_secs);
     throttle::purge_older_than(&state.db, state.workspace, now, window).await?;
+    crate::store::shares::purge_tickets(&state.db, state.workspace, now).await?;
     Ok(())
 }

@@ -56,4 +56,8 @@ id_type!(
     TokenId,
     /// A group of users granted servers by name pattern.
     GroupId,
+    /// A shared link to a live terminal.
+    ShareId,
+    /// Someone in a live terminal: its owner, a guest who joined by link, or a watching staff member.
+    ParticipantId,
 );

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod pattern;
 pub mod scope;
 pub mod server;
+pub mod share;
 pub mod token;
 pub mod user;
 pub mod websh;

@@ -40,10 +40,20 @@ pub enum NoticeLevel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerMessage {
-    Exit { code: i32 },
-    Ended { reason: EndReason },
-    Notice { level: NoticeLevel, text: String },
-    Participants { items: Vec<String> },
+    Exit {
+        code: i32,
+    },
+    Ended {
+        reason: EndReason,
+    },
+    Notice {
+        level: NoticeLevel,
+        text: String,
+    },
+    /// Everyone in the terminal now; sent on attach and whenever it changes.
+    Participants {
+        items: Vec<crate::share::Participant>,
+    },
     Pong,
 }
 
@@ -76,6 +86,10 @@ pub mod close {
     pub const NOT_FOUND: u16 = 4004;
     pub const WORK_SESSION_ENDED: u16 = 4010;
     pub const TERMINATED: u16 = 4011;
+    /// A guest's link was revoked or expired.
+    pub const SHARE_ENDED: u16 = 4012;
+    /// The owner or staff removed this participant.
+    pub const REMOVED: u16 = 4013;
 }
 
 /// Builds a server → client output frame.

@@ -25,3 +25,17 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+/// Characters of generated passwords: no look-alikes (0/O, 1/l/I), so one read aloud or copied
+/// by hand comes through.
+const PASSWORD_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/// A password of `len` characters drawn uniformly from an unambiguous alphabet (56 symbols:
+/// 12 characters carry about 70 bits).
+pub fn random_password(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..len)
+        .map(|_| char::from(PASSWORD_ALPHABET[rng.gen_range(0..PASSWORD_ALPHABET.len())]))
+        .collect()
+}

@@ -8,4 +8,5 @@ pub mod link;
 pub mod recording;
 pub mod service;
 pub mod terminal;
+pub mod viewers;
 pub mod watcher;

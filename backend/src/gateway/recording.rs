@@ -2,6 +2,8 @@
 //! and by `asciinema play`. A sidecar `.offset` file keeps the exact output byte count that has
 //! reached the disk, so a restarted gateway knows from where to ask the agent to resend.
 
+use crate::gateway::viewers::ViewerIdentity;
+use gatehouse_shared::ParticipantId;
 use serde_json::json;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -60,7 +62,12 @@ pub struct Recorder {
     output: Utf8Carry,
     input: Utf8Carry,
     output_bytes: u64,
+    /// Who the last `i` event belongs to (an `input_by` event precedes a change).
+    last_typist: Option<ParticipantId>,
 }
+
+/// The event type attributing the input events after it to one participant.
+pub const INPUT_BY: &str = "input_by";
 
 impl Recorder {
     /// Creates `path` with the asciicast header.
@@ -86,6 +93,7 @@ impl Recorder {
             output: Utf8Carry::default(),
             input: Utf8Carry::default(),
             output_bytes: 0,
+            last_typist: None,
         })
     }
 
@@ -105,6 +113,7 @@ impl Recorder {
                 output: Utf8Carry::default(),
                 input: Utf8Carry::default(),
                 output_bytes: recovered.output_bytes,
+                last_typist: None,
             },
             recovered.tail,
         ))
@@ -131,10 +140,18 @@ impl Recorder {
             .write_all_at(&self.output_bytes.to_be_bytes(), 0)
     }
 
-    pub fn input(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    /// Records input typed by `who`. When the typist changes, an `input_by` event (an extension
+    /// the asciicast v2 format allows; players skip event types they do not know) names the
+    /// participant every following `i` event belongs to, until the next one.
+    pub fn input(&mut self, bytes: &[u8], who: &ViewerIdentity) -> std::io::Result<()> {
         let text = self.input.decode(bytes);
         if text.is_empty() {
             return Ok(());
+        }
+        if self.last_typist != Some(who.participant) {
+            let t = (self.elapsed() * 1e6).round() / 1e6;
+            writeln!(self.file, "{}", json!([t, INPUT_BY, who.attribution()]))?;
+            self.last_typist = Some(who.participant);
         }
         self.event("i", &text)
     }
@@ -227,7 +244,8 @@ mod tests {
         let path = dir.path().join("t.cast");
         let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
         rec.output(b"hello ").unwrap();
-        rec.input(b"ls\r").unwrap();
+        let owner = typist("alice");
+        rec.input(b"ls\r", &owner).unwrap();
         rec.resize(100, 30).unwrap();
         rec.output("wörld".as_bytes()).unwrap();
         drop(rec);
@@ -238,9 +256,54 @@ mod tests {
         drop(again);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 6);
+        assert_eq!(lines.len(), 7);
         assert!(lines[0].contains("\"version\":2"));
-        assert!(lines[2].contains("\"i\""));
-        assert!(lines[3].contains("\"100x30\""));
+        assert!(lines[2].contains("\"input_by\"") && lines[2].contains("alice"));
+        assert!(lines[3].contains("\"i\""));
+        assert!(lines[4].contains("\"100x30\""));
+    }
+
+    fn typist(name: &str) -> ViewerIdentity {
+        ViewerIdentity {
+            participant: ParticipantId::new(),
+            name: name.to_owned(),
+            role: gatehouse_shared::share::ParticipantRole::Guest,
+            read_only: false,
+            share: None,
+        }
+    }
+
+    #[test]
+    fn each_change_of_typist_is_attributed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
+        let (alice, bob) = (typist("alice"), typist("bob"));
+        rec.input(b"a", &alice).unwrap();
+        rec.input(b"b", &alice).unwrap();
+        rec.input(b"c", &bob).unwrap();
+        rec.input(b"d", &alice).unwrap();
+        rec.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut typed_by = Vec::new();
+        let mut current = None;
+        for line in text.lines().skip(1) {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            match event[1].as_str().unwrap() {
+                INPUT_BY => current = Some(event[2]["name"].as_str().unwrap().to_owned()),
+                "i" => typed_by.push((
+                    event[2].as_str().unwrap().to_owned(),
+                    current.clone().unwrap(),
+                )),
+                other => panic!("unexpected event {other}"),
+            }
+        }
+        let expected: Vec<(String, String)> =
+            [("a", "alice"), ("b", "alice"), ("c", "bob"), ("d", "alice")]
+                .iter()
+                .map(|(k, who)| (k.to_string(), who.to_string()))
+                .collect();
+        assert_eq!(typed_by, expected);
+        assert_eq!(text.matches(INPUT_BY).count(), 3);
     }
 }

@@ -77,6 +77,7 @@ pub fn restore(state: &AppState, row: &WebshRow) -> Option<Arc<Terminal>> {
         server_id,
         server_name: row.server_name.clone(),
         run_as: row.run_as.clone(),
+        started_at: crate::time::from_micros(row.created_at),
     };
     let term = Terminal::new(info, recorder, end, tail);
     state.hub.add_terminal(term.clone());

@@ -7,12 +7,15 @@
 
 use crate::gateway::hub::AgentLink;
 use crate::gateway::recording::Recorder;
+use crate::gateway::viewers::{self, Kick, Viewer, ViewerIdentity};
+use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
-use gatehouse_shared::websh::EndReason;
-use gatehouse_shared::{ServerId, UserId, WorkSessionId};
+use gatehouse_shared::share::Participant;
+use gatehouse_shared::websh::{EndReason, NoticeLevel};
+use gatehouse_shared::{ParticipantId, ServerId, ShareId, UserId, WorkSessionId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
 
 /// Output kept for resuming viewers.
 pub const RING_BYTES: usize = 1024 * 1024;
@@ -33,6 +36,7 @@ pub struct TerminalInfo {
     pub server_id: ServerId,
     pub server_name: String,
     pub run_as: Option<String>,
+    pub started_at: DateTime<Utc>,
 }
 
 #[derive(Default)]
@@ -43,8 +47,10 @@ struct State {
     /// Output up to here is in the recording on disk.
     recorded: u64,
     link: Option<Arc<AgentLink>>,
-    viewers: HashMap<u64, u64>,
+    viewers: HashMap<u64, Viewer>,
     next_viewer: u64,
+    /// Bumped whenever the participants list changes, so each viewer knows to resend it.
+    participants_version: u64,
     acked_to_agent: u64,
     exit: Option<i32>,
     ended: Option<EndReason>,
@@ -66,6 +72,8 @@ pub struct Terminal {
     state: Mutex<State>,
     changed: Notify,
     recorder: Mutex<Option<Recorder>>,
+    /// Notices for every viewer (someone joined, someone is watching).
+    notices: broadcast::Sender<(NoticeLevel, String)>,
 }
 
 impl std::ops::Deref for Terminal {
@@ -92,6 +100,7 @@ impl Terminal {
             state: Mutex::new(state),
             changed: Notify::new(),
             recorder: Mutex::new(Some(recorder)),
+            notices: broadcast::channel(32).0,
         })
     }
 
@@ -114,6 +123,12 @@ impl Terminal {
             ended: s.ended,
             agent_connected: s.link.is_some(),
         }
+    }
+
+    /// Neither exited nor ended (an ended terminal may linger in the hub until its end is written).
+    pub fn is_live(&self) -> bool {
+        let s = lock(&self.state);
+        s.exit.is_none() && s.ended.is_none()
     }
 
     /// The agent link carrying this terminal (after open, or a re-attach).
@@ -177,7 +192,7 @@ impl Terminal {
         let target = s
             .viewers
             .values()
-            .copied()
+            .map(|v| v.acked)
             .min()
             .unwrap_or(s.end)
             .min(s.recorded);
@@ -198,20 +213,94 @@ impl Terminal {
         lock(&self.state).acked_to_agent
     }
 
-    /// A viewer joins, having rendered everything before `from`.
-    pub fn add_viewer(&self, from: u64) -> u64 {
+    /// A viewer joins as `who`, having rendered everything before `from`.
+    pub fn add_viewer(&self, from: u64, who: ViewerIdentity) -> u64 {
         let mut s = lock(&self.state);
         let id = s.next_viewer;
         s.next_viewer += 1;
-        let from = from.clamp(s.ring_start, s.end);
-        s.viewers.insert(id, from);
+        let acked = from.clamp(s.ring_start, s.end);
+        s.viewers.insert(
+            id,
+            Viewer {
+                acked,
+                who,
+                since: crate::time::now(),
+                kicked: None,
+            },
+        );
+        s.participants_version += 1;
+        drop(s);
+        self.notify();
         id
     }
 
     pub fn remove_viewer(&self, viewer: u64) {
         let mut s = lock(&self.state);
-        s.viewers.remove(&viewer);
+        if s.viewers.remove(&viewer).is_some() {
+            s.participants_version += 1;
+        }
         self.credit_agent(&mut s);
+        drop(s);
+        self.notify();
+    }
+
+    /// Everyone watching now, and the version of that list.
+    pub fn participants(&self) -> (u64, Vec<Participant>) {
+        let s = lock(&self.state);
+        (
+            s.participants_version,
+            viewers::participants(s.viewers.values()),
+        )
+    }
+
+    pub fn participants_version(&self) -> u64 {
+        lock(&self.state).participants_version
+    }
+
+    /// Tells every viewer matching `which` to leave; returns how many there were.
+    fn kick(&self, kick: Kick, which: impl Fn(&ViewerIdentity) -> bool) -> usize {
+        let mut s = lock(&self.state);
+        let mut n = 0;
+        for v in s.viewers.values_mut() {
+            if v.kicked.is_none() && which(&v.who) {
+                v.kicked = Some(kick);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            s.participants_version += 1;
+        }
+        drop(s);
+        self.notify();
+        n
+    }
+
+    /// A link was revoked or expired: its guests leave.
+    pub fn kick_share(&self, share: ShareId) -> usize {
+        self.kick(Kick::ShareEnded, |who| who.share == Some(share))
+    }
+
+    /// A participant was removed: all its connections leave.
+    pub fn kick_participant(&self, participant: ParticipantId) -> usize {
+        self.kick(Kick::Removed, |who| who.participant == participant)
+    }
+
+    /// Whether (and why) a viewer was told to leave.
+    pub fn kicked(&self, viewer: u64) -> Option<Kick> {
+        lock(&self.state)
+            .viewers
+            .get(&viewer)
+            .and_then(|v| v.kicked)
+    }
+
+    /// Sends a notice to every viewer.
+    pub fn announce(&self, level: NoticeLevel, text: String) {
+        // Nobody listening is fine.
+        let _ = self.notices.send((level, text));
+    }
+
+    pub fn notices(&self) -> broadcast::Receiver<(NoticeLevel, String)> {
+        self.notices.subscribe()
     }
 
     pub fn viewer_count(&self) -> usize {
@@ -222,8 +311,8 @@ impl Terminal {
     pub fn viewer_ack(&self, viewer: u64, offset: u64) {
         let mut s = lock(&self.state);
         let end = s.end;
-        if let Some(acked) = s.viewers.get_mut(&viewer) {
-            *acked = (*acked).max(offset.min(end));
+        if let Some(v) = s.viewers.get_mut(&viewer) {
+            v.acked = v.acked.max(offset.min(end));
         }
         self.credit_agent(&mut s);
         drop(s);
@@ -235,7 +324,7 @@ impl Terminal {
     /// those bytes already left the ring) and the bytes.
     pub fn read(&self, viewer: u64, from: u64, max: usize) -> (u64, Vec<u8>) {
         let s = lock(&self.state);
-        let acked = s.viewers.get(&viewer).copied().unwrap_or(s.end);
+        let acked = s.viewers.get(&viewer).map_or(s.end, |v| v.acked);
         let from = from.max(s.ring_start);
         let limit = s.end.min(acked + VIEWER_WINDOW);
         if from >= limit {
@@ -246,12 +335,12 @@ impl Terminal {
         (from, s.ring.range(start..start + n).copied().collect())
     }
 
-    /// Keystrokes from a viewer: recorded, then sent to the PTY.
-    pub async fn input(&self, bytes: &[u8]) -> bool {
+    /// Keystrokes from a viewer: recorded as typed by `who`, then sent to the PTY.
+    pub async fn input(&self, bytes: &[u8], who: &ViewerIdentity) -> bool {
         let link = lock(&self.state).link.clone();
         let Some(link) = link else { return false };
         if let Some(rec) = lock(&self.recorder).as_mut() {
-            let _ = rec.input(bytes);
+            let _ = rec.input(bytes, who);
         }
         link.send_input(self.id, bytes).await
     }

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod groups;
 pub mod logins;
 pub mod servers;
+pub mod shares;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -18,6 +18,7 @@ pub struct WebshRow {
     pub cols: i64,
     pub rows: i64,
     pub recording: String,
+    pub created_at: i64,
     pub ended_at: Option<i64>,
 }
 
@@ -60,7 +61,7 @@ pub async fn insert(
 }
 
 const SELECT: &str = "SELECT w.id, w.work_session_id, w.server_id, w.server_name, w.user_id, \
-    u.username, w.run_as, w.cols, w.rows, w.recording, w.ended_at \
+    u.username, w.run_as, w.cols, w.rows, w.recording, w.created_at, w.ended_at \
     FROM websh_sessions w JOIN users u ON u.id = w.user_id";
 
 pub async fn get(db: &Db, ws: WorkspaceId, id: Uuid) -> Result<Option<WebshRow>, sqlx::Error> {

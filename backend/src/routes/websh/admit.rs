@@ -1,0 +1,222 @@
+//! Who may attach to a terminal stream, and as whom: its owner while the gate still says yes,
+//! staff watching read-only, or a guest holding a fresh ticket from a join whose link, terminal
+//! and owner's work session are all still good.
+
+use crate::audit;
+use crate::auth::secrets::sha256_hex;
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+use crate::gateway::terminal::Terminal;
+use crate::gateway::viewers::ViewerIdentity;
+use crate::state::AppState;
+use crate::store::{shares, work_sessions};
+use crate::time::now;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::gate::{self, AuthMethod, Operation, Principal};
+use gatehouse_shared::share::ParticipantRole;
+use gatehouse_shared::websh::{close, NoticeLevel};
+use gatehouse_shared::{ParticipantId, Scope, UserId};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// A refusal before the stream starts: a close code and a reason the client can show.
+pub type Refusal = (u16, String);
+
+/// An admitted viewer.
+pub struct Admitted {
+    pub term: Arc<Terminal>,
+    pub who: ViewerIdentity,
+    /// A guest's link stops working then.
+    pub until: Option<DateTime<Utc>>,
+}
+
+fn not_found() -> Refusal {
+    (close::NOT_FOUND, "no such live terminal".to_owned())
+}
+
+fn live_terminal(state: &AppState, id: Uuid) -> Result<Arc<Terminal>, Refusal> {
+    state
+        .hub
+        .terminal(ChannelId(id))
+        .filter(|t| t.is_live())
+        .ok_or_else(not_found)
+}
+
+/// The gate, as on every attach: the terminal's work session must still let `principal` use
+/// websh (and sudo when it runs as root) on its server. Denials are audited as `actor`.
+pub async fn attach_gate(
+    state: &AppState,
+    term: &Terminal,
+    principal: Principal,
+    actor: &str,
+    attach_as: &str,
+) -> Result<(), Refusal> {
+    let session = work_sessions::get(&state.db, state.workspace, term.work_session)
+        .await
+        .map_err(|_| {
+            (
+                close::GATE_DENIED,
+                "cannot read the work session".to_owned(),
+            )
+        })?;
+    let op = Operation {
+        scope: Scope::Websh,
+        server: &term.server_name,
+        as_root: gate::runs_as_root(term.run_as.as_deref()),
+    };
+    if let Err(denial) = gate::check(&op, &principal, session.as_ref(), false, now()) {
+        let event = audit::event("gate.denied", audit::DENIED)
+            .actor(actor)
+            .server(&term.server_name)
+            .work_session(term.work_session)
+            .details(serde_json::json!({
+                "error_code": denial.code, "scope": "websh", "websh": term.id,
+                "attach": true, "as": attach_as,
+            }));
+        let _ = audit::record(state, event).await;
+        return Err((close::GATE_DENIED, denial.message));
+    }
+    Ok(())
+}
+
+/// Guests ride on the owner's session: the gate is asked as the owner would be.
+pub fn owner_principal(term: &Terminal) -> Principal {
+    Principal {
+        user_id: term.owner,
+        auth_method: AuthMethod::Password,
+    }
+}
+
+fn user_participant(id: UserId) -> ParticipantId {
+    ParticipantId(id.0)
+}
+
+/// The owner, re-checked by the gate.
+pub async fn owner(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: Uuid,
+) -> Result<Admitted, Refusal> {
+    let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
+    let term = live_terminal(state, id)?;
+    if term.owner != auth.id {
+        return Err(not_found());
+    }
+    attach_gate(state, &term, auth.principal(), &auth.username, "owner").await?;
+    let who = ViewerIdentity {
+        participant: user_participant(auth.id),
+        name: auth.username.clone(),
+        role: ParticipantRole::Owner,
+        read_only: false,
+        share: None,
+    };
+    Ok(Admitted {
+        term,
+        who,
+        until: None,
+    })
+}
+
+/// Staff and superusers watch any live terminal read-only; the owner is told.
+pub async fn watcher(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: Uuid,
+) -> Result<Admitted, Refusal> {
+    let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
+    if !auth.role.is_staff_or_above() {
+        return Err(not_found());
+    }
+    let term = live_terminal(state, id)?;
+    let event = audit::event("websh.watched", audit::SUCCESS)
+        .actor(&auth.username)
+        .target(id.to_string())
+        .work_session(term.work_session)
+        .server(&term.server_name)
+        .details(serde_json::json!({"websh": id, "owner": term.owner_name}));
+    audit::record(state, event)
+        .await
+        .map_err(|_| (close::GATE_DENIED, "cannot audit the watch".to_owned()))?;
+    term.announce(
+        NoticeLevel::Warn,
+        format!("{} is watching this terminal (read-only)", auth.username),
+    );
+    let who = ViewerIdentity {
+        participant: user_participant(auth.id),
+        name: auth.username.clone(),
+        role: ParticipantRole::Watcher,
+        read_only: true,
+        share: None,
+    };
+    Ok(Admitted {
+        term,
+        who,
+        until: None,
+    })
+}
+
+/// A guest with the ticket its join returned (used up here).
+pub async fn guest(state: &AppState, id: Uuid, ticket: &str) -> Result<Admitted, Refusal> {
+    let internal = |_| (close::UNAUTHENTICATED, "cannot check the ticket".to_owned());
+    let at = now();
+    let participant = shares::take_ticket(&state.db, state.workspace, &sha256_hex(ticket), at)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            (
+                close::UNAUTHENTICATED,
+                "the ticket is unknown, used or expired; join again".to_owned(),
+            )
+        })?;
+    let row = shares::participant(&state.db, state.workspace, participant)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    if row.removed_at.is_some() {
+        return Err((
+            close::REMOVED,
+            "you were removed from this terminal".to_owned(),
+        ));
+    }
+    let share_id = row.share_id.parse().map_err(|_| not_found())?;
+    let share = shares::get(&state.db, state.workspace, share_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(not_found)?;
+    if share.websh().ok() != Some(id) {
+        return Err(not_found());
+    }
+    if share.revoked_at.is_some() || share.expired(at) {
+        return Err((
+            close::SHARE_ENDED,
+            "this link was revoked or has expired".to_owned(),
+        ));
+    }
+    let term = live_terminal(state, id)?;
+    attach_gate(
+        state,
+        &term,
+        owner_principal(&term),
+        &guest_actor(&row.name),
+        "guest",
+    )
+    .await?;
+    let who = ViewerIdentity {
+        participant,
+        name: row.name.clone(),
+        role: ParticipantRole::Guest,
+        read_only: share.read_only,
+        share: Some(share_id),
+    };
+    Ok(Admitted {
+        term,
+        who,
+        until: Some(share.expires()),
+    })
+}
+
+/// How a guest appears as the actor of audit events (never mistakable for a username).
+pub fn guest_actor(name: &str) -> String {
+    format!("guest:{name}")
+}

@@ -1,0 +1,236 @@
+//! Browser terminals: `POST /api/websh` (behind the gate), ending one, and the recording. The
+//! `WS /ws/websh/{id}` stream is in `socket`, links and oversight in `share`, `join` and `live`.
+
+mod admit;
+pub mod join;
+pub mod live;
+pub mod share;
+mod socket;
+
+use crate::audit::{self, SUCCESS};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::gateway::recording::Recorder;
+use crate::gateway::service;
+use crate::gateway::terminal::{Terminal, TerminalInfo};
+use crate::routes::gate::{authorize, effective_run_as};
+use crate::state::AppState;
+use crate::store::{servers, websh};
+use crate::time::now;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gatehouse_shared::agent_link::{ChannelId, GatewayMessage};
+use gatehouse_shared::gate::{self, Operation};
+use gatehouse_shared::websh::{valid_size, EndReason, OpenWebsh, OpenedWebsh};
+use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
+use uuid::Uuid;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(share::router())
+        .merge(join::router())
+        .merge(live::router())
+        .route("/api/websh", post(open_websh))
+        .route("/api/websh/{id}", axum::routing::delete(terminate))
+        .route("/api/websh/{id}/recording", get(recording))
+        .route("/ws/websh/{id}", get(socket::websh_socket))
+}
+
+/// Open a terminal on a server inside the caller's work session (scope `websh`; `sudo` too
+/// when it runs as root).
+#[utoipa::path(post, path = "/api/websh", tag = "websh", request_body = OpenWebsh,
+    responses((status = 201, body = OpenedWebsh), (status = 403, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+pub async fn open_websh(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<OpenWebsh>,
+) -> ApiResult<(StatusCode, Json<OpenedWebsh>)> {
+    if !valid_size(req.cols, req.rows) {
+        return Err(ApiError::validation(
+            "cols",
+            "cols and rows must be between 1 and 1000",
+        ));
+    }
+    let server = servers::by_name(&state.db, state.workspace, &req.server).await?;
+    let link = server
+        .as_ref()
+        .and_then(|s| s.server_id().ok())
+        .and_then(|id| state.hub.link(id));
+    let run_as = effective_run_as(
+        req.user.as_deref(),
+        link.as_ref().is_some_and(|l| l.privileged),
+    );
+    let op = Operation {
+        scope: Scope::Websh,
+        server: &req.server,
+        as_root: gate::runs_as_root(run_as.as_deref()),
+    };
+    let session = authorize(&state, &auth, &headers, &op, false)
+        .await?
+        .ok_or_else(|| ApiError::forbidden("terminals need a work session"))?;
+    let (Some(server), Some(link)) = (server, link) else {
+        return Err(ApiError::conflict(format!(
+            "server {} is not connected; its agent is offline",
+            req.server
+        )));
+    };
+    let open_for_user = state.hub.terminals_count(|t| {
+        t.owner == auth.id && t.snapshot().ended.is_none() && t.snapshot().exit.is_none()
+    });
+    if open_for_user >= state.config.max_terminals_per_user {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "at most {} open terminals per user",
+                state.config.max_terminals_per_user
+            ),
+        ));
+    }
+    if state.hub.terminals_on(link.server_id).len() >= state.config.max_terminals_per_agent {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "server {} carries its maximum of open terminals",
+                req.server
+            ),
+        ));
+    }
+
+    let id = Uuid::new_v4();
+    let file = format!("{id}.cast");
+    let title = format!("{}@{}", auth.username, req.server);
+    let recorder = Recorder::create(&state.recording_path(&file), req.cols, req.rows, &title)
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot create a recording");
+            ApiError::internal()
+        })?;
+    websh::insert(
+        &state.db,
+        state.workspace,
+        &websh::NewWebsh {
+            id,
+            work_session: session.id,
+            server_id: link.server_id,
+            server_name: &server.name,
+            user: auth.id,
+            run_as: run_as.as_deref(),
+            cols: req.cols,
+            rows: req.rows,
+            recording: &file,
+        },
+        now(),
+    )
+    .await?;
+    let info = TerminalInfo {
+        id: ChannelId(id),
+        work_session: session.id,
+        owner: auth.id,
+        owner_name: auth.username.clone(),
+        server_id: link.server_id,
+        server_name: server.name.clone(),
+        run_as: run_as.clone(),
+        started_at: now(),
+    };
+    let term = Terminal::new(info, recorder, 0, Vec::new());
+    state.hub.add_terminal(term.clone());
+    term.attach_link(link.clone());
+    let open = GatewayMessage::OpenPty {
+        channel: ChannelId(id),
+        cols: req.cols,
+        rows: req.rows,
+        user: req.user.clone(),
+        env: Vec::new(),
+        allow_root: session.has_scope(Scope::Sudo),
+    };
+    if let Err(message) = link.open(ChannelId(id), &open).await {
+        term.end(EndReason::Terminated);
+        service::finalize(&state, &term).await;
+        return Err(ApiError::conflict(format!(
+            "the agent could not start a terminal: {message}"
+        )));
+    }
+    audit::record(
+        &state,
+        audit::event("websh.opened", SUCCESS)
+            .actor(&auth.username)
+            .target(id.to_string())
+            .work_session(session.id)
+            .server(&server.name)
+            .details(serde_json::json!({
+                "websh": id, "run_as": run_as, "cols": req.cols, "rows": req.rows,
+                "recording": format!("/api/websh/{id}/recording"),
+            })),
+    )
+    .await?;
+    // The session may have ended while the shell started.
+    crate::gateway::watcher::check_terminal(&state, &term).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(OpenedWebsh {
+            id,
+            ws_path: format!("/ws/websh/{id}"),
+        }),
+    ))
+}
+
+/// The terminal's recording as asciicast v2 (the owner, or staff and above).
+#[utoipa::path(get, path = "/api/websh/{id}/recording", tag = "websh",
+    params(("id" = String, Path, description = "terminal id")),
+    responses((status = 200, content_type = "application/x-asciicast"), (status = 404, body = ErrorEnvelope)))]
+pub async fn recording(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let row = websh::get(&state.db, state.workspace, id)
+        .await?
+        .filter(|r| auth.role.is_staff_or_above() || r.user_id == auth.id.to_string())
+        .ok_or_else(|| ApiError::not_found("recording"))?;
+    let bytes = tokio::fs::read(state.recording_path(&row.recording))
+        .await
+        .map_err(|_| ApiError::not_found("recording"))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-asciicast")],
+        Body::from(bytes),
+    )
+        .into_response())
+}
+
+/// End a live terminal: its owner closing the tab, or staff stepping in. The shell is killed on
+/// the agent and every viewer gets `ended{terminated}` and close code 4011.
+#[utoipa::path(delete, path = "/api/websh/{id}", tag = "websh",
+    params(("id" = Uuid, Path, description = "The terminal")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+pub async fn terminate(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    let term = state
+        .hub
+        .terminal(ChannelId(id))
+        .filter(|t| auth.role.is_staff_or_above() || t.owner == auth.id)
+        .filter(|t| t.is_live())
+        .ok_or_else(|| ApiError::not_found("live terminal"))?;
+    term.end(EndReason::Terminated);
+    let audited = audit::record(
+        &state,
+        audit::event("websh.terminated", SUCCESS)
+            .actor(&auth.username)
+            .target(id.to_string())
+            .work_session(term.work_session)
+            .server(&term.server_name)
+            .details(serde_json::json!({ "websh": id, "owner": term.owner_name })),
+    )
+    .await;
+    // The shell is already gone: record its end whatever became of the audit write.
+    service::finalize(&state, &term).await;
+    audited?;
+    Ok(StatusCode::NO_CONTENT)
+}
