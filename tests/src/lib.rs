@@ -129,6 +129,17 @@ impl Server {
 
     /// Like `start`, with extra `serve` flags.
     pub fn start_with(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
+        Self::spawn(data_dir, port, extra, "warn", Stdio::inherit())
+    }
+
+    /// Like `start_with`, logging everything down to debug level into `log` (for tests that
+    /// check what the server's log holds).
+    pub fn start_logged(data_dir: &Path, extra: &[&str], log: &Path) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Self::spawn(data_dir, 0, extra, "debug", Stdio::from(file))
+    }
+
+    fn spawn(data_dir: &Path, port: u16, extra: &[&str], level: &str, stderr: Stdio) -> Self {
         let mut child = Command::new(binary("gatehouse"))
             .args([
                 "serve",
@@ -138,9 +149,9 @@ impl Server {
             ])
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start gatehouse serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -37,12 +37,28 @@ impl Term {
         origin: Option<&str>,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Term, String> {
+        Self::open(url, Some(&api.cookie), origin, tls).await
+    }
+
+    /// Opens the stream with no sign-in at all (a guest whose URL carries its ticket).
+    pub async fn connect_anonymous(url: &str, origin: Option<&str>) -> Result<Term, String> {
+        Self::open(url, None, origin, None).await
+    }
+
+    async fn open(
+        url: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    ) -> Result<Term, String> {
         let mut request = url.into_client_request().map_err(|e| e.to_string())?;
         let headers = request.headers_mut();
-        headers.insert(
-            "cookie",
-            HeaderValue::from_str(&api.cookie).map_err(|e| e.to_string())?,
-        );
+        if let Some(cookie) = cookie {
+            headers.insert(
+                "cookie",
+                HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
+            );
+        }
         if let Some(origin) = origin {
             headers.insert(
                 "origin",

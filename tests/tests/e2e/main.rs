@@ -11,6 +11,7 @@ mod events;
 mod exec;
 mod files;
 mod restart;
+mod share;
 mod tls;
 mod websh;
 
@@ -35,6 +36,19 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         create_user(dir.path(), "ops", "superuser");
         let server = Server::start(dir.path(), port);
+        Self::with_server(names, dir, server).await
+    }
+
+    /// Like `start`, with extra `serve` flags.
+    pub async fn start_with(names: &[&str], extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        create_user(dir.path(), "ops", "superuser");
+        let server = Server::start_with(dir.path(), 0, extra);
+        Self::with_server(names, dir, server).await
+    }
+
+    /// Signs `ops` in on a started server and connects agents named `names`.
+    pub async fn with_server(names: &[&str], dir: TempDir, server: Server) -> Self {
         let api = Api::login(&server.base, "ops").await;
         let reg = api
             .post(

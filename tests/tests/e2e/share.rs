@@ -1,0 +1,723 @@
+//! Shared websh links and oversight: share, join with the right and wrong password, read-only
+//! guests dropped and audited, read-write guests attributed in the recording, revocation and
+//! expiry cutting guests off, the lock after ten wrong passwords, secrets kept out of the log,
+//! staff watching and ending terminals.
+
+use crate::Fixture;
+use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::{create_user, eventually, Api, Server};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A link as its owner got it.
+struct Link {
+    id: String,
+    secret: String,
+    password: String,
+}
+
+async fn share(fx: &Fixture, websh: &str, body: Value) -> Link {
+    let created = fx
+        .api
+        .post(&format!("/api/websh/{websh}/share"), body)
+        .await;
+    let url = created["url"].as_str().expect("url");
+    let (base, secret) = url
+        .split_once("/join#")
+        .expect("the secret in the fragment");
+    assert_eq!(base, fx.server.base, "the link points at this server");
+    Link {
+        id: created["id"].as_str().expect("id").to_owned(),
+        secret: secret.to_owned(),
+        password: created["password"].as_str().expect("password").to_owned(),
+    }
+}
+
+/// `POST /api/share/join` with no sign-in at all.
+async fn join(fx: &Fixture, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/share/join", fx.server.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("join request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn join_body(link: &Link, name: &str) -> Value {
+    json!({"secret": link.secret, "password": link.password, "name": name})
+}
+
+fn guest_url(fx: &Fixture, joined: &Value) -> String {
+    let path = joined["ws_path"].as_str().expect("ws_path");
+    let ticket = joined["ticket"].as_str().expect("ticket");
+    fx.server.ws_url(&format!("{path}?ticket={ticket}"))
+}
+
+/// Joins and connects as a guest named `name`.
+async fn guest(fx: &Fixture, link: &Link, name: &str) -> (Value, Term) {
+    let (status, joined) = join(fx, join_body(link, name)).await;
+    assert_eq!(status, 200, "join: {joined}");
+    let term = Term::connect_anonymous(&guest_url(fx, &joined), None)
+        .await
+        .expect("guest connects");
+    (joined, term)
+}
+
+fn contains(needle: &'static str) -> impl Fn(&Term) -> bool {
+    move |t: &Term| t.text().contains(needle)
+}
+
+/// The names in the last participants list `term` received.
+fn participant_names(term: &Term) -> Vec<String> {
+    term.messages
+        .iter()
+        .rev()
+        .find(|m| m["t"] == "participants")
+        .and_then(|m| m["items"].as_array())
+        .map(|items| {
+            items
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}:{}",
+                        p["role"].as_str().unwrap_or("?"),
+                        p["name"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn audit_actions(api: &Api, action: &str) -> Vec<Value> {
+    api.get(&format!("/api/audit?action={action}&limit=500"))
+        .await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_audited() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    owner.type_text("echo before-$((2+3))\r").await;
+    assert!(owner.read_until(WAIT, contains("before-5")).await);
+
+    let link = share(&fx, &id, json!({})).await;
+    let listed = fx.api.get(&format!("/api/websh/{id}/shares")).await;
+    let row = &listed["items"][0];
+    assert_eq!(
+        (row["read_only"].as_bool(), row["active"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert!(
+        !listed.to_string().contains(&link.secret) && !listed.to_string().contains(&link.password)
+    );
+
+    // A wrong password is refused, and the link then makes the next try wait.
+    let (status, body) = join(&fx, json!({"secret": link.secret, "password": "guess"})).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{body}"
+    );
+    let (status, body) = join(&fx, join_body(&link, "carol")).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
+    assert!(body["retry_after_secs"].as_u64().is_some(), "{body}");
+    let joined = eventually("the backoff to pass", WAIT, || async {
+        let (status, joined) = join(&fx, join_body(&link, "carol")).await;
+        (status == 200).then_some(joined)
+    })
+    .await;
+    assert_eq!(joined["read_only"], true);
+    assert_eq!(joined["owner"], "ops");
+    assert_eq!(joined["server"], "web-01");
+    let guest_url = guest_url(&fx, &joined);
+    let mut guest = Term::connect_anonymous(&guest_url, None)
+        .await
+        .expect("guest");
+    // The scrollback so far, then live output.
+    assert!(
+        guest.read_until(WAIT, contains("before-5")).await,
+        "{}",
+        guest.text()
+    );
+    owner.type_text("echo shared-$((6*7))\r").await;
+    assert!(
+        guest.read_until(WAIT, contains("shared-42")).await,
+        "{}",
+        guest.text()
+    );
+
+    // The owner sees the guest arrive.
+    assert!(
+        owner
+            .read_until(WAIT, |t| participant_names(t)
+                .contains(&"guest:carol".to_owned()))
+            .await,
+        "{:?}",
+        owner.messages
+    );
+    let listed = fx.api.get(&format!("/api/websh/{id}/participants")).await;
+    assert_eq!(listed["total"], 2, "{listed}");
+
+    // Keystrokes, resizes and stray frames from the read-only guest never reach the shell.
+    guest.type_text("echo guest-typed\r").await;
+    guest
+        .control(json!({"t": "resize", "cols": 40, "rows": 10}))
+        .await;
+    owner.type_text("echo after-$((1+1)); stty size\r").await;
+    assert!(owner.read_until(WAIT, contains("after-2")).await);
+    assert!(
+        owner.read_until(WAIT, contains("24 80")).await,
+        "{}",
+        owner.text()
+    );
+    assert!(!owner.text().contains("guest-typed"), "{}", owner.text());
+    let dropped = eventually("the dropped input audited", WAIT, || async {
+        let rows = audit_actions(&fx.api, "websh.input_dropped").await;
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await;
+    assert_eq!(dropped[0]["actor"], "guest:carol");
+    assert_eq!(dropped[0]["outcome"], "denied");
+
+    // A ticket opens one connection only.
+    let again = Term::connect_anonymous(&guest_url, None).await;
+    let mut again = again.expect("the upgrade itself succeeds");
+    assert!(again.read_until(WAIT, |t| t.closed.is_some()).await || again.closed.is_some());
+    assert_eq!(again.closed, Some(4001));
+
+    // Every attempt, allowed or not, is on the record.
+    let joins = audit_actions(&fx.api, "share.join").await;
+    let outcomes: Vec<&str> = joins.iter().filter_map(|e| e["outcome"].as_str()).collect();
+    assert!(
+        outcomes.contains(&"failure")
+            && outcomes.contains(&"denied")
+            && outcomes.contains(&"success"),
+        "{outcomes:?}"
+    );
+
+    // The guest leaves; the owner's list follows.
+    drop(guest);
+    assert!(
+        owner
+            .read_until(WAIT, |t| !participant_names(t)
+                .contains(&"guest:carol".to_owned()))
+            .await
+    );
+}
+
+#[tokio::test]
+async fn a_read_write_guests_input_is_attributed_to_them_in_the_recording() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    let link = share(
+        &fx,
+        &id,
+        json!({"read_only": false, "expires_in_secs": 300}),
+    )
+    .await;
+    let (joined, mut bob) = guest(&fx, &link, "bob").await;
+    assert_eq!(joined["read_only"], false);
+    bob.type_text("echo from-$((100+1))\r").await;
+    assert!(
+        owner.read_until(WAIT, contains("from-101")).await,
+        "{}",
+        owner.text()
+    );
+    owner.type_text("echo owner-$((200+2))\r").await;
+    assert!(bob.read_until(WAIT, contains("owner-202")).await);
+    owner.type_text("exit\r").await;
+    assert!(owner.read_until(WAIT, |t| t.closed.is_some()).await || owner.closed.is_some());
+    assert!(bob.read_until(WAIT, |t| t.closed.is_some()).await || bob.closed.is_some());
+    assert_eq!(bob.closed, Some(1000));
+
+    let cast = fx
+        .api
+        .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
+        .send()
+        .await
+        .expect("recording")
+        .text()
+        .await
+        .expect("recording text");
+    // Each input event belongs to whoever the last `input_by` event names.
+    let mut typist: Option<Value> = None;
+    let mut typed: Vec<(String, String, String)> = Vec::new();
+    for line in cast.lines().skip(1) {
+        let event: Value = serde_json::from_str(line).expect("an event line");
+        match event[1].as_str() {
+            Some("input_by") => typist = Some(event[2].clone()),
+            Some("i") => {
+                let who = typist.as_ref().expect("input is always attributed");
+                typed.push((
+                    who["role"].as_str().unwrap_or_default().to_owned(),
+                    who["name"].as_str().unwrap_or_default().to_owned(),
+                    event[2].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let by = |role: &str, name: &str| -> String {
+        typed
+            .iter()
+            .filter(|(r, n, _)| r == role && n == name)
+            .map(|(_, _, text)| text.as_str())
+            .collect()
+    };
+    assert!(
+        by("guest", "bob").contains("echo from-$((100+1))"),
+        "{typed:?}"
+    );
+    assert!(!by("guest", "bob").contains("owner-"), "{typed:?}");
+    assert!(
+        by("owner", "ops").contains("echo owner-$((200+2))"),
+        "{typed:?}"
+    );
+    assert!(!by("owner", "ops").contains("from-"), "{typed:?}");
+    let bob_id = joined["participant"].as_str().expect("participant id");
+    assert!(
+        cast.contains(bob_id),
+        "the participant id names bob uniquely"
+    );
+
+    // The extension event does not stop asciinema replaying it.
+    let file = fx.dir.path().join("shared.cast");
+    std::fs::write(&file, &cast).expect("write cast");
+    let replay = std::process::Command::new("asciinema")
+        .arg("cat")
+        .arg(&file)
+        .output()
+        .expect("asciinema (installed by scripts/setup.sh)");
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert!(
+        replayed.contains("from-101") && replayed.contains("owner-202"),
+        "{replayed}"
+    );
+}
+
+#[tokio::test]
+async fn revoking_the_link_or_the_work_session_disconnects_guests_within_a_second() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let session = fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    let link = share(&fx, &id, json!({})).await;
+    let (_, mut alice) = guest(&fx, &link, "alice").await;
+    assert!(
+        owner
+            .read_until(WAIT, |t| participant_names(t).len() == 2)
+            .await
+    );
+
+    let revoked_at = Instant::now();
+    let (status, _) = fx
+        .api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/websh/{id}/shares/{}", link.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(alice.read_until(WAIT, |t| t.closed.is_some()).await || alice.closed.is_some());
+    let took = revoked_at.elapsed();
+    assert_eq!(alice.closed, Some(4012));
+    assert!(took < Duration::from_secs(1), "guest cut after {took:?}");
+    let (status, body) = join(&fx, join_body(&link, "alice")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("revoked"),
+        "{body}"
+    );
+    // The owner's terminal is untouched.
+    owner.type_text("echo still-$((3*3))\r").await;
+    assert!(owner.read_until(WAIT, contains("still-9")).await);
+
+    // Revoking the work session ends the terminal, and with it every guest's view.
+    let second = share(&fx, &id, json!({"read_only": false})).await;
+    let (_, mut dave) = guest(&fx, &second, "dave").await;
+    assert!(dave.read_until(WAIT, contains("still-9")).await);
+    let ws = session["id"].as_str().expect("session id");
+    let revoked_at = Instant::now();
+    fx.api
+        .post(
+            &format!("/api/work-sessions/{ws}/revoke"),
+            json!({"reason": "done"}),
+        )
+        .await;
+    assert!(dave.read_until(WAIT, |t| t.closed.is_some()).await || dave.closed.is_some());
+    let took = revoked_at.elapsed();
+    assert_eq!(dave.closed, Some(4010));
+    assert!(took < Duration::from_secs(1), "guest cut after {took:?}");
+    assert_eq!(
+        dave.has_message("ended").expect("ended")["reason"],
+        "revoked"
+    );
+    let (status, body) = join(&fx, join_body(&second, "dave")).await;
+    assert_eq!(status, 404, "{body}");
+}
+
+#[tokio::test]
+async fn an_expired_link_disconnects_its_guests_and_refuses_joins() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, _) = fx.terminal("web-01").await;
+    let link = share(&fx, &id, json!({"expires_in_secs": 300})).await;
+    let (status, joined) = join(&fx, join_body(&link, "erin")).await;
+    assert_eq!(status, 200);
+    // Five minutes is the shortest link a user can ask for: bring this one's end forward in
+    // the store (as if the time had passed) before the guest connects.
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        fx.dir.path().join("gatehouse.db").display()
+    ))
+    .await
+    .expect("open the store");
+    let expires_at = chrono_micros_from_now(Duration::from_millis(1500));
+    sqlx::query("UPDATE websh_shares SET expires_at = ? WHERE id = ?")
+        .bind(expires_at)
+        .bind(&link.id)
+        .execute(&db)
+        .await
+        .expect("move the expiry");
+    let mut erin = Term::connect_anonymous(&guest_url(&fx, &joined), None)
+        .await
+        .expect("guest");
+    assert!(erin.read_until(WAIT, |t| t.closed.is_some()).await || erin.closed.is_some());
+    let late = micros_now() - expires_at;
+    assert_eq!(erin.closed, Some(4012));
+    assert!(late >= 0, "cut {}µs before the expiry", -late);
+    assert!(late < 1_000_000, "cut {late}µs after the expiry");
+    let (status, body) = join(&fx, join_body(&link, "erin")).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expired"),
+        "{body}"
+    );
+}
+
+fn micros_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+fn chrono_micros_from_now(after: Duration) -> i64 {
+    micros_now() + after.as_micros() as i64
+}
+
+#[tokio::test]
+async fn ten_wrong_passwords_lock_the_link_and_bad_requests_get_the_envelope() {
+    let fx = Fixture::start_with(&["web-01"], &["--share-backoff-ms", "1"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, _) = fx.terminal("web-01").await;
+
+    // Bad input first: each gets the envelope and changes nothing.
+    for (body, code) in [
+        (json!({"read_only": true, "expires_in_secs": 10}), 400),
+        (json!({"expires_in_secs": 20_000}), 400),
+        (json!({"read_only": "yes"}), 400),
+        (json!({"bogus": 1}), 400),
+    ] {
+        let (status, reply) = fx
+            .api
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/websh/{id}/share"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, code, "{reply}");
+        assert_eq!(reply["ok"], false);
+    }
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let (status, reply) = fx
+        .api
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/websh/{unknown}/share"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["error_code"].as_str()),
+        (404, Some("not_found"))
+    );
+    assert_eq!(
+        fx.api.get(&format!("/api/websh/{id}/shares")).await["total"],
+        0
+    );
+    let raw = reqwest::Client::new()
+        .post(format!("{}/api/share/join", fx.server.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(raw.status(), 400);
+    let reply: Value = raw.json().await.expect("envelope");
+    assert_eq!(reply["ok"], false);
+    let (status, reply) = join(&fx, json!({"secret": "no-such-link", "password": "x"})).await;
+    assert_eq!(
+        (status, reply["error_code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = join(&fx, json!({"secret": "x".repeat(100_000), "password": "x"})).await;
+    assert_eq!(status, 413);
+
+    let link = share(&fx, &id, json!({})).await;
+    let mut wrong = 0;
+    while wrong < 10 {
+        let (status, reply) = join(
+            &fx,
+            json!({"secret": link.secret, "password": format!("guess-{wrong}")}),
+        )
+        .await;
+        match status {
+            401 => wrong += 1,
+            // The backoff (1, 2, 4 … 64 ms here): try again.
+            429 => tokio::task::yield_now().await,
+            other => panic!("unexpected {other}: {reply}"),
+        }
+    }
+    // Locked: even the right password no longer opens it.
+    let (status, reply) = join(&fx, join_body(&link, "mallory")).await;
+    assert_eq!(
+        (status, reply["error_code"].as_str()),
+        (403, Some("forbidden")),
+        "{reply}"
+    );
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("locked"),
+        "{reply}"
+    );
+    let listed = fx.api.get(&format!("/api/websh/{id}/shares")).await;
+    assert_eq!(
+        (
+            listed["items"][0]["locked"].as_bool(),
+            listed["items"][0]["active"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    let joins = audit_actions(&fx.api, "share.join").await;
+    let failures = joins.iter().filter(|e| e["outcome"] == "failure").count();
+    assert_eq!(failures, 10, "each wrong password audited");
+    assert!(joins
+        .iter()
+        .any(|e| e["details"]["outcome"]["reason"] == "locked"));
+}
+
+#[tokio::test]
+async fn the_link_secret_password_and_ticket_never_reach_the_server_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    create_user(dir.path(), "ops", "superuser");
+    let log = dir.path().join("server.log");
+    let server = Server::start_logged(dir.path(), &[], &log);
+    let fx = Fixture::with_server(&["web-01"], dir, server).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, _) = fx.terminal("web-01").await;
+    let link = share(&fx, &id, json!({})).await;
+    let (joined, mut guest) = guest(&fx, &link, "logcheck").await;
+    guest.control(json!({"t": "ping"})).await;
+    assert!(
+        guest
+            .read_until(WAIT, |t| t.has_message("pong").is_some())
+            .await
+    );
+    let ticket = joined["ticket"].as_str().expect("ticket").to_owned();
+    let text = std::fs::read_to_string(&log).expect("read the log");
+    // The log is on, and it did see these requests.
+    assert!(
+        text.contains("/api/share/join"),
+        "requests are logged at debug level"
+    );
+    for (what, secret) in [
+        ("link secret", &link.secret),
+        ("password", &link.password),
+        ("ticket", &ticket),
+    ] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "the {what} is in the server log"
+        );
+    }
+    // The console page a link opens tells the browser never to pass the address on.
+    let page = reqwest::get(format!("{}/join", fx.server.base))
+        .await
+        .expect("join page");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+}
+
+#[tokio::test]
+async fn staff_see_every_live_terminal_watch_read_only_and_end_it() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    create_user(fx.dir.path(), "auditor", "staff");
+    create_user(fx.dir.path(), "dev", "member");
+    let auditor = Api::login(&fx.server.base, "auditor").await;
+    let dev = Api::login(&fx.server.base, "dev").await;
+
+    let live = auditor.get("/api/websh/live").await;
+    assert_eq!(live["total"], 1, "{live}");
+    let item = &live["items"][0];
+    assert_eq!(
+        (item["id"].as_str(), item["owner"]["username"].as_str()),
+        (Some(id.as_str()), Some("ops"))
+    );
+    assert_eq!(item["server"], "web-01");
+    assert_eq!(
+        dev.get("/api/websh/live").await["total"],
+        0,
+        "members see only their own"
+    );
+
+    // A member cannot watch; staff can, read-only, and the owner is told.
+    let watch_url = format!("{url}?watch=true");
+    let mut nosy = Term::connect(&watch_url, &dev, None)
+        .await
+        .expect("upgrade");
+    assert!(nosy.read_until(WAIT, |t| t.closed.is_some()).await || nosy.closed.is_some());
+    assert_eq!(nosy.closed, Some(4004));
+    let mut watcher = Term::connect(&watch_url, &auditor, None)
+        .await
+        .expect("watch");
+    assert!(
+        owner
+            .read_until(WAIT, |t| t.messages.iter().any(|m| m["t"] == "notice"
+                && m["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("auditor is watching")))
+            .await,
+        "{:?}",
+        owner.messages
+    );
+    assert!(
+        owner
+            .read_until(WAIT, |t| participant_names(t)
+                .contains(&"watcher:auditor".to_owned()))
+            .await
+    );
+    owner.type_text("echo watched-$((5*5))\r").await;
+    assert!(watcher.read_until(WAIT, contains("watched-25")).await);
+    watcher.type_text("echo watcher-typed\r").await;
+    owner.type_text("echo mark-$((4*4))\r").await;
+    assert!(owner.read_until(WAIT, contains("mark-16")).await);
+    assert!(!owner.text().contains("watcher-typed"));
+
+    // Staff end it: every view closes with 4011.
+    let (status, _) = auditor
+        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    for term in [&mut owner, &mut watcher] {
+        assert!(term.read_until(WAIT, |t| t.closed.is_some()).await || term.closed.is_some());
+        assert_eq!(term.closed, Some(4011));
+    }
+    assert_eq!(auditor.get("/api/websh/live").await["total"], 0);
+    assert!(!audit_actions(&fx.api, "websh.watched").await.is_empty());
+}
+
+#[tokio::test]
+async fn the_owner_removes_a_guest_who_then_cannot_rejoin_as_themselves() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    let link = share(&fx, &id, json!({})).await;
+    let (joined, mut frank) = guest(&fx, &link, "frank").await;
+    assert!(
+        owner
+            .read_until(WAIT, |t| participant_names(t)
+                .contains(&"guest:frank".to_owned()))
+            .await
+    );
+    let participant = joined["participant"].as_str().expect("participant");
+
+    // Others' terminals are not theirs to manage.
+    create_user(fx.dir.path(), "dev", "member");
+    let dev = Api::login(&fx.server.base, "dev").await;
+    let (status, _) = dev
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/websh/{id}/participants/{participant}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = dev
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/websh/{id}/share"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let ops_id = fx.api.get("/api/auth/whoami").await["user"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, _) = fx
+        .api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/websh/{id}/participants/{ops_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "the owner cannot be removed");
+
+    let (status, _) = fx
+        .api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/api/websh/{id}/participants/{participant}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert!(frank.read_until(WAIT, |t| t.closed.is_some()).await || frank.closed.is_some());
+    assert_eq!(frank.closed, Some(4013));
+    assert!(
+        owner
+            .read_until(WAIT, |t| participant_names(t)
+                == vec!["owner:ops".to_owned()])
+            .await
+    );
+    let mut rejoin = join_body(&link, "frank");
+    rejoin["participant"] = json!(participant);
+    let (status, body) = join(&fx, rejoin).await;
+    assert_eq!(status, 403, "{body}");
+}
