@@ -535,6 +535,28 @@ async fn ten_wrong_passwords_lock_the_link_and_bad_requests_get_the_envelope() {
     assert!(joins
         .iter()
         .any(|e| e["details"]["outcome"]["reason"] == "locked"));
+
+    // Per address, across links: 20 failures (the unknown secret above and ten wrong passwords
+    // were 11) and this address is turned away even with a right password for a fresh link.
+    let fresh = share(&fx, &id, json!({})).await;
+    let mut failures = 11;
+    while failures < 20 {
+        let body = json!({"secret": fresh.secret, "password": format!("again-{failures}")});
+        match join(&fx, body).await {
+            (401, _) => failures += 1,
+            (429, _) => tokio::task::yield_now().await,
+            (other, reply) => panic!("unexpected {other}: {reply}"),
+        }
+    }
+    let (status, reply) = join(&fx, join_body(&fresh, "mallory")).await;
+    assert_eq!(status, 429, "{reply}");
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("this address"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
