@@ -10,6 +10,7 @@ use crate::gateway::service;
 use crate::gateway::terminal::Terminal;
 use crate::gateway::viewers::{Kick, ViewerIdentity};
 use crate::state::AppState;
+use crate::store::shares;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -189,6 +190,15 @@ async fn view(state: AppState, socket: WebSocket, admitted: Admitted, resume_fro
     let Admitted { term, who, until } = admitted;
     let (mut sink, mut stream) = socket.split();
     let viewer = term.add_viewer(resume_from, who.clone());
+    if let Some(share) = who.share {
+        // A revoke between admission and joining the viewers kicked nobody: look again.
+        let revoked = shares::get(&state.db, state.workspace, share)
+            .await
+            .map_or(true, |row| row.is_none_or(|r| r.revoked_at.is_some()));
+        if revoked {
+            term.kick_share(share);
+        }
+    }
     if who.role == ParticipantRole::Guest {
         let mode = if who.read_only {
             "read-only"
