@@ -317,6 +317,54 @@ pub async fn terminate_websh(id: uuid::Uuid) -> ApiResult<()> {
     delete(&format!("/api/websh/{id}")).await
 }
 
+// ---- shared terminals and oversight ----
+
+use gatehouse_shared::share::{
+    CreateShare, JoinShare, Joined, LiveTerminal, Participant, ShareCreated, ShareInfo,
+};
+use gatehouse_shared::{ParticipantId, ShareId};
+
+/// A new link to the caller's terminal `id`; its password is in this answer only.
+pub async fn create_share(id: uuid::Uuid, body: &CreateShare) -> ApiResult<ShareCreated> {
+    post(&format!("/api/websh/{id}/share"), body).await
+}
+
+/// The links to terminal `id` (owner or staff), never with their secrets.
+pub async fn shares(id: uuid::Uuid) -> ApiResult<Page<ShareInfo>> {
+    get(&format!("/api/websh/{id}/shares")).await
+}
+
+/// Revokes a link; guests who came through it are disconnected.
+pub async fn revoke_share(id: uuid::Uuid, share: ShareId) -> ApiResult<()> {
+    delete(&format!("/api/websh/{id}/shares/{share}")).await
+}
+
+/// Who is in terminal `id` now (the stream pushes the same list on every change).
+pub async fn participants(id: uuid::Uuid) -> ApiResult<Page<Participant>> {
+    get(&format!("/api/websh/{id}/participants")).await
+}
+
+/// Disconnects a participant (owner or staff; never the owner).
+pub async fn remove_participant(id: uuid::Uuid, participant: ParticipantId) -> ApiResult<()> {
+    delete(&format!("/api/websh/{id}/participants/{participant}")).await
+}
+
+/// A guest joins by link: no account, so no cookie and no CSRF header. Credentials are left out
+/// on purpose, so a browser that happens to be signed in joins as the same guest as any other.
+pub async fn join_share(body: &JoinShare) -> ApiResult<Joined> {
+    send(
+        Request::post("/api/share/join")
+            .credentials(web_sys::RequestCredentials::Omit)
+            .json(body),
+    )
+    .await
+}
+
+/// Live terminals: every one for staff and superusers, a member's own otherwise.
+pub async fn live_terminals() -> ApiResult<Page<LiveTerminal>> {
+    get("/api/websh/live?limit=500").await
+}
+
 pub async fn recording(id: &str) -> ApiResult<String> {
     get_text(&format!("/api/websh/{id}/recording")).await
 }

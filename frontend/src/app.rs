@@ -28,12 +28,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=|| view! { <Redirect path="/sessions" /> } />
                     <Route path=path!("/setup") view=pages::setup::SetupPage />
                     <Route path=path!("/login") view=pages::login::LoginPage />
+                    // Not guarded: a guest who joins by link has no account.
+                    <Route path=path!("/join") view=pages::join::JoinPage />
                     <Route path=path!("/sessions") view=|| guarded(pages::sessions::SessionsPage) />
                     <Route path=path!("/sessions/new") view=|| guarded(pages::new_session::NewSessionPage) />
                     <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
                     <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
                     <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
+                    <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
                     <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
                     <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
                     <Route path=path!("/editor") view=|| guarded(pages::editor::EditorPage) />
@@ -95,6 +98,9 @@ fn TopBar() -> impl IntoView {
                     </Show>
                     <A href="/servers">"Servers"</A>
                     <A href="/websh">"Terminals"</A>
+                    <Show when=move || auth.is_staff()>
+                        <A href="/live">"Live"</A>
+                    </Show>
                     <A href="/audit">"Audit"</A>
                     <Show when=move || auth.is_staff()>
                         <A href="/admin">"Admin"</A>

@@ -6,6 +6,8 @@ pub mod approvals;
 pub mod audit;
 pub mod editor;
 pub mod files;
+pub mod join;
+pub mod live_terminals;
 pub mod login;
 pub mod new_session;
 pub mod playback;

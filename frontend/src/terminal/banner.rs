@@ -36,8 +36,11 @@ pub fn SessionBanner(
     server: String,
     user: Option<String>,
     session: Option<WorkSessionId>,
-    /// How many people watch this terminal (shared sessions), when the gateway said.
-    watchers: RwSignal<usize>,
+    /// Whose terminal this is, when someone else's is being watched.
+    watching: Option<String>,
+    /// How many people are in this terminal (shared sessions), when the gateway said.
+    #[prop(into)]
+    watchers: Signal<usize>,
 ) -> impl IntoView {
     let live = use_live();
     let info = LocalResource::new(move || {
@@ -68,6 +71,13 @@ pub fn SessionBanner(
         <div class="terminal-banner" data-testid="terminal-banner" class:warn=warn>
             <span class="terminal-server">{server}</span>
             {user.map(|u| view! { <span class="terminal-user">"as " {u}</span> })}
+            {watching.map(|owner| {
+                view! {
+                    <span class="terminal-watching badge" data-testid="terminal-watching">
+                        {format!("watching {owner}'s terminal, read-only")}
+                    </span>
+                }
+            })}
             {move || {
                 window
                     .get()
@@ -85,7 +95,7 @@ pub fn SessionBanner(
             }}
             {move || {
                 let n = watchers.get();
-                (n > 1).then(|| view! { <span class="terminal-watchers">{format!("{n} watching")}</span> })
+                (n > 1).then(|| view! { <span class="terminal-watchers">{format!("{n} in this terminal")}</span> })
             }}
         </div>
         // Announced once a minute at most, unlike the ticking countdown.

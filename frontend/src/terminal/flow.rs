@@ -54,7 +54,8 @@ pub enum Phase {
     Connecting,
     Open,
     Reconnecting,
-    /// Final: the terminal cannot come back. `word` names why (e.g. `revoked`).
+    /// Final: the terminal cannot come back. `word` names why in one slug (e.g. `revoked`,
+    /// `link-ended`); the page shows it as `data-reason`.
     Ended {
         word: String,
         message: String,
@@ -64,6 +65,15 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The slug of why a final phase ended (`data-reason`): the end word, or `exited`.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Phase::Ended { word, .. } => Some(word),
+            Phase::Exited(_) => Some("exited"),
+            _ => None,
+        }
+    }
+
     /// The `data-state` value.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -83,7 +93,10 @@ impl Phase {
     /// The sentence of the ended/exited banner.
     pub fn banner(&self) -> Option<String> {
         match self {
-            Phase::Ended { word, message } => Some(format!("{}: {message}", capitalized(word))),
+            Phase::Ended { word, message } => Some(format!(
+                "{}: {message}",
+                capitalized(&word.replace('-', " "))
+            )),
             Phase::Exited(Some(code)) => Some(format!("Shell exited with code {code}.")),
             Phase::Exited(None) => Some("Shell exited.".to_owned()),
             _ => None,
@@ -114,6 +127,11 @@ impl Phase {
     pub fn refused(message: impl Into<String>) -> Self {
         Self::ended("refused", message)
     }
+
+    /// A guest's link can no longer be used (revoked, expired, or its terminal is gone).
+    pub fn link_ended(message: impl Into<String>) -> Self {
+        Self::ended("link-ended", message)
+    }
 }
 
 fn capitalized(word: &str) -> String {
@@ -129,10 +147,23 @@ fn capitalized(word: &str) -> String {
 /// reconnect with up to a minute of backoff.
 pub const REATTACH_GRACE_MS: f64 = 180_000.0;
 
+/// Who is connected: a signed-in user (owner or watching staff), or a guest who joined by link.
+/// They are told different things, since a guest has no account to sign in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Member,
+    Guest,
+}
+
 /// What a close code means: `Some(final phase)`, or `None` for a drop worth reconnecting after.
 /// `reason` is the close frame's text (the gate's explanation on 4003); `lost_for_ms` is how long
 /// ago the last working connection was lost (`None` if the terminal never connected).
-pub fn close_outcome(code: u16, reason: &str, lost_for_ms: Option<f64>) -> Option<Phase> {
+pub fn close_outcome(
+    viewer: Viewer,
+    code: u16,
+    reason: &str,
+    lost_for_ms: Option<f64>,
+) -> Option<Phase> {
     let explain = |default: &str| {
         if reason.is_empty() {
             default.to_owned()
@@ -142,6 +173,10 @@ pub fn close_outcome(code: u16, reason: &str, lost_for_ms: Option<f64>) -> Optio
     };
     Some(match code {
         close::SHELL_EXITED => Phase::Exited(None),
+        close::UNAUTHENTICATED if viewer == Viewer::Guest => Phase::ended(
+            "unauthenticated",
+            "the gateway did not accept this link's ticket; open the link again.",
+        ),
         close::UNAUTHENTICATED => Phase::ended(
             "unauthenticated",
             "you are signed out; sign in and open a new terminal.",
@@ -151,6 +186,13 @@ pub fn close_outcome(code: u16, reason: &str, lost_for_ms: Option<f64>) -> Optio
         close::NOT_FOUND => Phase::ended("gone", "this terminal no longer exists."),
         close::WORK_SESSION_ENDED => Phase::ended("ended", "the work session ended."),
         close::TERMINATED => Phase::from_end_reason(EndReason::Terminated),
+        close::SHARE_ENDED => {
+            Phase::link_ended(explain("the shared link was revoked or has expired"))
+        }
+        close::REMOVED => Phase::ended(
+            "removed",
+            explain("you were removed from this terminal by its owner or staff"),
+        ),
         _ => return None,
     })
 }
@@ -207,31 +249,81 @@ mod tests {
         assert_eq!(flow.rendered(3 * chunk), None);
     }
 
+    fn member(code: u16, reason: &str, lost_for_ms: Option<f64>) -> Option<Phase> {
+        close_outcome(Viewer::Member, code, reason, lost_for_ms)
+    }
+
     #[test]
     fn close_codes() {
-        assert_eq!(close_outcome(1000, "", None), Some(Phase::Exited(None)));
-        assert_eq!(close_outcome(1006, "", None), None);
-        assert_eq!(close_outcome(1001, "going away", Some(5.0)), None);
-        let denied = close_outcome(4003, "no approved work session", None).unwrap();
+        assert_eq!(member(1000, "", None), Some(Phase::Exited(None)));
+        assert_eq!(member(1006, "", None), None);
+        assert_eq!(member(1001, "going away", Some(5.0)), None);
+        let denied = member(4003, "no approved work session", None).unwrap();
         assert_eq!(denied.as_str(), "ended");
         assert!(denied
             .banner()
             .unwrap()
             .contains("no approved work session"));
-        let terminated = close_outcome(4011, "", None).unwrap();
+        let terminated = member(4011, "", None).unwrap();
         assert!(terminated.banner().unwrap().contains("terminated"));
-        for code in [4001, 4004, 4010] {
-            assert!(close_outcome(code, "", None).unwrap().is_final());
+        for code in [4001, 4004, 4010, 4012, 4013] {
+            assert!(member(code, "", None).unwrap().is_final());
         }
     }
 
     #[test]
+    fn shared_link_closes_are_final_and_say_why() {
+        for lost in [None, Some(1_000.0)] {
+            let ended = close_outcome(Viewer::Guest, 4012, "", lost).unwrap();
+            assert!(ended.is_final());
+            assert_eq!(ended.reason(), Some("link-ended"));
+            assert_eq!(
+                ended.banner().unwrap(),
+                "Link ended: the shared link was revoked or has expired"
+            );
+            let removed = close_outcome(Viewer::Guest, 4013, "by ops", lost).unwrap();
+            assert_eq!(removed.reason(), Some("removed"));
+            assert!(removed
+                .banner()
+                .unwrap()
+                .starts_with("Removed: you were removed"));
+            assert!(removed.banner().unwrap().contains("(by ops)"));
+        }
+        // Guests have no account: they are not told to sign in.
+        let guest = close_outcome(Viewer::Guest, 4001, "", None).unwrap();
+        assert!(!guest.banner().unwrap().contains("sign in"));
+        assert!(member(4001, "", None)
+            .unwrap()
+            .banner()
+            .unwrap()
+            .contains("sign in"));
+        // The same work-session and shell endings as for members.
+        assert_eq!(
+            close_outcome(Viewer::Guest, 4010, "", None)
+                .unwrap()
+                .reason(),
+            Some("ended")
+        );
+        assert_eq!(
+            close_outcome(Viewer::Guest, 4011, "", None)
+                .unwrap()
+                .reason(),
+            Some("terminated")
+        );
+        assert_eq!(
+            close_outcome(Viewer::Guest, 1000, "", None),
+            Some(Phase::Exited(None))
+        );
+        assert_eq!(close_outcome(Viewer::Guest, 1006, "", Some(5.0)), None);
+    }
+
+    #[test]
     fn not_found_after_a_drop_waits_for_the_agent_to_reattach() {
-        assert_eq!(close_outcome(4004, "", Some(1_000.0)), None);
-        assert!(close_outcome(4004, "", Some(REATTACH_GRACE_MS))
+        assert_eq!(member(4004, "", Some(1_000.0)), None);
+        assert!(member(4004, "", Some(REATTACH_GRACE_MS))
             .unwrap()
             .is_final());
-        assert!(close_outcome(4004, "", None).unwrap().is_final());
+        assert!(member(4004, "", None).unwrap().is_final());
     }
 
     #[test]

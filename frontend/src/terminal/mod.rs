@@ -1,14 +1,19 @@
-//! The browser terminal: xterm.js bindings, the websh stream client, terminal tabs' panels, and
-//! asciicast playback.
+//! The browser terminal: xterm.js bindings, the websh stream client, the panels of live
+//! terminals (owner tabs, watch tabs, the guest page), participants, and asciicast playback.
 //!
-//! `flow` and `asciicast` hold the protocol and file-format logic without browser types, so
-//! their tests run natively; the other modules wire them to xterm, WebSockets and Leptos.
+//! `flow`, `source` and `asciicast` hold the protocol and file-format logic without browser
+//! types, so their tests run natively; the other modules wire them to xterm, WebSockets and
+//! Leptos.
 
 pub mod asciicast;
 pub mod banner;
+pub mod body;
 pub mod flow;
 pub mod keys;
 pub mod pane;
+pub mod participants;
 pub mod player;
+pub mod runtime;
+pub mod source;
 pub mod stream;
 pub mod xterm;

@@ -1,9 +1,12 @@
 //! The websh stream client (API.md "The websh stream"): one WebSocket at a time to a terminal,
 //! output written to a [`Screen`] and acknowledged once rendered, and a resume from the last
-//! received offset after any drop that is not one of the final close codes.
+//! received offset after any drop that is not one of the final close codes. Where each attempt
+//! connects, and what it may send, is the [`Source`] and [`Control`] it was started with.
 
 use super::flow::{backoff_ms, close_outcome, Flow, Phase};
+use super::source::{with_query, Control, Refusal, Source};
 use super::xterm::Screen;
+use gatehouse_shared::share::Participant;
 use gatehouse_shared::websh::{decode_output, ClientMessage, NoticeLevel, ServerMessage};
 use gloo_timers::future::TimeoutFuture;
 use std::cell::RefCell;
@@ -27,14 +30,16 @@ const INPUT_CHUNK: usize = 32 * 1024;
 pub struct Events {
     pub phase: Box<dyn Fn(Phase)>,
     pub notice: Box<dyn Fn(NoticeLevel, String)>,
-    pub participants: Box<dyn Fn(usize)>,
+    /// Everyone in the terminal now (the gateway sends it on attach and on every change).
+    pub participants: Box<dyn Fn(Vec<Participant>)>,
 }
 
 /// A handle to one terminal's stream; dropping the last handle closes it.
 pub struct Stream(Rc<Inner>);
 
 struct Inner {
-    ws_path: String,
+    source: Source,
+    control: Control,
     screen: Rc<Screen>,
     events: Events,
     state: RefCell<State>,
@@ -88,21 +93,32 @@ fn socket_url(path: &str, resume_from: u64) -> Option<String> {
         "ws"
     };
     let host = location.host().ok()?;
-    let query = if resume_from == 0 {
-        String::new()
+    let path = if resume_from == 0 {
+        path.to_owned()
     } else {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        format!("{sep}resume_from={resume_from}")
+        with_query(path, "resume_from", &resume_from.to_string())
     };
-    Some(format!("{scheme}://{host}{path}{query}"))
+    Some(format!("{scheme}://{host}{path}"))
 }
 
 impl Stream {
-    /// Connects to `ws_path` and keeps the terminal connected until [`Stream::shutdown`] or a
-    /// final close.
+    /// Connects to `ws_path` as the terminal's owner and keeps the terminal connected until
+    /// [`Stream::shutdown`] or a final close.
     pub fn connect(ws_path: String, screen: Rc<Screen>, events: Events) -> Self {
+        Self::connect_with(Source::Path(ws_path), Control::Owner, screen, events)
+    }
+
+    /// Connects through `source`, sending what `control` allows, until [`Stream::shutdown`] or
+    /// a final close (which a [`Refusal::Final`] from the source also is).
+    pub fn connect_with(
+        source: Source,
+        control: Control,
+        screen: Rc<Screen>,
+        events: Events,
+    ) -> Self {
         let inner = Rc::new(Inner {
-            ws_path,
+            source,
+            control,
             screen,
             events,
             state: RefCell::new(State {
@@ -126,6 +142,9 @@ impl Stream {
     /// Sends keystrokes or pasted text. While disconnected input is dropped, not queued: typing
     /// blind into a privileged shell and having it replayed later would be worse than losing it.
     pub fn send_input(&self, bytes: &[u8]) {
+        if !self.0.control.sends_input() {
+            return;
+        }
         let state = self.0.state.borrow();
         let Some(socket) = state.socket.as_ref().filter(|s| is_open(&s.ws)) else {
             return;
@@ -137,6 +156,9 @@ impl Stream {
 
     /// Tells the gateway the terminal's new size (sent again on every reconnect).
     pub fn resize(&self, cols: u16, rows: u16) {
+        if !self.0.control.sends_size() {
+            return;
+        }
         let mut state = self.0.state.borrow_mut();
         if state.sent_size == Some((cols, rows)) {
             return;
@@ -190,17 +212,49 @@ fn spawn_keepalive(weak: Weak<Inner>) {
 }
 
 impl Inner {
+    /// Starts the next connection attempt: at once for a fixed path, after asking for one
+    /// otherwise. Any older attempt's handlers stop counting from here.
     fn open_socket(self: &Rc<Self>) {
-        let mut state = self.state.borrow_mut();
-        if state.shut || state.phase.is_final() {
-            return;
+        let generation = {
+            let mut state = self.state.borrow_mut();
+            if state.shut || state.phase.is_final() {
+                return;
+            }
+            state.generation += 1;
+            state.opened_at = None;
+            state.last_heard = now_ms();
+            state.generation
+        };
+        match &self.source {
+            Source::Path(path) => self.dial(generation, path),
+            Source::Fresh(fetch) => {
+                let path = fetch();
+                let weak = Rc::downgrade(self);
+                spawn_local(async move {
+                    let path = path.await;
+                    let Some(inner) = weak.upgrade() else {
+                        return;
+                    };
+                    if !inner.current(generation) {
+                        return;
+                    }
+                    match path {
+                        Ok(path) => inner.dial(generation, &path),
+                        Err(Refusal::Retry) => inner.retry_later(),
+                        Err(Refusal::Final(phase)) => inner.set_phase(phase),
+                    }
+                });
+            }
         }
-        state.generation += 1;
-        state.opened_at = None;
+    }
+
+    /// Opens the WebSocket of attempt `generation` to `path`.
+    fn dial(self: &Rc<Self>, generation: u64, path: &str) {
+        let mut state = self.state.borrow_mut();
+        // Asking for a fresh path may have taken a while; the silence clock starts now.
         state.last_heard = now_ms();
-        let generation = state.generation;
-        let socket = socket_url(&self.ws_path, state.flow.received)
-            .and_then(|url| WebSocket::new(&url).ok());
+        let socket =
+            socket_url(path, state.flow.received).and_then(|url| WebSocket::new(&url).ok());
         let Some(ws) = socket else {
             drop(state);
             self.retry_later();
@@ -268,7 +322,7 @@ impl Inner {
             state.lost_at = None;
             // A new connection has to learn the size again, it may have changed meanwhile.
             state.sent_size = None;
-            if let Some(socket) = &state.socket {
+            if let Some(socket) = state.socket.as_ref().filter(|_| self.control.sends_size()) {
                 let (cols, rows) = self.screen.size();
                 send(&socket.ws, &ClientMessage::Resize { cols, rows });
                 state.sent_size = Some((cols, rows));
@@ -326,7 +380,7 @@ impl Inner {
             ServerMessage::Exit { code } => self.set_phase(Phase::Exited(Some(code))),
             ServerMessage::Ended { reason } => self.set_phase(Phase::from_end_reason(reason)),
             ServerMessage::Notice { level, text } => (self.events.notice)(level, text),
-            ServerMessage::Participants { items } => (self.events.participants)(items.len()),
+            ServerMessage::Participants { items } => (self.events.participants)(items),
             ServerMessage::Pong => {}
         }
     }
@@ -350,7 +404,7 @@ impl Inner {
         if self.state.borrow().phase.is_final() {
             return;
         }
-        if let Some(last) = close_outcome(code, &reason, lost_for) {
+        if let Some(last) = close_outcome(self.source.viewer(), code, &reason, lost_for) {
             self.set_phase(last);
             return;
         }

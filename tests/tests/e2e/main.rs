@@ -7,6 +7,7 @@ mod console_auth;
 mod console_files;
 mod console_flow;
 mod console_sessions;
+mod console_share;
 mod events;
 mod exec;
 mod files;
