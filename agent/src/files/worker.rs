@@ -14,8 +14,13 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
+/// How much lower than the agent a worker runs: a bulk transfer then takes the CPU only when the
+/// shells (and the agent relaying their keystrokes) do not need it.
+const WORKER_NICENESS: i32 = 10;
+
 /// Runs the operation the agent sends on stdin and exits.
 pub fn main() -> ExitCode {
+    lower_priority(WORKER_NICENESS);
     // Unbuffered: every frame is written whole and flushed, and Rust's stdout would otherwise
     // flush binary data at each newline.
     let output = io::stdout().as_fd().try_clone_to_owned().map(File::from);
@@ -235,4 +240,13 @@ mod tests {
             })
         ));
     }
+}
+
+/// Lowers this process's CPU priority by `by` (a failure only means the transfer competes at the
+/// normal priority).
+#[allow(unsafe_code)]
+fn lower_priority(by: i32) {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours; `0` means this
+    // process.
+    let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, by) };
 }
