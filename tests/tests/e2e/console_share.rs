@@ -121,6 +121,8 @@ async fn console_share_read_only_link_joined_then_revoked() {
                 .await;
             owner.wait_terminal_line("shared-42").await;
             guest.wait_terminal_line("shared-42").await;
+            owner.doc_screenshot("share-owner.png").await;
+            guest.doc_screenshot("share-guest.png").await;
 
             // The guest's keystrokes do not reach the shell: the owner's next command runs on
             // a clean line, and nothing of the guest's shows anywhere.
