@@ -137,6 +137,15 @@ fn write(
     }
 }
 
+/// Lowers this process's CPU priority by `by` (a failure only means the transfer competes at the
+/// normal priority).
+#[allow(unsafe_code)]
+fn lower_priority(by: i32) {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours; `0` means this
+    // process.
+    let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, by) };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,13 +249,4 @@ mod tests {
             })
         ));
     }
-}
-
-/// Lowers this process's CPU priority by `by` (a failure only means the transfer competes at the
-/// normal priority).
-#[allow(unsafe_code)]
-fn lower_priority(by: i32) {
-    // SAFETY: setpriority takes plain integers and touches no memory of ours; `0` means this
-    // process.
-    let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, by) };
 }
