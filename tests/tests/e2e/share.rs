@@ -743,3 +743,57 @@ async fn the_owner_removes_a_guest_who_then_cannot_rejoin_as_themselves() {
     let (status, body) = join(&fx, rejoin).await;
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test]
+async fn a_guest_that_loses_its_connection_rejoins_as_itself_and_resumes_without_loss() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    let link = share(&fx, &id, json!({})).await;
+    let (joined, mut gina) = guest(&fx, &link, "gina").await;
+    owner.type_text("echo one-$((10+1))\r").await;
+    assert!(gina.read_until(WAIT, contains("one-11")).await);
+    let seen = gina.end();
+    let before = gina.output.clone();
+    gina.drop_connection();
+
+    // Output the guest misses while away.
+    owner.type_text("echo two-$((20+2))\r").await;
+    assert!(owner.read_until(WAIT, contains("two-22")).await);
+
+    // Back: join again as the same participant, resume from what was rendered.
+    let mut rejoin = join_body(&link, "gina");
+    rejoin["participant"] = joined["participant"].clone();
+    let (status, again) = join(&fx, rejoin).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["participant"], joined["participant"]);
+    assert_ne!(again["ticket"], joined["ticket"], "a fresh ticket");
+    let resume = format!("{}&resume_from={seen}", guest_url(&fx, &again));
+    let mut back = Term::connect_anonymous(&resume, None)
+        .await
+        .expect("reconnect");
+    assert!(
+        back.read_until(WAIT, contains("two-22")).await,
+        "{}",
+        back.text()
+    );
+    // The stream continued exactly at the offset: together the two connections hold every byte
+    // the owner's view holds, once.
+    let mut whole = before;
+    whole.extend_from_slice(&back.output);
+    assert_eq!(back.start, seen);
+    assert!(owner.output.starts_with(&whole) || whole.starts_with(&owner.output));
+    // One participant, not two.
+    let names = eventually("the participants to settle", WAIT, || async {
+        let list = fx.api.get(&format!("/api/websh/{id}/participants")).await;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        (items.len() == 2).then_some(items)
+    })
+    .await;
+    assert_eq!(
+        names.iter().filter(|p| p["name"] == "gina").count(),
+        1,
+        "{names:?}"
+    );
+}
