@@ -30,10 +30,6 @@ const OUTBOX: usize = 16;
 /// File-read frames waiting for the socket, beside the outbox; the writer alternates between
 /// the two, so at most one bulk frame goes out between two control or terminal frames.
 const BULK_OUTBOX: usize = 2;
-/// The kernel's send buffer for the link (Linux doubles it). Kept small so that file bytes wait
-/// in the agent's own queues, where the writer lets terminal frames overtake them, instead of in
-/// a kernel FIFO no one can reorder: 128 KiB drains in under half a millisecond at 300 MiB/s.
-const LINK_SEND_BUFFER: u32 = 64 * 1024;
 const BACKOFF_BASE_MS: u64 = 1_000;
 const BACKOFF_CAP_MS: u64 = 60_000;
 
@@ -118,13 +114,10 @@ impl Agent {
             .max_message_size(Some(MAX_MESSAGE_BYTES))
             .max_frame_size(Some(MAX_MESSAGE_BYTES));
         let connector = self.tls.clone().map(Connector::Rustls);
-        let tcp = dial(request.uri())
-            .await
-            .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-        let (socket, _) = tokio_tungstenite::client_async_tls_with_config(
+        let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            tcp,
             Some(ws_config),
+            true,
             connector,
         )
         .await
@@ -472,44 +465,4 @@ fn spawn_pty_sender(tx: Outbox, pty: Arc<PtySession>, generation: u64) {
             let _ = tx.send(control(&msg)).await;
         }
     });
-}
-
-/// A TCP connection to the link URL's host with a small send buffer and Nagle off, trying each
-/// address the name resolves to.
-async fn dial(
-    uri: &tokio_tungstenite::tungstenite::http::Uri,
-) -> std::io::Result<tokio::net::TcpStream> {
-    use std::io::{Error, ErrorKind};
-    let host = uri
-        .host()
-        .ok_or_else(|| Error::new(ErrorKind::InvalidInput, "no host in the server URL"))?
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let port = uri
-        .port_u16()
-        .unwrap_or(if uri.scheme_str() == Some("wss") {
-            443
-        } else {
-            80
-        });
-    let mut last = Error::new(
-        ErrorKind::NotFound,
-        "the server name resolves to no address",
-    );
-    for addr in tokio::net::lookup_host((host, port)).await? {
-        let socket = if addr.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        socket.set_send_buffer_size(LINK_SEND_BUFFER)?;
-        match socket.connect(addr).await {
-            Ok(stream) => {
-                stream.set_nodelay(true)?;
-                return Ok(stream);
-            }
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
 }
