@@ -202,3 +202,21 @@ pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
     samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
 }
+
+/// Replays an asciicast recording with `asciinema cat` (asciinema from PyPI, installed by
+/// `scripts/setup.sh`) and returns what it printed; fails the test if asciinema refuses it.
+pub fn asciinema_cat(dir: &std::path::Path, cast: &str) -> String {
+    let file = dir.join("replay.cast");
+    std::fs::write(&file, cast).expect("write the recording");
+    let replay = std::process::Command::new("asciinema")
+        .arg("cat")
+        .arg(&file)
+        .output()
+        .expect("asciinema (installed by scripts/setup.sh)");
+    assert!(
+        replay.status.success(),
+        "asciinema cat failed: {}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    String::from_utf8_lossy(&replay.stdout).into_owned()
+}

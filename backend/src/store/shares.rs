@@ -150,13 +150,25 @@ pub async fn revoke(
     id: ShareId,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE websh_shares SET revoked_at = ? \
-         WHERE workspace_id = ? AND id = ? AND revoked_at IS NULL",
-    )
+    stamp_once(db, "websh_shares", "revoked_at", ws, &id.to_string(), now).await
+}
+
+/// Sets `table.column` to `now` on row `id` unless it is set already; true when this call set it.
+/// (`table` and `column` are this module's own constants, never input.)
+async fn stamp_once(
+    db: &Db,
+    table: &'static str,
+    column: &'static str,
+    ws: WorkspaceId,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(&format!(
+        "UPDATE {table} SET {column} = ? WHERE workspace_id = ? AND id = ? AND {column} IS NULL"
+    ))
     .bind(to_micros(now))
     .bind(ws.to_string())
-    .bind(id.to_string())
+    .bind(id)
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -286,16 +298,15 @@ pub async fn remove_participant(
     id: ParticipantId,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE share_participants SET removed_at = ? \
-         WHERE workspace_id = ? AND id = ? AND removed_at IS NULL",
+    stamp_once(
+        db,
+        "share_participants",
+        "removed_at",
+        ws,
+        &id.to_string(),
+        now,
     )
-    .bind(to_micros(now))
-    .bind(ws.to_string())
-    .bind(id.to_string())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await
 }
 
 pub async fn insert_ticket(

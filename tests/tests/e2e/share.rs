@@ -4,7 +4,7 @@
 //! staff watching and ending terminals.
 
 use crate::Fixture;
-use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::terminal::{asciinema_cat, Term};
 use gatehouse_e2e::{create_user, eventually, Api, Server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -297,19 +297,7 @@ async fn a_read_write_guests_input_is_attributed_to_them_in_the_recording() {
     );
 
     // The extension event does not stop asciinema replaying it.
-    let file = fx.dir.path().join("shared.cast");
-    std::fs::write(&file, &cast).expect("write cast");
-    let replay = std::process::Command::new("asciinema")
-        .arg("cat")
-        .arg(&file)
-        .output()
-        .expect("asciinema (installed by scripts/setup.sh)");
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let replayed = String::from_utf8_lossy(&replay.stdout);
+    let replayed = asciinema_cat(fx.dir.path(), &cast);
     assert!(
         replayed.contains("from-101") && replayed.contains("owner-202"),
         "{replayed}"

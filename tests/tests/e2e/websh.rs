@@ -1,7 +1,7 @@
 //! Terminals through the gateway: echo, resize, resume, flow control, revoke, Origin, recording.
 
 use crate::Fixture;
-use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::terminal::{asciinema_cat, Term};
 use gatehouse_e2e::{create_user, Api};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -68,19 +68,7 @@ async fn echo_resize_exit_and_the_recording_replays_with_asciinema() {
         cast.contains("\"i\",\"echo hello-$((6*7))\\r\""),
         "input recorded"
     );
-    let file = fx.dir.path().join("replay.cast");
-    std::fs::write(&file, &cast).unwrap();
-    let replay = std::process::Command::new("asciinema")
-        .arg("cat")
-        .arg(&file)
-        .output()
-        .expect("asciinema (installed by scripts/setup.sh)");
-    assert!(
-        replay.status.success(),
-        "asciinema cat failed: {}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let replayed = String::from_utf8_lossy(&replay.stdout);
+    let replayed = asciinema_cat(fx.dir.path(), &cast);
     assert!(
         replayed.contains("hello-42") && replayed.contains("33 100"),
         "replay: {replayed}"

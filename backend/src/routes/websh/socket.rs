@@ -90,23 +90,10 @@ pub async fn websh_socket(
         })
 }
 
-async fn close_socket(mut socket: WebSocket, code: u16, reason: &str) {
-    // Close reasons are limited to 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if socket.send(Message::Close(Some(frame))).await.is_ok() {
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(Ok(msg)) = socket.recv().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
+/// Refuses an upgraded socket before any stream starts.
+async fn close_socket(socket: WebSocket, code: u16, reason: &str) {
+    let (sink, stream) = socket.split();
+    finish_close(sink, stream, code, reason).await;
 }
 
 fn text(msg: &ServerMessage) -> Message {
@@ -376,7 +363,10 @@ async fn left(
     let _ = audit::record(state, event).await;
 }
 
+/// Sends the close frame and waits (briefly) for the client's reply.
 async fn finish_close(mut sink: Sink, mut stream: SplitStream<WebSocket>, code: u16, reason: &str) {
+    // Close reasons are limited to 123 bytes.
+    let reason: String = reason.chars().take(100).collect();
     let frame = CloseFrame {
         code,
         reason: reason.into(),
