@@ -144,6 +144,7 @@ impl Gateway {
             path: path.display().to_string(),
             overwrite,
             if_mtime: None,
+            if_version: None,
         };
         self.send(GatewayMessage::FileOpen {
             channel,
@@ -358,6 +359,7 @@ async fn an_upload_commits_on_end_and_reports_its_hash() {
         path: s(&dest),
         overwrite: false,
         if_mtime: None,
+        if_version: None,
     };
     assert_eq!(
         error_kind(&gw.op(again).await),
@@ -401,6 +403,7 @@ async fn operations_run_with_the_run_as_users_permissions() {
         path: s(&root.join("new")),
         overwrite: false,
         if_mtime: None,
+        if_version: None,
     };
     let list = || FileOp::List { path: s(&root) };
     let as_nobody = gw.op_as(write(), Some("nobody"), false).await;

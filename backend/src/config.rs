@@ -43,6 +43,9 @@ pub struct Config {
     /// The first wait after a wrong link password; it doubles with each one (see
     /// `gatehouse_shared::share::join_backoff_ms`).
     pub share_backoff_base_ms: u64,
+    /// How long a file transfer's client may stall (send no upload bytes, or take no download
+    /// bytes) before the transfer is cut and its agent worker freed.
+    pub file_stall: std::time::Duration,
 }
 
 impl Default for Config {
@@ -58,6 +61,7 @@ impl Default for Config {
             max_terminals_per_user: 20,
             max_terminals_per_agent: 200,
             share_backoff_base_ms: 1000,
+            file_stall: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -79,6 +79,11 @@ struct ServeArgs {
     /// ten lock the link.
     #[arg(long, env = "GATEHOUSE_SHARE_BACKOFF_MS", default_value_t = 1000)]
     share_backoff_ms: u64,
+    /// Seconds a file transfer's client may stall (no upload bytes sent, no download bytes
+    /// taken) before the transfer is cut and its agent worker freed.
+    #[arg(long, env = "GATEHOUSE_FILE_STALL_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    file_stall_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,6 +212,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         data_dir: args.store.data_dir.clone(),
         secure_cookies: tls.is_some(),
         share_backoff_base_ms: args.share_backoff_ms,
+        file_stall: std::time::Duration::from_secs(args.file_stall_secs),
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)

@@ -570,11 +570,21 @@ pub async fn files_blob(target: &FileTarget, path: &str) -> ApiResult<web_sys::B
     Ok(wasm_bindgen::JsCast::unchecked_into(blob))
 }
 
+/// The state of a file as the server last reported it (at a load or a save): what a save sends
+/// back so the server refuses it if the file changed meanwhile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileState {
+    /// Seconds since the epoch (`X-File-Mtime`).
+    pub mtime: Option<i64>,
+    /// The server's version token (`X-File-Version`): also sees a change within the same second.
+    pub version: Option<String>,
+}
+
 /// What the editor loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileRead {
-    /// The bytes and the modification time the server reported (`X-File-Mtime`).
-    Content { bytes: Vec<u8>, mtime: Option<i64> },
+    /// The bytes and the file's state as the server reported it.
+    Content { bytes: Vec<u8>, state: FileState },
     /// Larger than the caller's limit (by `Content-Length`); the transfer was cancelled.
     TooLarge(u64),
 }
@@ -592,31 +602,38 @@ pub async fn files_read(target: &FileTarget, path: &str, max_bytes: u64) -> ApiR
         }
         return Ok(FileRead::TooLarge(size));
     }
-    let mtime = header("x-file-mtime").and_then(|v| v.trim().parse::<i64>().ok());
+    let state = FileState {
+        mtime: header("x-file-mtime").and_then(|v| v.trim().parse::<i64>().ok()),
+        version: header("x-file-version").filter(|v| !v.is_empty()),
+    };
     let bytes = response.binary().await.map_err(ApiError::network)?;
-    Ok(FileRead::Content { bytes, mtime })
+    Ok(FileRead::Content { bytes, state })
 }
 
-/// Saves the editor's text: `if_mtime` refuses (409) when the file changed since it was loaded;
-/// `None` overwrites whatever is there.
+/// Saves the editor's text: with `since`, the server refuses (409) when the file is no longer in
+/// that state (by its version when known, else its modification time); `None` overwrites
+/// whatever is there.
 pub async fn files_save(
     target: &FileTarget,
     path: &str,
     text: &str,
-    if_mtime: Option<i64>,
+    since: Option<&FileState>,
 ) -> ApiResult<TransferResult> {
-    let url = files_content_url(
-        target,
-        path,
-        &[
-            ("overwrite", "true".to_owned()),
-            ("editor", "true".to_owned()),
-            (
-                "if_mtime",
-                if_mtime.map(|m| m.to_string()).unwrap_or_default(),
-            ),
-        ],
-    );
+    let mut query = vec![
+        ("overwrite", "true".to_owned()),
+        ("editor", "true".to_owned()),
+    ];
+    match since {
+        Some(FileState {
+            version: Some(version),
+            ..
+        }) => query.push(("if_version", version.clone())),
+        Some(FileState {
+            mtime: Some(mtime), ..
+        }) => query.push(("if_mtime", mtime.to_string())),
+        _ => {}
+    }
+    let url = files_content_url(target, path, &query);
     put_in_session(&url, target.session, wasm_bindgen::JsValue::from_str(text)).await
 }
 

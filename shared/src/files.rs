@@ -45,9 +45,20 @@ pub struct FileListing {
 pub struct TransferResult {
     pub size: u64,
     pub sha256: String,
-    /// Modification time after the write, for the editor's conflict check.
+    /// Modification time after the write (seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtime: Option<i64>,
+    /// The file's version after the write (see [`file_version`]): the editor's next `if_version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// One state of a file, for the editor's conflict check: its modification time to the
+/// nanosecond, its size and its inode (a file replaced by a rename, as editors and uploads do,
+/// gets a new one), so a change within the same second as the load is still seen. Opaque to
+/// clients: they hand it back, they never parse it.
+pub fn file_version(mtime: i64, mtime_nsec: i64, size: u64, ino: u64) -> String {
+    format!("{mtime}.{mtime_nsec:09}-{size}-{ino}")
 }
 
 /// `{path}` bodies of mkdir and delete.
@@ -84,13 +95,16 @@ pub enum FileOp {
         path: String,
     },
     /// Streams `FileData` frames from the gateway into a temporary file beside `path`; on
-    /// `FileEnd` the agent syncs and renames it into place. `if_mtime`: refuse with `conflict`
-    /// unless the current file still has this modification time (the editor's check).
+    /// `FileEnd` the agent syncs and renames it into place. `if_mtime` (seconds) and
+    /// `if_version` ([`file_version`]): refuse with `conflict` unless the current file still
+    /// matches (the editor's check), both when the write starts and when it commits.
     Write {
         path: String,
         overwrite: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         if_mtime: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        if_version: Option<String>,
     },
     Mkdir {
         path: String,
@@ -114,7 +128,8 @@ pub enum FileErrorKind {
     InvalidPath,
     NotFound,
     PermissionDenied,
-    /// The destination exists and `overwrite` is false, or `if_mtime` no longer matches.
+    /// The destination exists and `overwrite` is false, or `if_mtime`/`if_version` no longer
+    /// matches.
     Conflict,
     NotADirectory,
     IsADirectory,
@@ -140,12 +155,18 @@ pub enum FileReply {
     ReadStarted {
         size: u64,
         mtime: i64,
+        /// [`file_version`] of the file as opened.
+        #[serde(default)]
+        version: String,
     },
     /// A read or write finished: everything was transferred and (for a write) is in place.
     Done {
         size: u64,
         sha256: String,
         mtime: i64,
+        /// [`file_version`]: as opened (a read), or of the file now in place (a write).
+        #[serde(default)]
+        version: String,
     },
     Ok,
     Error {

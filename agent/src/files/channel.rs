@@ -446,10 +446,16 @@ async fn download(
                 let last = !matches!(reply, FileReply::ReadStarted { .. });
                 // The size is what this side actually sent.
                 let reply = match reply {
-                    FileReply::Done { sha256, mtime, .. } => FileReply::Done {
+                    FileReply::Done {
+                        sha256,
+                        mtime,
+                        version,
+                        ..
+                    } => FileReply::Done {
                         size: sent,
                         sha256,
                         mtime,
+                        version,
                     },
                     other => other,
                 };

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::files::paths::is_temp_name;
-use crate::files::transfer::{open_read, open_write};
+use crate::files::transfer::{open_read, open_write, IfUnchanged};
 use gatehouse_shared::files::FileErrorKind::{self, IsADirectory};
 use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
@@ -59,7 +59,7 @@ fn kind(r: Result<impl std::fmt::Debug, Failure>) -> FileErrorKind {
 }
 
 fn write_all(f: &Fixture, rel: &str, bytes: &[u8], overwrite: bool) -> Result<FileReply, Failure> {
-    let mut up = open_write(&f.roots, &f.p(rel), overwrite, None)?;
+    let mut up = open_write(&f.roots, &f.p(rel), overwrite, IfUnchanged::default())?;
     up.write(bytes)?;
     up.commit()
 }
@@ -179,7 +179,7 @@ fn a_symlinked_file_is_written_through_to_its_target() {
 #[test]
 fn an_aborted_write_leaves_nothing_behind() {
     let f = fixture();
-    let mut up = open_write(&f.roots, &f.p("partial"), false, None).unwrap();
+    let mut up = open_write(&f.roots, &f.p("partial"), false, IfUnchanged::default()).unwrap();
     up.write(&[7u8; 100_000]).unwrap();
     // Visible only under the temporary name while it runs.
     assert!(!f.root.join("partial").exists());
@@ -192,11 +192,85 @@ fn an_aborted_write_leaves_nothing_behind() {
 #[test]
 fn a_file_created_meanwhile_is_not_clobbered_without_overwrite() {
     let f = fixture();
-    let mut up = open_write(&f.roots, &f.p("race"), false, None).unwrap();
+    let mut up = open_write(&f.roots, &f.p("race"), false, IfUnchanged::default()).unwrap();
     up.write(b"mine").unwrap();
     std::fs::write(f.root.join("race"), b"theirs").unwrap();
     assert_eq!(kind(up.commit()), Conflict);
     assert_eq!(std::fs::read(f.root.join("race")).unwrap(), b"theirs");
+    f.no_temp_files(&f.root);
+}
+
+fn since_mtime(mtime: i64) -> IfUnchanged {
+    IfUnchanged {
+        mtime: Some(mtime),
+        version: None,
+    }
+}
+
+fn since_version(version: &str) -> IfUnchanged {
+    IfUnchanged {
+        mtime: None,
+        version: Some(version.to_owned()),
+    }
+}
+
+/// Sets `path`'s modification time to `secs` seconds and `nanos` nanoseconds past the epoch.
+fn set_mtime(path: &std::path::Path, secs: u64, nanos: u32) {
+    let t = std::time::SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+    File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+#[test]
+fn if_version_sees_changes_within_the_same_second() {
+    let f = fixture();
+    let doc = f.root.join("doc");
+    std::fs::write(&doc, b"v1").unwrap();
+    set_mtime(&doc, 1_700_000_000, 100);
+    let FileReply::ReadStarted { version, .. } =
+        open_read(&f.roots, &f.p("doc")).unwrap().started()
+    else {
+        panic!("not started")
+    };
+    let save = |expect: IfUnchanged, body: &[u8]| -> Result<FileReply, Failure> {
+        let mut up = open_write(&f.roots, &f.p("doc"), true, expect)?;
+        up.write(body)?;
+        up.commit()
+    };
+    // Rewritten in place, same size, same second: the seconds check is blind to it...
+    std::fs::write(&doc, b"v2").unwrap();
+    set_mtime(&doc, 1_700_000_000, 200);
+    assert!(open_write(&f.roots, &f.p("doc"), true, since_mtime(1_700_000_000)).is_ok());
+    // ...the version is not.
+    assert_eq!(kind(save(since_version(&version), b"mine")), Conflict);
+    // Replaced by a rename (a new inode), same size and the very same time: still a change.
+    let FileReply::ReadStarted { version, .. } =
+        open_read(&f.roots, &f.p("doc")).unwrap().started()
+    else {
+        panic!("not started")
+    };
+    std::fs::write(f.root.join("other"), b"v3").unwrap();
+    set_mtime(&f.root.join("other"), 1_700_000_000, 200);
+    std::fs::rename(f.root.join("other"), &doc).unwrap();
+    assert_eq!(kind(save(since_version(&version), b"mine")), Conflict);
+    assert_eq!(std::fs::read(&doc).unwrap(), b"v3");
+    // Unchanged since the load: saved, and the answer carries the next version to expect.
+    let FileReply::ReadStarted { version, .. } =
+        open_read(&f.roots, &f.p("doc")).unwrap().started()
+    else {
+        panic!("not started")
+    };
+    let FileReply::Done { version: next, .. } = save(since_version(&version), b"mine").unwrap()
+    else {
+        panic!("not done")
+    };
+    assert_eq!(std::fs::read(&doc).unwrap(), b"mine");
+    assert_ne!(next, version);
+    assert!(save(since_version(&next), b"again").is_ok());
     f.no_temp_files(&f.root);
 }
 
@@ -206,7 +280,7 @@ fn if_mtime_guards_the_editor_save() {
     std::fs::write(f.root.join("doc"), b"v1").unwrap();
     let mtime = std::fs::metadata(f.root.join("doc")).unwrap().mtime();
     let save = |m: i64, body: &[u8]| -> Result<FileReply, Failure> {
-        let mut up = open_write(&f.roots, &f.p("doc"), true, Some(m))?;
+        let mut up = open_write(&f.roots, &f.p("doc"), true, since_mtime(m))?;
         up.write(body)?;
         up.commit()
     };
@@ -216,7 +290,7 @@ fn if_mtime_guards_the_editor_save() {
     };
     assert_eq!(std::fs::read(f.root.join("doc")).unwrap(), b"v2");
     // Changed between load and commit: refused at commit, the other change kept.
-    let mut up = open_write(&f.roots, &f.p("doc"), true, Some(after)).unwrap();
+    let mut up = open_write(&f.roots, &f.p("doc"), true, since_mtime(after)).unwrap();
     up.write(b"v3").unwrap();
     std::fs::write(f.root.join("doc"), b"someone else").unwrap();
     let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(after as u64 + 100);

@@ -8,7 +8,7 @@ use super::fsops::{
 };
 use super::{paths, Failure};
 use gatehouse_shared::files::FileErrorKind::{Conflict, IsADirectory, Unsupported};
-use gatehouse_shared::files::{FileErrorKind, FileKind, FileReply};
+use gatehouse_shared::files::{file_version, FileErrorKind, FileKind, FileReply};
 use nix::errno::Errno;
 use nix::fcntl::{self, FcntlArg, OFlag};
 use nix::sys::stat::{self, FileStat, Mode};
@@ -18,7 +18,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{File, Permissions};
 use std::io::{self, Read, Write};
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// File systems whose regular-looking files are kernel interfaces: reads may block, never end or
@@ -85,6 +85,7 @@ pub struct Reader {
     file: File,
     size: u64,
     mtime: i64,
+    version: String,
     /// Bytes still to send: the size seen at open, so a growing file cannot make a read endless.
     remaining: u64,
     sent: u64,
@@ -134,6 +135,7 @@ pub fn open_read(roots: &Roots, raw: &str) -> Result<Reader, Failure> {
         file: File::from(fd),
         size,
         mtime: st.st_mtime,
+        version: version_of(&st),
         remaining: size,
         sent: 0,
         hasher: Sha256::new(),
@@ -145,6 +147,7 @@ impl Reader {
         FileReply::ReadStarted {
             size: self.size,
             mtime: self.mtime,
+            version: self.version.clone(),
         }
     }
 
@@ -170,13 +173,14 @@ impl Reader {
         }
     }
 
-    /// The final reply: what was read, its SHA-256, and the modification time seen at open
-    /// (what the editor hands back as `if_mtime`).
+    /// The final reply: what was read, its SHA-256, and the modification time and version seen
+    /// at open (what the editor hands back as `if_version`).
     pub fn done(self) -> FileReply {
         FileReply::Done {
             size: self.sent,
             sha256: hex::encode(self.hasher.finalize()),
             mtime: self.mtime,
+            version: self.version,
         }
     }
 }
@@ -191,7 +195,7 @@ pub struct Upload {
     temp: Option<OsString>,
     file: File,
     overwrite: bool,
-    if_mtime: Option<i64>,
+    expect: IfUnchanged,
     mode: u32,
     owner: Option<(u32, u32)>,
     size: u64,
@@ -207,22 +211,48 @@ impl Drop for Upload {
     }
 }
 
-fn unchanged(
-    path: &Path,
-    if_mtime: Option<i64>,
-    current: Option<&FileStat>,
-) -> Result<(), Failure> {
-    match (if_mtime, current) {
-        (None, _) => Ok(()),
-        (Some(want), Some(st)) if st.st_mtime == want => Ok(()),
-        _ => Err(Failure::new(
+/// The state of the file the editor loaded; a write refuses if the file is no longer in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IfUnchanged {
+    /// Modification time in seconds (coarse: a change within the same second is not seen).
+    pub mtime: Option<i64>,
+    /// [`file_version`]: modification time to the nanosecond, size and inode.
+    pub version: Option<String>,
+}
+
+impl IfUnchanged {
+    fn check(&self, path: &Path, current: Option<&FileStat>) -> Result<(), Failure> {
+        let mtime_ok = match (self.mtime, current) {
+            (None, _) => true,
+            (Some(want), Some(st)) => st.st_mtime == want,
+            (Some(_), None) => false,
+        };
+        let version_ok = match (&self.version, current) {
+            (None, _) => true,
+            (Some(want), Some(st)) => *want == version_of(st),
+            (Some(_), None) => false,
+        };
+        if mtime_ok && version_ok {
+            return Ok(());
+        }
+        Err(Failure::new(
             Conflict,
             format!(
                 "{} changed on the server since it was loaded",
                 path.display()
             ),
-        )),
+        ))
     }
+}
+
+/// The [`file_version`] of a file as `fstat`/`lstat` saw it.
+pub fn version_of(st: &FileStat) -> String {
+    file_version(
+        st.st_mtime,
+        st.st_mtime_nsec,
+        u64::try_from(st.st_size).unwrap_or(0),
+        st.st_ino,
+    )
 }
 
 fn current_umask() -> u32 {
@@ -233,13 +263,13 @@ fn current_umask() -> u32 {
 }
 
 /// Starts a write of `raw`: checks the destination (a symlink to a file within the roots is
-/// written through, to its target), refuses per `overwrite` and `if_mtime`, and creates the
+/// written through, to its target), refuses per `overwrite` and `expect`, and creates the
 /// temporary file (mode 0600 until commit) in the destination's directory.
 pub fn open_write(
     roots: &Roots,
     raw: &str,
     overwrite: bool,
-    if_mtime: Option<i64>,
+    expect: IfUnchanged,
 ) -> Result<Upload, Failure> {
     let path = roots.check(raw)?;
     let target = match std::fs::canonicalize(&path) {
@@ -290,7 +320,7 @@ pub fn open_write(
             return Err(exists(&path));
         }
     }
-    unchanged(&path, if_mtime, existing.as_ref())?;
+    expect.check(&path, existing.as_ref())?;
     let (file, temp) = create_temp(&dir, name, &path)?;
     Ok(Upload {
         mode: existing
@@ -303,7 +333,7 @@ pub fn open_write(
         temp: Some(temp),
         file,
         overwrite,
-        if_mtime,
+        expect,
         size: 0,
         hasher: Sha256::new(),
     })
@@ -341,7 +371,7 @@ impl Upload {
         Ok(())
     }
 
-    /// Syncs the temporary file, checks `if_mtime` again, moves it into place (never over a
+    /// Syncs the temporary file, checks the editor's expectation again, moves it into place (never over a
     /// file that appeared meanwhile unless `overwrite`) and syncs the directory.
     pub fn commit(mut self) -> Result<FileReply, Failure> {
         let path = self.path.clone();
@@ -356,7 +386,7 @@ impl Upload {
         self.file.sync_all().map_err(io_err)?;
         let current =
             lstat_if_any(&self.dir, &self.name).map_err(|e| Failure::errno("write", &path, e))?;
-        unchanged(&path, self.if_mtime, current.as_ref())?;
+        self.expect.check(&path, current.as_ref())?;
         let Some(temp) = self.temp.clone() else {
             return Err(Failure::new(
                 FileErrorKind::Io,
@@ -382,11 +412,12 @@ impl Upload {
         // Makes the rename durable; some file systems refuse to sync directories, and the file
         // is in place either way.
         let _ = unistd::fsync(&self.dir);
-        let mtime = self.file.metadata().map(|m| m.mtime()).unwrap_or(0);
+        let st = stat::fstat(&self.file).map_err(|e| Failure::errno("write", &path, e))?;
         Ok(FileReply::Done {
             size: self.size,
             sha256: hex::encode(self.hasher.clone().finalize()),
-            mtime,
+            mtime: st.st_mtime,
+            version: version_of(&st),
         })
     }
 }

@@ -62,7 +62,14 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write) -> io::Result<()> {
             path,
             overwrite,
             if_mtime,
-        } => write(&roots, &path, overwrite, if_mtime, input, output),
+            if_version,
+        } => {
+            let expect = transfer::IfUnchanged {
+                mtime: if_mtime,
+                version: if_version,
+            };
+            write(&roots, &path, overwrite, expect, input, output)
+        }
     }
 }
 
@@ -105,11 +112,11 @@ fn write(
     roots: &Roots,
     path: &str,
     overwrite: bool,
-    if_mtime: Option<i64>,
+    expect: transfer::IfUnchanged,
     input: &mut impl Read,
     output: &mut impl Write,
 ) -> io::Result<()> {
-    let mut upload = match transfer::open_write(roots, path, overwrite, if_mtime) {
+    let mut upload = match transfer::open_write(roots, path, overwrite, expect) {
         Ok(upload) => upload,
         Err(failure) => return reply(output, failure.into_reply()),
     };
@@ -179,6 +186,7 @@ mod tests {
             path: root.join("f").display().to_string(),
             overwrite: false,
             if_mtime: None,
+            if_version: None,
         };
         // Cut off after some data: nothing at the destination, no temporary file.
         let mut input = request(&root, op.clone());

@@ -13,7 +13,6 @@ use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
 
 const ROW: &str = "[data-testid=file-row]";
 
@@ -152,18 +151,6 @@ impl Files {
             .expect("upload");
         assert_eq!(r.status().as_u16(), 200, "PUT content of {path}");
     }
-}
-
-/// Sets the modification time of `path` `secs_ago` seconds back. Modification times travel in
-/// whole seconds, so a change made within the same second as the editor's load would look
-/// unchanged; the tests make every change visible instead of racing the clock.
-fn age(path: &Path, secs_ago: u64) {
-    let at = SystemTime::now() - Duration::from_secs(secs_ago);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(at))
-        .unwrap_or_else(|e| panic!("set the mtime of {}: {e}", path.display()));
 }
 
 fn row(name: &str) -> String {
@@ -503,8 +490,7 @@ async fn press_save(browser: &Browser) {
 #[tokio::test]
 async fn console_editor_save_and_conflict() {
     let fx = Files::start().await;
-    let config = fx.write("app/config.yaml", b"name: demo\nport: 8080\n");
-    age(&config, 600);
+    fx.write("app/config.yaml", b"name: demo\nport: 8080\n");
     fx.write("app/blob.bin", b"\x7fELF\0\0\x01binary");
     fx.write("app/huge.log", &vec![b'x'; 6 * 1024 * 1024]);
     let path = fx.p("app/config.yaml");
@@ -565,7 +551,6 @@ async fn console_editor_save_and_conflict() {
         // Changed through the API after loading: the save is refused with a choice.
         type_at_end(&browser, " # mine").await;
         fx.put(&path, b"name: theirs\n").await;
-        age(&config, 300);
         press_save(&browser).await;
         browser
             .wait_for("[data-testid=editor][data-state=conflict]")
@@ -584,7 +569,6 @@ async fn console_editor_save_and_conflict() {
         // Once more, this time taking their version.
         type_at_end(&browser, " again").await;
         fx.put(&path, b"name: theirs again\n").await;
-        age(&config, 200);
         press_save(&browser).await;
         browser.wait_for("[data-testid=conflict]").await;
         browser

@@ -3,6 +3,7 @@
 //! conflicts, the audit trail and the gate.
 
 use crate::Fixture;
+use futures_util::StreamExt;
 use gatehouse_e2e::files::{q, read_body, sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::{eventually, shell_user, wait_connected, Agent};
 use reqwest::Method;
@@ -79,7 +80,12 @@ fn as_user() -> String {
 
 /// A fixture whose agent serves files beneath `tree.root` only.
 async fn start(tree: &Tree) -> Fixture {
-    let mut fx = Fixture::start(&["web-01"]).await;
+    start_with(tree, &[]).await
+}
+
+/// Like `start`, with extra `serve` flags.
+async fn start_with(tree: &Tree, server_flags: &[&str]) -> Fixture {
+    let mut fx = Fixture::start_with(&["web-01"], server_flags).await;
     let name = fx.agents[0].name.clone();
     let config = fx.agents[0].config.clone();
     fx.agents[0].kill();
@@ -122,6 +128,19 @@ async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, 
 async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
     let url = format!("/api/files/web-01/content?path={}{}", q(path), as_user());
     fx.api.request(Method::GET, &url).send().await.unwrap()
+}
+
+/// A sparse file of `len` bytes (zeros that take no disk).
+fn sparse_file(path: &Path, len: u64) {
+    std::fs::File::create(path).unwrap().set_len(len).unwrap();
+}
+
+/// A download of `path` whose first bytes have arrived; the rest is left unread.
+async fn download_started(fx: &Fixture, path: &Path) -> reqwest::Response {
+    let mut r = download(fx, &path.display().to_string()).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.chunk().await.unwrap().is_some());
+    r
 }
 
 /// Audit events of `action`, newest last.
@@ -406,12 +425,8 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
 
     // A download the client abandons half-way is recorded as interrupted too.
     let big = tree.root.join("big.bin");
-    let file = std::fs::File::create(&big).unwrap();
-    file.set_len(64 * 1024 * 1024).unwrap();
-    drop(file);
-    let mut r = download(&fx, &big.display().to_string()).await;
-    assert_eq!(r.status(), 200);
-    assert!(r.chunk().await.unwrap().is_some());
+    sparse_file(&big, 64 * 1024 * 1024);
+    let r = download_started(&fx, &big).await;
     drop(r);
     let event = eventually("the abandoned download's audit event", WAIT, || async {
         audit(&fx, "file.download").await.pop()
@@ -422,9 +437,7 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
     assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
 
     // An agent that goes away mid-download fails the transfer at once.
-    let mut r = download(&fx, &big.display().to_string()).await;
-    assert_eq!(r.status(), 200);
-    assert!(r.chunk().await.unwrap().is_some());
+    let r = download_started(&fx, &big).await;
     fx.agents[0].kill();
     let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
         .await
@@ -484,6 +497,43 @@ async fn conflicts_and_the_small_operations() {
     let r = download(&fx, &path).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), b"second");
+
+    // The version check sees a change the seconds cannot: in place, same size, same second.
+    let at = |nanos| std::time::UNIX_EPOCH + Duration::new(1_700_000_000, nanos);
+    let set_mtime = |nanos| {
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(at(nanos)))
+            .unwrap();
+    };
+    set_mtime(100);
+    let r = download(&fx, &path).await;
+    assert_eq!(r.headers()["x-file-mtime"], "1700000000");
+    let loaded = r.headers()["x-file-version"].to_str().unwrap().to_owned();
+    std::fs::write(&path, b"SECOND").unwrap();
+    set_mtime(200);
+    let stale = format!("&overwrite=true&if_version={}", q(&loaded));
+    let (status, body) = upload(&fx, &path, &stale, b"mine!!".to_vec()).await;
+    assert_envelope(status, &body, 409, "conflict");
+    assert_eq!(std::fs::read(&path).unwrap(), b"SECOND");
+    let r = download(&fx, &path).await;
+    let current = r.headers()["x-file-version"].to_str().unwrap().to_owned();
+    assert_ne!(current, loaded);
+    let fresh = format!("&overwrite=true&if_version={}", q(&current));
+    let (status, result) = upload(&fx, &path, &fresh, b"mine!!".to_vec()).await;
+    assert_eq!(status, 200, "{result}");
+    let next = result["version"].as_str().unwrap();
+    assert_ne!(next, current);
+    let (status, result) = upload(&fx, &path, &fresh, b"stale".to_vec()).await;
+    assert_envelope(status, &result, 409, "conflict");
+    let again = format!("&overwrite=true&if_version={}", q(next));
+    let (status, result) = upload(&fx, &path, &again, b"second".to_vec()).await;
+    assert_eq!(status, 200, "{result}");
+    // Not a version at all: refused before the agent sees it.
+    let (status, body) = upload(&fx, &path, "&overwrite=true&if_version=%01", b"x".to_vec()).await;
+    assert_envelope(status, &body, 400, "validation_error");
+    assert_eq!(std::fs::read(&path).unwrap(), b"second");
 
     // mkdir, list, rename, delete.
     let dir = tree.p("docs");
@@ -637,4 +687,94 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
             .contains("revoked"),
         "{event}"
     );
+}
+
+/// The agent's `file-worker` processes: its children whose command line names the worker.
+fn file_workers(agent: &Agent) -> usize {
+    let parent = agent.pid().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let dir = e.path();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // `pid (comm) state ppid ...`: the fields after the last ')'.
+            let ppid = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().nth(1));
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            ppid == Some(parent.as_str())
+                && cmdline.split(|b| *b == 0).any(|arg| arg == b"file-worker")
+        })
+        .count()
+}
+
+/// Waits for the newest `action` audit row and checks it records a transfer cut for stalling.
+async fn stalled_transfer_audited(fx: &Fixture, action: &str) -> Value {
+    let event = eventually("the stalled transfer's audit event", WAIT, || async {
+        audit(fx, action).await.pop()
+    })
+    .await;
+    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event["details"]["interrupted"], true, "{event}");
+    let error = event["details"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("stalled"), "{event}");
+    event
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_is_cut_and_frees_its_agent_worker() {
+    let tree = Tree::new();
+    let fx = start_with(&tree, &["--file-stall-secs", "1"]).await;
+    fx.session(&["webftp"], &["web-01"]).await;
+    let dir = tree.root.join("up");
+    std::fs::create_dir(&dir).unwrap();
+    give_to_run_as(&dir);
+
+    // An upload that sends 1 MiB and then nothing, without ending its body.
+    let dest = dir.join("stalled.bin").display().to_string();
+    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![7u8; 1024 * 1024])])
+        .chain(futures_util::stream::pending());
+    let url = format!("/api/files/web-01/content?path={}{}", q(&dest), as_user());
+    let request = fx
+        .api
+        .request(Method::PUT, &url)
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let stalled = tokio::spawn(request);
+    stalled_transfer_audited(&fx, "file.upload").await;
+    eventually(
+        "the stalled upload's worker and temporary file to go",
+        WAIT,
+        || {
+            let dir = dir.clone();
+            let agent = &fx.agents[0];
+            async move { (Tree::names(&dir).is_empty() && file_workers(agent) == 0).then_some(()) }
+        },
+    )
+    .await;
+    stalled.abort();
+
+    // A download whose client takes one chunk and then stops reading, connection still open.
+    let big = tree.root.join("big.bin");
+    sparse_file(&big, 64 * 1024 * 1024);
+    let r = download_started(&fx, &big).await;
+    assert_eq!(file_workers(&fx.agents[0]), 1, "the download's worker runs");
+    let event = stalled_transfer_audited(&fx, "file.download").await;
+    assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
+    eventually("the stalled download's worker to go", WAIT, || {
+        let agent = &fx.agents[0];
+        async move { (file_workers(agent) == 0).then_some(()) }
+    })
+    .await;
+    // The client, reading again, finds the body cut short.
+    let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
+        .await
+        .expect("the body ends");
+    assert!(got.error.is_some(), "a stalled download completed: {got:?}");
+
+    // The agent serves the next transfer as usual.
+    let (status, body) = upload(&fx, &dest, "", b"after".to_vec()).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -1,9 +1,11 @@
 //! `GET /api/files/{server}/content`: a file streamed from the agent to the client.
 //!
-//! The response body is fed from the channel's `FileData` frames. The agent is credited only
-//! for bytes hyper has taken (credit is granted when hyper asks for the next chunk), so the
-//! gateway holds at most `FILE_WINDOW` per download however slow the client is. The gateway
-//! hashes what it streamed and compares it with the agent's SHA-256 before the body ends.
+//! The response body is fed from the channel's `FileData` frames by a task of its own, through
+//! a one-chunk hand-off. The agent is credited only for bytes hyper has taken (credit is granted
+//! when the hand-off is free again), so the gateway holds at most `FILE_WINDOW` per download
+//! however slow the client is; a client that takes nothing for the stall limit is cut, which
+//! frees the agent's worker. The gateway hashes what it streamed and compares it with the
+//! agent's SHA-256 before the body ends.
 
 use super::outcome::{self, TransferLog};
 use super::{path, Target};
@@ -20,9 +22,14 @@ use gatehouse_shared::{ErrorEnvelope, Scope};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::time::Duration;
+use tokio::sync::mpsc;
 
-/// The header carrying the file's modification time (seconds since the epoch) for the editor.
+/// The header carrying the file's modification time (seconds since the epoch).
 pub const MTIME_HEADER: &str = "x-file-mtime";
+/// The header carrying the file's version (`gatehouse_shared::files::file_version`) as opened:
+/// what the editor hands back as `if_version` when it saves.
+pub const VERSION_HEADER: &str = "x-file-version";
 
 /// `?path=&user=&editor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -35,11 +42,13 @@ pub struct ContentQuery {
     editor: Option<bool>,
 }
 
-/// Download a file, streamed (Content-Length is the size; `X-File-Mtime` its modification time).
+/// Download a file, streamed (Content-Length is the size; `X-File-Mtime` its modification time,
+/// `X-File-Version` its version for a later `if_version`).
 #[utoipa::path(get, path = "/api/files/{server}/content", tag = "files",
     params(("server" = String, Path, description = "server name"), ContentQuery),
     responses((status = 200, content_type = "application/octet-stream",
-               headers(("x-file-mtime" = i64, description = "modification time, seconds since the epoch"))),
+               headers(("x-file-mtime" = i64, description = "modification time, seconds since the epoch"),
+                       ("x-file-version" = String, description = "the file's version, for `if_version`"))),
               (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
               (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn download(
@@ -49,6 +58,7 @@ pub async fn download(
     ApiPath(server): ApiPath<String>,
     ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> ApiResult<Response> {
+    let stall = state.config.file_stall;
     let path = path::checked("path", q.path)?;
     let editor = q.editor.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
@@ -62,7 +72,11 @@ pub async fn download(
     let op = FileOp::Read { path: path.clone() };
     let started = match target.open(op).await {
         Ok(mut handle) => match handle.reply().await {
-            Ok(FileReply::ReadStarted { size, mtime }) => Ok((handle, size, mtime)),
+            Ok(FileReply::ReadStarted {
+                size,
+                mtime,
+                version,
+            }) => Ok((handle, size, mtime, version)),
             Ok(FileReply::Error { kind, message }) => {
                 handle.settle();
                 Err(outcome::agent_error(kind, &message, "path"))
@@ -72,7 +86,7 @@ pub async fn download(
         },
         Err(end) => Err(outcome::ended(end)),
     };
-    let (handle, size, mtime) = match started {
+    let (handle, size, mtime, version) = match started {
         Ok(started) => started,
         Err(error) => {
             log.failure(0, &error, false).await;
@@ -94,7 +108,7 @@ pub async fn download(
         }
         Body::empty()
     } else {
-        Body::from_stream(download.into_stream())
+        download.into_body(stall)
     };
     Response::builder()
         .status(StatusCode::OK)
@@ -106,6 +120,10 @@ pub async fn download(
         )
         .header(header::CACHE_CONTROL, "no-store")
         .header(MTIME_HEADER, HeaderValue::from(mtime))
+        .header(
+            VERSION_HEADER,
+            HeaderValue::from_str(&version).map_err(|_| ApiError::internal())?,
+        )
         .body(body)
         .map_err(|_| ApiError::internal())
 }
@@ -123,11 +141,46 @@ struct Download {
 }
 
 impl Download {
-    fn into_stream(self) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send {
-        futures_util::stream::unfold(self, |mut download| async move {
-            let item = download.step().await?;
-            Some((item, download))
-        })
+    /// The response body, fed by a task that owns the transfer. The hand-off holds one chunk, so
+    /// a free slot means hyper took everything produced so far.
+    fn into_body(self, stall: Duration) -> Body {
+        let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(1);
+        tokio::spawn(self.feed(tx, stall));
+        Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+            let item = rx.recv().await?;
+            Some((item, rx))
+        }))
+    }
+
+    /// Produces chunks while hyper takes them. Ends (dropping the transfer, which tells the agent
+    /// to stop) when the client goes away, when hyper takes nothing for `stall` (the client
+    /// stopped reading: without a limit it would hold an agent worker for as long as it likes),
+    /// or after the last chunk.
+    async fn feed(mut self, tx: mpsc::Sender<std::io::Result<Bytes>>, stall: Duration) {
+        // Once the transfer is settled (the last chunk is handed over, or it failed) there is
+        // nothing more to wait for: the receiver still gets what is in the hand-off.
+        while !self.log.is_done() {
+            let slot = match tokio::time::timeout(stall, tx.reserve()).await {
+                Ok(Ok(slot)) => slot,
+                // The body was dropped: `Drop` records the abandoned transfer.
+                Ok(Err(_)) => return,
+                Err(_) => {
+                    let error = ApiError::bad_request(format!(
+                        "the download stalled: the client took no data for {} s",
+                        stall.as_secs()
+                    ));
+                    self.log.failure(self.next, &error, true).await;
+                    tracing::info!(path = self.log.path(), "download cut: the client stalled");
+                    // Dropping the sender ends the body short of its Content-Length, which
+                    // hyper answers by closing the connection.
+                    return;
+                }
+            };
+            match self.step().await {
+                Some(item) => slot.send(item),
+                None => return,
+            }
+        }
     }
 
     /// The next chunk for hyper; `None` after the last one (or after a failure).
@@ -135,7 +188,7 @@ impl Download {
         if self.log.is_done() {
             return None;
         }
-        // Hyper asks for more only once it took what it had: credit the agent for all of it.
+        // The hand-off is free, so hyper took everything so far: credit the agent for all of it.
         self.handle.grant(self.next);
         let result = self.next_chunk().await;
         match result {
@@ -192,6 +245,7 @@ impl Download {
                     size,
                     sha256,
                     mtime,
+                    ..
                 }) => {
                     self.handle.settle();
                     let ours = hex::encode(self.hasher.finalize_reset());

@@ -26,18 +26,19 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// How long an upload may send nothing before it is cut (and its temporary file removed).
-const CLIENT_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// `?path=&overwrite=&if_mtime=&user=&editor=`.
+/// `?path=&overwrite=&if_mtime=&if_version=&user=&editor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct UploadQuery {
     /// Absolute path to write.
     path: Option<String>,
     /// Replace an existing file (default false: an existing file is a 409).
     overwrite: Option<bool>,
-    /// Only write if the current file still has this modification time (the editor's check).
+    /// Only write if the current file still has this modification time, in seconds.
     if_mtime: Option<i64>,
+    /// Only write if the current file is still at this version (the `X-File-Version` of its
+    /// download, or the `version` of the last upload): the editor's check, which also sees a
+    /// change within the same second.
+    if_version: Option<String>,
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,
     /// The editor saves the file: gated by the `editor` scope instead of `webftp`.
@@ -61,6 +62,15 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<Json<TransferResult>> {
     let path = path::checked("path", q.path)?;
+    if let Some(version) = &q.if_version {
+        // Opaque, but ours: short and printable, so nothing odd reaches the agent or the log.
+        if version.is_empty()
+            || version.len() > 64
+            || !version.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ApiError::validation("if_version", "not a file version"));
+        }
+    }
     let editor = q.editor.unwrap_or(false);
     let overwrite = q.overwrite.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
@@ -69,12 +79,13 @@ pub async fn upload(
         target.audit.clone(),
         "file.upload",
         path.clone(),
-        json!({"overwrite": overwrite, "if_mtime": q.if_mtime, "editor": editor}),
+        json!({"overwrite": overwrite, "if_mtime": q.if_mtime, "if_version": q.if_version, "editor": editor}),
     );
     let op = FileOp::Write {
         path,
         overwrite,
         if_mtime: q.if_mtime,
+        if_version: q.if_version,
     };
     let accepted = match target.open(op).await {
         Ok(mut handle) => match handle.reply().await {
@@ -102,7 +113,7 @@ pub async fn upload(
         credit: 0,
         hasher: Sha256::new(),
     };
-    match upload.pump(body).await {
+    match upload.pump(body, state.config.file_stall).await {
         // Once the agent was told to commit, it finishes whatever happens to this request: wait
         // for its answer in a task of its own, so a client leaving now cannot turn a completed
         // write into an "abandoned" audit row (or cancel the hash check).
@@ -157,8 +168,9 @@ impl Upload {
         frame
     }
 
-    /// Streams the whole body to the agent, then tells it the upload is complete.
-    async fn pump(&mut self, body: Body) -> Result<(), Failure> {
+    /// Streams the whole body to the agent, then tells it the upload is complete. A client that
+    /// sends nothing for `stall` is cut, so it cannot hold an agent worker forever.
+    async fn pump(&mut self, body: Body, stall: std::time::Duration) -> Result<(), Failure> {
         let mut body = body.into_data_stream();
         let mut frame = self.new_frame();
         let header = frame.len();
@@ -199,13 +211,12 @@ impl Upload {
             tokio::select! {
                 biased;
                 event = self.handle.next(idle) => self.on_event(event)?,
-                chunk = tokio::time::timeout(CLIENT_IDLE, body.next()), if want_body => match chunk {
-                    // A client that stops sending would otherwise hold an agent worker forever.
+                chunk = tokio::time::timeout(stall, body.next()), if want_body => match chunk {
                     Err(_) => {
                         return Err(Failure {
                             error: ApiError::bad_request(format!(
                                 "the upload stalled: no data for {} s",
-                                CLIENT_IDLE.as_secs()
+                                stall.as_secs()
                             )),
                             interrupted: true,
                         });
@@ -267,6 +278,7 @@ impl Upload {
                     size,
                     sha256,
                     mtime,
+                    version,
                 }) => {
                     self.handle.settle();
                     let ours = hex::encode(self.hasher.finalize_reset());
@@ -287,6 +299,7 @@ impl Upload {
                         size,
                         sha256: ours,
                         mtime: Some(mtime),
+                        version: Some(version),
                     }));
                 }
                 FileEvent::Reply(FileReply::Error { kind, message }) => {

@@ -3,7 +3,7 @@
 //! stat); binary content (a NUL byte, or not UTF-8) is refused after loading, since nothing
 //! cheaper can tell.
 
-use crate::api::{self, ApiError, FileRead, FileTarget};
+use crate::api::{self, ApiError, FileRead, FileState, FileTarget};
 use crate::pages::files::paths::human_size;
 use gatehouse_shared::files::FileKind;
 
@@ -19,10 +19,10 @@ pub enum Refusal {
     Text(String),
 }
 
-/// A file's text and its modification time as the server reported it.
+/// A file's text and its state as the server reported it.
 pub struct Loaded {
     pub text: String,
-    pub mtime: Option<i64>,
+    pub state: FileState,
 }
 
 pub fn too_large(size: u64) -> String {
@@ -62,8 +62,8 @@ pub async fn fetch(target: &FileTarget, path: &str) -> Result<Loaded, Refusal> {
     }
     match api::files_read(target, path, MAX_BYTES).await {
         Ok(FileRead::TooLarge(size)) => Err(Refusal::Text(too_large(size))),
-        Ok(FileRead::Content { bytes, mtime }) => decode(bytes)
-            .map(|text| Loaded { text, mtime })
+        Ok(FileRead::Content { bytes, state }) => decode(bytes)
+            .map(|text| Loaded { text, state })
             .map_err(Refusal::Text),
         Err(e) => Err(Refusal::Api(e)),
     }

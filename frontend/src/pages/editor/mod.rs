@@ -1,14 +1,14 @@
 //! The code editor (`/editor?server=&session=&path=&user=`): one file in CodeMirror (syntax
 //! highlighting by file type, line numbers, search, undo), saved with Ctrl-S or the Save button.
 //!
-//! A save sends `if_mtime` = the modification time seen at load, so a file changed on the server
-//! meanwhile is not overwritten: the server answers 409 and the user chooses to reload (losing
+//! A save sends `if_version` = the file's version seen at load (its modification time to the
+//! nanosecond, size and inode), so a file changed on the server meanwhile is not overwritten: the server answers 409 and the user chooses to reload (losing
 //! their edits) or overwrite (losing the other change). CodeMirror itself is loaded only now
 //! (`crate::editor`), never with the console.
 
 mod content;
 
-use crate::api::{self, ApiError, FileTarget};
+use crate::api::{self, ApiError, FileState, FileTarget};
 use crate::components::ErrorBox;
 use crate::editor::{self, Editor};
 use crate::pages::files::{self, paths};
@@ -56,8 +56,8 @@ struct Page {
     error: RwSignal<Option<ApiError>>,
     /// The server's words on a save conflict.
     conflict: RwSignal<String>,
-    /// The file's modification time at load (or last save): the save's `if_mtime`.
-    mtime: StoredValue<Option<i64>>,
+    /// The file's state at load (or last save): what a save expects to still find.
+    since: StoredValue<FileState>,
     editor: StoredValue<Option<Editor>, LocalStorage>,
     /// Bumped per load, so a slow load of a file no longer shown is dropped.
     generation: StoredValue<u32>,
@@ -122,7 +122,7 @@ impl Page {
             Ok(ed) => {
                 ed.focus();
                 self.editor.set_value(Some(ed));
-                self.mtime.set_value(loaded.mtime);
+                self.since.set_value(loaded.state);
                 self.phase.set(Phase::Ready);
             }
             Err(why) => self.failed(Refusal::Text(why)),
@@ -139,24 +139,16 @@ impl Page {
         let (Some(text), Some((target, path)), false) = (text, self.where_(), busy) else {
             return;
         };
-        let if_mtime = if overwrite {
-            None
-        } else {
-            self.mtime.get_value()
-        };
+        let since = (!overwrite).then(|| self.since.get_value());
         self.error.set(None);
         self.phase.set(Phase::Saving);
         spawn_local(async move {
-            match api::files_save(&target, &path, &text, if_mtime).await {
+            match api::files_save(&target, &path, &text, since.as_ref()).await {
                 Ok(result) => {
-                    let mtime = match result.mtime {
-                        Some(m) => Some(m),
-                        None => api::files_stat(&target, &path, true)
-                            .await
-                            .ok()
-                            .map(|e| e.mtime),
-                    };
-                    self.mtime.set_value(mtime);
+                    self.since.set_value(FileState {
+                        mtime: result.mtime,
+                        version: result.version,
+                    });
                     // Typing during the save leaves the newer text marked as modified.
                     self.editor.with_value(|e| {
                         if let Some(e) = e.as_ref().filter(|e| e.text() == text) {
@@ -193,7 +185,7 @@ impl Page {
                             e.focus();
                         }
                     });
-                    self.mtime.set_value(loaded.mtime);
+                    self.since.set_value(loaded.state);
                     self.phase.set(Phase::Ready);
                 }
                 Err(refusal) => self.failed(refusal),
@@ -215,7 +207,7 @@ pub fn EditorPage() -> impl IntoView {
         refusal: RwSignal::new(None),
         error: RwSignal::new(None),
         conflict: RwSignal::new(String::new()),
-        mtime: StoredValue::new(None),
+        since: StoredValue::new(FileState::default()),
         editor: StoredValue::new_local(None),
         generation: StoredValue::new(0),
     };
