@@ -54,7 +54,13 @@ fn control(msg: &AgentMessage) -> Message {
 }
 
 impl Agent {
-    pub fn new(config: AgentConfig, grace: Duration) -> Result<Arc<Self>, String> {
+    /// `typing_rate_mib`: what file transfers may use together while someone types in a terminal
+    /// here (MiB/s; 0 = no cap; see `files::pace`).
+    pub fn new(
+        config: AgentConfig,
+        grace: Duration,
+        typing_rate_mib: u64,
+    ) -> Result<Arc<Self>, String> {
         tls::check_server_url(&config.server)?;
         let roots = paths::parse_roots(&config.file_roots)?;
         let tls = if config.server.starts_with("https://") {
@@ -68,7 +74,7 @@ impl Agent {
             grace,
             ptys: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
-            files: FileService::new(roots),
+            files: FileService::new(roots, typing_rate_mib),
         }))
     }
 
@@ -180,6 +186,7 @@ impl Agent {
                     Some((channel, DataKind::Input, bytes)) => {
                         let pty = lock(&self.ptys).get(&channel).cloned();
                         if let Some(pty) = pty {
+                            self.files.keystroke();
                             pty.write(bytes).await;
                         }
                     }

@@ -42,7 +42,7 @@ pub async fn run(
     }
     eprintln!("registered {count} agents; connecting");
     for config in configs {
-        let agent = Agent::new(config, Duration::from_secs(60))?;
+        let agent = Agent::new(config, Duration::from_secs(60), 0)?;
         tokio::spawn(agent.run());
     }
     std::future::pending::<()>().await;

@@ -69,6 +69,10 @@ enum Command {
         /// `file_roots`; default `/`). Symlinks never lead out of these.
         #[arg(long = "file-root", value_name = "DIR")]
         file_roots: Vec<PathBuf>,
+        /// MiB/s all file transfers together may use while someone types in a terminal on this
+        /// server (within a second of a keystroke), so the echo stays quick; 0 = no cap.
+        #[arg(long, value_name = "MIB", default_value_t = files::pace::DEFAULT_TYPING_RATE_MIB)]
+        typing_file_rate: u64,
     },
     /// Internal: runs one file operation for the agent, as the run-as user the agent started it
     /// as, over stdin/stdout.
@@ -138,13 +142,18 @@ fn main() -> ExitCode {
                 config,
                 grace_secs,
                 file_roots,
+                typing_file_rate,
             } => {
                 let path = config.unwrap_or_else(config::default_path);
                 let mut loaded = config::load(&path)?;
                 if !file_roots.is_empty() {
                     loaded.file_roots = file_roots;
                 }
-                let agent = link::Agent::new(loaded, Duration::from_secs(grace_secs.max(1)))?;
+                let agent = link::Agent::new(
+                    loaded,
+                    Duration::from_secs(grace_secs.max(1)),
+                    typing_file_rate,
+                )?;
                 agent.run().await;
                 Ok(())
             }

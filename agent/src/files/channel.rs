@@ -6,6 +6,7 @@
 //! them all (an upload's temporary file is removed by its worker).
 
 use super::frame::{self, Out, WorkerRequest};
+use super::pace::Pacer;
 use crate::runas::{self, RunAs};
 use gatehouse_shared::agent_link::{
     encode_output, split_offset, AgentMessage, ChannelId, OutputStream, FILE_CHUNK_BYTES,
@@ -50,6 +51,8 @@ pub struct FileService {
     worker_exe: PathBuf,
     workers: Arc<Semaphore>,
     channels: Mutex<HashMap<ChannelId, Arc<FileChannel>>>,
+    /// Holds transfers back while someone types in a terminal on this agent.
+    pacer: Pacer,
 }
 
 #[derive(Debug, Default)]
@@ -235,8 +238,9 @@ async fn next_reply(chan: &FileChannel, stdout: &mut ChildStdout) -> Option<File
 }
 
 impl FileService {
-    /// `roots` must be normalised (`paths::parse_roots`).
-    pub fn new(roots: Vec<PathBuf>) -> Arc<Self> {
+    /// `roots` must be normalised (`paths::parse_roots`); `typing_rate_mib` caps all transfers
+    /// together while someone types (0: never).
+    pub fn new(roots: Vec<PathBuf>, typing_rate_mib: u64) -> Arc<Self> {
         // The worker is this very binary. Through /proc/self/exe it is found even when the
         // agent's directory is not searchable by the run-as user, or the binary was replaced
         // on disk by an upgrade.
@@ -251,7 +255,13 @@ impl FileService {
             worker_exe,
             workers: Arc::new(Semaphore::new(MAX_WORKERS)),
             channels: Mutex::new(HashMap::new()),
+            pacer: Pacer::new(typing_rate_mib),
         })
+    }
+
+    /// A keystroke reached a terminal on this agent: transfers make room for its echo.
+    pub fn keystroke(&self) {
+        self.pacer.keystroke();
     }
 
     fn get(&self, channel: ChannelId) -> Option<Arc<FileChannel>> {
@@ -383,6 +393,7 @@ impl FileService {
         let (Some(mut stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
             return send(&out.control, channel, failed(WORKER_DIED)).await;
         };
+        widen_pipe(&stdin);
         let is_write = matches!(op, FileOp::Write { .. });
         let is_read = matches!(op, FileOp::Read { .. });
         let request = WorkerRequest {
@@ -393,9 +404,9 @@ impl FileService {
         if frame::send_chunk(&mut stdin, &json).await.is_err() {
             send(&out.control, channel, failed(WORKER_DIED)).await;
         } else if is_write {
-            upload(channel, chan, stdin, stdout, out).await;
+            upload(channel, chan, stdin, stdout, out, &self.pacer).await;
         } else if is_read {
-            download(channel, chan, &mut stdout, out).await;
+            download(channel, chan, &mut stdout, out, &self.pacer).await;
         } else if let Some(reply) = next_reply(chan, &mut stdout).await {
             send(&out.control, channel, reply).await;
         }
@@ -423,6 +434,7 @@ async fn download(
     chan: &FileChannel,
     stdout: &mut ChildStdout,
     out: &Outboxes,
+    pacer: &Pacer,
 ) {
     let mut sent = 0u64;
     loop {
@@ -436,6 +448,7 @@ async fn download(
                 if !chan.credit_for(end).await {
                     return;
                 }
+                pacer.pace(bytes.len()).await;
                 let frame = encode_output(channel, OutputStream::File, sent, &bytes);
                 if out.bulk.send(Message::Binary(frame.into())).await.is_err() {
                     return;
@@ -482,12 +495,23 @@ enum Ending {
 
 /// Runs a write: relays the worker's "ready", feeds it the upload within the credit, and
 /// commits on `FileEnd`. Closing the worker's stdin without the commit marker aborts.
+/// What a pipe to or from a worker holds: a few whole chunks, where the kernel's default (64
+/// KiB) would split each chunk into several writes and wake both sides for each.
+const PIPE_BYTES: i32 = 1024 * 1024;
+
+fn widen_pipe(pipe: &impl std::os::fd::AsFd) {
+    // Refused beyond the per-user pipe budget: the pipe then keeps its default size, which
+    // only costs some speed.
+    let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_BYTES));
+}
+
 async fn upload(
     channel: ChannelId,
     chan: &FileChannel,
     mut stdin: ChildStdin,
     mut stdout: ChildStdout,
     out: &Outboxes,
+    pacer: &Pacer,
 ) {
     match next_reply(chan, &mut stdout).await {
         None => return,
@@ -516,7 +540,11 @@ async fn upload(
         match step {
             Step::Chunk(bytes) => {
                 let written = tokio::select! {
-                    written = frame::send_chunk(&mut stdin, &bytes) => written,
+                    // Paced before the worker takes it, so the credit to the gateway slows too.
+                    written = async {
+                        pacer.pace(bytes.len()).await;
+                        frame::send_chunk(&mut stdin, &bytes).await
+                    } => written,
                     // A half-written chunk is an abort to the worker, never a commit.
                     _ = chan.cancelled() => break Ending::Cancelled,
                 };

@@ -10,6 +10,7 @@
 pub mod channel;
 pub mod frame;
 pub mod fsops;
+pub mod pace;
 pub mod paths;
 pub mod transfer;
 pub mod worker;
