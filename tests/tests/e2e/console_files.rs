@@ -157,6 +157,9 @@ fn row(name: &str) -> String {
     format!("{ROW}[data-name='{name}']")
 }
 
+/// Over the console's limit for fetching a download into memory (`STREAM_ABOVE`, 64 MiB).
+const BIG: u64 = 80 * 1024 * 1024;
+
 fn upload_row(name: &str, state: &str) -> String {
     format!("[data-testid=upload-row][data-name='{name}'][data-state={state}]")
 }
@@ -191,6 +194,13 @@ async fn console_files_browse_upload_download_rename_delete() {
     let fx = Files::start().await;
     fx.write("docs/readme.txt", b"hello docs\n");
     std::fs::create_dir_all(fx.root.join("docs/old")).expect("mkdir");
+    // Sparse: large enough to be streamed by the browser, no disk taken in the root.
+    let big = fx.write("docs/old/big.iso", b"");
+    std::fs::File::options()
+        .write(true)
+        .open(&big)
+        .and_then(|f| f.set_len(BIG))
+        .expect("grow big.iso");
     // Unreadable for the run-as user (root's when tests run as root, mode 000 otherwise).
     let secret = fx.write("docs/secret.txt", b"nope");
     if shell_user().is_some() {
@@ -435,6 +445,27 @@ async fn console_files_browse_upload_download_rename_delete() {
             assert!(!fx.root.join("docs/b.bin").exists());
             assert!(!fx.root.join("docs/new folder").exists());
             browser.doc_screenshot("files.png").await;
+
+            // A large file goes straight to the browser's downloads, streamed to disk.
+            browser.click(&format!("{} a.entry", row("old"))).await;
+            browser.wait_for(&row("big.iso")).await;
+            browser
+                .click(&format!("{} [data-action=download]", row("big.iso")))
+                .await;
+            browser
+                .wait_text("[data-testid=files-notice]", "see the browser's downloads")
+                .await;
+            let saved = downloads.path().join("big.iso");
+            gatehouse_e2e::eventually("the large download on disk", WAIT, || async {
+                let len = std::fs::metadata(&saved).ok()?.len();
+                (len == BIG).then_some(())
+            })
+            .await;
+            let audit = fx.cx.api().get("/api/audit?action=file.download&limit=50").await;
+            // Newest last.
+            let last = audit["items"].as_array().and_then(|a| a.last()).expect("items");
+            assert_eq!(last["outcome"], "success", "{last}");
+            assert_eq!(last["details"]["size"], BIG, "{last}");
         },
     )
     .await;

@@ -651,6 +651,45 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     let (status, body) = call(&fx, Method::GET, "stat", &format!("path={}", q(&big)), None).await;
     assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
 
+    // A download the browser opens as a plain link names its work session in the query.
+    let small = tree.root.join("small.txt");
+    std::fs::write(&small, b"small file").unwrap();
+    give_to_run_as(&small);
+    let webftp = fx.session(&["webftp"], &["web-01"]).await;
+    let webftp = webftp["id"].as_str().unwrap().to_owned();
+    let websh = fx.session(&["websh"], &["web-01"]).await;
+    let websh = websh["id"].as_str().unwrap();
+    let link = |extra: &str| {
+        format!(
+            "/api/files/web-01/content?path={}{}{extra}",
+            q(&small.display().to_string()),
+            as_user()
+        )
+    };
+    let (status, body) = fx.api.call(Method::GET, &link(""), None).await;
+    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
+    let r = fx
+        .api
+        .request(Method::GET, &link(&format!("&work_session={webftp}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"small file");
+    let r = fx
+        .api
+        .request(Method::GET, &link(&format!("&work_session={webftp}")))
+        .header("X-Work-Session", websh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "the query and the header disagree");
+    let (status, body) = fx
+        .api
+        .call(Method::GET, &link("&work_session=not-a-session"), None)
+        .await;
+    assert_envelope(status, &body, 400, "bad_request");
+
     // With the editor scope the editor loads; a revoke cuts a download in flight.
     let session = fx.session(&["editor", "webftp"], &["web-01"]).await;
     let url = format!(

@@ -12,6 +12,7 @@ use super::{path, Target};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
+use crate::routes::gate::WORK_SESSION_HEADER;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -31,7 +32,7 @@ pub const MTIME_HEADER: &str = "x-file-mtime";
 /// what the editor hands back as `if_version` when it saves.
 pub const VERSION_HEADER: &str = "x-file-version";
 
-/// `?path=&user=&editor=`.
+/// `?path=&user=&editor=&work_session=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ContentQuery {
     /// Absolute path of a regular file.
@@ -40,6 +41,9 @@ pub struct ContentQuery {
     user: Option<String>,
     /// The editor loads the file: gated by the `editor` scope instead of `webftp`.
     editor: Option<bool>,
+    /// The work session, for a download the browser opens itself (a link cannot send the
+    /// `X-Work-Session` header; the SameSite=Strict cookie keeps other sites from using it).
+    work_session: Option<String>,
 }
 
 /// Download a file, streamed (Content-Length is the size; `X-File-Mtime` its modification time,
@@ -59,6 +63,7 @@ pub async fn download(
     ApiQuery(q): ApiQuery<ContentQuery>,
 ) -> ApiResult<Response> {
     let stall = state.config.file_stall;
+    let headers = with_work_session(headers, q.work_session)?;
     let path = path::checked("path", q.path)?;
     let editor = q.editor.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
@@ -126,6 +131,24 @@ pub async fn download(
         )
         .body(body)
         .map_err(|_| ApiError::internal())
+}
+
+/// `headers` with `?work_session=` as `X-Work-Session`; both at once must agree.
+fn with_work_session(mut headers: HeaderMap, query: Option<String>) -> ApiResult<HeaderMap> {
+    let Some(id) = query else {
+        return Ok(headers);
+    };
+    let value = HeaderValue::from_str(id.trim())
+        .map_err(|_| ApiError::validation("work_session", "not a work session id"))?;
+    match headers.get(WORK_SESSION_HEADER) {
+        Some(header) if *header != value => Err(ApiError::bad_request(
+            "work_session and X-Work-Session name different work sessions",
+        )),
+        _ => {
+            headers.insert(WORK_SESSION_HEADER, value);
+            Ok(headers)
+        }
+    }
 }
 
 /// One download in flight: the body stream's state. Dropped before its end means the client

@@ -208,12 +208,12 @@ fn FileRow(here: Here, entry: FileEntry) -> impl IntoView {
         _ => paths::human_size(entry.size),
     };
     let actions = readable.then(|| {
-        let (n, p) = (name.clone(), path.clone());
+        let (n, p, bytes) = (name.clone(), path.clone(), entry.size);
         view! {
             <button
                 data-action="download"
                 aria-label=format!("Download {n}")
-                on:click=move |_| download::start(here, n.clone(), p.clone())
+                on:click=move |_| download::start(here, n.clone(), p.clone(), bytes)
             >
                 "Download"
             </button>
