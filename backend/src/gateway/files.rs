@@ -17,7 +17,7 @@ use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::WorkSessionId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
 /// The capability an agent announces in `hello` when it serves file operations.
@@ -77,6 +77,8 @@ struct Credit {
     /// cannot make the gateway queue the same window over and over.
     received: u64,
     ended: bool,
+    /// Why the gateway ended the channel, once it did.
+    why: Option<ChannelEnd>,
 }
 
 /// The link's side of one file channel.
@@ -86,6 +88,8 @@ pub struct FileChannel {
     pub work_session: Option<WorkSessionId>,
     events: mpsc::UnboundedSender<FileEvent>,
     credit: Mutex<Credit>,
+    /// Signalled when the gateway ends the channel, for a side that is not reading its events.
+    ended: Notify,
 }
 
 impl FileChannel {
@@ -96,6 +100,7 @@ impl FileChannel {
             work_session,
             events,
             credit: Mutex::default(),
+            ended: Notify::new(),
         });
         (channel, rx)
     }
@@ -139,7 +144,10 @@ impl FileChannel {
         let mut credit = self.credit();
         if !credit.ended {
             credit.ended = true;
+            credit.why = Some(why);
             let _ = self.events.send(FileEvent::Ended(why));
+            // A stored permit: the waiter may start waiting only after this.
+            self.ended.notify_one();
         }
     }
 }
@@ -220,6 +228,17 @@ impl FileHandle {
                 FileEvent::Ended(why) => return Err(why),
                 FileEvent::Credit(_) | FileEvent::Data { .. } => {}
             }
+        }
+    }
+
+    /// Resolves when the gateway ends the channel (link lost, session ended, protocol), for a
+    /// side that is waiting on something else than the channel's events.
+    pub async fn ended(&self) -> ChannelEnd {
+        loop {
+            if let Some(why) = self.channel.credit().why {
+                return why;
+            }
+            self.channel.ended.notified().await;
         }
     }
 

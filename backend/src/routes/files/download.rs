@@ -178,22 +178,28 @@ impl Download {
     /// Produces chunks while hyper takes them. Ends (dropping the transfer, which tells the agent
     /// to stop) when the client goes away, when hyper takes nothing for `stall` (the client
     /// stopped reading: without a limit it would hold an agent worker for as long as it likes),
-    /// or after the last chunk.
+    /// when the gateway ends the channel, or after the last chunk.
     async fn feed(mut self, tx: mpsc::Sender<std::io::Result<Bytes>>, stall: Duration) {
         // Once the transfer is settled (the last chunk is handed over, or it failed) there is
         // nothing more to wait for: the receiver still gets what is in the hand-off.
         while !self.log.is_done() {
-            let slot = match tokio::time::timeout(stall, tx.reserve()).await {
+            let waited = tokio::select! {
+                slot = tx.reserve() => Ok(slot),
+                // A revoke or a lost link while the client is not reading is recorded now,
+                // with its own reason, not later as a stall.
+                why = self.handle.ended() => Err(outcome::ended(why)),
+                _ = tokio::time::sleep(stall) => Err(ApiError::bad_request(format!(
+                    "the download stalled: the client took no data for {} s",
+                    stall.as_secs()
+                ))),
+            };
+            let slot = match waited {
                 Ok(Ok(slot)) => slot,
                 // The body was dropped: `Drop` records the abandoned transfer.
                 Ok(Err(_)) => return,
-                Err(_) => {
-                    let error = ApiError::bad_request(format!(
-                        "the download stalled: the client took no data for {} s",
-                        stall.as_secs()
-                    ));
+                Err(error) => {
                     self.log.failure(self.next, &error, true).await;
-                    tracing::info!(path = self.log.path(), "download cut: the client stalled");
+                    tracing::info!(path = self.log.path(), error = %error.0.message, "download cut");
                     // Dropping the sender ends the body short of its Content-Length, which
                     // hyper answers by closing the connection.
                     return;
