@@ -522,6 +522,7 @@ async fn press_save(browser: &Browser) {
 async fn console_editor_save_and_conflict() {
     let fx = Files::start().await;
     fx.write("app/config.yaml", b"name: demo\nport: 8080\n");
+    fx.write("app/notes.md", b"# Notes\n");
     fx.write("app/blob.bin", b"\x7fELF\0\0\x01binary");
     fx.write("app/huge.log", &vec![b'x'; 6 * 1024 * 1024]);
     let path = fx.p("app/config.yaml");
@@ -612,6 +613,25 @@ async fn console_editor_save_and_conflict() {
         assert_eq!(editor_text(&browser).await, "name: theirs again\n");
         assert_eq!(fx.content(&path).await, b"name: theirs again\n");
         browser.doc_screenshot("editor.png").await;
+
+        // Another file, by typing its path.
+        browser
+            .fill_and_enter(
+                "[data-testid=editor-path-form] input[name=path]",
+                &fx.p("app/notes.md"),
+            )
+            .await;
+        gatehouse_e2e::eventually("the typed file in the editor", WAIT, || async {
+            (editor_text(&browser).await == "# Notes\n").then_some(())
+        })
+        .await;
+        browser
+            .wait_for("[data-testid=editor][data-state=ready]")
+            .await;
+        assert_eq!(
+            browser.query_param("path").await.as_deref(),
+            Some(fx.p("app/notes.md").as_str())
+        );
     })
     .await;
 }

@@ -17,7 +17,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// Where the page is; `data-state` on the editor root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +241,31 @@ pub fn EditorPage() -> impl IntoView {
             files::location_query(&target, paths::parent(&path))
         ))
     };
+    // The path is editable: another file opens in its place (after a confirmation when the
+    // current text has unsaved changes).
+    let typed = RwSignal::new(String::new());
+    Effect::new(move |_| typed.set(page.path.get().unwrap_or_default()));
+    let navigate = use_navigate();
+    let open_typed = move |ev: web_sys::SubmitEvent| {
+        ev.prevent_default();
+        let (Some(target), path) = (
+            page.target.get_untracked(),
+            paths::normalize(&typed.get_untracked()),
+        ) else {
+            return;
+        };
+        if page.path.get_untracked().as_deref() == Some(path.as_str()) {
+            return;
+        }
+        let discard = !page.dirty.get_untracked()
+            || window()
+                .confirm_with_message("Discard the unsaved changes to this file?")
+                .unwrap_or(false);
+        if discard {
+            let href = format!("/editor{}", files::location_query(&target, &path));
+            navigate(&href, Default::default());
+        }
+    };
     let phase = page.phase;
     let status = move || match phase.get() {
         Phase::Loading => "Loading…",
@@ -260,9 +285,19 @@ pub fn EditorPage() -> impl IntoView {
                 {move || back().map(|href| view! {
                     <A href=href attr:class="button" attr:data-testid="back-to-files">"← Files"</A>
                 })}
-                <h1 class="editor-title">
-                    <code>{move || page.path.get().unwrap_or_default()}</code>
-                </h1>
+                <h1 class="visually-hidden">{move || page.path.get().unwrap_or_default()}</h1>
+                <form class="path-form editor-path" data-testid="editor-path-form" on:submit=open_typed>
+                    <label class="visually-hidden" for="editor-path">"File path"</label>
+                    <input
+                        id="editor-path"
+                        name="path"
+                        autocomplete="off"
+                        spellcheck="false"
+                        placeholder="/path/to/a/file"
+                        bind:value=typed
+                    />
+                    <button type="submit">"Open"</button>
+                </form>
                 <Show when=move || page.dirty.get()>
                     <span class="dirty" data-testid="dirty" title="Changed since the last save">
                         "● Modified"
