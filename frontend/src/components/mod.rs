@@ -2,8 +2,10 @@
 
 pub mod decision;
 pub mod error;
+pub mod path_form;
 pub mod qr;
 pub mod session_bits;
 
 pub use error::ErrorBox;
+pub use path_form::PathForm;
 pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};

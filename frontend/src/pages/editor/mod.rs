@@ -9,7 +9,7 @@
 mod content;
 
 use crate::api::{self, ApiError, FileState, FileTarget};
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, PathForm};
 use crate::editor::{self, Editor};
 use crate::pages::files::{self, paths};
 use content::{Loaded, Refusal};
@@ -246,8 +246,7 @@ pub fn EditorPage() -> impl IntoView {
     let typed = RwSignal::new(String::new());
     Effect::new(move |_| typed.set(page.path.get().unwrap_or_default()));
     let navigate = use_navigate();
-    let open_typed = move |ev: web_sys::SubmitEvent| {
-        ev.prevent_default();
+    let open_typed = move || {
         let (Some(target), path) = (
             page.target.get_untracked(),
             paths::normalize(&typed.get_untracked()),
@@ -286,18 +285,16 @@ pub fn EditorPage() -> impl IntoView {
                     <A href=href attr:class="button" attr:data-testid="back-to-files">"← Files"</A>
                 })}
                 <h1 class="visually-hidden">{move || page.path.get().unwrap_or_default()}</h1>
-                <form class="path-form editor-path" data-testid="editor-path-form" on:submit=open_typed>
-                    <label class="visually-hidden" for="editor-path">"File path"</label>
-                    <input
-                        id="editor-path"
-                        name="path"
-                        autocomplete="off"
-                        spellcheck="false"
-                        placeholder="/path/to/a/file"
-                        bind:value=typed
-                    />
-                    <button type="submit">"Open"</button>
-                </form>
+                <PathForm
+                    testid="editor-path-form"
+                    input_id="editor-path"
+                    label="File path"
+                    button="Open"
+                    typed=typed
+                    on_open=open_typed
+                    placeholder="/path/to/a/file"
+                    class="editor-path"
+                />
                 <Show when=move || page.dirty.get()>
                     <span class="dirty" data-testid="dirty" title="Changed since the last save">
                         "● Modified"

@@ -4,6 +4,7 @@
 use super::upload::Uploads;
 use super::{paths, Here};
 use crate::api::{self, ApiError};
+use crate::components::PathForm;
 use leptos::html::Input;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -16,8 +17,7 @@ pub fn PathBar(here: Here) -> impl IntoView {
     let navigate = use_navigate();
     let typed = RwSignal::new(String::new());
     Effect::new(move |_| typed.set(here.dir.get()));
-    let submit = move |ev: web_sys::SubmitEvent| {
-        ev.prevent_default();
+    let open = move || {
         let path = paths::normalize(&typed.get_untracked());
         navigate(&here.href(&path), Default::default());
     };
@@ -44,17 +44,14 @@ pub fn PathBar(here: Here) -> impl IntoView {
                         .collect_view()
                 }}
             </nav>
-            <form class="path-form" data-testid="path-form" on:submit=submit>
-                <label class="visually-hidden" for="files-path">"Path"</label>
-                <input
-                    id="files-path"
-                    name="path"
-                    autocomplete="off"
-                    spellcheck="false"
-                    bind:value=typed
-                />
-                <button type="submit">"Go"</button>
-            </form>
+            <PathForm
+                testid="path-form"
+                input_id="files-path"
+                label="Path"
+                button="Go"
+                typed=typed
+                on_open=open
+            />
         </div>
     }
 }
