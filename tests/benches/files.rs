@@ -171,11 +171,11 @@ async fn keystrokes_during_download(server: &Server, api: &Api, ca: &[u8], url: 
     for _ in 0..rounds {
         idle.extend(term.echo_latencies(keys).await);
         let progress = Arc::new(AtomicU64::new(0));
-        let download = spawn_download(api, url, progress.clone());
-        // Keys only count while the download is actually streaming.
-        while progress.load(Ordering::Relaxed) == 0 && !download.is_finished() {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        let (first_bytes, streaming) = tokio::sync::oneshot::channel();
+        let download = spawn_download(api, url, progress.clone(), first_bytes);
+        // Keys only count while the download is actually streaming (an error means the
+        // download ended without a byte, and the loop below then counts none).
+        let _ = streaming.await;
         let (from, started) = (progress.load(Ordering::Relaxed), Instant::now());
         let mut these = Vec::new();
         while !download.is_finished() && these.len() < keys {
@@ -222,6 +222,7 @@ fn spawn_download(
     api: &Api,
     url: &str,
     progress: Arc<AtomicU64>,
+    first_bytes: tokio::sync::oneshot::Sender<()>,
 ) -> std::thread::JoinHandle<(u64, Duration)> {
     let api = api.clone();
     let url = url.to_owned();
@@ -243,7 +244,14 @@ fn spawn_download(
         runtime.block_on(async move {
             let r = api.request(Method::GET, &url).send().await.unwrap();
             let started = Instant::now();
-            let got = read_body(r, |n| progress.store(n, Ordering::Relaxed)).await;
+            let mut first_bytes = Some(first_bytes);
+            let got = read_body(r, |n| {
+                progress.store(n, Ordering::Relaxed);
+                if let Some(signal) = first_bytes.take() {
+                    let _ = signal.send(());
+                }
+            })
+            .await;
             (got.size, started.elapsed())
         })
     })

@@ -3,7 +3,6 @@
 //! conflicts, the audit trail and the gate.
 
 use crate::Fixture;
-use futures_util::StreamExt;
 use gatehouse_e2e::files::{q, read_body, sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::{eventually, shell_user, wait_connected, Agent};
 use reqwest::Method;
@@ -13,19 +12,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 const GIB: u64 = 1024 * 1024 * 1024;
 
 /// A directory tree for one test: `root` (the agent's file root, owned by the run-as user) and
 /// `outside` beside it with a file that must stay out of reach.
-struct Tree {
+pub(crate) struct Tree {
     _dir: tempfile::TempDir,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     outside: PathBuf,
 }
 
 impl Tree {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         // The run-as user must be able to reach the root through the temporary directory.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -48,7 +47,7 @@ impl Tree {
     }
 
     /// Names in `dir`, sorted.
-    fn names(dir: &Path) -> Vec<String> {
+    pub(crate) fn names(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -59,7 +58,7 @@ impl Tree {
 }
 
 /// Hands `path` to the run-as user (when the tests run as root, files are handled as that user).
-fn give_to_run_as(path: &Path) {
+pub(crate) fn give_to_run_as(path: &Path) {
     if let Some(user) = shell_user() {
         let status = Command::new("chown")
             .arg("-R")
@@ -72,7 +71,7 @@ fn give_to_run_as(path: &Path) {
 }
 
 /// `&user=` for the run-as user, when there is one.
-fn as_user() -> String {
+pub(crate) fn as_user() -> String {
     shell_user()
         .map(|u| format!("&user={u}"))
         .unwrap_or_default()
@@ -84,7 +83,7 @@ async fn start(tree: &Tree) -> Fixture {
 }
 
 /// Like `start`, with extra `serve` flags.
-async fn start_with(tree: &Tree, server_flags: &[&str]) -> Fixture {
+pub(crate) async fn start_with(tree: &Tree, server_flags: &[&str]) -> Fixture {
     let mut fx = Fixture::start_with(&["web-01"], server_flags).await;
     let name = fx.agents[0].name.clone();
     let config = fx.agents[0].config.clone();
@@ -108,7 +107,7 @@ async fn call(
     fx.api.call(method, &path, body).await
 }
 
-async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, Value) {
     let url = format!(
         "/api/files/web-01/content?path={}{extra}{}",
         q(path),
@@ -125,18 +124,18 @@ async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, 
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
+pub(crate) async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
     let url = format!("/api/files/web-01/content?path={}{}", q(path), as_user());
     fx.api.request(Method::GET, &url).send().await.unwrap()
 }
 
 /// A sparse file of `len` bytes (zeros that take no disk).
-fn sparse_file(path: &Path, len: u64) {
+pub(crate) fn sparse_file(path: &Path, len: u64) {
     std::fs::File::create(path).unwrap().set_len(len).unwrap();
 }
 
 /// A download of `path` whose first bytes have arrived; the rest is left unread.
-async fn download_started(fx: &Fixture, path: &Path) -> reqwest::Response {
+pub(crate) async fn download_started(fx: &Fixture, path: &Path) -> reqwest::Response {
     let mut r = download(fx, &path.display().to_string()).await;
     assert_eq!(r.status(), 200);
     assert!(r.chunk().await.unwrap().is_some());
@@ -144,7 +143,7 @@ async fn download_started(fx: &Fixture, path: &Path) -> reqwest::Response {
 }
 
 /// Audit events of `action`, newest last.
-async fn audit(fx: &Fixture, action: &str) -> Vec<Value> {
+pub(crate) async fn audit(fx: &Fixture, action: &str) -> Vec<Value> {
     let page = fx
         .api
         .get(&format!("/api/audit?action={action}&limit=500"))
@@ -152,7 +151,7 @@ async fn audit(fx: &Fixture, action: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
-fn assert_envelope(status: u16, body: &Value, want_status: u16, code: &str) {
+pub(crate) fn assert_envelope(status: u16, body: &Value, want_status: u16, code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["ok"], false, "{body}");
     assert_eq!(body["error_code"], code, "{body}");
@@ -728,94 +727,4 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
         .expect("the body ends");
     assert!(got.error.is_some(), "the download went on after the revoke");
     assert!(got.size < 256 * 1024 * 1024);
-}
-
-/// The agent's `file-worker` processes: its children whose command line names the worker.
-fn file_workers(agent: &Agent) -> usize {
-    let parent = agent.pid().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let dir = e.path();
-            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
-            // `pid (comm) state ppid ...`: the fields after the last ')'.
-            let ppid = stat
-                .rsplit(')')
-                .next()
-                .and_then(|rest| rest.split_whitespace().nth(1));
-            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
-            ppid == Some(parent.as_str())
-                && cmdline.split(|b| *b == 0).any(|arg| arg == b"file-worker")
-        })
-        .count()
-}
-
-/// Waits for the newest `action` audit row and checks it records a transfer cut for stalling.
-async fn stalled_transfer_audited(fx: &Fixture, action: &str) -> Value {
-    let event = eventually("the stalled transfer's audit event", WAIT, || async {
-        audit(fx, action).await.pop()
-    })
-    .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["details"]["interrupted"], true, "{event}");
-    let error = event["details"]["error"].as_str().unwrap_or_default();
-    assert!(error.contains("stalled"), "{event}");
-    event
-}
-
-#[tokio::test]
-async fn a_client_that_stalls_is_cut_and_frees_its_agent_worker() {
-    let tree = Tree::new();
-    let fx = start_with(&tree, &["--file-stall-secs", "1"]).await;
-    fx.session(&["webftp"], &["web-01"]).await;
-    let dir = tree.root.join("up");
-    std::fs::create_dir(&dir).unwrap();
-    give_to_run_as(&dir);
-
-    // An upload that sends 1 MiB and then nothing, without ending its body.
-    let dest = dir.join("stalled.bin").display().to_string();
-    let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![7u8; 1024 * 1024])])
-        .chain(futures_util::stream::pending());
-    let url = format!("/api/files/web-01/content?path={}{}", q(&dest), as_user());
-    let request = fx
-        .api
-        .request(Method::PUT, &url)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send();
-    let stalled = tokio::spawn(request);
-    stalled_transfer_audited(&fx, "file.upload").await;
-    eventually(
-        "the stalled upload's worker and temporary file to go",
-        WAIT,
-        || {
-            let dir = dir.clone();
-            let agent = &fx.agents[0];
-            async move { (Tree::names(&dir).is_empty() && file_workers(agent) == 0).then_some(()) }
-        },
-    )
-    .await;
-    stalled.abort();
-
-    // A download whose client takes one chunk and then stops reading, connection still open.
-    let big = tree.root.join("big.bin");
-    sparse_file(&big, 64 * 1024 * 1024);
-    let r = download_started(&fx, &big).await;
-    assert_eq!(file_workers(&fx.agents[0]), 1, "the download's worker runs");
-    let event = stalled_transfer_audited(&fx, "file.download").await;
-    assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
-    eventually("the stalled download's worker to go", WAIT, || {
-        let agent = &fx.agents[0];
-        async move { (file_workers(agent) == 0).then_some(()) }
-    })
-    .await;
-    // The client, reading again, finds the body cut short.
-    let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
-        .await
-        .expect("the body ends");
-    assert!(got.error.is_some(), "a stalled download completed: {got:?}");
-
-    // The agent serves the next transfer as usual.
-    let (status, body) = upload(&fx, &dest, "", b"after".to_vec()).await;
-    assert_eq!(status, 200, "{body}");
 }

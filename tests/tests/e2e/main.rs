@@ -11,6 +11,7 @@ mod console_share;
 mod events;
 mod exec;
 mod files;
+mod files_stall;
 mod restart;
 mod share;
 mod tls;
