@@ -1,9 +1,14 @@
 //! Recording audit events: a small builder over the store's hash-chained append.
+//!
+//! A change of state is audited by the commit of its [`crate::store::WriteTx`]. Events that
+//! change nothing (a denial, a failed sign-in, a link going up or down) go through
+//! [`record_event`], which never lets a failure pass unnoticed.
 
-use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::store::audit::{append, NewEvent};
+use crate::store::audit::NewEvent;
+use crate::store::{StoreError, WriteTx};
 use crate::time::now;
+use gatehouse_shared::audit::AuditEvent;
 use gatehouse_shared::WorkSessionId;
 
 /// Outcomes an event can have.
@@ -51,10 +56,20 @@ impl NewEvent {
     }
 }
 
-/// Appends one event in its own write transaction.
-pub async fn record(state: &AppState, event: NewEvent) -> ApiResult<()> {
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    append(&mut tx, state.workspace, event, now()).await?;
-    tx.commit().await?;
-    Ok(())
+/// Appends an event that accompanies no change of state, in its own transaction. A failure is
+/// logged here, with the action, before it is returned: callers that cannot undo anything
+/// (a link that already dropped) may go on, but the failure is never silent.
+pub async fn record_event(state: &AppState, event: NewEvent) -> Result<AuditEvent, StoreError> {
+    let action = event.action.clone();
+    let result = async {
+        WriteTx::begin(&state.db, state.workspace, now())
+            .await?
+            .commit(event)
+            .await
+    }
+    .await;
+    if let Err(e) = &result {
+        tracing::error!(%action, error = %e, "cannot append to the audit log");
+    }
+    result
 }

@@ -3,6 +3,8 @@
 //! Handlers return `Result<_, ApiError>`; database errors are logged and become a bare
 //! `internal` envelope, so internals never reach clients.
 
+use crate::core::CoreError;
+use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -105,6 +107,28 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Duplicate => ApiError::conflict("it already exists"),
+            StoreError::Database(err) => err.into(),
+        }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        match err {
+            CoreError::Invalid { field, message } => ApiError::validation(field, message),
+            CoreError::NotFound(what) => ApiError::not_found(what),
+            CoreError::Conflict(message) => ApiError::conflict(message),
+            CoreError::Forbidden(message) => ApiError::forbidden(message),
+            CoreError::Internal(_) => ApiError::internal(),
+            CoreError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl From<Box<GateDenial>> for ApiError {
     fn from(denial: Box<GateDenial>) -> Self {
         Self(Box::new((*denial).into()))
@@ -121,9 +145,4 @@ impl From<Refusal> for ApiError {
             Refusal::Invalid { field, message } => ApiError::validation(&field, message),
         }
     }
-}
-
-/// True when the database refused a row because a unique key already exists.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }

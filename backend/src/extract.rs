@@ -1,7 +1,9 @@
 //! Typed extractors: JSON, path and query that fail with our envelope, the caller's peer
-//! address, and the authenticated principal (`AuthUser`) with its CSRF check.
+//! address, and the authenticated principal (`AuthUser`) with its CSRF check, narrowed by role
+//! (`Staff`, `Superuser`) so that a role check runs before any body is read or validated.
 
 use crate::auth::{cookie, secrets};
+use crate::core::admin::By;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{logins, tokens, users};
@@ -227,6 +229,14 @@ fn is_safe(method: &Method) -> bool {
 }
 
 impl AuthUser {
+    /// The caller as the services name the author of a change.
+    pub fn by(&self) -> By<'_> {
+        By {
+            id: Some(self.id),
+            name: &self.username,
+        }
+    }
+
     pub fn user_ref(&self) -> UserRef {
         UserRef {
             id: self.id,
@@ -289,5 +299,34 @@ impl AuthUser {
         } else {
             Err(ApiError::forbidden("this needs the superuser role"))
         }
+    }
+}
+
+/// A caller with the staff role or above. As an extractor it refuses everyone else with 403
+/// before the body is read, so a member learns nothing from an admin endpoint's validation.
+#[derive(Debug, Clone)]
+pub struct Staff(pub AuthUser);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = AuthUser::from_request_parts(parts, state).await?;
+        auth.require_staff()?;
+        Ok(Staff(auth))
+    }
+}
+
+/// A superuser caller; everyone else gets 403 before the body is read.
+#[derive(Debug, Clone)]
+pub struct Superuser(pub AuthUser);
+
+impl FromRequestParts<AppState> for Superuser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = AuthUser::from_request_parts(parts, state).await?;
+        auth.require_superuser()?;
+        Ok(Superuser(auth))
     }
 }

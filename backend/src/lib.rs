@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod core;
 pub mod csp;
 pub mod error;
 pub mod extract;

@@ -1,11 +1,10 @@
 //! The `gatehouse` command: `serve`, `admin create-user`, `audit verify`.
 
 use clap::{Args, Parser, Subcommand};
-use gatehouse::auth::password;
 use gatehouse::config::Config;
-use gatehouse::routes::users::validate_credentials;
-use gatehouse::store::users::{self, NewUser};
-use gatehouse::{app, audit, AppState};
+use gatehouse::core::admin;
+use gatehouse::store::users;
+use gatehouse::{app, AppState};
 use gatehouse_shared::Role;
 use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
@@ -324,86 +323,62 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
         .lock()
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    let password_text = line.trim_end_matches(['\r', '\n']).to_owned();
-    validate_credentials(username, &password_text).map_err(|e| e.0.message)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    admin::validate_credentials(username, &password).map_err(|e| e.to_string())?;
     let state = AppState::open(&store.url()?, store.config())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let hash = password::hash(password_text)
-        .await
-        .map_err(|_| "cannot hash the password".to_owned())?;
-    let new = NewUser {
-        username,
+    let account = admin::NewAccount {
+        username: username.to_owned(),
         email: None,
         role,
-        password_hash: &hash,
+        password,
     };
-    let user = users::insert(&state.db, state.workspace, &new, gatehouse::time::now())
-        .await
-        .map_err(|e| {
-            if gatehouse::error::is_unique_violation(&e) {
-                format!("user {username} already exists")
-            } else {
-                format!("cannot create the user: {e}")
-            }
-        })?;
-    audit::record(
-        &state,
-        audit::event("user.created", audit::SUCCESS)
-            .actor("gatehouse-admin-cli")
-            .target(&user.username)
-            .details(serde_json::json!({"role": user.role})),
+    let user = admin::create_user(
+        &state.db,
+        state.workspace,
+        ADMIN_BY,
+        account,
+        false,
+        gatehouse::time::now(),
     )
     .await
-    .map_err(|e| e.0.message)?;
+    .map_err(|e| format!("cannot create the user: {e}"))?;
     println!("created {} user {}", user.role, user.username);
     Ok(ExitCode::SUCCESS)
 }
+
+/// Changes made by `gatehouse admin` on the server itself.
+const ADMIN_BY: admin::By<'static> = admin::By {
+    id: None,
+    name: admin::ADMIN_CLI,
+};
 
 async fn registration_token(
     store: &StoreArgs,
     max_uses: i64,
     expires_in_secs: i64,
 ) -> Result<ExitCode, String> {
-    if !(1..=10_000).contains(&max_uses) || !(60..=30 * 24 * 3600).contains(&expires_in_secs) {
-        return Err("max-uses must be 1..10000 and expires-in-secs 60..2592000".into());
-    }
     let state = AppState::open(&store.url()?, store.config())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let (issuer, name): (String, String) = sqlx::query_as(
-        "SELECT id, username FROM users WHERE workspace_id = ? AND role = 'superuser' \
-         ORDER BY created_at LIMIT 1",
-    )
-    .bind(state.workspace.to_string())
-    .fetch_optional(&state.db)
-    .await
-    .map_err(|e| e.to_string())?
-    .ok_or("create a superuser first: gatehouse admin create-user --role superuser")?;
-    let issuer = issuer.parse().map_err(|_| "corrupt user id".to_owned())?;
-    let token = format!("ghr_{}", gatehouse::auth::secrets::random_secret());
-    let now = gatehouse::time::now();
-    let expires_at = now + chrono::Duration::seconds(expires_in_secs);
-    gatehouse::store::servers::insert_registration_token(
+    // A token is always issued by somebody: on behalf of the first superuser.
+    let issuer = gatehouse::store::users::first_superuser(&state.db, state.workspace)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("create a superuser first: gatehouse admin create-user --role superuser")?;
+    let issued = admin::issue_registration_token(
         &state.db,
         state.workspace,
-        &gatehouse::auth::secrets::sha256_hex(&token),
+        ADMIN_BY,
         issuer,
-        expires_at,
+        expires_in_secs,
         max_uses,
-        now,
+        gatehouse::time::now(),
     )
     .await
     .map_err(|e| e.to_string())?;
-    audit::record(
-        &state,
-        audit::event("registration_token.created", audit::SUCCESS)
-            .actor("gatehouse-admin-cli")
-            .details(serde_json::json!({"on_behalf_of": name, "max_uses": max_uses, "expires_at": expires_at})),
-    )
-    .await
-    .map_err(|e| e.0.message)?;
-    println!("{token}");
+    println!("{}", issued.token);
     Ok(ExitCode::SUCCESS)
 }
 

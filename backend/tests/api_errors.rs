@@ -142,3 +142,49 @@ async fn the_openapi_document_describes_the_contract() {
         assert!(schemas.contains_key(schema), "missing schema {schema}");
     }
 }
+
+/// The role check runs before the body is read: a member learns nothing from an admin
+/// endpoint's validation, whatever it sends.
+#[tokio::test]
+async fn a_member_posting_to_an_admin_endpoint_gets_403_whatever_the_body() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let member = app.user(&root, "mallory", "member").await;
+    app.server(&root, "web-01").await;
+    app.grant(&root, "web", "web-*", &["mallory"]).await;
+    let pending = app.request_session(&member, &["websh"], &["web-01"]).await;
+    let session = common::id(&pending);
+    let admin_posts = [
+        "/api/users".to_owned(),
+        "/api/groups".to_owned(),
+        "/api/servers".to_owned(),
+        "/api/servers/registration-tokens".to_owned(),
+        format!("/api/users/{}/servers", member.id),
+        format!("/api/work-sessions/{session}/approve"),
+        format!("/api/work-sessions/{session}/reject"),
+        format!("/api/work-sessions/{session}/revoke"),
+    ];
+    for path in &admin_posts {
+        for body in ["{\"name\": ", "{\"unknown\": 1}", "[]", "null"] {
+            app.call_raw("POST", path, Some(body.into()), &member, &[])
+                .await
+                .expect_error(403, "forbidden");
+        }
+    }
+    // A malformed id in the path is refused by role first, too.
+    app.call_raw(
+        "POST",
+        "/api/users/not-an-id/servers",
+        Some("{".into()),
+        &member,
+        &[],
+    )
+    .await
+    .expect_error(403, "forbidden");
+    // The member's request is untouched by all of that.
+    let after = app
+        .get(&format!("/api/work-sessions/{session}"), &member)
+        .await
+        .expect(200);
+    assert_eq!(after["status"], "pending");
+}

@@ -62,11 +62,17 @@ async fn member_request_is_approved_narrowed_then_activated_used_and_completed()
             .await
             .expect_error(403, "forbidden");
     }
-    // Another member does not even learn that the session exists.
+    // Another member learns nothing either: deciding is refused by role before any lookup,
+    // so the answer is the same 403 whether the session exists or not.
     w.app
         .post(&path(&s, "approve"), json!({}), &w.max)
         .await
-        .expect_error(404, "not_found");
+        .expect_error(403, "forbidden");
+    let unknown = format!("/api/work-sessions/{}/approve", uuid::Uuid::new_v4());
+    w.app
+        .post(&unknown, json!({}), &w.max)
+        .await
+        .expect_error(403, "forbidden");
     // Widening is refused.
     w.app
         .post(

@@ -68,7 +68,17 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
-            _ => 403,
+            // Listed one by one, with no catch-all: a new code must choose its status here.
+            ErrorCode::Forbidden
+            | ErrorCode::CsrfRequired
+            | ErrorCode::WorkSessionRequired
+            | ErrorCode::WorkSessionNotActive
+            | ErrorCode::WorkSessionExpired
+            | ErrorCode::WorkSessionScopeNotAllowed
+            | ErrorCode::WorkSessionServerNotAllowed
+            | ErrorCode::WorkSessionAssigneeMismatch
+            | ErrorCode::WorkSessionNotUsable
+            | ErrorCode::TokenAclDenied => 403,
         }
     }
 

@@ -88,7 +88,7 @@ pub async fn serve(
     }
     tracing::info!(server = %server_name, %hostname, "agent connected");
     let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
-    let _ = audit::record(
+    let _ = audit::record_event(
         &state,
         audit::event("agent.connected", SUCCESS)
             .target(&server_name)
@@ -175,7 +175,7 @@ pub async fn serve(
         file.end(ChannelEnd::LinkLost);
     }
     let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
-    let _ = audit::record(
+    let _ = audit::record_event(
         &state,
         audit::event("agent.disconnected", SUCCESS)
             .target(&server_name)

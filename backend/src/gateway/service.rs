@@ -6,6 +6,7 @@ use crate::gateway::recording::Recorder;
 use crate::gateway::terminal::{Terminal, TerminalInfo};
 use crate::state::AppState;
 use crate::store::websh::{self, WebshRow};
+use crate::store::{StoreError, WriteTx};
 use crate::time::now;
 use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::websh::EndReason;
@@ -27,18 +28,6 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
     }
     let snap = term.snapshot();
     let reason = snap.ended.map(end_reason_text);
-    if let Err(e) = websh::finish(
-        &state.db,
-        state.workspace,
-        term.id.0,
-        snap.exit,
-        reason,
-        now(),
-    )
-    .await
-    {
-        tracing::error!(terminal = %term.id, error = %e, "cannot record the terminal's end");
-    }
     let event = audit::event("websh.closed", SUCCESS)
         .actor(&term.owner_name)
         .target(term.id.to_string())
@@ -51,8 +40,17 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
             "output_bytes": snap.end,
             "recording": format!("/api/websh/{}/recording", term.id),
         }));
-    if let Err(e) = audit::record(state, event).await {
-        tracing::error!(terminal = %term.id, error = %e.0.message, "cannot audit the terminal's end");
+    // The end and its audit row land together; on failure the row stays open and the restart
+    // recovery (or the agent's report) finishes it again.
+    let written: Result<_, StoreError> = async {
+        let at = now();
+        let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
+        websh::finish(tx.conn(), state.workspace, term.id.0, snap.exit, reason, at).await?;
+        tx.commit(event).await
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::error!(terminal = %term.id, error = %e, "cannot record the terminal's end");
     }
     state.hub.remove_terminal(term.id);
 }

@@ -76,7 +76,7 @@ pub async fn register(
             server_id,
             agent_id,
         } => {
-            audit::record(
+            audit::record_event(
                 &state,
                 audit::event("agent.registered", SUCCESS)
                     .target(&req.name)
@@ -97,14 +97,14 @@ pub async fn register(
         }
         RegisterOutcome::BadToken => {
             throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
-            audit::record(&state, fail("bad_token")).await?;
+            audit::record_event(&state, fail("bad_token")).await?;
             Err(ApiError::unauthenticated(
                 "the registration token is unknown, expired or used up",
             ))
         }
         RegisterOutcome::AlreadyRegistered => {
             throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
-            audit::record(&state, fail("already_registered")).await?;
+            audit::record_event(&state, fail("already_registered")).await?;
             Err(ApiError::conflict(format!(
                 "server {} already has an agent; delete the entry to re-register",
                 req.name

@@ -1,7 +1,7 @@
 //! Reading the audit log (staff and above): filtered pages, JSON Lines export, verification.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, AuthUser};
+use crate::extract::{ApiQuery, Staff};
 use crate::routes::page_limit;
 use crate::state::AppState;
 use crate::store::audit::{self as store, AuditFilter};
@@ -44,11 +44,10 @@ pub struct AuditQuery {
     responses((status = 200, body = Page<AuditEvent>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_audit(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _: Staff,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Response> {
-    auth.require_staff()?;
     let wants_lines = q.format.as_deref() == Some("jsonl")
         || headers
             .get(header::ACCEPT)
@@ -103,8 +102,7 @@ pub async fn list_audit(
     responses((status = 200, body = AuditVerification), (status = 403, body = ErrorEnvelope)))]
 pub async fn verify_audit(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _: Staff,
 ) -> ApiResult<Json<AuditVerification>> {
-    auth.require_staff()?;
     Ok(Json(store::verify(&state.db, state.workspace).await?))
 }

@@ -5,7 +5,7 @@ use crate::auth::{cookie, password, secrets, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
 use crate::state::AppState;
-use crate::store::{logins, throttle, users, work_sessions};
+use crate::store::{logins, throttle, users, work_sessions, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -65,7 +65,7 @@ pub async fn login(
     let password_ok = req.password.chars().count() <= MAX_PASSWORD_LEN
         && password::verify(req.password, row.as_ref().map(|r| r.password_hash.clone())).await;
     let Some(row) = row.filter(|_| password_ok) else {
-        audit::record(
+        audit::record_event(
             &state,
             audit::event("auth.login", FAILURE)
                 .target(&username)
@@ -82,7 +82,7 @@ pub async fn login(
         let Some(otp) = req.otp.as_deref() else {
             // The password was right: asking for the code is not a failed attempt.
             throttle::release(&state.db, state.workspace, &reserved).await?;
-            audit::record(
+            audit::record_event(
                 &state,
                 audit::event("auth.mfa", FAILURE)
                     .actor(&user.username)
@@ -102,7 +102,7 @@ pub async fn login(
             None => false,
         };
         if !accepted {
-            audit::record(
+            audit::record_event(
                 &state,
                 audit::event("auth.mfa", FAILURE)
                     .actor(&user.username)
@@ -119,8 +119,9 @@ pub async fn login(
     let csrf_token = secrets::random_secret();
     let now = now();
     let ttl = state.config.login_ttl_secs;
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
     logins::insert(
-        &state.db,
+        tx.conn(),
         state.workspace,
         &logins::NewLogin {
             token_hash: &secrets::sha256_hex(&token),
@@ -132,10 +133,7 @@ pub async fn login(
         now,
     )
     .await?;
-    throttle::release(&state.db, state.workspace, &reserved).await?;
-    throttle::clear(&state.db, state.workspace, &format!("user:{username}")).await?;
-    audit::record(
-        &state,
+    tx.commit(
         audit::event("auth.login", SUCCESS)
             .actor(&user.username)
             .details(
@@ -143,6 +141,8 @@ pub async fn login(
             ),
     )
     .await?;
+    throttle::release(&state.db, state.workspace, &reserved).await?;
+    throttle::clear(&state.db, state.workspace, &format!("user:{username}")).await?;
     let mut headers = HeaderMap::new();
     if let Some(value) = cookie::set_cookie(&token, ttl, state.config.secure_cookies) {
         headers.insert(header::SET_COOKIE, value);
@@ -154,14 +154,12 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "identity",
     responses((status = 204), (status = 401, body = ErrorEnvelope)))]
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     if let Some(login) = &auth.login {
-        logins::delete(&state.db, state.workspace, &login.token_hash).await?;
+        logins::delete(tx.conn(), state.workspace, &login.token_hash).await?;
     }
-    audit::record(
-        &state,
-        audit::event("auth.logout", SUCCESS).actor(&auth.username),
-    )
-    .await?;
+    tx.commit(audit::event("auth.logout", SUCCESS).actor(&auth.username))
+        .await?;
     let mut headers = HeaderMap::new();
     if let Some(value) = cookie::clear_cookie(state.config.secure_cookies) {
         headers.insert(header::SET_COOKIE, value);
@@ -206,12 +204,10 @@ pub async fn totp_enroll(
         ));
     }
     let secret = totp::new_secret();
-    users::set_pending_totp(&state.db, state.workspace, auth.id, &secret).await?;
-    audit::record(
-        &state,
-        audit::event("auth.mfa.enroll_started", SUCCESS).actor(&auth.username),
-    )
-    .await?;
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
+    users::set_pending_totp(tx.conn(), state.workspace, auth.id, &secret).await?;
+    tx.commit(audit::event("auth.mfa.enroll_started", SUCCESS).actor(&auth.username))
+        .await?;
     Ok(Json(TotpEnrollment {
         otpauth_uri: totp::otpauth_uri(&secret, &auth.username),
         secret,
@@ -236,7 +232,7 @@ pub async fn totp_confirm(
         ));
     };
     let Some(step) = totp::matching_step(&pending, &body.otp, now()) else {
-        audit::record(
+        audit::record_event(
             &state,
             audit::event("auth.mfa.confirm", FAILURE).actor(&auth.username),
         )
@@ -246,15 +242,13 @@ pub async fn totp_confirm(
             "the code does not match; check the device clock",
         ));
     };
-    if !users::confirm_totp(&state.db, state.workspace, auth.id, step).await? {
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
+    if !users::confirm_totp(tx.conn(), state.workspace, auth.id, step).await? {
         return Err(ApiError::conflict(
             "enrolment changed meanwhile; start again",
         ));
     }
-    audit::record(
-        &state,
-        audit::event("auth.mfa.enrolled", SUCCESS).actor(&auth.username),
-    )
-    .await?;
+    tx.commit(audit::event("auth.mfa.enrolled", SUCCESS).actor(&auth.username))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

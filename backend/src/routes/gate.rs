@@ -100,7 +100,7 @@ pub async fn decide(
             .work_session(session.id)
             .target(session.id.to_string());
     }
-    audit::record(state, event).await?;
+    audit::record_event(state, event).await?;
     Err(denial.into())
 }
 

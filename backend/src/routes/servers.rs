@@ -1,9 +1,8 @@
 //! Server entries and registration tokens (staff and above manage; members see their grants).
 
-use crate::audit::{self, SUCCESS};
-use crate::auth::secrets;
-use crate::error::{is_unique_violation, ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::core::admin;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Staff};
 use crate::state::AppState;
 use crate::store::servers::ServerRow;
 use crate::store::{groups, servers, users};
@@ -12,12 +11,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Duration;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::pattern;
-use gatehouse_shared::server::{
-    is_valid_server_name, CreateRegistrationToken, CreateServer, RegistrationToken, Server,
-};
+use gatehouse_shared::server::{CreateRegistrationToken, CreateServer, RegistrationToken, Server};
 use gatehouse_shared::{ErrorEnvelope, Role, ServerId, UserId};
 use serde::Deserialize;
 
@@ -102,49 +98,17 @@ pub async fn list_servers(
     responses((status = 201, body = Server), (status = 409, body = ErrorEnvelope)))]
 pub async fn create_server(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Staff(auth): Staff,
     ApiJson(req): ApiJson<CreateServer>,
 ) -> ApiResult<(StatusCode, Json<Server>)> {
-    auth.require_staff()?;
-    if !is_valid_server_name(&req.name) {
-        return Err(ApiError::validation(
-            "name",
-            "1-64 characters: letters, digits, '.', '_', '-'",
-        ));
-    }
-    let mut group_ids = Vec::new();
-    for name in req.groups.iter().flatten() {
-        let id = groups::id_by_name(&state.db, state.workspace, name)
-            .await?
-            .ok_or_else(|| ApiError::validation("groups", format!("no group {name}")))?;
-        group_ids.push(id);
-    }
-    let row = servers::insert(
+    let row = admin::create_server(
         &state.db,
         state.workspace,
+        auth.by(),
         &req.name,
         req.platform.as_deref(),
+        req.groups.as_deref(),
         now(),
-    )
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            ApiError::conflict(format!("server {} already exists", req.name))
-        } else {
-            e.into()
-        }
-    })?;
-    // Listing a group grants that group this server by its exact name.
-    for id in group_ids {
-        groups::add_pattern(&state.db, state.workspace, id, &req.name).await?;
-    }
-    audit::record(
-        &state,
-        audit::event("server.created", SUCCESS)
-            .actor(&auth.username)
-            .target(&req.name)
-            .server(&req.name)
-            .details(serde_json::json!({"groups": req.groups})),
     )
     .await?;
     let server = with_groups(&state, vec![row]).await?.remove(0);
@@ -181,20 +145,11 @@ pub async fn get_server(
     responses((status = 204), (status = 404, body = ErrorEnvelope)))]
 pub async fn delete_server(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Staff(auth): Staff,
     ApiPath(id): ApiPath<ServerId>,
 ) -> ApiResult<StatusCode> {
-    auth.require_staff()?;
     let row = visible_server(&state, &auth, id).await?;
-    servers::delete(&state.db, state.workspace, id).await?;
-    audit::record(
-        &state,
-        audit::event("server.deleted", SUCCESS)
-            .actor(&auth.username)
-            .target(&row.name)
-            .server(&row.name),
-    )
-    .await?;
+    admin::delete_server(&state.db, state.workspace, auth.by(), id, &row.name, now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,47 +159,25 @@ pub async fn delete_server(
     responses((status = 201, body = RegistrationToken), (status = 403, body = ErrorEnvelope)))]
 pub async fn create_registration_token(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Staff(auth): Staff,
     ApiJson(req): ApiJson<CreateRegistrationToken>,
 ) -> ApiResult<(StatusCode, Json<RegistrationToken>)> {
-    auth.require_staff()?;
-    let secs = req.expires_in_secs.unwrap_or(3600);
-    if !(60..=30 * 24 * 3600).contains(&secs) {
-        return Err(ApiError::validation(
-            "expires_in_secs",
-            "between 60 seconds and 30 days",
-        ));
-    }
-    let max_uses = req.max_uses.unwrap_or(1);
-    if !(1..=10_000).contains(&max_uses) {
-        return Err(ApiError::validation("max_uses", "between 1 and 10000"));
-    }
-    let token = format!("ghr_{}", secrets::random_secret());
-    let now = now();
-    let expires_at = now + Duration::seconds(secs);
-    servers::insert_registration_token(
+    let issued = admin::issue_registration_token(
         &state.db,
         state.workspace,
-        &secrets::sha256_hex(&token),
+        auth.by(),
         auth.id,
-        expires_at,
-        max_uses,
-        now,
-    )
-    .await?;
-    audit::record(
-        &state,
-        audit::event("registration_token.created", SUCCESS)
-            .actor(&auth.username)
-            .details(serde_json::json!({"expires_at": expires_at, "max_uses": max_uses})),
+        req.expires_in_secs.unwrap_or(3600),
+        req.max_uses.unwrap_or(1),
+        now(),
     )
     .await?;
     Ok((
         StatusCode::CREATED,
         Json(RegistrationToken {
-            token,
-            expires_at,
-            max_uses,
+            token: issued.token,
+            expires_at: issued.expires_at,
+            max_uses: issued.max_uses,
         }),
     ))
 }

@@ -1,12 +1,10 @@
 //! `POST /api/setup`: creates the first superuser of a fresh installation.
 
-use crate::audit::{self, SUCCESS};
-use crate::auth::password;
+use crate::core::admin::{self, By, NewAccount};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::routes::users::validate_credentials;
 use crate::state::AppState;
-use crate::store::users::{self, NewUser};
+use crate::store::users;
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -37,26 +35,19 @@ pub async fn setup(
     if users::count(&state.db, state.workspace).await? > 0 {
         return Err(ApiError::conflict("set-up is done: a user already exists"));
     }
-    validate_credentials(&req.username, &req.password)?;
-    let hash = password::hash(req.password)
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let new = NewUser {
-        username: &req.username,
+    let account = NewAccount {
+        username: req.username,
         email: None,
         role: Role::Superuser,
-        password_hash: &hash,
+        password: req.password,
     };
-    let user = users::insert_first(&state.db, state.workspace, &new, now())
-        .await?
-        .ok_or_else(|| ApiError::conflict("set-up is done: a user already exists"))?;
-    audit::record(
-        &state,
-        audit::event("setup.first_superuser", SUCCESS)
-            .actor(&user.username)
-            .target(&user.username),
-    )
-    .await?;
+    // The first user creates themselves.
+    let name = account.username.clone();
+    let by = By {
+        id: None,
+        name: &name,
+    };
+    let user = admin::create_user(&state.db, state.workspace, by, account, true, now()).await?;
     tracing::info!(username = %user.username, "first superuser created");
     Ok((StatusCode::CREATED, Json(user)))
 }

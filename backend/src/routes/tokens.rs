@@ -1,8 +1,7 @@
 //! The caller's API tokens: shown once, stored hashed, expiring, revocable.
 
-use crate::audit::{self, SUCCESS};
-use crate::auth::secrets;
-use crate::error::{ApiError, ApiResult};
+use crate::core::admin;
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::state::AppState;
 use crate::store::tokens;
@@ -11,11 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use chrono::Duration;
 use gatehouse_shared::api::Page;
-use gatehouse_shared::token::{
-    ApiToken, CreateApiToken, CreatedApiToken, MAX_TOKEN_DAYS, TOKEN_PREFIX,
-};
+use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
 use gatehouse_shared::{ErrorEnvelope, TokenId};
 
 pub fn router() -> Router<AppState> {
@@ -48,45 +44,23 @@ pub async fn create_token(
     ApiJson(req): ApiJson<CreateApiToken>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiToken>)> {
     auth.require_step_up(&state).await?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::validation("name", "1-100 characters"));
-    }
-    let days = req.expires_in_days.unwrap_or(90);
-    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
-        return Err(ApiError::validation(
-            "expires_in_days",
-            format!("between 1 and {MAX_TOKEN_DAYS}"),
-        ));
-    }
-    let now = now();
-    let expires_at = now + Duration::days(days);
-    let token = format!("{TOKEN_PREFIX}{}", secrets::random_secret());
-    let id = tokens::insert(
+    let issued = admin::issue_api_token(
         &state.db,
         state.workspace,
+        auth.by(),
         auth.id,
-        name,
-        &secrets::sha256_hex(&token),
-        Some(expires_at),
-        now,
-    )
-    .await?;
-    audit::record(
-        &state,
-        audit::event("token.created", SUCCESS)
-            .actor(&auth.username)
-            .target(id.to_string())
-            .details(serde_json::json!({"name": name, "expires_at": expires_at})),
+        &req.name,
+        req.expires_in_days.unwrap_or(90),
+        now(),
     )
     .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedApiToken {
-            id,
-            name: name.to_owned(),
-            token,
-            expires_at: Some(expires_at),
+            id: issued.id,
+            name: req.name.trim().to_owned(),
+            token: issued.token,
+            expires_at: Some(issued.expires_at),
         }),
     ))
 }
@@ -100,15 +74,6 @@ pub async fn revoke_token(
     auth: AuthUser,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<StatusCode> {
-    if !tokens::revoke(&state.db, state.workspace, auth.id, id, now()).await? {
-        return Err(ApiError::not_found("token"));
-    }
-    audit::record(
-        &state,
-        audit::event("token.revoked", SUCCESS)
-            .actor(&auth.username)
-            .target(id.to_string()),
-    )
-    .await?;
+    admin::revoke_api_token(&state.db, state.workspace, auth.by(), auth.id, id, now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,20 +1,17 @@
 //! Users (staff and above) and direct server grants.
 
-use crate::audit::{self, SUCCESS};
-use crate::auth::password;
-use crate::error::{is_unique_violation, ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::core::admin::{self, NewAccount};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use crate::routes::page_limit;
 use crate::state::AppState;
-use crate::store::users::{self, NewUser};
+use crate::store::users;
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_shared::api::{AddGroupServers, CreateUser, Page};
-use gatehouse_shared::pattern::is_valid_pattern;
-use gatehouse_shared::user::{is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 use gatehouse_shared::{ErrorEnvelope, Role, User, UserId};
 use serde::Deserialize;
 
@@ -22,24 +19,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/{id}/servers", post(grant_servers))
-}
-
-/// Username and password rules shared by set-up, user creation and the admin command.
-pub fn validate_credentials(username: &str, password: &str) -> ApiResult<()> {
-    if !is_valid_username(username) {
-        return Err(ApiError::validation(
-            "username",
-            "1-64 characters: letters, digits, '.', '_', '-', '@'",
-        ));
-    }
-    let len = password.chars().count();
-    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
-        return Err(ApiError::validation(
-            "password",
-            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -54,10 +33,9 @@ pub struct ListQuery {
     responses((status = 200, body = Page<User>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    auth: AuthUser,
+    _: Staff,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<User>>> {
-    auth.require_staff()?;
     let limit = page_limit(q.limit);
     let mut rows = users::list(&state.db, state.workspace, q.cursor.as_deref(), limit + 1).await?;
     let next_cursor = if rows.len() as i64 > limit {
@@ -83,45 +61,20 @@ pub async fn list_users(
               (status = 409, body = ErrorEnvelope)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Staff(auth): Staff,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    auth.require_staff()?;
     if req.role != Role::Member {
         auth.require_superuser()?;
     }
-    validate_credentials(&req.username, &req.password)?;
-    if let Some(email) = &req.email {
-        if email.len() > 254 || !email.contains('@') {
-            return Err(ApiError::validation("email", "not an e-mail address"));
-        }
-    }
-    let hash = password::hash(req.password)
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let new = NewUser {
-        username: &req.username,
-        email: req.email.as_deref(),
+    let account = NewAccount {
+        username: req.username,
+        email: req.email,
         role: req.role,
-        password_hash: &hash,
+        password: req.password,
     };
-    let user = users::insert(&state.db, state.workspace, &new, now())
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                ApiError::conflict(format!("user {} already exists", req.username))
-            } else {
-                e.into()
-            }
-        })?;
-    audit::record(
-        &state,
-        audit::event("user.created", SUCCESS)
-            .actor(&auth.username)
-            .target(&user.username)
-            .details(serde_json::json!({"role": user.role})),
-    )
-    .await?;
+    let user =
+        admin::create_user(&state.db, state.workspace, auth.by(), account, false, now()).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -131,27 +84,17 @@ pub async fn create_user(
     responses((status = 204), (status = 404, body = ErrorEnvelope)))]
 pub async fn grant_servers(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Staff(auth): Staff,
     ApiPath(id): ApiPath<UserId>,
     ApiJson(req): ApiJson<AddGroupServers>,
 ) -> ApiResult<StatusCode> {
-    auth.require_staff()?;
-    if !is_valid_pattern(&req.pattern) {
-        return Err(ApiError::validation(
-            "pattern",
-            "a server name or pattern such as web-*",
-        ));
-    }
-    let user = users::by_id(&state.db, state.workspace, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    users::add_server_grant(&state.db, state.workspace, id, &req.pattern).await?;
-    audit::record(
-        &state,
-        audit::event("user.servers_granted", SUCCESS)
-            .actor(&auth.username)
-            .target(&user.username)
-            .details(serde_json::json!({"pattern": req.pattern})),
+    admin::grant_user_servers(
+        &state.db,
+        state.workspace,
+        auth.by(),
+        id,
+        &req.pattern,
+        now(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -5,9 +5,10 @@ use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::api::Group;
 use gatehouse_shared::{GroupId, UserId, WorkspaceId};
+use sqlx::SqliteExecutor;
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     name: &str,
     now: DateTime<Utc>,
@@ -85,7 +86,7 @@ pub async fn list(db: &Db, ws: WorkspaceId) -> Result<Vec<Group>, sqlx::Error> {
 }
 
 pub async fn add_member(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     group: GroupId,
     user: UserId,
@@ -103,7 +104,7 @@ pub async fn add_member(
 }
 
 pub async fn add_pattern(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     group: GroupId,
     pattern: &str,

@@ -4,6 +4,7 @@ use super::Db;
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{UserId, WorkSessionId, WorkspaceId};
+use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoginRow {
@@ -24,7 +25,7 @@ pub struct NewLogin<'a> {
 }
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     login: &NewLogin<'_>,
     now: DateTime<Utc>,
@@ -63,7 +64,11 @@ pub async fn find(
     .await
 }
 
-pub async fn delete(db: &Db, ws: WorkspaceId, token_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(
+    db: impl SqliteExecutor<'_>,
+    ws: WorkspaceId,
+    token_hash: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND token_hash = ?")
         .bind(ws.to_string())
         .bind(token_hash)

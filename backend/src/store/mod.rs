@@ -1,6 +1,10 @@
 //! The store: SQLite through sqlx (WAL mode, migrations), every query scoped by workspace.
 //!
 //! Each submodule owns the SQL of one concept; handlers never write SQL themselves.
+//!
+//! Writes that change state go through [`WriteTx`]: one `BEGIN IMMEDIATE` transaction whose
+//! commit takes the audit event of the change, so a change and its event land together or not
+//! at all. Driver types stay in this module; callers above see [`StoreError`].
 
 pub mod agents;
 pub mod audit;
@@ -14,6 +18,9 @@ pub mod tokens;
 pub mod users;
 pub mod websh;
 pub mod work_sessions;
+mod write;
+
+pub use write::{StoreError, WriteTx};
 
 use gatehouse_shared::WorkspaceId;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -5,6 +5,7 @@ use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::server::Server;
 use gatehouse_shared::{ServerId, UserId, WorkspaceId};
+use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerRow {
@@ -40,7 +41,7 @@ impl ServerRow {
 const COLUMNS: &str = "id, name, os, platform, connected, last_seen, created_at";
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     name: &str,
     platform: Option<&str>,
@@ -116,7 +117,11 @@ pub async fn list(
     .await
 }
 
-pub async fn delete(db: &Db, ws: WorkspaceId, id: ServerId) -> Result<bool, sqlx::Error> {
+pub async fn delete(
+    db: impl SqliteExecutor<'_>,
+    ws: WorkspaceId,
+    id: ServerId,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM servers WHERE workspace_id = ? AND id = ?")
         .bind(ws.to_string())
         .bind(id.to_string())
@@ -126,7 +131,7 @@ pub async fn delete(db: &Db, ws: WorkspaceId, id: ServerId) -> Result<bool, sqlx
 }
 
 pub async fn insert_registration_token(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     token_hash: &str,
     created_by: UserId,

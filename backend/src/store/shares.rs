@@ -10,6 +10,7 @@ use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::share::{ShareInfo, MAX_FAILED_JOINS};
 use gatehouse_shared::{ParticipantId, ShareId, UserId, WorkspaceId};
+use sqlx::SqliteExecutor;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -83,7 +84,7 @@ pub struct NewShare<'a> {
 }
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     s: &NewShare<'_>,
     now: DateTime<Utc>,
@@ -145,7 +146,7 @@ pub async fn of_websh(db: &Db, ws: WorkspaceId, websh: Uuid) -> Result<Vec<Share
 
 /// Marks a link revoked; false when it already was.
 pub async fn revoke(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: ShareId,
     now: DateTime<Utc>,
@@ -156,7 +157,7 @@ pub async fn revoke(
 /// Sets `table.column` to `now` on row `id` unless it is set already; true when this call set it.
 /// (`table` and `column` are this module's own constants, never input.)
 async fn stamp_once(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     table: &'static str,
     column: &'static str,
     ws: WorkspaceId,
@@ -293,7 +294,7 @@ pub async fn participant(
 
 /// Marks a guest removed (a later join as this participant is refused).
 pub async fn remove_participant(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: ParticipantId,
     now: DateTime<Utc>,

@@ -5,6 +5,7 @@ use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::token::ApiToken;
 use gatehouse_shared::{TokenId, UserId, WorkspaceId};
+use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct TokenRow {
@@ -30,7 +31,7 @@ impl TokenRow {
 }
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     user: UserId,
     name: &str,
@@ -73,7 +74,7 @@ pub async fn list_for_user(
 
 /// Revokes the caller's own token; false when there is no such live token of theirs.
 pub async fn revoke(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     user: UserId,
     id: TokenId,

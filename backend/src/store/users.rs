@@ -4,6 +4,7 @@ use super::{parse_id, Db};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{Role, User, UserId, UserRef, WorkspaceId};
+use sqlx::SqliteExecutor;
 
 /// A user row, including the secrets the API never shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -69,7 +70,7 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
@@ -81,7 +82,7 @@ pub async fn insert(
 
 /// Inserts `user`; with `only_if_empty`, only when the workspace has no user yet (atomically).
 async fn insert_where(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
@@ -119,12 +120,24 @@ async fn insert_where(
 
 /// Creates the first user only when the workspace has none, atomically.
 pub async fn insert_first(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<User>, sqlx::Error> {
     insert_where(db, ws, user, now, true).await
+}
+
+/// The workspace's first superuser (on whose behalf the admin command issues tokens).
+pub async fn first_superuser(db: &Db, ws: WorkspaceId) -> Result<Option<UserId>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM users WHERE workspace_id = ? AND role = 'superuser' \
+         ORDER BY created_at LIMIT 1",
+    )
+    .bind(ws.to_string())
+    .fetch_optional(db)
+    .await?;
+    row.map(|(id,)| parse_id(&id)).transpose()
 }
 
 pub async fn by_username(
@@ -170,7 +183,7 @@ pub async fn list(
 }
 
 pub async fn set_pending_totp(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: UserId,
     secret: &str,
@@ -186,7 +199,7 @@ pub async fn set_pending_totp(
 
 /// Moves the pending secret into place, remembering `step` so that code cannot be used again.
 pub async fn confirm_totp(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: UserId,
     step: i64,
@@ -225,7 +238,7 @@ pub async fn consume_totp_step(
 }
 
 pub async fn add_server_grant(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: UserId,
     pattern: &str,

@@ -4,6 +4,7 @@ use super::{parse_id, Db};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{ServerId, UserId, WorkSessionId, WorkspaceId};
+use sqlx::SqliteExecutor;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -88,7 +89,7 @@ pub async fn open_on_server(
 }
 
 pub async fn finish(
-    db: &Db,
+    db: impl SqliteExecutor<'_>,
     ws: WorkspaceId,
     id: Uuid,
     exit_code: Option<i32>,

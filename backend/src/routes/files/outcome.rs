@@ -91,8 +91,8 @@ impl FileAudit {
     /// already happened on the server and its answer must not claim otherwise.
     pub async fn record(&self, action: &str, outcome: &'static str, path: &str, details: Value) {
         let event = self.event(action, outcome, path, details);
-        if let Err(e) = audit::record(&self.state, event).await {
-            tracing::error!(action, error = %e.0.message, "cannot audit a file operation");
+        if let Err(e) = audit::record_event(&self.state, event).await {
+            tracing::error!(action, error = %e, "cannot audit a file operation");
         }
     }
 
@@ -183,8 +183,8 @@ impl TransferLog {
         let state = self.audit.state.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if let Err(e) = audit::record(&state, event).await {
-                    tracing::error!(error = %e.0.message, "cannot audit an abandoned transfer");
+                if let Err(e) = audit::record_event(&state, event).await {
+                    tracing::error!(error = %e, "cannot audit an abandoned transfer");
                 }
             });
         }

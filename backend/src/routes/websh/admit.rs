@@ -74,7 +74,7 @@ pub async fn attach_gate(
                 "error_code": denial.code, "scope": "websh", "websh": term.id,
                 "attach": true, "as": attach_as,
             }));
-        let _ = audit::record(state, event).await;
+        let _ = audit::record_event(state, event).await;
         return Err((close::GATE_DENIED, denial.message));
     }
     Ok(())
@@ -135,7 +135,7 @@ pub async fn watcher(
         .work_session(term.work_session)
         .server(&term.server_name)
         .details(serde_json::json!({"websh": id, "owner": term.owner_name}));
-    audit::record(state, event)
+    audit::record_event(state, event)
         .await
         .map_err(|_| (close::GATE_DENIED, "cannot audit the watch".to_owned()))?;
     term.announce(

@@ -59,8 +59,8 @@ impl Attempt<'_> {
                 .work_session(term.work_session)
                 .server(&term.server_name);
         }
-        if let Err(e) = audit::record(self.state, event).await {
-            tracing::error!(error = %e.0.message, "cannot audit a join attempt");
+        if let Err(e) = audit::record_event(self.state, event).await {
+            tracing::error!(error = %e, "cannot audit a join attempt");
         }
     }
 

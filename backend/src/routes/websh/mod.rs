@@ -155,7 +155,7 @@ pub async fn open_websh(
             "the agent could not start a terminal: {message}"
         )));
     }
-    audit::record(
+    audit::record_event(
         &state,
         audit::event("websh.opened", SUCCESS)
             .actor(&auth.username)
@@ -219,7 +219,7 @@ pub async fn terminate(
         .filter(|t| t.is_live())
         .ok_or_else(|| ApiError::not_found("live terminal"))?;
     term.end(EndReason::Terminated);
-    let audited = audit::record(
+    let audited = audit::record_event(
         &state,
         audit::event("websh.terminated", SUCCESS)
             .actor(&auth.username)

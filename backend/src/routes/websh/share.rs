@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJsonOrDefault, ApiPath, AuthUser};
 use crate::gateway::terminal::Terminal;
 use crate::state::AppState;
-use crate::store::shares;
+use crate::store::{shares, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -104,8 +104,9 @@ pub async fn create_share(
     let at = now();
     let share_id = ShareId::new();
     let expires_at = at + chrono::Duration::seconds(secs as i64);
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     shares::insert(
-        &state.db,
+        tx.conn(),
         state.workspace,
         &shares::NewShare {
             id: share_id,
@@ -119,8 +120,7 @@ pub async fn create_share(
         at,
     )
     .await?;
-    audit::record(
-        &state,
+    tx.commit(
         audit::event("share.created", SUCCESS)
             .actor(&auth.username)
             .target(share_id.to_string())
@@ -181,11 +181,14 @@ pub async fn revoke_share(
         .await?
         .filter(|s| s.websh().ok() == Some(id))
         .ok_or_else(|| ApiError::not_found("link"))?;
-    let newly = shares::revoke(&state.db, state.workspace, share_id, now()).await?;
+    let at = now();
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
+    let newly = shares::revoke(tx.conn(), state.workspace, share_id, at).await?;
+    // Guests are cut before the commit: if it fails they were cut from a link that stays
+    // valid (they may join again), never left in on a link recorded as revoked.
     let disconnected = term.kick_share(share_id);
     if newly {
-        audit::record(
-            &state,
+        tx.commit(
             audit::event("share.revoked", SUCCESS)
                 .actor(&auth.username)
                 .target(share_id.to_string())
@@ -254,12 +257,13 @@ pub async fn remove_participant(
     if target.is_none() && !of_this_terminal {
         return Err(ApiError::not_found("participant"));
     }
+    let at = now();
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     if of_this_terminal {
-        shares::remove_participant(&state.db, state.workspace, participant, now()).await?;
+        shares::remove_participant(tx.conn(), state.workspace, participant, at).await?;
     }
     let disconnected = term.kick_participant(participant);
-    audit::record(
-        &state,
+    tx.commit(
         audit::event("share.participant_removed", SUCCESS)
             .actor(&auth.username)
             .target(participant.to_string())

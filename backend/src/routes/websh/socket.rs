@@ -126,7 +126,7 @@ async fn audit_dropped(state: &AppState, term: &Terminal, who: &ViewerIdentity, 
             "websh": term.id, "participant": who.participant, "role": who.role,
             "share": who.share, "kind": kind,
         }));
-    let _ = audit::record(state, event).await;
+    let _ = audit::record_event(state, event).await;
 }
 
 fn actor(who: &ViewerIdentity) -> String {
@@ -360,7 +360,7 @@ async fn left(
             "share": who.share, "close_code": close_code,
             "dropped": {"input": dropped.input, "resize": dropped.resize, "other": dropped.other},
         }));
-    let _ = audit::record(state, event).await;
+    let _ = audit::record_event(state, event).await;
 }
 
 /// Sends the close frame and waits (briefly) for the client's reply.

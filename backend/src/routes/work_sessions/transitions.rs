@@ -1,7 +1,7 @@
 //! The transition endpoints: each is the pure lifecycle applied through `sessions::transition`.
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, AuthUser};
+use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, AuthUser, Superuser};
 use crate::sessions::{load_visible, transition};
 use crate::state::AppState;
 use crate::store::logins;
@@ -34,7 +34,7 @@ fn trimmed(reason: Option<String>) -> Option<String> {
               (status = 409, body = ErrorEnvelope)))]
 pub async fn approve(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Superuser(auth): Superuser,
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<ApproveWorkSession>,
 ) -> ApiResult<Json<WorkSession>> {
@@ -52,7 +52,7 @@ pub async fn approve(
     responses((status = 200, body = WorkSession), (status = 403, body = ErrorEnvelope)))]
 pub async fn reject(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Superuser(auth): Superuser,
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<DecisionReason>,
 ) -> ApiResult<Json<WorkSession>> {
@@ -66,7 +66,7 @@ pub async fn reject(
     responses((status = 200, body = WorkSession), (status = 403, body = ErrorEnvelope)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    auth: AuthUser,
+    Superuser(auth): Superuser,
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<DecisionReason>,
 ) -> ApiResult<Json<WorkSession>> {

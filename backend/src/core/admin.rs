@@ -1,0 +1,443 @@
+//! Identity and inventory changes (users, groups, server entries, registration tokens, API
+//! tokens): one function per change, called by the routes and by `gatehouse admin` alike. Each
+//! writes its rows and its audit event in one transaction.
+
+use super::CoreError;
+use crate::audit::{self, SUCCESS};
+use crate::auth::{password, secrets};
+use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_shared::pattern::is_valid_pattern;
+use gatehouse_shared::server::is_valid_server_name;
+use gatehouse_shared::token::{MAX_TOKEN_DAYS, TOKEN_PREFIX};
+use gatehouse_shared::user::{is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use gatehouse_shared::{GroupId, Role, ServerId, TokenId, User, UserId, WorkspaceId};
+
+/// Who makes a change, as the audit log names them.
+#[derive(Debug, Clone, Copy)]
+pub struct By<'a> {
+    pub id: Option<UserId>,
+    pub name: &'a str,
+}
+
+/// The audit actor of `gatehouse admin` commands run on the server itself.
+pub const ADMIN_CLI: &str = "gatehouse-admin-cli";
+
+/// Username and password rules shared by set-up, user creation and the admin command.
+pub fn validate_credentials(username: &str, password: &str) -> Result<(), CoreError> {
+    if !is_valid_username(username) {
+        return Err(CoreError::invalid(
+            "username",
+            "1-64 characters: letters, digits, '.', '_', '-', '@'",
+        ));
+    }
+    let len = password.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        return Err(CoreError::invalid(
+            "password",
+            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A user to create.
+#[derive(Debug)]
+pub struct NewAccount {
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Creates a user; with `first`, only when the workspace has none yet (set-up), atomically.
+pub async fn create_user(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    account: NewAccount,
+    first: bool,
+    at: DateTime<Utc>,
+) -> Result<User, CoreError> {
+    validate_credentials(&account.username, &account.password)?;
+    if let Some(email) = &account.email {
+        if email.len() > 254 || !email.contains('@') {
+            return Err(CoreError::invalid("email", "not an e-mail address"));
+        }
+    }
+    let hash = password::hash(account.password).await.map_err(|_| {
+        tracing::error!("cannot hash a password");
+        CoreError::Internal("cannot hash the password")
+    })?;
+    let new = users::NewUser {
+        username: &account.username,
+        email: account.email.as_deref(),
+        role: account.role,
+        password_hash: &hash,
+    };
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    let inserted = if first {
+        users::insert_first(tx.conn(), ws, &new, at).await
+    } else {
+        users::insert(tx.conn(), ws, &new, at).await.map(Some)
+    };
+    let user = match inserted.map_err(StoreError::from) {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return Err(CoreError::Conflict(
+                "set-up is done: a user already exists".into(),
+            ))
+        }
+        Err(StoreError::Duplicate) => {
+            return Err(CoreError::Conflict(format!(
+                "user {} already exists",
+                account.username
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let event = if first {
+        audit::event("setup.first_superuser", SUCCESS)
+            .actor(&user.username)
+            .target(&user.username)
+    } else {
+        audit::event("user.created", SUCCESS)
+            .actor(by.name)
+            .target(&user.username)
+            .details(serde_json::json!({"role": user.role}))
+    };
+    tx.commit(event).await?;
+    Ok(user)
+}
+
+/// Grants a user servers directly by name or pattern.
+pub async fn grant_user_servers(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    user: UserId,
+    pattern: &str,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    check_pattern(pattern)?;
+    let row = users::by_id(db, ws, user)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    users::add_server_grant(tx.conn(), ws, user, pattern).await?;
+    tx.commit(
+        audit::event("user.servers_granted", SUCCESS)
+            .actor(by.name)
+            .target(&row.username)
+            .details(serde_json::json!({"pattern": pattern})),
+    )
+    .await?;
+    Ok(())
+}
+
+fn check_pattern(pattern: &str) -> Result<(), CoreError> {
+    if is_valid_pattern(pattern) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "pattern",
+            "a server name or pattern such as web-*",
+        ))
+    }
+}
+
+/// Creates a group.
+pub async fn create_group(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<GroupId, CoreError> {
+    if !is_valid_username(name) {
+        return Err(CoreError::invalid(
+            "name",
+            "1-64 characters: letters, digits, '.', '_', '-'",
+        ));
+    }
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    let id = match groups::insert(tx.conn(), ws, name, at).await {
+        Ok(id) => id,
+        Err(e) => {
+            return Err(match StoreError::from(e) {
+                StoreError::Duplicate => {
+                    CoreError::Conflict(format!("group {name} already exists"))
+                }
+                other => other.into(),
+            })
+        }
+    };
+    tx.commit(
+        audit::event("group.created", SUCCESS)
+            .actor(by.name)
+            .target(name),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Adds a member to a group by username.
+pub async fn add_group_member(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    group: GroupId,
+    username: &str,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let found = groups::get(db, ws, group)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let user = users::by_username(db, ws, username)
+        .await?
+        .ok_or_else(|| CoreError::invalid("username", format!("no user {username}")))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    groups::add_member(tx.conn(), ws, group, user.user_id()?).await?;
+    tx.commit(
+        audit::event("group.member_added", SUCCESS)
+            .actor(by.name)
+            .target(&found.name)
+            .details(serde_json::json!({"username": username})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Grants a group's members servers by name pattern.
+pub async fn add_group_servers(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    group: GroupId,
+    pattern: &str,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    check_pattern(pattern)?;
+    let found = groups::get(db, ws, group)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    groups::add_pattern(tx.conn(), ws, group, pattern).await?;
+    tx.commit(
+        audit::event("group.servers_granted", SUCCESS)
+            .actor(by.name)
+            .target(&found.name)
+            .details(serde_json::json!({"pattern": pattern})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates a server entry; each listed group is granted it by its exact name.
+pub async fn create_server(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    name: &str,
+    platform: Option<&str>,
+    group_names: Option<&[String]>,
+    at: DateTime<Utc>,
+) -> Result<servers::ServerRow, CoreError> {
+    if !is_valid_server_name(name) {
+        return Err(CoreError::invalid(
+            "name",
+            "1-64 characters: letters, digits, '.', '_', '-'",
+        ));
+    }
+    let mut group_ids = Vec::new();
+    for group in group_names.into_iter().flatten() {
+        let id = groups::id_by_name(db, ws, group)
+            .await?
+            .ok_or_else(|| CoreError::invalid("groups", format!("no group {group}")))?;
+        group_ids.push(id);
+    }
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    let row = match servers::insert(tx.conn(), ws, name, platform, at).await {
+        Ok(row) => row,
+        Err(e) => {
+            return Err(match StoreError::from(e) {
+                StoreError::Duplicate => {
+                    CoreError::Conflict(format!("server {name} already exists"))
+                }
+                other => other.into(),
+            })
+        }
+    };
+    for id in group_ids {
+        groups::add_pattern(tx.conn(), ws, id, name).await?;
+    }
+    tx.commit(
+        audit::event("server.created", SUCCESS)
+            .actor(by.name)
+            .target(name)
+            .server(name)
+            .details(serde_json::json!({"groups": group_names})),
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Deletes a server entry and its agent credential.
+pub async fn delete_server(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    id: ServerId,
+    name: &str,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if !servers::delete(tx.conn(), ws, id).await? {
+        return Err(CoreError::NotFound("server"));
+    }
+    tx.commit(
+        audit::event("server.deleted", SUCCESS)
+            .actor(by.name)
+            .target(name)
+            .server(name),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A registration token as issued: its secret exists only in this value.
+#[derive(Debug)]
+pub struct IssuedRegistrationToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: i64,
+}
+
+/// Issues a registration token an agent exchanges for its credential. `issuer` is the user it
+/// is issued by, or on behalf of (the admin command names the first superuser).
+pub async fn issue_registration_token(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    issuer: UserId,
+    expires_in_secs: i64,
+    max_uses: i64,
+    at: DateTime<Utc>,
+) -> Result<IssuedRegistrationToken, CoreError> {
+    if !(60..=30 * 24 * 3600).contains(&expires_in_secs) {
+        return Err(CoreError::invalid(
+            "expires_in_secs",
+            "between 60 seconds and 30 days",
+        ));
+    }
+    if !(1..=10_000).contains(&max_uses) {
+        return Err(CoreError::invalid("max_uses", "between 1 and 10000"));
+    }
+    let token = format!("ghr_{}", secrets::random_secret());
+    let expires_at = at + Duration::seconds(expires_in_secs);
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    servers::insert_registration_token(
+        tx.conn(),
+        ws,
+        &secrets::sha256_hex(&token),
+        issuer,
+        expires_at,
+        max_uses,
+        at,
+    )
+    .await?;
+    let mut details = serde_json::json!({"expires_at": expires_at, "max_uses": max_uses});
+    if by.id != Some(issuer) {
+        if let Some(row) = users::by_id(db, ws, issuer).await? {
+            details["on_behalf_of"] = row.username.into();
+        }
+    }
+    tx.commit(
+        audit::event("registration_token.created", SUCCESS)
+            .actor(by.name)
+            .details(details),
+    )
+    .await?;
+    Ok(IssuedRegistrationToken {
+        token,
+        expires_at,
+        max_uses,
+    })
+}
+
+/// An API token as issued: its secret exists only in this value.
+#[derive(Debug)]
+pub struct IssuedApiToken {
+    pub id: TokenId,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issues an API token to `owner`, valid `days` days.
+pub async fn issue_api_token(
+    db: &Db,
+    ws: WorkspaceId,
+    owner: By<'_>,
+    owner_id: UserId,
+    name: &str,
+    days: i64,
+    at: DateTime<Utc>,
+) -> Result<IssuedApiToken, CoreError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(CoreError::invalid("name", "1-100 characters"));
+    }
+    if !(1..=MAX_TOKEN_DAYS).contains(&days) {
+        return Err(CoreError::invalid(
+            "expires_in_days",
+            format!("between 1 and {MAX_TOKEN_DAYS}"),
+        ));
+    }
+    let expires_at = at + Duration::days(days);
+    let token = format!("{TOKEN_PREFIX}{}", secrets::random_secret());
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    let id = tokens::insert(
+        tx.conn(),
+        ws,
+        owner_id,
+        name,
+        &secrets::sha256_hex(&token),
+        Some(expires_at),
+        at,
+    )
+    .await?;
+    tx.commit(
+        audit::event("token.created", SUCCESS)
+            .actor(owner.name)
+            .target(id.to_string())
+            .details(serde_json::json!({"name": name, "expires_at": expires_at})),
+    )
+    .await?;
+    Ok(IssuedApiToken {
+        id,
+        token,
+        expires_at,
+    })
+}
+
+/// Revokes one of `owner`'s tokens; the revocation and its audit row land together.
+pub async fn revoke_api_token(
+    db: &Db,
+    ws: WorkspaceId,
+    owner: By<'_>,
+    owner_id: UserId,
+    id: TokenId,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if !tokens::revoke(tx.conn(), ws, owner_id, id, at).await? {
+        return Err(CoreError::NotFound("token"));
+    }
+    tx.commit(
+        audit::event("token.revoked", SUCCESS)
+            .actor(owner.name)
+            .target(id.to_string()),
+    )
+    .await?;
+    Ok(())
+}

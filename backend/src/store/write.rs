@@ -1,0 +1,77 @@
+//! The one write path: a workspace-scoped transaction that cannot commit without its audit event.
+
+use super::audit::{append, NewEvent};
+use super::Db;
+use chrono::{DateTime, Utc};
+use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::WorkspaceId;
+use sqlx::{Sqlite, SqliteConnection, Transaction};
+
+/// A store failure. The driver's error stays inside; callers learn only what they can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A row with the same unique key exists.
+    #[error("a row with this key already exists")]
+    Duplicate,
+    /// Anything else the database refused or failed at; logged where it is turned into a reply.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+/// A write transaction on one workspace. It is begun `IMMEDIATE`, so the audit chain's head and
+/// every conditional update read inside it cannot interleave with another writer, and it ends
+/// only through [`WriteTx::commit`], which appends the change's audit event first. Dropping it
+/// rolls everything back.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    workspace: WorkspaceId,
+    at: DateTime<Utc>,
+}
+
+impl WriteTx {
+    /// Begins a write on `workspace`; every event appended in it is stamped `at`.
+    pub async fn begin(
+        db: &Db,
+        workspace: WorkspaceId,
+        at: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Self { tx, workspace, at })
+    }
+
+    pub fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
+    /// The time this write happens at.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// The connection the store functions write through.
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+
+    /// Appends a further event to the chain inside this transaction (a change that is audited
+    /// as more than one event).
+    pub async fn audit(&mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
+        Ok(append(&mut self.tx, self.workspace, event, self.at).await?)
+    }
+
+    /// Appends the change's audit event and commits both; if either fails, nothing is written.
+    pub async fn commit(mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
+        let stored = self.audit(event).await?;
+        self.tx.commit().await?;
+        Ok(stored)
+    }
+}
