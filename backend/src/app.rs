@@ -1,8 +1,8 @@
 //! Builds the whole HTTP application: API routes, the OpenAPI document, the web console,
 //! body limits, security headers, tracing, and an envelope for every unknown API path.
 
+use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::{csp, openapi, routes};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, Uri};

@@ -4,14 +4,15 @@
 
 use crate::auth::{cookie, secrets};
 use crate::core::admin::By;
+use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::{logins, tokens, users};
 use crate::time::{now, opt_from_micros};
 use axum::extract::rejection::JsonRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::gate::{AuthMethod, Principal};
@@ -329,4 +330,50 @@ impl FromRequestParts<AppState> for Superuser {
         auth.require_superuser()?;
         Ok(Superuser(auth))
     }
+}
+
+/// A WebSocket upgrade whose `Origin` was checked first. Every upgrade takes this extractor, so
+/// a cross-site page can never open a socket with the visitor's cookie: browsers always send
+/// `Origin` on a WebSocket and it must be this server's own; non-browser clients (agents, the
+/// CLI) send none and authenticate with their own credential. A request that is not an upgrade
+/// passes the check and is refused by [`WsUpgrade::upgrade`], so the handler may first answer
+/// what it must (an agent's bad credential) in its own order.
+#[derive(Debug)]
+pub struct WsUpgrade(Option<WebSocketUpgrade>);
+
+impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if !same_origin(&parts.headers) {
+            return Err(ApiError::forbidden("cross-origin WebSocket refused"));
+        }
+        Ok(WsUpgrade(
+            WebSocketUpgrade::from_request_parts(parts, state)
+                .await
+                .ok(),
+        ))
+    }
+}
+
+impl WsUpgrade {
+    /// The upgrade, or the envelope for a plain HTTP request.
+    pub fn upgrade(self) -> Result<WebSocketUpgrade, ApiError> {
+        self.0
+            .ok_or_else(|| ApiError::bad_request("this endpoint speaks WebSocket only"))
+    }
+}
+
+/// No `Origin`, or exactly this server's own (`http(s)://` + the `Host` the client used).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let (Ok(origin), Some(host)) = (
+        origin.to_str(),
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+    ) else {
+        return false;
+    };
+    origin == format!("http://{host}") || origin == format!("https://{host}")
 }

@@ -4,29 +4,24 @@
 //! `tower::ServiceExt::oneshot` and `main.rs` serves it over TCP.
 
 pub mod app;
-pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod core;
 pub mod csp;
 pub mod error;
 pub mod extract;
-pub mod gateway;
 pub mod openapi;
 pub mod routes;
-pub mod scheduler;
-pub mod sessions;
-pub mod state;
 pub mod store;
 pub mod time;
 pub mod tls;
 
+pub use crate::core::state::AppState;
 pub use app::app;
-pub use state::AppState;
 
 /// Starts the server's background tasks: the deadline scheduler and the session watcher that
 /// ends live channels of sessions that stop being usable.
 pub fn spawn_background(state: &AppState) {
-    scheduler::spawn(state.clone());
-    gateway::watcher::spawn(state.clone());
+    crate::core::scheduler::spawn(state.clone());
+    crate::core::gateway::watcher::spawn(state.clone());
 }

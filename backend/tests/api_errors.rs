@@ -188,3 +188,41 @@ async fn a_member_posting_to_an_admin_endpoint_gets_403_whatever_the_body() {
         .expect(200);
     assert_eq!(after["status"], "pending");
 }
+
+/// Every WebSocket upgrade inherits the Origin rule: a foreign, `null` or other-port Origin is
+/// refused with the envelope before anything else is looked at.
+#[tokio::test]
+async fn every_websocket_upgrade_refuses_a_foreign_origin() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let terminal = format!("/ws/websh/{}", uuid::Uuid::new_v4());
+    for path in ["/ws/agent", terminal.as_str()] {
+        for origin in [
+            "https://evil.example",
+            "null",
+            "https://gatehouse.test:8443",
+            "http://gatehouse.test.evil.example",
+        ] {
+            app.call_raw(
+                "GET",
+                path,
+                None,
+                &root,
+                &[("host", "gatehouse.test"), ("origin", origin)],
+            )
+            .await
+            .expect_error(403, "forbidden");
+        }
+    }
+    // The server's own origin passes the rule; what follows is each endpoint's own answer.
+    let own = [
+        ("host", "gatehouse.test"),
+        ("origin", "https://gatehouse.test"),
+    ];
+    app.call_raw("GET", "/ws/agent", None, &Caller::default(), &own)
+        .await
+        .expect_error(401, "unauthenticated");
+    app.call_raw("GET", &terminal, None, &root, &own)
+        .await
+        .expect_error(400, "bad_request");
+}

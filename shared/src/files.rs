@@ -1,4 +1,4 @@
-//! Files on managed servers (WebFTP and the editor): the HTTP models of API.md and the
+//! Files on managed servers (WebFTP and the editor): the HTTP models of docs/api.md and the
 //! operations the gateway asks an agent to run (see `agent_link` for the channel framing).
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The gate: one pure decision for every gated operation (DESIGN.md §3).
+//! The gate: one pure decision for every gated operation (docs/design.md, "Work sessions").
 //!
 //! The server calls [`check`] when websh opens, for each exec, each file operation, each tunnel,
 //! editor load/save, and again on every re-attach. The console and CLI only mirror it.

@@ -1,4 +1,4 @@
-//! The work-session lifecycle as one pure transition function (DESIGN.md §3).
+//! The work-session lifecycle as one pure transition function (docs/design.md, "Work sessions").
 //!
 //! ```text
 //! pending ──approve──▶ approved ──activate / start──▶ active ──complete──▶ completed

@@ -1,4 +1,4 @@
-//! The websh stream between a client (console, CLI) and the gateway: API.md "The websh stream".
+//! The websh stream between a client (console, CLI) and the gateway: docs/protocol.md, "websh".
 //! Binary frames carry terminal bytes (server → client: 8-byte big-endian offset first);
 //! text frames carry these JSON messages.
 

@@ -1,4 +1,4 @@
-//! A websh client for tests: speaks the stream of API.md, checks that output offsets are
+//! A websh client for tests: speaks the stream of docs/protocol.md, checks that output offsets are
 //! contiguous (no lost or duplicated byte), and acknowledges what it has read.
 
 use crate::Api;

@@ -3,8 +3,8 @@
 //! writes its rows and its audit event in one transaction.
 
 use super::CoreError;
-use crate::audit::{self, SUCCESS};
 use crate::auth::{password, secrets};
+use crate::core::audit::{self, SUCCESS};
 use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_shared::pattern::is_valid_pattern;

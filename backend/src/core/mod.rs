@@ -1,10 +1,19 @@
-//! The services the routes and the `gatehouse admin` commands both call: each validates its
-//! input, writes through the store's one write path with its audit event, and answers a typed
-//! error that the HTTP layer (or the command line) turns into its own reply.
+//! The core layer: the services the routes and the `gatehouse admin` commands both call (admin
+//! changes, work-session transitions, audit), the gateway (agent links, terminals, commands,
+//! file channels and the watcher that ends them), the scheduler and the server's shared state.
+//! It knows `shared` and the store below it and nothing of HTTP: each service answers a typed
+//! [`CoreError`] that the routes (or the command line) turn into their own reply.
 
+pub mod access;
 pub mod admin;
+pub mod audit;
+pub mod gateway;
+pub mod scheduler;
+pub mod sessions;
+pub mod state;
 
 use crate::store::StoreError;
+use gatehouse_shared::lifecycle::Refusal;
 
 /// Why a service refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +32,9 @@ pub enum CoreError {
     /// A failure of ours that the caller cannot act on (logged where it happens).
     #[error("{0}")]
     Internal(&'static str),
+    /// The work-session lifecycle refused the action.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

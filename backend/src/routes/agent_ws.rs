@@ -1,12 +1,11 @@
 //! `WS /ws/agent`: where agents dial in with `Authorization: Agent <agent_id>:<secret>`.
 
 use crate::auth::secrets;
+use crate::core::gateway;
+use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::gateway;
-use crate::state::AppState;
+use crate::extract::WsUpgrade;
 use crate::store::agents;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -33,7 +32,7 @@ fn credential(headers: &HeaderMap) -> Option<(AgentId, String)> {
 pub async fn agent_socket(
     State(state): State<AppState>,
     headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: WsUpgrade,
 ) -> Response {
     let Some((agent_id, secret)) = credential(&headers) else {
         return ApiError::unauthenticated(
@@ -57,8 +56,9 @@ pub async fn agent_socket(
         return ApiError::conflict(format!("an agent for {server_name} is already connected"))
             .into_response();
     }
-    let Ok(upgrade) = upgrade else {
-        return ApiError::bad_request("this endpoint speaks WebSocket only").into_response();
+    let upgrade = match upgrade.upgrade() {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
     };
     upgrade
         .max_message_size(MAX_MESSAGE_BYTES)

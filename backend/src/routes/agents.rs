@@ -1,10 +1,10 @@
 //! `POST /api/agents/register`: an agent exchanges a registration token for its credential.
 
-use crate::audit::{self, FAILURE, SUCCESS};
 use crate::auth::secrets;
+use crate::core::audit::{self, FAILURE, SUCCESS};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PeerAddr};
-use crate::state::AppState;
 use crate::store::agents::{self, RegisterOutcome};
 use crate::store::throttle;
 use crate::time::now;

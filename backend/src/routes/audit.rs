@@ -1,9 +1,9 @@
 //! Reading the audit log (staff and above): filtered pages, JSON Lines export, verification.
 
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Staff};
 use crate::routes::page_limit;
-use crate::state::AppState;
 use crate::store::audit::{self as store, AuditFilter};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};

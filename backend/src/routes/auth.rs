@@ -1,10 +1,10 @@
 //! Sign-in (password + TOTP), sign-out, `whoami` and TOTP enrolment.
 
-use crate::audit::{self, FAILURE, SUCCESS};
 use crate::auth::{cookie, password, secrets, totp};
+use crate::core::audit::{self, FAILURE, SUCCESS};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
-use crate::state::AppState;
 use crate::store::{logins, throttle, users, work_sessions, WriteTx};
 use crate::time::now;
 use axum::extract::State;

@@ -3,8 +3,8 @@
 //! Events carry no session data, only the fact that something changed, so a member learns nothing
 //! about sessions they cannot see; the console refetches through the normal, visibility-checked API.
 
+use crate::core::state::AppState;
 use crate::extract::AuthUser;
-use crate::state::AppState;
 use crate::store::logins;
 use crate::time::now;
 use axum::extract::State;

@@ -1,12 +1,12 @@
 //! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
 //! with bounded output capture; `GET /api/exec/{id}`.
 
-use crate::audit::{self, SUCCESS};
+use crate::core::audit::{self, SUCCESS};
+use crate::core::gateway::capture::{ExecRunState, RunEnd};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gateway::capture::{ExecRunState, RunEnd};
 use crate::routes::gate::{decide, select};
-use crate::state::AppState;
 use crate::store::audit::append;
 use crate::store::{exec as store, servers};
 use crate::time::now;
@@ -148,7 +148,7 @@ pub async fn run_exec(
                 // thousand servers start in parallel.
                 tokio::spawn(async move {
                     if let Err(message) = link2.open(channel, &msg).await {
-                        link2.remove_exec(channel);
+                        link2.remove(channel);
                         run2.finish(RunEnd::Failed(message));
                     }
                 });

@@ -1,10 +1,10 @@
 //! The gate as the server applies it: pick the caller's work session, run the pure decision,
 //! audit a denial. `POST /api/gate/check` exposes the same decision as a pre-flight.
 
-use crate::audit::{self, DENIED};
+use crate::core::audit::{self, DENIED};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser};
-use crate::state::AppState;
 use crate::store::work_sessions;
 use crate::time::now;
 use axum::extract::State;

@@ -1,9 +1,9 @@
 //! Groups: members and the server-name patterns they grant (staff and above).
 
 use crate::core::admin;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Staff};
-use crate::state::AppState;
 use crate::store::groups;
 use crate::time::now;
 use axum::extract::State;

@@ -16,7 +16,7 @@ pub mod users;
 pub mod websh;
 pub mod work_sessions;
 
-use crate::state::AppState;
+use crate::core::state::AppState;
 use axum::Router;
 use gatehouse_shared::api::{DEFAULT_LIMIT, MAX_LIMIT};
 

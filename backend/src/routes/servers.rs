@@ -1,11 +1,12 @@
 //! Server entries and registration tokens (staff and above manage; members see their grants).
 
+use crate::core::access::{allowed_patterns, is_allowed};
 use crate::core::admin;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Staff};
-use crate::state::AppState;
 use crate::store::servers::ServerRow;
-use crate::store::{groups, servers, users};
+use crate::store::{groups, servers};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,7 +15,7 @@ use axum::{Json, Router};
 use gatehouse_shared::api::Page;
 use gatehouse_shared::pattern;
 use gatehouse_shared::server::{CreateRegistrationToken, CreateServer, RegistrationToken, Server};
-use gatehouse_shared::{ErrorEnvelope, Role, ServerId, UserId};
+use gatehouse_shared::{ErrorEnvelope, ServerId};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
@@ -25,27 +26,6 @@ pub fn router() -> Router<AppState> {
             post(create_registration_token),
         )
         .route("/api/servers/{id}", get(get_server).delete(delete_server))
-}
-
-/// The server-name patterns `user` may request; `None` means every server (staff and above).
-pub async fn allowed_patterns(
-    state: &AppState,
-    user: UserId,
-    role: Role,
-) -> ApiResult<Option<Vec<String>>> {
-    if role.is_staff_or_above() {
-        return Ok(None);
-    }
-    Ok(Some(
-        users::server_patterns(&state.db, state.workspace, user).await?,
-    ))
-}
-
-/// True when `name` is covered by `patterns` (`None` covers everything).
-pub fn is_allowed(patterns: &Option<Vec<String>>, name: &str) -> bool {
-    patterns
-        .as_ref()
-        .is_none_or(|list| list.iter().any(|p| pattern::matches(p, name)))
 }
 
 async fn with_groups(state: &AppState, rows: Vec<ServerRow>) -> ApiResult<Vec<Server>> {

@@ -1,9 +1,9 @@
 //! `POST /api/setup`: creates the first superuser of a fresh installation.
 
 use crate::core::admin::{self, By, NewAccount};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::state::AppState;
 use crate::store::users;
 use crate::time::now;
 use axum::extract::State;

@@ -1,9 +1,9 @@
 //! The caller's API tokens: shown once, stored hashed, expiring, revocable.
 
 use crate::core::admin;
+use crate::core::state::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::state::AppState;
 use crate::store::tokens;
 use crate::time::now;
 use axum::extract::State;

@@ -1,10 +1,10 @@
 //! Users (staff and above) and direct server grants.
 
 use crate::core::admin::{self, NewAccount};
+use crate::core::state::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use crate::routes::page_limit;
-use crate::state::AppState;
 use crate::store::users;
 use crate::time::now;
 use axum::extract::State;

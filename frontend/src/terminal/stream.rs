@@ -1,4 +1,4 @@
-//! The websh stream client (API.md "The websh stream"): one WebSocket at a time to a terminal,
+//! The websh stream client (docs/protocol.md, "websh"): one WebSocket at a time to a terminal,
 //! output written to a [`Screen`] and acknowledged once rendered, and a resume from the last
 //! received offset after any drop that is not one of the final close codes. Where each attempt
 //! connects, and what it may send, is the [`Source`] and [`Control`] it was started with.

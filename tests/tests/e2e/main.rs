@@ -1,6 +1,7 @@
 //! End-to-end: a real `gatehouse serve`, real `gatehouse-agent` processes with real PTYs, and
 //! clients speaking the public protocols, all on loopback.
 
+mod agent_link_rules;
 mod agents;
 mod console;
 mod console_auth;

@@ -9,11 +9,11 @@
 
 use super::outcome::{self, TransferLog};
 use super::{path, Target};
+use crate::core::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
 use crate::routes::gate::WORK_SESSION_HEADER;
-use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -7,12 +7,12 @@ mod outcome;
 mod path;
 pub mod upload;
 
+use crate::core::gateway::files::{self as channel, FileHandle, CAPABILITY};
+use crate::core::gateway::hub::AgentLink;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gateway::files::{self as channel, FileHandle, CAPABILITY};
-use crate::gateway::hub::AgentLink;
 use crate::routes::gate::{authorize, effective_run_as};
-use crate::state::AppState;
 use crate::store::servers;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;

@@ -3,10 +3,10 @@
 //! Every event carries the work session and the server, so it lands on the session's timeline,
 //! and its target is the path, so the audit log can be searched by file.
 
-use crate::audit::{self, FAILURE, SUCCESS};
+use crate::core::audit::{self, FAILURE, SUCCESS};
+use crate::core::gateway::files::ChannelEnd;
+use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::gateway::files::ChannelEnd;
-use crate::state::AppState;
 use crate::store::audit::NewEvent;
 use gatehouse_shared::files::{FileErrorKind, FileReply};
 use gatehouse_shared::websh::EndReason;

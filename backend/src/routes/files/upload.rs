@@ -8,10 +8,10 @@
 
 use super::outcome::{self, TransferLog};
 use super::{path, Target};
+use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE};
-use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::HeaderMap;

@@ -2,13 +2,13 @@
 //! staff watching read-only, or a guest holding a fresh ticket from a join whose link, terminal
 //! and owner's work session are all still good.
 
-use crate::audit;
 use crate::auth::secrets::sha256_hex;
+use crate::core::audit;
+use crate::core::gateway::terminal::Terminal;
+use crate::core::gateway::viewers::ViewerIdentity;
+use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
-use crate::gateway::terminal::Terminal;
-use crate::gateway::viewers::ViewerIdentity;
-use crate::state::AppState;
 use crate::store::{shares, work_sessions};
 use crate::time::now;
 use chrono::{DateTime, Utc};

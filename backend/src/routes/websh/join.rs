@@ -3,12 +3,12 @@
 //! passwords) and per address; every attempt, allowed or not, is an audit event.
 
 use super::admit::{attach_gate, guest_actor, owner_principal};
-use crate::audit::{self, DENIED, FAILURE, SUCCESS};
 use crate::auth::{password, secrets};
+use crate::core::audit::{self, DENIED, FAILURE, SUCCESS};
+use crate::core::gateway::terminal::Terminal;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PeerAddr};
-use crate::gateway::terminal::Terminal;
-use crate::state::AppState;
 use crate::store::shares::{self, ShareRow};
 use crate::store::throttle;
 use crate::time::{from_micros, now};

@@ -1,9 +1,9 @@
 //! Oversight: `GET /api/websh/live` lists the live terminals (all of them for staff and
 //! superusers, one's own for members), with who is in each and how many links are open.
 
+use crate::core::state::AppState;
 use crate::error::ApiResult;
 use crate::extract::AuthUser;
-use crate::state::AppState;
 use crate::store::shares;
 use crate::time::now;
 use axum::extract::State;

@@ -7,14 +7,14 @@ pub mod live;
 pub mod share;
 mod socket;
 
-use crate::audit::{self, SUCCESS};
+use crate::core::audit::{self, SUCCESS};
+use crate::core::gateway::recording::Recorder;
+use crate::core::gateway::service;
+use crate::core::gateway::terminal::{Terminal, TerminalInfo};
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::gateway::recording::Recorder;
-use crate::gateway::service;
-use crate::gateway::terminal::{Terminal, TerminalInfo};
 use crate::routes::gate::{authorize, effective_run_as};
-use crate::state::AppState;
 use crate::store::{servers, websh};
 use crate::time::now;
 use axum::body::Body;
@@ -139,7 +139,7 @@ pub async fn open_websh(
     };
     let term = Terminal::new(info, recorder, 0, Vec::new());
     state.hub.add_terminal(term.clone());
-    term.attach_link(link.clone());
+    link.attach_terminal(&term);
     let open = GatewayMessage::OpenPty {
         channel: ChannelId(id),
         cols: req.cols,
@@ -169,7 +169,7 @@ pub async fn open_websh(
     )
     .await?;
     // The session may have ended while the shell started.
-    crate::gateway::watcher::check_terminal(&state, &term).await;
+    crate::core::gateway::watcher::check_terminal(&state, &term).await;
     Ok((
         StatusCode::CREATED,
         Json(OpenedWebsh {

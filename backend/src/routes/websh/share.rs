@@ -2,12 +2,12 @@
 //! list and revoke them, and see or remove who is in the terminal.
 
 use super::admit::{attach_gate, owner_principal};
-use crate::audit::{self, SUCCESS};
 use crate::auth::{password, secrets};
+use crate::core::audit::{self, SUCCESS};
+use crate::core::gateway::terminal::Terminal;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJsonOrDefault, ApiPath, AuthUser};
-use crate::gateway::terminal::Terminal;
-use crate::state::AppState;
 use crate::store::{shares, WriteTx};
 use crate::time::now;
 use axum::extract::State;

@@ -1,19 +1,18 @@
-//! The terminal stream `WS /ws/websh/{id}` (API.md "The websh stream"): `Origin` checked before
+//! The terminal stream `WS /ws/websh/{id}` (docs/protocol.md, "websh"): `Origin` checked before
 //! the upgrade, the viewer admitted (owner, `?watch=true` staff, `?ticket=` guest), then output
 //! to it and its keystrokes back until exit, end, removal or disconnect.
 
 use super::admit::{self, guest_actor, Admitted};
-use crate::audit;
+use crate::core::audit;
+use crate::core::gateway::service;
+use crate::core::gateway::terminal::Terminal;
+use crate::core::gateway::viewers::{Kick, ViewerIdentity};
+use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::gateway::service;
-use crate::gateway::terminal::Terminal;
-use crate::gateway::viewers::{Kick, ViewerIdentity};
-use crate::state::AppState;
+use crate::extract::{ApiPath, ApiQuery, AuthUser, WsUpgrade};
 use crate::store::shares;
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -42,35 +41,17 @@ pub struct StreamQuery {
     watch: bool,
 }
 
-/// Browsers always send `Origin` on a WebSocket; it must be this server's own. Non-browser
-/// clients (the CLI) send none and authenticate with a bearer token or their own cookie.
-fn origin_allowed(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let (Ok(origin), Some(host)) = (
-        origin.to_str(),
-        headers.get(header::HOST).and_then(|h| h.to_str().ok()),
-    ) else {
-        return false;
-    };
-    origin == format!("http://{host}") || origin == format!("https://{host}")
-}
-
-/// The terminal stream (API.md "The websh stream").
+/// The terminal stream (docs/protocol.md, "websh").
 pub async fn websh_socket(
     State(state): State<AppState>,
     auth: Result<AuthUser, ApiError>,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<StreamQuery>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    upgrade: WsUpgrade,
 ) -> Response {
-    if !origin_allowed(&headers) {
-        return ApiError::forbidden("cross-origin WebSocket refused").into_response();
-    }
-    let Ok(upgrade) = upgrade else {
-        return ApiError::bad_request("this endpoint speaks WebSocket only").into_response();
+    let upgrade = match upgrade.upgrade() {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
     };
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE)

@@ -1,10 +1,10 @@
 //! `POST /api/work-sessions`: declare intent, scopes, servers and a window.
 
+use crate::core::access::{allowed_patterns, is_allowed};
+use crate::core::sessions::transition_event;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser};
-use crate::routes::servers::{allowed_patterns, is_allowed};
-use crate::sessions::transition_event;
-use crate::state::AppState;
 use crate::store::audit::append;
 use crate::store::{servers, users, work_sessions};
 use crate::time::now;
@@ -95,19 +95,20 @@ pub async fn create_work_session(
     let actor = auth.actor();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     work_sessions::insert(&mut tx, state.workspace, &pending).await?;
-    let requested = crate::audit::event("work_session.requested", crate::audit::SUCCESS)
-        .actor(&auth.username)
-        .target(pending.id.to_string())
-        .work_session(pending.id)
-        .details(serde_json::json!({
-            "purpose": pending.purpose,
-            "scopes": pending.scopes,
-            "servers": req.servers,
-            "assignee": pending.assignee.username,
-            "starts_at": pending.starts_at,
-            "duration_secs": pending.duration_secs,
-            "expires_at": pending.expires_at,
-        }));
+    let requested =
+        crate::core::audit::event("work_session.requested", crate::core::audit::SUCCESS)
+            .actor(&auth.username)
+            .target(pending.id.to_string())
+            .work_session(pending.id)
+            .details(serde_json::json!({
+                "purpose": pending.purpose,
+                "scopes": pending.scopes,
+                "servers": req.servers,
+                "assignee": pending.assignee.username,
+                "starts_at": pending.starts_at,
+                "duration_secs": pending.duration_secs,
+                "expires_at": pending.expires_at,
+            }));
     append(&mut tx, state.workspace, requested, now).await?;
     let mut session = pending.clone();
     if auth.role == Role::Superuser {

@@ -1,10 +1,10 @@
 //! Reading work sessions: the filtered list, one session, and its timeline.
 
+use super::load_visible;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::routes::page_limit;
-use crate::sessions::load_visible;
-use crate::state::AppState;
 use crate::store::audit::{self as audit_store, AuditFilter};
 use crate::store::users;
 use crate::store::work_sessions::{self, Involving, ListFilter};

@@ -4,9 +4,13 @@ mod create;
 mod list;
 mod transitions;
 
-use crate::state::AppState;
+use crate::core::state::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthUser;
+use crate::store::work_sessions;
 use axum::routing::{get, post};
 use axum::Router;
+use gatehouse_shared::{WorkSession, WorkSessionId};
 
 pub use create::*;
 pub use list::*;
@@ -28,4 +32,23 @@ pub fn router() -> Router<AppState> {
         .route("/api/work-sessions/{id}/complete", post(complete))
         .route("/api/work-sessions/{id}/extend", post(extend))
         .route("/api/work-sessions/{id}/use", post(use_session))
+}
+
+/// Staff and superusers see every session; members only those they requested or are assigned.
+pub fn is_visible(session: &WorkSession, auth: &AuthUser) -> bool {
+    auth.role.is_staff_or_above()
+        || session.requested_by.id == auth.id
+        || session.assignee.id == auth.id
+}
+
+/// The session if the caller may see it; otherwise 404, never 403 (no existence oracle).
+pub async fn load_visible(
+    state: &AppState,
+    auth: &AuthUser,
+    id: WorkSessionId,
+) -> ApiResult<WorkSession> {
+    work_sessions::get(&state.db, state.workspace, id)
+        .await?
+        .filter(|s| is_visible(s, auth))
+        .ok_or_else(|| ApiError::not_found("work session"))
 }

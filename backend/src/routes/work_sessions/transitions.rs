@@ -1,9 +1,10 @@
 //! The transition endpoints: each is the pure lifecycle applied through `sessions::transition`.
 
+use super::load_visible;
+use crate::core::sessions::transition;
+use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, AuthUser, Superuser};
-use crate::sessions::{load_visible, transition};
-use crate::state::AppState;
 use crate::store::logins;
 use axum::extract::State;
 use axum::Json;

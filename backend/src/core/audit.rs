@@ -4,7 +4,7 @@
 //! change nothing (a denial, a failed sign-in, a link going up or down) go through
 //! [`record_event`], which never lets a failure pass unnoticed.
 
-use crate::state::AppState;
+use crate::core::state::AppState;
 use crate::store::audit::NewEvent;
 use crate::store::{StoreError, WriteTx};
 use crate::time::now;

@@ -2,8 +2,9 @@
 //! a deadline may have moved earlier), then transitions every session that is due.
 //! No per-second table scans: one indexed `MIN(next_deadline)` per wake-up.
 
-use crate::sessions::transition;
-use crate::state::AppState;
+use crate::core::sessions::transition;
+use crate::core::state::AppState;
+use crate::core::CoreError;
 use crate::store::{logins, throttle, work_sessions};
 use crate::time::now;
 use chrono::Duration as ChronoDuration;
@@ -20,7 +21,7 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             if let Err(err) = run_due(&state).await {
-                tracing::error!(error = %err.0.message, "scheduler pass failed");
+                tracing::error!(error = %err, "scheduler pass failed");
             }
             let sleep = match work_sessions::next_deadline(&state.db, state.workspace).await {
                 Ok(Some(at)) => (at - now())
@@ -42,7 +43,7 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
 }
 
 /// Transitions every session whose deadline has passed, then does light housekeeping.
-pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
+pub async fn run_due(state: &AppState) -> Result<(), CoreError> {
     let now = now();
     for id in work_sessions::due(&state.db, state.workspace, now).await? {
         let Some(session) = work_sessions::get(&state.db, state.workspace, id).await? else {
@@ -62,7 +63,7 @@ pub async fn run_due(state: &AppState) -> Result<(), crate::error::ApiError> {
             }
             // Someone else changed it first; the next pass sees the new deadline.
             Err(err) => {
-                tracing::warn!(session = %id, error = %err.0.message, "scheduler transition skipped")
+                tracing::warn!(session = %id, error = %err, "scheduler transition skipped")
             }
         }
     }

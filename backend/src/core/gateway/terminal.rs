@@ -5,9 +5,9 @@
 //! viewer's acknowledgements, so memory per terminal is bounded by the ring plus one window per
 //! viewer, and `yes` stops producing as soon as nobody renders it.
 
-use crate::gateway::hub::AgentLink;
-use crate::gateway::recording::Recorder;
-use crate::gateway::viewers::{self, Kick, Viewer, ViewerIdentity};
+use crate::core::gateway::hub::AgentLink;
+use crate::core::gateway::recording::Recorder;
+use crate::core::gateway::viewers::{self, Kick, Viewer, ViewerIdentity};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
 use gatehouse_shared::share::Participant;
@@ -135,6 +135,11 @@ impl Terminal {
     pub fn attach_link(&self, link: Arc<AgentLink>) {
         lock(&self.state).link = Some(link);
         self.notify();
+    }
+
+    /// The agent link carrying this terminal now, if any.
+    pub fn link(&self) -> Option<Arc<AgentLink>> {
+        lock(&self.state).link.clone()
     }
 
     /// The agent link dropped; the PTY lives on the agent for its grace period.

@@ -1,8 +1,8 @@
-//! The registry of live agent links and live terminals.
+//! The registry of live agent links and live terminals, and each link's one channel table.
 
-use crate::gateway::capture::ExecRunState;
-use crate::gateway::files::FileChannel;
-use crate::gateway::terminal::Terminal;
+use crate::core::gateway::capture::ExecRunState;
+use crate::core::gateway::files::FileChannel;
+use crate::core::gateway::terminal::Terminal;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
@@ -33,10 +33,29 @@ pub struct AgentLink {
     /// keystroke path, and a slow link pushes back on the viewer.
     sink: Arc<tokio::sync::Mutex<LinkSink>>,
     pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), String>>>>,
-    execs: Mutex<HashMap<ChannelId, Arc<ExecRunState>>>,
-    /// Live file channels. Kept per link, not in the hub, so an agent can only ever feed the
-    /// channels opened on its own link, and a dropped link fails exactly its own transfers.
-    files: Mutex<HashMap<ChannelId, Arc<FileChannel>>>,
+    /// Every channel open on this link, of every kind. Frames from the agent are routed only
+    /// through this table, so an agent can reach nothing opened on another agent's link; and
+    /// teardown, the watcher and lag recovery each walk this one table.
+    channels: Mutex<HashMap<ChannelId, Channel>>,
+}
+
+/// One channel on an agent link.
+#[derive(Clone)]
+pub enum Channel {
+    Pty(Arc<Terminal>),
+    Exec(Arc<ExecRunState>),
+    File(Arc<FileChannel>),
+}
+
+impl Channel {
+    /// The work session that authorized the channel (none for an API token's command).
+    pub fn work_session(&self) -> Option<WorkSessionId> {
+        match self {
+            Channel::Pty(term) => Some(term.work_session),
+            Channel::Exec(run) => run.work_session,
+            Channel::File(file) => file.work_session,
+        }
+    }
 }
 
 fn text(msg: &GatewayMessage) -> Message {
@@ -61,8 +80,7 @@ impl AgentLink {
             control,
             sink,
             pending: Mutex::new(HashMap::new()),
-            execs: Mutex::new(HashMap::new()),
-            files: Mutex::new(HashMap::new()),
+            channels: Mutex::new(HashMap::new()),
         }
     }
 
@@ -150,61 +168,76 @@ impl AgentLink {
         }
     }
 
+    /// Carries `term` on this link (after its open, or a re-attach).
+    pub fn attach_terminal(self: &Arc<Self>, term: &Arc<Terminal>) {
+        lock(&self.channels).insert(term.id, Channel::Pty(term.clone()));
+        term.attach_link(self.clone());
+    }
+
     pub fn add_exec(&self, channel: ChannelId, run: Arc<ExecRunState>) {
-        lock(&self.execs).insert(channel, run);
-    }
-
-    pub fn exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
-        lock(&self.execs).get(&channel).cloned()
-    }
-
-    pub fn remove_exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
-        lock(&self.execs).remove(&channel)
-    }
-
-    /// Runs authorized by `session`.
-    pub fn execs_of(&self, session: WorkSessionId) -> Vec<Arc<ExecRunState>> {
-        lock(&self.execs)
-            .values()
-            .filter(|r| r.work_session == Some(session))
-            .cloned()
-            .collect()
-    }
-
-    /// Every exec still running on this link (to fail them when it drops).
-    pub fn drain_execs(&self) -> Vec<Arc<ExecRunState>> {
-        lock(&self.execs).drain().map(|(_, r)| r).collect()
+        lock(&self.channels).insert(channel, Channel::Exec(run));
     }
 
     pub fn add_file(&self, channel: Arc<FileChannel>) {
-        lock(&self.files).insert(channel.id, channel);
+        lock(&self.channels).insert(channel.id, Channel::File(channel));
+    }
+
+    /// The terminal `channel` names on this link, if it is one.
+    pub fn pty(&self, channel: ChannelId) -> Option<Arc<Terminal>> {
+        match lock(&self.channels).get(&channel) {
+            Some(Channel::Pty(term)) => Some(term.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
+        match lock(&self.channels).get(&channel) {
+            Some(Channel::Exec(run)) => Some(run.clone()),
+            _ => None,
+        }
     }
 
     pub fn file(&self, channel: ChannelId) -> Option<Arc<FileChannel>> {
-        lock(&self.files).get(&channel).cloned()
+        match lock(&self.channels).get(&channel) {
+            Some(Channel::File(file)) => Some(file.clone()),
+            _ => None,
+        }
     }
 
-    pub fn remove_file(&self, channel: ChannelId) -> Option<Arc<FileChannel>> {
-        lock(&self.files).remove(&channel)
+    /// Takes the command run `channel` names off the link (its end arrived).
+    pub fn take_exec(&self, channel: ChannelId) -> Option<Arc<ExecRunState>> {
+        let mut channels = lock(&self.channels);
+        match channels.get(&channel) {
+            Some(Channel::Exec(_)) => match channels.remove(&channel) {
+                Some(Channel::Exec(run)) => Some(run),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
-    /// File channels authorized by `session`.
-    pub fn files_of(&self, session: WorkSessionId) -> Vec<Arc<FileChannel>> {
-        lock(&self.files)
+    /// Forgets a channel that ended, whatever its kind.
+    pub fn remove(&self, channel: ChannelId) -> Option<Channel> {
+        lock(&self.channels).remove(&channel)
+    }
+
+    /// Channels authorized by `session`.
+    pub fn channels_of(&self, session: WorkSessionId) -> Vec<Channel> {
+        lock(&self.channels)
             .values()
-            .filter(|f| f.work_session == Some(session))
+            .filter(|c| c.work_session() == Some(session))
             .cloned()
             .collect()
     }
 
-    /// Every live file channel on this link.
-    pub fn all_files(&self) -> Vec<Arc<FileChannel>> {
-        lock(&self.files).values().cloned().collect()
+    /// Every channel on this link.
+    pub fn all_channels(&self) -> Vec<Channel> {
+        lock(&self.channels).values().cloned().collect()
     }
 
-    /// Every file channel still open on this link (to fail them when it drops).
-    pub fn drain_files(&self) -> Vec<Arc<FileChannel>> {
-        lock(&self.files).drain().map(|(_, f)| f).collect()
+    /// Takes every channel off the link (when it drops).
+    pub fn drain(&self) -> Vec<Channel> {
+        lock(&self.channels).drain().map(|(_, c)| c).collect()
     }
 }
 

@@ -7,9 +7,9 @@
 //! within the credit the HTTP side granted (`FILE_WINDOW` past its last `ack`); an agent that
 //! sends beyond it loses the channel, not the gateway its memory.
 
-use crate::gateway::hub::AgentLink;
-use crate::gateway::watcher;
-use crate::state::AppState;
+use crate::core::gateway::hub::AgentLink;
+use crate::core::gateway::watcher;
+use crate::core::state::AppState;
 use axum::body::Bytes;
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream, FILE_WINDOW};
 use gatehouse_shared::files::{FileOp, FileReply};
@@ -61,7 +61,7 @@ impl ChannelEnd {
             ChannelEnd::LinkLost => "the agent disconnected during the file operation".into(),
             ChannelEnd::Session(reason) => format!(
                 "the work session ended ({}) during the file operation",
-                crate::gateway::service::end_reason_text(reason)
+                crate::core::gateway::service::end_reason_text(reason)
             ),
             ChannelEnd::Protocol => "the agent sent file data beyond its credit".into(),
             ChannelEnd::Timeout => "the agent stopped answering during the file operation".into(),
@@ -266,7 +266,7 @@ impl FileHandle {
 
 impl Drop for FileHandle {
     fn drop(&mut self) {
-        self.link.remove_file(self.channel.id);
+        self.link.remove(self.channel.id);
         if !self.settled {
             self.link.try_send(&GatewayMessage::Close {
                 channel: self.channel.id,

@@ -2,7 +2,7 @@
 //! and by `asciinema play`. A sidecar `.offset` file keeps the exact output byte count that has
 //! reached the disk, so a restarted gateway knows from where to ask the agent to resend.
 
-use crate::gateway::viewers::ViewerIdentity;
+use crate::core::gateway::viewers::ViewerIdentity;
 use gatehouse_shared::ParticipantId;
 use serde_json::json;
 use std::fs::File;

@@ -2,11 +2,12 @@
 //! the session-change broadcast, so a revoke or an expiry cuts terminals, commands and file
 //! transfers at once.
 
-use crate::gateway::capture::RunEnd;
-use crate::gateway::files::ChannelEnd;
-use crate::gateway::service;
-use crate::gateway::terminal::Terminal;
-use crate::state::AppState;
+use crate::core::gateway::capture::RunEnd;
+use crate::core::gateway::files::ChannelEnd;
+use crate::core::gateway::hub::Channel;
+use crate::core::gateway::service;
+use crate::core::gateway::terminal::Terminal;
+use crate::core::state::AppState;
 use crate::store::work_sessions;
 use crate::time::now;
 use gatehouse_shared::agent_link::GatewayMessage;
@@ -48,12 +49,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     }
                 }
                 // Missed some changes: look at every live channel's session instead.
-                Err(RecvError::Lagged(_)) => {
-                    for term in state.hub.all_terminals() {
-                        check_terminal(&state, &term).await;
-                    }
-                    check_file_channels(&state).await;
-                }
+                Err(RecvError::Lagged(_)) => recheck_all(&state).await,
                 Err(RecvError::Closed) => break,
             }
         }
@@ -62,37 +58,50 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 /// Ends every terminal, command and file channel `session` authorized.
 pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reason: EndReason) {
+    // Terminals are found through the hub: one may be between links (its agent reconnecting).
     for term in state.hub.terminals_of(session) {
         term.end(reason);
         service::finalize(state, &term).await;
     }
     for link in state.hub.all_links() {
-        for run in link.execs_of(session) {
-            link.try_send(&GatewayMessage::Close {
-                channel: run.channel,
-            });
-            link.remove_exec(run.channel);
-            run.finish(RunEnd::Failed(format!(
-                "the work session ended ({}) while the command ran",
-                service::end_reason_text(reason)
-            )));
-        }
-        for file in link.files_of(session) {
-            link.try_send(&GatewayMessage::Close { channel: file.id });
-            link.remove_file(file.id);
-            file.end(ChannelEnd::Session(reason));
+        for channel in link.channels_of(session) {
+            match channel {
+                Channel::Pty(_) => {}
+                Channel::Exec(run) => {
+                    link.try_send(&GatewayMessage::Close {
+                        channel: run.channel,
+                    });
+                    link.remove(run.channel);
+                    run.finish(RunEnd::Failed(format!(
+                        "the work session ended ({}) while the command ran",
+                        service::end_reason_text(reason)
+                    )));
+                }
+                Channel::File(file) => {
+                    link.try_send(&GatewayMessage::Close { channel: file.id });
+                    link.remove(file.id);
+                    file.end(ChannelEnd::Session(reason));
+                }
+            }
         }
     }
 }
 
-/// Ends file channels whose session is no longer usable (after missed changes).
-async fn check_file_channels(state: &AppState) {
+/// After missed changes: checks the session of every live channel, of every kind, once.
+pub async fn recheck_all(state: &AppState) {
     let mut sessions: Vec<WorkSessionId> = state
         .hub
-        .all_links()
+        .all_terminals()
         .iter()
-        .flat_map(|link| link.all_files())
-        .filter_map(|file| file.work_session)
+        .map(|term| term.work_session)
+        .chain(
+            state
+                .hub
+                .all_links()
+                .iter()
+                .flat_map(|link| link.all_channels())
+                .filter_map(|channel| channel.work_session()),
+        )
         .collect();
     sessions.sort();
     sessions.dedup();

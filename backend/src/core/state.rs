@@ -1,7 +1,7 @@
 //! Shared state of the running server, cheap to clone into every handler.
 
 use crate::config::Config;
-use crate::gateway::hub::Hub;
+use crate::core::gateway::hub::Hub;
 use crate::store::{self, Db};
 use gatehouse_shared::lifecycle::Policy;
 use gatehouse_shared::{Status, WorkSessionId, WorkspaceId};

@@ -4,33 +4,14 @@
 //! pure lifecycle, written only if nobody changed the row meanwhile, and audited in the same
 //! transaction.
 
-use crate::error::{ApiError, ApiResult};
-use crate::extract::AuthUser;
-use crate::state::AppState;
-use crate::store::audit::{append, NewEvent};
-use crate::store::work_sessions;
+use crate::core::audit;
+use crate::core::state::AppState;
+use crate::core::CoreError;
+use crate::store::audit::NewEvent;
+use crate::store::{work_sessions, WriteTx};
 use crate::time::now;
 use gatehouse_shared::lifecycle::{apply, Action, Actor};
 use gatehouse_shared::{WorkSession, WorkSessionId};
-
-/// Staff and superusers see every session; members only those they requested or are assigned.
-pub fn is_visible(session: &WorkSession, auth: &AuthUser) -> bool {
-    auth.role.is_staff_or_above()
-        || session.requested_by.id == auth.id
-        || session.assignee.id == auth.id
-}
-
-/// The session if the caller may see it; otherwise 404, never 403 (no existence oracle).
-pub async fn load_visible(
-    state: &AppState,
-    auth: &AuthUser,
-    id: WorkSessionId,
-) -> ApiResult<WorkSession> {
-    work_sessions::get(&state.db, state.workspace, id)
-        .await?
-        .filter(|s| is_visible(s, auth))
-        .ok_or_else(|| ApiError::not_found("work session"))
-}
 
 /// The audit event describing a transition.
 pub fn transition_event(
@@ -43,9 +24,9 @@ pub fn transition_event(
         Actor::User { user, .. } => user.username.clone(),
         Actor::System => "system".to_owned(),
     };
-    crate::audit::event(
+    audit::event(
         &format!("work_session.{}", action.event_name()),
-        crate::audit::SUCCESS,
+        audit::SUCCESS,
     )
     .actor(actor_name)
     .target(after.id.to_string())
@@ -70,26 +51,20 @@ pub async fn transition(
     id: WorkSessionId,
     actor: &Actor,
     action: &Action,
-) -> ApiResult<WorkSession> {
+) -> Result<WorkSession, CoreError> {
     let policy = state.policy().await?;
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    let before = work_sessions::get_on(&mut tx, state.workspace, id)
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
+    let before = work_sessions::get_on(tx.conn(), state.workspace, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("work session"))?;
-    let after = apply(&before, actor, action, now(), &policy)?;
-    if !work_sessions::update(&mut tx, state.workspace, &after, before.status).await? {
-        return Err(ApiError::conflict(
-            "the work session changed meanwhile; reload and try again",
+        .ok_or(CoreError::NotFound("work session"))?;
+    let after = apply(&before, actor, action, tx.at(), &policy)?;
+    if !work_sessions::update(tx.conn(), state.workspace, &after, before.status).await? {
+        return Err(CoreError::Conflict(
+            "the work session changed meanwhile; reload and try again".into(),
         ));
     }
-    append(
-        &mut tx,
-        state.workspace,
-        transition_event(actor, action, &before, &after),
-        now(),
-    )
-    .await?;
-    tx.commit().await?;
+    tx.commit(transition_event(actor, action, &before, &after))
+        .await?;
     state.session_changed(after.id, after.status);
     Ok(after)
 }

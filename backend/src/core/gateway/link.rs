@@ -1,12 +1,12 @@
 //! Serving one agent link: hello, presence, re-attaching terminals, routing frames, keepalive.
 //! A bad frame closes this link only; every other link and terminal keeps going.
 
-use crate::audit::{self, SUCCESS};
-use crate::gateway::capture::RunEnd;
-use crate::gateway::files::ChannelEnd;
-use crate::gateway::hub::AgentLink;
-use crate::gateway::service;
-use crate::state::AppState;
+use crate::core::audit::{self, SUCCESS};
+use crate::core::gateway::capture::RunEnd;
+use crate::core::gateway::files::ChannelEnd;
+use crate::core::gateway::hub::{AgentLink, Channel};
+use crate::core::gateway::service;
+use crate::core::state::AppState;
 use crate::store::{servers, websh};
 use crate::time::now;
 use axum::body::Bytes;
@@ -151,7 +151,7 @@ pub async fn serve(
                 Ok(msg) => handle_control(&state, &link, msg).await,
                 Err(_) => false,
             },
-            Message::Binary(data) => handle_data(&link, &state, data),
+            Message::Binary(data) => handle_data(&link, data),
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => true,
         };
@@ -163,16 +163,15 @@ pub async fn serve(
     }
 
     state.hub.remove_link(&link);
-    for term in state.hub.terminals_on(server_id) {
-        term.detach_link(&link);
-    }
-    for run in link.drain_execs() {
-        run.finish(RunEnd::Failed(
-            "the agent disconnected before the command finished".into(),
-        ));
-    }
-    for file in link.drain_files() {
-        file.end(ChannelEnd::LinkLost);
+    for channel in link.drain() {
+        match channel {
+            // The PTY lives on the agent for its grace period; a new link re-attaches it.
+            Channel::Pty(term) => term.detach_link(&link),
+            Channel::Exec(run) => run.finish(RunEnd::Failed(
+                "the agent disconnected before the command finished".into(),
+            )),
+            Channel::File(file) => file.end(ChannelEnd::LinkLost),
+        }
     }
     let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
     let _ = audit::record_event(
@@ -213,7 +212,7 @@ async fn reattach(state: &AppState, link: &Arc<AgentLink>, ptys: &[LivePty]) {
         }
         match term {
             Some(term) => {
-                term.attach_link(link.clone());
+                link.attach_terminal(&term);
                 let from = term.recorded_end();
                 link.send(&GatewayMessage::Attach {
                     channel: pty.channel,
@@ -222,7 +221,7 @@ async fn reattach(state: &AppState, link: &Arc<AgentLink>, ptys: &[LivePty]) {
                 .await;
                 tracing::info!(terminal = %pty.channel, from, "terminal re-attached");
                 // A session that ended while the gateway was away ends its terminal now.
-                crate::gateway::watcher::check_terminal(state, &term).await;
+                crate::core::gateway::watcher::check_terminal(state, &term).await;
             }
             None => {
                 link.send(&GatewayMessage::Close {
@@ -242,18 +241,20 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
         }
         AgentMessage::OpenFailed { channel, message } => {
             if !link.resolve_open(channel, Err(message.clone())) {
-                // A re-attach the agent could not honour: the PTY is gone.
-                if let Some(term) = state.hub.terminal(channel) {
-                    term.end(EndReason::Terminated);
-                    service::finalize(state, &term).await;
-                }
-                if let Some(run) = link.remove_exec(channel) {
-                    run.finish(RunEnd::Failed(message));
+                match link.remove(channel) {
+                    // A re-attach the agent could not honour: the PTY is gone.
+                    Some(Channel::Pty(term)) => {
+                        term.end(EndReason::Terminated);
+                        service::finalize(state, &term).await;
+                    }
+                    Some(Channel::Exec(run)) => run.finish(RunEnd::Failed(message)),
+                    Some(Channel::File(file)) => file.end(ChannelEnd::Protocol),
+                    None => {}
                 }
             }
         }
         AgentMessage::Exited { channel, code } => {
-            if let Some(term) = state.hub.terminal(channel) {
+            if let Some(term) = link.pty(channel) {
                 term.exited(code.unwrap_or(-1));
                 service::finalize(state, &term).await;
             }
@@ -264,7 +265,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
             timed_out,
             duration_ms,
         } => {
-            if let Some(run) = link.remove_exec(channel) {
+            if let Some(run) = link.take_exec(channel) {
                 run.finish(RunEnd::Done {
                     exit_code,
                     timed_out,
@@ -287,7 +288,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
     true
 }
 
-fn handle_data(link: &Arc<AgentLink>, state: &AppState, frame: Bytes) -> bool {
+fn handle_data(link: &Arc<AgentLink>, frame: Bytes) -> bool {
     let Some((channel, kind, payload)) = decode_data(&frame) else {
         return false;
     };
@@ -301,14 +302,14 @@ fn handle_data(link: &Arc<AgentLink>, state: &AppState, frame: Bytes) -> bool {
                 let start = frame.len() - bytes.len();
                 if !file.on_data(offset, frame.slice(start..)) {
                     tracing::warn!(channel = %channel, "file data beyond its credit; ending the channel");
-                    link.remove_file(channel);
+                    link.remove(channel);
                     link.try_send(&GatewayMessage::Close { channel });
                     file.end(ChannelEnd::Protocol);
                 }
             }
         }
         DataKind::PtyOutput => {
-            if let Some(term) = state.hub.terminal(channel) {
+            if let Some(term) = link.pty(channel) {
                 term.on_output(offset, bytes);
             }
         }

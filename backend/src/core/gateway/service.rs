@@ -1,10 +1,10 @@
 //! Terminal bookkeeping shared by the link, the watcher and the API: writing a terminal's end
 //! to the store and the audit log exactly once, and bringing a terminal back after a restart.
 
-use crate::audit::{self, SUCCESS};
-use crate::gateway::recording::Recorder;
-use crate::gateway::terminal::{Terminal, TerminalInfo};
-use crate::state::AppState;
+use crate::core::audit::{self, SUCCESS};
+use crate::core::gateway::recording::Recorder;
+use crate::core::gateway::terminal::{Terminal, TerminalInfo};
+use crate::core::state::AppState;
 use crate::store::websh::{self, WebshRow};
 use crate::store::{StoreError, WriteTx};
 use crate::time::now;
@@ -51,6 +51,9 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
     .await;
     if let Err(e) = written {
         tracing::error!(terminal = %term.id, error = %e, "cannot record the terminal's end");
+    }
+    if let Some(link) = term.link() {
+        link.remove(term.id);
     }
     state.hub.remove_terminal(term.id);
 }
