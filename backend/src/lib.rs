@@ -10,6 +10,7 @@ pub mod core;
 pub mod csp;
 pub mod error;
 pub mod extract;
+pub mod gatekeeper;
 pub mod openapi;
 pub mod routes;
 pub mod store;

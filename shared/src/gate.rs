@@ -5,6 +5,7 @@
 
 use crate::error::{ErrorCode, ErrorEnvelope};
 use crate::scope::format_scopes;
+use crate::work_session::Unusable;
 use crate::{Scope, Status, UserId, WorkSession, WorkSessionId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -151,23 +152,20 @@ pub fn check(
             ],
         );
     }
-    let expired = session.status == Status::Expired
-        || (matches!(session.status, Status::Active | Status::Approved)
-            && session.expires_at.is_some_and(|e| e <= now));
-    if expired {
-        return fail(
-            ErrorCode::WorkSessionExpired,
-            "the selected work session has expired".into(),
-            match session.expires_at {
-                Some(at) => format!("session {id} expired at {}", at.to_rfc3339()),
-                None => format!("session {id} has expired"),
-            },
-            vec![create_command(op)],
-        );
-    }
-    match session.status {
-        Status::Active => {}
-        Status::Pending | Status::Approved => {
+    match session.usable_at(now) {
+        Ok(()) => {}
+        Err(Unusable::Expired) => {
+            return fail(
+                ErrorCode::WorkSessionExpired,
+                "the selected work session has expired".into(),
+                match session.expires_at {
+                    Some(at) => format!("session {id} expired at {}", at.to_rfc3339()),
+                    None => format!("session {id} has expired"),
+                },
+                vec![create_command(op)],
+            );
+        }
+        Err(Unusable::NotActiveYet) => {
             let next = if session.status == Status::Pending {
                 format!("gate work-session show {id}  # waiting for approval")
             } else {
@@ -180,11 +178,11 @@ pub fn check(
                 vec![next],
             );
         }
-        other => {
+        Err(Unusable::Ended) => {
             return fail(
                 ErrorCode::WorkSessionNotUsable,
                 "the selected work session can no longer be used".into(),
-                format!("session {id} is {other}"),
+                format!("session {id} is {}", session.status),
                 vec![create_command(op)],
             );
         }

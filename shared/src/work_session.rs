@@ -124,7 +124,33 @@ pub struct WorkSession {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// Why a work session authorizes nothing at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Pending approval, or approved and not started.
+    NotActiveYet,
+    /// Its window has passed (whether or not the scheduler has marked it yet).
+    Expired,
+    /// Completed, revoked, rejected or cancelled.
+    Ended,
+}
+
 impl WorkSession {
+    /// The one rule for "may this session authorize anything now": the gate refuses with it
+    /// and the gateway's watcher ends live channels with it.
+    pub fn usable_at(&self, now: DateTime<Utc>) -> Result<(), Unusable> {
+        let past_window = matches!(self.status, Status::Active | Status::Approved)
+            && self.expires_at.is_some_and(|e| e <= now);
+        if self.status == Status::Expired || past_window {
+            return Err(Unusable::Expired);
+        }
+        match self.status {
+            Status::Active => Ok(()),
+            Status::Pending | Status::Approved => Err(Unusable::NotActiveYet),
+            _ => Err(Unusable::Ended),
+        }
+    }
+
     pub fn has_scope(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope)
     }

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod admin;
 pub mod audit;
+pub mod gate;
 pub mod gateway;
 pub mod scheduler;
 pub mod sessions;

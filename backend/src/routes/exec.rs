@@ -2,11 +2,12 @@
 //! with bounded output capture; `GET /api/exec/{id}`.
 
 use crate::core::audit::{self, SUCCESS};
+use crate::core::gate::effective_run_as;
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::routes::gate::{decide, select};
+use crate::gatekeeper::{pass_in, select};
 use crate::store::audit::append;
 use crate::store::{exec as store, servers};
 use crate::time::now;
@@ -16,7 +17,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId, GatewayMessage};
+use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
@@ -96,15 +97,23 @@ pub async fn run_exec(
             server: name,
             as_root,
         };
-        decide(&state, &auth, session.as_ref(), &op, false).await?;
-        targets.push((name.clone(), link));
+        let run_as = effective_run_as(req.user.as_deref(), privileged);
+        let pass = pass_in(
+            &state,
+            &auth,
+            session.clone(),
+            &op,
+            req.user.clone(),
+            run_as,
+        )
+        .await?;
+        targets.push((name.clone(), link, pass));
     }
-    let allow_root = session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo));
 
     let job_id = Uuid::new_v4();
     let runs: Vec<(Uuid, String)> = targets
         .iter()
-        .map(|(name, _)| (Uuid::new_v4(), name.clone()))
+        .map(|(name, _, _)| (Uuid::new_v4(), name.clone()))
         .collect();
     store::insert(
         &state.db,
@@ -123,7 +132,7 @@ pub async fn run_exec(
     .await?;
 
     let mut started = Vec::with_capacity(runs.len());
-    for ((run_id, name), (_, link)) in runs.into_iter().zip(targets) {
+    for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(targets) {
         let channel = ChannelId(run_id);
         let run = Arc::new(ExecRunState::new(
             channel,
@@ -134,22 +143,17 @@ pub async fn run_exec(
             None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
             Some(link) => {
                 link.add_exec(channel, run.clone());
-                let msg = GatewayMessage::Exec {
-                    channel,
-                    command: req.command.clone(),
-                    user: req.user.clone(),
-                    env: env.clone(),
-                    timeout_secs: timeout,
-                    allow_root,
-                };
+                let command = req.command.clone();
+                let env = env.clone();
                 let link2 = link.clone();
                 let run2 = run.clone();
                 // Opening waits for the agent's answer; do it off the request path so a
                 // thousand servers start in parallel.
                 tokio::spawn(async move {
-                    if let Err(message) = link2.open(channel, &msg).await {
+                    let opened = link2.open_exec(channel, pass, command, env, timeout).await;
+                    if let Err(refused) = opened {
                         link2.remove(channel);
-                        run2.finish(RunEnd::Failed(message));
+                        run2.finish(RunEnd::Failed(refused.to_string()));
                     }
                 });
             }

@@ -7,6 +7,7 @@
 //! within the credit the HTTP side granted (`FILE_WINDOW` past its last `ack`); an agent that
 //! sends beyond it loses the channel, not the gateway its memory.
 
+use crate::core::gate::GatePass;
 use crate::core::gateway::hub::AgentLink;
 use crate::core::gateway::watcher;
 use crate::core::state::AppState;
@@ -169,11 +170,10 @@ impl FileHandle {
     pub async fn open(
         state: &AppState,
         link: &Arc<AgentLink>,
-        work_session: Option<WorkSessionId>,
+        pass: GatePass,
         op: FileOp,
-        user: Option<String>,
-        allow_root: bool,
     ) -> Result<Self, ChannelEnd> {
+        let work_session = pass.session().map(|s| s.id);
         let (channel, events) = FileChannel::new(work_session);
         link.add_file(channel.clone());
         let mut handle = FileHandle {
@@ -189,13 +189,7 @@ impl FileHandle {
                 return Err(ChannelEnd::Session(reason));
             }
         }
-        let open = GatewayMessage::FileOpen {
-            channel: handle.id(),
-            op,
-            user,
-            allow_root,
-        };
-        if !link.send(&open).await {
+        if !link.open_file(handle.id(), pass, op).await {
             handle.settled = true;
             return Err(ChannelEnd::LinkLost);
         }
@@ -279,12 +273,10 @@ impl Drop for FileHandle {
 pub async fn request(
     state: &AppState,
     link: &Arc<AgentLink>,
-    work_session: Option<WorkSessionId>,
+    pass: GatePass,
     op: FileOp,
-    user: Option<String>,
-    allow_root: bool,
 ) -> Result<FileReply, ChannelEnd> {
-    let mut handle = FileHandle::open(state, link, work_session, op, user, allow_root).await?;
+    let mut handle = FileHandle::open(state, link, pass, op).await?;
     let reply = handle.reply().await?;
     handle.settle();
     Ok(reply)

@@ -1,11 +1,13 @@
 //! The registry of live agent links and live terminals, and each link's one channel table.
 
+use crate::core::gate::GatePass;
 use crate::core::gateway::capture::ExecRunState;
 use crate::core::gateway::files::FileChannel;
 use crate::core::gateway::terminal::Terminal;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
+use gatehouse_shared::files::FileOp;
 use gatehouse_shared::{ServerId, WorkSessionId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -32,7 +34,7 @@ pub struct AgentLink {
     /// Viewer-driven frames (keystrokes, resizes) go straight to the socket: no hand-off on the
     /// keystroke path, and a slow link pushes back on the viewer.
     sink: Arc<tokio::sync::Mutex<LinkSink>>,
-    pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), String>>>>,
+    pending: Mutex<HashMap<ChannelId, oneshot::Sender<Result<(), LinkError>>>>,
     /// Every channel open on this link, of every kind. Frames from the agent are routed only
     /// through this table, so an agent can reach nothing opened on another agent's link; and
     /// teardown, the watcher and lag recovery each walk this one table.
@@ -56,6 +58,18 @@ impl Channel {
             Channel::File(file) => file.work_session,
         }
     }
+}
+
+/// Why a channel could not be opened on an agent link.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the agent disconnected")]
+    Disconnected,
+    #[error("the agent did not answer in time")]
+    NoAnswer,
+    /// The agent refused, and said why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn text(msg: &GatewayMessage) -> Message {
@@ -140,25 +154,76 @@ impl AgentLink {
         .await
     }
 
+    /// Opens a terminal on the agent; the pass is the gate's proof that it may.
+    pub async fn open_pty(
+        &self,
+        channel: ChannelId,
+        pass: GatePass,
+        cols: u16,
+        rows: u16,
+    ) -> Result<(), LinkError> {
+        let msg = GatewayMessage::OpenPty {
+            channel,
+            cols,
+            rows,
+            user: pass.user().map(str::to_owned),
+            env: Vec::new(),
+            allow_root: pass.allow_root(),
+        };
+        self.open(channel, &msg).await
+    }
+
+    /// Starts a command on the agent; the pass is the gate's proof that it may.
+    pub async fn open_exec(
+        &self,
+        channel: ChannelId,
+        pass: GatePass,
+        command: String,
+        env: Vec<(String, String)>,
+        timeout_secs: u64,
+    ) -> Result<(), LinkError> {
+        let msg = GatewayMessage::Exec {
+            channel,
+            command,
+            user: pass.user().map(str::to_owned),
+            env,
+            timeout_secs,
+            allow_root: pass.allow_root(),
+        };
+        self.open(channel, &msg).await
+    }
+
+    /// Asks the agent to open a file channel (its answer comes as file replies); the pass is
+    /// the gate's proof that it may. False when the link is gone.
+    pub async fn open_file(&self, channel: ChannelId, pass: GatePass, op: FileOp) -> bool {
+        let msg = GatewayMessage::FileOpen {
+            channel,
+            op,
+            user: pass.user().map(str::to_owned),
+            allow_root: pass.allow_root(),
+        };
+        self.send(&msg).await
+    }
+
     /// Sends an open request and waits for the agent's `opened` or `open_failed`.
-    pub async fn open(&self, channel: ChannelId, msg: &GatewayMessage) -> Result<(), String> {
+    async fn open(&self, channel: ChannelId, msg: &GatewayMessage) -> Result<(), LinkError> {
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(channel, tx);
         if !self.send(msg).await {
             lock(&self.pending).remove(&channel);
-            return Err("the agent disconnected".into());
+            return Err(LinkError::Disconnected);
         }
         match tokio::time::timeout(std::time::Duration::from_secs(15), rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the agent disconnected".into()),
+            Ok(Err(_)) => Err(LinkError::Disconnected),
             Err(_) => {
                 lock(&self.pending).remove(&channel);
-                Err("the agent did not answer in time".into())
+                Err(LinkError::NoAnswer)
             }
         }
     }
 
-    pub fn resolve_open(&self, channel: ChannelId, result: Result<(), String>) -> bool {
+    pub fn resolve_open(&self, channel: ChannelId, result: Result<(), LinkError>) -> bool {
         match lock(&self.pending).remove(&channel) {
             Some(tx) => {
                 let _ = tx.send(result);

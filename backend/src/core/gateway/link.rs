@@ -4,7 +4,7 @@
 use crate::core::audit::{self, SUCCESS};
 use crate::core::gateway::capture::RunEnd;
 use crate::core::gateway::files::ChannelEnd;
-use crate::core::gateway::hub::{AgentLink, Channel};
+use crate::core::gateway::hub::{AgentLink, Channel, LinkError};
 use crate::core::gateway::service;
 use crate::core::state::AppState;
 use crate::store::{servers, websh};
@@ -240,7 +240,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
             link.resolve_open(channel, Ok(()));
         }
         AgentMessage::OpenFailed { channel, message } => {
-            if !link.resolve_open(channel, Err(message.clone())) {
+            if !link.resolve_open(channel, Err(LinkError::Refused(message.clone()))) {
                 match link.remove(channel) {
                     // A re-attach the agent could not honour: the PTY is gone.
                     Some(Channel::Pty(term)) => {

@@ -12,6 +12,7 @@ use crate::store::work_sessions;
 use crate::time::now;
 use gatehouse_shared::agent_link::GatewayMessage;
 use gatehouse_shared::websh::EndReason;
+use gatehouse_shared::work_session::Unusable;
 use gatehouse_shared::{Status, WorkSession, WorkSessionId};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -27,14 +28,13 @@ pub fn end_reason(status: Status) -> Option<EndReason> {
     }
 }
 
-/// The reason `session` no longer authorizes anything at `now`, if any.
+/// The reason `session` no longer authorizes anything now, if any: the gate's own rule.
 fn unusable(session: &WorkSession) -> Option<EndReason> {
-    if session.status == Status::Active && session.expires_at.is_some_and(|e| e <= now()) {
-        return Some(EndReason::Expired);
-    }
-    match session.status {
-        Status::Active => None,
-        other => Some(end_reason(other).unwrap_or(EndReason::Terminated)),
+    match session.usable_at(now()) {
+        Ok(()) => None,
+        Err(Unusable::Expired) => Some(EndReason::Expired),
+        Err(Unusable::NotActiveYet) => Some(EndReason::Terminated),
+        Err(Unusable::Ended) => Some(end_reason(session.status).unwrap_or(EndReason::Terminated)),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::core::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::routes::gate::WORK_SESSION_HEADER;
+use crate::gatekeeper::WORK_SESSION_HEADER;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -7,12 +7,13 @@ mod outcome;
 mod path;
 pub mod upload;
 
+use crate::core::gate::{effective_run_as, GatePass};
 use crate::core::gateway::files::{self as channel, FileHandle, CAPABILITY};
 use crate::core::gateway::hub::AgentLink;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::routes::gate::{authorize, effective_run_as};
+use crate::gatekeeper;
 use crate::store::servers;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
 use gatehouse_shared::gate::{self, Operation};
-use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession};
+use gatehouse_shared::{ErrorEnvelope, Scope};
 use outcome::FileAudit;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -76,13 +77,10 @@ pub struct FileOpDone {
     pub ok: bool,
 }
 
-/// Where a gated file operation runs, as whom, and under which session.
+/// Where a gated file operation runs, with the gate's pass for it (spent by its one channel).
 pub(crate) struct Target {
     link: Arc<AgentLink>,
-    session: Option<WorkSession>,
-    /// The run-as user sent to the agent (`None`: the agent's own).
-    user: Option<String>,
-    allow_root: bool,
+    pass: GatePass,
     audit: FileAudit,
 }
 
@@ -109,7 +107,7 @@ impl Target {
             server,
             as_root: gate::runs_as_root(run_as.as_deref()),
         };
-        let session = authorize(state, auth, headers, &op, false).await?;
+        let pass = gatekeeper::pass(state, auth, headers, &op, user, run_as.clone()).await?;
         let (Some(row), Some(link)) = (row, link) else {
             return Err(ApiError::conflict(format!(
                 "server {server} is not connected; its agent is offline"
@@ -121,55 +119,45 @@ impl Target {
             ));
         }
         Ok(Target {
-            allow_root: session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
             audit: FileAudit {
                 state: state.clone(),
                 actor: auth.username.clone(),
                 server: row.name,
-                work_session: session.as_ref().map(|s| s.id),
+                work_session: pass.session().map(|s| s.id),
                 run_as,
             },
             link,
-            session,
-            user,
+            pass,
         })
     }
 
     /// Opens a channel for a streamed operation.
-    async fn open(&self, op: FileOp) -> Result<FileHandle, channel::ChannelEnd> {
-        FileHandle::open(
-            &self.audit.state,
-            &self.link,
-            self.session.as_ref().map(|s| s.id),
-            op,
-            self.user.clone(),
-            self.allow_root,
-        )
-        .await
+    async fn open(self, op: FileOp) -> Result<FileHandle, channel::ChannelEnd> {
+        FileHandle::open(&self.audit.state, &self.link, self.pass, op).await
     }
 
     /// Runs a one-shot operation; a refusal is audited as `action` and returned as the error.
-    async fn run(&self, action: &str, path: &str, field: &str, op: FileOp) -> ApiResult<FileReply> {
-        let result = channel::request(
-            &self.audit.state,
-            &self.link,
-            self.session.as_ref().map(|s| s.id),
-            op,
-            self.user.clone(),
-            self.allow_root,
-        )
-        .await;
+    /// The reply comes back with the audit, which records how it ended.
+    async fn run(
+        self,
+        action: &str,
+        path: &str,
+        field: &str,
+        op: FileOp,
+    ) -> ApiResult<(FileReply, FileAudit)> {
+        let Target { link, pass, audit } = self;
+        let result = channel::request(&audit.state, &link, pass, op).await;
         let error = match result {
             Ok(FileReply::Error { kind, message }) => outcome::agent_error(kind, &message, field),
-            Ok(reply) => return Ok(reply),
+            Ok(reply) => return Ok((reply, audit)),
             Err(end) => outcome::ended(end),
         };
-        Err(self.audit.failure(action, path, error).await)
+        Err(audit.failure(action, path, error).await)
     }
 
     /// Runs an operation that answers `ok`, auditing it either way.
     async fn run_ok(
-        &self,
+        self,
         action: &str,
         path: &str,
         field: &str,
@@ -177,12 +165,11 @@ impl Target {
         details: serde_json::Value,
     ) -> ApiResult<Json<FileOpDone>> {
         match self.run(action, path, field, op).await? {
-            FileReply::Ok => {
-                self.audit.success(action, path, details).await;
+            (FileReply::Ok, audit) => {
+                audit.success(action, path, details).await;
                 Ok(Json(FileOpDone { ok: true }))
             }
-            other => Err(self
-                .audit
+            (other, audit) => Err(audit
                 .failure(action, path, outcome::unexpected(&other))
                 .await),
         }
@@ -206,20 +193,22 @@ pub async fn list(
     let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
     let op = FileOp::List { path: path.clone() };
     match target.run("file.list", &path, "path", op).await? {
-        FileReply::Listing {
-            path: listed,
-            entries,
-        } => {
+        (
+            FileReply::Listing {
+                path: listed,
+                entries,
+            },
+            audit,
+        ) => {
             // Audit what was asked for; the agent's normalised form goes alongside.
             let details = json!({"entries": entries.len(), "listed": listed});
-            target.audit.success("file.list", &path, details).await;
+            audit.success("file.list", &path, details).await;
             Ok(Json(FileListing {
                 path: listed,
                 entries,
             }))
         }
-        other => Err(target
-            .audit
+        (other, audit) => Err(audit
             .failure("file.list", &path, outcome::unexpected(&other))
             .await),
     }
@@ -246,13 +235,12 @@ pub async fn stat(
     let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
     let op = FileOp::Stat { path: path.clone() };
     match target.run("file.stat", &path, "path", op).await? {
-        FileReply::Entry { entry } => {
+        (FileReply::Entry { entry }, audit) => {
             let details = json!({"kind": entry.kind, "size": entry.size, "mtime": entry.mtime});
-            target.audit.success("file.stat", &path, details).await;
+            audit.success("file.stat", &path, details).await;
             Ok(Json(entry))
         }
-        other => Err(target
-            .audit
+        (other, audit) => Err(audit
             .failure("file.stat", &path, outcome::unexpected(&other))
             .await),
     }

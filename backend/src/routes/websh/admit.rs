@@ -4,6 +4,7 @@
 
 use crate::auth::secrets::sha256_hex;
 use crate::core::audit;
+use crate::core::gate::{self as core_gate, Asker, DenialNote};
 use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::viewers::ViewerIdentity;
 use crate::core::state::AppState;
@@ -44,13 +45,14 @@ fn live_terminal(state: &AppState, id: Uuid) -> Result<Arc<Terminal>, Refusal> {
 }
 
 /// The gate, as on every attach: the terminal's work session must still let `principal` use
-/// websh (and sudo when it runs as root) on its server. Denials are audited as `actor`.
+/// websh (and sudo when it runs as root) on its server. Denials are audited as `actor`; the
+/// pass is not needed past the check (the channel is open already).
 pub async fn attach_gate(
     state: &AppState,
     term: &Terminal,
     principal: Principal,
     actor: &str,
-    attach_as: &str,
+    attach_as: &'static str,
 ) -> Result<(), Refusal> {
     let session = work_sessions::get(&state.db, state.workspace, term.work_session)
         .await
@@ -65,19 +67,16 @@ pub async fn attach_gate(
         server: &term.server_name,
         as_root: gate::runs_as_root(term.run_as.as_deref()),
     };
-    if let Err(denial) = gate::check(&op, &principal, session.as_ref(), false, now()) {
-        let event = audit::event("gate.denied", audit::DENIED)
-            .actor(actor)
-            .server(&term.server_name)
-            .work_session(term.work_session)
-            .details(serde_json::json!({
-                "error_code": denial.code, "scope": "websh", "websh": term.id,
-                "attach": true, "as": attach_as,
-            }));
-        let _ = audit::record_event(state, event).await;
-        return Err((close::GATE_DENIED, denial.message));
-    }
-    Ok(())
+    let asker = Asker { principal, actor };
+    let note = DenialNote {
+        attach: Some((term.id.0, attach_as)),
+        ..DenialNote::default()
+    };
+    let run_as = term.run_as.clone();
+    core_gate::check(state, asker, session, &op, run_as.clone(), run_as, note)
+        .await
+        .map(drop)
+        .map_err(|denial| (close::GATE_DENIED, denial.message))
 }
 
 /// Guests ride on the owner's session: the gate is asked as the owner would be.

@@ -8,13 +8,14 @@ pub mod share;
 mod socket;
 
 use crate::core::audit::{self, SUCCESS};
+use crate::core::gate::effective_run_as;
 use crate::core::gateway::recording::Recorder;
 use crate::core::gateway::service;
 use crate::core::gateway::terminal::{Terminal, TerminalInfo};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
-use crate::routes::gate::{authorize, effective_run_as};
+use crate::gatekeeper;
 use crate::store::{servers, websh};
 use crate::time::now;
 use axum::body::Body;
@@ -23,7 +24,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_shared::agent_link::{ChannelId, GatewayMessage};
+use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::websh::{valid_size, EndReason, OpenWebsh, OpenedWebsh};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
@@ -71,8 +72,18 @@ pub async fn open_websh(
         server: &req.server,
         as_root: gate::runs_as_root(run_as.as_deref()),
     };
-    let session = authorize(&state, &auth, &headers, &op, false)
-        .await?
+    let pass = gatekeeper::pass(
+        &state,
+        &auth,
+        &headers,
+        &op,
+        req.user.clone(),
+        run_as.clone(),
+    )
+    .await?;
+    let session = pass
+        .session()
+        .cloned()
         .ok_or_else(|| ApiError::forbidden("terminals need a work session"))?;
     let (Some(server), Some(link)) = (server, link) else {
         return Err(ApiError::conflict(format!(
@@ -140,15 +151,7 @@ pub async fn open_websh(
     let term = Terminal::new(info, recorder, 0, Vec::new());
     state.hub.add_terminal(term.clone());
     link.attach_terminal(&term);
-    let open = GatewayMessage::OpenPty {
-        channel: ChannelId(id),
-        cols: req.cols,
-        rows: req.rows,
-        user: req.user.clone(),
-        env: Vec::new(),
-        allow_root: session.has_scope(Scope::Sudo),
-    };
-    if let Err(message) = link.open(ChannelId(id), &open).await {
+    if let Err(message) = link.open_pty(ChannelId(id), pass, req.cols, req.rows).await {
         term.end(EndReason::Terminated);
         service::finalize(&state, &term).await;
         return Err(ApiError::conflict(format!(

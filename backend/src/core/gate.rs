@@ -1,0 +1,146 @@
+//! The gate as the server applies it: the one path from a request (or a re-attach) to the pure
+//! decision in `shared`, which audits every denial in one shape and hands back a [`GatePass`].
+//!
+//! Every channel open on an agent link takes a pass by value, and only [`check`] makes one, so
+//! "the gate ran before this channel" is a rule the compiler keeps. Token ACLs will plug in
+//! here, where `token_allows` is decided.
+
+use crate::core::audit::{self, DENIED};
+use crate::core::state::AppState;
+use crate::time::now;
+use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
+use gatehouse_shared::{Scope, WorkSession};
+
+/// Who asks the gate: the principal it decides for, and the name the audit log shows (a guest
+/// asks as the terminal's owner but is named as the guest).
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    pub principal: Principal,
+    pub actor: &'a str,
+}
+
+/// What a denial's audit row says besides the decision: where it happened.
+#[derive(Debug, Default)]
+pub struct DenialNote {
+    /// `POST /api/gate/check` asked, not an operation.
+    pub preflight: bool,
+    /// The terminal a viewer tried to attach to, and as what.
+    pub attach: Option<(uuid::Uuid, &'static str)>,
+}
+
+/// Proof that the gate allowed one operation: the session it rode on, the server, the scope,
+/// the run-as user and whether root is allowed. Not `Clone`: each channel open consumes one.
+#[derive(Debug)]
+pub struct GatePass {
+    session: Option<WorkSession>,
+    server: String,
+    scope: Scope,
+    user: Option<String>,
+    run_as: Option<String>,
+    allow_root: bool,
+}
+
+impl GatePass {
+    /// The work session that allowed it (none for an API token).
+    pub fn session(&self) -> Option<&WorkSession> {
+        self.session.as_ref()
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    pub fn scope(&self) -> Scope {
+        self.scope
+    }
+
+    /// The run-as user the caller named (the agent's own when none), as sent to the agent.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The user the operation runs as, as the gate saw it.
+    pub fn run_as(&self) -> Option<&str> {
+        self.run_as.as_deref()
+    }
+
+    /// Whether the agent may run this as root (the session grants `sudo`).
+    pub fn allow_root(&self) -> bool {
+        self.allow_root
+    }
+}
+
+/// Runs the gate for `op` as `asker` inside `session`; a denial is audited before it returns.
+/// `user` is the run-as user the caller named, `run_as` the effective one the operation will
+/// use (what `op.as_root` was decided from).
+pub async fn check(
+    state: &AppState,
+    asker: Asker<'_>,
+    session: Option<WorkSession>,
+    op: &Operation<'_>,
+    user: Option<String>,
+    run_as: Option<String>,
+    note: DenialNote,
+) -> Result<GatePass, Box<GateDenial>> {
+    // Token ACLs arrive with their own issue; until then tokens are denied by default.
+    let token_allows = false;
+    match gate::check(op, &asker.principal, session.as_ref(), token_allows, now()) {
+        Ok(()) => Ok(GatePass {
+            allow_root: session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+            session,
+            server: op.server.to_owned(),
+            scope: op.scope,
+            user,
+            run_as,
+        }),
+        Err(denial) => {
+            audit_denial(state, asker, session.as_ref(), op, &denial, note).await;
+            Err(denial)
+        }
+    }
+}
+
+async fn audit_denial(
+    state: &AppState,
+    asker: Asker<'_>,
+    session: Option<&WorkSession>,
+    op: &Operation<'_>,
+    denial: &GateDenial,
+    note: DenialNote,
+) {
+    let mut details = serde_json::json!({
+        "error_code": denial.code,
+        "scope": op.scope,
+        "as_root": op.as_root,
+        "reason": denial.reason,
+        "preflight": note.preflight,
+    });
+    if let Some((websh, attach_as)) = note.attach {
+        details["websh"] = websh.to_string().into();
+        details["attach"] = true.into();
+        details["as"] = attach_as.into();
+    }
+    let mut event = audit::event("gate.denied", DENIED)
+        .actor(asker.actor)
+        .server(op.server)
+        .details(details);
+    // Only the asker's own session gets the denial on its timeline.
+    if let Some(session) = session.filter(|s| s.assignee.id == asker.principal.user_id) {
+        event = event
+            .work_session(session.id)
+            .target(session.id.to_string());
+    }
+    // A denial changes nothing: if it cannot be audited, `record_event` logs that, and the
+    // refusal stands either way.
+    let _ = audit::record_event(state, event).await;
+}
+
+/// The run-as name that goes into the store, the audit and the gate: an explicit user, else the
+/// agent's own (which is root on a privileged agent, so that needs `sudo` too).
+pub fn effective_run_as(requested: Option<&str>, agent_is_root: bool) -> Option<String> {
+    match requested.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(user) => Some(user.to_owned()),
+        None if agent_is_root => Some("root".to_owned()),
+        None => None,
+    }
+}

@@ -1,0 +1,81 @@
+//! The HTTP side of the gate: which work session a request uses (`X-Work-Session`, else the
+//! sign-in's active one) and the gate pass for an operation, with the denial as the envelope.
+
+use crate::core::gate::{self, Asker, DenialNote, GatePass};
+use crate::core::state::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::AuthUser;
+use crate::store::work_sessions;
+use axum::http::HeaderMap;
+use gatehouse_shared::gate::Operation;
+use gatehouse_shared::{WorkSession, WorkSessionId};
+
+/// The header naming the work session a gated call uses.
+pub const WORK_SESSION_HEADER: &str = "x-work-session";
+
+/// Explicit `X-Work-Session` first, then the sign-in's active session.
+pub fn selected_session(auth: &AuthUser, headers: &HeaderMap) -> ApiResult<Option<WorkSessionId>> {
+    match headers.get(WORK_SESSION_HEADER) {
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("X-Work-Session must be a work session id")),
+        None => Ok(auth.login.as_ref().and_then(|l| l.active_work_session)),
+    }
+}
+
+/// The work session a gated call uses, loaded once per request.
+pub async fn select(
+    state: &AppState,
+    auth: &AuthUser,
+    headers: &HeaderMap,
+) -> ApiResult<Option<WorkSession>> {
+    Ok(match selected_session(auth, headers)? {
+        Some(id) => work_sessions::get(&state.db, state.workspace, id).await?,
+        None => None,
+    })
+}
+
+/// The caller as the gate sees it.
+pub fn asker(auth: &AuthUser) -> Asker<'_> {
+    Asker {
+        principal: auth.principal(),
+        actor: &auth.username,
+    }
+}
+
+/// The gate for `op` inside an already selected session: a pass, or the 403 envelope.
+pub async fn pass_in(
+    state: &AppState,
+    auth: &AuthUser,
+    session: Option<WorkSession>,
+    op: &Operation<'_>,
+    user: Option<String>,
+    run_as: Option<String>,
+) -> ApiResult<GatePass> {
+    Ok(gate::check(
+        state,
+        asker(auth),
+        session,
+        op,
+        user,
+        run_as,
+        DenialNote::default(),
+    )
+    .await?)
+}
+
+/// Selects the request's session and runs the gate for `op`.
+pub async fn pass(
+    state: &AppState,
+    auth: &AuthUser,
+    headers: &HeaderMap,
+    op: &Operation<'_>,
+    user: Option<String>,
+    run_as: Option<String>,
+) -> ApiResult<GatePass> {
+    let session = select(state, auth, headers).await?;
+    pass_in(state, auth, session, op, user, run_as).await
+}
