@@ -22,6 +22,10 @@ pub struct Term {
     /// The close code, once closed.
     pub closed: Option<u16>,
     acked: u64,
+    /// Accept output that continues past a gap (a viewer the gateway moved ahead).
+    pub accept_skips: bool,
+    /// Bytes the gateway skipped for this viewer.
+    pub skipped: u64,
 }
 
 impl Term {
@@ -83,6 +87,8 @@ impl Term {
             messages: Vec::new(),
             closed: None,
             acked: start,
+            accept_skips: false,
+            skipped: 0,
         })
     }
 
@@ -135,6 +141,11 @@ impl Term {
         match frame {
             Message::Binary(data) => {
                 let (offset, bytes) = decode_output(&data).expect("an output frame");
+                if self.accept_skips && offset > self.end() {
+                    // The gateway moved this viewer ahead; it said so in a notice before.
+                    self.skipped += offset - self.end();
+                    self.start += offset - self.end();
+                }
                 assert_eq!(
                     offset,
                     self.end(),

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A link as its owner got it.
-struct Link {
+pub(crate) struct Link {
     id: String,
     secret: String,
     password: String,
 }
 
-async fn share(fx: &Fixture, websh: &str, body: Value) -> Link {
+pub(crate) async fn share(fx: &Fixture, websh: &str, body: Value) -> Link {
     let created = fx
         .api
         .post(&format!("/api/websh/{websh}/share"), body)
@@ -58,7 +58,7 @@ fn guest_url(fx: &Fixture, joined: &Value) -> String {
 }
 
 /// Joins and connects as a guest named `name`.
-async fn guest(fx: &Fixture, link: &Link, name: &str) -> (Value, Term) {
+pub(crate) async fn guest(fx: &Fixture, link: &Link, name: &str) -> (Value, Term) {
     let (status, joined) = join(fx, join_body(link, name)).await;
     assert_eq!(status, 200, "join: {joined}");
     let term = Term::connect_anonymous(&guest_url(fx, &joined), None)

@@ -2,8 +2,10 @@
 //!
 //! Output lands here from the agent link, is recorded (the single choke point for terminal
 //! bytes) and kept in a fixed ring for resuming viewers. Credit to the agent follows the slowest
-//! viewer's acknowledgements, so memory per terminal is bounded by the ring plus one window per
-//! viewer, and `yes` stops producing as soon as nobody renders it.
+//! viewer that may type (the owner, read-write guests), so `yes` stops producing as soon as they
+//! stop rendering; a read-only guest or a watcher never holds the shell back: one that falls
+//! behind the ring is moved ahead (and told how much it missed). Memory per terminal is bounded
+//! by the ring whatever any viewer does.
 
 use crate::core::gateway::hub::AgentLink;
 use crate::core::gateway::recording::Recorder;
@@ -191,12 +193,13 @@ impl Terminal {
         self.credit_agent(&mut s);
     }
 
-    /// Grants the agent credit up to the slowest viewer's acknowledgement (everything recorded
-    /// when nobody watches).
+    /// Grants the agent credit up to the slowest pacing viewer's acknowledgement (everything
+    /// recorded when no such viewer is connected).
     fn credit_agent(&self, s: &mut State) {
         let target = s
             .viewers
             .values()
+            .filter(|v| v.paces())
             .map(|v| v.acked)
             .min()
             .unwrap_or(s.end)
@@ -329,7 +332,12 @@ impl Terminal {
     /// those bytes already left the ring) and the bytes.
     pub fn read(&self, viewer: u64, from: u64, max: usize) -> (u64, Vec<u8>) {
         let s = lock(&self.state);
-        let acked = s.viewers.get(&viewer).map_or(s.end, |v| v.acked);
+        // A viewer that fell behind the ring (only a non-pacing one can) is moved ahead.
+        let acked = s
+            .viewers
+            .get(&viewer)
+            .map_or(s.end, |v| v.acked)
+            .max(s.ring_start);
         let from = from.max(s.ring_start);
         let limit = s.end.min(acked + VIEWER_WINDOW);
         if from >= limit {

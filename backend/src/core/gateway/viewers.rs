@@ -50,6 +50,14 @@ pub struct Viewer {
     pub kicked: Option<Kick>,
 }
 
+impl Viewer {
+    /// Whether this viewer's reading paces the shell: those who may type do; read-only guests
+    /// and watchers only look, so they never hold it back.
+    pub fn paces(&self) -> bool {
+        !self.who.read_only
+    }
+}
+
 /// The participants list: connections of one person counted once, owner first, then by arrival.
 pub fn participants<'a>(viewers: impl Iterator<Item = &'a Viewer>) -> Vec<Participant> {
     let mut by_id: BTreeMap<ParticipantId, Participant> = BTreeMap::new();
