@@ -151,7 +151,7 @@ pub async fn serve(
                 Ok(msg) => handle_control(&state, &link, msg).await,
                 Err(_) => false,
             },
-            Message::Binary(data) => handle_data(&link, data),
+            Message::Binary(data) => handle_data(&state, &link, data),
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => true,
         };
@@ -288,7 +288,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
     true
 }
 
-fn handle_data(link: &Arc<AgentLink>, frame: Bytes) -> bool {
+fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
     let Some((channel, kind, payload)) = decode_data(&frame) else {
         return false;
     };
@@ -310,7 +310,10 @@ fn handle_data(link: &Arc<AgentLink>, frame: Bytes) -> bool {
         }
         DataKind::PtyOutput => {
             if let Some(term) = link.pty(channel) {
-                term.on_output(offset, bytes);
+                if !term.on_output(offset, bytes) {
+                    let state = state.clone();
+                    tokio::spawn(async move { service::finalize(&state, &term).await });
+                }
             }
         }
         DataKind::Stdout | DataKind::Stderr => {

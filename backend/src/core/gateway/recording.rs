@@ -1,6 +1,10 @@
 //! Terminal recordings as asciicast v2 (output, input and resize events), playable by the console
 //! and by `asciinema play`. A sidecar `.offset` file keeps the exact output byte count that has
 //! reached the disk, so a restarted gateway knows from where to ask the agent to resend.
+//!
+//! Every output write reaches the operating system before the agent gets credit for it, and
+//! the files are synced to the disk at least every [`SYNC_INTERVAL`] while output flows (off the
+//! link's reader, which must get back to keystrokes), and when the recording closes.
 
 use crate::core::gateway::viewers::ViewerIdentity;
 use gatehouse_shared::ParticipantId;
@@ -9,7 +13,12 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The longest output stays written but not synced to the disk.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Decodes a byte stream as UTF-8 across chunk boundaries: an incomplete trailing sequence waits
 /// for the next chunk; invalid bytes become U+FFFD.
@@ -64,6 +73,9 @@ pub struct Recorder {
     output_bytes: u64,
     /// Who the last `i` event belongs to (an `input_by` event precedes a change).
     last_typist: Option<ParticipantId>,
+    synced_at: Instant,
+    /// Set by a background sync that failed: the next write reports it.
+    sync_failed: Arc<AtomicBool>,
 }
 
 /// The event type attributing the input events after it to one participant.
@@ -94,6 +106,8 @@ impl Recorder {
             input: Utf8Carry::default(),
             output_bytes: 0,
             last_typist: None,
+            synced_at: Instant::now(),
+            sync_failed: Arc::default(),
         })
     }
 
@@ -114,6 +128,8 @@ impl Recorder {
                 input: Utf8Carry::default(),
                 output_bytes: recovered.output_bytes,
                 last_typist: None,
+                synced_at: Instant::now(),
+                sync_failed: Arc::default(),
             },
             recovered.tail,
         ))
@@ -137,7 +153,35 @@ impl Recorder {
         self.output_bytes += bytes.len() as u64;
         self.file.flush()?;
         self.offset_file
-            .write_all_at(&self.output_bytes.to_be_bytes(), 0)
+            .write_all_at(&self.output_bytes.to_be_bytes(), 0)?;
+        if self.sync_failed.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "syncing the recording to disk failed",
+            ));
+        }
+        if self.synced_at.elapsed() >= SYNC_INTERVAL {
+            self.synced_at = Instant::now();
+            self.sync_in_background()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs both files on a blocking thread, so a slow disk never stalls the agent link.
+    fn sync_in_background(&self) -> std::io::Result<()> {
+        let file = self.file.get_ref().try_clone()?;
+        let offset = self.offset_file.try_clone()?;
+        let failed = self.sync_failed.clone();
+        let sync = move || {
+            if let Err(e) = file.sync_data().and_then(|()| offset.sync_data()) {
+                tracing::error!(error = %e, "cannot sync a recording to disk");
+                failed.store(true, Ordering::Relaxed);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(sync)),
+            Err(_) => sync(),
+        }
+        Ok(())
     }
 
     /// Records input typed by `who`. When the typist changes, an `input_by` event (an extension
@@ -164,8 +208,17 @@ impl Recorder {
         self.output_bytes
     }
 
+    /// Flushes and syncs what is left: a closed recording is on the disk.
     pub fn finish(&mut self) -> std::io::Result<()> {
-        self.file.flush()
+        self.file.flush()?;
+        self.file.get_ref().sync_data()?;
+        self.offset_file.sync_data()
+    }
+
+    /// Points the recording at another file (tests: `/dev/full` makes every write fail).
+    #[cfg(test)]
+    pub(crate) fn redirect(&mut self, file: File) {
+        self.file = std::io::BufWriter::new(file);
     }
 }
 

@@ -160,15 +160,16 @@ impl Terminal {
     }
 
     /// Output from the agent whose first byte is at `offset`. Bytes already held (a resend
-    /// after re-attach) are skipped; the rest is recorded, kept and announced.
-    pub fn on_output(&self, offset: u64, bytes: &[u8]) {
+    /// after re-attach) are skipped; the rest is recorded, kept and announced. False when the
+    /// recording could not be written: the terminal has then ended, and its end must be stored.
+    pub fn on_output(&self, offset: u64, bytes: &[u8]) -> bool {
         let mut s = lock(&self.state);
         if s.ended.is_some() || offset > s.end {
-            return;
+            return true;
         }
         let skip = (s.end - offset) as usize;
         if skip >= bytes.len() {
-            return;
+            return true;
         }
         let fresh = &bytes[skip..];
         s.ring.extend(fresh);
@@ -183,14 +184,29 @@ impl Terminal {
         // Viewers first (the keystroke echo is waiting), then the recording; credit to the agent
         // only covers what the recording holds, so a crash never loses acknowledged output.
         self.notify();
-        if let Some(rec) = lock(&self.recorder).as_mut() {
-            if let Err(e) = rec.output(fresh) {
-                tracing::error!(terminal = %self.id, error = %e, "recording write failed");
-            }
+        let written = match lock(&self.recorder).as_mut() {
+            Some(rec) => rec.output(fresh),
+            None => Ok(()),
+        };
+        if let Err(e) = written {
+            self.recording_failed(&e);
+            return false;
         }
         let mut s = lock(&self.state);
         s.recorded = s.recorded.max(end);
         self.credit_agent(&mut s);
+        true
+    }
+
+    /// Nothing may happen unrecorded: a recording that cannot be written ends the terminal,
+    /// and the agent gets no credit for what was not recorded.
+    fn recording_failed(&self, error: &std::io::Error) {
+        tracing::error!(terminal = %self.id, %error, "recording write failed; ending the terminal");
+        self.announce(
+            NoticeLevel::Warn,
+            "the recording could not be written, so the terminal was ended".into(),
+        );
+        self.end(EndReason::Terminated);
     }
 
     /// Grants the agent credit up to the slowest pacing viewer's acknowledgement (everything
@@ -348,14 +364,21 @@ impl Terminal {
         (from, s.ring.range(start..start + n).copied().collect())
     }
 
-    /// Keystrokes from a viewer: recorded as typed by `who`, then sent to the PTY.
-    pub async fn input(&self, bytes: &[u8], who: &ViewerIdentity) -> bool {
+    /// Keystrokes from a viewer: recorded as typed by `who`, then sent to the PTY. An input
+    /// that cannot be recorded is not sent, and ends the terminal: `Err` then, and its end must
+    /// be stored. `Ok(false)` when no agent link carries the terminal now.
+    pub async fn input(&self, bytes: &[u8], who: &ViewerIdentity) -> Result<bool, ()> {
         let link = lock(&self.state).link.clone();
-        let Some(link) = link else { return false };
-        if let Some(rec) = lock(&self.recorder).as_mut() {
-            let _ = rec.input(bytes, who);
+        let Some(link) = link else { return Ok(false) };
+        let written = match lock(&self.recorder).as_mut() {
+            Some(rec) => rec.input(bytes, who),
+            None => Ok(()),
+        };
+        if let Err(e) = written {
+            self.recording_failed(&e);
+            return Err(());
         }
-        link.send_input(self.id, bytes).await
+        Ok(link.send_input(self.id, bytes).await)
     }
 
     pub async fn resize(&self, cols: u16, rows: u16) {
@@ -405,5 +428,91 @@ impl Terminal {
             s.finalized = true;
         }
         first
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_shared::share::ParticipantRole;
+
+    fn terminal(dir: &std::path::Path) -> Arc<Terminal> {
+        let recorder = Recorder::create(&dir.join("t.cast"), 80, 24, "test").expect("recording");
+        let info = TerminalInfo {
+            id: ChannelId(uuid::Uuid::new_v4()),
+            work_session: WorkSessionId::new(),
+            owner: UserId::new(),
+            owner_name: "ops".into(),
+            server_id: ServerId::new(),
+            server_name: "web-01".into(),
+            run_as: None,
+            started_at: crate::time::now(),
+        };
+        Terminal::new(info, recorder, 0, Vec::new())
+    }
+
+    fn break_recording(term: &Terminal) {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        lock(&term.recorder).as_mut().expect("open").redirect(full);
+    }
+
+    #[test]
+    fn output_that_cannot_be_recorded_ends_the_terminal_uncredited() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = terminal(dir.path());
+        let mut notices = term.notices();
+        assert!(term.on_output(0, b"recorded"));
+        assert_eq!(term.acked_to_agent(), 8);
+        break_recording(&term);
+        assert!(!term.on_output(8, b"lost"), "the failure is reported");
+        assert_eq!(term.snapshot().ended, Some(EndReason::Terminated));
+        assert_eq!(term.acked_to_agent(), 8, "no credit for unrecorded output");
+        assert_eq!(term.recorded_end(), 8);
+        let (level, text) = notices.try_recv().expect("a notice");
+        assert_eq!(level, NoticeLevel::Warn);
+        assert!(text.contains("recording"), "{text}");
+        assert!(term.take_finalize(), "its end is to be stored");
+    }
+
+    #[test]
+    fn a_read_only_viewer_that_stops_acknowledging_holds_no_credit_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = terminal(dir.path());
+        let owner = term.add_viewer(
+            0,
+            ViewerIdentity {
+                participant: ParticipantId::new(),
+                name: "ops".into(),
+                role: ParticipantRole::Owner,
+                read_only: false,
+                share: None,
+            },
+        );
+        let guest = term.add_viewer(
+            0,
+            ViewerIdentity {
+                participant: ParticipantId::new(),
+                name: "guest".into(),
+                role: ParticipantRole::Guest,
+                read_only: true,
+                share: None,
+            },
+        );
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut offset = 0;
+        for _ in 0..40 {
+            assert!(term.on_output(offset, &chunk));
+            offset += chunk.len() as u64;
+            term.viewer_ack(owner, offset);
+        }
+        // 2.5 MiB went by: the owner's acknowledgements alone decide the credit.
+        assert_eq!(term.acked_to_agent(), offset);
+        // The guest, still at 0, is moved ahead to the oldest byte held.
+        let (from, bytes) = term.read(guest, 0, 1024);
+        assert_eq!(from, offset - RING_BYTES as u64);
+        assert_eq!(bytes.len(), 1024);
     }
 }

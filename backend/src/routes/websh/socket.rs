@@ -275,7 +275,9 @@ async fn view(state: AppState, socket: WebSocket, admitted: Admitted, resume_fro
                     }
                 }
                 Some(Ok(Message::Binary(input))) => {
-                    term.input(&input, &who).await;
+                    if term.input(&input, &who).await.is_err() {
+                        service::finalize(&state, &term).await;
+                    }
                 }
                 Some(Ok(Message::Text(body))) => match serde_json::from_str::<ClientMessage>(&body) {
                     Ok(ClientMessage::Resize { .. }) if who.read_only => {
