@@ -7,6 +7,7 @@
 //! ```
 //! Every state change in the server goes through [`apply`]; nothing writes a status directly.
 
+use crate::audit::AuditAction;
 use crate::error::FieldError;
 use crate::scope::format_scopes;
 use crate::work_session::{
@@ -76,17 +77,17 @@ pub enum Action {
 }
 
 impl Action {
-    /// The verb used in audit events and messages (`approved`, `revoked`, …).
-    pub fn event_name(&self) -> &'static str {
+    /// The audit action that records this transition.
+    pub fn audit_action(&self) -> AuditAction {
         match self {
-            Action::AutoApprove | Action::Approve { .. } => "approved",
-            Action::Reject { .. } => "rejected",
-            Action::Revoke { .. } => "revoked",
-            Action::Cancel => "cancelled",
-            Action::Activate | Action::Start => "activated",
-            Action::Complete => "completed",
-            Action::Extend(_) => "extended",
-            Action::Expire => "expired",
+            Action::AutoApprove | Action::Approve { .. } => AuditAction::WorkSessionApproved,
+            Action::Reject { .. } => AuditAction::WorkSessionRejected,
+            Action::Revoke { .. } => AuditAction::WorkSessionRevoked,
+            Action::Cancel => AuditAction::WorkSessionCancelled,
+            Action::Activate | Action::Start => AuditAction::WorkSessionActivated,
+            Action::Complete => AuditAction::WorkSessionCompleted,
+            Action::Extend(_) => AuditAction::WorkSessionExtended,
+            Action::Expire => AuditAction::WorkSessionExpired,
         }
     }
 

@@ -7,6 +7,7 @@ use crate::auth::{password, secrets};
 use crate::core::audit::{self, SUCCESS};
 use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
 use chrono::{DateTime, Duration, Utc};
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::pattern::is_valid_pattern;
 use gatehouse_shared::server::is_valid_server_name;
 use gatehouse_shared::token::{MAX_TOKEN_DAYS, TOKEN_PREFIX};
@@ -97,11 +98,11 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     let event = if first {
-        audit::event("setup.first_superuser", SUCCESS)
+        audit::event(AuditAction::SetupFirstSuperuser, SUCCESS)
             .actor(&user.username)
             .target(&user.username)
     } else {
-        audit::event("user.created", SUCCESS)
+        audit::event(AuditAction::UserCreated, SUCCESS)
             .actor(by.name)
             .target(&user.username)
             .details(serde_json::json!({"role": user.role}))
@@ -126,7 +127,7 @@ pub async fn grant_user_servers(
     let mut tx = WriteTx::begin(db, ws, at).await?;
     users::add_server_grant(tx.conn(), ws, user, pattern).await?;
     tx.commit(
-        audit::event("user.servers_granted", SUCCESS)
+        audit::event(AuditAction::UserServersGranted, SUCCESS)
             .actor(by.name)
             .target(&row.username)
             .details(serde_json::json!({"pattern": pattern})),
@@ -173,7 +174,7 @@ pub async fn create_group(
         }
     };
     tx.commit(
-        audit::event("group.created", SUCCESS)
+        audit::event(AuditAction::GroupCreated, SUCCESS)
             .actor(by.name)
             .target(name),
     )
@@ -199,7 +200,7 @@ pub async fn add_group_member(
     let mut tx = WriteTx::begin(db, ws, at).await?;
     groups::add_member(tx.conn(), ws, group, user.user_id()?).await?;
     tx.commit(
-        audit::event("group.member_added", SUCCESS)
+        audit::event(AuditAction::GroupMemberAdded, SUCCESS)
             .actor(by.name)
             .target(&found.name)
             .details(serde_json::json!({"username": username})),
@@ -224,7 +225,7 @@ pub async fn add_group_servers(
     let mut tx = WriteTx::begin(db, ws, at).await?;
     groups::add_pattern(tx.conn(), ws, group, pattern).await?;
     tx.commit(
-        audit::event("group.servers_granted", SUCCESS)
+        audit::event(AuditAction::GroupServersGranted, SUCCESS)
             .actor(by.name)
             .target(&found.name)
             .details(serde_json::json!({"pattern": pattern})),
@@ -272,7 +273,7 @@ pub async fn create_server(
         groups::add_pattern(tx.conn(), ws, id, name).await?;
     }
     tx.commit(
-        audit::event("server.created", SUCCESS)
+        audit::event(AuditAction::ServerCreated, SUCCESS)
             .actor(by.name)
             .target(name)
             .server(name)
@@ -296,7 +297,7 @@ pub async fn delete_server(
         return Err(CoreError::NotFound("server"));
     }
     tx.commit(
-        audit::event("server.deleted", SUCCESS)
+        audit::event(AuditAction::ServerDeleted, SUCCESS)
             .actor(by.name)
             .target(name)
             .server(name),
@@ -353,7 +354,7 @@ pub async fn issue_registration_token(
         }
     }
     tx.commit(
-        audit::event("registration_token.created", SUCCESS)
+        audit::event(AuditAction::RegistrationTokenCreated, SUCCESS)
             .actor(by.name)
             .details(details),
     )
@@ -407,7 +408,7 @@ pub async fn issue_api_token(
     )
     .await?;
     tx.commit(
-        audit::event("token.created", SUCCESS)
+        audit::event(AuditAction::TokenCreated, SUCCESS)
             .actor(owner.name)
             .target(id.to_string())
             .details(serde_json::json!({"name": name, "expires_at": expires_at})),
@@ -434,7 +435,7 @@ pub async fn revoke_api_token(
         return Err(CoreError::NotFound("token"));
     }
     tx.commit(
-        audit::event("token.revoked", SUCCESS)
+        audit::event(AuditAction::TokenRevoked, SUCCESS)
             .actor(owner.name)
             .target(id.to_string()),
     )

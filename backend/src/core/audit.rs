@@ -8,7 +8,7 @@ use crate::core::state::AppState;
 use crate::store::audit::NewEvent;
 use crate::store::{StoreError, WriteTx};
 use crate::time::now;
-use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::audit::{AuditAction, AuditEvent};
 use gatehouse_shared::WorkSessionId;
 
 /// Outcomes an event can have.
@@ -17,10 +17,10 @@ pub const FAILURE: &str = "failure";
 pub const DENIED: &str = "denied";
 
 /// Starts an event for `action` (e.g. `auth.login`).
-pub fn event(action: &str, outcome: &'static str) -> NewEvent {
+pub fn event(action: AuditAction, outcome: &'static str) -> NewEvent {
     NewEvent {
         actor: None,
-        action: action.to_owned(),
+        action,
         target: None,
         outcome,
         work_session: None,
@@ -56,11 +56,17 @@ impl NewEvent {
     }
 }
 
+/// Typed details as the JSON value an event stores.
+pub fn typed(details: &impl serde::Serialize) -> serde_json::Value {
+    // Our own plain structs always serialise.
+    serde_json::to_value(details).unwrap_or_default()
+}
+
 /// Appends an event that accompanies no change of state, in its own transaction. A failure is
 /// logged here, with the action, before it is returned: callers that cannot undo anything
 /// (a link that already dropped) may go on, but the failure is never silent.
 pub async fn record_event(state: &AppState, event: NewEvent) -> Result<AuditEvent, StoreError> {
-    let action = event.action.clone();
+    let action = event.action;
     let result = async {
         WriteTx::begin(&state.db, state.workspace, now())
             .await?

@@ -8,6 +8,7 @@
 use crate::core::audit::{self, DENIED};
 use crate::core::state::AppState;
 use crate::time::now;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
 use gatehouse_shared::{Scope, WorkSession};
 
@@ -120,7 +121,7 @@ async fn audit_denial(
         details["attach"] = true.into();
         details["as"] = attach_as.into();
     }
-    let mut event = audit::event("gate.denied", DENIED)
+    let mut event = audit::event(AuditAction::GateDenied, DENIED)
         .actor(asker.actor)
         .server(op.server)
         .details(details);

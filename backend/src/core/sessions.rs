@@ -24,23 +24,20 @@ pub fn transition_event(
         Actor::User { user, .. } => user.username.clone(),
         Actor::System => "system".to_owned(),
     };
-    audit::event(
-        &format!("work_session.{}", action.event_name()),
-        audit::SUCCESS,
-    )
-    .actor(actor_name)
-    .target(after.id.to_string())
-    .work_session(after.id)
-    .details(serde_json::json!({
-        "from": before.status,
-        "to": after.status,
-        "purpose": after.purpose,
-        "scopes": after.scopes,
-        "servers": after.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
-        "adjustments": after.adjustments,
-        "reason": after.decision_reason,
-        "expires_at": after.expires_at,
-    }))
+    audit::event(action.audit_action(), audit::SUCCESS)
+        .actor(actor_name)
+        .target(after.id.to_string())
+        .work_session(after.id)
+        .details(serde_json::json!({
+            "from": before.status,
+            "to": after.status,
+            "purpose": after.purpose,
+            "scopes": after.scopes,
+            "servers": after.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            "adjustments": after.adjustments,
+            "reason": after.decision_reason,
+            "expires_at": after.expires_at,
+        }))
 }
 
 /// Applies `action` to the session as stored and persists the result with its audit event.

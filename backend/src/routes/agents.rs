@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::server::{is_valid_server_name, AgentCredential, AgentRegistration};
 use gatehouse_shared::ErrorEnvelope;
 
@@ -66,7 +67,7 @@ pub async fn register(
     )
     .await?;
     let fail = |reason: &str| {
-        audit::event("agent.registered", FAILURE)
+        audit::event(AuditAction::AgentRegistered, FAILURE)
             .target(&req.name)
             .server(&req.name)
             .details(serde_json::json!({"peer": peer.to_string(), "reason": reason}))
@@ -78,7 +79,7 @@ pub async fn register(
         } => {
             audit::record_event(
                 &state,
-                audit::event("agent.registered", SUCCESS)
+                audit::event(AuditAction::AgentRegistered, SUCCESS)
                     .target(&req.name)
                     .server(&req.name)
                     .details(serde_json::json!({

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
 use gatehouse_shared::api::{LoginRequest, LoginResponse, OtpBody, TotpEnrollment, WhoAmI};
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::AuthMethod;
 use gatehouse_shared::user::MAX_PASSWORD_LEN;
 use gatehouse_shared::{ErrorCode, ErrorEnvelope};
@@ -67,7 +68,7 @@ pub async fn login(
     let Some(row) = row.filter(|_| password_ok) else {
         audit::record_event(
             &state,
-            audit::event("auth.login", FAILURE)
+            audit::event(AuditAction::AuthLogin, FAILURE)
                 .target(&username)
                 .details(
                     serde_json::json!({"peer": peer.to_string(), "reason": "bad_credentials"}),
@@ -84,7 +85,7 @@ pub async fn login(
             throttle::release(&state.db, state.workspace, &reserved).await?;
             audit::record_event(
                 &state,
-                audit::event("auth.mfa", FAILURE)
+                audit::event(AuditAction::AuthMfa, FAILURE)
                     .actor(&user.username)
                     .details(serde_json::json!({"reason": "otp_missing"})),
             )
@@ -104,7 +105,7 @@ pub async fn login(
         if !accepted {
             audit::record_event(
                 &state,
-                audit::event("auth.mfa", FAILURE)
+                audit::event(AuditAction::AuthMfa, FAILURE)
                     .actor(&user.username)
                     .details(serde_json::json!({"reason": "otp_invalid_or_reused"})),
             )
@@ -134,7 +135,7 @@ pub async fn login(
     )
     .await?;
     tx.commit(
-        audit::event("auth.login", SUCCESS)
+        audit::event(AuditAction::AuthLogin, SUCCESS)
             .actor(&user.username)
             .details(
                 serde_json::json!({"peer": peer.to_string(), "mfa": mfa_verified_at.is_some()}),
@@ -158,7 +159,7 @@ pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
     if let Some(login) = &auth.login {
         logins::delete(tx.conn(), state.workspace, &login.token_hash).await?;
     }
-    tx.commit(audit::event("auth.logout", SUCCESS).actor(&auth.username))
+    tx.commit(audit::event(AuditAction::AuthLogout, SUCCESS).actor(&auth.username))
         .await?;
     let mut headers = HeaderMap::new();
     if let Some(value) = cookie::clear_cookie(state.config.secure_cookies) {
@@ -206,7 +207,7 @@ pub async fn totp_enroll(
     let secret = totp::new_secret();
     let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     users::set_pending_totp(tx.conn(), state.workspace, auth.id, &secret).await?;
-    tx.commit(audit::event("auth.mfa.enroll_started", SUCCESS).actor(&auth.username))
+    tx.commit(audit::event(AuditAction::AuthMfaEnrollStarted, SUCCESS).actor(&auth.username))
         .await?;
     Ok(Json(TotpEnrollment {
         otpauth_uri: totp::otpauth_uri(&secret, &auth.username),
@@ -234,7 +235,7 @@ pub async fn totp_confirm(
     let Some(step) = totp::matching_step(&pending, &body.otp, now()) else {
         audit::record_event(
             &state,
-            audit::event("auth.mfa.confirm", FAILURE).actor(&auth.username),
+            audit::event(AuditAction::AuthMfaConfirm, FAILURE).actor(&auth.username),
         )
         .await?;
         return Err(ApiError::validation(
@@ -248,7 +249,7 @@ pub async fn totp_confirm(
             "enrolment changed meanwhile; start again",
         ));
     }
-    tx.commit(audit::event("auth.mfa.enrolled", SUCCESS).actor(&auth.username))
+    tx.commit(audit::event(AuditAction::AuthMfaEnrolled, SUCCESS).actor(&auth.username))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

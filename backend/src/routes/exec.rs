@@ -1,7 +1,7 @@
 //! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
 //! with bounded output capture; `GET /api/exec/{id}`.
 
-use crate::core::audit::{self, SUCCESS};
+use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gate::effective_run_as;
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::state::AppState;
@@ -18,6 +18,7 @@ use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
+use gatehouse_shared::audit::{AuditAction, ExecRunDetails};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
@@ -205,14 +206,17 @@ async fn record_results(
             for (run_id, run, end) in &batch {
                 let result = to_run(run, end);
                 store::finish_run(&mut *tx, state.workspace, *run_id, &result).await?;
-                let mut event = audit::event("exec.run", SUCCESS)
+                let mut event = audit::event(AuditAction::ExecRun, SUCCESS)
                     .actor(&username)
                     .target(job_id.to_string())
                     .server(&run.server_name)
-                    .details(serde_json::json!({
-                        "job": job_id, "command": command, "status": result.status,
-                        "exit_code": result.exit_code, "duration_ms": result.duration_ms,
-                        "error": result.error,
+                    .details(typed(&ExecRunDetails {
+                        job: job_id,
+                        command: command.clone(),
+                        status: result.status,
+                        exit_code: result.exit_code,
+                        duration_ms: result.duration_ms,
+                        error: result.error.clone(),
                     }));
                 if let Some(ws) = work_session {
                     event = event.work_session(ws);

@@ -4,7 +4,7 @@ use super::Db;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::audit::{
-    chain_hash, first_broken, AuditEvent, AuditVerification, GENESIS_HASH,
+    chain_hash, first_broken, AuditAction, AuditEvent, AuditVerification, GENESIS_HASH,
 };
 use gatehouse_shared::WorkspaceId;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -13,7 +13,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub actor: Option<String>,
-    pub action: String,
+    pub action: AuditAction,
     pub target: Option<String>,
     pub outcome: &'static str,
     pub work_session: Option<String>,
@@ -77,7 +77,7 @@ pub async fn append(
         seq: prev_seq + 1,
         at: now,
         actor: event.actor,
-        action: event.action,
+        action: event.action.as_str().to_owned(),
         target: event.target,
         outcome: event.outcome.to_owned(),
         work_session: event.work_session,

@@ -16,6 +16,7 @@ use gatehouse_shared::agent_link::{
     decode_data, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
     OutputStream, KEEPALIVE_SECS, PROTOCOL_VERSION,
 };
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::ServerId;
 use std::collections::HashSet;
@@ -90,7 +91,7 @@ pub async fn serve(
     let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
     let _ = audit::record_event(
         &state,
-        audit::event("agent.connected", SUCCESS)
+        audit::event(AuditAction::AgentConnected, SUCCESS)
             .target(&server_name)
             .server(&server_name)
             .details(serde_json::json!({"hostname": hostname, "privileged": privileged})),
@@ -176,7 +177,7 @@ pub async fn serve(
     let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
     let _ = audit::record_event(
         &state,
-        audit::event("agent.disconnected", SUCCESS)
+        audit::event(AuditAction::AgentDisconnected, SUCCESS)
             .target(&server_name)
             .server(&server_name),
     )

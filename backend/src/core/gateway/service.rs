@@ -9,6 +9,7 @@ use crate::store::websh::{self, WebshRow};
 use crate::store::{StoreError, WriteTx};
 use crate::time::now;
 use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::audit::{AuditAction, WebshDetails};
 use gatehouse_shared::websh::EndReason;
 use std::sync::Arc;
 
@@ -28,17 +29,17 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
     }
     let snap = term.snapshot();
     let reason = snap.ended.map(end_reason_text);
-    let event = audit::event("websh.closed", SUCCESS)
+    let event = audit::event(AuditAction::WebshClosed, SUCCESS)
         .actor(&term.owner_name)
         .target(term.id.to_string())
         .work_session(term.work_session)
         .server(&term.server_name)
-        .details(serde_json::json!({
-            "websh": term.id,
-            "exit_code": snap.exit,
-            "reason": reason,
-            "output_bytes": snap.end,
-            "recording": format!("/api/websh/{}/recording", term.id),
+        .details(audit::typed(&WebshDetails::Closed {
+            websh: term.id.0,
+            exit_code: snap.exit,
+            reason: reason.map(str::to_owned),
+            output_bytes: snap.end,
+            recording: WebshDetails::recording_path(term.id.0),
         }));
     // The end and its audit row land together; on failure the row stays open and the restart
     // recovery (or the agent's report) finishes it again.

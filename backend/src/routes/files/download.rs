@@ -18,6 +18,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::{FileOp, FileReply};
 use gatehouse_shared::{ErrorEnvelope, Scope};
 use serde::Deserialize;
@@ -70,7 +71,7 @@ pub async fn download(
     let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
     let mut log = TransferLog::new(
         target.audit.clone(),
-        "file.download",
+        AuditAction::FileDownload,
         path.clone(),
         json!({"editor": editor}),
     );

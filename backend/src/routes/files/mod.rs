@@ -19,6 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
 use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::{ErrorEnvelope, Scope};
@@ -140,7 +141,7 @@ impl Target {
     /// The reply comes back with the audit, which records how it ended.
     async fn run(
         self,
-        action: &str,
+        action: AuditAction,
         path: &str,
         field: &str,
         op: FileOp,
@@ -158,7 +159,7 @@ impl Target {
     /// Runs an operation that answers `ok`, auditing it either way.
     async fn run_ok(
         self,
-        action: &str,
+        action: AuditAction,
         path: &str,
         field: &str,
         op: FileOp,
@@ -192,7 +193,7 @@ pub async fn list(
     let path = path::checked("path", q.path)?;
     let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
     let op = FileOp::List { path: path.clone() };
-    match target.run("file.list", &path, "path", op).await? {
+    match target.run(AuditAction::FileList, &path, "path", op).await? {
         (
             FileReply::Listing {
                 path: listed,
@@ -202,14 +203,14 @@ pub async fn list(
         ) => {
             // Audit what was asked for; the agent's normalised form goes alongside.
             let details = json!({"entries": entries.len(), "listed": listed});
-            audit.success("file.list", &path, details).await;
+            audit.success(AuditAction::FileList, &path, details).await;
             Ok(Json(FileListing {
                 path: listed,
                 entries,
             }))
         }
         (other, audit) => Err(audit
-            .failure("file.list", &path, outcome::unexpected(&other))
+            .failure(AuditAction::FileList, &path, outcome::unexpected(&other))
             .await),
     }
 }
@@ -234,14 +235,14 @@ pub async fn stat(
     };
     let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
     let op = FileOp::Stat { path: path.clone() };
-    match target.run("file.stat", &path, "path", op).await? {
+    match target.run(AuditAction::FileStat, &path, "path", op).await? {
         (FileReply::Entry { entry }, audit) => {
             let details = json!({"kind": entry.kind, "size": entry.size, "mtime": entry.mtime});
-            audit.success("file.stat", &path, details).await;
+            audit.success(AuditAction::FileStat, &path, details).await;
             Ok(Json(entry))
         }
         (other, audit) => Err(audit
-            .failure("file.stat", &path, outcome::unexpected(&other))
+            .failure(AuditAction::FileStat, &path, outcome::unexpected(&other))
             .await),
     }
 }
@@ -263,7 +264,7 @@ pub async fn mkdir(
     let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
     let op = FileOp::Mkdir { path: path.clone() };
     target
-        .run_ok("file.mkdir", &path, "path", op, json!({}))
+        .run_ok(AuditAction::FileMkdir, &path, "path", op, json!({}))
         .await
 }
 
@@ -292,7 +293,7 @@ pub async fn rename(
     };
     // The agent names the offending side in its message; `from` is the usual culprit.
     target
-        .run_ok("file.rename", &from, "from", op, details)
+        .run_ok(AuditAction::FileRename, &from, "from", op, details)
         .await
 }
 
@@ -313,6 +314,6 @@ pub async fn delete(
     let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
     let op = FileOp::Delete { path: path.clone() };
     target
-        .run_ok("file.delete", &path, "path", op, json!({}))
+        .run_ok(AuditAction::FileDelete, &path, "path", op, json!({}))
         .await
 }

@@ -8,6 +8,7 @@ use crate::core::gateway::files::ChannelEnd;
 use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::store::audit::NewEvent;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::{FileErrorKind, FileReply};
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::{ErrorCode, WorkSessionId};
@@ -69,7 +70,13 @@ pub struct FileAudit {
 }
 
 impl FileAudit {
-    fn event(&self, action: &str, outcome: &'static str, path: &str, details: Value) -> NewEvent {
+    fn event(
+        &self,
+        action: AuditAction,
+        outcome: &'static str,
+        path: &str,
+        details: Value,
+    ) -> NewEvent {
         let mut details = match details {
             Value::Object(map) => map,
             _ => serde_json::Map::new(),
@@ -89,19 +96,25 @@ impl FileAudit {
 
     /// Records an event. A failure to record is logged, not returned: the file operation has
     /// already happened on the server and its answer must not claim otherwise.
-    pub async fn record(&self, action: &str, outcome: &'static str, path: &str, details: Value) {
+    pub async fn record(
+        &self,
+        action: AuditAction,
+        outcome: &'static str,
+        path: &str,
+        details: Value,
+    ) {
         let event = self.event(action, outcome, path, details);
         if let Err(e) = audit::record_event(&self.state, event).await {
-            tracing::error!(action, error = %e, "cannot audit a file operation");
+            tracing::error!(%action, error = %e, "cannot audit a file operation");
         }
     }
 
-    pub async fn success(&self, action: &str, path: &str, details: Value) {
+    pub async fn success(&self, action: AuditAction, path: &str, details: Value) {
         self.record(action, SUCCESS, path, details).await;
     }
 
     /// Records a failure and returns the error for the response.
-    pub async fn failure(&self, action: &str, path: &str, error: ApiError) -> ApiError {
+    pub async fn failure(&self, action: AuditAction, path: &str, error: ApiError) -> ApiError {
         let details = json!({"error": error.0.message, "error_code": error.0.error_code});
         self.record(action, FAILURE, path, details).await;
         error
@@ -112,7 +125,7 @@ impl FileAudit {
 /// or is dropped half-way (the client went away).
 pub struct TransferLog {
     audit: FileAudit,
-    action: &'static str,
+    action: AuditAction,
     path: String,
     /// Fields every event of this transfer carries (`overwrite`, `editor`).
     extra: Value,
@@ -121,7 +134,7 @@ pub struct TransferLog {
 }
 
 impl TransferLog {
-    pub fn new(audit: FileAudit, action: &'static str, path: String, extra: Value) -> Self {
+    pub fn new(audit: FileAudit, action: AuditAction, path: String, extra: Value) -> Self {
         Self {
             audit,
             action,

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use gatehouse_shared::agent_link::{
     encode_output, GatewayMessage, OutputStream, FILE_CHUNK_BYTES, FILE_WINDOW,
 };
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::{FileOp, FileReply, TransferResult};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
 use serde::Deserialize;
@@ -77,7 +78,7 @@ pub async fn upload(
     let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
     let mut log = TransferLog::new(
         target.audit.clone(),
-        "file.upload",
+        AuditAction::FileUpload,
         path.clone(),
         json!({"overwrite": overwrite, "if_mtime": q.if_mtime, "if_version": q.if_version, "editor": editor}),
     );

@@ -14,6 +14,7 @@ use crate::store::{shares, work_sessions};
 use crate::time::now;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{self, AuthMethod, Operation, Principal};
 use gatehouse_shared::share::ParticipantRole;
 use gatehouse_shared::websh::{close, NoticeLevel};
@@ -128,7 +129,7 @@ pub async fn watcher(
         return Err(not_found());
     }
     let term = live_terminal(state, id)?;
-    let event = audit::event("websh.watched", audit::SUCCESS)
+    let event = audit::event(AuditAction::WebshWatched, audit::SUCCESS)
         .actor(&auth.username)
         .target(id.to_string())
         .work_session(term.work_session)

@@ -17,6 +17,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Duration;
 use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::{
     guest_name, join_backoff_ms, JoinShare, Joined, MAX_FAILED_JOINS, TICKET_TTL_SECS,
 };
@@ -42,15 +43,14 @@ struct Attempt<'a> {
 
 impl Attempt<'_> {
     async fn audit(&self, outcome: &'static str, actor: &str, details: serde_json::Value) {
-        let mut event =
-            audit::event("share.join", outcome)
-                .actor(actor)
-                .details(serde_json::json!({
-                    "peer": self.peer.to_string(),
-                    "share": self.share.map(|s| s.id.clone()),
-                    "websh": self.share.map(|s| s.websh_id.clone()),
-                    "outcome": details,
-                }));
+        let mut event = audit::event(AuditAction::ShareJoin, outcome)
+            .actor(actor)
+            .details(serde_json::json!({
+                "peer": self.peer.to_string(),
+                "share": self.share.map(|s| s.id.clone()),
+                "websh": self.share.map(|s| s.websh_id.clone()),
+                "outcome": details,
+            }));
         if let Some(share) = self.share {
             event = event.target(share.id.clone());
         }

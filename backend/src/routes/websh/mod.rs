@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_shared::agent_link::ChannelId;
+use gatehouse_shared::audit::{AuditAction, WebshDetails};
 use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::websh::{valid_size, EndReason, OpenWebsh, OpenedWebsh};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
@@ -160,14 +161,17 @@ pub async fn open_websh(
     }
     audit::record_event(
         &state,
-        audit::event("websh.opened", SUCCESS)
+        audit::event(AuditAction::WebshOpened, SUCCESS)
             .actor(&auth.username)
             .target(id.to_string())
             .work_session(session.id)
             .server(&server.name)
-            .details(serde_json::json!({
-                "websh": id, "run_as": run_as, "cols": req.cols, "rows": req.rows,
-                "recording": format!("/api/websh/{id}/recording"),
+            .details(audit::typed(&WebshDetails::Opened {
+                websh: id,
+                run_as: run_as.clone(),
+                cols: req.cols,
+                rows: req.rows,
+                recording: WebshDetails::recording_path(id),
             })),
     )
     .await?;
@@ -224,7 +228,7 @@ pub async fn terminate(
     term.end(EndReason::Terminated);
     let audited = audit::record_event(
         &state,
-        audit::event("websh.terminated", SUCCESS)
+        audit::event(AuditAction::WebshTerminated, SUCCESS)
             .actor(&auth.username)
             .target(id.to_string())
             .work_session(term.work_session)

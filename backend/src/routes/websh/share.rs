@@ -16,6 +16,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::api::Page;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::{
     expiry_secs, CreateShare, Participant, ParticipantRole, ShareCreated, ShareInfo,
 };
@@ -121,7 +122,7 @@ pub async fn create_share(
     )
     .await?;
     tx.commit(
-        audit::event("share.created", SUCCESS)
+        audit::event(AuditAction::ShareCreated, SUCCESS)
             .actor(&auth.username)
             .target(share_id.to_string())
             .work_session(term.work_session)
@@ -189,7 +190,7 @@ pub async fn revoke_share(
     let disconnected = term.kick_share(share_id);
     if newly {
         tx.commit(
-            audit::event("share.revoked", SUCCESS)
+            audit::event(AuditAction::ShareRevoked, SUCCESS)
                 .actor(&auth.username)
                 .target(share_id.to_string())
                 .work_session(term.work_session)
@@ -264,7 +265,7 @@ pub async fn remove_participant(
     }
     let disconnected = term.kick_participant(participant);
     tx.commit(
-        audit::event("share.participant_removed", SUCCESS)
+        audit::event(AuditAction::ShareParticipantRemoved, SUCCESS)
             .actor(&auth.username)
             .target(participant.to_string())
             .work_session(term.work_session)

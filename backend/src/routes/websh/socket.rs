@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::ParticipantRole;
 use gatehouse_shared::websh::{
     close, encode_output, valid_size, ClientMessage, EndReason, NoticeLevel, ServerMessage,
@@ -98,7 +99,7 @@ impl Dropped {
 /// Records that a read-only viewer tried to change the terminal: the first attempt at once (so
 /// it shows on the timeline while it happens), the totals when the viewer leaves.
 async fn audit_dropped(state: &AppState, term: &Terminal, who: &ViewerIdentity, kind: &str) {
-    let event = audit::event("websh.input_dropped", audit::DENIED)
+    let event = audit::event(AuditAction::WebshInputDropped, audit::DENIED)
         .actor(actor(who))
         .target(term.id.to_string())
         .work_session(term.work_session)
@@ -333,7 +334,7 @@ async fn left(
     dropped: &Dropped,
     close_code: Option<u16>,
 ) {
-    let event = audit::event("websh.viewer_left", audit::SUCCESS)
+    let event = audit::event(AuditAction::WebshViewerLeft, audit::SUCCESS)
         .actor(actor(who))
         .target(term.id.to_string())
         .work_session(term.work_session)

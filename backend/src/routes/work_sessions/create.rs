@@ -11,6 +11,7 @@ use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::lifecycle::{apply, validate_request, Action};
 use gatehouse_shared::work_session::{CreateWorkSession, ServerRef};
 use gatehouse_shared::{ErrorEnvelope, Role, Status, WorkSession, WorkSessionId};
@@ -95,20 +96,22 @@ pub async fn create_work_session(
     let actor = auth.actor();
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     work_sessions::insert(&mut tx, state.workspace, &pending).await?;
-    let requested =
-        crate::core::audit::event("work_session.requested", crate::core::audit::SUCCESS)
-            .actor(&auth.username)
-            .target(pending.id.to_string())
-            .work_session(pending.id)
-            .details(serde_json::json!({
-                "purpose": pending.purpose,
-                "scopes": pending.scopes,
-                "servers": req.servers,
-                "assignee": pending.assignee.username,
-                "starts_at": pending.starts_at,
-                "duration_secs": pending.duration_secs,
-                "expires_at": pending.expires_at,
-            }));
+    let requested = crate::core::audit::event(
+        AuditAction::WorkSessionRequested,
+        crate::core::audit::SUCCESS,
+    )
+    .actor(&auth.username)
+    .target(pending.id.to_string())
+    .work_session(pending.id)
+    .details(serde_json::json!({
+        "purpose": pending.purpose,
+        "scopes": pending.scopes,
+        "servers": req.servers,
+        "assignee": pending.assignee.username,
+        "starts_at": pending.starts_at,
+        "duration_secs": pending.duration_secs,
+        "expires_at": pending.expires_at,
+    }));
     append(&mut tx, state.workspace, requested, now).await?;
     let mut session = pending.clone();
     if auth.role == Role::Superuser {

@@ -3,42 +3,60 @@
 use crate::api;
 use crate::components::ErrorBox;
 use crate::time::format_at;
+use gatehouse_shared::audit::{AuditAction, ExecRunDetails, WebshDetails};
 use gatehouse_shared::work_session::TimelineEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde_json::Value;
 
-/// A one-line summary of what an event's details say, as text.
+/// A one-line summary of what an event's details say, as text: the events clients read back
+/// have typed details; for the rest, their reason or message.
 fn summary(event: &TimelineEvent) -> String {
-    let d = &event.details;
-    let text = |key: &str| d.get(key).and_then(Value::as_str).map(str::to_owned);
-    match event.kind.as_str() {
-        "exec.run" => {
-            let code = d
-                .get("exit_code")
-                .and_then(Value::as_i64)
-                .map(|c| format!("exit {c}"))
-                .or_else(|| text("status"))
-                .unwrap_or_default();
-            format!("{} → {code}", text("command").unwrap_or_default())
-        }
-        "websh.opened" => format!(
-            "terminal opened{}",
-            text("run_as")
-                .map(|u| format!(" as {u}"))
+    let details = || event.details.clone();
+    match AuditAction::parse(&event.kind) {
+        Some(AuditAction::ExecRun) => match serde_json::from_value::<ExecRunDetails>(details()) {
+            Ok(run) => {
+                let end = run
+                    .exit_code
+                    .map(|c| format!("exit {c}"))
+                    .unwrap_or_else(|| run.status.as_str().to_owned());
+                format!("{} → {end}", run.command)
+            }
+            Err(_) => String::new(),
+        },
+        Some(AuditAction::WebshOpened) => match serde_json::from_value(details()) {
+            Ok(WebshDetails::Opened { run_as, .. }) => format!(
+                "terminal opened{}",
+                run_as.map(|u| format!(" as {u}")).unwrap_or_default()
+            ),
+            _ => "terminal opened".to_owned(),
+        },
+        Some(AuditAction::WebshClosed) => "terminal closed".to_owned(),
+        _ => {
+            let text = |key: &str| {
+                event
+                    .details
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            text("reason")
+                .or_else(|| text("message"))
                 .unwrap_or_default()
-        ),
-        "websh.closed" => "terminal closed".to_owned(),
-        _ => text("reason")
-            .or_else(|| text("message"))
-            .unwrap_or_default(),
+        }
     }
 }
 
 /// The recording link of a terminal event, when there is one.
 fn recording_link(event: &TimelineEvent) -> Option<String> {
-    let id = event.details.get("websh").and_then(Value::as_str)?;
-    Some(format!("/recordings/{id}"))
+    let terminal = matches!(
+        AuditAction::parse(&event.kind),
+        Some(AuditAction::WebshOpened | AuditAction::WebshClosed)
+    );
+    let details: WebshDetails = serde_json::from_value(event.details.clone())
+        .ok()
+        .filter(|_| terminal)?;
+    Some(format!("/recordings/{}", details.websh()))
 }
 
 #[component]

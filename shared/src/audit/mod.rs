@@ -1,5 +1,11 @@
 //! Audit events and the hash chain that makes the log tamper-evident.
 
+mod action;
+mod details;
+
+pub use action::AuditAction;
+pub use details::{ExecRunDetails, WebshDetails};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,7 +22,8 @@ pub struct AuditEvent {
     /// Username of who acted (`system` for the scheduler, absent for anonymous attempts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    /// Dotted name such as `auth.login`, `work_session.approved`, `gate.denied`.
+    /// Dotted name such as `auth.login`, `work_session.approved`, `gate.denied`; see
+    /// [`AuditAction`] (kept as text so a newer server's actions still list in an older console).
     pub action: String,
     /// What was acted on (a session id, a username, a server name).
     #[serde(default, skip_serializing_if = "Option::is_none")]

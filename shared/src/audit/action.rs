@@ -1,0 +1,127 @@
+//! Every action the audit log records, as a type: the server writes only these, and the
+//! console and the CLI match on them instead of comparing strings. Stored and exported as the
+//! dotted name, exactly as earlier releases wrote it, so old rows and their hashes stay valid.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+macro_rules! audit_actions {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// An audit action.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum AuditAction {
+            $($(#[$doc])* $variant,)+
+        }
+
+        impl AuditAction {
+            /// Every action, in declaration order.
+            pub const ALL: &'static [AuditAction] = &[$(AuditAction::$variant,)+];
+
+            /// The dotted name stored in the log (`auth.login`, `work_session.approved`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$variant => $name,)+
+                }
+            }
+
+            /// The action a stored name stands for; `None` for a name this release does not know.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(AuditAction::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    SetupFirstSuperuser => "setup.first_superuser",
+    AuthLogin => "auth.login",
+    AuthLogout => "auth.logout",
+    /// A sign-in's one-time code was missing, wrong or reused.
+    AuthMfa => "auth.mfa",
+    AuthMfaEnrollStarted => "auth.mfa.enroll_started",
+    AuthMfaConfirm => "auth.mfa.confirm",
+    AuthMfaEnrolled => "auth.mfa.enrolled",
+    UserCreated => "user.created",
+    UserServersGranted => "user.servers_granted",
+    GroupCreated => "group.created",
+    GroupMemberAdded => "group.member_added",
+    GroupServersGranted => "group.servers_granted",
+    TokenCreated => "token.created",
+    TokenRevoked => "token.revoked",
+    ServerCreated => "server.created",
+    ServerDeleted => "server.deleted",
+    RegistrationTokenCreated => "registration_token.created",
+    AgentRegistered => "agent.registered",
+    AgentConnected => "agent.connected",
+    AgentDisconnected => "agent.disconnected",
+    WorkSessionRequested => "work_session.requested",
+    WorkSessionApproved => "work_session.approved",
+    WorkSessionRejected => "work_session.rejected",
+    WorkSessionRevoked => "work_session.revoked",
+    WorkSessionCancelled => "work_session.cancelled",
+    WorkSessionActivated => "work_session.activated",
+    WorkSessionCompleted => "work_session.completed",
+    WorkSessionExtended => "work_session.extended",
+    WorkSessionExpired => "work_session.expired",
+    GateDenied => "gate.denied",
+    WebshOpened => "websh.opened",
+    WebshClosed => "websh.closed",
+    WebshTerminated => "websh.terminated",
+    WebshWatched => "websh.watched",
+    WebshInputDropped => "websh.input_dropped",
+    WebshViewerLeft => "websh.viewer_left",
+    ShareCreated => "share.created",
+    ShareRevoked => "share.revoked",
+    ShareJoin => "share.join",
+    ShareParticipantRemoved => "share.participant_removed",
+    ExecRun => "exec.run",
+    FileList => "file.list",
+    FileStat => "file.stat",
+    FileDownload => "file.download",
+    FileUpload => "file.upload",
+    FileMkdir => "file.mkdir",
+    FileRename => "file.rename",
+    FileDelete => "file.delete",
+}
+
+impl fmt::Display for AuditAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AuditAction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditAction {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        AuditAction::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown audit action {name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_unique_and_parses_back() {
+        let mut names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        for action in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(action.as_str()), Some(*action));
+            let json = serde_json::to_string(action).unwrap();
+            assert_eq!(serde_json::from_str::<AuditAction>(&json).unwrap(), *action);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditAction::ALL.len());
+        assert_eq!(AuditAction::parse("auth.nonsense"), None);
+    }
+}

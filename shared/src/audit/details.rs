@@ -1,0 +1,117 @@
+//! Typed details of the audit events that clients read back (the session timeline): the server
+//! writes them from these types and the console reads them into the same types. Each serialises
+//! to exactly the JSON earlier releases wrote by hand (every field present, `null` when empty),
+//! so stored rows and the hash chain are unchanged.
+
+use crate::exec::RunStatus;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `exec.run`: one command on one server, as it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecRunDetails {
+    pub job: Uuid,
+    pub command: String,
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+}
+
+/// `websh.opened` and `websh.closed`: a terminal and its recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WebshDetails {
+    Opened {
+        websh: Uuid,
+        run_as: Option<String>,
+        cols: u16,
+        rows: u16,
+        recording: String,
+    },
+    Closed {
+        websh: Uuid,
+        exit_code: Option<i32>,
+        /// `revoked`, `expired`, `completed` or `terminated` when the gateway ended it.
+        reason: Option<String>,
+        output_bytes: u64,
+        recording: String,
+    },
+}
+
+impl WebshDetails {
+    /// The terminal the event is about.
+    pub fn websh(&self) -> Uuid {
+        match self {
+            WebshDetails::Opened { websh, .. } | WebshDetails::Closed { websh, .. } => *websh,
+        }
+    }
+
+    /// Where its recording is played from.
+    pub fn recording_path(websh: Uuid) -> String {
+        format!("/api/websh/{websh}/recording")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The exact JSON text the hand-written details of earlier releases produced.
+    #[test]
+    fn typed_details_serialise_to_the_bytes_written_before() {
+        let id = Uuid::nil();
+        let opened = WebshDetails::Opened {
+            websh: id,
+            run_as: None,
+            cols: 80,
+            rows: 24,
+            recording: WebshDetails::recording_path(id),
+        };
+        let before = json!({
+            "websh": id, "run_as": None::<String>, "cols": 80, "rows": 24,
+            "recording": format!("/api/websh/{id}/recording"),
+        });
+        assert_eq!(
+            serde_json::to_value(&opened).unwrap().to_string(),
+            before.to_string()
+        );
+        let closed = WebshDetails::Closed {
+            websh: id,
+            exit_code: Some(0),
+            reason: None,
+            output_bytes: 12,
+            recording: WebshDetails::recording_path(id),
+        };
+        let before = json!({
+            "websh": id, "exit_code": Some(0), "reason": None::<&str>, "output_bytes": 12,
+            "recording": format!("/api/websh/{id}/recording"),
+        });
+        assert_eq!(
+            serde_json::to_value(&closed).unwrap().to_string(),
+            before.to_string()
+        );
+        let run = ExecRunDetails {
+            job: id,
+            command: "uptime".into(),
+            status: RunStatus::Failed,
+            exit_code: None,
+            duration_ms: Some(5),
+            error: Some("the agent disconnected".into()),
+        };
+        let before = json!({
+            "job": id, "command": "uptime", "status": RunStatus::Failed,
+            "exit_code": None::<i32>, "duration_ms": Some(5), "error": "the agent disconnected",
+        });
+        assert_eq!(
+            serde_json::to_value(&run).unwrap().to_string(),
+            before.to_string()
+        );
+        // And they read back into their types.
+        assert_eq!(
+            serde_json::from_value::<WebshDetails>(serde_json::to_value(&closed).unwrap()).unwrap(),
+            closed
+        );
+    }
+}
