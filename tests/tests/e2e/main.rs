@@ -15,6 +15,7 @@ mod files;
 mod files_stall;
 mod restart;
 mod share;
+mod secrets;
 mod share_pacing;
 mod tls;
 mod websh;
