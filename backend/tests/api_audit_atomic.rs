@@ -9,21 +9,37 @@ mod common;
 use common::{Caller, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
-async fn break_audit(app: &TestApp) {
-    sqlx::query(
+/// Installs, once, a trigger that refuses audit rows while a flag is set. Toggling a row (not the
+/// schema) makes the fault visible to every pooled connection at once.
+async fn install_fault(app: &TestApp) {
+    for sql in [
+        "CREATE TABLE audit_fault (broken INTEGER NOT NULL)",
+        "INSERT INTO audit_fault (broken) VALUES (0)",
         "CREATE TRIGGER break_audit BEFORE INSERT ON audit_log \
+         WHEN (SELECT broken FROM audit_fault) = 1 \
          BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END",
-    )
-    .execute(&app.state.db)
-    .await
-    .expect("create trigger");
+    ] {
+        sqlx::query(sql)
+            .execute(&app.state.db)
+            .await
+            .expect("install the fault");
+    }
+}
+
+async fn set_fault(app: &TestApp, broken: bool) {
+    sqlx::query("UPDATE audit_fault SET broken = ?")
+        .bind(broken)
+        .execute(&app.state.db)
+        .await
+        .expect("set the fault");
+}
+
+async fn break_audit(app: &TestApp) {
+    set_fault(app, true).await;
 }
 
 async fn mend_audit(app: &TestApp) {
-    sqlx::query("DROP TRIGGER break_audit")
-        .execute(&app.state.db)
-        .await
-        .expect("drop trigger");
+    set_fault(app, false).await;
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -57,6 +73,7 @@ async fn fails_whole(app: &TestApp, label: &str, state_sql: &str, call: impl Asy
 #[tokio::test]
 async fn a_failed_audit_append_rolls_back_each_kind_of_change() {
     let app = TestApp::new().await;
+    install_fault(&app).await;
     let root = app.superuser().await;
     let member = app.user(&root, "mia", "member").await;
     let group = app

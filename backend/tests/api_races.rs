@@ -16,8 +16,8 @@ async fn twenty_concurrent_decisions_have_exactly_one_winner() {
     let app = Arc::new(TestApp::new().await);
     let root = app.superuser().await;
     app.server(&root, "web-01").await;
-    app.grant(&root, "web", "web-*", &["mia"]).await;
     let mia = app.user(&root, "mia", "member").await;
+    app.grant(&root, "web", "web-*", &["mia"]).await;
     let session = app.request_session(&mia, &["websh"], &["web-01"]).await;
     let id = common::id(&session);
 
@@ -110,13 +110,9 @@ async fn one_totp_code_presented_twice_at_once_signs_in_once() {
     let secret = enrol["secret"].as_str().unwrap().to_owned();
     let step = totp::step_at(Utc::now());
     let confirm = totp::code_at_step(&secret, step).unwrap();
-    app.post(
-        "/api/auth/mfa/totp/confirm",
-        json!({"otp": confirm}),
-        &root,
-    )
-    .await
-    .expect(204);
+    app.post("/api/auth/mfa/totp/confirm", json!({"otp": confirm}), &root)
+        .await
+        .expect(204);
     // The next step's code: still inside the window whichever way the clock turns meanwhile.
     let code = totp::code_at_step(&secret, step + 1).unwrap();
     let calls = (0..8).map(|_| {

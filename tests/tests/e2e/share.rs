@@ -13,9 +13,9 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A link as its owner got it.
 pub(crate) struct Link {
-    id: String,
-    secret: String,
-    password: String,
+    pub(crate) id: String,
+    pub(crate) secret: String,
+    pub(crate) password: String,
 }
 
 pub(crate) async fn share(fx: &Fixture, websh: &str, body: Value) -> Link {
