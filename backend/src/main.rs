@@ -269,7 +269,10 @@ fn tls_config(
     args: &ServeArgs,
 ) -> Result<Option<(std::sync::Arc<rustls::ServerConfig>, Option<PathBuf>)>, String> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        return Ok(Some((gatehouse::tls::server_config(cert, key)?, None)));
+        return Ok(Some((
+            gatehouse::tls::server_config(cert, key).map_err(|e| e.to_string())?,
+            None,
+        )));
     }
     if !args.tls_self_signed {
         return Ok(None);
@@ -292,8 +295,10 @@ fn tls_config(
     names.sort();
     names.dedup();
     std::fs::create_dir_all(&args.store.data_dir).map_err(|e| e.to_string())?;
-    let files = gatehouse::tls::self_signed(&args.store.data_dir, &names)?;
-    let config = gatehouse::tls::server_config(&files.cert, &files.key)?;
+    let files =
+        gatehouse::tls::self_signed(&args.store.data_dir, &names).map_err(|e| e.to_string())?;
+    let config =
+        gatehouse::tls::server_config(&files.cert, &files.key).map_err(|e| e.to_string())?;
     Ok(Some((config, Some(files.ca))))
 }
 

@@ -11,6 +11,36 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+/// Why the server's TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot {action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot generate certificates: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("{what} {}: {reason}", path.display())]
+    BadPem {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("certificate and key do not fit: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+fn file_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TlsError {
+    let path = path.to_owned();
+    move |source| TlsError::File {
+        action,
+        path,
+        source,
+    }
+}
+
 /// Where `--tls-self-signed` keeps its files.
 pub struct SelfSigned {
     pub ca: PathBuf,
@@ -20,7 +50,7 @@ pub struct SelfSigned {
 
 /// Creates (once) a CA and a server certificate for `names` under `<data-dir>/tls`.
 /// Agents are given the CA with `--ca`.
-pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<SelfSigned, String> {
+pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<SelfSigned, TlsError> {
     let dir = data_dir.join("tls");
     let files = SelfSigned {
         ca: dir.join("ca.pem"),
@@ -30,30 +60,29 @@ pub fn self_signed(data_dir: &Path, names: &[String]) -> Result<SelfSigned, Stri
     if files.ca.exists() && files.cert.exists() && files.key.exists() {
         return Ok(files);
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let fail = |e: rcgen::Error| format!("cannot generate certificates: {e}");
-    let ca_key = KeyPair::generate().map_err(fail)?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
+    std::fs::create_dir_all(&dir).map_err(file_error("create", &dir))?;
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
         .push(DnType::CommonName, "Gatehouse local CA");
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = ca_params.self_signed(&ca_key).map_err(fail)?;
-    let key = KeyPair::generate().map_err(fail)?;
-    let mut params = CertificateParams::new(names.to_vec()).map_err(fail)?;
+    let ca = ca_params.self_signed(&ca_key)?;
+    let key = KeyPair::generate()?;
+    let mut params = CertificateParams::new(names.to_vec())?;
     params
         .distinguished_name
         .push(DnType::CommonName, "Gatehouse server");
-    let cert = params.signed_by(&key, &ca, &ca_key).map_err(fail)?;
+    let cert = params.signed_by(&key, &ca, &ca_key)?;
     write_private(&files.key, &key.serialize_pem())?;
-    std::fs::write(&files.cert, cert.pem()).map_err(|e| e.to_string())?;
-    std::fs::write(&files.ca, ca.pem()).map_err(|e| e.to_string())?;
+    std::fs::write(&files.cert, cert.pem()).map_err(file_error("write", &files.cert))?;
+    std::fs::write(&files.ca, ca.pem()).map_err(file_error("write", &files.ca))?;
     // The CA key is not needed again: a new certificate means a new CA.
     Ok(files)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
+fn write_private(path: &Path, text: &str) -> Result<(), TlsError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -62,26 +91,30 @@ fn write_private(path: &Path, text: &str) -> Result<(), String> {
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())
+        .map_err(file_error("write", path))?;
+    file.write_all(text.as_bytes())
+        .map_err(file_error("write", path))
 }
 
 /// A rustls server configuration from PEM files.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let read = |p: &Path| std::fs::read(p).map_err(file_error("read", p));
+    let bad = |what: &'static str, path: &Path, reason: String| TlsError::BadPem {
+        what,
+        path: path.to_owned(),
+        reason,
+    };
     let certs = rustls_pemfile::certs(&mut read(cert)?.as_slice())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("bad certificate {}: {e}", cert.display()))?;
-    let key = rustls_pemfile::private_key(&mut read(key)?.as_slice())
-        .map_err(|e| format!("bad key {}: {e}", key.display()))?
-        .ok_or_else(|| format!("no private key in {}", key.display()))?;
+        .map_err(|e| bad("bad certificate", cert, e.to_string()))?;
+    let private = rustls_pemfile::private_key(&mut read(key)?.as_slice())
+        .map_err(|e| bad("bad key", key, e.to_string()))?
+        .ok_or_else(|| bad("no private key in", key, "none found".into()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("certificate and key do not fit: {e}"))?;
+        .with_single_cert(certs, private)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }

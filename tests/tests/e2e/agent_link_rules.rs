@@ -1,5 +1,5 @@
-//! The agent link's rules, held against a fake agent on the real server: a version it does not
-//! speak and a malformed frame close only that link, and frames naming a channel opened on
+//! The agent link's rules, held against a fake agent on the real server: no hello in time, a
+//! version it does not speak and a malformed frame close only that link, and frames naming a channel opened on
 //! another agent's link reach nothing.
 
 use crate::Fixture;
@@ -118,6 +118,8 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
         term.text()
     );
     let credential = register_fake(&fx, "fake-01").await;
+    // A link that never says hello is closed after the hello timeout (10 s); checked at the end.
+    let mut silent = dial(&fx, &credential).await;
 
     // A protocol version the gateway does not speak: closed with 4426.
     let mut socket = dial(&fx, &credential).await;
@@ -199,4 +201,5 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
     .await;
     assert!(cast.contains("still-42"), "{cast}");
     assert!(!cast.contains("FORGED"), "{cast}");
+    assert_eq!(close_code(&mut silent).await, Some(1002), "no hello, no link");
 }

@@ -97,3 +97,78 @@ async fn a_detached_shell_is_killed_after_the_grace_period() {
     );
     drop((agents, api, dir));
 }
+
+/// The output events of an asciicast recording, joined.
+fn recorded_output(cast: &str) -> String {
+    cast.lines()
+        .skip(1)
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|event| event[1] == "o")
+        .filter_map(|event| event[2].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_gateway_killed_mid_output_records_exactly_what_viewers_received() {
+    let fx = Fixture::start_on(&["web-01"], free_port()).await;
+    fx.session(&["websh"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut first = Term::connect(&url, &fx.api, None).await.expect("connect");
+    first.type_text("seq 1 150000; echo done-$((6*7))\r").await;
+    // Part of the output, then the viewer stops reading: the shell is held mid-output.
+    assert!(first.read_until(WAIT, |t| t.end() > 200_000).await);
+    let seen = first.end();
+    assert!(
+        !first.text().contains("done-42"),
+        "the output was not over yet"
+    );
+
+    let Fixture {
+        server,
+        api,
+        dir,
+        agents,
+    } = fx;
+    let port = server.port();
+    server.kill();
+    let server = Server::start(dir.path(), port);
+    wait_connected(&api, "web-01", true).await;
+
+    let mut second = Term::connect(&format!("{url}?resume_from={seen}"), &api, None)
+        .await
+        .expect("resume");
+    assert!(
+        second
+            .read_until(WAIT, |t| t.text().contains("done-42"))
+            .await,
+        "the output did not resume: {} bytes after {seen}",
+        second.output.len()
+    );
+    let received = format!("{}{}", first.text(), second.text());
+
+    // What the recording holds is exactly what the viewers were sent, byte for byte.
+    let cast = gatehouse_e2e::eventually("the recording to hold the end", WAIT, || async {
+        let cast = api
+            .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
+            .send()
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        recorded_output(&cast).contains("done-42").then_some(cast)
+    })
+    .await;
+    let recorded = recorded_output(&cast);
+    let upto = received.len().min(recorded.len());
+    assert_eq!(
+        &recorded[..upto],
+        &received[..upto],
+        "the recording differs from what viewers received"
+    );
+    assert!(
+        recorded.len() >= received.len(),
+        "the recording lost output"
+    );
+    drop((server, agents, dir));
+}
