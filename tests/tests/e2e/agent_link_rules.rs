@@ -201,5 +201,9 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
     .await;
     assert!(cast.contains("still-42"), "{cast}");
     assert!(!cast.contains("FORGED"), "{cast}");
-    assert_eq!(close_code(&mut silent).await, Some(1002), "no hello, no link");
+    assert_eq!(
+        close_code(&mut silent).await,
+        Some(1002),
+        "no hello, no link"
+    );
 }

@@ -14,6 +14,7 @@ mod exec;
 mod files;
 mod files_stall;
 mod restart;
+mod revocation;
 mod secrets;
 mod share;
 mod share_pacing;

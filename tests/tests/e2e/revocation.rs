@@ -1,0 +1,191 @@
+//! The revocation matrix: a work session that is revoked, expires or is completed ends every live
+//! channel it authorized (the owner's terminal, a guest and a watcher on it, a running command)
+//! within two seconds, each with its close code, its reason and its audit row. The limit is read
+//! from the server's own audit timestamps, not from the test's clock.
+
+use crate::share::{guest, share};
+use crate::Fixture;
+use chrono::{DateTime, Utc};
+use gatehouse_e2e::terminal::Term;
+use gatehouse_e2e::{create_user, eventually, Api};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Revoke,
+    Expire,
+    Complete,
+}
+
+impl Ending {
+    /// The `ended` reason and the transition's audit action.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Ending::Revoke => ("revoked", "work_session.revoked"),
+            Ending::Expire => ("expired", "work_session.expired"),
+            Ending::Complete => ("completed", "work_session.completed"),
+        }
+    }
+}
+
+fn at(event: &Value) -> DateTime<Utc> {
+    event["at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no time in {event}"))
+}
+
+async fn audit(api: &Api, query: &str) -> Vec<Value> {
+    api.get(&format!("/api/audit?{query}&limit=500")).await["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn ends_everything(ending: Ending) {
+    let fx = Fixture::start(&["web-01"]).await;
+    // An expiring session gets the shortest window a request may ask for.
+    let secs = if matches!(ending, Ending::Expire) {
+        60
+    } else {
+        3600
+    };
+    let session = fx
+        .api
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "matrix", "scopes": ["websh", "command"], "servers": ["web-01"],
+                   "duration_secs": secs}),
+        )
+        .await;
+    let session_id = session["id"].as_str().expect("id").to_owned();
+    fx.api
+        .post(&format!("/api/work-sessions/{session_id}/use"), json!({}))
+        .await;
+
+    let (id, url) = fx.terminal("web-01").await;
+    let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
+    owner.type_text("echo ready-$((1+1))\r").await;
+    assert!(
+        owner
+            .read_until(WAIT, |t| t.text().contains("ready-2"))
+            .await
+    );
+    let link = share(&fx, &id, json!({"read_only": true})).await;
+    let (_, mut guest) = guest(&fx, &link, "matrix").await;
+    create_user(fx.dir.path(), "auditor", "staff");
+    let auditor = Api::login(&fx.server.base, "auditor").await;
+    let mut watcher = Term::connect(&format!("{url}?watch=true"), &auditor, None)
+        .await
+        .expect("watcher");
+    let job = fx
+        .api
+        .post(
+            "/api/exec",
+            json!({"servers": ["web-01"], "command": "sleep 600", "timeout_secs": 900,
+                   "user": gatehouse_e2e::shell_user()}),
+        )
+        .await;
+    let job_id = job["id"].as_str().expect("job id").to_owned();
+    assert_eq!(job["runs"][0]["status"], "running", "{job}");
+    for (who, term) in [("guest", &mut guest), ("watcher", &mut watcher)] {
+        assert!(
+            term.read_until(WAIT, |t| t.text().contains("ready-2"))
+                .await,
+            "the {who} sees the terminal"
+        );
+    }
+
+    let path = |verb: &str| format!("/api/work-sessions/{session_id}/{verb}");
+    match ending {
+        Ending::Revoke => {
+            fx.api
+                .post(&path("revoke"), json!({"reason": "matrix"}))
+                .await;
+        }
+        Ending::Complete => {
+            fx.api.post(&path("complete"), json!({})).await;
+        }
+        // The scheduler ends it when its window runs out.
+        Ending::Expire => {}
+    }
+
+    let (reason, transition) = ending.names();
+    for (who, term) in [
+        ("owner", &mut owner),
+        ("guest", &mut guest),
+        ("watcher", &mut watcher),
+    ] {
+        assert!(
+            term.read_until(WAIT, |t| t.closed.is_some()).await,
+            "the {who}'s stream stayed open"
+        );
+        assert_eq!(term.closed, Some(4010), "the {who}'s close code");
+        assert_eq!(
+            term.has_message("ended").map(|m| m["reason"].clone()),
+            Some(json!(reason)),
+            "the {who} is told why"
+        );
+    }
+    let run = eventually("the command to end", WAIT, || async {
+        let job = fx.api.get(&format!("/api/exec/{job_id}")).await;
+        let run = job["runs"][0].clone();
+        (run["status"] != "running").then_some(run)
+    })
+    .await;
+    assert_eq!(run["status"], "error", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&format!("work session ended ({reason})"))),
+        "{run}"
+    );
+
+    // The server's own clock: each channel's end is recorded within two seconds of the transition.
+    let query = format!("work_session={session_id}");
+    let events = eventually("the audit rows of every end", WAIT, || async {
+        let events = audit(&fx.api, &query).await;
+        let has = |action: &str| events.iter().any(|e| e["action"] == action);
+        (has(transition) && has("websh.closed") && has("exec.run")).then_some(events)
+    })
+    .await;
+    let find = |action: &str| {
+        events
+            .iter()
+            .find(|e| e["action"] == action)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {action} row"))
+    };
+    let ended_at = at(&find(transition));
+    let closed = find("websh.closed");
+    assert_eq!(closed["details"]["reason"], reason, "{closed}");
+    for row in [closed, find("exec.run")] {
+        let took = at(&row) - ended_at;
+        assert!(
+            took < chrono::Duration::seconds(2),
+            "{} was recorded {took} after {transition}",
+            row["action"]
+        );
+    }
+    // The guest and the watcher leaving is on the record too.
+    let left = audit(&fx.api, "action=websh.viewer_left").await;
+    assert!(left.len() >= 2, "{left:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_session_ends_every_channel_it_authorized() {
+    ends_everything(Ending::Revoke).await;
+}
+
+#[tokio::test]
+async fn a_completed_session_ends_every_channel_it_authorized() {
+    ends_everything(Ending::Complete).await;
+}
+
+#[tokio::test]
+async fn an_expired_session_ends_every_channel_it_authorized() {
+    ends_everything(Ending::Expire).await;
+}
