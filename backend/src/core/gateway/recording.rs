@@ -74,8 +74,16 @@ pub struct Recorder {
     /// Who the last `i` event belongs to (an `input_by` event precedes a change).
     last_typist: Option<ParticipantId>,
     synced_at: Instant,
-    /// Set by a background sync that failed: the next write reports it.
-    sync_failed: Arc<AtomicBool>,
+    /// Background syncs: whether one runs now, and whether one failed.
+    sync: Arc<SyncState>,
+}
+
+/// Shared with the background sync: at most one runs at a time, and a failure is reported by
+/// the next write.
+#[derive(Debug, Default)]
+struct SyncState {
+    running: AtomicBool,
+    failed: AtomicBool,
 }
 
 /// The event type attributing the input events after it to one participant.
@@ -107,7 +115,7 @@ impl Recorder {
             output_bytes: 0,
             last_typist: None,
             synced_at: Instant::now(),
-            sync_failed: Arc::default(),
+            sync: Arc::default(),
         })
     }
 
@@ -129,7 +137,7 @@ impl Recorder {
                 output_bytes: recovered.output_bytes,
                 last_typist: None,
                 synced_at: Instant::now(),
-                sync_failed: Arc::default(),
+                sync: Arc::default(),
             },
             recovered.tail,
         ))
@@ -154,7 +162,7 @@ impl Recorder {
         self.file.flush()?;
         self.offset_file
             .write_all_at(&self.output_bytes.to_be_bytes(), 0)?;
-        if self.sync_failed.load(Ordering::Relaxed) {
+        if self.sync.failed.load(Ordering::Relaxed) {
             return Err(std::io::Error::other(
                 "syncing the recording to disk failed",
             ));
@@ -166,20 +174,25 @@ impl Recorder {
         Ok(())
     }
 
-    /// Syncs both files on a blocking thread, so a slow disk never stalls the agent link.
+    /// Syncs both files on a blocking thread, so a slow disk never stalls the agent link; one
+    /// sync at a time (the next interval catches up with whatever a long one left).
     fn sync_in_background(&self) -> std::io::Result<()> {
+        if self.sync.running.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
         let file = self.file.get_ref().try_clone()?;
         let offset = self.offset_file.try_clone()?;
-        let failed = self.sync_failed.clone();
-        let sync = move || {
+        let sync = self.sync.clone();
+        let run = move || {
             if let Err(e) = file.sync_data().and_then(|()| offset.sync_data()) {
                 tracing::error!(error = %e, "cannot sync a recording to disk");
-                failed.store(true, Ordering::Relaxed);
+                sync.failed.store(true, Ordering::Relaxed);
             }
+            sync.running.store(false, Ordering::Release);
         };
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(sync)),
-            Err(_) => sync(),
+            Ok(runtime) => drop(runtime.spawn_blocking(run)),
+            Err(_) => run(),
         }
         Ok(())
     }
@@ -208,11 +221,13 @@ impl Recorder {
         self.output_bytes
     }
 
-    /// Flushes and syncs what is left: a closed recording is on the disk.
+    /// Flushes what is left and syncs it to the disk off the caller's thread (the terminal ends
+    /// on the agent link's reader, which must not wait for a disk).
     pub fn finish(&mut self) -> std::io::Result<()> {
         self.file.flush()?;
-        self.file.get_ref().sync_data()?;
-        self.offset_file.sync_data()
+        // A sync still running will not cover what was written since: wait for none, start one.
+        self.sync.running.store(false, Ordering::Release);
+        self.sync_in_background()
     }
 
     /// Points the recording at another file (tests: `/dev/full` makes every write fail).
