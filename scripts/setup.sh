@@ -52,6 +52,18 @@ if ! command -v asciinema >/dev/null 2>&1; then
     python3 -m pip install --quiet "asciinema==2.4.0"
 fi
 
+SCHEMATHESIS_VERSION=4.32.5
+if [ "$(.venv-fuzz/bin/schemathesis --version 2>/dev/null | awk '{print $NF}')" != "${SCHEMATHESIS_VERSION}" ]; then
+    log "installing schemathesis ${SCHEMATHESIS_VERSION} from PyPI into .venv-fuzz (the API fuzzer)"
+    if ! python3 -m venv .venv-fuzz >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv .venv-fuzz
+    fi
+    .venv-fuzz/bin/pip install --quiet "schemathesis==${SCHEMATHESIS_VERSION}"
+fi
+
 log "fetching crates"
 cargo fetch --locked >/dev/null
 log "ready"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every check CI runs: formatting, clippy (native and wasm32),
-# the console build, and all tests (unit, property, API, real-binary end to end).
+# the console build, all tests (unit, property, API, real-binary end to end), and a fuzz of the
+# HTTP API from its OpenAPI description.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,7 +21,12 @@ cargo clippy -p gatehouse-shared -p gatehouse-frontend --target wasm32-unknown-u
 step "console build (trunk)"
 bash scripts/build-console.sh
 
-step "tests"
-# The end-to-end tests start the real binaries: build them first.
+step "binaries"
+# The API fuzz and the end-to-end tests start the real binaries: build them first.
 cargo build --workspace --bins --locked
+
+step "API fuzz (schemathesis against the OpenAPI description)"
+bash scripts/fuzz-api.sh
+
+step "tests"
 cargo test --workspace --locked

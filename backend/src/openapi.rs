@@ -1,6 +1,10 @@
-//! The OpenAPI 3 description served at `/api/openapi.json`, generated from the handlers.
+//! The OpenAPI 3 description served at `/api/openapi.json`, generated from the handlers, with
+//! the error answers every operation can give added by one rule set, so a client generated from
+//! it (or a fuzzer reading it) meets no status it was not told of.
 
 use crate::routes;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -48,7 +52,89 @@ use utoipa::OpenApi;
 )]
 pub struct ApiDoc;
 
+/// Operations anyone may call without signing in.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/api/setup"),
+    ("POST", "/api/setup"),
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/agents/register"),
+    ("POST", "/api/share/join"),
+];
+
+/// Operations that are throttled (429 with `Retry-After`).
+const THROTTLED: &[(&str, &str)] = &[
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/agents/register"),
+    ("POST", "/api/share/join"),
+    ("POST", "/api/websh"),
+];
+
+/// The error answers an operation can give besides its own, from what it takes:
+/// input that can be malformed (400), a body that can be too large (413), a path id that can
+/// name nothing (404), a sign-in that can be missing (401), a refusal by role, CSRF, step-up or
+/// the gate (403), and throttling (429).
+fn error_statuses(method: &str, path: &str, op: &Operation) -> Vec<(&'static str, &'static str)> {
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+    let mut statuses = Vec::new();
+    if op.request_body.is_some() || has(ParameterIn::Query) || has(ParameterIn::Path) {
+        statuses.push(("400", "malformed input (`bad_request`, `validation_error`)"));
+    }
+    if op.request_body.is_some() {
+        statuses.push(("413", "the body is larger than this endpoint accepts"));
+    }
+    if has(ParameterIn::Path) {
+        statuses.push(("404", "nothing by that id that the caller may see"));
+    }
+    if !PUBLIC.contains(&(method, path)) {
+        statuses.push(("401", "no valid sign-in or API token"));
+        statuses.push((
+            "403",
+            "refused by role, CSRF, step-up MFA or the gate (`work_session_*`, `token_acl_denied`)",
+        ));
+    }
+    if THROTTLED.contains(&(method, path)) {
+        statuses.push((
+            "429",
+            "too many attempts; `Retry-After` says when to try again",
+        ));
+    }
+    statuses
+}
+
 /// The document as JSON.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
+            ("HEAD", &mut item.head),
+        ];
+        for (method, op) in operations {
+            let Some(op) = op.as_mut() else { continue };
+            for (status, description) in error_statuses(method, path, op) {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(error_response(description)));
+            }
+        }
+    }
+    doc
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                .build(),
+        )
+        .build()
 }
