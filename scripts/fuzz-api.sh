@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-gatehouse=target/debug/gatehouse
-[ -x "$gatehouse" ] || cargo build --locked -p gatehouse --bin gatehouse
+gatehouse="${CARGO_TARGET_DIR:-target}/debug/gatehouse"
+[ -x "$gatehouse" ] || cargo build --locked --workspace --bins
 work=$(mktemp -d)
 server_pid=""
 cleanup() {

@@ -63,7 +63,9 @@ pub enum ServerMessage {
 #[serde(deny_unknown_fields)]
 pub struct OpenWebsh {
     pub server: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub cols: u16,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub rows: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
