@@ -249,6 +249,12 @@ struct Recovered {
     tail: Vec<u8>,
 }
 
+/// Reads a recording after a crash and makes the file end where the `.offset` sidecar says the
+/// output ends, so what is appended next continues it exactly:
+/// - a torn last line (the process died inside a write) is cut off; the sidecar is only written
+///   after a whole event, so it never counts one;
+/// - a whole last output event that the sidecar does not count yet (the process died between the
+///   two writes) is cut off too: the agent sends those bytes again from the sidecar's offset.
 fn recover(path: &Path) -> std::io::Result<Recovered> {
     let mut offset = [0u8; 8];
     File::open(offset_path(path))?.read_exact_at(&mut offset, 0)?;
@@ -257,25 +263,53 @@ fn recover(path: &Path) -> std::io::Result<Recovered> {
     let mut tail: Vec<u8> = Vec::new();
     let mut total = 0u64;
     let mut last_time = 0.0;
-    for line in BufReader::new(File::open(path)?).lines().skip(1) {
-        let line = line?;
-        // A torn last line (crash mid-write) ends the readable part.
-        let Ok(serde_json::Value::Array(event)) = serde_json::from_str::<serde_json::Value>(&line)
+    let mut reader = BufReader::new(File::open(path)?);
+    let mut line = Vec::new();
+    // The header line.
+    let mut good_end = reader.read_until(b'\n', &mut line)? as u64;
+    // Where the last output event starts, and how many bytes it carries.
+    let mut last_output: Option<(u64, u64)> = None;
+    loop {
+        line.clear();
+        let start = good_end;
+        let n = reader.read_until(b'\n', &mut line)? as u64;
+        // A line without its newline was cut short by a crash, whatever it parses as.
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        let Ok(serde_json::Value::Array(event)) =
+            serde_json::from_slice::<serde_json::Value>(&line)
         else {
             break;
         };
+        good_end = start + n;
+        last_output = None;
         if let Some(t) = event.first().and_then(|t| t.as_f64()) {
             last_time = t;
         }
         if event.get(1).and_then(|c| c.as_str()) == Some("o") {
             if let Some(data) = event.get(2).and_then(|d| d.as_str()) {
                 total += data.len() as u64;
+                last_output = Some((start, data.len() as u64));
                 tail.extend_from_slice(data.as_bytes());
                 if tail.len() > 2 * cap {
                     tail.drain(..tail.len() - cap);
                 }
             }
         }
+    }
+    // The last event is output the sidecar does not count yet: it goes, and comes again.
+    if let Some((start, len)) = last_output {
+        if total != output_bytes && total - len == output_bytes {
+            good_end = start;
+            total -= len;
+            tail.truncate(tail.len().saturating_sub(len as usize));
+        }
+    }
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    if file.metadata()?.len() > good_end {
+        file.set_len(good_end)?;
+        file.sync_data()?;
     }
     // The text reproduces the bytes exactly only when nothing was replaced as invalid UTF-8
     // (the byte counts agree); otherwise resuming starts at the recorded end.
@@ -329,6 +363,56 @@ mod tests {
         assert!(lines[2].contains("\"input_by\"") && lines[2].contains("alice"));
         assert!(lines[3].contains("\"i\""));
         assert!(lines[4].contains("\"100x30\""));
+    }
+
+    /// A recording as a crash leaves it: `text` appended raw to a recording of "hello ".
+    fn crashed_with(text: &[u8]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
+        rec.output(b"hello ").unwrap();
+        drop(rec);
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(text).unwrap();
+        (dir, path)
+    }
+
+    fn outputs(path: &Path) -> String {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every line is whole"))
+            .filter(|e| e[1] == "o")
+            .map(|e| e[2].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_line_torn_by_a_crash_is_cut_before_appending() {
+        let (_dir, path) = crashed_with(b"[1.5, \"o\", \"wor");
+        let (mut again, tail) = Recorder::reopen(&path).unwrap();
+        assert_eq!(again.output_bytes(), 6);
+        assert_eq!(tail, b"hello ");
+        // The agent resends from offset 6.
+        again.output(b"world").unwrap();
+        drop(again);
+        assert_eq!(outputs(&path), "hello world");
+    }
+
+    #[test]
+    fn an_event_the_offset_does_not_count_yet_is_cut_and_comes_again() {
+        // Written whole, but the process died before the sidecar counted it.
+        let (_dir, path) = crashed_with(b"[1.5,\"o\",\"wor\"]\n");
+        let (mut again, tail) = Recorder::reopen(&path).unwrap();
+        assert_eq!(again.output_bytes(), 6);
+        assert_eq!(tail, b"hello ");
+        again.output(b"world").unwrap();
+        drop(again);
+        assert_eq!(outputs(&path), "hello world", "nothing twice");
     }
 
     fn typist(name: &str) -> ViewerIdentity {
