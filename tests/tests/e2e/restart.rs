@@ -8,11 +8,25 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// Waits until the restarted server holds terminal `id` again: the agent's hello re-attaches it
+/// just after the server shows the agent connected.
+async fn wait_reattached(api: &gatehouse_e2e::Api, id: &str) {
+    gatehouse_e2e::eventually("the terminal to be re-attached", WAIT, || async {
+        let live = api.get("/api/websh/live").await;
+        live["items"]
+            .as_array()?
+            .iter()
+            .any(|t| t["id"] == id)
+            .then_some(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_restarted_server_reattaches_the_live_shell() {
     let fx = Fixture::start_on(&["web-01"], free_port()).await;
     fx.session(&["websh", "sudo"], &["web-01"]).await;
-    let (_, url) = fx.terminal("web-01").await;
+    let (id, url) = fx.terminal("web-01").await;
     let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
     term.type_text("export MARK=kept-$((40+2)); echo set-$MARK\r")
         .await;
@@ -34,6 +48,7 @@ async fn a_restarted_server_reattaches_the_live_shell() {
     let server = Server::start(dir.path(), port);
     // The sign-in survives the restart (it lives in the database); the agent dials back in.
     wait_connected(&api, "web-01", true).await;
+    wait_reattached(&api, &id).await;
 
     let mut back = Term::connect(&format!("{url}?resume_from={seen}"), &api, None)
         .await
@@ -133,6 +148,7 @@ async fn a_gateway_killed_mid_output_records_exactly_what_viewers_received() {
     server.kill();
     let server = Server::start(dir.path(), port);
     wait_connected(&api, "web-01", true).await;
+    wait_reattached(&api, &id).await;
 
     let mut second = Term::connect(&format!("{url}?resume_from={seen}"), &api, None)
         .await
