@@ -211,6 +211,23 @@ async fn a_failed_audit_append_rolls_back_each_kind_of_change() {
         async || internal(app.post("/api/tokens", json!({"name": "cd"}), &root).await),
     )
     .await;
+    fails_whole(
+        &app,
+        "work_session.requested and .approved",
+        "SELECT COUNT(*) FROM work_sessions",
+        async || {
+            internal(
+                app.post(
+                    "/api/work-sessions",
+                    json!({"purpose": "patch", "scopes": ["websh"], "servers": ["web-01"],
+                           "duration_secs": 3600}),
+                    &root,
+                )
+                .await,
+            )
+        },
+    )
+    .await;
     // The case the issue names: a revocation that cannot be audited does not happen.
     fails_whole(
         &app,

@@ -8,8 +8,7 @@ use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gatekeeper::{pass_in, select};
-use crate::store::audit::append;
-use crate::store::{exec as store, servers};
+use crate::store::{exec as store, servers, StoreError, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -201,11 +200,12 @@ async fn record_results(
         while let Some(Some(more)) = pending.next().now_or_never() {
             batch.push(more);
         }
-        let stored: Result<(), sqlx::Error> = async {
-            let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+        let stored: Result<(), StoreError> = async {
+            let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
+            let mut events = Vec::with_capacity(batch.len());
             for (run_id, run, end) in &batch {
                 let result = to_run(run, end);
-                store::finish_run(&mut *tx, state.workspace, *run_id, &result).await?;
+                store::finish_run(tx.conn(), state.workspace, *run_id, &result).await?;
                 let mut event = audit::event(AuditAction::ExecRun, SUCCESS)
                     .actor(&username)
                     .target(job_id.to_string())
@@ -221,9 +221,17 @@ async fn record_results(
                 if let Some(ws) = work_session {
                     event = event.work_session(ws);
                 }
-                append(&mut tx, state.workspace, event, now()).await?;
+                events.push(event);
             }
-            tx.commit().await
+            // Every run's result and its event in one transaction; the batch is never empty.
+            let last = events.pop();
+            for event in events {
+                tx.audit(event).await?;
+            }
+            if let Some(last) = last {
+                tx.commit(last).await?;
+            }
+            Ok(())
         }
         .await;
         if let Err(e) = stored {

@@ -58,9 +58,10 @@ impl EventRow {
 const COLUMNS: &str =
     "seq, at, actor, action, target, outcome, work_session, server, details, hash, prev_hash";
 
-/// Appends one event inside the caller's write transaction (begun `IMMEDIATE`, so the read of
-/// the chain head and the insert cannot interleave with another writer).
-pub async fn append(
+/// Appends one event inside a write transaction (begun `IMMEDIATE`, so the read of the chain
+/// head and the insert cannot interleave with another writer). Only [`super::WriteTx`] calls it:
+/// nothing outside the store appends to the chain by any other path.
+pub(super) async fn append(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
     event: NewEvent,

@@ -5,8 +5,7 @@ use crate::core::sessions::transition_event;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser};
-use crate::store::audit::append;
-use crate::store::{servers, users, work_sessions};
+use crate::store::{servers, users, work_sessions, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -94,8 +93,8 @@ pub async fn create_work_session(
         ended_at: None,
     };
     let actor = auth.actor();
-    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
-    work_sessions::insert(&mut tx, state.workspace, &pending).await?;
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
+    work_sessions::insert(tx.conn(), state.workspace, &pending).await?;
     let requested = crate::core::audit::event(
         AuditAction::WorkSessionRequested,
         crate::core::audit::SUCCESS,
@@ -112,16 +111,19 @@ pub async fn create_work_session(
         "duration_secs": pending.duration_secs,
         "expires_at": pending.expires_at,
     }));
-    append(&mut tx, state.workspace, requested, now).await?;
     let mut session = pending.clone();
-    if auth.role == Role::Superuser {
+    // A superuser's own request is approved at once, in the same transaction.
+    let last = if auth.role == Role::Superuser {
+        tx.audit(requested).await?;
         let approved = apply(&pending, &actor, &Action::AutoApprove, now, &policy)?;
-        work_sessions::update(&mut tx, state.workspace, &approved, Status::Pending).await?;
+        work_sessions::update(tx.conn(), state.workspace, &approved, Status::Pending).await?;
         let event = transition_event(&actor, &Action::AutoApprove, &pending, &approved);
-        append(&mut tx, state.workspace, event, now).await?;
         session = approved;
-    }
-    tx.commit().await?;
+        event
+    } else {
+        requested
+    };
+    tx.commit(last).await?;
     state.session_changed(session.id, session.status);
     Ok((StatusCode::CREATED, Json(session)))
 }
