@@ -178,7 +178,11 @@ fn error_kind(reply: &FileReply) -> Option<FileErrorKind> {
 /// Polls until `dir` holds exactly `names` (no temporary files either), or fails.
 async fn settles_to(dir: &Path, names: &[&str]) {
     let deadline = Instant::now() + PATIENCE;
+    // The agent removes a temporary file on its own schedule: look again every 20 ms until the
+    // deadline (there is no event to wait on from outside the process).
+    let mut poll = tokio::time::interval(Duration::from_millis(20));
     loop {
+        poll.tick().await;
         let mut got: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -188,7 +192,6 @@ async fn settles_to(dir: &Path, names: &[&str]) {
             return;
         }
         assert!(Instant::now() < deadline, "{} holds {got:?}", dir.display());
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -323,6 +323,26 @@ impl Api {
         assert_eq!(status, 200, "GET {path}: {value}");
         value
     }
+
+    /// Terminal `id`'s asciicast recording as it stands, once it holds `marker`.
+    pub async fn recording_with(&self, id: &str, marker: &str) -> String {
+        eventually(
+            &format!("the recording to hold {marker}"),
+            Duration::from_secs(20),
+            || async {
+                let cast = self
+                    .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
+                    .send()
+                    .await
+                    .ok()?
+                    .text()
+                    .await
+                    .ok()?;
+                cast.contains(marker).then_some(cast)
+            },
+        )
+        .await
+    }
 }
 
 /// A running `gatehouse-agent run`.

@@ -5,7 +5,7 @@
 use crate::Fixture;
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{eventually, wait_connected};
+use gatehouse_e2e::wait_connected;
 use gatehouse_shared::agent_link::{
     encode_output, AgentMessage, ChannelId, GatewayMessage, OutputStream, PROTOCOL_VERSION,
 };
@@ -186,19 +186,7 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
         term.text()
     );
     // The recording holds the real bytes and none of the forged ones.
-    let cast = eventually("the recording to hold alive-25", WAIT, || async {
-        let cast = fx
-            .api
-            .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        cast.contains("alive-25").then_some(cast)
-    })
-    .await;
+    let cast = fx.api.recording_with(&id, "alive-25").await;
     assert!(cast.contains("still-42"), "{cast}");
     assert!(!cast.contains("FORGED"), "{cast}");
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{free_port, wait_connected, Server};
+use gatehouse_e2e::{free_port, wait_connected, Agent, Api, Server};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -22,6 +22,24 @@ async fn wait_reattached(api: &gatehouse_e2e::Api, id: &str) {
     .await;
 }
 
+/// Kills the fixture's server as a crash would and starts it again on the same port and data;
+/// returns once the agent is back and has re-attached terminal `id`.
+async fn crash_and_restart(fx: Fixture, id: &str) -> (Server, Api, tempfile::TempDir, Vec<Agent>) {
+    let Fixture {
+        server,
+        api,
+        dir,
+        agents,
+    } = fx;
+    let port = server.port();
+    server.kill();
+    let server = Server::start(dir.path(), port);
+    // The sign-in survives the restart (it lives in the database); the agent dials back in.
+    wait_connected(&api, "web-01", true).await;
+    wait_reattached(&api, id).await;
+    (server, api, dir, agents)
+}
+
 #[tokio::test]
 async fn a_restarted_server_reattaches_the_live_shell() {
     let fx = Fixture::start_on(&["web-01"], free_port()).await;
@@ -37,18 +55,7 @@ async fn a_restarted_server_reattaches_the_live_shell() {
     let seen = term.end();
     term.drop_connection();
 
-    let Fixture {
-        server,
-        api,
-        dir,
-        agents,
-    } = fx;
-    let port = server.port();
-    server.kill();
-    let server = Server::start(dir.path(), port);
-    // The sign-in survives the restart (it lives in the database); the agent dials back in.
-    wait_connected(&api, "web-01", true).await;
-    wait_reattached(&api, &id).await;
+    let (server, api, _dir, agents) = crash_and_restart(fx, &id).await;
 
     let mut back = Term::connect(&format!("{url}?resume_from={seen}"), &api, None)
         .await
@@ -138,17 +145,7 @@ async fn a_gateway_killed_mid_output_records_exactly_what_viewers_received() {
         "the output was not over yet"
     );
 
-    let Fixture {
-        server,
-        api,
-        dir,
-        agents,
-    } = fx;
-    let port = server.port();
-    server.kill();
-    let server = Server::start(dir.path(), port);
-    wait_connected(&api, "web-01", true).await;
-    wait_reattached(&api, &id).await;
+    let (server, api, dir, agents) = crash_and_restart(fx, &id).await;
 
     let mut second = Term::connect(&format!("{url}?resume_from={seen}"), &api, None)
         .await
@@ -163,18 +160,7 @@ async fn a_gateway_killed_mid_output_records_exactly_what_viewers_received() {
     let received = format!("{}{}", first.text(), second.text());
 
     // What the recording holds is exactly what the viewers were sent, byte for byte.
-    let cast = gatehouse_e2e::eventually("the recording to hold the end", WAIT, || async {
-        let cast = api
-            .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        recorded_output(&cast).contains("done-42").then_some(cast)
-    })
-    .await;
+    let cast = api.recording_with(&id, "done-42").await;
     let recorded = recorded_output(&cast);
     let upto = received.len().min(recorded.len());
     assert_eq!(
