@@ -100,18 +100,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        tracing::error!(error = %err, "database error");
-        ApiError::internal()
-    }
-}
-
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Duplicate => ApiError::conflict("it already exists"),
-            StoreError::Database(err) => err.into(),
+            err @ (StoreError::Database(_) | StoreError::Corrupt(_)) => {
+                tracing::error!(error = %err, "store failure");
+                ApiError::internal()
+            }
         }
     }
 }

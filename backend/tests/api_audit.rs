@@ -39,7 +39,7 @@ async fn verify_passes_on_an_untouched_log() {
 async fn an_edited_row_is_detected() {
     let (app, root) = busy_app().await;
     sqlx::query("UPDATE audit_log SET outcome = 'failure' WHERE seq = 3")
-        .execute(&app.state.db)
+        .execute(&app.raw)
         .await
         .unwrap();
     let v = verify(&app, &root).await;
@@ -53,7 +53,7 @@ async fn an_edited_detail_is_detected() {
     sqlx::query(
         "UPDATE audit_log SET details = '{\"peer\":\"10.0.0.1\"}' WHERE action = 'auth.login'",
     )
-    .execute(&app.state.db)
+    .execute(&app.raw)
     .await
     .unwrap();
     assert_eq!(verify(&app, &root).await["ok"], false);
@@ -63,7 +63,7 @@ async fn an_edited_detail_is_detected() {
 async fn a_removed_row_is_detected() {
     let (app, root) = busy_app().await;
     sqlx::query("DELETE FROM audit_log WHERE seq = 2")
-        .execute(&app.state.db)
+        .execute(&app.raw)
         .await
         .unwrap();
     let v = verify(&app, &root).await;
@@ -75,12 +75,12 @@ async fn a_removed_row_is_detected() {
 async fn rows_removed_from_the_end_are_detected() {
     let (app, root) = busy_app().await;
     let (last,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM audit_log")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.raw)
         .await
         .unwrap();
     sqlx::query("DELETE FROM audit_log WHERE seq >= ?")
         .bind(last - 1)
-        .execute(&app.state.db)
+        .execute(&app.raw)
         .await
         .unwrap();
     let v = verify(&app, &root).await;
@@ -96,7 +96,7 @@ async fn reordered_rows_are_detected() {
         "UPDATE audit_log SET seq = 2 WHERE seq = 3",
         "UPDATE audit_log SET seq = 3 WHERE seq = -1",
     ] {
-        sqlx::query(sql).execute(&app.state.db).await.unwrap();
+        sqlx::query(sql).execute(&app.raw).await.unwrap();
     }
     let v = verify(&app, &root).await;
     assert_eq!(v["ok"], false);

@@ -20,7 +20,7 @@ async fn install_fault(app: &TestApp) {
          BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END",
     ] {
         sqlx::query(sql)
-            .execute(&app.state.db)
+            .execute(&app.raw)
             .await
             .expect("install the fault");
     }
@@ -29,7 +29,7 @@ async fn install_fault(app: &TestApp) {
 async fn set_fault(app: &TestApp, broken: bool) {
     sqlx::query("UPDATE audit_fault SET broken = ?")
         .bind(broken)
-        .execute(&app.state.db)
+        .execute(&app.raw)
         .await
         .expect("set the fault");
 }
@@ -44,7 +44,7 @@ async fn mend_audit(app: &TestApp) {
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(sql)
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.raw)
         .await
         .expect("count");
     n

@@ -271,7 +271,7 @@ async fn api_tokens_are_shown_once_hashed_and_revocable() {
     );
 
     let stored: (String,) = sqlx::query_as("SELECT token_hash FROM api_tokens")
-        .fetch_one(&app.state.db)
+        .fetch_one(&app.raw)
         .await
         .unwrap();
     assert_ne!(stored.0, secret, "only a hash is stored");

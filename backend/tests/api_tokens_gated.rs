@@ -99,7 +99,7 @@ async fn an_expired_token_is_not_a_credential() {
         .await
         .expect(201);
     sqlx::query("UPDATE api_tokens SET expires_at = 1")
-        .execute(&app.state.db)
+        .execute(&app.raw)
         .await
         .unwrap();
     let token = Caller {

@@ -14,9 +14,9 @@ const FIXTURE: &str = concat!(
 
 type Row = (i64, String, String, String, String);
 
-async fn rows(state: &AppState) -> Vec<Row> {
+async fn rows(raw: &sqlx::SqlitePool) -> Vec<Row> {
     sqlx::query_as("SELECT seq, action, details, hash, prev_hash FROM audit_log ORDER BY seq")
-        .fetch_all(&state.db)
+        .fetch_all(raw)
         .await
         .expect("audit rows")
 }
@@ -30,9 +30,11 @@ async fn an_earlier_releases_audit_chain_verifies_and_grows() {
         data_dir: dir.path().to_owned(),
         ..Config::default()
     };
-    let state = AppState::open(&format!("sqlite://{}", db.display()), config)
+    let url = format!("sqlite://{}", db.display());
+    let state = AppState::open(&url, config)
         .await
         .expect("the old database opens (migrations apply)");
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
 
     let verified = gatehouse::store::audit::verify(&state.db, state.workspace)
         .await
@@ -41,7 +43,7 @@ async fn an_earlier_releases_audit_chain_verifies_and_grows() {
     assert_eq!(verified.events_checked, 24);
 
     // Every row as the old release wrote it, and every action typed.
-    let before = rows(&state).await;
+    let before = rows(&raw).await;
     assert_eq!(before.len(), 24);
     for (seq, action, ..) in &before {
         assert!(
@@ -60,7 +62,7 @@ async fn an_earlier_releases_audit_chain_verifies_and_grows() {
         .unwrap();
     assert!(verified.ok, "{verified:?}");
     assert_eq!(verified.events_checked, 25);
-    let after = rows(&state).await;
+    let after = rows(&raw).await;
     assert_eq!(&after[..24], &before[..], "old rows are untouched");
     assert_eq!(
         after[24].4, before[23].3,

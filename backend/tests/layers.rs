@@ -1,6 +1,7 @@
 //! The layer rule of ARCHITECTURE.md, checked over the `crate::` paths in `backend/src`: each
 //! top-level module belongs to one layer and names only modules of its own layer or below, the
-//! top-level modules import one another without a cycle, and the routes do not import routes.
+//! top-level modules import one another without a cycle, the routes do not import routes, and
+//! only the store names the database driver.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -179,6 +180,44 @@ fn routes_do_not_import_other_routes() {
         .map(|(from, to, file)| format!("{file}: routes::{from} names routes::{to}"))
         .collect();
     assert!(violations.is_empty(), "{}", violations.join("\n"));
+}
+
+/// The database driver is the store's business: a second engine is then a change inside
+/// `store/`, not across the code base.
+#[test]
+fn no_module_outside_the_store_names_the_database_driver() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    sources(&src, &mut files);
+    let store = src.join("store");
+    let violations: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(&store))
+        .flat_map(|f| {
+            let text = std::fs::read_to_string(f).expect("read source");
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| names_the_driver(line))
+                .map(|(n, line)| format!("{}:{}: {}", f.display(), n + 1, line.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+}
+
+fn names_the_driver(line: &str) -> bool {
+    let code = line.split("//").next().unwrap_or("");
+    ["sqlx::", "use sqlx", "Sqlite", "SqlitePool"]
+        .iter()
+        .any(|name| code.contains(name))
+}
+
+#[test]
+fn the_driver_scanner_sees_paths_and_types_but_not_comments() {
+    assert!(names_the_driver("use sqlx::SqlitePool;"));
+    assert!(names_the_driver("fn f(c: &mut SqliteConnection) {}"));
+    assert!(!names_the_driver("// sqlx::query is the store's"));
+    assert!(!names_the_driver(r#"let filter = "info,sqlx=warn";"#));
 }
 
 /// The checker itself finds what it is meant to find.

@@ -78,11 +78,11 @@ pub async fn create_user(
     };
     let mut tx = WriteTx::begin(db, ws, at).await?;
     let inserted = if first {
-        users::insert_first(tx.conn(), ws, &new, at).await
+        users::insert_first(&mut tx, ws, &new, at).await
     } else {
-        users::insert(tx.conn(), ws, &new, at).await.map(Some)
+        users::insert(&mut tx, ws, &new, at).await.map(Some)
     };
-    let user = match inserted.map_err(StoreError::from) {
+    let user = match inserted {
         Ok(Some(user)) => user,
         Ok(None) => {
             return Err(CoreError::Conflict(
@@ -125,7 +125,7 @@ pub async fn grant_user_servers(
         .await?
         .ok_or(CoreError::NotFound("user"))?;
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    users::add_server_grant(tx.conn(), ws, user, pattern).await?;
+    users::add_server_grant(&mut tx, ws, user, pattern).await?;
     tx.commit(
         audit::event(AuditAction::UserServersGranted, SUCCESS)
             .actor(by.name)
@@ -162,10 +162,10 @@ pub async fn create_group(
         ));
     }
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    let id = match groups::insert(tx.conn(), ws, name, at).await {
+    let id = match groups::insert(&mut tx, ws, name, at).await {
         Ok(id) => id,
         Err(e) => {
-            return Err(match StoreError::from(e) {
+            return Err(match e {
                 StoreError::Duplicate => {
                     CoreError::Conflict(format!("group {name} already exists"))
                 }
@@ -198,7 +198,7 @@ pub async fn add_group_member(
         .await?
         .ok_or_else(|| CoreError::invalid("username", format!("no user {username}")))?;
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    groups::add_member(tx.conn(), ws, group, user.user_id()?).await?;
+    groups::add_member(&mut tx, ws, group, user.user_id()?).await?;
     tx.commit(
         audit::event(AuditAction::GroupMemberAdded, SUCCESS)
             .actor(by.name)
@@ -223,7 +223,7 @@ pub async fn add_group_servers(
         .await?
         .ok_or(CoreError::NotFound("group"))?;
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    groups::add_pattern(tx.conn(), ws, group, pattern).await?;
+    groups::add_pattern(&mut tx, ws, group, pattern).await?;
     tx.commit(
         audit::event(AuditAction::GroupServersGranted, SUCCESS)
             .actor(by.name)
@@ -258,10 +258,10 @@ pub async fn create_server(
         group_ids.push(id);
     }
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    let row = match servers::insert(tx.conn(), ws, name, platform, at).await {
+    let row = match servers::insert(&mut tx, ws, name, platform, at).await {
         Ok(row) => row,
         Err(e) => {
-            return Err(match StoreError::from(e) {
+            return Err(match e {
                 StoreError::Duplicate => {
                     CoreError::Conflict(format!("server {name} already exists"))
                 }
@@ -270,7 +270,7 @@ pub async fn create_server(
         }
     };
     for id in group_ids {
-        groups::add_pattern(tx.conn(), ws, id, name).await?;
+        groups::add_pattern(&mut tx, ws, id, name).await?;
     }
     tx.commit(
         audit::event(AuditAction::ServerCreated, SUCCESS)
@@ -293,7 +293,7 @@ pub async fn delete_server(
     at: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    if !servers::delete(tx.conn(), ws, id).await? {
+    if !servers::delete(&mut tx, ws, id).await? {
         return Err(CoreError::NotFound("server"));
     }
     tx.commit(
@@ -338,7 +338,7 @@ pub async fn issue_registration_token(
     let expires_at = at + Duration::seconds(expires_in_secs);
     let mut tx = WriteTx::begin(db, ws, at).await?;
     servers::insert_registration_token(
-        tx.conn(),
+        &mut tx,
         ws,
         &secrets::sha256_hex(&token),
         issuer,
@@ -398,7 +398,7 @@ pub async fn issue_api_token(
     let token = format!("{TOKEN_PREFIX}{}", secrets::random_secret());
     let mut tx = WriteTx::begin(db, ws, at).await?;
     let id = tokens::insert(
-        tx.conn(),
+        &mut tx,
         ws,
         owner_id,
         name,
@@ -431,7 +431,7 @@ pub async fn revoke_api_token(
     at: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    if !tokens::revoke(tx.conn(), ws, owner_id, id, at).await? {
+    if !tokens::revoke(&mut tx, ws, owner_id, id, at).await? {
         return Err(CoreError::NotFound("token"));
     }
     tx.commit(

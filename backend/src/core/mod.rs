@@ -40,12 +40,6 @@ pub enum CoreError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for CoreError {
-    fn from(err: sqlx::Error) -> Self {
-        CoreError::Store(err.into())
-    }
-}
-
 impl CoreError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         CoreError::Invalid {

@@ -51,11 +51,11 @@ pub async fn transition(
 ) -> Result<WorkSession, CoreError> {
     let policy = state.policy().await?;
     let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
-    let before = work_sessions::get_on(tx.conn(), state.workspace, id)
+    let before = work_sessions::get_on(&mut tx, state.workspace, id)
         .await?
         .ok_or(CoreError::NotFound("work session"))?;
     let after = apply(&before, actor, action, tx.at(), &policy)?;
-    if !work_sessions::update(tx.conn(), state.workspace, &after, before.status).await? {
+    if !work_sessions::update(&mut tx, state.workspace, &after, before.status).await? {
         return Err(CoreError::Conflict(
             "the work session changed meanwhile; reload and try again".into(),
         ));

@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::core::gateway::hub::Hub;
-use crate::store::{self, Db};
+use crate::store::{self, Db, StoreError};
 use gatehouse_shared::lifecycle::Policy;
 use gatehouse_shared::{Status, WorkSessionId, WorkspaceId};
 use std::ops::Deref;
@@ -15,6 +15,15 @@ pub struct SessionChange {
     pub workspace: WorkspaceId,
     pub id: WorkSessionId,
     pub status: Status,
+}
+
+/// Why the server's state could not be opened at start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("opening the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("preparing the recordings directory: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 #[derive(Clone)]
@@ -41,12 +50,12 @@ impl Deref for AppState {
 
 impl AppState {
     /// Opens the database at `database_url` (running migrations) and prepares the workspace.
-    pub async fn open(database_url: &str, config: Config) -> Result<Self, sqlx::Error> {
+    pub async fn open(database_url: &str, config: Config) -> Result<Self, OpenError> {
         let db = store::open(database_url).await?;
         let workspace = store::default_workspace(&db).await?;
         // Links live in memory: after a restart no agent is connected until it dials in again.
         store::servers::reset_presence(&db, workspace).await?;
-        std::fs::create_dir_all(config.data_dir.join("recordings")).map_err(sqlx::Error::Io)?;
+        std::fs::create_dir_all(config.data_dir.join("recordings"))?;
         let (session_changes, _) = broadcast::channel(1024);
         Ok(Self(Arc::new(Inner {
             db,
@@ -59,7 +68,7 @@ impl AppState {
     }
 
     /// The workspace's lifecycle policy.
-    pub async fn policy(&self) -> Result<Policy, sqlx::Error> {
+    pub async fn policy(&self) -> Result<Policy, StoreError> {
         let settings = store::workspace_settings(&self.db, self.workspace).await?;
         Ok(Policy {
             max_duration_secs: settings.max_session_secs,

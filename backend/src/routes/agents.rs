@@ -6,7 +6,7 @@ use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PeerAddr};
 use crate::store::agents::{self, RegisterOutcome};
-use crate::store::throttle;
+use crate::store::{throttle, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -57,13 +57,12 @@ pub async fn register(
         return Err(err);
     }
     let secret = secrets::random_secret();
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     let outcome = agents::register(
-        &state.db,
-        state.workspace,
+        &mut tx,
         &req,
         &secrets::sha256_hex(req.registration_token.trim()),
         &secrets::sha256_hex(&secret),
-        now(),
     )
     .await?;
     let fail = |reason: &str| {
@@ -77,8 +76,8 @@ pub async fn register(
             server_id,
             agent_id,
         } => {
-            audit::record_event(
-                &state,
+            // The credential, the spent token and the event land together.
+            tx.commit(
                 audit::event(AuditAction::AgentRegistered, SUCCESS)
                     .target(&req.name)
                     .server(&req.name)
@@ -97,6 +96,7 @@ pub async fn register(
             ))
         }
         RegisterOutcome::BadToken => {
+            drop(tx);
             throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
             audit::record_event(&state, fail("bad_token")).await?;
             Err(ApiError::unauthenticated(
@@ -104,6 +104,8 @@ pub async fn register(
             ))
         }
         RegisterOutcome::AlreadyRegistered => {
+            // Rolls back the token use this attempt spent.
+            drop(tx);
             throttle::record_failure(&state.db, state.workspace, &key, now()).await?;
             audit::record_event(&state, fail("already_registered")).await?;
             Err(ApiError::conflict(format!(

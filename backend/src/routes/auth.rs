@@ -122,7 +122,7 @@ pub async fn login(
     let ttl = state.config.login_ttl_secs;
     let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
     logins::insert(
-        tx.conn(),
+        &mut tx,
         state.workspace,
         &logins::NewLogin {
             token_hash: &secrets::sha256_hex(&token),
@@ -157,7 +157,7 @@ pub async fn login(
 pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> ApiResult<impl IntoResponse> {
     let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     if let Some(login) = &auth.login {
-        logins::delete(tx.conn(), state.workspace, &login.token_hash).await?;
+        logins::delete(&mut tx, state.workspace, &login.token_hash).await?;
     }
     tx.commit(audit::event(AuditAction::AuthLogout, SUCCESS).actor(&auth.username))
         .await?;
@@ -206,7 +206,7 @@ pub async fn totp_enroll(
     }
     let secret = totp::new_secret();
     let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
-    users::set_pending_totp(tx.conn(), state.workspace, auth.id, &secret).await?;
+    users::set_pending_totp(&mut tx, state.workspace, auth.id, &secret).await?;
     tx.commit(audit::event(AuditAction::AuthMfaEnrollStarted, SUCCESS).actor(&auth.username))
         .await?;
     Ok(Json(TotpEnrollment {
@@ -244,7 +244,7 @@ pub async fn totp_confirm(
         ));
     };
     let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
-    if !users::confirm_totp(tx.conn(), state.workspace, auth.id, step).await? {
+    if !users::confirm_totp(&mut tx, state.workspace, auth.id, step).await? {
         return Err(ApiError::conflict(
             "enrolment changed meanwhile; start again",
         ));

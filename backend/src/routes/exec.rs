@@ -17,7 +17,7 @@ use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
-use gatehouse_shared::audit::{AuditAction, ExecRunDetails};
+use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
@@ -115,9 +115,11 @@ pub async fn run_exec(
         .iter()
         .map(|(name, _, _)| (Uuid::new_v4(), name.clone()))
         .collect();
+    // The job, its runs and the event saying it started land together, before any agent runs
+    // it: a command that ran is always one the log knows.
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     store::insert(
-        &state.db,
-        state.workspace,
+        &mut tx,
         &store::NewJob {
             id: job_id,
             work_session: session.as_ref().map(|s| s.id),
@@ -127,9 +129,22 @@ pub async fn run_exec(
             timeout_secs: timeout,
         },
         &runs,
-        now(),
     )
     .await?;
+    let mut started_event = audit::event(AuditAction::ExecStarted, SUCCESS)
+        .actor(&auth.username)
+        .target(job_id.to_string())
+        .details(typed(&ExecStartedDetails {
+            job: job_id,
+            command: req.command.clone(),
+            run_as: req.user.clone(),
+            servers: runs.iter().map(|(_, name)| name.clone()).collect(),
+            timeout_secs: timeout,
+        }));
+    if let Some(s) = &session {
+        started_event = started_event.work_session(s.id);
+    }
+    tx.commit(started_event).await?;
 
     let mut started = Vec::with_capacity(runs.len());
     for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(targets) {
@@ -205,7 +220,7 @@ async fn record_results(
             let mut events = Vec::with_capacity(batch.len());
             for (run_id, run, end) in &batch {
                 let result = to_run(run, end);
-                store::finish_run(tx.conn(), state.workspace, *run_id, &result).await?;
+                store::finish_run(&mut tx, state.workspace, *run_id, &result).await?;
                 let mut event = audit::event(AuditAction::ExecRun, SUCCESS)
                     .actor(&username)
                     .target(job_id.to_string())

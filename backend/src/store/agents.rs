@@ -1,8 +1,7 @@
 //! Agent credentials: one per server, the secret stored only as its SHA-256.
 
-use super::{parse_id, Db};
+use super::{parse_id, Db, StoreError, WriteTx};
 use crate::time::to_micros;
-use chrono::{DateTime, Utc};
 use gatehouse_shared::server::AgentRegistration;
 use gatehouse_shared::{AgentId, ServerId, WorkspaceId};
 
@@ -20,16 +19,16 @@ pub enum RegisterOutcome {
 }
 
 /// Spends the registration token and binds a new agent credential to the server entry named
-/// `req.name` (creating it if absent), all in one transaction so a refused attempt leaves nothing.
+/// `req.name` (creating it if absent), inside the caller's write: a refused attempt is rolled
+/// back with it, so it leaves nothing, and a successful one lands with its audit event.
 pub async fn register(
-    db: &Db,
-    ws: WorkspaceId,
+    write: &mut WriteTx,
     req: &AgentRegistration,
     token_hash: &str,
     secret_hash: &str,
-    now: DateTime<Utc>,
-) -> Result<RegisterOutcome, sqlx::Error> {
-    let mut tx = db.begin().await?;
+) -> Result<RegisterOutcome, StoreError> {
+    let (ws, now) = (write.workspace(), write.at());
+    let tx = write.conn();
     if !super::servers::spend_registration_token(&mut *tx, ws, token_hash, now).await? {
         return Ok(RegisterOutcome::BadToken);
     }
@@ -89,7 +88,6 @@ pub async fn register(
     .bind(to_micros(now))
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(RegisterOutcome::Registered {
         server_id,
         agent_id,
@@ -102,14 +100,14 @@ pub async fn authenticate(
     ws: WorkspaceId,
     agent: AgentId,
     secret_hash: &str,
-) -> Result<Option<(ServerId, String)>, sqlx::Error> {
+) -> Result<Option<(ServerId, String)>, StoreError> {
     let row: Option<(String, String, String)> = sqlx::query_as(
         "SELECT a.secret_hash, s.id, s.name FROM agents a JOIN servers s ON s.id = a.server_id \
          WHERE a.workspace_id = ? AND a.id = ?",
     )
     .bind(ws.to_string())
     .bind(agent.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await?;
     let Some((stored, server, name)) = row else {
         return Ok(None);

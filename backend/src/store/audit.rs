@@ -1,6 +1,7 @@
 //! The audit log table: append-only, hash-chained per workspace.
 
 use super::Db;
+use super::StoreError;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::audit::{
@@ -66,7 +67,7 @@ pub(super) async fn append(
     ws: WorkspaceId,
     event: NewEvent,
     now: DateTime<Utc>,
-) -> Result<AuditEvent, sqlx::Error> {
+) -> Result<AuditEvent, StoreError> {
     // Chain onto the recorded head, not onto whatever row is last: if rows were cut from the end,
     // the next event then shows the gap instead of hiding it.
     let (prev_seq, prev_hash): (i64, String) =
@@ -164,10 +165,10 @@ pub async fn list(
     db: &Db,
     ws: WorkspaceId,
     f: &AuditFilter,
-) -> Result<(Vec<AuditEvent>, i64), sqlx::Error> {
+) -> Result<(Vec<AuditEvent>, i64), StoreError> {
     let mut count = QueryBuilder::new("SELECT COUNT(*) FROM audit_log");
     push_filters(&mut count, ws, f);
-    let (total,): (i64,) = count.build_query_as().fetch_one(db).await?;
+    let (total,): (i64,) = count.build_query_as().fetch_one(&db.pool).await?;
 
     let mut q = QueryBuilder::new(format!("SELECT {COLUMNS} FROM audit_log"));
     push_filters(&mut q, ws, f);
@@ -175,12 +176,12 @@ pub async fn list(
         q.push(" AND seq > ").push_bind(after);
     }
     q.push(" ORDER BY seq LIMIT ").push_bind(f.limit);
-    let rows: Vec<EventRow> = q.build_query_as().fetch_all(db).await?;
+    let rows: Vec<EventRow> = q.build_query_as().fetch_all(&db.pool).await?;
     Ok((rows.into_iter().map(EventRow::into_event).collect(), total))
 }
 
 /// Walks the whole chain of the workspace in batches and reports the first broken row.
-pub async fn verify(db: &Db, ws: WorkspaceId) -> Result<AuditVerification, sqlx::Error> {
+pub async fn verify(db: &Db, ws: WorkspaceId) -> Result<AuditVerification, StoreError> {
     const BATCH: i64 = 2000;
     let mut prev_hash = GENESIS_HASH.to_owned();
     let mut prev_seq = 0;
@@ -194,7 +195,7 @@ pub async fn verify(db: &Db, ws: WorkspaceId) -> Result<AuditVerification, sqlx:
         .bind(ws.to_string())
         .bind(after)
         .bind(BATCH)
-        .fetch_all(db)
+        .fetch_all(&db.pool)
         .await?;
         let Some(last) = rows.last() else { break };
         after = last.seq;
@@ -217,7 +218,7 @@ pub async fn verify(db: &Db, ws: WorkspaceId) -> Result<AuditVerification, sqlx:
     let (head_seq, head_hash): (i64, String) =
         sqlx::query_as("SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = ?")
             .bind(ws.to_string())
-            .fetch_one(db)
+            .fetch_one(&db.pool)
             .await?;
     let first_bad_seq = if head_seq > prev_seq {
         Some(prev_seq + 1)

@@ -1,8 +1,8 @@
 //! Command jobs and their per-server runs.
 
 use super::Db;
+use super::{StoreError, WriteTx};
 use crate::time::to_micros;
-use chrono::{DateTime, Utc};
 use gatehouse_shared::exec::{ExecJob, ExecRun, RunStatus};
 use gatehouse_shared::{UserId, WorkSessionId, WorkspaceId};
 use uuid::Uuid;
@@ -16,15 +16,14 @@ pub struct NewJob<'a> {
     pub timeout_secs: u64,
 }
 
-/// Inserts the job and one `running` row per (run id, server).
+/// Inserts the job and one `running` row per (run id, server), inside the caller's write.
 pub async fn insert(
-    db: &Db,
-    ws: WorkspaceId,
+    write: &mut WriteTx,
     job: &NewJob<'_>,
     runs: &[(Uuid, String)],
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
+) -> Result<(), StoreError> {
+    let (ws, now) = (write.workspace(), write.at());
+    let tx = write.conn();
     sqlx::query(
         "INSERT INTO exec_jobs (id, workspace_id, work_session_id, user_id, command, run_as, \
          timeout_secs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -51,16 +50,16 @@ pub async fn insert(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
-/// Stores a run's result (on a pool or inside the caller's transaction).
-pub async fn finish_run<'c>(
-    db: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
+/// Stores a run's result inside the caller's write.
+pub async fn finish_run(
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: Uuid,
     run: &ExecRun,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE exec_runs SET status = ?, exit_code = ?, stdout = ?, stderr = ?, duration_ms = ?, \
          error = ? WHERE workspace_id = ? AND id = ?",
@@ -73,7 +72,7 @@ pub async fn finish_run<'c>(
     .bind(&run.error)
     .bind(ws.to_string())
     .bind(id.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -83,12 +82,12 @@ pub async fn get(
     db: &Db,
     ws: WorkspaceId,
     id: Uuid,
-) -> Result<Option<(ExecJob, String)>, sqlx::Error> {
+) -> Result<Option<(ExecJob, String)>, StoreError> {
     let job: Option<(String, String)> =
         sqlx::query_as("SELECT command, user_id FROM exec_jobs WHERE workspace_id = ? AND id = ?")
             .bind(ws.to_string())
             .bind(id.to_string())
-            .fetch_optional(db)
+            .fetch_optional(&db.pool)
             .await?;
     let Some((command, owner)) = job else {
         return Ok(None);
@@ -108,7 +107,7 @@ pub async fn get(
     )
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     let runs = rows
         .into_iter()

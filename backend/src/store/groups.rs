@@ -1,25 +1,25 @@
 //! Groups, their members, and the server-name patterns they grant.
 
 use super::{parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::api::Group;
 use gatehouse_shared::{GroupId, UserId, WorkspaceId};
-use sqlx::SqliteExecutor;
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     name: &str,
     now: DateTime<Utc>,
-) -> Result<GroupId, sqlx::Error> {
+) -> Result<GroupId, StoreError> {
     let id = GroupId::new();
     sqlx::query("INSERT INTO groups (id, workspace_id, name, created_at) VALUES (?, ?, ?, ?)")
         .bind(id.to_string())
         .bind(ws.to_string())
         .bind(name)
         .bind(to_micros(now))
-        .execute(db)
+        .execute(tx.conn())
         .await?;
     Ok(id)
 }
@@ -28,22 +28,22 @@ pub async fn id_by_name(
     db: &Db,
     ws: WorkspaceId,
     name: &str,
-) -> Result<Option<GroupId>, sqlx::Error> {
+) -> Result<Option<GroupId>, StoreError> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT id FROM groups WHERE workspace_id = ? AND name = ?")
             .bind(ws.to_string())
             .bind(name)
-            .fetch_optional(db)
+            .fetch_optional(&db.pool)
             .await?;
     row.map(|(id,)| parse_id(&id)).transpose()
 }
 
-pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>, sqlx::Error> {
+pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>, StoreError> {
     let row: Option<(String,)> =
         sqlx::query_as("SELECT name FROM groups WHERE workspace_id = ? AND id = ?")
             .bind(ws.to_string())
             .bind(id.to_string())
-            .fetch_optional(db)
+            .fetch_optional(&db.pool)
             .await?;
     let Some((name,)) = row else { return Ok(None) };
     let members: Vec<(String,)> = sqlx::query_as(
@@ -52,7 +52,7 @@ pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>,
     )
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     let patterns: Vec<(String,)> = sqlx::query_as(
         "SELECT pattern FROM group_server_patterns WHERE workspace_id = ? AND group_id = ? \
@@ -60,7 +60,7 @@ pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>,
     )
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     Ok(Some(Group {
         id,
@@ -70,11 +70,11 @@ pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>,
     }))
 }
 
-pub async fn list(db: &Db, ws: WorkspaceId) -> Result<Vec<Group>, sqlx::Error> {
+pub async fn list(db: &Db, ws: WorkspaceId) -> Result<Vec<Group>, StoreError> {
     let ids: Vec<(String,)> =
         sqlx::query_as("SELECT id FROM groups WHERE workspace_id = ? ORDER BY name")
             .bind(ws.to_string())
-            .fetch_all(db)
+            .fetch_all(&db.pool)
             .await?;
     let mut groups = Vec::with_capacity(ids.len());
     for (id,) in ids {
@@ -86,11 +86,11 @@ pub async fn list(db: &Db, ws: WorkspaceId) -> Result<Vec<Group>, sqlx::Error> {
 }
 
 pub async fn add_member(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     group: GroupId,
     user: UserId,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO group_members (workspace_id, group_id, user_id) VALUES (?, ?, ?) \
          ON CONFLICT DO NOTHING",
@@ -98,17 +98,17 @@ pub async fn add_member(
     .bind(ws.to_string())
     .bind(group.to_string())
     .bind(user.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 pub async fn add_pattern(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     group: GroupId,
     pattern: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO group_server_patterns (workspace_id, group_id, pattern) VALUES (?, ?, ?) \
          ON CONFLICT DO NOTHING",
@@ -116,18 +116,19 @@ pub async fn add_pattern(
     .bind(ws.to_string())
     .bind(group.to_string())
     .bind(pattern)
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 /// Every (group name, pattern) pair of the workspace, for labelling servers with their groups.
-pub async fn all_patterns(db: &Db, ws: WorkspaceId) -> Result<Vec<(String, String)>, sqlx::Error> {
+pub async fn all_patterns(db: &Db, ws: WorkspaceId) -> Result<Vec<(String, String)>, StoreError> {
     sqlx::query_as(
         "SELECT g.name, p.pattern FROM group_server_patterns p JOIN groups g ON g.id = p.group_id \
          WHERE p.workspace_id = ? ORDER BY g.name",
     )
     .bind(ws.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }

@@ -1,10 +1,10 @@
 //! Browser sign-in sessions: the cookie's hash, its CSRF token and the selected work session.
 
 use super::Db;
+use super::{StoreError, WriteTx};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{UserId, WorkSessionId, WorkspaceId};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoginRow {
@@ -25,11 +25,11 @@ pub struct NewLogin<'a> {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     login: &NewLogin<'_>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO login_sessions (token_hash, workspace_id, user_id, csrf_token, created_at, \
          expires_at, mfa_verified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -41,7 +41,7 @@ pub async fn insert(
     .bind(to_micros(now))
     .bind(to_micros(login.expires_at))
     .bind(login.mfa_verified_at.map(to_micros))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -52,7 +52,7 @@ pub async fn find(
     ws: WorkspaceId,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<LoginRow>, sqlx::Error> {
+) -> Result<Option<LoginRow>, StoreError> {
     sqlx::query_as(
         "SELECT token_hash, user_id, csrf_token, expires_at, mfa_verified_at, active_work_session \
          FROM login_sessions WHERE workspace_id = ? AND token_hash = ? AND expires_at > ?",
@@ -60,19 +60,16 @@ pub async fn find(
     .bind(ws.to_string())
     .bind(token_hash)
     .bind(to_micros(now))
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
-pub async fn delete(
-    db: impl SqliteExecutor<'_>,
-    ws: WorkspaceId,
-    token_hash: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn delete(tx: &mut WriteTx, ws: WorkspaceId, token_hash: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND token_hash = ?")
         .bind(ws.to_string())
         .bind(token_hash)
-        .execute(db)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
@@ -82,14 +79,14 @@ pub async fn set_active_work_session(
     ws: WorkspaceId,
     token_hash: &str,
     session: Option<WorkSessionId>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE login_sessions SET active_work_session = ? WHERE workspace_id = ? AND token_hash = ?",
     )
     .bind(session.map(|s| s.to_string()))
     .bind(ws.to_string())
     .bind(token_hash)
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     Ok(())
 }
@@ -99,11 +96,11 @@ pub async fn purge_expired(
     db: &Db,
     ws: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND expires_at <= ?")
         .bind(ws.to_string())
         .bind(to_micros(now))
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(done.rows_affected())
 }

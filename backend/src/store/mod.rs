@@ -4,7 +4,14 @@
 //!
 //! Writes that change state go through [`WriteTx`]: one `BEGIN IMMEDIATE` transaction whose
 //! commit takes the audit event of the change, so a change and its event land together or not
-//! at all. Driver types stay in this module; callers above see [`StoreError`].
+//! at all. The few writes that take a plain [`Db`] are bookkeeping that no one audits: failure
+//! counters of the throttle, a share link's in-flight attempt, a guest's one-use ticket being
+//! spent, a one-time code's step spent against replay, a token's last use, a sign-in's selected
+//! work session, a connected server's "last seen", the purge of expired rows, and at start the
+//! workspace row and the presence reset.
+//!
+//! Driver types stay in this module (a test fails on any outside it): callers above see [`Db`],
+//! [`WriteTx`] and [`StoreError`], so a second engine is a change in here alone.
 
 pub mod agents;
 pub mod audit;
@@ -28,10 +35,15 @@ use sqlx::SqlitePool;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub type Db = SqlitePool;
+/// A handle on the database: cheap to clone, shared by every request. What engine is behind it
+/// is this module's business alone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
 
 /// Opens (creating if missing) the database at `url` and applies pending migrations.
-pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
+pub async fn open(url: &str) -> Result<Db, StoreError> {
     let options = SqliteConnectOptions::from_str(url)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
@@ -44,14 +56,14 @@ pub async fn open(url: &str) -> Result<Db, sqlx::Error> {
         .connect_with(options)
         .await?;
     sqlx::migrate!("./migrations").run(&pool).await?;
-    Ok(pool)
+    Ok(Db { pool })
 }
 
 /// The name of the workspace a single-tenant installation uses.
 pub const DEFAULT_WORKSPACE: &str = "default";
 
 /// Returns the id of the default workspace, creating it on first start.
-pub async fn default_workspace(db: &Db) -> Result<WorkspaceId, sqlx::Error> {
+pub async fn default_workspace(db: &Db) -> Result<WorkspaceId, StoreError> {
     let id = WorkspaceId::new();
     sqlx::query(
         "INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
@@ -59,19 +71,19 @@ pub async fn default_workspace(db: &Db) -> Result<WorkspaceId, sqlx::Error> {
     .bind(id.to_string())
     .bind(DEFAULT_WORKSPACE)
     .bind(crate::time::to_micros(crate::time::now()))
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     let (existing,): (String,) = sqlx::query_as("SELECT id FROM workspaces WHERE name = ?")
         .bind(DEFAULT_WORKSPACE)
-        .fetch_one(db)
+        .fetch_one(&db.pool)
         .await?;
     parse_id(&existing)
 }
 
 /// Parses an id column; a malformed one means a corrupted row.
-pub fn parse_id<T: FromStr>(text: &str) -> Result<T, sqlx::Error> {
+pub fn parse_id<T: FromStr>(text: &str) -> Result<T, StoreError> {
     text.parse()
-        .map_err(|_| sqlx::Error::Decode(format!("malformed id in database: {text:?}").into()))
+        .map_err(|_| StoreError::Corrupt(format!("malformed id in database: {text:?}")))
 }
 
 /// Workspace-wide settings.
@@ -81,14 +93,11 @@ pub struct WorkspaceSettings {
     pub mfa_timeout_secs: i64,
 }
 
-pub async fn workspace_settings(
-    db: &Db,
-    ws: WorkspaceId,
-) -> Result<WorkspaceSettings, sqlx::Error> {
+pub async fn workspace_settings(db: &Db, ws: WorkspaceId) -> Result<WorkspaceSettings, StoreError> {
     let (max_session_secs, mfa_timeout_secs): (i64, i64) =
         sqlx::query_as("SELECT max_session_secs, mfa_timeout_secs FROM workspaces WHERE id = ?")
             .bind(ws.to_string())
-            .fetch_one(db)
+            .fetch_one(&db.pool)
             .await?;
     Ok(WorkspaceSettings {
         max_session_secs,

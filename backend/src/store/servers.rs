@@ -1,11 +1,11 @@
 //! Managed server entries and the registration tokens agents exchange for credentials.
 
 use super::{like_literal, parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::server::Server;
 use gatehouse_shared::{ServerId, UserId, WorkspaceId};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerRow {
@@ -19,12 +19,12 @@ pub struct ServerRow {
 }
 
 impl ServerRow {
-    pub fn server_id(&self) -> Result<ServerId, sqlx::Error> {
+    pub fn server_id(&self) -> Result<ServerId, StoreError> {
         parse_id(&self.id)
     }
 
     /// The API shape; `groups` are the names of groups whose patterns match this server.
-    pub fn to_server(&self, groups: Vec<String>) -> Result<Server, sqlx::Error> {
+    pub fn to_server(&self, groups: Vec<String>) -> Result<Server, StoreError> {
         Ok(Server {
             id: self.server_id()?,
             name: self.name.clone(),
@@ -41,12 +41,12 @@ impl ServerRow {
 const COLUMNS: &str = "id, name, os, platform, connected, last_seen, created_at";
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     name: &str,
     platform: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<ServerRow, sqlx::Error> {
+) -> Result<ServerRow, StoreError> {
     let id = ServerId::new();
     sqlx::query(
         "INSERT INTO servers (id, workspace_id, name, platform, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -56,7 +56,7 @@ pub async fn insert(
     .bind(name)
     .bind(platform)
     .bind(to_micros(now))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(ServerRow {
         id: id.to_string(),
@@ -73,28 +73,30 @@ pub async fn by_id(
     db: &Db,
     ws: WorkspaceId,
     id: ServerId,
-) -> Result<Option<ServerRow>, sqlx::Error> {
+) -> Result<Option<ServerRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM servers WHERE workspace_id = ? AND id = ?"
     ))
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 pub async fn by_name(
     db: &Db,
     ws: WorkspaceId,
     name: &str,
-) -> Result<Option<ServerRow>, sqlx::Error> {
+) -> Result<Option<ServerRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM servers WHERE workspace_id = ? AND name = ?"
     ))
     .bind(ws.to_string())
     .bind(name)
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 /// Servers ordered by name, optionally filtered by name text and connection state.
@@ -103,7 +105,7 @@ pub async fn list(
     ws: WorkspaceId,
     q: Option<&str>,
     connected: Option<bool>,
-) -> Result<Vec<ServerRow>, sqlx::Error> {
+) -> Result<Vec<ServerRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM servers WHERE workspace_id = ? \
          AND (? IS NULL OR name LIKE ? ESCAPE '\\') AND (? IS NULL OR connected = ?) ORDER BY name"
@@ -113,32 +115,29 @@ pub async fn list(
     .bind(q.map(like_literal))
     .bind(connected)
     .bind(connected)
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
-pub async fn delete(
-    db: impl SqliteExecutor<'_>,
-    ws: WorkspaceId,
-    id: ServerId,
-) -> Result<bool, sqlx::Error> {
+pub async fn delete(tx: &mut WriteTx, ws: WorkspaceId, id: ServerId) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM servers WHERE workspace_id = ? AND id = ?")
         .bind(ws.to_string())
         .bind(id.to_string())
-        .execute(db)
+        .execute(tx.conn())
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn insert_registration_token(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     token_hash: &str,
     created_by: UserId,
     expires_at: DateTime<Utc>,
     max_uses: i64,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO registration_tokens (id, workspace_id, token_hash, created_by, created_at, \
          expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -150,18 +149,18 @@ pub async fn insert_registration_token(
     .bind(to_micros(now))
     .bind(to_micros(expires_at))
     .bind(max_uses)
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 /// Spends one use of a live registration token; false when it is unknown, expired or used up.
-pub async fn spend_registration_token<'c, E>(
+pub(super) async fn spend_registration_token<'c, E>(
     conn: E,
     ws: WorkspaceId,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error>
+) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'c, Database = sqlx::Sqlite>,
 {
@@ -177,31 +176,50 @@ where
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks the server connected or not, and when it was last seen.
+/// Marks the server connected or not as of the write's time, inside the write that audits the
+/// link going up or down.
 pub async fn set_presence(
-    db: &Db,
-    ws: WorkspaceId,
+    tx: &mut WriteTx,
     id: ServerId,
     connected: bool,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
     sqlx::query(
         "UPDATE servers SET connected = ?, last_seen = ? WHERE workspace_id = ? AND id = ?",
     )
     .bind(connected)
+    .bind(to_micros(at))
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Moves a connected server's "last seen" forward. Bookkeeping, not a change of state: the
+/// link's coming and going is what the audit log records.
+pub async fn touch_last_seen(
+    db: &Db,
+    ws: WorkspaceId,
+    id: ServerId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE servers SET last_seen = ? WHERE workspace_id = ? AND id = ? AND connected = 1",
+    )
     .bind(to_micros(now))
     .bind(ws.to_string())
     .bind(id.to_string())
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     Ok(())
 }
 
 /// Every server is disconnected when the server process starts: links live in memory.
-pub async fn reset_presence(db: &Db, ws: WorkspaceId) -> Result<(), sqlx::Error> {
+pub async fn reset_presence(db: &Db, ws: WorkspaceId) -> Result<(), StoreError> {
     sqlx::query("UPDATE servers SET connected = 0 WHERE workspace_id = ? AND connected = 1")
         .bind(ws.to_string())
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }

@@ -6,11 +6,11 @@
 //! under one count; a right password gives its reservation back.
 
 use super::{parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::share::{ShareInfo, MAX_FAILED_JOINS};
 use gatehouse_shared::{ParticipantId, ShareId, UserId, WorkspaceId};
-use sqlx::SqliteExecutor;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,11 +28,11 @@ pub struct ShareRow {
 }
 
 impl ShareRow {
-    pub fn share_id(&self) -> Result<ShareId, sqlx::Error> {
+    pub fn share_id(&self) -> Result<ShareId, StoreError> {
         parse_id(&self.id)
     }
 
-    pub fn websh(&self) -> Result<Uuid, sqlx::Error> {
+    pub fn websh(&self) -> Result<Uuid, StoreError> {
         parse_id(&self.websh_id)
     }
 
@@ -57,7 +57,7 @@ impl ShareRow {
         self.revoked_at.is_none() && !self.locked() && !self.expired(now)
     }
 
-    pub fn info(&self, now: DateTime<Utc>) -> Result<ShareInfo, sqlx::Error> {
+    pub fn info(&self, now: DateTime<Utc>) -> Result<ShareInfo, StoreError> {
         Ok(ShareInfo {
             id: self.share_id()?,
             websh: self.websh()?,
@@ -84,11 +84,11 @@ pub struct NewShare<'a> {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     s: &NewShare<'_>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO websh_shares (id, workspace_id, websh_id, created_by, secret_hash, \
          password_hash, read_only, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -102,7 +102,7 @@ pub async fn insert(
     .bind(s.read_only)
     .bind(to_micros(now))
     .bind(to_micros(s.expires_at))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -115,62 +115,65 @@ pub async fn by_secret_hash(
     db: &Db,
     ws: WorkspaceId,
     secret_hash: &str,
-) -> Result<Option<ShareRow>, sqlx::Error> {
+) -> Result<Option<ShareRow>, StoreError> {
     sqlx::query_as(&format!(
         "{SELECT} WHERE s.workspace_id = ? AND s.secret_hash = ?"
     ))
     .bind(ws.to_string())
     .bind(secret_hash)
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
-pub async fn get(db: &Db, ws: WorkspaceId, id: ShareId) -> Result<Option<ShareRow>, sqlx::Error> {
+pub async fn get(db: &Db, ws: WorkspaceId, id: ShareId) -> Result<Option<ShareRow>, StoreError> {
     sqlx::query_as(&format!("{SELECT} WHERE s.workspace_id = ? AND s.id = ?"))
         .bind(ws.to_string())
         .bind(id.to_string())
-        .fetch_optional(db)
+        .fetch_optional(&db.pool)
         .await
+        .map_err(StoreError::from)
 }
 
 /// Every link to a terminal, newest first.
-pub async fn of_websh(db: &Db, ws: WorkspaceId, websh: Uuid) -> Result<Vec<ShareRow>, sqlx::Error> {
+pub async fn of_websh(db: &Db, ws: WorkspaceId, websh: Uuid) -> Result<Vec<ShareRow>, StoreError> {
     sqlx::query_as(&format!(
         "{SELECT} WHERE s.workspace_id = ? AND s.websh_id = ? ORDER BY s.created_at DESC, s.id"
     ))
     .bind(ws.to_string())
     .bind(websh.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 /// Marks a link revoked; false when it already was.
 pub async fn revoke(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: ShareId,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    stamp_once(db, "websh_shares", "revoked_at", ws, &id.to_string(), now).await
+) -> Result<bool, StoreError> {
+    stamp_once(tx, "websh_shares", "revoked_at", ws, &id.to_string(), now).await
 }
 
 /// Sets `table.column` to `now` on row `id` unless it is set already; true when this call set it.
 /// (`table` and `column` are this module's own constants, never input.)
 async fn stamp_once(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     table: &'static str,
     column: &'static str,
     ws: WorkspaceId,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(&format!(
         "UPDATE {table} SET {column} = ? WHERE workspace_id = ? AND id = ? AND {column} IS NULL"
     ))
     .bind(to_micros(now))
     .bind(ws.to_string())
     .bind(id)
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -182,7 +185,7 @@ pub async fn reserve_attempt(
     ws: WorkspaceId,
     share: &ShareRow,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE websh_shares SET failed_attempts = failed_attempts + 1, last_failed_at = ? \
          WHERE workspace_id = ? AND id = ? AND failed_attempts = ?",
@@ -191,18 +194,14 @@ pub async fn reserve_attempt(
     .bind(ws.to_string())
     .bind(&share.id)
     .bind(share.failed_attempts)
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Gives back a reserved attempt whose password was right, restoring the earlier count and time
 /// (failures before it still count towards the lock).
-pub async fn release_attempt(
-    db: &Db,
-    ws: WorkspaceId,
-    share: &ShareRow,
-) -> Result<(), sqlx::Error> {
+pub async fn release_attempt(db: &Db, ws: WorkspaceId, share: &ShareRow) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE websh_shares SET failed_attempts = ?, last_failed_at = ? \
          WHERE workspace_id = ? AND id = ? AND failed_attempts = ?",
@@ -212,7 +211,7 @@ pub async fn release_attempt(
     .bind(ws.to_string())
     .bind(&share.id)
     .bind(share.failed_attempts + 1)
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     Ok(())
 }
@@ -222,7 +221,7 @@ pub async fn active_counts(
     db: &Db,
     ws: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
+) -> Result<Vec<(String, i64)>, StoreError> {
     sqlx::query_as(
         "SELECT websh_id, COUNT(*) FROM websh_shares WHERE workspace_id = ? AND revoked_at IS NULL \
          AND expires_at > ? AND failed_attempts < ? GROUP BY websh_id",
@@ -230,8 +229,9 @@ pub async fn active_counts(
     .bind(ws.to_string())
     .bind(to_micros(now))
     .bind(i64::from(MAX_FAILED_JOINS))
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -244,18 +244,17 @@ pub struct ParticipantRow {
 }
 
 impl ParticipantRow {
-    pub fn participant_id(&self) -> Result<ParticipantId, sqlx::Error> {
+    pub fn participant_id(&self) -> Result<ParticipantId, StoreError> {
         parse_id(&self.id)
     }
 }
 
 pub async fn insert_participant(
-    db: &Db,
-    ws: WorkspaceId,
+    tx: &mut WriteTx,
     share: ShareId,
     name: &str,
-    now: DateTime<Utc>,
-) -> Result<ParticipantRow, sqlx::Error> {
+) -> Result<ParticipantRow, StoreError> {
+    let (ws, now) = (tx.workspace(), tx.at());
     let id = ParticipantId::new();
     sqlx::query(
         "INSERT INTO share_participants (id, workspace_id, share_id, name, joined_at) \
@@ -266,7 +265,7 @@ pub async fn insert_participant(
     .bind(share.to_string())
     .bind(name)
     .bind(to_micros(now))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(ParticipantRow {
         id: id.to_string(),
@@ -281,26 +280,27 @@ pub async fn participant(
     db: &Db,
     ws: WorkspaceId,
     id: ParticipantId,
-) -> Result<Option<ParticipantRow>, sqlx::Error> {
+) -> Result<Option<ParticipantRow>, StoreError> {
     sqlx::query_as(
         "SELECT id, share_id, name, joined_at, removed_at FROM share_participants \
          WHERE workspace_id = ? AND id = ?",
     )
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 /// Marks a guest removed (a later join as this participant is refused).
 pub async fn remove_participant(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: ParticipantId,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     stamp_once(
-        db,
+        tx,
         "share_participants",
         "removed_at",
         ws,
@@ -311,21 +311,20 @@ pub async fn remove_participant(
 }
 
 pub async fn insert_ticket(
-    db: &Db,
-    ws: WorkspaceId,
+    tx: &mut WriteTx,
     ticket_hash: &str,
     participant: ParticipantId,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO share_tickets (ticket_hash, workspace_id, participant_id, expires_at) \
          VALUES (?, ?, ?, ?)",
     )
     .bind(ticket_hash)
-    .bind(ws.to_string())
+    .bind(tx.workspace().to_string())
     .bind(participant.to_string())
     .bind(to_micros(expires_at))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -336,7 +335,7 @@ pub async fn take_ticket(
     ws: WorkspaceId,
     ticket_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<ParticipantId>, sqlx::Error> {
+) -> Result<Option<ParticipantId>, StoreError> {
     let row: Option<(String,)> = sqlx::query_as(
         "UPDATE share_tickets SET used_at = ? WHERE workspace_id = ? AND ticket_hash = ? \
          AND used_at IS NULL AND expires_at > ? RETURNING participant_id",
@@ -345,7 +344,7 @@ pub async fn take_ticket(
     .bind(ws.to_string())
     .bind(ticket_hash)
     .bind(to_micros(now))
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await?;
     row.map(|(id,)| parse_id(&id)).transpose()
 }
@@ -355,11 +354,11 @@ pub async fn purge_tickets(
     db: &Db,
     ws: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM share_tickets WHERE workspace_id = ? AND expires_at <= ?")
         .bind(ws.to_string())
         .bind(to_micros(now))
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(done.rows_affected())
 }

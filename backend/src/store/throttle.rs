@@ -6,6 +6,7 @@
 //! successful attempt releases its reservation.
 
 use super::Db;
+use super::StoreError;
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_shared::WorkspaceId;
@@ -25,9 +26,9 @@ pub async fn reserve(
     limits: &[Limit],
     now: DateTime<Utc>,
     window: Duration,
-) -> Result<Result<Vec<i64>, u64>, sqlx::Error> {
+) -> Result<Result<Vec<i64>, u64>, StoreError> {
     let since = now - window;
-    let mut tx = db.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
     for limit in limits {
         let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
             "SELECT COUNT(*), MIN(at) FROM login_failures \
@@ -61,23 +62,23 @@ pub async fn reserve(
 }
 
 /// Takes back reserved attempts (the attempt succeeded).
-pub async fn release(db: &Db, ws: WorkspaceId, ids: &[i64]) -> Result<(), sqlx::Error> {
+pub async fn release(db: &Db, ws: WorkspaceId, ids: &[i64]) -> Result<(), StoreError> {
     for id in ids {
         sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND rowid = ?")
             .bind(ws.to_string())
             .bind(id)
-            .execute(db)
+            .execute(&db.pool)
             .await?;
     }
     Ok(())
 }
 
 /// Forgets every failure of `key` (after a successful sign-in of that account).
-pub async fn clear(db: &Db, ws: WorkspaceId, key: &str) -> Result<(), sqlx::Error> {
+pub async fn clear(db: &Db, ws: WorkspaceId, key: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND throttle_key = ?")
         .bind(ws.to_string())
         .bind(key)
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }
@@ -88,11 +89,11 @@ pub async fn purge_older_than(
     ws: WorkspaceId,
     now: DateTime<Utc>,
     window: Duration,
-) -> Result<u64, sqlx::Error> {
+) -> Result<u64, StoreError> {
     let done = sqlx::query("DELETE FROM login_failures WHERE workspace_id = ? AND at <= ?")
         .bind(ws.to_string())
         .bind(to_micros(now - window))
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(done.rows_affected())
 }
@@ -105,7 +106,7 @@ pub async fn recent_failures(
     key: &str,
     now: DateTime<Utc>,
     window: Duration,
-) -> Result<(i64, u64), sqlx::Error> {
+) -> Result<(i64, u64), StoreError> {
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(at) FROM login_failures \
          WHERE workspace_id = ? AND throttle_key = ? AND at > ?",
@@ -113,7 +114,7 @@ pub async fn recent_failures(
     .bind(ws.to_string())
     .bind(key)
     .bind(to_micros(now - window))
-    .fetch_one(db)
+    .fetch_one(&db.pool)
     .await?;
     let wait = oldest.map_or(1, |o| {
         (from_micros(o) + window - now).num_seconds().max(1) as u64
@@ -127,12 +128,12 @@ pub async fn record_failure(
     ws: WorkspaceId,
     key: &str,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO login_failures (workspace_id, throttle_key, at) VALUES (?, ?, ?)")
         .bind(ws.to_string())
         .bind(key)
         .bind(to_micros(now))
-        .execute(db)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }

@@ -1,11 +1,11 @@
 //! API tokens: only their SHA-256 is stored.
 
 use super::{parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::token::ApiToken;
 use gatehouse_shared::{TokenId, UserId, WorkspaceId};
-use sqlx::SqliteExecutor;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct TokenRow {
@@ -18,7 +18,7 @@ struct TokenRow {
 }
 
 impl TokenRow {
-    fn into_token(self) -> Result<ApiToken, sqlx::Error> {
+    fn into_token(self) -> Result<ApiToken, StoreError> {
         Ok(ApiToken {
             id: parse_id(&self.id)?,
             name: self.name,
@@ -31,14 +31,14 @@ impl TokenRow {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     user: UserId,
     name: &str,
     token_hash: &str,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<TokenId, sqlx::Error> {
+) -> Result<TokenId, StoreError> {
     let id = TokenId::new();
     sqlx::query(
         "INSERT INTO api_tokens (id, workspace_id, user_id, name, token_hash, created_at, expires_at) \
@@ -51,7 +51,7 @@ pub async fn insert(
     .bind(token_hash)
     .bind(to_micros(now))
     .bind(expires_at.map(to_micros))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(id)
 }
@@ -60,26 +60,26 @@ pub async fn list_for_user(
     db: &Db,
     ws: WorkspaceId,
     user: UserId,
-) -> Result<Vec<ApiToken>, sqlx::Error> {
+) -> Result<Vec<ApiToken>, StoreError> {
     let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
          WHERE workspace_id = ? AND user_id = ? ORDER BY created_at DESC",
     )
     .bind(ws.to_string())
     .bind(user.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     rows.into_iter().map(TokenRow::into_token).collect()
 }
 
 /// Revokes the caller's own token; false when there is no such live token of theirs.
 pub async fn revoke(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     user: UserId,
     id: TokenId,
     now: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE api_tokens SET revoked_at = ? WHERE workspace_id = ? AND user_id = ? AND id = ? \
          AND revoked_at IS NULL",
@@ -88,7 +88,7 @@ pub async fn revoke(
     .bind(ws.to_string())
     .bind(user.to_string())
     .bind(id.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -99,7 +99,7 @@ pub async fn authenticate(
     ws: WorkspaceId,
     token_hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(TokenId, UserId)>, sqlx::Error> {
+) -> Result<Option<(TokenId, UserId)>, StoreError> {
     let row: Option<(String, String)> = sqlx::query_as(
         "UPDATE api_tokens SET last_used_at = ? WHERE workspace_id = ? AND token_hash = ? \
          AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) RETURNING id, user_id",
@@ -108,7 +108,7 @@ pub async fn authenticate(
     .bind(ws.to_string())
     .bind(token_hash)
     .bind(to_micros(now))
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await?;
     row.map(|(id, user)| Ok((parse_id(&id)?, parse_id(&user)?)))
         .transpose()

@@ -1,10 +1,10 @@
 //! Users, their password hashes, TOTP state and direct server grants.
 
 use super::{parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{Role, User, UserId, UserRef, WorkspaceId};
-use sqlx::SqliteExecutor;
 
 /// A user row, including the secrets the API never shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -21,17 +21,15 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    pub fn user_id(&self) -> Result<UserId, sqlx::Error> {
+    pub fn user_id(&self) -> Result<UserId, StoreError> {
         parse_id(&self.id)
     }
 
-    pub fn role(&self) -> Result<Role, sqlx::Error> {
-        self.role
-            .parse()
-            .map_err(|e: String| sqlx::Error::Decode(e.into()))
+    pub fn role(&self) -> Result<Role, StoreError> {
+        self.role.parse().map_err(StoreError::Corrupt)
     }
 
-    pub fn to_user(&self) -> Result<User, sqlx::Error> {
+    pub fn to_user(&self) -> Result<User, StoreError> {
         Ok(User {
             id: self.user_id()?,
             username: self.username.clone(),
@@ -42,7 +40,7 @@ impl UserRow {
         })
     }
 
-    pub fn to_ref(&self) -> Result<UserRef, sqlx::Error> {
+    pub fn to_ref(&self) -> Result<UserRef, StoreError> {
         Ok(UserRef {
             id: self.user_id()?,
             username: self.username.clone(),
@@ -54,10 +52,10 @@ const COLUMNS: &str =
     "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
                        totp_last_step, created_at";
 
-pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, sqlx::Error> {
+pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
         .bind(ws.to_string())
-        .fetch_one(db)
+        .fetch_one(&db.pool)
         .await?;
     Ok(n)
 }
@@ -70,24 +68,24 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
-) -> Result<User, sqlx::Error> {
-    insert_where(db, ws, user, now, false)
+) -> Result<User, StoreError> {
+    insert_where(tx, ws, user, now, false)
         .await?
-        .ok_or(sqlx::Error::RowNotFound)
+        .ok_or_else(|| StoreError::Corrupt("an unconditional insert returned no row".into()))
 }
 
 /// Inserts `user`; with `only_if_empty`, only when the workspace has no user yet (atomically).
 async fn insert_where(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
     only_if_empty: bool,
-) -> Result<Option<User>, sqlx::Error> {
+) -> Result<Option<User>, StoreError> {
     let id = UserId::new();
     let done = sqlx::query(
         "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
@@ -103,7 +101,7 @@ async fn insert_where(
     .bind(to_micros(now))
     .bind(only_if_empty)
     .bind(ws.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     if done.rows_affected() == 0 {
         return Ok(None);
@@ -120,22 +118,22 @@ async fn insert_where(
 
 /// Creates the first user only when the workspace has none, atomically.
 pub async fn insert_first(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     user: &NewUser<'_>,
     now: DateTime<Utc>,
-) -> Result<Option<User>, sqlx::Error> {
-    insert_where(db, ws, user, now, true).await
+) -> Result<Option<User>, StoreError> {
+    insert_where(tx, ws, user, now, true).await
 }
 
 /// The workspace's first superuser (on whose behalf the admin command issues tokens).
-pub async fn first_superuser(db: &Db, ws: WorkspaceId) -> Result<Option<UserId>, sqlx::Error> {
+pub async fn first_superuser(db: &Db, ws: WorkspaceId) -> Result<Option<UserId>, StoreError> {
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT id FROM users WHERE workspace_id = ? AND role = 'superuser' \
          ORDER BY created_at LIMIT 1",
     )
     .bind(ws.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await?;
     row.map(|(id,)| parse_id(&id)).transpose()
 }
@@ -144,24 +142,26 @@ pub async fn by_username(
     db: &Db,
     ws: WorkspaceId,
     username: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+) -> Result<Option<UserRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND username = ?"
     ))
     .bind(ws.to_string())
     .bind(username)
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
-pub async fn by_id(db: &Db, ws: WorkspaceId, id: UserId) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn by_id(db: &Db, ws: WorkspaceId, id: UserId) -> Result<Option<UserRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND id = ?"
     ))
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_optional(db)
+    .fetch_optional(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 /// Users ordered by username, after `after` (the cursor), at most `limit`.
@@ -170,7 +170,7 @@ pub async fn list(
     ws: WorkspaceId,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<UserRow>, sqlx::Error> {
+) -> Result<Vec<UserRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND username > ? \
          ORDER BY username LIMIT ?"
@@ -178,32 +178,33 @@ pub async fn list(
     .bind(ws.to_string())
     .bind(after.unwrap_or(""))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 pub async fn set_pending_totp(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: UserId,
     secret: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE users SET totp_pending_secret = ? WHERE workspace_id = ? AND id = ?")
         .bind(secret)
         .bind(ws.to_string())
         .bind(id.to_string())
-        .execute(db)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
 
 /// Moves the pending secret into place, remembering `step` so that code cannot be used again.
 pub async fn confirm_totp(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: UserId,
     step: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE users SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, \
          totp_last_step = ? WHERE workspace_id = ? AND id = ? AND totp_pending_secret IS NOT NULL",
@@ -211,7 +212,7 @@ pub async fn confirm_totp(
     .bind(step)
     .bind(ws.to_string())
     .bind(id.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -223,7 +224,7 @@ pub async fn consume_totp_step(
     ws: WorkspaceId,
     id: UserId,
     step: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE users SET totp_last_step = ? WHERE workspace_id = ? AND id = ? \
          AND (totp_last_step IS NULL OR totp_last_step < ?)",
@@ -232,17 +233,17 @@ pub async fn consume_totp_step(
     .bind(ws.to_string())
     .bind(id.to_string())
     .bind(step)
-    .execute(db)
+    .execute(&db.pool)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 pub async fn add_server_grant(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: UserId,
     pattern: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO user_server_grants (workspace_id, user_id, pattern) VALUES (?, ?, ?) \
          ON CONFLICT DO NOTHING",
@@ -250,7 +251,7 @@ pub async fn add_server_grant(
     .bind(ws.to_string())
     .bind(id.to_string())
     .bind(pattern)
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -260,7 +261,7 @@ pub async fn server_patterns(
     db: &Db,
     ws: WorkspaceId,
     id: UserId,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT pattern FROM user_server_grants WHERE workspace_id = ? AND user_id = ? \
          UNION SELECT p.pattern FROM group_server_patterns p \
@@ -271,7 +272,7 @@ pub async fn server_patterns(
     .bind(id.to_string())
     .bind(ws.to_string())
     .bind(id.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())
 }

@@ -1,10 +1,10 @@
 //! Terminal (websh session) records: who opened what where, and how it ended.
 
 use super::{parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::{ServerId, UserId, WorkSessionId, WorkspaceId};
-use sqlx::SqliteExecutor;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,12 +35,8 @@ pub struct NewWebsh<'a> {
     pub recording: &'a str,
 }
 
-pub async fn insert(
-    db: &Db,
-    ws: WorkspaceId,
-    w: &NewWebsh<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn insert(tx: &mut WriteTx, w: &NewWebsh<'_>) -> Result<(), StoreError> {
+    let (ws, now) = (tx.workspace(), tx.at());
     sqlx::query(
         "INSERT INTO websh_sessions (id, workspace_id, work_session_id, server_id, server_name, \
          user_id, run_as, cols, rows, recording, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -56,7 +52,7 @@ pub async fn insert(
     .bind(i64::from(w.rows))
     .bind(w.recording)
     .bind(to_micros(now))
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
@@ -65,12 +61,13 @@ const SELECT: &str = "SELECT w.id, w.work_session_id, w.server_id, w.server_name
     u.username, w.run_as, w.cols, w.rows, w.recording, w.created_at, w.ended_at \
     FROM websh_sessions w JOIN users u ON u.id = w.user_id";
 
-pub async fn get(db: &Db, ws: WorkspaceId, id: Uuid) -> Result<Option<WebshRow>, sqlx::Error> {
+pub async fn get(db: &Db, ws: WorkspaceId, id: Uuid) -> Result<Option<WebshRow>, StoreError> {
     sqlx::query_as(&format!("{SELECT} WHERE w.workspace_id = ? AND w.id = ?"))
         .bind(ws.to_string())
         .bind(id.to_string())
-        .fetch_optional(db)
+        .fetch_optional(&db.pool)
         .await
+        .map_err(StoreError::from)
 }
 
 /// Terminals on `server` that have not ended (candidates for re-attach after a restart).
@@ -78,24 +75,25 @@ pub async fn open_on_server(
     db: &Db,
     ws: WorkspaceId,
     server: ServerId,
-) -> Result<Vec<WebshRow>, sqlx::Error> {
+) -> Result<Vec<WebshRow>, StoreError> {
     sqlx::query_as(&format!(
         "{SELECT} WHERE w.workspace_id = ? AND w.server_id = ? AND w.ended_at IS NULL"
     ))
     .bind(ws.to_string())
     .bind(server.to_string())
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await
+    .map_err(StoreError::from)
 }
 
 pub async fn finish(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     id: Uuid,
     exit_code: Option<i32>,
     reason: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE websh_sessions SET ended_at = ?, exit_code = ?, end_reason = ? \
          WHERE workspace_id = ? AND id = ? AND ended_at IS NULL",
@@ -105,13 +103,13 @@ pub async fn finish(
     .bind(reason)
     .bind(ws.to_string())
     .bind(id.to_string())
-    .execute(db)
+    .execute(tx.conn())
     .await?;
     Ok(())
 }
 
 impl WebshRow {
-    pub fn ids(&self) -> Result<(Uuid, WorkSessionId, ServerId, UserId), sqlx::Error> {
+    pub fn ids(&self) -> Result<(Uuid, WorkSessionId, ServerId, UserId), StoreError> {
         Ok((
             parse_id(&self.id)?,
             parse_id(&self.work_session_id)?,

@@ -1,6 +1,7 @@
 //! Work sessions and their servers; the list query behind the console's filter bar.
 
 use super::{like_literal, parse_id, Db};
+use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::work_session::{Adjustments, ServerRef};
@@ -31,12 +32,12 @@ struct SessionRow {
     ended_at: Option<i64>,
 }
 
-fn decode_err(what: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("malformed {what} in work_sessions").into())
+fn decode_err(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("malformed {what} in work_sessions"))
 }
 
 impl SessionRow {
-    fn into_session(self, servers: Vec<ServerRef>) -> Result<WorkSession, sqlx::Error> {
+    fn into_session(self, servers: Vec<ServerRef>) -> Result<WorkSession, StoreError> {
         let scopes = self
             .scopes
             .split(',')
@@ -104,11 +105,8 @@ fn adjustments_text(s: &WorkSession) -> Option<String> {
 }
 
 /// Inserts a new session and its servers (inside the caller's transaction).
-pub async fn insert(
-    conn: &mut SqliteConnection,
-    ws: WorkspaceId,
-    s: &WorkSession,
-) -> Result<(), sqlx::Error> {
+pub async fn insert(tx: &mut WriteTx, ws: WorkspaceId, s: &WorkSession) -> Result<(), StoreError> {
+    let conn = tx.conn();
     sqlx::query(
         "INSERT INTO work_sessions (id, workspace_id, purpose, status, scopes, requested_by, \
          assignee, approved_by, decision_reason, adjustments, starts_at, duration_secs, expires_at, \
@@ -153,11 +151,12 @@ pub async fn insert(
 /// Writes a transition's result, only if the row is still in `expected` (optimistic check:
 /// two racing approvers cannot both win). Returns false when someone else changed it first.
 pub async fn update(
-    conn: &mut SqliteConnection,
+    tx: &mut WriteTx,
     ws: WorkspaceId,
     s: &WorkSession,
     expected: Status,
-) -> Result<bool, sqlx::Error> {
+) -> Result<bool, StoreError> {
+    let conn = tx.conn();
     let done = sqlx::query(
         "UPDATE work_sessions SET status = ?, scopes = ?, approved_by = ?, decision_reason = ?, \
          adjustments = ?, duration_secs = ?, expires_at = ?, decided_at = ?, activated_at = ?, \
@@ -203,7 +202,7 @@ async fn servers_of(
     db: impl sqlx::Executor<'_, Database = Sqlite>,
     ws: WorkspaceId,
     ids: &[String],
-) -> Result<HashMap<String, Vec<ServerRef>>, sqlx::Error> {
+) -> Result<HashMap<String, Vec<ServerRef>>, StoreError> {
     let mut map: HashMap<String, Vec<ServerRef>> = HashMap::new();
     if ids.is_empty() {
         return Ok(map);
@@ -233,7 +232,7 @@ async fn assemble(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
     rows: Vec<SessionRow>,
-) -> Result<Vec<WorkSession>, sqlx::Error> {
+) -> Result<Vec<WorkSession>, StoreError> {
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut servers = servers_of(&mut *conn, ws, &ids).await?;
     rows.into_iter()
@@ -244,13 +243,20 @@ async fn assemble(
         .collect()
 }
 
-/// One session, read on `conn` (inside a transaction, so a change is computed from the row
-/// it will overwrite).
+/// One session, read inside a write (so a change is computed from the row it will overwrite).
 pub async fn get_on(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    id: WorkSessionId,
+) -> Result<Option<WorkSession>, StoreError> {
+    get_conn(tx.conn(), ws, id).await
+}
+
+async fn get_conn(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
     id: WorkSessionId,
-) -> Result<Option<WorkSession>, sqlx::Error> {
+) -> Result<Option<WorkSession>, StoreError> {
     let row: Option<SessionRow> =
         sqlx::query_as(&format!("{SELECT} WHERE ws.workspace_id = ? AND ws.id = ?"))
             .bind(ws.to_string())
@@ -266,9 +272,9 @@ pub async fn get(
     db: &Db,
     ws: WorkspaceId,
     id: WorkSessionId,
-) -> Result<Option<WorkSession>, sqlx::Error> {
-    let mut conn = db.acquire().await?;
-    get_on(&mut conn, ws, id).await
+) -> Result<Option<WorkSession>, StoreError> {
+    let mut conn = db.pool.acquire().await?;
+    get_conn(&mut conn, ws, id).await
 }
 
 /// Whose sessions a list shows.
@@ -358,10 +364,10 @@ pub async fn list(
     db: &Db,
     ws: WorkspaceId,
     f: &ListFilter,
-) -> Result<(Vec<WorkSession>, i64, Option<(i64, String)>), sqlx::Error> {
+) -> Result<(Vec<WorkSession>, i64, Option<(i64, String)>), StoreError> {
     let mut count = QueryBuilder::new("SELECT COUNT(*) FROM work_sessions ws");
     push_filters(&mut count, ws, f);
-    let (total,): (i64,) = count.build_query_as().fetch_one(db).await?;
+    let (total,): (i64,) = count.build_query_as().fetch_one(&db.pool).await?;
 
     let mut q = QueryBuilder::new(SELECT);
     push_filters(&mut q, ws, f);
@@ -376,14 +382,14 @@ pub async fn list(
     }
     q.push(" ORDER BY ws.created_at DESC, ws.id DESC LIMIT ")
         .push_bind(f.limit + 1);
-    let mut rows: Vec<SessionRow> = q.build_query_as().fetch_all(db).await?;
+    let mut rows: Vec<SessionRow> = q.build_query_as().fetch_all(&db.pool).await?;
     let next = if rows.len() as i64 > f.limit {
         rows.truncate(f.limit as usize);
         rows.last().map(|r| (r.created_at, r.id.clone()))
     } else {
         None
     };
-    let mut conn = db.acquire().await?;
+    let mut conn = db.pool.acquire().await?;
     Ok((assemble(&mut conn, ws, rows).await?, total, next))
 }
 
@@ -392,26 +398,26 @@ pub async fn due(
     db: &Db,
     ws: WorkspaceId,
     now: DateTime<Utc>,
-) -> Result<Vec<WorkSessionId>, sqlx::Error> {
+) -> Result<Vec<WorkSessionId>, StoreError> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT id FROM work_sessions WHERE workspace_id = ? AND next_deadline IS NOT NULL \
          AND next_deadline <= ? ORDER BY next_deadline LIMIT 500",
     )
     .bind(ws.to_string())
     .bind(to_micros(now))
-    .fetch_all(db)
+    .fetch_all(&db.pool)
     .await?;
     rows.into_iter().map(|(id,)| parse_id(&id)).collect()
 }
 
 /// The workspace's earliest pending deadline, if any.
-pub async fn next_deadline(db: &Db, ws: WorkspaceId) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+pub async fn next_deadline(db: &Db, ws: WorkspaceId) -> Result<Option<DateTime<Utc>>, StoreError> {
     let (min,): (Option<i64>,) = sqlx::query_as(
         "SELECT MIN(next_deadline) FROM work_sessions WHERE workspace_id = ? \
          AND next_deadline IS NOT NULL",
     )
     .bind(ws.to_string())
-    .fetch_one(db)
+    .fetch_one(&db.pool)
     .await?;
     Ok(opt_from_micros(min))
 }

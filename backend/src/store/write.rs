@@ -13,17 +13,31 @@ pub enum StoreError {
     /// A row with the same unique key exists.
     #[error("a row with this key already exists")]
     Duplicate,
+    /// A stored value could not be read back (a corrupted or hand-edited row).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
     /// Anything else the database refused or failed at; logged where it is turned into a reply.
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Database(DriverError),
 }
+
+/// The database driver's own error, kept opaque so no layer above the store names the driver.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct DriverError(sqlx::Error);
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
-            _ => StoreError::Database(err),
+            _ => StoreError::Database(DriverError(err)),
         }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Database(DriverError(err.into()))
     }
 }
 
@@ -44,7 +58,7 @@ impl WriteTx {
         workspace: WorkspaceId,
         at: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
-        let tx = db.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Self { tx, workspace, at })
     }
 
@@ -58,14 +72,14 @@ impl WriteTx {
     }
 
     /// The connection the store functions write through.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
+    pub(super) fn conn(&mut self) -> &mut SqliteConnection {
         &mut self.tx
     }
 
     /// Appends a further event to the chain inside this transaction (a change that is audited
     /// as more than one event).
     pub async fn audit(&mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
-        Ok(append(&mut self.tx, self.workspace, event, self.at).await?)
+        append(&mut self.tx, self.workspace, event, self.at).await
     }
 
     /// Appends the change's audit event and commits both; if either fails, nothing is written.

@@ -18,6 +18,9 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
+    /// The same database file opened a second time, outside the server's store, the way an
+    /// operator or an attacker with file access would: tests read and tamper through it.
+    pub raw: sqlx::SqlitePool,
     _dir: TempDir,
 }
 
@@ -76,10 +79,14 @@ impl TestApp {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         config.data_dir = dir.path().to_owned();
         let state = AppState::open(&url, config).await.expect("open state");
+        let raw = sqlx::SqlitePool::connect(&url)
+            .await
+            .expect("open the file again");
         gatehouse::spawn_background(&state);
         Self {
             router: app(state.clone()),
             state,
+            raw,
             _dir: dir,
         }
     }

@@ -77,6 +77,8 @@ audit_actions! {
     ShareRevoked => "share.revoked",
     ShareJoin => "share.join",
     ShareParticipantRemoved => "share.participant_removed",
+    /// A command was sent to its servers (one `exec.run` follows per server as each ends).
+    ExecStarted => "exec.started",
     ExecRun => "exec.run",
     FileList => "file.list",
     FileStat => "file.stat",

@@ -7,6 +7,17 @@ use crate::exec::RunStatus;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `exec.started`: a command sent to its servers, recorded with the job's rows before any
+/// agent runs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecStartedDetails {
+    pub job: Uuid,
+    pub command: String,
+    pub run_as: Option<String>,
+    pub servers: Vec<String>,
+    pub timeout_secs: u64,
+}
+
 /// `exec.run`: one command on one server, as it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecRunDetails {

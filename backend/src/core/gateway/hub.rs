@@ -8,7 +8,7 @@ use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
 use gatehouse_shared::files::FileOp;
-use gatehouse_shared::{ServerId, WorkSessionId};
+use gatehouse_shared::{ServerId, UserId, WorkSessionId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -311,6 +311,33 @@ impl AgentLink {
 pub struct Hub {
     links: Mutex<HashMap<ServerId, Arc<AgentLink>>>,
     terminals: Mutex<HashMap<ChannelId, Arc<Terminal>>>,
+    /// Places held by terminals being opened, by slot number: (owner, server). Locked only
+    /// after `terminals`, so a count over both is one consistent reading.
+    opening: Mutex<HashMap<u64, (UserId, ServerId)>>,
+    next_slot: std::sync::atomic::AtomicU64,
+}
+
+/// Which terminal cap an open would exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CapReached {
+    #[error("the user's open terminals are at their cap")]
+    PerUser,
+    #[error("the server's open terminals are at their cap")]
+    PerServer,
+}
+
+/// A place held for a terminal while it opens, so that two opens racing for the last place
+/// cannot both take it. Dropping it gives the place back; [`Hub::add_terminal`] turns it into
+/// the terminal itself.
+pub struct TerminalSlot<'a> {
+    hub: &'a Hub,
+    id: u64,
+}
+
+impl Drop for TerminalSlot<'_> {
+    fn drop(&mut self) {
+        lock(&self.hub.opening).remove(&self.id);
+    }
 }
 
 impl Hub {
@@ -347,7 +374,51 @@ impl Hub {
         lock(&self.links).get(&server).cloned()
     }
 
-    pub fn add_terminal(&self, terminal: Arc<Terminal>) {
+    /// Holds a place for a new terminal of `owner` on `server`, unless the owner already has
+    /// `per_user` live terminals or the server `per_server`, counting those still opening.
+    pub fn reserve_terminal(
+        &self,
+        owner: UserId,
+        server: ServerId,
+        per_user: usize,
+        per_server: usize,
+    ) -> Result<TerminalSlot<'_>, CapReached> {
+        let terminals = lock(&self.terminals);
+        let mut opening = lock(&self.opening);
+        let live = |t: &&Arc<Terminal>| {
+            let snap = t.snapshot();
+            snap.ended.is_none() && snap.exit.is_none()
+        };
+        let users = terminals
+            .values()
+            .filter(live)
+            .filter(|t| t.owner == owner)
+            .count()
+            + opening.values().filter(|(o, _)| *o == owner).count();
+        if users >= per_user {
+            return Err(CapReached::PerUser);
+        }
+        let servers = terminals.values().filter(|t| t.server_id == server).count()
+            + opening.values().filter(|(_, s)| *s == server).count();
+        if servers >= per_server {
+            return Err(CapReached::PerServer);
+        }
+        let id = self
+            .next_slot
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        opening.insert(id, (owner, server));
+        Ok(TerminalSlot { hub: self, id })
+    }
+
+    /// Registers a terminal that opened in `slot`.
+    pub fn add_terminal(&self, terminal: Arc<Terminal>, slot: TerminalSlot<'_>) {
+        lock(&self.terminals).insert(terminal.id, terminal);
+        drop(slot);
+    }
+
+    /// Registers a terminal the store knew but memory did not (after a restart): it held its
+    /// place before the restart, so no cap applies.
+    pub fn restore_terminal(&self, terminal: Arc<Terminal>) {
         lock(&self.terminals).insert(terminal.id, terminal);
     }
 
@@ -379,10 +450,5 @@ impl Hub {
             .filter(|t| t.server_id == server)
             .cloned()
             .collect()
-    }
-
-    /// Live terminals of one user (for the per-user cap).
-    pub fn terminals_count(&self, filter: impl Fn(&Terminal) -> bool) -> usize {
-        lock(&self.terminals).values().filter(|t| filter(t)).count()
     }
 }

@@ -7,7 +7,8 @@ use crate::core::gateway::files::ChannelEnd;
 use crate::core::gateway::hub::{AgentLink, Channel, LinkError};
 use crate::core::gateway::service;
 use crate::core::state::AppState;
-use crate::store::{servers, websh};
+use crate::store::audit::NewEvent;
+use crate::store::{servers, websh, StoreError, WriteTx};
 use crate::time::now;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -88,9 +89,10 @@ pub async fn serve(
         return;
     }
     tracing::info!(server = %server_name, %hostname, "agent connected");
-    let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
-    let _ = audit::record_event(
+    record_presence(
         &state,
+        server_id,
+        true,
         audit::event(AuditAction::AgentConnected, SUCCESS)
             .target(&server_name)
             .server(&server_name)
@@ -145,7 +147,11 @@ pub async fn serve(
         };
         if last_seen_written.elapsed() > Duration::from_secs(KEEPALIVE_SECS) {
             last_seen_written = std::time::Instant::now();
-            let _ = servers::set_presence(&state.db, state.workspace, server_id, true, now()).await;
+            if let Err(e) =
+                servers::touch_last_seen(&state.db, state.workspace, server_id, now()).await
+            {
+                tracing::warn!(server = %server_name, error = %e, "cannot update last seen");
+            }
         }
         let ok = match frame {
             Message::Text(text) => match serde_json::from_str::<AgentMessage>(&text) {
@@ -174,9 +180,10 @@ pub async fn serve(
             Channel::File(file) => file.end(ChannelEnd::LinkLost),
         }
     }
-    let _ = servers::set_presence(&state.db, state.workspace, server_id, false, now()).await;
-    let _ = audit::record_event(
+    record_presence(
         &state,
+        server_id,
+        false,
         audit::event(AuditAction::AgentDisconnected, SUCCESS)
             .target(&server_name)
             .server(&server_name),
@@ -345,4 +352,19 @@ fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
         DataKind::Input => return false,
     }
     true
+}
+
+/// Writes the server's presence with the event of its link going up or down, together. A
+/// failure is logged and the link carries on: refusing an agent because the log is briefly
+/// unwritable would take the server out of reach exactly when someone needs it.
+async fn record_presence(state: &AppState, server_id: ServerId, connected: bool, event: NewEvent) {
+    let written: Result<_, StoreError> = async {
+        let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
+        servers::set_presence(&mut tx, server_id, connected).await?;
+        tx.commit(event).await
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::error!(error = %e, connected, "cannot record the agent link's presence");
+    }
 }

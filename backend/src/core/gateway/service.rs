@@ -46,7 +46,7 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
     let written: Result<_, StoreError> = async {
         let at = now();
         let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
-        websh::finish(tx.conn(), state.workspace, term.id.0, snap.exit, reason, at).await?;
+        websh::finish(&mut tx, state.workspace, term.id.0, snap.exit, reason, at).await?;
         tx.commit(event).await
     }
     .await;
@@ -82,6 +82,6 @@ pub fn restore(state: &AppState, row: &WebshRow) -> Option<Arc<Terminal>> {
         started_at: crate::time::from_micros(row.created_at),
     };
     let term = Terminal::new(info, recorder, end, tail);
-    state.hub.add_terminal(term.clone());
+    state.hub.restore_terminal(term.clone());
     Some(term)
 }

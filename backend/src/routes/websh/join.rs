@@ -9,8 +9,9 @@ use crate::core::gateway::terminal::Terminal;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, PeerAddr};
+use crate::store::audit::NewEvent;
 use crate::store::shares::{self, ShareRow};
-use crate::store::throttle;
+use crate::store::{throttle, WriteTx};
 use crate::time::{from_micros, now};
 use axum::extract::State;
 use axum::routing::post;
@@ -42,7 +43,8 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    async fn audit(&self, outcome: &'static str, actor: &str, details: serde_json::Value) {
+    /// The `share.join` event of this attempt.
+    fn event(&self, outcome: &'static str, actor: &str, details: serde_json::Value) -> NewEvent {
         let mut event = audit::event(AuditAction::ShareJoin, outcome)
             .actor(actor)
             .details(serde_json::json!({
@@ -59,6 +61,12 @@ impl Attempt<'_> {
                 .work_session(term.work_session)
                 .server(&term.server_name);
         }
+        event
+    }
+
+    /// Records a join attempt that changed nothing.
+    async fn audit(&self, outcome: &'static str, actor: &str, details: serde_json::Value) {
+        let event = self.event(outcome, actor, details);
         if let Err(e) = audit::record_event(self.state, event).await {
             tracing::error!(error = %e, "cannot audit a join attempt");
         }
@@ -204,6 +212,8 @@ pub async fn join(
         let error = ApiError::forbidden(message);
         return Err(attempt.refuse("gate_denied", error).await);
     }
+    // The participant (when new), its ticket and the join's event land together.
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     let participant = match req.participant {
         Some(id) => {
             let row = shares::participant(&state.db, state.workspace, id)
@@ -211,6 +221,7 @@ pub async fn join(
                 .filter(|p| p.share_id == share.id)
                 .ok_or_else(|| ApiError::not_found("participant"))?;
             if row.removed_at.is_some() {
+                drop(tx);
                 let error = ApiError::forbidden("you were removed from this terminal");
                 return Err(attempt.refuse("removed", error).await);
             }
@@ -218,30 +229,27 @@ pub async fn join(
         }
         None => {
             let name = guest_name(req.name.as_deref());
-            shares::insert_participant(&state.db, state.workspace, share.share_id()?, &name, at)
-                .await?
+            shares::insert_participant(&mut tx, share.share_id()?, &name).await?
         }
     };
     let participant_id = participant.participant_id()?;
     let ticket = secrets::random_secret();
     shares::insert_ticket(
-        &state.db,
-        state.workspace,
+        &mut tx,
         &secrets::sha256_hex(&ticket),
         participant_id,
         at + Duration::seconds(TICKET_TTL_SECS),
     )
     .await?;
-    attempt
-        .audit(
-            SUCCESS,
-            &guest_actor(&participant.name),
-            serde_json::json!({
-                "participant": participant_id, "name": participant.name,
-                "read_only": share.read_only, "rejoin": req.participant.is_some(),
-            }),
-        )
-        .await;
+    tx.commit(attempt.event(
+        SUCCESS,
+        &guest_actor(&participant.name),
+        serde_json::json!({
+            "participant": participant_id, "name": participant.name,
+            "read_only": share.read_only, "rejoin": req.participant.is_some(),
+        }),
+    ))
+    .await?;
     Ok(Json(Joined {
         ws_path: format!("/ws/websh/{websh}"),
         ticket,

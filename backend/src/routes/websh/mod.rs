@@ -9,6 +9,7 @@ mod socket;
 
 use crate::core::audit::{self, SUCCESS};
 use crate::core::gate::effective_run_as;
+use crate::core::gateway::hub::CapReached;
 use crate::core::gateway::recording::Recorder;
 use crate::core::gateway::service;
 use crate::core::gateway::terminal::{Terminal, TerminalInfo};
@@ -16,7 +17,7 @@ use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::gatekeeper;
-use crate::store::{servers, websh};
+use crate::store::{servers, websh, WriteTx};
 use crate::time::now;
 use axum::body::Body;
 use axum::extract::State;
@@ -92,27 +93,29 @@ pub async fn open_websh(
             req.server
         )));
     };
-    let open_for_user = state.hub.terminals_count(|t| {
-        t.owner == auth.id && t.snapshot().ended.is_none() && t.snapshot().exit.is_none()
-    });
-    if open_for_user >= state.config.max_terminals_per_user {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "at most {} open terminals per user",
-                state.config.max_terminals_per_user
-            ),
-        ));
-    }
-    if state.hub.terminals_on(link.server_id).len() >= state.config.max_terminals_per_agent {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            format!(
-                "server {} carries its maximum of open terminals",
-                req.server
-            ),
-        ));
-    }
+    let slot = state
+        .hub
+        .reserve_terminal(
+            auth.id,
+            link.server_id,
+            state.config.max_terminals_per_user,
+            state.config.max_terminals_per_agent,
+        )
+        .map_err(|cap| {
+            let message = match cap {
+                CapReached::PerUser => format!(
+                    "at most {} open terminals per user",
+                    state.config.max_terminals_per_user
+                ),
+                CapReached::PerServer => {
+                    format!(
+                        "server {} carries its maximum of open terminals",
+                        req.server
+                    )
+                }
+            };
+            ApiError::new(ErrorCode::RateLimited, message)
+        })?;
 
     let id = Uuid::new_v4();
     let file = format!("{id}.cast");
@@ -122,9 +125,12 @@ pub async fn open_websh(
             tracing::error!(error = %e, "cannot create a recording");
             ApiError::internal()
         })?;
+    // The terminal's row and its "opened" event land together, before the agent is asked:
+    // a PTY the agent starts is then always one the store knows, even across a crash, and a
+    // refusal from the agent is recorded as this terminal's end.
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
     websh::insert(
-        &state.db,
-        state.workspace,
+        &mut tx,
         &websh::NewWebsh {
             id,
             work_session: session.id,
@@ -136,31 +142,9 @@ pub async fn open_websh(
             rows: req.rows,
             recording: &file,
         },
-        now(),
     )
     .await?;
-    let info = TerminalInfo {
-        id: ChannelId(id),
-        work_session: session.id,
-        owner: auth.id,
-        owner_name: auth.username.clone(),
-        server_id: link.server_id,
-        server_name: server.name.clone(),
-        run_as: run_as.clone(),
-        started_at: now(),
-    };
-    let term = Terminal::new(info, recorder, 0, Vec::new());
-    state.hub.add_terminal(term.clone());
-    link.attach_terminal(&term);
-    if let Err(message) = link.open_pty(ChannelId(id), pass, req.cols, req.rows).await {
-        term.end(EndReason::Terminated);
-        service::finalize(&state, &term).await;
-        return Err(ApiError::conflict(format!(
-            "the agent could not start a terminal: {message}"
-        )));
-    }
-    audit::record_event(
-        &state,
+    tx.commit(
         audit::event(AuditAction::WebshOpened, SUCCESS)
             .actor(&auth.username)
             .target(id.to_string())
@@ -175,6 +159,26 @@ pub async fn open_websh(
             })),
     )
     .await?;
+    let info = TerminalInfo {
+        id: ChannelId(id),
+        work_session: session.id,
+        owner: auth.id,
+        owner_name: auth.username.clone(),
+        server_id: link.server_id,
+        server_name: server.name.clone(),
+        run_as: run_as.clone(),
+        started_at: now(),
+    };
+    let term = Terminal::new(info, recorder, 0, Vec::new());
+    state.hub.add_terminal(term.clone(), slot);
+    link.attach_terminal(&term);
+    if let Err(message) = link.open_pty(ChannelId(id), pass, req.cols, req.rows).await {
+        term.end(EndReason::Terminated);
+        service::finalize(&state, &term).await;
+        return Err(ApiError::conflict(format!(
+            "the agent could not start a terminal: {message}"
+        )));
+    }
     // The session may have ended while the shell started.
     crate::core::gateway::watcher::check_terminal(&state, &term).await;
     Ok((

@@ -107,7 +107,7 @@ pub async fn create_share(
     let expires_at = at + chrono::Duration::seconds(secs as i64);
     let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     shares::insert(
-        tx.conn(),
+        &mut tx,
         state.workspace,
         &shares::NewShare {
             id: share_id,
@@ -184,7 +184,7 @@ pub async fn revoke_share(
         .ok_or_else(|| ApiError::not_found("link"))?;
     let at = now();
     let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
-    let newly = shares::revoke(tx.conn(), state.workspace, share_id, at).await?;
+    let newly = shares::revoke(&mut tx, state.workspace, share_id, at).await?;
     // Guests are cut before the commit: if it fails they were cut from a link that stays
     // valid (they may join again), never left in on a link recorded as revoked.
     let disconnected = term.kick_share(share_id);
@@ -261,7 +261,7 @@ pub async fn remove_participant(
     let at = now();
     let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     if of_this_terminal {
-        shares::remove_participant(tx.conn(), state.workspace, participant, at).await?;
+        shares::remove_participant(&mut tx, state.workspace, participant, at).await?;
     }
     let disconnected = term.kick_participant(participant);
     tx.commit(

@@ -94,7 +94,7 @@ pub async fn create_work_session(
     };
     let actor = auth.actor();
     let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
-    work_sessions::insert(tx.conn(), state.workspace, &pending).await?;
+    work_sessions::insert(&mut tx, state.workspace, &pending).await?;
     let requested = crate::core::audit::event(
         AuditAction::WorkSessionRequested,
         crate::core::audit::SUCCESS,
@@ -116,7 +116,7 @@ pub async fn create_work_session(
     let last = if auth.role == Role::Superuser {
         tx.audit(requested).await?;
         let approved = apply(&pending, &actor, &Action::AutoApprove, now, &policy)?;
-        work_sessions::update(tx.conn(), state.workspace, &approved, Status::Pending).await?;
+        work_sessions::update(&mut tx, state.workspace, &approved, Status::Pending).await?;
         let event = transition_event(&actor, &Action::AutoApprove, &pending, &approved);
         session = approved;
         event

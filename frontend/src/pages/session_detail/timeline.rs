@@ -3,7 +3,7 @@
 use crate::api;
 use crate::components::ErrorBox;
 use crate::time::format_at;
-use gatehouse_shared::audit::{AuditAction, ExecRunDetails, WebshDetails};
+use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails, WebshDetails};
 use gatehouse_shared::work_session::TimelineEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -24,6 +24,17 @@ fn summary(event: &TimelineEvent) -> String {
             }
             Err(_) => String::new(),
         },
+        Some(AuditAction::ExecStarted) => {
+            match serde_json::from_value::<ExecStartedDetails>(details()) {
+                Ok(job) => format!(
+                    "{} on {}{}",
+                    job.command,
+                    job.servers.join(", "),
+                    job.run_as.map(|u| format!(" as {u}")).unwrap_or_default()
+                ),
+                Err(_) => String::new(),
+            }
+        }
         Some(AuditAction::WebshOpened) => match serde_json::from_value(details()) {
             Ok(WebshDetails::Opened { run_as, .. }) => format!(
                 "terminal opened{}",
