@@ -46,6 +46,8 @@ pub struct Config {
     /// How long a file transfer's client may stall (send no upload bytes, or take no download
     /// bytes) before the transfer is cut and its agent worker freed.
     pub file_stall: std::time::Duration,
+    /// How often an idle agent link is pinged; a link silent for three of these is dropped.
+    pub agent_keepalive: std::time::Duration,
 }
 
 impl Default for Config {
@@ -62,6 +64,9 @@ impl Default for Config {
             max_terminals_per_agent: 200,
             share_backoff_base_ms: 1000,
             file_stall: std::time::Duration::from_secs(60),
+            agent_keepalive: std::time::Duration::from_secs(
+                gatehouse_shared::agent_link::KEEPALIVE_SECS,
+            ),
         }
     }
 }

@@ -83,6 +83,15 @@ struct ServeArgs {
     #[arg(long, env = "GATEHOUSE_FILE_STALL_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     file_stall_secs: u64,
+    /// Live terminals one user may hold at once.
+    #[arg(long, env = "GATEHOUSE_MAX_TERMINALS_PER_USER", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=1000))]
+    max_terminals_per_user: u64,
+    /// Seconds between pings of an idle agent link; a link silent for three of them is
+    /// dropped (shorter finds a dead link sooner behind a NAT that forgets quietly).
+    #[arg(long, env = "GATEHOUSE_AGENT_KEEPALIVE_SECS", default_value_t = gatehouse_shared::agent_link::KEEPALIVE_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    agent_keepalive_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +221,8 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         secure_cookies: tls.is_some(),
         share_backoff_base_ms: args.share_backoff_ms,
         file_stall: std::time::Duration::from_secs(args.file_stall_secs),
+        max_terminals_per_user: args.max_terminals_per_user as usize,
+        agent_keepalive: std::time::Duration::from_secs(args.agent_keepalive_secs),
         ..Config::default()
     };
     let state = AppState::open(&args.store.url()?, config)

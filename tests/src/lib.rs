@@ -39,6 +39,11 @@ pub fn shell_user() -> Option<&'static str> {
             .lines()
             .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
         if !root {
+            eprintln!(
+                "note: not running as root, so terminals, commands and file channels run as this \
+                 test's own account; run-as another account, and the root-only file check, are \
+                 tested only under root"
+            );
             return None;
         }
         let exists = Command::new("id")
@@ -64,6 +69,20 @@ pub fn shell_user() -> Option<&'static str> {
                 "useradd {NAME} failed"
             );
         }
+        extern "C" fn remove_account() {
+            // Only once every test of this process is done; a process still running as the
+            // account (a shell a test left behind) makes userdel refuse, which is reported.
+            match Command::new("userdel").arg(NAME).status() {
+                Ok(status) if status.success() => {}
+                other => eprintln!("note: could not remove the test account {NAME}: {other:?}"),
+            }
+        }
+        // SAFETY: registering a plain `extern "C"` function with no captured state. The test
+        // harness exits through `exit`, which runs it.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::atexit(remove_account)
+        };
         Some(NAME)
     })
 }

@@ -195,3 +195,40 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
         "no hello, no link"
     );
 }
+
+#[tokio::test]
+async fn an_idle_link_is_pinged_kept_while_it_answers_and_dropped_when_it_falls_silent() {
+    // One second between pings, so a silent link is dropped after three.
+    let fx = Fixture::start_with(&[], &["--agent-keepalive-secs", "1"]).await;
+    let credential = register_fake(&fx, "fake-02").await;
+    let mut socket = dial(&fx, &credential).await;
+    socket.send(hello(PROTOCOL_VERSION)).await.unwrap();
+    welcomed(&mut socket).await;
+    wait_connected(&fx.api, "fake-02", true).await;
+
+    // Reading answers each ping with a pong (the client library does so as it reads). Stay
+    // for six pings, twice the silence that would drop the link.
+    let mut pings = 0;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while pings < 6 {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("pings keep coming")
+            .expect("the link stays open")
+            .expect("a frame");
+        if let Message::Ping(_) = frame {
+            pings += 1;
+        }
+    }
+    let servers = fx.api.get("/api/servers?q=fake-02").await;
+    assert_eq!(servers["items"][0]["connected"], true, "{servers}");
+
+    // Silence: no reads, so no pongs. The gateway drops the link and says so in the log.
+    wait_connected(&fx.api, "fake-02", false).await;
+    let gone = fx
+        .api
+        .get("/api/audit?action=agent.disconnected&limit=10")
+        .await;
+    assert_eq!(gone["items"][0]["target"], "fake-02", "{gone}");
+    drop(socket);
+}

@@ -13,6 +13,7 @@ mod events;
 mod exec;
 mod files;
 mod files_stall;
+mod races;
 mod restart;
 mod revocation;
 mod secrets;

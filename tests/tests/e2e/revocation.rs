@@ -45,6 +45,30 @@ async fn audit(api: &Api, query: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Starts a command on web-01 that runs until something ends it; its job id.
+async fn sleeping_command(fx: &Fixture) -> String {
+    let job = fx
+        .api
+        .post(
+            "/api/exec",
+            json!({"servers": ["web-01"], "command": "sleep 600", "timeout_secs": 900,
+                   "user": gatehouse_e2e::shell_user()}),
+        )
+        .await;
+    assert_eq!(job["runs"][0]["status"], "running", "{job}");
+    job["id"].as_str().expect("job id").to_owned()
+}
+
+/// The job's run once it is no longer running.
+async fn ended_run(fx: &Fixture, job_id: &str) -> Value {
+    eventually("the command to end", WAIT, || async {
+        let job = fx.api.get(&format!("/api/exec/{job_id}")).await;
+        let run = job["runs"][0].clone();
+        (run["status"] != "running").then_some(run)
+    })
+    .await
+}
+
 async fn ends_everything(ending: Ending) {
     let fx = Fixture::start(&["web-01"]).await;
     // An expiring session gets the shortest window a request may ask for.
@@ -81,16 +105,7 @@ async fn ends_everything(ending: Ending) {
     let mut watcher = Term::connect(&format!("{url}?watch=true"), &auditor, None)
         .await
         .expect("watcher");
-    let job = fx
-        .api
-        .post(
-            "/api/exec",
-            json!({"servers": ["web-01"], "command": "sleep 600", "timeout_secs": 900,
-                   "user": gatehouse_e2e::shell_user()}),
-        )
-        .await;
-    let job_id = job["id"].as_str().expect("job id").to_owned();
-    assert_eq!(job["runs"][0]["status"], "running", "{job}");
+    let job_id = sleeping_command(&fx).await;
     for (who, term) in [("guest", &mut guest), ("watcher", &mut watcher)] {
         assert!(
             term.read_until(WAIT, |t| t.text().contains("ready-2"))
@@ -130,12 +145,7 @@ async fn ends_everything(ending: Ending) {
             "the {who} is told why"
         );
     }
-    let run = eventually("the command to end", WAIT, || async {
-        let job = fx.api.get(&format!("/api/exec/{job_id}")).await;
-        let run = job["runs"][0].clone();
-        (run["status"] != "running").then_some(run)
-    })
-    .await;
+    let run = ended_run(&fx, &job_id).await;
     assert_eq!(run["status"], "error", "{run}");
     assert!(
         run["error"]
@@ -188,4 +198,55 @@ async fn a_completed_session_ends_every_channel_it_authorized() {
 #[tokio::test]
 async fn an_expired_session_ends_every_channel_it_authorized() {
     ends_everything(Ending::Expire).await;
+}
+
+/// A revocation the broadcast never carried (written into the database by another process, as
+/// a watcher that lagged behind would also miss it) still ends a running command within two
+/// seconds: the watcher's sweep reads every live channel's session back from the store.
+#[tokio::test]
+async fn a_revocation_the_broadcast_missed_still_ends_a_running_command() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let session = fx.session(&["command"], &["web-01"]).await;
+    let session_id = session["id"].as_str().expect("id").to_owned();
+    let job_id = sleeping_command(&fx).await;
+
+    let db = fx.dir.path().join("gatehouse.db");
+    let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("open the database beside the server");
+    let revoked_at = Utc::now();
+    let changed = sqlx::query(
+        "UPDATE work_sessions SET status = 'revoked', ended_at = ?, next_deadline = NULL \
+         WHERE id = ?",
+    )
+    .bind(revoked_at.timestamp_micros())
+    .bind(&session_id)
+    .execute(&raw)
+    .await
+    .expect("revoke behind the server's back");
+    assert_eq!(changed.rows_affected(), 1);
+
+    let run = ended_run(&fx, &job_id).await;
+    assert_eq!(run["status"], "error", "{run}");
+    assert!(
+        run["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("work session ended (revoked)")),
+        "{run}"
+    );
+    let ended = eventually("the exec.run row", WAIT, || async {
+        audit(
+            &fx.api,
+            &format!("work_session={session_id}&action=exec.run"),
+        )
+        .await
+        .into_iter()
+        .next()
+    })
+    .await;
+    let took = at(&ended) - revoked_at;
+    assert!(
+        took < chrono::Duration::seconds(2),
+        "the command's end was recorded {took} after the revocation"
+    );
 }

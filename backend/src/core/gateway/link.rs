@@ -15,7 +15,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::agent_link::{
     decode_data, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
-    OutputStream, KEEPALIVE_SECS, PROTOCOL_VERSION,
+    OutputStream, PROTOCOL_VERSION,
 };
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::websh::EndReason;
@@ -100,9 +100,10 @@ pub async fn serve(
     )
     .await;
 
+    let every = state.config.agent_keepalive;
     let writer_sink = sink.clone();
     let writer = tokio::spawn(async move {
-        let mut keepalive = tokio::time::interval(Duration::from_secs(KEEPALIVE_SECS));
+        let mut keepalive = tokio::time::interval(every);
         loop {
             let msg = tokio::select! {
                 msg = rx.recv() => match msg { Some(m) => m, None => break },
@@ -123,7 +124,7 @@ pub async fn serve(
     .await;
     reattach(&state, &link, &ptys).await;
 
-    let idle = Duration::from_secs(KEEPALIVE_SECS * 3);
+    let idle = every * 3;
     let mut last_seen_written = std::time::Instant::now();
     loop {
         let frame = match tokio::time::timeout(idle, stream.next()).await {
@@ -145,7 +146,7 @@ pub async fn serve(
                 break;
             }
         };
-        if last_seen_written.elapsed() > Duration::from_secs(KEEPALIVE_SECS) {
+        if last_seen_written.elapsed() > every {
             last_seen_written = std::time::Instant::now();
             if let Err(e) =
                 servers::touch_last_seen(&state.db, state.workspace, server_id, now()).await

@@ -1,6 +1,7 @@
 //! Ends live channels when the work session that authorized them stops being usable: pushed by
 //! the session-change broadcast, so a revoke or an expiry cuts terminals, commands and file
-//! transfers at once.
+//! transfers at once, and backed by a sweep each second over every live channel, so a change the
+//! broadcast missed still does.
 
 use crate::core::gateway::capture::RunEnd;
 use crate::core::gateway::files::ChannelEnd;
@@ -38,19 +39,29 @@ fn unusable(session: &WorkSession) -> Option<EndReason> {
     }
 }
 
+/// How often every live channel's session is read back from the store, whatever the broadcast
+/// said: a change it cannot carry (written by another process on the same database) or one it
+/// dropped still ends the channels within this time.
+pub const SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut changes = state.session_changes.subscribe();
+        let mut sweep = tokio::time::interval(SWEEP);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match changes.recv().await {
-                Ok(change) => {
-                    if let Some(reason) = end_reason(change.status) {
-                        end_session_channels(&state, change.id, reason).await;
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(change) => {
+                        if let Some(reason) = end_reason(change.status) {
+                            end_session_channels(&state, change.id, reason).await;
+                        }
                     }
-                }
-                // Missed some changes: look at every live channel's session instead.
-                Err(RecvError::Lagged(_)) => recheck_all(&state).await,
-                Err(RecvError::Closed) => break,
+                    // Missed some changes: look at every live channel's session instead.
+                    Err(RecvError::Lagged(_)) => recheck_all(&state).await,
+                    Err(RecvError::Closed) => break,
+                },
+                _ = sweep.tick() => recheck_all(&state).await,
             }
         }
     })

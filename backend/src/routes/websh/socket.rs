@@ -29,6 +29,10 @@ use uuid::Uuid;
 
 /// Largest client → server message (keystrokes, pastes, control).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// What the WebSocket layer itself accepts. Larger than the protocol's limit on purpose: a
+/// message between the two is read whole and refused with 1009, so no unread bytes are left in
+/// the connection to make the kernel reset it and lose the close frame on its way.
+const MAX_READ_MESSAGE: usize = 1024 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
 
@@ -55,8 +59,8 @@ pub async fn websh_socket(
         Err(refused) => return refused.into_response(),
     };
     upgrade
-        .max_message_size(MAX_CLIENT_MESSAGE)
-        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .max_message_size(MAX_READ_MESSAGE)
+        .max_frame_size(MAX_READ_MESSAGE)
         .read_buffer_size(8 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
@@ -269,6 +273,12 @@ async fn view(state: AppState, socket: WebSocket, admitted: Admitted, resume_fro
                 }
             }
             msg = stream.next() => match msg {
+                Some(Ok(Message::Binary(data))) if data.len() > MAX_CLIENT_MESSAGE => {
+                    break Some((close::TOO_BIG, "message too big"));
+                }
+                Some(Ok(Message::Text(body))) if body.len() > MAX_CLIENT_MESSAGE => {
+                    break Some((close::TOO_BIG, "message too big"));
+                }
                 Some(Ok(Message::Binary(_))) if who.read_only => {
                     dropped.input += 1;
                     if dropped.total() == 1 {
