@@ -45,4 +45,4 @@ token=$(curl -sf -b "$work/jar" -H "x-csrf-token: $csrf" -H 'content-type: appli
     --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance \
     --exclude-path-regex '^/api/events$' \
     --max-examples 15 --seed 20261205 --generation-deterministic \
-    --workers 1
+    --workers 1 ${FUZZ_EXTRA:-}

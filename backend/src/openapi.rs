@@ -72,7 +72,7 @@ const THROTTLED: &[(&str, &str)] = &[
 /// The error answers an operation can give besides its own, from what it takes:
 /// input that can be malformed (400), a body that can be too large (413), a path id that can
 /// name nothing (404), a sign-in that can be missing (401), a refusal by role, CSRF, step-up or
-/// the gate (403), and throttling (429).
+/// the gate (403), a work-session transition its state refuses (409), and throttling (429).
 fn error_statuses(method: &str, path: &str, op: &Operation) -> Vec<(&'static str, &'static str)> {
     let params = op.parameters.as_deref().unwrap_or_default();
     let has = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
@@ -91,6 +91,14 @@ fn error_statuses(method: &str, path: &str, op: &Operation) -> Vec<(&'static str
         statuses.push((
             "403",
             "refused by role, CSRF, step-up MFA or the gate (`work_session_*`, `token_acl_denied`)",
+        ));
+    }
+    // Every work-session transition is refused when the session is in a state it does not
+    // leave that way (`invalid_transition`), or another decision got there first.
+    if method == "POST" && path.starts_with("/api/work-sessions/{id}/") {
+        statuses.push((
+            "409",
+            "the session's state does not allow this (`invalid_transition`)",
         ));
     }
     if THROTTLED.contains(&(method, path)) {
@@ -124,7 +132,30 @@ pub fn document() -> utoipa::openapi::OpenApi {
             }
         }
     }
+    for request in ["CreateWorkSession", "ExtendWorkSession"] {
+        require_one_window(&mut doc, request);
+    }
     doc
+}
+
+/// A work-session request or extension names its window exactly one way, `duration_secs` or
+/// `expires_at`; `oneOf` of the two "required" says so (both present match both, so they fail
+/// too).
+fn require_one_window(doc: &mut utoipa::openapi::OpenApi, schema: &str) {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, OneOfBuilder, Schema};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(request) = components.schemas.remove(schema) else {
+        return;
+    };
+    let window = OneOfBuilder::new()
+        .item(ObjectBuilder::new().required("duration_secs"))
+        .item(ObjectBuilder::new().required("expires_at"));
+    let combined = AllOfBuilder::new().item(request).item(window).build();
+    components
+        .schemas
+        .insert(schema.to_owned(), RefOr::T(Schema::AllOf(combined)));
 }
 
 fn error_response(description: &str) -> utoipa::openapi::Response {

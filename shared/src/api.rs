@@ -93,6 +93,7 @@ pub struct CreateUser {
     pub password: String,
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = "@", max_length = 254))]
     pub email: Option<String>,
 }
 
@@ -120,6 +121,7 @@ pub struct CreateGroup {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddGroupMember {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._@-]{1,64}$"))]
     pub username: String,
 }
 
@@ -128,6 +130,7 @@ pub struct AddGroupMember {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddGroupServers {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._*?-]{1,128}$"))]
     pub pattern: String,
 }
 

@@ -7,15 +7,26 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExecRequest {
-    /// Server names.
+    /// Server names (at most 1000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Vec<crate::server::ServerName>, min_items = 1, max_items = 1000)
+    )]
     pub servers: Vec<String>,
+    /// Not blank; at most 64 KiB.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 65536, pattern = r"\S")
+    )]
     pub command: String,
     /// Run-as user; `root` also needs the `sudo` scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// Seconds, 1 to 86400 (a day); 300 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400))]
     pub timeout_secs: Option<u64>,
 }
 

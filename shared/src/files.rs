@@ -61,11 +61,22 @@ pub fn file_version(mtime: i64, mtime_nsec: i64, size: u64, ino: u64) -> String 
     format!("{mtime}.{mtime_nsec:09}-{size}-{ino}")
 }
 
+#[cfg(feature = "openapi")]
+string_schema!(
+    /// An absolute path as the description states it (the server checks more: no
+    /// percent-encoded escapes, at most 4096 bytes): starting with `/`, without `..` segments or
+    /// control characters.
+    AbsolutePath,
+    pattern = r"^/(?!(.*/)?\.\.(/|$))[^\x00-\x1f\x7f-\x9f]*$",
+    max_length = 4096
+);
+
 /// `{path}` bodies of mkdir and delete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PathBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = AbsolutePath))]
     pub path: String,
 }
 
@@ -74,7 +85,9 @@ pub struct PathBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = AbsolutePath))]
     pub from: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = AbsolutePath))]
     pub to: String,
     #[serde(default)]
     pub overwrite: bool,

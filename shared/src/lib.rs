@@ -3,6 +3,32 @@
 //! Nothing here knows about HTTP servers, databases or async runtimes: every function is pure and
 //! takes "now" as an argument, so the same decision can be made (and tested) anywhere.
 
+/// Declares a named string schema for the OpenAPI description: a field says
+/// `schema(value_type = Name)` and the description carries the constraint once, by reference.
+#[cfg(feature = "openapi")]
+macro_rules! string_schema {
+    ($(#[$doc:meta])* $name:ident, pattern = $pattern:literal $(, max_length = $max:literal)?) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .pattern(Some($pattern))
+                    $(.max_length(Some($max)))?
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+        }
+    };
+}
+
 pub mod agent_link;
 pub mod api;
 pub mod audit;

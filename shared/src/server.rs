@@ -26,7 +26,7 @@ pub struct Server {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateServer {
-    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._-]{1,64}$"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = ServerName))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
@@ -62,10 +62,15 @@ pub struct RegistrationToken {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentRegistration {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1024))]
     pub registration_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = ServerName))]
     pub name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub os: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub platform: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub hostname: String,
 }
 
@@ -86,3 +91,10 @@ pub fn is_valid_server_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
+
+#[cfg(feature = "openapi")]
+string_schema!(
+    /// A server name as the description states it: 1–64 letters, digits, `.`, `_`, `-`.
+    ServerName,
+    pattern = r"^[A-Za-z0-9._-]{1,64}$"
+);

@@ -32,6 +32,7 @@ pub struct CreateShare {
     pub read_only: bool,
     /// Between 300 and 10800; 1800 when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 300, maximum = 10800))]
     pub expires_in_secs: Option<u64>,
 }
 

@@ -62,6 +62,7 @@ pub enum ServerMessage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OpenWebsh {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::server::ServerName))]
     pub server: String,
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub cols: u16,

@@ -186,13 +186,24 @@ impl WorkSession {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWorkSession {
+    /// What you intend to do: not blank, at most 1000 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000, pattern = r"\S"))]
     pub purpose: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub scopes: Vec<Scope>,
-    /// Server names.
+    /// Server names (at most 1000).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Vec<crate::server::ServerName>, min_items = 1, max_items = 1000)
+    )]
     pub servers: Vec<String>,
+    /// When the window closes; give this or `duration_secs`, not both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Seconds, from 60 to the workspace's longest window; give this or `expires_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, nullable = false))]
     pub duration_secs: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_at: Option<DateTime<Utc>>,
@@ -229,9 +240,12 @@ pub struct DecisionReason {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExtendWorkSession {
+    /// Seconds from now; give this or `expires_at`, not both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub duration_secs: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub expires_at: Option<DateTime<Utc>>,
 }
 

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExecQuery {
     /// Block until every run ended.
     wait: Option<bool>,

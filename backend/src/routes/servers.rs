@@ -44,6 +44,7 @@ async fn with_groups(state: &AppState, rows: Vec<ServerRow>) -> ApiResult<Vec<Se
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ServerQuery {
     /// Text the name contains.
     q: Option<String>,

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use gatehouse_shared::audit::AuditAction;
+use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileOp, FileReply};
 use gatehouse_shared::{ErrorEnvelope, Scope};
 use serde::Deserialize;
@@ -35,8 +36,10 @@ pub const VERSION_HEADER: &str = "x-file-version";
 
 /// `?path=&user=&editor=&work_session=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ContentQuery {
     /// Absolute path of a regular file.
+    #[param(value_type = AbsolutePath, required = true)]
     path: Option<String>,
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,
@@ -44,6 +47,7 @@ pub struct ContentQuery {
     editor: Option<bool>,
     /// The work session, for a download the browser opens itself (a link cannot send the
     /// `X-Work-Session` header; the SameSite=Strict cookie keeps other sites from using it).
+    #[param(format = Uuid)]
     work_session: Option<String>,
 }
 

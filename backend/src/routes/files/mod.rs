@@ -20,6 +20,7 @@ use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_shared::audit::AuditAction;
+use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
 use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::{ErrorEnvelope, Scope};
@@ -56,8 +57,10 @@ async fn head_content() -> ApiError {
 
 /// `?path=&user=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PathQuery {
     /// Absolute path on the server.
+    #[param(value_type = AbsolutePath, required = true)]
     path: Option<String>,
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,
@@ -67,6 +70,7 @@ pub struct PathQuery {
 
 /// `?user=` for the operations whose paths are in the body.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,

@@ -21,6 +21,7 @@ use gatehouse_shared::agent_link::{
     encode_output, GatewayMessage, OutputStream, FILE_CHUNK_BYTES, FILE_WINDOW,
 };
 use gatehouse_shared::audit::AuditAction;
+use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileOp, FileReply, TransferResult};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
 use serde::Deserialize;
@@ -29,8 +30,10 @@ use sha2::{Digest, Sha256};
 
 /// `?path=&overwrite=&if_mtime=&if_version=&user=&editor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// Absolute path to write.
+    #[param(value_type = AbsolutePath, required = true)]
     path: Option<String>,
     /// Replace an existing file (default false: an existing file is a 409).
     overwrite: Option<bool>,
@@ -39,6 +42,7 @@ pub struct UploadQuery {
     /// Only write if the current file is still at this version (the `X-File-Version` of its
     /// download, or the `version` of the last upload): the editor's check, which also sees a
     /// change within the same second.
+    #[param(pattern = r"^[!-~]{1,64}$")]
     if_version: Option<String>,
     /// Run-as user (default: the agent's own, which is root on a root agent and needs `sudo`).
     user: Option<String>,

@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 /// The filter bar, as query parameters.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionQuery {
     /// `all`, or a comma list of statuses; default `active`.
     pub status: Option<String>,
@@ -138,6 +139,7 @@ pub async fn get_work_session(
 
 /// Paging of the timeline.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     /// Events per page (default 1000, max 5000).
     pub limit: Option<i64>,
