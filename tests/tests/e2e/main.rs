@@ -16,6 +16,7 @@ mod files_stall;
 mod races;
 mod restart;
 mod revocation;
+mod revocation_transfers;
 mod secrets;
 mod share;
 mod share_pacing;

@@ -14,7 +14,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(90);
 
 #[derive(Debug, Clone, Copy)]
-enum Ending {
+pub(crate) enum Ending {
     Revoke,
     Expire,
     Complete,
@@ -22,16 +22,40 @@ enum Ending {
 
 impl Ending {
     /// The `ended` reason and the transition's audit action.
-    fn names(self) -> (&'static str, &'static str) {
+    pub(crate) fn names(self) -> (&'static str, &'static str) {
         match self {
             Ending::Revoke => ("revoked", "work_session.revoked"),
             Ending::Expire => ("expired", "work_session.expired"),
             Ending::Complete => ("completed", "work_session.completed"),
         }
     }
+
+    /// The window a session ending this way is requested with: the shortest allowed when it is
+    /// to expire, an hour otherwise.
+    pub(crate) fn window_secs(self) -> u64 {
+        if matches!(self, Ending::Expire) {
+            60
+        } else {
+            3600
+        }
+    }
+
+    /// Ends `session` this way (an expiry is left to the scheduler).
+    pub(crate) async fn apply(self, api: &Api, session: &str) {
+        let path = |verb: &str| format!("/api/work-sessions/{session}/{verb}");
+        match self {
+            Ending::Revoke => {
+                api.post(&path("revoke"), json!({"reason": "matrix"})).await;
+            }
+            Ending::Complete => {
+                api.post(&path("complete"), json!({})).await;
+            }
+            Ending::Expire => {}
+        }
+    }
 }
 
-fn at(event: &Value) -> DateTime<Utc> {
+pub(crate) fn at(event: &Value) -> DateTime<Utc> {
     event["at"]
         .as_str()
         .and_then(|t| t.parse().ok())
@@ -71,12 +95,7 @@ async fn ended_run(fx: &Fixture, job_id: &str) -> Value {
 
 async fn ends_everything(ending: Ending) {
     let fx = Fixture::start(&["web-01"]).await;
-    // An expiring session gets the shortest window a request may ask for.
-    let secs = if matches!(ending, Ending::Expire) {
-        60
-    } else {
-        3600
-    };
+    let secs = ending.window_secs();
     let session = fx
         .api
         .post(
@@ -114,19 +133,7 @@ async fn ends_everything(ending: Ending) {
         );
     }
 
-    let path = |verb: &str| format!("/api/work-sessions/{session_id}/{verb}");
-    match ending {
-        Ending::Revoke => {
-            fx.api
-                .post(&path("revoke"), json!({"reason": "matrix"}))
-                .await;
-        }
-        Ending::Complete => {
-            fx.api.post(&path("complete"), json!({})).await;
-        }
-        // The scheduler ends it when its window runs out.
-        Ending::Expire => {}
-    }
+    ending.apply(&fx.api, &session_id).await;
 
     let (reason, transition) = ending.names();
     for (who, term) in [
