@@ -40,13 +40,21 @@ if [ ! -f "$AGENT_CONFIG" ]; then
     TOKEN=$("$BIN" admin registration-token --max-uses 1)
     "$AGENT" register --server "$URL" --token "$TOKEN" --name local --config "$AGENT_CONFIG" >/dev/null
 fi
-"$AGENT" run --config "$AGENT_CONFIG" &
+# As root the agent creates each person's own account on first use; otherwise it can run only as
+# the user who started it, so there is nothing to create.
+AGENT_FLAGS=()
+ACCOUNTS="everyone runs as $(id -un), the agent's own user"
+if [ "$(id -u)" = 0 ]; then
+    AGENT_FLAGS+=(--provision-users)
+    ACCOUNTS="each person runs as their own account, created on first use (--provision-users)"
+fi
+"$AGENT" run --config "$AGENT_CONFIG" "${AGENT_FLAGS[@]}" &
 pids+=($!)
 
 cat <<MSG
 
   Gatehouse is running: $URL/
-  A local agent serves this machine as server "local" ($(id -un)).
+  A local agent serves this machine as server "local": $ACCOUNTS.
 MSG
 if [ -n "$FIRST_PASSWORD" ]; then
     cat <<MSG

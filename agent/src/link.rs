@@ -4,7 +4,7 @@
 
 use crate::config::AgentConfig;
 use crate::exec::{ExecOutcome, ExecRun};
-use crate::files::channel::{FileService, Outboxes};
+use crate::files::channel::{FileService, OpenAs, Outboxes};
 use crate::files::paths;
 use crate::flow::{Next, Outflow};
 use crate::pty::PtySession;
@@ -51,6 +51,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn control(msg: &AgentMessage) -> Message {
     // Serialising our own enum cannot fail.
     Message::text(serde_json::to_string(msg).unwrap_or_default())
+}
+
+/// Tells the gateway (which audits it) that an account was created to open `channel`.
+pub fn report_provisioned(tx: &Outbox, channel: ChannelId, run_as: &runas::RunAs) {
+    if run_as.provisioned {
+        let msg = control(&AgentMessage::Provisioned {
+            channel,
+            user: run_as.name.clone(),
+        });
+        // The outbox is bounded; a full one means a gone or stuck link, and the open fails anyway.
+        let _ = tx.try_send(msg);
+    }
 }
 
 impl Agent {
@@ -242,8 +254,15 @@ impl Agent {
                 user,
                 env,
                 allow_root,
+                provision,
             } => {
-                let opened = runas::resolve(user.as_deref(), allow_root).and_then(|run_as| {
+                let request = runas::Request {
+                    user: user.as_deref(),
+                    allow_root,
+                    provision,
+                };
+                let opened = runas::resolve(request).and_then(|run_as| {
+                    report_provisioned(tx, channel, &run_as);
                     PtySession::spawn(channel, cols, rows, &run_as, &env, |_| {})
                 });
                 match opened {
@@ -319,8 +338,16 @@ impl Agent {
                 env,
                 timeout_secs,
                 allow_root,
+                provision,
             } => {
-                let run_as = runas::resolve(user.as_deref(), allow_root);
+                let run_as = runas::resolve(runas::Request {
+                    user: user.as_deref(),
+                    allow_root,
+                    provision,
+                });
+                if let Ok(run_as) = &run_as {
+                    report_provisioned(tx, channel, run_as);
+                }
                 self.start_exec(channel, &command, run_as, &env, timeout_secs, tx)
                     .await;
             }
@@ -329,7 +356,15 @@ impl Agent {
                 op,
                 user,
                 allow_root,
-            } => self.files.open(channel, op, user, allow_root, out.clone()),
+                provision,
+            } => {
+                let request = OpenAs {
+                    user,
+                    allow_root,
+                    provision,
+                };
+                self.files.open(channel, op, request, out.clone())
+            }
             GatewayMessage::FileEnd { channel } => self.files.end(channel),
         }
     }

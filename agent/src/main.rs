@@ -73,6 +73,10 @@ enum Command {
         /// server (within a second of a keystroke), so the echo stays quick; 0 = no cap.
         #[arg(long, value_name = "MIB", default_value_t = files::pace::DEFAULT_TYPING_RATE_MIB)]
         typing_file_rate: u64,
+        /// Create a person's own account on first use (locked password, home directory, login
+        /// shell); needs root. Without it, a missing account is refused with a message naming it.
+        #[arg(long)]
+        provision_users: bool,
     },
     /// Internal: runs one file operation for the agent, as the run-as user the agent started it
     /// as, over stdin/stdout.
@@ -143,7 +147,12 @@ fn main() -> ExitCode {
                 grace_secs,
                 file_roots,
                 typing_file_rate,
+                provision_users,
             } => {
+                if provision_users {
+                    runas::enable_provisioning();
+                    tracing::info!("creating people's own accounts on first use");
+                }
                 let path = config.unwrap_or_else(config::default_path);
                 let mut loaded = config::load(&path)?;
                 if !file_roots.is_empty() {

@@ -6,9 +6,11 @@
 #![allow(unsafe_code)]
 
 use gatehouse_shared::agent_link::is_dangerous_env;
+use gatehouse_shared::user::{is_system_account, is_valid_unix_user};
 use nix::unistd::{Gid, Uid, User};
 use std::ffi::CString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A resolved run-as identity.
 #[derive(Debug, Clone)]
@@ -21,12 +23,39 @@ pub struct RunAs {
     pub shell: PathBuf,
     /// True when the child must switch to this user (the agent is someone else).
     pub switch: bool,
+    /// True when the agent created this account to serve the request.
+    pub provisioned: bool,
 }
 
-/// Resolves `requested` (or the agent's own user) to a run-as identity; uid 0 only when the
-/// gateway says the gate allowed root.
-pub fn resolve(requested: Option<&str>, allow_root: bool) -> Result<RunAs, String> {
-    let run_as = resolve_user(requested)?;
+/// Whether this agent creates a person's own account on first use (`--provision-users`).
+static PROVISIONING: AtomicBool = AtomicBool::new(false);
+
+/// Turns account provisioning on for the life of the process.
+pub fn enable_provisioning() {
+    PROVISIONING.store(true, Ordering::Relaxed);
+}
+
+/// What the gateway asks to run as.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The account; `None` is the agent's own user.
+    pub user: Option<&'a str>,
+    /// The gate allowed root (the `sudo` scope).
+    pub allow_root: bool,
+    /// `user` is the person's own account, which may be created when missing.
+    pub provision: bool,
+}
+
+/// Resolves a request to a run-as identity: uid 0 only when the gateway says the gate allowed
+/// root; a missing own account created when this agent provisions accounts.
+pub fn resolve(request: Request<'_>) -> Result<RunAs, String> {
+    let run_as = match resolve_user(request.user) {
+        Err(Missing(name)) if request.provision => provision(&name)?,
+        Err(Missing(name)) => return Err(format!("no user {name} on this server")),
+        Err(Failed(message)) => return Err(message),
+        Ok(run_as) => run_as,
+    };
+    let allow_root = request.allow_root;
     if run_as.uid == 0 && !allow_root {
         return Err(format!(
             "running as {} (uid 0) needs a work session with the sudo scope",
@@ -36,7 +65,75 @@ pub fn resolve(requested: Option<&str>, allow_root: bool) -> Result<RunAs, Strin
     Ok(run_as)
 }
 
-fn resolve_user(requested: Option<&str>) -> Result<RunAs, String> {
+/// Why a name did not resolve.
+enum Unresolved {
+    /// There is no such account.
+    Missing(String),
+    Failed(String),
+}
+use Unresolved::{Failed, Missing};
+
+impl From<String> for Unresolved {
+    fn from(message: String) -> Self {
+        Failed(message)
+    }
+}
+
+impl From<&str> for Unresolved {
+    fn from(message: &str) -> Self {
+        Failed(message.to_owned())
+    }
+}
+
+/// Creates `name` as a person's account (locked password, home directory, login shell, its own
+/// group) and resolves it. Only when provisioning is on, only as root, never a system account.
+fn provision(name: &str) -> Result<RunAs, String> {
+    if !PROVISIONING.load(Ordering::Relaxed) {
+        return Err(format!(
+            "your account {name} does not exist on this server: ask an administrator to create \
+             it, or to run the agent with --provision-users"
+        ));
+    }
+    if !Uid::effective().is_root() {
+        return Err(format!(
+            "cannot create the account {name}: this agent does not run as root"
+        ));
+    }
+    if !is_valid_unix_user(name) || is_system_account(name) {
+        return Err(format!(
+            "will not create the account {name}: not a person's account name"
+        ));
+    }
+    let shell = if std::path::Path::new("/bin/bash").exists() {
+        "/bin/bash"
+    } else {
+        "/bin/sh"
+    };
+    let status = std::process::Command::new("useradd")
+        .args(["--create-home", "--user-group", "--shell", shell])
+        .args(["--comment", "created by Gatehouse"])
+        .arg(name)
+        .status()
+        .map_err(|e| format!("cannot run useradd to create {name}: {e}"))?;
+    // 9: created meanwhile by another request for the same person; use it.
+    if !status.success() && status.code() != Some(9) {
+        return Err(format!(
+            "useradd could not create the account {name} ({status})"
+        ));
+    }
+    let mut run_as = match resolve_user(Some(name)) {
+        Ok(run_as) => run_as,
+        Err(Missing(_)) => return Err(format!("the account {name} vanished after its creation")),
+        Err(Failed(message)) => return Err(message),
+    };
+    run_as.provisioned = status.success();
+    if run_as.provisioned {
+        tracing::info!(account = name, "created a person's account on first use");
+    }
+    Ok(run_as)
+}
+
+fn resolve_user(requested: Option<&str>) -> Result<RunAs, Unresolved> {
     let me = User::from_uid(Uid::effective())
         .map_err(|e| format!("cannot look up the agent's own user: {e}"))?
         .ok_or("the agent's own user has no passwd entry")?;
@@ -46,14 +143,14 @@ fn resolve_user(requested: Option<&str>) -> Result<RunAs, String> {
         Some(name) => name,
     };
     if !Uid::effective().is_root() {
-        return Err(format!(
+        return Err(Failed(format!(
             "this agent runs as {} without root, so it can only run as {}; asked for {wanted}",
             me.name, me.name
-        ));
+        )));
     }
     let user = User::from_name(wanted)
         .map_err(|e| format!("cannot look up user {wanted}: {e}"))?
-        .ok_or_else(|| format!("no user {wanted} on this server"))?;
+        .ok_or_else(|| Missing(wanted.to_owned()))?;
     let cname = CString::new(user.name.clone()).map_err(|_| "user name contains NUL".to_owned())?;
     let groups = nix::unistd::getgrouplist(&cname, user.gid)
         .map_err(|e| format!("cannot list the groups of {wanted}: {e}"))?
@@ -77,6 +174,7 @@ fn identity(user: &User, switch: bool, groups: Vec<u32>) -> RunAs {
             user.shell.clone()
         },
         switch,
+        provisioned: false,
     }
 }
 

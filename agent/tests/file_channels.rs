@@ -132,6 +132,7 @@ impl Gateway {
             op,
             user: user.map(str::to_owned),
             allow_root,
+            provision: false,
         })
         .await;
         self.reply(channel).await
@@ -151,6 +152,7 @@ impl Gateway {
             op,
             user: None,
             allow_root: true,
+            provision: false,
         })
         .await;
         assert_eq!(self.reply(channel).await, FileReply::Ok);
@@ -273,6 +275,7 @@ async fn a_download_stays_within_the_window_and_ends_with_its_hash() {
         op,
         user: None,
         allow_root: true,
+        provision: false,
     })
     .await;
     let FileReply::ReadStarted { size, .. } = gw.reply(channel).await else {

@@ -2,13 +2,17 @@
 //! sign-in's active one) and the gate pass for an operation, with the denial as the envelope.
 
 use crate::core::gate::{self, Asker, DenialNote, GatePass};
+use crate::core::gateway::hub::AgentLink;
+use crate::core::runas::{self, RunAs};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
+use crate::store::servers::{self, ServerRow};
 use crate::store::work_sessions;
 use axum::http::HeaderMap;
 use gatehouse_shared::gate::Operation;
 use gatehouse_shared::{WorkSession, WorkSessionId};
+use std::sync::Arc;
 
 /// The header naming the work session a gated call uses.
 pub const WORK_SESSION_HEADER: &str = "x-work-session";
@@ -52,15 +56,13 @@ pub async fn pass_in(
     auth: &AuthUser,
     session: Option<WorkSession>,
     op: &Operation<'_>,
-    user: Option<String>,
-    run_as: Option<String>,
+    run_as: RunAs,
 ) -> ApiResult<GatePass> {
     Ok(gate::check(
         state,
         asker(auth),
         session,
         op,
-        user,
         run_as,
         DenialNote::default(),
     )
@@ -73,9 +75,35 @@ pub async fn pass(
     auth: &AuthUser,
     headers: &HeaderMap,
     op: &Operation<'_>,
-    user: Option<String>,
-    run_as: Option<String>,
+    run_as: RunAs,
 ) -> ApiResult<GatePass> {
     let session = select(state, auth, headers).await?;
-    pass_in(state, auth, session, op, user, run_as).await
+    pass_in(state, auth, session, op, run_as).await
+}
+
+/// The server entry named `name` and its agent's live link, either of which may be missing.
+pub async fn target(
+    state: &AppState,
+    name: &str,
+) -> ApiResult<(Option<ServerRow>, Option<Arc<AgentLink>>)> {
+    let row = servers::by_name(&state.db, state.workspace, name).await?;
+    let link = row
+        .as_ref()
+        .and_then(|s| s.server_id().ok())
+        .and_then(|id| state.hub.link(id));
+    Ok((row, link))
+}
+
+/// Whom the caller runs as on `server` when they ask for `requested`, given its agent's link
+/// (an offline server is treated as a root agent: the gate still decides, and the open fails
+/// later with "not connected").
+pub async fn run_as(
+    state: &AppState,
+    auth: &AuthUser,
+    server: &str,
+    requested: Option<&str>,
+    link: Option<&Arc<AgentLink>>,
+) -> ApiResult<RunAs> {
+    let agent_is_root = link.is_none_or(|l| l.privileged);
+    Ok(runas::decide(state, auth.id, server, requested, agent_is_root).await?)
 }

@@ -102,6 +102,9 @@ enum AdminCommand {
         username: String,
         #[arg(long, default_value = "member")]
         role: Role,
+        /// The person's own account on servers (default: derived from the username).
+        #[arg(long)]
+        unix_user: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -172,9 +175,10 @@ fn main() -> ExitCode {
                     AdminCommand::CreateUser {
                         username,
                         role,
+                        unix_user,
                         store,
                     },
-            } => create_user(&store, &username, role).await,
+            } => create_user(&store, &username, role, unix_user.as_deref()).await,
             Command::Admin {
                 command:
                     AdminCommand::RegistrationToken {
@@ -333,7 +337,12 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<ExitCode, String> {
+async fn create_user(
+    store: &StoreArgs,
+    username: &str,
+    role: Role,
+    unix_user: Option<&str>,
+) -> Result<ExitCode, String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -349,6 +358,7 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
         email: None,
         role,
         password,
+        unix_user: unix_user.map(str::to_owned),
     };
     let user = admin::create_user(
         &state.db,
@@ -360,7 +370,10 @@ async fn create_user(store: &StoreArgs, username: &str, role: Role) -> Result<Ex
     )
     .await
     .map_err(|e| format!("cannot create the user: {e}"))?;
-    println!("created {} user {}", user.role, user.username);
+    println!(
+        "created {} user {} (server account {})",
+        user.role, user.username, user.unix_user
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         routes::auth::login, routes::auth::logout, routes::auth::whoami,
         routes::auth::totp_enroll, routes::auth::totp_confirm,
         routes::users::list_users, routes::users::create_user, routes::users::grant_servers,
+        routes::users::update_user, routes::groups::add_run_as, routes::servers::run_as_choices,
         routes::groups::list_groups, routes::groups::create_group, routes::groups::get_group,
         routes::groups::add_member, routes::groups::add_servers,
         routes::tokens::list_tokens, routes::tokens::create_token, routes::tokens::revoke_token,

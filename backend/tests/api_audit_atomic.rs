@@ -166,6 +166,39 @@ async fn a_failed_audit_append_rolls_back_each_kind_of_change() {
     .await;
     fails_whole(
         &app,
+        "group.run_as_granted",
+        "SELECT COUNT(*) FROM group_run_as",
+        async || {
+            internal(
+                app.post(
+                    &format!("/api/groups/{group_id}/run-as"),
+                    json!({"account": "deploy"}),
+                    &root,
+                )
+                .await,
+            )
+        },
+    )
+    .await;
+    fails_whole(
+        &app,
+        "user.updated",
+        "SELECT COUNT(*) FROM users WHERE unix_user = 'mia_ops'",
+        async || {
+            internal(
+                app.call(
+                    "PATCH",
+                    &format!("/api/users/{}", member.id),
+                    Some(json!({"unix_user": "mia_ops"})),
+                    &root,
+                )
+                .await,
+            )
+        },
+    )
+    .await;
+    fails_whole(
+        &app,
         "server.created",
         "SELECT COUNT(*) FROM servers",
         async || {
@@ -331,6 +364,20 @@ async fn every_mutating_admin_endpoint_writes_exactly_one_attributed_audit_row()
             "POST",
             format!("/api/groups/{group_id}/servers"),
             Some(json!({"pattern": "db-*"})),
+            200,
+        ),
+        (
+            "group.run_as_granted",
+            "POST",
+            format!("/api/groups/{group_id}/run-as"),
+            Some(json!({"account": "deploy"})),
+            200,
+        ),
+        (
+            "user.updated",
+            "PATCH",
+            format!("/api/users/{}", member.id),
+            Some(json!({"unix_user": "mia_ops"})),
             200,
         ),
         (

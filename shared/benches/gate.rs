@@ -48,11 +48,13 @@ fn gate(c: &mut Criterion) {
         scope: Scope::Command,
         server: "web-19",
         as_root: false,
+        as_other: false,
     };
     let denied = Operation {
         scope: Scope::Tunnel,
         server: "web-19",
         as_root: false,
+        as_other: false,
     };
     c.bench_function("gate_check_allowed", |b| {
         b.iter(|| {

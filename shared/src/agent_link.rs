@@ -60,6 +60,8 @@ pub enum AgentMessage {
     },
     /// A channel opened (a PTY or a command is running).
     Opened { channel: ChannelId },
+    /// The agent created the server account `user` to open `channel` (`--provision-users`).
+    Provisioned { channel: ChannelId, user: String },
     /// A channel could not be opened; `message` is shown to the user.
     OpenFailed { channel: ChannelId, message: String },
     /// A PTY's shell ended.
@@ -102,6 +104,10 @@ pub enum GatewayMessage {
         /// Whether the gate allowed root (the `sudo` scope). The agent refuses uid 0 without it,
         /// whatever name the user was given by.
         allow_root: bool,
+        /// `user` is the person's own account: an agent run with `--provision-users` creates it
+        /// when it is missing (and says so with `provisioned`).
+        #[serde(default)]
+        provision: bool,
     },
     /// Resend a live PTY's output from `from_offset` (after a reconnect) and keep streaming.
     Attach {
@@ -131,6 +137,8 @@ pub enum GatewayMessage {
         env: Vec<(String, String)>,
         timeout_secs: u64,
         allow_root: bool,
+        #[serde(default)]
+        provision: bool,
     },
     /// Runs one file operation as `user` (agents announce the `files` capability).
     FileOpen {
@@ -138,6 +146,8 @@ pub enum GatewayMessage {
         op: crate::files::FileOp,
         user: Option<String>,
         allow_root: bool,
+        #[serde(default)]
+        provision: bool,
     },
     /// The upload of a `Write` is complete: sync and move it into place.
     FileEnd {

@@ -95,6 +95,10 @@ pub struct CreateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = "@", max_length = 254))]
     pub email: Option<String>,
+    /// The person's own server account (staff); derived from the username when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"))]
+    pub unix_user: Option<String>,
 }
 
 /// A group and what it grants.
@@ -105,6 +109,49 @@ pub struct Group {
     pub name: String,
     pub members: Vec<String>,
     pub server_patterns: Vec<String>,
+    /// Shared server accounts the members may run as.
+    #[serde(default)]
+    pub run_as: Vec<RunAsGrant>,
+}
+
+/// `POST /api/groups/{id}/run-as`, and one grant as a group lists it: members may run as
+/// `account` on servers matching `pattern` (every server when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunAsGrant {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"))]
+    pub account: String,
+    #[serde(default = "every_server")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._*?-]{1,128}$"))]
+    pub pattern: String,
+}
+
+fn every_server() -> String {
+    "*".to_owned()
+}
+
+/// `PATCH /api/users/{id}` (staff): what to change about a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"))]
+    pub unix_user: Option<String>,
+}
+
+/// Whom an operation on a server would run as, for the console's "Run as" choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunAsChoices {
+    /// The caller's own account (the default), or `None` when the server's agent is not root
+    /// and so runs everything as its own user.
+    pub own: Option<String>,
+    /// Shared accounts the caller's groups grant on this server.
+    pub granted: Vec<String>,
+    /// Whether the agent runs as root, so other accounts (and root, with `sudo`) are possible.
+    pub agent_is_root: bool,
 }
 
 /// `POST /api/groups`.

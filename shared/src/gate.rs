@@ -43,12 +43,21 @@ pub struct Principal {
     pub auth_method: AuthMethod,
 }
 
-/// What is asked for: a scope on a server, and whether it runs as root (which also needs `sudo`).
+/// What is asked for: a scope on a server, and whether it runs as root or as an account that is
+/// neither the caller's own nor one their groups grant there (either also needs `sudo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation<'a> {
     pub scope: Scope,
     pub server: &'a str,
     pub as_root: bool,
+    pub as_other: bool,
+}
+
+impl Operation<'_> {
+    /// Whether this needs the `sudo` scope besides its own.
+    pub fn needs_sudo(&self) -> bool {
+        (self.as_root || self.as_other) && self.scope != Scope::Sudo
+    }
 }
 
 /// The facts a denial carries so a person, the CLI or an AI agent can act on it.
@@ -91,11 +100,7 @@ pub fn check(
     token_allows: bool,
     now: DateTime<Utc>,
 ) -> Result<(), Box<GateDenial>> {
-    let required = if op.as_root && op.scope != Scope::Sudo {
-        Some(Scope::Sudo)
-    } else {
-        None
-    };
+    let required = op.needs_sudo().then_some(Scope::Sudo);
     if principal.auth_method == AuthMethod::ApiToken {
         return if token_allows {
             Ok(())
@@ -240,11 +245,7 @@ fn deny(
 
 /// The CLI command that would request a session allowing `op`.
 fn create_command(op: &Operation<'_>) -> String {
-    let sudo = if op.as_root && op.scope != Scope::Sudo {
-        " --scope sudo"
-    } else {
-        ""
-    };
+    let sudo = if op.needs_sudo() { " --scope sudo" } else { "" };
     format!(
         "gate work-session create --scope {}{sudo} --server {} --expires-in 1h --purpose \"<intent>\" --use",
         op.scope, op.server

@@ -64,6 +64,7 @@ const EXEC_WEB: Operation<'static> = Operation {
     scope: Scope::Command,
     server: "web-01",
     as_root: false,
+    as_other: false,
 };
 
 #[test]
@@ -115,6 +116,16 @@ fn every_gate_code_is_produced_with_context_and_next_actions() {
     };
     assert_eq!(
         code(root, password(), Some(&s)),
+        Some(ErrorCode::WorkSessionScopeNotAllowed)
+    );
+
+    // Another person's or an ungranted shared account needs sudo, like root.
+    let other = Operation {
+        as_other: true,
+        ..EXEC_WEB
+    };
+    assert_eq!(
+        code(other, password(), Some(&s)),
         Some(ErrorCode::WorkSessionScopeNotAllowed)
     );
 

@@ -187,7 +187,12 @@ proptest! {
         }
         let probe = now + Duration::seconds(probe_after);
         let principal = Principal { user_id: current.assignee.id, auth_method: AuthMethod::Password };
-        let op = Operation { scope, server, as_root };
+        let op = Operation {
+            scope,
+            server,
+            as_root,
+            as_other: false,
+        };
         let allowed = gate::check(&op, &principal, Some(&current), false, probe).is_ok();
         let usable = current.status == Status::Active
             && current.expires_at.is_some_and(|e| probe < e)

@@ -225,7 +225,8 @@ impl Drop for Server {
     }
 }
 
-/// Creates a user directly in the store (as `gatehouse admin create-user` does).
+/// Creates a user directly in the store (as `gatehouse admin create-user` does), whose own
+/// server account is the test account when the tests run as root.
 pub fn create_user(data_dir: &Path, username: &str, role: &str) {
     let mut child = Command::new(binary("gatehouse"))
         .args([
@@ -238,6 +239,14 @@ pub fn create_user(data_dir: &Path, username: &str, role: &str) {
             "--data-dir",
         ])
         .arg(data_dir)
+        // Under root every test person's own account is the test account, so terminals and
+        // commands that name no account run as it (see `shell_user`).
+        .args(
+            shell_user()
+                .map(|user| ["--unix-user", user])
+                .into_iter()
+                .flatten(),
+        )
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -35,6 +35,15 @@ const FAILURE_GRACE: Duration = Duration::from_secs(5);
 /// Upload credit is announced after this many bytes went to the worker.
 const CREDIT_STEP: u64 = FILE_WINDOW / 4;
 
+/// Whom a file operation runs as, as the gateway asked.
+#[derive(Debug, Clone)]
+pub struct OpenAs {
+    pub user: Option<String>,
+    pub allow_root: bool,
+    /// `user` is the person's own account, which may be created when missing.
+    pub provision: bool,
+}
+
 /// Where a channel's messages go. `control` is the link's outbox; `bulk` carries a read's data
 /// and the replies around it, in order, and the link's writer takes from the two in turn, so a
 /// download never queues more than one frame ahead of a keystroke echo.
@@ -269,14 +278,7 @@ impl FileService {
     }
 
     /// Starts a file operation (`FileOpen`); its replies go to `out`.
-    pub fn open(
-        self: &Arc<Self>,
-        channel: ChannelId,
-        op: FileOp,
-        user: Option<String>,
-        allow_root: bool,
-        out: Outboxes,
-    ) {
+    pub fn open(self: &Arc<Self>, channel: ChannelId, op: FileOp, open_as: OpenAs, out: Outboxes) {
         let chan = Arc::new(FileChannel::default());
         {
             let mut channels = lock(&self.channels);
@@ -297,9 +299,7 @@ impl FileService {
         }
         let service = self.clone();
         tokio::spawn(async move {
-            service
-                .run(channel, &chan, op, user.as_deref(), allow_root, &out)
-                .await;
+            service.run(channel, &chan, op, &open_as, &out).await;
             let mut channels = lock(&service.channels);
             if channels
                 .get(&channel)
@@ -368,12 +368,19 @@ impl FileService {
         channel: ChannelId,
         chan: &FileChannel,
         op: FileOp,
-        user: Option<&str>,
-        allow_root: bool,
+        open_as: &OpenAs,
         out: &Outboxes,
     ) {
-        let run_as = match runas::resolve(user, allow_root) {
-            Ok(run_as) => run_as,
+        let request = runas::Request {
+            user: open_as.user.as_deref(),
+            allow_root: open_as.allow_root,
+            provision: open_as.provision,
+        };
+        let run_as = match runas::resolve(request) {
+            Ok(run_as) => {
+                crate::link::report_provisioned(&out.control, channel, &run_as);
+                run_as
+            }
             Err(message) => {
                 let kind = FileErrorKind::PermissionDenied;
                 return send(&out.control, channel, FileReply::Error { kind, message }).await;

@@ -7,11 +7,15 @@ use crate::auth::{password, secrets};
 use crate::core::audit::{self, SUCCESS};
 use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
 use chrono::{DateTime, Duration, Utc};
+use gatehouse_shared::api::RunAsGrant;
 use gatehouse_shared::audit::AuditAction;
+use gatehouse_shared::gate::runs_as_root;
 use gatehouse_shared::pattern::is_valid_pattern;
 use gatehouse_shared::server::is_valid_server_name;
 use gatehouse_shared::token::{MAX_TOKEN_DAYS, TOKEN_PREFIX};
-use gatehouse_shared::user::{is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+use gatehouse_shared::user::{
+    is_system_account, is_valid_unix_user, is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
+};
 use gatehouse_shared::{GroupId, Role, ServerId, TokenId, User, UserId, WorkspaceId};
 
 /// Who makes a change, as the audit log names them.
@@ -49,6 +53,26 @@ pub struct NewAccount {
     pub email: Option<String>,
     pub role: Role,
     pub password: String,
+    /// The person's server account; `None` derives one from the username.
+    pub unix_user: Option<String>,
+}
+
+/// A person's own server account may be any valid name but root or a system account: those are
+/// reached through `sudo` or a group's run-as grant, never as someone's own.
+pub fn check_unix_user(name: &str) -> Result<(), CoreError> {
+    if !is_valid_unix_user(name) {
+        return Err(CoreError::invalid(
+            "unix_user",
+            "1-32 characters: a lowercase letter or '_', then lowercase letters, digits, '_', '-'",
+        ));
+    }
+    if is_system_account(name) {
+        return Err(CoreError::invalid(
+            "unix_user",
+            format!("{name} is a system account; grant it to a group as a run-as account instead"),
+        ));
+    }
+    Ok(())
 }
 
 /// Creates a user; with `first`, only when the workspace has none yet (set-up), atomically.
@@ -61,6 +85,9 @@ pub async fn create_user(
     at: DateTime<Utc>,
 ) -> Result<User, CoreError> {
     validate_credentials(&account.username, &account.password)?;
+    if let Some(name) = &account.unix_user {
+        check_unix_user(name)?;
+    }
     if let Some(email) = &account.email {
         if email.len() > 254 || !email.contains('@') {
             return Err(CoreError::invalid("email", "not an e-mail address"));
@@ -72,6 +99,7 @@ pub async fn create_user(
     })?;
     let new = users::NewUser {
         username: &account.username,
+        unix_user: account.unix_user.as_deref(),
         email: account.email.as_deref(),
         role: account.role,
         password_hash: &hash,
@@ -232,6 +260,71 @@ pub async fn add_group_servers(
     )
     .await?;
     Ok(())
+}
+
+/// Lets a group's members run as the shared account `grant.account` on servers matching
+/// `grant.pattern`. Root and system-critical names are refused: root is reached through `sudo`.
+pub async fn grant_group_run_as(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    group: GroupId,
+    grant: &RunAsGrant,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    if !is_valid_unix_user(&grant.account) || runs_as_root(Some(&grant.account)) {
+        return Err(CoreError::invalid(
+            "account",
+            "a server account name (lowercase letters, digits, '_', '-'), not root",
+        ));
+    }
+    check_pattern(&grant.pattern)?;
+    let found = groups::get(db, ws, group)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if !groups::add_run_as(&mut tx, group, grant).await? {
+        // Already granted: nothing changed, so nothing to audit.
+        return Ok(());
+    }
+    tx.commit(
+        audit::event(AuditAction::GroupRunAsGranted, SUCCESS)
+            .actor(by.name)
+            .target(&found.name)
+            .details(serde_json::json!({"account": grant.account, "pattern": grant.pattern})),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Changes a person's own server account.
+pub async fn set_unix_user(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    user: UserId,
+    unix_user: &str,
+    at: DateTime<Utc>,
+) -> Result<User, CoreError> {
+    check_unix_user(unix_user)?;
+    let before = users::by_id(db, ws, user)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    users::set_unix_user(&mut tx, user, unix_user).await?;
+    tx.commit(
+        audit::event(AuditAction::UserUpdated, SUCCESS)
+            .actor(by.name)
+            .target(&before.username)
+            .details(serde_json::json!({
+                "unix_user": {"from": before.unix_user(), "to": unix_user},
+            })),
+    )
+    .await?;
+    let after = users::by_id(db, ws, user)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    Ok(after.to_user()?)
 }
 
 /// Creates a server entry; each listed group is granted it by its exact name.

@@ -6,6 +6,7 @@
 //! here, where `token_allows` is decided.
 
 use crate::core::audit::{self, DENIED};
+use crate::core::runas::RunAs;
 use crate::core::state::AppState;
 use crate::time::now;
 use gatehouse_shared::audit::AuditAction;
@@ -36,8 +37,7 @@ pub struct GatePass {
     session: Option<WorkSession>,
     server: String,
     scope: Scope,
-    user: Option<String>,
-    run_as: Option<String>,
+    run_as: RunAs,
     allow_root: bool,
 }
 
@@ -55,14 +55,14 @@ impl GatePass {
         self.scope
     }
 
-    /// The run-as user the caller named (the agent's own when none), as sent to the agent.
-    pub fn user(&self) -> Option<&str> {
-        self.user.as_deref()
+    /// The account the operation runs as, as sent to the agent (`None`: the agent's own user).
+    pub fn run_as(&self) -> Option<&str> {
+        self.run_as.name()
     }
 
-    /// The user the operation runs as, as the gate saw it.
-    pub fn run_as(&self) -> Option<&str> {
-        self.run_as.as_deref()
+    /// The account is the caller's own, which the agent may create on first use.
+    pub fn provision(&self) -> bool {
+        self.run_as.own
     }
 
     /// Whether the agent may run this as root (the session grants `sudo`).
@@ -72,15 +72,14 @@ impl GatePass {
 }
 
 /// Runs the gate for `op` as `asker` inside `session`; a denial is audited before it returns.
-/// `user` is the run-as user the caller named, `run_as` the effective one the operation will
-/// use (what `op.as_root` was decided from).
+/// `run_as` is the account decided for the operation (`op.as_root` and `op.as_other` come
+/// from it).
 pub async fn check(
     state: &AppState,
     asker: Asker<'_>,
     session: Option<WorkSession>,
     op: &Operation<'_>,
-    user: Option<String>,
-    run_as: Option<String>,
+    run_as: RunAs,
     note: DenialNote,
 ) -> Result<GatePass, Box<GateDenial>> {
     // Token ACLs arrive with their own issue; until then tokens are denied by default.
@@ -91,7 +90,6 @@ pub async fn check(
             session,
             server: op.server.to_owned(),
             scope: op.scope,
-            user,
             run_as,
         }),
         Err(denial) => {
@@ -113,6 +111,7 @@ async fn audit_denial(
         "error_code": denial.code,
         "scope": op.scope,
         "as_root": op.as_root,
+        "as_other": op.as_other,
         "reason": denial.reason,
         "preflight": note.preflight,
     });
@@ -134,14 +133,4 @@ async fn audit_denial(
     // A denial changes nothing: if it cannot be audited, `record_event` logs that, and the
     // refusal stands either way.
     let _ = audit::record_event(state, event).await;
-}
-
-/// The run-as name that goes into the store, the audit and the gate: an explicit user, else the
-/// agent's own (which is root on a privileged agent, so that needs `sudo` too).
-pub fn effective_run_as(requested: Option<&str>, agent_is_root: bool) -> Option<String> {
-    match requested.map(str::trim).filter(|u| !u.is_empty()) {
-        Some(user) => Some(user.to_owned()),
-        None if agent_is_root => Some("root".to_owned()),
-        None => None,
-    }
 }

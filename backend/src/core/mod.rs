@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod gate;
 pub mod gateway;
+pub mod runas;
 pub mod scheduler;
 pub mod sessions;
 pub mod state;

@@ -2,13 +2,12 @@
 //! with bounded output capture; `GET /api/exec/{id}`.
 
 use crate::core::audit::{self, typed, SUCCESS};
-use crate::core::gate::effective_run_as;
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gatekeeper::{pass_in, select};
-use crate::store::{exec as store, servers, StoreError, WriteTx};
+use crate::gatekeeper::{pass_in, run_as, select, target};
+use crate::store::{exec as store, StoreError, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +21,6 @@ use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
 };
-use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -86,28 +84,10 @@ pub async fn run_exec(
     let mut targets = Vec::with_capacity(names.len());
     let session: Option<WorkSession> = select(&state, &auth, &headers).await?;
     for name in &names {
-        let server = servers::by_name(&state.db, state.workspace, name).await?;
-        let link = server
-            .as_ref()
-            .and_then(|s| s.server_id().ok())
-            .and_then(|id| state.hub.link(id));
-        let privileged = link.as_ref().is_some_and(|l| l.privileged);
-        let as_root = gate::runs_as_root(req.user.as_deref()) || (req.user.is_none() && privileged);
-        let op = Operation {
-            scope: Scope::Command,
-            server: name,
-            as_root,
-        };
-        let run_as = effective_run_as(req.user.as_deref(), privileged);
-        let pass = pass_in(
-            &state,
-            &auth,
-            session.clone(),
-            &op,
-            req.user.clone(),
-            run_as,
-        )
-        .await?;
+        let (_, link) = target(&state, name).await?;
+        let decided = run_as(&state, &auth, name, req.user.as_deref(), link.as_ref()).await?;
+        let op = decided.operation(Scope::Command, name);
+        let pass = pass_in(&state, &auth, session.clone(), &op, decided).await?;
         targets.push((name.clone(), link, pass));
     }
 

@@ -4,13 +4,13 @@ use crate::core::gate::{self as core_gate, DenialNote};
 use crate::core::state::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthUser};
-use crate::gatekeeper::{asker, select};
+use crate::gatekeeper::{asker, run_as, select, target};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_shared::api::{GateCheckAllowed, GateCheckRequest};
-use gatehouse_shared::gate::{self, Operation};
+
 use gatehouse_shared::ErrorEnvelope;
 
 pub fn router() -> Router<AppState> {
@@ -26,26 +26,22 @@ pub async fn check(
     headers: HeaderMap,
     ApiJson(req): ApiJson<GateCheckRequest>,
 ) -> ApiResult<Json<GateCheckAllowed>> {
-    let op = Operation {
-        scope: req.scope,
-        server: &req.server,
-        as_root: gate::runs_as_root(req.user.as_deref()),
-    };
+    let (_, link) = target(&state, &req.server).await?;
+    let decided = run_as(
+        &state,
+        &auth,
+        &req.server,
+        req.user.as_deref(),
+        link.as_ref(),
+    )
+    .await?;
+    let op = decided.operation(req.scope, &req.server);
     let session = select(&state, &auth, &headers).await?;
     let note = DenialNote {
         preflight: true,
         ..DenialNote::default()
     };
-    let pass = core_gate::check(
-        &state,
-        asker(&auth),
-        session,
-        &op,
-        req.user.clone(),
-        req.user.clone(),
-        note,
-    )
-    .await?;
+    let pass = core_gate::check(&state, asker(&auth), session, &op, decided, note).await?;
     Ok(Json(GateCheckAllowed {
         ok: true,
         work_session: pass.session().cloned(),

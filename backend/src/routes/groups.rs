@@ -8,9 +8,11 @@ use crate::store::groups;
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_shared::api::{AddGroupMember, AddGroupServers, CreateGroup, Group, Page};
+use gatehouse_shared::api::{
+    AddGroupMember, AddGroupServers, CreateGroup, Group, Page, RunAsGrant,
+};
 use gatehouse_shared::{ErrorEnvelope, GroupId};
 
 pub fn router() -> Router<AppState> {
@@ -18,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/groups", get(list_groups).post(create_group))
         .route("/api/groups/{id}/members", get(get_group).post(add_member))
         .route("/api/groups/{id}/servers", get(get_group).post(add_servers))
+        .route("/api/groups/{id}/run-as", post(add_run_as))
 }
 
 /// List groups with their members and patterns.
@@ -103,5 +106,20 @@ pub async fn add_servers(
         now(),
     )
     .await?;
+    get_group(State(state), Staff(auth), ApiPath(id)).await
+}
+
+/// Let the group's members run as a shared server account (such as `deploy`) on servers
+/// matching `pattern` (every server when absent).
+#[utoipa::path(post, path = "/api/groups/{id}/run-as", tag = "identity", request_body = RunAsGrant,
+    params(("id" = String, Path, description = "group id")),
+    responses((status = 200, body = Group), (status = 404, body = ErrorEnvelope)))]
+pub async fn add_run_as(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<GroupId>,
+    ApiJson(req): ApiJson<RunAsGrant>,
+) -> ApiResult<Json<Group>> {
+    admin::grant_group_run_as(&state.db, state.workspace, auth.by(), id, &req, now()).await?;
     get_group(State(state), Staff(auth), ApiPath(id)).await
 }

@@ -2,6 +2,7 @@
 
 use crate::core::access::{allowed_patterns, is_allowed};
 use crate::core::admin;
+use crate::core::runas;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Staff};
@@ -12,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_shared::api::Page;
+use gatehouse_shared::api::{Page, RunAsChoices};
 use gatehouse_shared::pattern;
 use gatehouse_shared::server::{CreateRegistrationToken, CreateServer, RegistrationToken, Server};
 use gatehouse_shared::{ErrorEnvelope, ServerId};
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
             post(create_registration_token),
         )
         .route("/api/servers/{id}", get(get_server).delete(delete_server))
+        .route("/api/run-as/{server}", get(run_as_choices))
 }
 
 async fn with_groups(state: &AppState, rows: Vec<ServerRow>) -> ApiResult<Vec<Server>> {
@@ -118,6 +120,42 @@ pub async fn get_server(
 ) -> ApiResult<Json<Server>> {
     let row = visible_server(&state, &auth, id).await?;
     Ok(Json(with_groups(&state, vec![row]).await?.remove(0)))
+}
+
+/// Whom the caller may run as on a server: their own account (the default), the shared accounts
+/// their groups grant there, and whether the agent is root (so root, with `sudo`, is possible).
+#[utoipa::path(get, path = "/api/run-as/{server}", tag = "servers",
+    params(("server" = String, Path, description = "server name")),
+    responses((status = 200, body = RunAsChoices), (status = 404, body = ErrorEnvelope)))]
+pub async fn run_as_choices(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(server): ApiPath<String>,
+) -> ApiResult<Json<RunAsChoices>> {
+    let row = servers::by_name(&state.db, state.workspace, &server)
+        .await?
+        .ok_or_else(|| ApiError::not_found("server"))?;
+    let allowed = allowed_patterns(&state, auth.id, auth.role).await?;
+    if !is_allowed(&allowed, &row.name) {
+        return Err(ApiError::not_found("server"));
+    }
+    let agent_is_root = row
+        .server_id()
+        .ok()
+        .and_then(|id| state.hub.link(id))
+        .is_none_or(|link| link.privileged);
+    let own = if agent_is_root {
+        runas::decide(&state, auth.id, &row.name, None, true)
+            .await?
+            .user
+    } else {
+        None
+    };
+    Ok(Json(RunAsChoices {
+        own,
+        granted: runas::granted_accounts(&state, auth.id, &row.name).await?,
+        agent_is_root,
+    }))
 }
 
 /// Delete a server entry and its agent credential.

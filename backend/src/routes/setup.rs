@@ -40,6 +40,7 @@ pub async fn setup(
         email: None,
         role: Role::Superuser,
         password: req.password,
+        unix_user: None,
     };
     // The first user creates themselves.
     let name = account.username.clone();

@@ -2,7 +2,7 @@
 
 use crate::core::admin::{self, NewAccount};
 use crate::core::state::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Staff};
 use crate::routes::page_limit;
 use crate::store::users;
@@ -11,13 +11,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_shared::api::{AddGroupServers, CreateUser, Page};
+use gatehouse_shared::api::{AddGroupServers, CreateUser, Page, UpdateUser};
 use gatehouse_shared::{ErrorEnvelope, Role, User, UserId};
 use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/users", get(list_users).post(create_user))
+        .route("/api/users/{id}", axum::routing::patch(update_user))
         .route("/api/users/{id}/servers", post(grant_servers))
 }
 
@@ -73,6 +74,7 @@ pub async fn create_user(
         email: req.email,
         role: req.role,
         password: req.password,
+        unix_user: req.unix_user,
     };
     let user =
         admin::create_user(&state.db, state.workspace, auth.by(), account, false, now()).await?;
@@ -99,4 +101,29 @@ pub async fn grant_servers(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a person: their own server account (staff; a staff member's or superuser's only by a
+/// superuser).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "identity", request_body = UpdateUser,
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = User), (status = 404, body = ErrorEnvelope)))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<UserId>,
+    ApiJson(req): ApiJson<UpdateUser>,
+) -> ApiResult<Json<User>> {
+    let target = users::by_id(&state.db, state.workspace, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if target.role()? != Role::Member {
+        auth.require_superuser()?;
+    }
+    let Some(unix_user) = req.unix_user else {
+        return Ok(Json(target.to_user()?));
+    };
+    let user =
+        admin::set_unix_user(&state.db, state.workspace, auth.by(), id, &unix_user, now()).await?;
+    Ok(Json(user))
 }

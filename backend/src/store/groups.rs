@@ -4,7 +4,7 @@ use super::{parse_id, Db};
 use super::{StoreError, WriteTx};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
-use gatehouse_shared::api::Group;
+use gatehouse_shared::api::{Group, RunAsGrant};
 use gatehouse_shared::{GroupId, UserId, WorkspaceId};
 
 pub async fn insert(
@@ -62,11 +62,23 @@ pub async fn get(db: &Db, ws: WorkspaceId, id: GroupId) -> Result<Option<Group>,
     .bind(id.to_string())
     .fetch_all(&db.pool)
     .await?;
+    let run_as: Vec<(String, String)> = sqlx::query_as(
+        "SELECT account, pattern FROM group_run_as WHERE workspace_id = ? AND group_id = ? \
+         ORDER BY account, pattern",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_all(&db.pool)
+    .await?;
     Ok(Some(Group {
         id,
         name,
         members: members.into_iter().map(|(m,)| m).collect(),
         server_patterns: patterns.into_iter().map(|(p,)| p).collect(),
+        run_as: run_as
+            .into_iter()
+            .map(|(account, pattern)| RunAsGrant { account, pattern })
+            .collect(),
     }))
 }
 
@@ -119,6 +131,48 @@ pub async fn add_pattern(
     .execute(tx.conn())
     .await?;
     Ok(())
+}
+
+/// Grants `account` to the group's members on servers matching `pattern`; false when it was
+/// already granted.
+pub async fn add_run_as(
+    tx: &mut WriteTx,
+    group: GroupId,
+    grant: &RunAsGrant,
+) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query(
+        "INSERT INTO group_run_as (workspace_id, group_id, account, pattern) VALUES (?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(ws.to_string())
+    .bind(group.to_string())
+    .bind(&grant.account)
+    .bind(&grant.pattern)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The shared accounts `user`'s groups let them run as, each with the server pattern it holds on.
+pub async fn run_as_grants_of(
+    db: &Db,
+    ws: WorkspaceId,
+    user: UserId,
+) -> Result<Vec<RunAsGrant>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT DISTINCT r.account, r.pattern FROM group_run_as r \
+         JOIN group_members m ON m.group_id = r.group_id \
+         WHERE r.workspace_id = ? AND m.user_id = ? ORDER BY r.account, r.pattern",
+    )
+    .bind(ws.to_string())
+    .bind(user.to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(account, pattern)| RunAsGrant { account, pattern })
+        .collect())
 }
 
 /// Every (group name, pattern) pair of the workspace, for labelling servers with their groups.

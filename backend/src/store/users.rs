@@ -4,6 +4,7 @@ use super::{parse_id, Db};
 use super::{StoreError, WriteTx};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
+use gatehouse_shared::user::derive_unix_user;
 use gatehouse_shared::{Role, User, UserId, UserRef, WorkspaceId};
 
 /// A user row, including the secrets the API never shows.
@@ -18,6 +19,7 @@ pub struct UserRow {
     pub totp_pending_secret: Option<String>,
     pub totp_last_step: Option<i64>,
     pub created_at: i64,
+    pub unix_user: Option<String>,
 }
 
 impl UserRow {
@@ -29,8 +31,17 @@ impl UserRow {
         self.role.parse().map_err(StoreError::Corrupt)
     }
 
+    /// The person's own server account: as set, or derived from the username for rows written
+    /// before the column existed.
+    pub fn unix_user(&self) -> String {
+        self.unix_user
+            .clone()
+            .unwrap_or_else(|| derive_unix_user(&self.username))
+    }
+
     pub fn to_user(&self) -> Result<User, StoreError> {
         Ok(User {
+            unix_user: self.unix_user(),
             id: self.user_id()?,
             username: self.username.clone(),
             role: self.role()?,
@@ -50,7 +61,7 @@ impl UserRow {
 
 const COLUMNS: &str =
     "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
-                       totp_last_step, created_at";
+                       totp_last_step, created_at, unix_user";
 
 pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
@@ -62,6 +73,8 @@ pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
 
 pub struct NewUser<'a> {
     pub username: &'a str,
+    /// The server account; `None` derives one from the username.
+    pub unix_user: Option<&'a str>,
     pub email: Option<&'a str>,
     pub role: Role,
     pub password_hash: &'a str,
@@ -87,9 +100,13 @@ async fn insert_where(
     only_if_empty: bool,
 ) -> Result<Option<User>, StoreError> {
     let id = UserId::new();
+    let unix_user = match user.unix_user {
+        Some(name) => name.to_owned(),
+        None => free_unix_user(tx, ws, &derive_unix_user(user.username)).await?,
+    };
     let done = sqlx::query(
-        "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at) \
-         SELECT ?, ?, ?, ?, ?, ?, ? \
+        "INSERT INTO users (id, workspace_id, username, email, role, password_hash, created_at, \
+         unix_user) SELECT ?, ?, ?, ?, ?, ?, ?, ? \
          WHERE NOT ? OR NOT EXISTS (SELECT 1 FROM users WHERE workspace_id = ?)",
     )
     .bind(id.to_string())
@@ -99,6 +116,7 @@ async fn insert_where(
     .bind(user.role.as_str())
     .bind(user.password_hash)
     .bind(to_micros(now))
+    .bind(&unix_user)
     .bind(only_if_empty)
     .bind(ws.to_string())
     .execute(tx.conn())
@@ -113,7 +131,57 @@ async fn insert_where(
         email: user.email.map(str::to_owned),
         mfa_enabled: false,
         created_at: Some(now),
+        unix_user,
     }))
+}
+
+/// `base`, or `base` with the smallest numeric suffix no other person's account has: two
+/// people never share a derived account by accident.
+async fn free_unix_user(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    base: &str,
+) -> Result<String, StoreError> {
+    // Creating a person is rare and a workspace holds thousands at most: read every name.
+    let taken: Vec<(String,)> = sqlx::query_as(
+        "SELECT unix_user FROM users WHERE workspace_id = ? AND unix_user IS NOT NULL",
+    )
+    .bind(ws.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    let taken: std::collections::HashSet<String> = taken.into_iter().map(|(n,)| n).collect();
+    if !taken.contains(base) {
+        return Ok(base.to_owned());
+    }
+    let mut n = 2u32;
+    loop {
+        let suffix = n.to_string();
+        let stem: String = base
+            .chars()
+            .take(gatehouse_shared::user::MAX_UNIX_USER_LEN - suffix.len())
+            .collect();
+        let candidate = format!("{stem}{suffix}");
+        if !taken.contains(&candidate) {
+            return Ok(candidate);
+        }
+        n += 1;
+    }
+}
+
+/// Sets a person's server account.
+pub async fn set_unix_user(
+    tx: &mut WriteTx,
+    id: UserId,
+    unix_user: &str,
+) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query("UPDATE users SET unix_user = ? WHERE workspace_id = ? AND id = ?")
+        .bind(unix_user)
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Creates the first user only when the workspace has none, atomically.

@@ -4,8 +4,10 @@ pub mod decision;
 pub mod error;
 pub mod path_form;
 pub mod qr;
+pub mod run_as;
 pub mod session_bits;
 
 pub use error::ErrorBox;
 pub use path_form::PathForm;
+pub use run_as::RunAsField;
 pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};

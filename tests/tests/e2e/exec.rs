@@ -8,8 +8,16 @@ async fn exec_fans_out_and_reports_each_exit_code() {
     let fx = Fixture::start(&["web-01", "web-02"]).await;
     fx.session(&["command", "sudo"], &["web-01", "web-02"])
         .await;
-    // Both agents share this machine: the first to create the marker exits 0, the other 5.
-    let marker = fx.dir.path().join("taken");
+    // Both agents share this machine: the first to create the marker exits 0, the other 5. The
+    // commands run as the caller's own account, so the marker's directory is open to it.
+    let markers = fx.dir.path().join("markers");
+    std::fs::create_dir(&markers).unwrap();
+    std::fs::set_permissions(
+        &markers,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let marker = markers.join("taken");
     let command = format!(
         "echo out-$((40+2)); echo err-line >&2; mkdir {} 2>/dev/null && exit 0 || exit 5",
         marker.display()

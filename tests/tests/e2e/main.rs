@@ -17,6 +17,7 @@ mod races;
 mod restart;
 mod revocation;
 mod revocation_transfers;
+mod runas;
 mod secrets;
 mod share;
 mod share_pacing;

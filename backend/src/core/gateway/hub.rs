@@ -166,9 +166,10 @@ impl AgentLink {
             channel,
             cols,
             rows,
-            user: pass.user().map(str::to_owned),
+            user: pass.run_as().map(str::to_owned),
             env: Vec::new(),
             allow_root: pass.allow_root(),
+            provision: pass.provision(),
         };
         self.open(channel, &msg).await
     }
@@ -185,10 +186,11 @@ impl AgentLink {
         let msg = GatewayMessage::Exec {
             channel,
             command,
-            user: pass.user().map(str::to_owned),
+            user: pass.run_as().map(str::to_owned),
             env,
             timeout_secs,
             allow_root: pass.allow_root(),
+            provision: pass.provision(),
         };
         self.open(channel, &msg).await
     }
@@ -199,8 +201,9 @@ impl AgentLink {
         let msg = GatewayMessage::FileOpen {
             channel,
             op,
-            user: pass.user().map(str::to_owned),
+            user: pass.run_as().map(str::to_owned),
             allow_root: pass.allow_root(),
+            provision: pass.provision(),
         };
         self.send(&msg).await
     }
@@ -221,6 +224,11 @@ impl AgentLink {
                 Err(LinkError::NoAnswer)
             }
         }
+    }
+
+    /// Whether `channel` is this link's: open, or waiting for the agent's answer.
+    pub fn knows(&self, channel: ChannelId) -> bool {
+        lock(&self.pending).contains_key(&channel) || lock(&self.channels).contains_key(&channel)
     }
 
     pub fn resolve_open(&self, channel: ChannelId, result: Result<(), LinkError>) -> bool {

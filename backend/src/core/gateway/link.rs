@@ -248,6 +248,16 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
         AgentMessage::Opened { channel } => {
             link.resolve_open(channel, Ok(()));
         }
+        // Only for a channel of this link: an agent cannot fill the log with made-up accounts.
+        AgentMessage::Provisioned { channel, user } if link.knows(channel) => {
+            tracing::info!(server = %link.server_name, account = %user, "agent created an account");
+            let event = audit::event(AuditAction::AgentUserProvisioned, SUCCESS)
+                .target(&user)
+                .server(&link.server_name)
+                .details(serde_json::json!({ "account": user, "channel": channel }));
+            let _ = audit::record_event(state, event).await;
+        }
+        AgentMessage::Provisioned { .. } => return false,
         AgentMessage::OpenFailed { channel, message } => {
             if !link.resolve_open(channel, Err(LinkError::Refused(message.clone()))) {
                 match link.remove(channel) {

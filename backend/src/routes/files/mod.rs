@@ -7,14 +7,13 @@ mod outcome;
 mod path;
 pub mod upload;
 
-use crate::core::gate::{effective_run_as, GatePass};
+use crate::core::gate::GatePass;
 use crate::core::gateway::files::{self as channel, FileHandle, CAPABILITY};
 use crate::core::gateway::hub::AgentLink;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gatekeeper;
-use crate::store::servers;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -22,7 +21,6 @@ use axum::{Json, Router};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
-use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::{ErrorEnvelope, Scope};
 use outcome::FileAudit;
 use serde::{Deserialize, Serialize};
@@ -100,19 +98,12 @@ impl Target {
         scope: Scope,
         user: Option<String>,
     ) -> ApiResult<Self> {
-        let row = servers::by_name(&state.db, state.workspace, server).await?;
-        let link = row
-            .as_ref()
-            .and_then(|s| s.server_id().ok())
-            .and_then(|id| state.hub.link(id));
-        let user = user.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-        let run_as = effective_run_as(user.as_deref(), link.as_ref().is_some_and(|l| l.privileged));
-        let op = Operation {
-            scope,
-            server,
-            as_root: gate::runs_as_root(run_as.as_deref()),
-        };
-        let pass = gatekeeper::pass(state, auth, headers, &op, user, run_as.clone()).await?;
+        let (row, link) = gatekeeper::target(state, server).await?;
+        let decided =
+            gatekeeper::run_as(state, auth, server, user.as_deref(), link.as_ref()).await?;
+        let op = decided.operation(scope, server);
+        let run_as = decided.user.clone();
+        let pass = gatekeeper::pass(state, auth, headers, &op, decided).await?;
         let (Some(row), Some(link)) = (row, link) else {
             return Err(ApiError::conflict(format!(
                 "server {server} is not connected; its agent is offline"

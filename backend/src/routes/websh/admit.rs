@@ -7,6 +7,7 @@ use crate::core::audit;
 use crate::core::gate::{self as core_gate, Asker, DenialNote};
 use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::viewers::ViewerIdentity;
+use crate::core::runas;
 use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
@@ -15,7 +16,7 @@ use crate::time::now;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::audit::AuditAction;
-use gatehouse_shared::gate::{self, AuthMethod, Operation, Principal};
+use gatehouse_shared::gate::{AuthMethod, Principal};
 use gatehouse_shared::share::ParticipantRole;
 use gatehouse_shared::websh::{close, NoticeLevel};
 use gatehouse_shared::{ParticipantId, Scope, UserId};
@@ -63,18 +64,27 @@ pub async fn attach_gate(
                 "cannot read the work session".to_owned(),
             )
         })?;
-    let op = Operation {
-        scope: Scope::Websh,
-        server: &term.server_name,
-        as_root: gate::runs_as_root(term.run_as.as_deref()),
-    };
+    // The terminal already runs as its account; whether that still needs `sudo` is decided
+    // against the owner's account and grants as they are now.
+    let decided = match &term.run_as {
+        Some(account) => {
+            runas::decide(state, term.owner, &term.server_name, Some(account), true).await
+        }
+        None => runas::decide(state, term.owner, &term.server_name, None, false).await,
+    }
+    .map_err(|_| {
+        (
+            close::GATE_DENIED,
+            "cannot read the terminal owner's account".to_owned(),
+        )
+    })?;
+    let op = decided.operation(Scope::Websh, &term.server_name);
     let asker = Asker { principal, actor };
     let note = DenialNote {
         attach: Some((term.id.0, attach_as)),
         ..DenialNote::default()
     };
-    let run_as = term.run_as.clone();
-    core_gate::check(state, asker, session, &op, run_as.clone(), run_as, note)
+    core_gate::check(state, asker, session, &op, decided, note)
         .await
         .map(drop)
         .map_err(|denial| (close::GATE_DENIED, denial.message))

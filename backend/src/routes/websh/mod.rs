@@ -8,7 +8,6 @@ pub mod share;
 mod socket;
 
 use crate::core::audit::{self, SUCCESS};
-use crate::core::gate::effective_run_as;
 use crate::core::gateway::hub::CapReached;
 use crate::core::gateway::recording::Recorder;
 use crate::core::gateway::service;
@@ -17,7 +16,7 @@ use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, AuthUser};
 use crate::gatekeeper;
-use crate::store::{servers, websh, WriteTx};
+use crate::store::{websh, WriteTx};
 use crate::time::now;
 use axum::body::Body;
 use axum::extract::State;
@@ -27,7 +26,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::audit::{AuditAction, WebshDetails};
-use gatehouse_shared::gate::{self, Operation};
 use gatehouse_shared::websh::{valid_size, EndReason, OpenWebsh, OpenedWebsh};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
 use uuid::Uuid;
@@ -60,29 +58,18 @@ pub async fn open_websh(
             "cols and rows must be between 1 and 1000",
         ));
     }
-    let server = servers::by_name(&state.db, state.workspace, &req.server).await?;
-    let link = server
-        .as_ref()
-        .and_then(|s| s.server_id().ok())
-        .and_then(|id| state.hub.link(id));
-    let run_as = effective_run_as(
-        req.user.as_deref(),
-        link.as_ref().is_some_and(|l| l.privileged),
-    );
-    let op = Operation {
-        scope: Scope::Websh,
-        server: &req.server,
-        as_root: gate::runs_as_root(run_as.as_deref()),
-    };
-    let pass = gatekeeper::pass(
+    let (server, link) = gatekeeper::target(&state, &req.server).await?;
+    let decided = gatekeeper::run_as(
         &state,
         &auth,
-        &headers,
-        &op,
-        req.user.clone(),
-        run_as.clone(),
+        &req.server,
+        req.user.as_deref(),
+        link.as_ref(),
     )
     .await?;
+    let op = decided.operation(Scope::Websh, &req.server);
+    let run_as = decided.user.clone();
+    let pass = gatekeeper::pass(&state, &auth, &headers, &op, decided).await?;
     let session = pass
         .session()
         .cloned()

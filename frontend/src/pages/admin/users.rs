@@ -182,6 +182,8 @@ fn CreateUserForm(directory: UserDirectory) -> impl IntoView {
             password: password.get_untracked(),
             role: role.get_untracked(),
             email: (!email_value.is_empty()).then_some(email_value),
+            // Derived from the username on the server; changed later on the user's row.
+            unix_user: None,
         };
         busy.set(true);
         spawn_local(async move {

@@ -6,7 +6,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
 use crate::components::decision::DecisionForm;
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, RunAsField};
 use crate::time::now;
 use gatehouse_shared::lifecycle::{apply, Action, Actor, ExtendBy, Policy};
 use gatehouse_shared::work_session::{DecisionReason, ExtendWorkSession};
@@ -108,6 +108,13 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
             Vec::new()
         };
     let has_websh = !websh_servers.is_empty();
+    // The run-as field names the account on the session's first server; the server decides
+    // again for each.
+    let first_server = session
+        .servers
+        .first()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
 
     let revoking = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
@@ -191,10 +198,7 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
             </div>
             {(!websh_servers.is_empty()).then(|| view! {
                 <div class="websh-open">
-                    <label>
-                        "Run as (empty: the agent's default user)"
-                        <input name="run_as" autocomplete="off" bind:value=run_as />
-                    </label>
+                    <RunAsField server=Signal::stored(first_server.clone()) user=run_as />
                     {websh_servers
                         .into_iter()
                         .map(|server| {
@@ -212,12 +216,7 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
             {(!files_servers.is_empty()).then(|| view! {
                 <div class="files-open">
                     // One run-as field serves both kinds of link; show it here only without terminals.
-                    {(!has_websh).then(|| view! {
-                        <label>
-                            "Run as (empty: the agent's default user)"
-                            <input name="run_as" autocomplete="off" bind:value=run_as />
-                        </label>
-                    })}
+                    {(!has_websh).then(|| view! { <RunAsField server=Signal::stored(first_server.clone()) user=run_as /> })}
                     {files_servers
                         .into_iter()
                         .map(|server| {

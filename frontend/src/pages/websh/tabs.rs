@@ -3,6 +3,7 @@
 
 use super::{non_empty, Target};
 use crate::api;
+use crate::components::RunAsField;
 use crate::live::use_live;
 use crate::terminal::flow::Phase;
 use crate::terminal::pane::Tab;
@@ -119,6 +120,16 @@ pub fn NewTerminal(
     let names = move || servers.get().unwrap_or_default();
     let server = RwSignal::new(String::new());
     let user = RwSignal::new(String::new());
+    // The select shows the first server until one is picked.
+    let chosen_server = move || {
+        let picked = server.get();
+        let names = names();
+        if names.contains(&picked) {
+            picked
+        } else {
+            names.first().cloned().unwrap_or_default()
+        }
+    };
     let submit = move |ev: web_sys::SubmitEvent| {
         ev.prevent_default();
         let names = servers.get_untracked().unwrap_or_default();
@@ -154,10 +165,7 @@ pub fn NewTerminal(
                         </For>
                     </select>
                 </label>
-                <label>
-                    "Run as "
-                    <input name="run_as" size="10" autocomplete="off" placeholder="default" bind:value=user />
-                </label>
+                <RunAsField server=Signal::derive(chosen_server) user=user />
                 <button type="submit">"New terminal"</button>
             </form>
         </Show>
