@@ -211,8 +211,10 @@ impl FromRequestParts<AppState> for AuthUser {
             let user_id = crate::store::parse_id(&row.user_id)?;
             (user_id, AuthMethod::Password, Some(login), None)
         };
+        // A disabled person's token (and any sign-in that outlived the disabling) is refused.
         let user = users::by_id(&state.db, state.workspace, user_id)
             .await?
+            .filter(|u| u.disabled_at.is_none())
             .ok_or_else(unauthenticated)?;
         Ok(AuthUser {
             id: user_id,

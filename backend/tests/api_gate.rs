@@ -58,13 +58,7 @@ async fn every_gate_code_over_http() {
         .await
         .expect_error(403, "work_session_not_active");
     assert_eq!(body["context"]["current_work_session"], sid);
-    app.post(
-        &format!("/api/work-sessions/{sid}/approve"),
-        json!({}),
-        &root,
-    )
-    .await
-    .expect(200);
+    app.approve(&root, &sid).await;
     let body = check(&app, &mia, "websh", "web-01", Some(&sid))
         .await
         .expect_error(403, "work_session_not_active");
@@ -204,14 +198,7 @@ async fn an_expired_session_is_refused_as_expired() {
 #[tokio::test]
 async fn api_tokens_bypass_sessions_but_are_denied_by_default() {
     let (app, _root, mia, _) = setup().await;
-    let token = app
-        .post("/api/tokens", json!({"name": "bot"}), &mia)
-        .await
-        .expect(201);
-    let bot = Caller {
-        bearer: Some(token["token"].as_str().unwrap().into()),
-        ..Caller::default()
-    };
+    let bot = app.token(&mia, "bot").await;
     let body = check(&app, &bot, "command", "web-01", None)
         .await
         .expect_error(403, "token_acl_denied");

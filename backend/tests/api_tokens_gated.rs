@@ -11,14 +11,7 @@ async fn every_gated_route_refuses_a_token_and_audits_it() {
     let app = TestApp::new().await;
     let root = app.superuser().await;
     app.server(&root, "web-01").await;
-    let created = app
-        .post("/api/tokens", json!({"name": "ci"}), &root)
-        .await
-        .expect(201);
-    let token = Caller {
-        bearer: Some(created["token"].as_str().unwrap().to_owned()),
-        ..Caller::default()
-    };
+    let token = app.token(&root, "ci").await;
     let gated: Vec<(&str, &str, Option<serde_json::Value>)> = vec![
         (
             "POST",

@@ -136,6 +136,12 @@ fn every_server() -> String {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// A new role (superusers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Disable (`true`: sign-ins, tokens and every live channel end at once) or re-enable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z_][a-z0-9_-]{0,31}$"))]
     pub unix_user: Option<String>,

@@ -74,6 +74,11 @@ pub enum Action {
     Start,
     /// The scheduler reached `expires_at`.
     Expire,
+    /// The assignee's account was disabled: the server ends every session of theirs that is not
+    /// finished (pending, approved or active), as revoked with this reason.
+    AccountDisabled {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -88,6 +93,7 @@ impl Action {
             Action::Complete => AuditAction::WorkSessionCompleted,
             Action::Extend(_) => AuditAction::WorkSessionExtended,
             Action::Expire => AuditAction::WorkSessionExpired,
+            Action::AccountDisabled { .. } => AuditAction::WorkSessionRevoked,
         }
     }
 
@@ -101,6 +107,7 @@ impl Action {
             Action::Complete => "complete",
             Action::Extend(_) => "extend",
             Action::Expire => "expire",
+            Action::AccountDisabled { .. } => "end for a disabled account",
         }
     }
 }
@@ -296,6 +303,18 @@ pub fn apply(
             require(session.expires_at.is_some_and(|e| e <= now), wrong_state)?;
             next.status = Status::Expired;
             next.ended_at = Some(now);
+        }
+        Action::AccountDisabled { reason } => {
+            require(actor == &Actor::System, || {
+                not_permitted("end for a disabled account")
+            })?;
+            require(
+                matches!(from, Status::Pending | Status::Approved | Status::Active),
+                wrong_state,
+            )?;
+            next.status = Status::Revoked;
+            next.ended_at = Some(now);
+            next.decision_reason = Some(reason.clone());
         }
     }
     Ok(next)

@@ -78,6 +78,9 @@ pub struct User {
     /// The account this person runs as on servers when an operation names none.
     #[serde(default)]
     pub unix_user: String,
+    /// A disabled person cannot sign in, and their tokens do not work.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// Usernames: 1–64 characters of letters, digits, `.`, `_`, `-`, `@`.

@@ -5,17 +5,22 @@
 use super::CoreError;
 use crate::auth::{password, secrets};
 use crate::core::audit::{self, SUCCESS};
+use crate::core::sessions;
+use crate::core::state::AppState;
 use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
+use crate::store::{logins, work_sessions};
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_shared::api::RunAsGrant;
+use gatehouse_shared::api::{RunAsGrant, UpdateUser};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::runs_as_root;
+use gatehouse_shared::lifecycle::{Action, Actor};
 use gatehouse_shared::pattern::is_valid_pattern;
 use gatehouse_shared::server::is_valid_server_name;
 use gatehouse_shared::token::{MAX_TOKEN_DAYS, TOKEN_PREFIX};
 use gatehouse_shared::user::{
     is_system_account, is_valid_unix_user, is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
 };
+use gatehouse_shared::Status;
 use gatehouse_shared::{GroupId, Role, ServerId, TokenId, User, UserId, WorkspaceId};
 
 /// Who makes a change, as the audit log names them.
@@ -297,34 +302,141 @@ pub async fn grant_group_run_as(
     Ok(())
 }
 
-/// Changes a person's own server account.
-pub async fn set_unix_user(
-    db: &Db,
-    ws: WorkspaceId,
+/// Changes a person: role (superusers only), disabled, own server account. Each change is
+/// audited in the same write; nobody disables or demotes themselves, and the last enabled
+/// superuser stays one. Disabling ends the person's sign-ins in that write, then every work
+/// session of theirs that is not finished, which ends their live channels within the second.
+pub async fn update_user(
+    state: &AppState,
     by: By<'_>,
-    user: UserId,
-    unix_user: &str,
+    by_role: Role,
+    id: UserId,
+    change: &UpdateUser,
     at: DateTime<Utc>,
 ) -> Result<User, CoreError> {
-    check_unix_user(unix_user)?;
-    let before = users::by_id(db, ws, user)
+    let (db, ws) = (&state.db, state.workspace);
+    if let Some(name) = &change.unix_user {
+        check_unix_user(name)?;
+    }
+    if change.role.is_some() && by_role != Role::Superuser {
+        return Err(CoreError::Forbidden(
+            "only a superuser can change a role".into(),
+        ));
+    }
+    let before = users::by_id(db, ws, id)
         .await?
         .ok_or(CoreError::NotFound("user"))?;
-    let mut tx = WriteTx::begin(db, ws, at).await?;
-    users::set_unix_user(&mut tx, user, unix_user).await?;
-    tx.commit(
-        audit::event(AuditAction::UserUpdated, SUCCESS)
+    let old_role = before.role()?;
+    let demoted = change
+        .role
+        .is_some_and(|r| r != old_role && old_role == Role::Superuser);
+    let disabling = change.disabled == Some(true) && before.disabled_at.is_none();
+    let enabling = change.disabled == Some(false) && before.disabled_at.is_some();
+    if by.id == Some(id) && (disabling || change.role.is_some_and(|r| r != old_role)) {
+        return Err(CoreError::Conflict(
+            "you cannot disable yourself or change your own role".into(),
+        ));
+    }
+    let mut events = Vec::new();
+    let event = |action: AuditAction, details: serde_json::Value| {
+        audit::event(action, SUCCESS)
             .actor(by.name)
             .target(&before.username)
-            .details(serde_json::json!({
-                "unix_user": {"from": before.unix_user(), "to": unix_user},
-            })),
-    )
-    .await?;
-    let after = users::by_id(db, ws, user)
+            .details(details)
+    };
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if (demoted || disabling)
+        && old_role == Role::Superuser
+        && users::enabled_superusers(&mut tx).await? <= 1
+    {
+        return Err(CoreError::Conflict(
+            "this is the last enabled superuser; make another one first".into(),
+        ));
+    }
+    if let Some(role) = change.role.filter(|r| *r != old_role) {
+        users::set_role(&mut tx, id, role).await?;
+        events.push(event(
+            AuditAction::UserRoleChanged,
+            serde_json::json!({"from": old_role, "to": role}),
+        ));
+    }
+    if let Some(name) = change
+        .unix_user
+        .as_deref()
+        .filter(|n| *n != before.unix_user())
+    {
+        users::set_unix_user(&mut tx, id, name).await?;
+        events.push(event(
+            AuditAction::UserUpdated,
+            serde_json::json!({"unix_user": {"from": before.unix_user(), "to": name}}),
+        ));
+    }
+    if disabling || enabling {
+        users::set_disabled(&mut tx, id, disabling).await?;
+        let signins = if disabling {
+            logins::delete_all_of(&mut tx, id).await?
+        } else {
+            0
+        };
+        let action = if disabling {
+            AuditAction::UserDisabled
+        } else {
+            AuditAction::UserEnabled
+        };
+        events.push(event(action, serde_json::json!({"signins_ended": signins})));
+    }
+    let Some(last) = events.pop() else {
+        // Nothing changed: nothing to write or audit.
+        return Ok(before.to_user()?);
+    };
+    for extra in events {
+        tx.audit(extra).await?;
+    }
+    tx.commit(last).await?;
+    if disabling {
+        // Watching someone else's terminal needs no session of one's own: cut those too.
+        for term in state.hub.all_terminals() {
+            term.kick_watcher(id);
+        }
+        end_sessions_of(state, id, by.name).await;
+    }
+    let after = users::by_id(db, ws, id)
         .await?
         .ok_or(CoreError::NotFound("user"))?;
     Ok(after.to_user()?)
+}
+
+/// Ends every unfinished work session assigned to `user` (their account was just disabled);
+/// each transition emits the change that ends its live channels. A session that changed
+/// meanwhile is left to whatever changed it.
+async fn end_sessions_of(state: &AppState, user: UserId, by: &str) {
+    let filter = work_sessions::ListFilter {
+        statuses: Some(vec![Status::Pending, Status::Approved, Status::Active]),
+        involving: work_sessions::Involving::User(user),
+        visible_to: None,
+        server: None,
+        scope: None,
+        q: None,
+        from: None,
+        to: None,
+        cursor: None,
+        limit: 10_000,
+    };
+    let sessions = match work_sessions::list(&state.db, state.workspace, &filter).await {
+        Ok((sessions, _, _)) => sessions,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list a disabled person's work sessions");
+            return;
+        }
+    };
+    let action = Action::AccountDisabled {
+        reason: format!("the account was disabled by {by}"),
+    };
+    for session in sessions.into_iter().filter(|s| s.assignee.id == user) {
+        if let Err(e) = sessions::transition(state, session.id, &Actor::System, &action).await {
+            tracing::warn!(session = %session.id, error = %e, "cannot end a disabled person's session");
+        }
+    }
 }
 
 /// Creates a server entry; each listed group is granted it by its exact name.

@@ -78,6 +78,19 @@ pub async fn login(
         return Err(ApiError::unauthenticated(GENERIC_FAILURE));
     };
     let user = row.to_user()?;
+    // Told only to someone who knows the password: a guess learns nothing new.
+    if user.disabled {
+        audit::record_event(
+            &state,
+            audit::event(AuditAction::AuthLogin, FAILURE)
+                .target(&username)
+                .details(serde_json::json!({"peer": peer.to_string(), "reason": "disabled"})),
+        )
+        .await?;
+        return Err(ApiError::forbidden(
+            "this account is disabled; ask an administrator",
+        ));
+    }
     let mut mfa_verified_at = None;
     if let Some(secret) = &row.totp_secret {
         let Some(otp) = req.otp.as_deref() else {

@@ -103,11 +103,13 @@ pub async fn grant_servers(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Change a person: their own server account (staff; a staff member's or superuser's only by a
-/// superuser).
+/// Change a person: role (superusers), disabled (sign-ins, tokens and live channels end at
+/// once), own server account. Staff change members; a staff member or superuser only a
+/// superuser changes.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "identity", request_body = UpdateUser,
     params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = User), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = User), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)))]
 pub async fn update_user(
     State(state): State<AppState>,
     Staff(auth): Staff,
@@ -120,10 +122,6 @@ pub async fn update_user(
     if target.role()? != Role::Member {
         auth.require_superuser()?;
     }
-    let Some(unix_user) = req.unix_user else {
-        return Ok(Json(target.to_user()?));
-    };
-    let user =
-        admin::set_unix_user(&state.db, state.workspace, auth.by(), id, &unix_user, now()).await?;
+    let user = admin::update_user(&state, auth.by(), auth.role, id, &req, now()).await?;
     Ok(Json(user))
 }

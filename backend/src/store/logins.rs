@@ -74,6 +74,17 @@ pub async fn delete(tx: &mut WriteTx, ws: WorkspaceId, token_hash: &str) -> Resu
     Ok(())
 }
 
+/// Ends every sign-in of `user`; how many there were.
+pub async fn delete_all_of(tx: &mut WriteTx, user: UserId) -> Result<u64, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query("DELETE FROM login_sessions WHERE workspace_id = ? AND user_id = ?")
+        .bind(ws.to_string())
+        .bind(user.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn set_active_work_session(
     db: &Db,
     ws: WorkspaceId,

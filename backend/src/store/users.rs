@@ -20,6 +20,7 @@ pub struct UserRow {
     pub totp_last_step: Option<i64>,
     pub created_at: i64,
     pub unix_user: Option<String>,
+    pub disabled_at: Option<i64>,
 }
 
 impl UserRow {
@@ -42,6 +43,7 @@ impl UserRow {
     pub fn to_user(&self) -> Result<User, StoreError> {
         Ok(User {
             unix_user: self.unix_user(),
+            disabled: self.disabled_at.is_some(),
             id: self.user_id()?,
             username: self.username.clone(),
             role: self.role()?,
@@ -61,7 +63,7 @@ impl UserRow {
 
 const COLUMNS: &str =
     "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
-                       totp_last_step, created_at, unix_user";
+                       totp_last_step, created_at, unix_user, disabled_at";
 
 pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
@@ -132,6 +134,7 @@ async fn insert_where(
         mfa_enabled: false,
         created_at: Some(now),
         unix_user,
+        disabled: false,
     }))
 }
 
@@ -166,6 +169,48 @@ async fn free_unix_user(
         }
         n += 1;
     }
+}
+
+/// Disables a person (as of the write's time) or enables them again.
+pub async fn set_disabled(
+    tx: &mut WriteTx,
+    id: UserId,
+    disabled: bool,
+) -> Result<bool, StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
+    let done = sqlx::query("UPDATE users SET disabled_at = ? WHERE workspace_id = ? AND id = ?")
+        .bind(disabled.then(|| to_micros(at)))
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Changes a person's role.
+pub async fn set_role(tx: &mut WriteTx, id: UserId, role: Role) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query("UPDATE users SET role = ? WHERE workspace_id = ? AND id = ?")
+        .bind(role.as_str())
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Superusers who are not disabled, counted inside a write (so two demotions cannot both
+/// leave the workspace without one).
+pub async fn enabled_superusers(tx: &mut WriteTx) -> Result<i64, StoreError> {
+    let ws = tx.workspace();
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM users WHERE workspace_id = ? AND role = 'superuser' \
+         AND disabled_at IS NULL",
+    )
+    .bind(ws.to_string())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(n)
 }
 
 /// Sets a person's server account.

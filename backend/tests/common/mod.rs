@@ -199,6 +199,18 @@ impl TestApp {
         self.login(username).await
     }
 
+    /// Creates an API token of `owner` named `name`; a caller that presents it.
+    pub async fn token(&self, owner: &Caller, name: &str) -> Caller {
+        let created = self
+            .post("/api/tokens", json!({"name": name}), owner)
+            .await
+            .expect(201);
+        Caller {
+            bearer: Some(created["token"].as_str().unwrap().to_owned()),
+            ..Caller::default()
+        }
+    }
+
     pub async fn server(&self, admin: &Caller, name: &str) -> Value {
         self.post("/api/servers", json!({"name": name}), admin)
             .await
@@ -244,6 +256,17 @@ impl TestApp {
         )
         .await
         .expect(201)
+    }
+
+    /// Approves session `id` as `approver`; the session as it is now.
+    pub async fn approve(&self, approver: &Caller, id: &str) -> Value {
+        self.post(
+            &format!("/api/work-sessions/{id}/approve"),
+            json!({}),
+            approver,
+        )
+        .await
+        .expect(200)
     }
 
     pub async fn audit_actions(&self, admin: &Caller) -> Vec<String> {

@@ -9,6 +9,7 @@ mod console_files;
 mod console_flow;
 mod console_sessions;
 mod console_share;
+mod disable;
 mod events;
 mod exec;
 mod files;

@@ -12,7 +12,7 @@ use crate::core::gateway::recording::Recorder;
 use crate::core::gateway::viewers::{self, Kick, Viewer, ViewerIdentity};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
-use gatehouse_shared::share::Participant;
+use gatehouse_shared::share::{Participant, ParticipantRole};
 use gatehouse_shared::websh::{EndReason, NoticeLevel};
 use gatehouse_shared::{ParticipantId, ServerId, ShareId, UserId, WorkSessionId};
 use std::collections::{HashMap, VecDeque};
@@ -307,6 +307,14 @@ impl Terminal {
     /// A participant was removed: all its connections leave.
     pub fn kick_participant(&self, participant: ParticipantId) -> usize {
         self.kick(Kick::Removed, |who| who.participant == participant)
+    }
+
+    /// A person's account was disabled: their watching of this terminal ends. (Their own
+    /// terminals end with their work sessions, which say why.)
+    pub fn kick_watcher(&self, user: UserId) -> usize {
+        self.kick(Kick::AccountDisabled, |who| {
+            who.participant.0 == user.0 && who.role == ParticipantRole::Watcher
+        })
     }
 
     /// Whether (and why) a viewer was told to leave.

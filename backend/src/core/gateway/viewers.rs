@@ -38,6 +38,8 @@ pub enum Kick {
     ShareEnded,
     /// The owner or staff removed it.
     Removed,
+    /// The person's account was disabled.
+    AccountDisabled,
 }
 
 /// One connected viewer.

@@ -155,6 +155,7 @@ fn kick_close(kick: Kick) -> (u16, &'static str) {
     match kick {
         Kick::ShareEnded => (close::SHARE_ENDED, "the link was revoked or expired"),
         Kick::Removed => (close::REMOVED, "removed from this terminal"),
+        Kick::AccountDisabled => (close::TERMINATED, "your account was disabled"),
     }
 }
 
