@@ -5,7 +5,7 @@
 
 use gatehouse_shared::api::{
     AddGroupMember, AddGroupServers, CreateGroup, CreateUser, Group, LoginRequest, LoginResponse,
-    OtpBody, Page, SetupRequest, SetupStatus, TotpEnrollment, WhoAmI,
+    OtpBody, Page, SetupRequest, SetupStatus, TotpEnrollment, UpdateUser, WhoAmI,
 };
 use gatehouse_shared::audit::{AuditEvent, AuditVerification};
 use gatehouse_shared::server::{CreateRegistrationToken, RegistrationToken, Server};
@@ -14,7 +14,7 @@ use gatehouse_shared::websh::{OpenWebsh, OpenedWebsh};
 use gatehouse_shared::work_session::{
     ApproveWorkSession, CreateWorkSession, DecisionReason, ExtendWorkSession, TimelineEvent,
 };
-use gatehouse_shared::{ErrorCode, ErrorEnvelope, User, WorkSession, WorkSessionId};
+use gatehouse_shared::{ErrorCode, ErrorEnvelope, User, UserId, WorkSession, WorkSessionId};
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -208,6 +208,12 @@ pub async fn users() -> ApiResult<Page<User>> {
 
 pub async fn create_user(body: &CreateUser) -> ApiResult<User> {
     post("/api/users", body).await
+}
+
+/// `PATCH /api/users/{id}`: role, disabled, own server account.
+pub async fn update_user(id: UserId, body: &UpdateUser) -> ApiResult<User> {
+    let request = with_csrf(Request::patch(&format!("/api/users/{id}"))).json(body);
+    send(request).await
 }
 
 pub async fn groups() -> ApiResult<Page<Group>> {

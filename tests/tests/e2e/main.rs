@@ -7,6 +7,7 @@ mod console;
 mod console_auth;
 mod console_files;
 mod console_flow;
+mod console_people;
 mod console_sessions;
 mod console_share;
 mod disable;

@@ -114,13 +114,17 @@ fn UsersTable(directory: UserDirectory) -> impl IntoView {
                 let created = user.created_at.as_ref().map(format_at).unwrap_or_default();
                 let mfa = if user.mfa_enabled { "on" } else { "off" };
                 let key = user.username.clone();
+                let status = if user.disabled { "disabled" } else { "active" };
                 view! {
-                    <tr data-testid="user-row" data-username=key tabindex="-1">
-                        <td>{user.username}</td>
+                    <tr data-testid="user-row" data-username=key tabindex="-1" data-status=status>
+                        <td>{user.username.clone()}</td>
                         <td><span class=format!("badge role-{}", user.role)>{user.role.as_str()}</span></td>
-                        <td>{user.email.unwrap_or_default()}</td>
+                        <td><code>{user.unix_user.clone()}</code></td>
+                        <td>{user.email.clone().unwrap_or_default()}</td>
                         <td class=format!("mfa-{mfa}")>{mfa}</td>
+                        <td class=format!("status-{status}")>{status}</td>
                         <td>{created}</td>
+                        <td><UserActions user=user directory=directory /></td>
                     </tr>
                 }
             })
@@ -139,9 +143,12 @@ fn UsersTable(directory: UserDirectory) -> impl IntoView {
                         <tr>
                             <th scope="col">"Username"</th>
                             <th scope="col">"Role"</th>
+                            <th scope="col">"Server account"</th>
                             <th scope="col">"E-mail"</th>
                             <th scope="col">"MFA"</th>
+                            <th scope="col">"Status"</th>
                             <th scope="col">"Created"</th>
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
@@ -153,6 +160,75 @@ fn UsersTable(directory: UserDirectory) -> impl IntoView {
             <Show when=move || directory.next.with(Option::is_some)>
                 <button type="button" class="more" on:click=move |_| directory.load_more()>"Load more users"</button>
             </Show>
+        </Show>
+    }
+}
+
+/// Disable (after a confirmation saying what happens) or enable a person. Not offered for
+/// oneself, nor for staff and superusers unless the viewer is a superuser: the server refuses
+/// those anyway.
+#[component]
+fn UserActions(user: User, directory: UserDirectory) -> impl IntoView {
+    let auth = use_auth();
+    let confirming = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let id = user.id;
+    let name = user.username.clone();
+    let role = user.role;
+    let may_change = move || {
+        auth.me.with(|me| {
+            me.as_ref().is_some_and(|me| {
+                me.user.id != id && (role == Role::Member || me.user.role == Role::Superuser)
+            })
+        })
+    };
+    let set_disabled = move |disabled: bool| {
+        spawn_local(async move {
+            let change = gatehouse_shared::api::UpdateUser {
+                disabled: Some(disabled),
+                ..Default::default()
+            };
+            match api::update_user(id, &change).await {
+                Ok(_) => {
+                    confirming.set(false);
+                    error.set(None);
+                    directory.reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let disabled = user.disabled;
+    view! {
+        <Show when=may_change>
+            {if disabled {
+                view! {
+                    <button type="button" data-action="enable-user" on:click=move |_| set_disabled(false)>
+                        "Enable"
+                    </button>
+                }
+                .into_any()
+            } else {
+                let name = name.clone();
+                view! {
+                    <Show
+                        when=move || confirming.get()
+                        fallback=move || view! {
+                            <button type="button" class="danger" data-action="disable-user"
+                                on:click=move |_| confirming.set(true)>"Disable"</button>
+                        }
+                    >
+                        <span class="inline confirm" role="alert">
+                            {format!("Disable {name}? Their sign-ins, tokens, sessions and terminals end now.")}
+                            <button type="button" class="danger" data-action="confirm-disable-user"
+                                on:click=move |_| set_disabled(true)>"Disable now"</button>
+                            <button type="button" on:click=move |_| confirming.set(false)>"Keep"</button>
+                        </span>
+                    </Show>
+                }
+                .into_any()
+            }}
+            <ErrorBox error=error />
         </Show>
     }
 }
