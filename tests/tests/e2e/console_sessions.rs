@@ -30,19 +30,18 @@ async fn console_filter_bar_url_round_trip() {
     let first = cx.signed_in("ops").await;
     let second = cx.signed_in("ops").await;
     run_ui_test("console_filter_bar_url_round_trip", &cx.driver, async {
-        // By default the list shows active sessions only.
+        // By default the list shows one's own sessions that are not finished.
         first.goto("/sessions").await;
         first.wait_for("[data-testid=filter-bar]").await;
-        assert!(first.is_checked("input[name=status][value=active]").await);
-        for status in [
-            "pending",
-            "approved",
-            "completed",
-            "expired",
-            "revoked",
-            "rejected",
-            "cancelled",
-        ] {
+        for status in ["pending", "approved", "active"] {
+            assert!(
+                first
+                    .is_checked(&format!("input[name=status][value={status}]"))
+                    .await,
+                "{status} not ticked by default"
+            );
+        }
+        for status in ["completed", "expired", "revoked", "rejected", "cancelled"] {
             assert!(
                 !first
                     .is_checked(&format!("input[name=status][value={status}]"))
@@ -50,14 +49,23 @@ async fn console_filter_bar_url_round_trip() {
                 "{status} ticked by default"
             );
         }
+        first.wait_count(ROW, 3).await;
+        assert_eq!(row_ids(&first).await, ids(&[&web, &keys, &db]));
+
+        // Unticking "approved" and "pending" applies at once and shows in the URL.
+        first.click("input[name=status][value=approved]").await;
         first.wait_count(ROW, 1).await;
         assert_eq!(row_ids(&first).await, ids(&[&web]));
+        first.click("input[name=status][value=pending]").await;
+        first.wait_count(ROW, 1).await;
         assert_eq!(
             first.attrs(ROW, "data-status").await,
             vec!["active".to_owned()]
         );
+        assert_eq!(first.query_param("status").await.as_deref(), Some("active"));
+        assert_eq!(first.query_param("user").await.as_deref(), Some("me"));
 
-        // Ticking "approved" applies at once and shows in the URL.
+        // Ticking "approved" again.
         first.click("input[name=status][value=approved]").await;
         first.wait_count(ROW, 3).await;
         assert_eq!(row_ids(&first).await, ids(&[&web, &keys, &db]));
@@ -147,5 +155,52 @@ async fn console_purpose_renders_as_text() {
             assert_eq!(browser.alert_text().await, None, "a dialog opened on {page}");
         }
     })
+    .await;
+}
+
+#[tokio::test]
+async fn console_default_list_shows_my_pending_request_and_follows_its_approval() {
+    let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
+    cx.grant("mia", "web-01").await;
+    // Someone else's session, which Mia's default list does not show.
+    let other = cx.session("not mine", &["websh"], &["web-01"]).await;
+    let mia = gatehouse_e2e::Api::login(&cx.server.base, "mia").await;
+    let mine = mia
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "rotate logs", "scopes": ["websh"], "servers": ["web-01"],
+                   "duration_secs": 3600}),
+        )
+        .await;
+    let id = mine["id"].as_str().expect("id").to_owned();
+    let browser = cx.signed_in("mia").await;
+    run_ui_test(
+        "console_default_list_shows_my_pending_request_and_follows_its_approval",
+        &cx.driver,
+        async {
+            browser.goto("/sessions").await;
+            let row = format!("{ROW}[data-id='{id}']");
+            browser
+                .wait_for(&format!("{row}[data-status=pending]"))
+                .await;
+            assert_eq!(row_ids(&browser).await, ids(&[&id]));
+            assert!(other["id"].as_str().is_some());
+            browser.js("window.__e2eNoReload = true;", vec![]).await;
+            cx.api()
+                .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
+                .await;
+            // The row changes by itself, without a reload.
+            browser
+                .wait_for(&format!("{row}[data-status=approved]"))
+                .await;
+            assert_eq!(
+                browser
+                    .js("return window.__e2eNoReload === true;", vec![])
+                    .await,
+                true,
+                "the page was reloaded"
+            );
+        },
+    )
     .await;
 }

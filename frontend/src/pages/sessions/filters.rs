@@ -11,11 +11,17 @@ pub const DEFAULT_SHOWN: usize = 100;
 /// The most the list loads at once (`?limit=`), in pages of the API's maximum.
 pub const MAX_SHOWN: usize = 1000;
 
+/// What the list shows when the URL says nothing: one's own sessions that are not finished.
+pub const UNFINISHED: [Status; 3] = [Status::Pending, Status::Approved, Status::Active];
+/// The `user` filter when the URL names none: sessions one requested or is assigned to.
+pub const DEFAULT_USER: &str = "me";
+
 /// The filters of the session list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Filters {
-    /// Empty: the API default (active only).
+    /// Empty: the list's default, [`UNFINISHED`].
     pub statuses: Vec<Status>,
+    /// Empty: [`DEFAULT_USER`]; `all` for everyone's.
     pub user: String,
     pub server: String,
     pub scope: Option<Scope>,
@@ -50,26 +56,37 @@ impl Filters {
         }
     }
 
-    /// The statuses ticked in the bar (the API default `active` when the URL names none).
+    /// The statuses ticked in the bar ([`UNFINISHED`] when the URL names none).
     pub fn effective_statuses(&self) -> Vec<Status> {
         if self.statuses.is_empty() {
-            vec![Status::Active]
+            UNFINISHED.to_vec()
         } else {
             self.statuses.clone()
         }
     }
 
-    /// The query pairs, in a stable order, without empty values.
+    /// Whose sessions: [`DEFAULT_USER`] when the URL names nobody.
+    pub fn effective_user(&self) -> String {
+        if self.user.is_empty() {
+            DEFAULT_USER.to_owned()
+        } else {
+            self.user.clone()
+        }
+    }
+
+    /// The query pairs, in a stable order, the defaults spelled out (so the API, whose own
+    /// default differs, lists the same thing).
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        let status = if self.statuses.len() == Status::ALL.len() {
+        let statuses = self.effective_statuses();
+        let status = if statuses.len() == Status::ALL.len() {
             "all".to_owned()
         } else {
-            let names: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+            let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
             names.join(",")
         };
         vec![
             ("status", status),
-            ("user", self.user.clone()),
+            ("user", self.effective_user()),
             ("server", self.server.clone()),
             (
                 "scope",
