@@ -403,6 +403,19 @@ where
 
 impl Browser {
     /// Navigates to `path` on the server (a full page load).
+    /// Marks the page so that [`Browser::assert_not_reloaded`] can tell it was not reloaded.
+    pub async fn mark_page(&self) {
+        self.js("window.__e2eNoReload = true;", vec![]).await;
+    }
+
+    /// Fails when the page was reloaded (or navigated away) since [`Browser::mark_page`].
+    pub async fn assert_not_reloaded(&self) {
+        let marked = self
+            .js("return window.__e2eNoReload === true;", vec![])
+            .await;
+        assert_eq!(marked, true, "the page was reloaded");
+    }
+
     pub async fn goto(&self, path: &str) {
         let url = format!("{}{path}", self.base);
         self.client

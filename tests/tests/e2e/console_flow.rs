@@ -3,26 +3,11 @@
 
 use crate::console::Console;
 use fantoccini::key::Key;
-use gatehouse_e2e::browser::{run_ui_test, Browser};
+use gatehouse_e2e::browser::run_ui_test;
 use std::time::{Duration, Instant};
 
 /// How soon an open terminal must show that its work session was revoked.
 const REVOKE_SHOWN_WITHIN: Duration = Duration::from_secs(5);
-
-/// Marks the page so that a later check can tell it was not reloaded.
-async fn mark_page(browser: &Browser) {
-    browser.js("window.__e2eNoReload = true;", vec![]).await;
-}
-
-async fn assert_not_reloaded(browser: &Browser) {
-    assert_eq!(
-        browser
-            .js("return window.__e2eNoReload === true;", vec![])
-            .await,
-        true,
-        "the page was reloaded"
-    );
-}
 
 #[tokio::test]
 async fn console_request_approve_narrow_websh_revoke() {
@@ -59,7 +44,7 @@ async fn console_request_approve_narrow_websh_revoke() {
             member
                 .wait_for("[data-testid=session-detail][data-status=pending]")
                 .await;
-            mark_page(&member).await;
+            member.mark_page().await;
 
             // The superuser sees the request with everything ticked, narrows it, approves.
             approver.goto("/approvals").await;
@@ -95,7 +80,7 @@ async fn console_request_approve_narrow_websh_revoke() {
             member
                 .wait_for("[data-testid=session-detail][data-status=approved]")
                 .await;
-            assert_not_reloaded(&member).await;
+            member.assert_not_reloaded().await;
             let approved = cx.get_session(&id).await;
             assert_eq!(approved["status"], "approved", "{approved}");
             assert_eq!(

@@ -193,13 +193,7 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
             browser
                 .wait_for(&format!("{row}[data-status=approved]"))
                 .await;
-            assert_eq!(
-                browser
-                    .js("return window.__e2eNoReload === true;", vec![])
-                    .await,
-                true,
-                "the page was reloaded"
-            );
+            browser.assert_not_reloaded().await;
         },
     )
     .await;
