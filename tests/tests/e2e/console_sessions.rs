@@ -185,7 +185,7 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
                 .await;
             assert_eq!(row_ids(&browser).await, ids(&[&id]));
             assert!(other["id"].as_str().is_some());
-            browser.js("window.__e2eNoReload = true;", vec![]).await;
+            browser.mark_page().await;
             cx.api()
                 .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
                 .await;
