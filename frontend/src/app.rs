@@ -1,6 +1,7 @@
 //! The console's root: sign-in context, live updates, the top bar and the route table.
 
 use crate::auth::{use_auth, Auth};
+use crate::components::ApprovalsLink;
 use crate::live::Live;
 use crate::pages;
 use leptos::prelude::*;
@@ -94,15 +95,16 @@ fn TopBar() -> impl IntoView {
                 <nav class="nav" aria-label="Main">
                     <A href="/sessions">"Work sessions"</A>
                     <Show when=move || auth.role() == Some(gatehouse_shared::Role::Superuser)>
-                        <A href="/approvals">"Approvals"</A>
+                        <ApprovalsLink />
                     </Show>
                     <A href="/servers">"Servers"</A>
                     <A href="/websh">"Terminals"</A>
                     <Show when=move || auth.is_staff()>
                         <A href="/live">"Live"</A>
                     </Show>
-                    <A href="/audit">"Audit"</A>
+                    // The audit log is staff's: not offered to members, whom the server refuses.
                     <Show when=move || auth.is_staff()>
+                        <A href="/audit">"Audit"</A>
                         <A href="/admin">"Admin"</A>
                     </Show>
                 </nav>

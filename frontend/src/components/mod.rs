@@ -3,11 +3,13 @@
 pub mod decision;
 pub mod error;
 pub mod path_form;
+pub mod pending;
 pub mod qr;
 pub mod run_as;
 pub mod session_bits;
 
 pub use error::ErrorBox;
 pub use path_form::PathForm;
+pub use pending::ApprovalsLink;
 pub use run_as::RunAsField;
 pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};

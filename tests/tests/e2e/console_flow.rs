@@ -50,6 +50,12 @@ async fn console_request_approve_narrow_websh_revoke() {
             approver.goto("/approvals").await;
             let card = format!("[data-testid=approval-card][data-id='{id}']");
             approver.wait_for(&card).await;
+            // The navigation and the page title count the request waiting.
+            approver.wait_text("[data-testid=pending-count]", "1").await;
+            assert_eq!(
+                approver.js("return document.title;", vec![]).await,
+                "(1) Gatehouse"
+            );
             for value in ["websh", "command"] {
                 assert!(
                     approver
@@ -75,6 +81,7 @@ async fn console_request_approve_narrow_websh_revoke() {
                 .click(&format!("{card} button[data-action=approve]"))
                 .await;
             approver.wait_gone(&card).await;
+            approver.wait_gone("[data-testid=pending-count]").await;
 
             // The member's page follows by itself.
             member
