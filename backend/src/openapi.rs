@@ -16,6 +16,8 @@ use utoipa::OpenApi;
         routes::auth::totp_enroll, routes::auth::totp_confirm,
         routes::users::list_users, routes::users::create_user, routes::users::grant_servers,
         routes::users::update_user, routes::groups::add_run_as, routes::servers::run_as_choices,
+        routes::servers::list_registration_tokens, routes::servers::revoke_registration_token,
+        routes::auth::change_password,
         routes::groups::list_groups, routes::groups::create_group, routes::groups::get_group,
         routes::groups::add_member, routes::groups::add_servers,
         routes::tokens::list_tokens, routes::tokens::create_token, routes::tokens::revoke_token,

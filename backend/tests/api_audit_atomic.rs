@@ -329,8 +329,22 @@ async fn every_mutating_admin_endpoint_writes_exactly_one_attributed_audit_row()
         .post("/api/tokens", json!({"name": "ci"}), &root)
         .await
         .expect(201);
+    let registration = app
+        .post("/api/servers/registration-tokens", json!({}), &root)
+        .await
+        .expect(201);
 
     let calls: Vec<(&str, &str, String, Option<Value>, u16)> = vec![
+        (
+            "registration_token.revoked",
+            "DELETE",
+            format!(
+                "/api/servers/registration-tokens/{}",
+                registration["id"].as_str().unwrap()
+            ),
+            None,
+            204,
+        ),
         (
             "user.created",
             "POST",

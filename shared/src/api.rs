@@ -131,6 +131,17 @@ fn every_server() -> String {
     "*".to_owned()
 }
 
+/// `POST /api/auth/password`: change one's own password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub current: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 1024))]
+    pub new: String,
+}
+
 /// `PATCH /api/users/{id}` (staff): what to change about a person.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

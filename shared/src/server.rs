@@ -52,9 +52,24 @@ pub struct CreateRegistrationToken {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegistrationToken {
+    /// Names it for listing and revoking (the secret is shown only here, once).
+    #[serde(default)]
+    pub id: uuid::Uuid,
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub max_uses: i64,
+}
+
+/// An outstanding registration token as staff list it: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationTokenInfo {
+    pub id: uuid::Uuid,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: i64,
+    pub uses: i64,
 }
 
 /// `POST /api/agents/register`, sent by the agent.

@@ -267,6 +267,55 @@ pub async fn add_group_servers(
     Ok(())
 }
 
+/// Changes the caller's own password after checking the current one; every other sign-in of
+/// theirs ends (the one in `keep`, if any, stays), in the same write as the audit event.
+pub async fn change_own_password(
+    db: &Db,
+    ws: WorkspaceId,
+    user: UserId,
+    current: String,
+    new: String,
+    keep: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let row = users::by_id(db, ws, user)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    let len = new.chars().count();
+    if !(MIN_PASSWORD_LEN..=MAX_PASSWORD_LEN).contains(&len) {
+        return Err(CoreError::invalid(
+            "new",
+            format!("must be {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} characters"),
+        ));
+    }
+    let current_ok = current.chars().count() <= MAX_PASSWORD_LEN
+        && password::verify(current, Some(row.password_hash.clone())).await;
+    if !current_ok {
+        return Err(CoreError::invalid(
+            "current",
+            "the current password is not right",
+        ));
+    }
+    let hash = password::hash(new).await.map_err(|_| {
+        tracing::error!("cannot hash a password");
+        CoreError::Internal("cannot hash the password")
+    })?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    users::set_password_hash(&mut tx, user, &hash).await?;
+    let ended = match keep {
+        Some(keep) => logins::delete_others_of(&mut tx, user, keep).await?,
+        None => logins::delete_all_of(&mut tx, user).await?,
+    };
+    tx.commit(
+        audit::event(AuditAction::AuthPasswordChanged, SUCCESS)
+            .actor(&row.username)
+            .target(&row.username)
+            .details(serde_json::json!({"other_signins_ended": ended})),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Lets a group's members run as the shared account `grant.account` on servers matching
 /// `grant.pattern`. Root and system-critical names are refused: root is reached through `sudo`.
 pub async fn grant_group_run_as(
@@ -514,6 +563,7 @@ pub async fn delete_server(
 /// A registration token as issued: its secret exists only in this value.
 #[derive(Debug)]
 pub struct IssuedRegistrationToken {
+    pub id: uuid::Uuid,
     pub token: String,
     pub expires_at: DateTime<Utc>,
     pub max_uses: i64,
@@ -542,7 +592,7 @@ pub async fn issue_registration_token(
     let token = format!("ghr_{}", secrets::random_secret());
     let expires_at = at + Duration::seconds(expires_in_secs);
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    servers::insert_registration_token(
+    let id = servers::insert_registration_token(
         &mut tx,
         ws,
         &secrets::sha256_hex(&token),
@@ -565,10 +615,32 @@ pub async fn issue_registration_token(
     )
     .await?;
     Ok(IssuedRegistrationToken {
+        id,
         token,
         expires_at,
         max_uses,
     })
+}
+
+/// Revokes an outstanding registration token (an agent can no longer register with it).
+pub async fn revoke_registration_token(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    id: uuid::Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if !servers::revoke_registration_token(&mut tx, id).await? {
+        return Err(CoreError::NotFound("outstanding registration token"));
+    }
+    tx.commit(
+        audit::event(AuditAction::RegistrationTokenRevoked, SUCCESS)
+            .actor(by.name)
+            .target(id.to_string()),
+    )
+    .await?;
+    Ok(())
 }
 
 /// An API token as issued: its secret exists only in this value.

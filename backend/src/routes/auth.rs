@@ -13,7 +13,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
-use gatehouse_shared::api::{LoginRequest, LoginResponse, OtpBody, TotpEnrollment, WhoAmI};
+use gatehouse_shared::api::{
+    ChangePassword, LoginRequest, LoginResponse, OtpBody, TotpEnrollment, WhoAmI,
+};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::AuthMethod;
 use gatehouse_shared::user::MAX_PASSWORD_LEN;
@@ -26,6 +28,29 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/whoami", get(whoami))
         .route("/api/auth/mfa/totp", post(totp_enroll))
         .route("/api/auth/mfa/totp/confirm", post(totp_confirm))
+        .route("/api/auth/password", post(change_password))
+}
+
+/// Change one's own password: the current one is checked, and every other sign-in ends.
+#[utoipa::path(post, path = "/api/auth/password", tag = "auth", request_body = ChangePassword,
+    responses((status = 204), (status = 400, body = ErrorEnvelope)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(req): ApiJson<ChangePassword>,
+) -> ApiResult<StatusCode> {
+    let keep = auth.login.as_ref().map(|l| l.token_hash.as_str());
+    crate::core::admin::change_own_password(
+        &state.db,
+        state.workspace,
+        auth.id,
+        req.current,
+        req.new,
+        keep,
+        now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 const GENERIC_FAILURE: &str = "invalid username or password";

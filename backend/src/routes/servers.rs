@@ -11,11 +11,13 @@ use crate::store::{groups, servers};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use gatehouse_shared::api::{Page, RunAsChoices};
 use gatehouse_shared::pattern;
-use gatehouse_shared::server::{CreateRegistrationToken, CreateServer, RegistrationToken, Server};
+use gatehouse_shared::server::{
+    CreateRegistrationToken, CreateServer, RegistrationToken, RegistrationTokenInfo, Server,
+};
 use gatehouse_shared::{ErrorEnvelope, ServerId};
 use serde::Deserialize;
 
@@ -24,7 +26,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/servers", get(list_servers).post(create_server))
         .route(
             "/api/servers/registration-tokens",
-            post(create_registration_token),
+            get(list_registration_tokens).post(create_registration_token),
+        )
+        .route(
+            "/api/servers/registration-tokens/{id}",
+            delete(revoke_registration_token),
         )
         .route("/api/servers/{id}", get(get_server).delete(delete_server))
         .route("/api/run-as/{server}", get(run_as_choices))
@@ -172,6 +178,34 @@ pub async fn delete_server(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Outstanding registration tokens (unexpired, uses left), newest first; never their secrets.
+#[utoipa::path(get, path = "/api/servers/registration-tokens", tag = "servers",
+    responses((status = 200, body = Page<RegistrationTokenInfo>), (status = 403, body = ErrorEnvelope)))]
+pub async fn list_registration_tokens(
+    State(state): State<AppState>,
+    _: Staff,
+) -> ApiResult<Json<Page<RegistrationTokenInfo>>> {
+    let items = servers::outstanding_registration_tokens(&state.db, state.workspace, now()).await?;
+    Ok(Json(Page {
+        total: items.len() as i64,
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Revoke an outstanding registration token.
+#[utoipa::path(delete, path = "/api/servers/registration-tokens/{id}", tag = "servers",
+    params(("id" = String, Path, description = "registration token id")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+pub async fn revoke_registration_token(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> ApiResult<StatusCode> {
+    admin::revoke_registration_token(&state.db, state.workspace, auth.by(), id, now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Issue a one-time (or few-times) token an agent exchanges for its credential.
 #[utoipa::path(post, path = "/api/servers/registration-tokens", tag = "servers",
     request_body = CreateRegistrationToken,
@@ -194,6 +228,7 @@ pub async fn create_registration_token(
     Ok((
         StatusCode::CREATED,
         Json(RegistrationToken {
+            id: issued.id,
             token: issued.token,
             expires_at: issued.expires_at,
             max_uses: issued.max_uses,

@@ -85,6 +85,24 @@ pub async fn delete_all_of(tx: &mut WriteTx, user: UserId) -> Result<u64, StoreE
     Ok(done.rows_affected())
 }
 
+/// Ends every sign-in of `user` but the one whose token hash is `keep`; how many ended.
+pub async fn delete_others_of(
+    tx: &mut WriteTx,
+    user: UserId,
+    keep: &str,
+) -> Result<u64, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query(
+        "DELETE FROM login_sessions WHERE workspace_id = ? AND user_id = ? AND token_hash <> ?",
+    )
+    .bind(ws.to_string())
+    .bind(user.to_string())
+    .bind(keep)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn set_active_work_session(
     db: &Db,
     ws: WorkspaceId,

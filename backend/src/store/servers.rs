@@ -4,7 +4,7 @@ use super::{like_literal, parse_id, Db};
 use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
-use gatehouse_shared::server::Server;
+use gatehouse_shared::server::{RegistrationTokenInfo, Server};
 use gatehouse_shared::{ServerId, UserId, WorkspaceId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -137,12 +137,13 @@ pub async fn insert_registration_token(
     expires_at: DateTime<Utc>,
     max_uses: i64,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<uuid::Uuid, StoreError> {
+    let id = uuid::Uuid::new_v4();
     sqlx::query(
         "INSERT INTO registration_tokens (id, workspace_id, token_hash, created_by, created_at, \
          expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
-    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(id.to_string())
     .bind(ws.to_string())
     .bind(token_hash)
     .bind(created_by.to_string())
@@ -151,7 +152,57 @@ pub async fn insert_registration_token(
     .bind(max_uses)
     .execute(tx.conn())
     .await?;
-    Ok(())
+    Ok(id)
+}
+
+/// Registration tokens that can still be used at `now`, newest first.
+pub async fn outstanding_registration_tokens(
+    db: &Db,
+    ws: WorkspaceId,
+    now: DateTime<Utc>,
+) -> Result<Vec<RegistrationTokenInfo>, StoreError> {
+    let rows: Vec<(String, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT r.id, u.username, r.created_at, r.expires_at, r.max_uses, r.uses \
+         FROM registration_tokens r JOIN users u ON u.id = r.created_by \
+         WHERE r.workspace_id = ? AND r.expires_at > ? AND r.uses < r.max_uses \
+         ORDER BY r.created_at DESC",
+    )
+    .bind(ws.to_string())
+    .bind(to_micros(now))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter()
+        .map(|(id, created_by, created, expires, max_uses, uses)| {
+            Ok(RegistrationTokenInfo {
+                id: parse_id(&id)?,
+                created_by,
+                created_at: from_micros(created),
+                expires_at: from_micros(expires),
+                max_uses,
+                uses,
+            })
+        })
+        .collect()
+}
+
+/// Ends a registration token that could still be used (it expires at the write's time);
+/// false when there is no such outstanding token.
+pub async fn revoke_registration_token(
+    tx: &mut WriteTx,
+    id: uuid::Uuid,
+) -> Result<bool, StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
+    let done = sqlx::query(
+        "UPDATE registration_tokens SET expires_at = ? WHERE workspace_id = ? AND id = ? \
+         AND expires_at > ? AND uses < max_uses",
+    )
+    .bind(to_micros(at))
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .bind(to_micros(at))
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Spends one use of a live registration token; false when it is unknown, expired or used up.

@@ -187,6 +187,22 @@ pub async fn set_disabled(
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets a person's password hash.
+pub async fn set_password_hash(
+    tx: &mut WriteTx,
+    id: UserId,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE workspace_id = ? AND id = ?")
+        .bind(hash)
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Changes a person's role.
 pub async fn set_role(tx: &mut WriteTx, id: UserId, role: Role) -> Result<bool, StoreError> {
     let ws = tx.workspace();

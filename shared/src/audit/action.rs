@@ -39,6 +39,7 @@ audit_actions! {
     SetupFirstSuperuser => "setup.first_superuser",
     AuthLogin => "auth.login",
     AuthLogout => "auth.logout",
+    AuthPasswordChanged => "auth.password_changed",
     /// A sign-in's one-time code was missing, wrong or reused.
     AuthMfa => "auth.mfa",
     AuthMfaEnrollStarted => "auth.mfa.enroll_started",
@@ -59,6 +60,7 @@ audit_actions! {
     ServerCreated => "server.created",
     ServerDeleted => "server.deleted",
     RegistrationTokenCreated => "registration_token.created",
+    RegistrationTokenRevoked => "registration_token.revoked",
     AgentRegistered => "agent.registered",
     AgentConnected => "agent.connected",
     AgentDisconnected => "agent.disconnected",
