@@ -1,6 +1,6 @@
 //! People's own server accounts and shared run-as accounts through the API: derivation (never
 //! root or a system account, never two people on one account by accident), changing one
-//! (staff, audited, validated), group grants, the console's choices, and bad input.
+//! (staff, audited, validated), group grants and removals, the console's choices, and bad input.
 
 mod common;
 
@@ -204,4 +204,93 @@ async fn groups_grant_shared_accounts_and_the_console_sees_them() {
     app.get("/api/run-as/nope", &member)
         .await
         .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn staff_remove_members_patterns_and_whole_groups() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let member = app.user(&root, "max", "member").await;
+    app.server(&root, "web-01").await;
+    app.grant(&root, "web", "web-*", &["max"]).await;
+    let groups = app.get("/api/groups", &root).await.expect(200);
+    let gid = id(&groups["items"][0]);
+    let servers = app.get("/api/servers", &member).await.expect(200);
+    assert_eq!(servers["total"], 1, "the group grants web-01");
+
+    // Bad and foreign input first: the envelope, nothing removed.
+    app.call(
+        "DELETE",
+        &format!("/api/groups/{gid}/members/max"),
+        None,
+        &member,
+    )
+    .await
+    .expect_error(403, "forbidden");
+    app.call(
+        "DELETE",
+        &format!("/api/groups/{gid}/members/nobody"),
+        None,
+        &root,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.call(
+        "DELETE",
+        &format!("/api/groups/{gid}/servers/db-%2A"),
+        None,
+        &root,
+    )
+    .await
+    .expect_error(404, "not_found");
+    app.call(
+        "DELETE",
+        "/api/groups/00000000-0000-4000-8000-000000000000",
+        None,
+        &root,
+    )
+    .await
+    .expect_error(404, "not_found");
+
+    // The pattern, URL-encoded, names itself.
+    let group = app
+        .call(
+            "DELETE",
+            &format!("/api/groups/{gid}/servers/web-%2A"),
+            None,
+            &root,
+        )
+        .await
+        .expect(200);
+    assert_eq!(group["server_patterns"], json!([]));
+    let servers = app.get("/api/servers", &member).await.expect(200);
+    assert_eq!(servers["total"], 0, "the grant is gone at once");
+    let group = app
+        .call(
+            "DELETE",
+            &format!("/api/groups/{gid}/members/max"),
+            None,
+            &root,
+        )
+        .await
+        .expect(200);
+    assert_eq!(group["members"], json!([]));
+    app.call("DELETE", &format!("/api/groups/{gid}"), None, &root)
+        .await
+        .expect(204);
+    app.call("DELETE", &format!("/api/groups/{gid}"), None, &root)
+        .await
+        .expect_error(404, "not_found");
+    let actions = app.audit_actions(&root).await;
+    for action in [
+        "group.servers_revoked",
+        "group.member_removed",
+        "group.deleted",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            1,
+            "{action}: {actions:?}"
+        );
+    }
 }

@@ -242,6 +242,68 @@ pub async fn add_group_member(
     Ok(())
 }
 
+/// What leaving a group takes away: a member, a server pattern, or the whole group.
+#[derive(Debug, Clone)]
+pub enum GroupRemoval<'a> {
+    Member(&'a str),
+    Pattern(&'a str),
+    Group,
+}
+
+/// Removes a member, a server pattern or the group itself, audited. Access the removal takes
+/// away is gone for the next operation (the gate reads grants each time); work sessions already
+/// approved keep their servers until they end.
+pub async fn remove_from_group(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    group: GroupId,
+    removal: GroupRemoval<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let found = groups::get(db, ws, group)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    let (removed, action, details) = match removal {
+        GroupRemoval::Member(username) => {
+            let user = users::by_username(db, ws, username)
+                .await?
+                .ok_or(CoreError::NotFound("group member"))?;
+            (
+                groups::remove_member(&mut tx, group, user.user_id()?).await?,
+                AuditAction::GroupMemberRemoved,
+                serde_json::json!({"username": username}),
+            )
+        }
+        GroupRemoval::Pattern(pattern) => (
+            groups::remove_pattern(&mut tx, group, pattern).await?,
+            AuditAction::GroupServersRevoked,
+            serde_json::json!({"pattern": pattern}),
+        ),
+        GroupRemoval::Group => (
+            groups::delete(&mut tx, group).await?,
+            AuditAction::GroupDeleted,
+            serde_json::json!({"members": found.members, "server_patterns": found.server_patterns}),
+        ),
+    };
+    if !removed {
+        return Err(CoreError::NotFound(match removal {
+            GroupRemoval::Member(_) => "group member",
+            GroupRemoval::Pattern(_) => "group server pattern",
+            GroupRemoval::Group => "group",
+        }));
+    }
+    tx.commit(
+        audit::event(action, SUCCESS)
+            .actor(by.name)
+            .target(&found.name)
+            .details(details),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Grants a group's members servers by name pattern.
 pub async fn add_group_servers(
     db: &Db,

@@ -1,6 +1,6 @@
 //! Groups: members and the server-name patterns they grant (staff and above).
 
-use crate::core::admin;
+use crate::core::admin::{self, GroupRemoval};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, Staff};
@@ -8,7 +8,7 @@ use crate::store::groups;
 use crate::time::now;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_shared::api::{
     AddGroupMember, AddGroupServers, CreateGroup, Group, Page, RunAsGrant,
@@ -21,6 +21,53 @@ pub fn router() -> Router<AppState> {
         .route("/api/groups/{id}/members", get(get_group).post(add_member))
         .route("/api/groups/{id}/servers", get(get_group).post(add_servers))
         .route("/api/groups/{id}/run-as", post(add_run_as))
+        .route("/api/groups/{id}", delete(delete_group))
+        .route("/api/groups/{id}/members/{username}", delete(remove_member))
+        .route("/api/groups/{id}/servers/{pattern}", delete(remove_servers))
+}
+
+/// Delete a group: its members lose what it granted.
+#[utoipa::path(delete, path = "/api/groups/{id}", tag = "identity",
+    params(("id" = String, Path, description = "group id")),
+    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+pub async fn delete_group(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<GroupId>,
+) -> ApiResult<StatusCode> {
+    let removal = GroupRemoval::Group;
+    admin::remove_from_group(&state.db, state.workspace, auth.by(), id, removal, now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Take a member out of a group.
+#[utoipa::path(delete, path = "/api/groups/{id}/members/{username}", tag = "identity",
+    params(("id" = String, Path, description = "group id"),
+           ("username" = String, Path, description = "the member")),
+    responses((status = 200, body = Group), (status = 404, body = ErrorEnvelope)))]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath((id, username)): ApiPath<(GroupId, String)>,
+) -> ApiResult<Json<Group>> {
+    let removal = GroupRemoval::Member(&username);
+    admin::remove_from_group(&state.db, state.workspace, auth.by(), id, removal, now()).await?;
+    get_group(State(state), Staff(auth), ApiPath(id)).await
+}
+
+/// Take a server pattern from a group; the pattern itself names it (URL-encoded: `web-%2A`).
+#[utoipa::path(delete, path = "/api/groups/{id}/servers/{pattern}", tag = "identity",
+    params(("id" = String, Path, description = "group id"),
+           ("pattern" = String, Path, description = "the pattern, as the group lists it")),
+    responses((status = 200, body = Group), (status = 404, body = ErrorEnvelope)))]
+pub async fn remove_servers(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath((id, pattern)): ApiPath<(GroupId, String)>,
+) -> ApiResult<Json<Group>> {
+    let removal = GroupRemoval::Pattern(&pattern);
+    admin::remove_from_group(&state.db, state.workspace, auth.by(), id, removal, now()).await?;
+    get_group(State(state), Staff(auth), ApiPath(id)).await
 }
 
 /// List groups with their members and patterns.

@@ -175,6 +175,53 @@ pub async fn run_as_grants_of(
         .collect())
 }
 
+/// Deletes a group (its members, patterns and run-as grants go with it); false when unknown.
+pub async fn delete(tx: &mut WriteTx, group: GroupId) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query("DELETE FROM groups WHERE workspace_id = ? AND id = ?")
+        .bind(ws.to_string())
+        .bind(group.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes `user` out of the group; false when they were not in it.
+pub async fn remove_member(
+    tx: &mut WriteTx,
+    group: GroupId,
+    user: UserId,
+) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query(
+        "DELETE FROM group_members WHERE workspace_id = ? AND group_id = ? AND user_id = ?",
+    )
+    .bind(ws.to_string())
+    .bind(group.to_string())
+    .bind(user.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes a server pattern from the group; false when it did not grant it.
+pub async fn remove_pattern(
+    tx: &mut WriteTx,
+    group: GroupId,
+    pattern: &str,
+) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    let done = sqlx::query(
+        "DELETE FROM group_server_patterns WHERE workspace_id = ? AND group_id = ? AND pattern = ?",
+    )
+    .bind(ws.to_string())
+    .bind(group.to_string())
+    .bind(pattern)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Every (group name, pattern) pair of the workspace, for labelling servers with their groups.
 pub async fn all_patterns(db: &Db, ws: WorkspaceId) -> Result<Vec<(String, String)>, StoreError> {
     sqlx::query_as(
