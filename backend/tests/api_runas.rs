@@ -219,59 +219,29 @@ async fn staff_remove_members_patterns_and_whole_groups() {
     assert_eq!(servers["total"], 1, "the group grants web-01");
 
     // Bad and foreign input first: the envelope, nothing removed.
-    app.call(
-        "DELETE",
-        &format!("/api/groups/{gid}/members/max"),
-        None,
-        &member,
-    )
-    .await
-    .expect_error(403, "forbidden");
-    app.call(
-        "DELETE",
-        &format!("/api/groups/{gid}/members/nobody"),
-        None,
-        &root,
-    )
-    .await
-    .expect_error(404, "not_found");
-    app.call(
-        "DELETE",
-        &format!("/api/groups/{gid}/servers/db-%2A"),
-        None,
-        &root,
-    )
-    .await
-    .expect_error(404, "not_found");
-    app.call(
-        "DELETE",
-        "/api/groups/00000000-0000-4000-8000-000000000000",
-        None,
-        &root,
-    )
-    .await
-    .expect_error(404, "not_found");
+    app.delete(&format!("/api/groups/{gid}/members/max"), &member)
+        .await
+        .expect_error(403, "forbidden");
+    app.delete(&format!("/api/groups/{gid}/members/nobody"), &root)
+        .await
+        .expect_error(404, "not_found");
+    app.delete(&format!("/api/groups/{gid}/servers/db-%2A"), &root)
+        .await
+        .expect_error(404, "not_found");
+    app.delete("/api/groups/00000000-0000-4000-8000-000000000000", &root)
+        .await
+        .expect_error(404, "not_found");
 
     // The pattern, URL-encoded, names itself.
     let group = app
-        .call(
-            "DELETE",
-            &format!("/api/groups/{gid}/servers/web-%2A"),
-            None,
-            &root,
-        )
+        .delete(&format!("/api/groups/{gid}/servers/web-%2A"), &root)
         .await
         .expect(200);
     assert_eq!(group["server_patterns"], json!([]));
     let servers = app.get("/api/servers", &member).await.expect(200);
     assert_eq!(servers["total"], 0, "the grant is gone at once");
     let group = app
-        .call(
-            "DELETE",
-            &format!("/api/groups/{gid}/members/max"),
-            None,
-            &root,
-        )
+        .delete(&format!("/api/groups/{gid}/members/max"), &root)
         .await
         .expect(200);
     assert_eq!(group["members"], json!([]));

@@ -152,6 +152,10 @@ impl TestApp {
         self.call("GET", path, None, caller).await
     }
 
+    pub async fn delete(&self, path: &str, caller: &Caller) -> Response {
+        self.call("DELETE", path, None, caller).await
+    }
+
     pub async fn post(&self, path: &str, body: Value, caller: &Caller) -> Response {
         self.call("POST", path, Some(body), caller).await
     }
