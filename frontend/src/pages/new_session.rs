@@ -7,7 +7,7 @@ use gatehouse_shared::work_session::CreateWorkSession;
 use gatehouse_shared::Scope;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 /// The durations offered, in seconds, with their labels.
@@ -34,11 +34,31 @@ fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl I
 pub fn NewSessionPage() -> impl IntoView {
     let navigate = use_navigate();
     let servers = LocalResource::new(|| api::servers(""));
-    let purpose = RwSignal::new(String::new());
-    let scopes = RwSignal::new(Vec::<Scope>::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
+    // "Request again" comes here with the ended session's fields in the query.
+    let query = use_query_map().get_untracked();
+    let text = |key: &str| query.get(key).unwrap_or_default();
+    let list = |key: &str| -> Vec<String> {
+        text(key)
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let purpose = RwSignal::new(text("purpose"));
+    let scopes = RwSignal::new(
+        list("scopes")
+            .iter()
+            .filter_map(|s| s.parse::<Scope>().ok())
+            .collect::<Vec<Scope>>(),
+    );
+    let chosen = RwSignal::new(list("servers"));
     let use_expiry = RwSignal::new(false);
-    let duration = RwSignal::new("3600".to_owned());
+    let duration = RwSignal::new(
+        text("duration")
+            .parse::<i64>()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|_| "3600".to_owned()),
+    );
     let expires_at = RwSignal::new(String::new());
     let starts_at = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);

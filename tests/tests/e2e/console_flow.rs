@@ -159,6 +159,28 @@ async fn console_request_approve_narrow_websh_revoke() {
                 .wait_for("[data-testid=session-detail][data-status=revoked]")
                 .await;
             assert_eq!(cx.get_session(&id).await["status"], "revoked");
+
+            // The member's page of the session says why it ended and offers to ask again with
+            // the same fields.
+            member.goto(&format!("/sessions/{id}")).await;
+            let notice = member
+                .wait_text("[data-testid=ended-notice]", "Revoked")
+                .await;
+            let text = notice.text().await.expect("text");
+            assert!(text.contains("e2e: work is done"), "ended notice: {text:?}");
+            member.click("[data-testid=request-again]").await;
+            member.wait_path("/sessions/new").await;
+            let purpose = member
+                .wait_for("textarea[name=purpose]")
+                .await
+                .prop("value")
+                .await
+                .expect("value");
+            assert_eq!(purpose.as_deref(), Some("e2e: restart nginx on web-01"));
+            assert!(member.is_checked("input[name=scope][value=websh]").await);
+            assert!(!member.is_checked("input[name=scope][value=command]").await);
+            member.wait_for("input[name=server][value=web-01]").await;
+            assert!(member.is_checked("input[name=server][value=web-01]").await);
         },
     )
     .await;

@@ -8,8 +8,9 @@ use crate::components::{ErrorBox, ScopeList, ServerList, StatusBadge, TimeLeft};
 use crate::live::use_live;
 use crate::time::{format_at, format_duration};
 use actions::Actions;
-use gatehouse_shared::WorkSession;
+use gatehouse_shared::{Status, WorkSession};
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use timeline::Timeline;
 
@@ -72,6 +73,7 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
                 <h1 data-testid="purpose" class="purpose">{session.purpose.clone()}</h1>
                 <StatusBadge status=session.status />
             </div>
+            {status.is_terminal().then(|| view! { <EndedNotice session=session.clone() /> })}
             <dl class="fields">
                 <dt>"Requested by"</dt>
                 <dd>{session.requested_by.username.clone()}</dd>
@@ -107,5 +109,48 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
             </dl>
             <Actions session=session on_change=on_change />
         </div>
+    }
+}
+
+/// Why a finished session ended, in words, and a way to ask again with the same fields.
+#[component]
+fn EndedNotice(session: WorkSession) -> impl IntoView {
+    let why = match session.status {
+        Status::Revoked => "Revoked",
+        Status::Expired => "Expired: its window ran out",
+        Status::Completed => "Completed",
+        Status::Rejected => "Rejected",
+        Status::Cancelled => "Cancelled by its requester",
+        Status::Pending | Status::Approved | Status::Active => "",
+    };
+    let reason = session
+        .decision_reason
+        .clone()
+        .filter(|_| matches!(session.status, Status::Revoked | Status::Rejected))
+        .map(|r| format!(": \u{201c}{r}\u{201d}"))
+        .unwrap_or_default();
+    let scopes: Vec<&str> = session.scopes.iter().map(|s| s.as_str()).collect();
+    let servers: Vec<&str> = session.servers.iter().map(|s| s.name.as_str()).collect();
+    let again = format!(
+        "/sessions/new{}",
+        api::query(&[
+            ("purpose", session.purpose.clone()),
+            ("scopes", scopes.join(",")),
+            ("servers", servers.join(",")),
+            (
+                "duration",
+                session
+                    .duration_secs
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            ),
+        ])
+    );
+    view! {
+        <p class="ended-notice" data-testid="ended-notice" role="status">
+            {format!("{why}{reason}.")}
+            " "
+            <A href=again attr:data-testid="request-again">"Request again"</A>
+        </p>
     }
 }
