@@ -117,6 +117,7 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
         .unwrap_or_default();
 
     let revoking = RwSignal::new(false);
+    let completing = RwSignal::new(false);
     let reason = RwSignal::new(String::new());
     let extend_by = RwSignal::new(EXTEND_OPTIONS[2].0.to_string());
     let run_as = RwSignal::new(String::new());
@@ -162,7 +163,19 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
                     <button data-action="use" on:click=use_it>"Use for this console"</button>
                 })}
                 {can_complete.then(|| view! {
-                    <button data-action="complete" on:click=move |_| simple("complete")>"Complete"</button>
+                    <Show
+                        when=move || completing.get()
+                        fallback=move || view! {
+                            <button data-action="complete" on:click=move |_| completing.set(true)>"Complete"</button>
+                        }
+                    >
+                        <span class="inline" role="alert">
+                            "Complete it now? Its terminals, commands and transfers end. "
+                            <button class="danger" data-action="confirm-complete"
+                                on:click=move |_| simple("complete")>"Complete now"</button>
+                            <button on:click=move |_| completing.set(false)>"Keep working"</button>
+                        </span>
+                    </Show>
                 })}
                 {can_cancel.then(|| view! {
                     <button data-action="cancel" on:click=move |_| simple("cancel")>"Cancel request"</button>

@@ -48,6 +48,10 @@ pub fn TabButton(
         Some(user) => format!("{user}@{}", tab.server),
         None => tab.server.clone(),
     };
+    let watching = tab.watching.is_some();
+    let confirm_text = format!(
+        "End the shell on {place}? Anything running in it stops. (Leaving the page instead keeps it.)"
+    );
     // A watch tab says so, and closing it only stops watching.
     let (label, close_label) = match &tab.watching {
         Some(owner) => (
@@ -78,7 +82,17 @@ pub fn TabButton(
                 data-testid="terminal-tab-close"
                 aria-label=close_label
                 title="Close"
-                on:click=move |_| on_close.run(key)
+                on:click=move |_| {
+                    // Closing one's own live terminal ends its shell: ask first.
+                    let live = !watching && !phase.with_untracked(Phase::is_final);
+                    let sure = !live
+                        || web_sys::window()
+                            .and_then(|w| w.confirm_with_message(&confirm_text).ok())
+                            .unwrap_or(false);
+                    if sure {
+                        on_close.run(key);
+                    }
+                }
             >
                 "×"
             </button>
