@@ -37,6 +37,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
                     <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
+                    <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
                     <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
                     <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
                     <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
@@ -99,6 +100,14 @@ fn TopBar() -> impl IntoView {
                     </Show>
                     <A href="/servers">"Servers"</A>
                     <A href="/websh">"Terminals"</A>
+                    // Offered while the selected work session allows commands.
+                    <Show when=move || auth.me.with(|me| {
+                        me.as_ref()
+                            .and_then(|me| me.active_work_session.as_ref())
+                            .is_some_and(|s| s.has_scope(gatehouse_shared::Scope::Command))
+                    })>
+                        <A href="/exec">"Commands"</A>
+                    </Show>
                     <Show when=move || auth.is_staff()>
                         <A href="/live">"Live"</A>
                     </Show>

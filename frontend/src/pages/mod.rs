@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod editor;
+pub mod exec;
 pub mod files;
 pub mod join;
 pub mod live_terminals;

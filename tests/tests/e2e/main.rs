@@ -5,6 +5,7 @@ mod agent_link_rules;
 mod agents;
 mod console;
 mod console_auth;
+mod console_exec;
 mod console_files;
 mod console_flow;
 mod console_people;
