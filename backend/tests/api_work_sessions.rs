@@ -502,6 +502,19 @@ async fn request_validation_reports_each_field() {
         )
         .await
         .expect_error(400, "validation_error");
+    // A start time in the past is refused at its field, not quietly moved to now.
+    let r = w
+        .app
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "p", "scopes": ["websh"], "servers": ["web-01"], "duration_secs": 600,
+                   "starts_at": Utc::now() - Duration::hours(2)}),
+            &w.mia,
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(r["fields"][0]["field"], "starts_at", "{r}");
+    assert!(r["fields"][0]["message"].as_str().unwrap().contains("past"));
 }
 
 #[tokio::test]

@@ -500,6 +500,9 @@ fn extend(
     Ok(())
 }
 
+/// How far in the past a requested start may lie (clock skew), in seconds.
+pub const PAST_START_SKEW_SECS: i64 = 60;
+
 /// Checks a new request's fields; every problem is reported at its field.
 pub fn validate_request(
     req: &CreateWorkSession,
@@ -566,6 +569,14 @@ pub fn validate_request(
     if let Some(starts_at) = req.starts_at {
         if (starts_at - now).num_seconds() > 30 * 24 * 3600 {
             err("starts_at", "must be within the next 30 days".into());
+        }
+        // A start in the past is refused, not silently moved to now: the requester meant a
+        // time that has gone (a minute of clock skew between browser and server is allowed).
+        if (now - starts_at).num_seconds() > PAST_START_SKEW_SECS {
+            err(
+                "starts_at",
+                "is in the past; leave it empty to start when approved".into(),
+            );
         }
     }
     if errors.is_empty() {
