@@ -3,7 +3,7 @@
 
 use crate::core::gate::{self, Asker, DenialNote, GatePass};
 use crate::core::gateway::hub::AgentLink;
-use crate::core::runas::{self, RunAs};
+use crate::core::runas::{Person, RunAs};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
@@ -96,14 +96,18 @@ pub async fn target(
 
 /// Whom the caller runs as on `server` when they ask for `requested`, given its agent's link
 /// (an offline server is treated as a root agent: the gate still decides, and the open fails
-/// later with "not connected").
-pub async fn run_as(
-    state: &AppState,
-    auth: &AuthUser,
+/// later with "not connected"). `person` is the caller as read once for the request.
+pub fn run_as(
+    person: &Person,
     server: &str,
     requested: Option<&str>,
     link: Option<&Arc<AgentLink>>,
-) -> ApiResult<RunAs> {
+) -> RunAs {
     let agent_is_root = link.is_none_or(|l| l.privileged);
-    Ok(runas::decide(state, auth.id, server, requested, agent_is_root).await?)
+    person.decide(server, requested, agent_is_root)
+}
+
+/// The caller as the run-as rule sees them.
+pub async fn person(state: &AppState, auth: &AuthUser) -> ApiResult<Person> {
+    Ok(Person::load(state, auth.id).await?)
 }

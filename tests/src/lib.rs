@@ -27,6 +27,14 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// Whether this process runs as root (its effective uid is 0).
+pub fn is_root() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
 /// The account test terminals run as when the tests run as root: a dedicated system user with
 /// a plain `/bin/sh`, so no login script of the machine's own users (a version manager's rehash
 /// lock, a slow prompt) can stall or change a test. It also exercises run-as. `None` when not root.
@@ -34,11 +42,7 @@ pub fn shell_user() -> Option<&'static str> {
     const NAME: &str = "gatehouse-e2e";
     static USER: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
     *USER.get_or_init(|| {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let root = status
-            .lines()
-            .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-        if !root {
+        if !is_root() {
             eprintln!(
                 "note: not running as root, so terminals, commands and file channels run as this \
                  test's own account; run-as another account, and the root-only file check, are \

@@ -9,6 +9,7 @@
 use crate::core::state::AppState;
 use crate::core::CoreError;
 use crate::store::{groups, users};
+use gatehouse_shared::api::RunAsGrant;
 use gatehouse_shared::gate::{runs_as_root, Operation};
 use gatehouse_shared::pattern;
 use gatehouse_shared::{Scope, UserId};
@@ -43,6 +44,69 @@ impl RunAs {
     }
 }
 
+/// A person as the run-as rule sees them: their own account and their groups' grants, read
+/// once per request (a command on 1,000 servers decides 1,000 times from this).
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: UserId,
+    pub unix_user: String,
+    grants: Vec<RunAsGrant>,
+}
+
+impl Person {
+    /// Reads `user`'s own account and run-as grants.
+    pub async fn load(state: &AppState, user: UserId) -> Result<Self, CoreError> {
+        let unix_user = users::by_id(&state.db, state.workspace, user)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?
+            .unix_user();
+        let grants = groups::run_as_grants_of(&state.db, state.workspace, user).await?;
+        Ok(Self {
+            id: user,
+            unix_user,
+            grants,
+        })
+    }
+
+    /// The shared accounts this person's groups grant on `server`, sorted, without repeats.
+    pub fn granted_on(&self, server: &str) -> Vec<String> {
+        let mut accounts: Vec<String> = self
+            .grants
+            .iter()
+            .filter(|grant| pattern::matches(&grant.pattern, server))
+            .map(|grant| grant.account.clone())
+            .collect();
+        accounts.dedup();
+        accounts
+    }
+
+    /// Whom this person runs as on `server` when they ask for `requested` (blank = nothing).
+    pub fn decide(&self, server: &str, requested: Option<&str>, agent_is_root: bool) -> RunAs {
+        let requested = requested.map(str::trim).filter(|u| !u.is_empty());
+        let named = |user: &str, as_root: bool, as_other: bool, own: bool| RunAs {
+            user: Some(user.to_owned()),
+            as_root,
+            as_other,
+            own,
+        };
+        match requested {
+            _ if !agent_is_root => RunAs {
+                user: requested.map(str::to_owned),
+                as_root: runs_as_root(requested),
+                as_other: false,
+                own: false,
+            },
+            None => named(&self.unix_user, false, false, true),
+            Some(name) if runs_as_root(Some(name)) => named(name, true, false, false),
+            Some(name) if name == self.unix_user => named(name, false, false, true),
+            Some(name) => {
+                let granted = self.granted_on(server).iter().any(|a| a == name);
+                named(name, false, !granted, false)
+            }
+        }
+    }
+}
+
 /// Decides whom `user` runs as on `server` when they ask for `requested` (blank = nothing).
 pub async fn decide(
     state: &AppState,
@@ -51,64 +115,49 @@ pub async fn decide(
     requested: Option<&str>,
     agent_is_root: bool,
 ) -> Result<RunAs, CoreError> {
-    let requested = requested.map(str::trim).filter(|u| !u.is_empty());
-    if !agent_is_root {
-        return Ok(RunAs {
-            user: requested.map(str::to_owned),
-            as_root: runs_as_root(requested),
-            as_other: false,
-            own: false,
-        });
-    }
-    let own = users::by_id(&state.db, state.workspace, user)
+    Ok(Person::load(state, user)
         .await?
-        .ok_or(CoreError::NotFound("user"))?
-        .unix_user();
-    let Some(name) = requested else {
-        return Ok(RunAs {
-            user: Some(own),
-            as_root: false,
-            as_other: false,
-            own: true,
-        });
-    };
-    if runs_as_root(Some(name)) {
-        return Ok(RunAs {
-            user: Some(name.to_owned()),
-            as_root: true,
-            as_other: false,
-            own: false,
-        });
-    }
-    if name == own {
-        return Ok(RunAs {
-            user: Some(own),
-            as_root: false,
-            as_other: false,
-            own: true,
-        });
-    }
-    let granted = granted_accounts(state, user, server).await?;
-    Ok(RunAs {
-        user: Some(name.to_owned()),
-        as_root: false,
-        as_other: !granted.iter().any(|a| a == name),
-        own: false,
-    })
+        .decide(server, requested, agent_is_root))
 }
 
-/// The shared accounts `user`'s groups grant on `server`, sorted, without repeats.
-pub async fn granted_accounts(
-    state: &AppState,
-    user: UserId,
-    server: &str,
-) -> Result<Vec<String>, CoreError> {
-    let mut accounts: Vec<String> = groups::run_as_grants_of(&state.db, state.workspace, user)
-        .await?
-        .into_iter()
-        .filter(|grant| pattern::matches(&grant.pattern, server))
-        .map(|grant| grant.account)
-        .collect();
-    accounts.dedup();
-    Ok(accounts)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person() -> Person {
+        Person {
+            id: UserId::new(),
+            unix_user: "ann".into(),
+            grants: vec![RunAsGrant {
+                account: "deploy".into(),
+                pattern: "web-*".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn own_account_by_default_others_need_a_grant_root_needs_sudo() {
+        let p = person();
+        let own = p.decide("web-01", None, true);
+        assert_eq!(
+            (own.user.as_deref(), own.own, own.as_other),
+            (Some("ann"), true, false)
+        );
+        assert!(p.decide("web-01", Some(" ann "), true).own);
+        let granted = p.decide("web-01", Some("deploy"), true);
+        assert!(!granted.as_other && !granted.as_root && !granted.own);
+        assert!(
+            p.decide("db-01", Some("deploy"), true).as_other,
+            "granted on web-* only"
+        );
+        assert!(p.decide("web-01", Some("bob"), true).as_other);
+        for root in ["root", "0", "#0"] {
+            let r = p.decide("web-01", Some(root), true);
+            assert!(r.as_root && !r.own, "{root}");
+        }
+        // An agent that is not root runs everything as itself: nothing is chosen here.
+        let plain = p.decide("web-01", None, false);
+        assert_eq!((plain.user, plain.own), (None, false));
+        assert!(!p.decide("web-01", Some("bob"), false).as_other);
+    }
 }

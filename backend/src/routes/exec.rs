@@ -6,7 +6,7 @@ use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gatekeeper::{pass_in, run_as, select, target};
+use crate::gatekeeper::{pass_in, person, run_as, select, target};
 use crate::store::{exec as store, StoreError, WriteTx};
 use crate::time::now;
 use axum::extract::State;
@@ -83,9 +83,10 @@ pub async fn run_exec(
     // The gate for every server before anything starts.
     let mut targets = Vec::with_capacity(names.len());
     let session: Option<WorkSession> = select(&state, &auth, &headers).await?;
+    let person = person(&state, &auth).await?;
     for name in &names {
         let (_, link) = target(&state, name).await?;
-        let decided = run_as(&state, &auth, name, req.user.as_deref(), link.as_ref()).await?;
+        let decided = run_as(&person, name, req.user.as_deref(), link.as_ref());
         let op = decided.operation(Scope::Command, name);
         let pass = pass_in(&state, &auth, session.clone(), &op, decided).await?;
         targets.push((name.clone(), link, pass));

@@ -4,7 +4,7 @@ use crate::core::gate::{self as core_gate, DenialNote};
 use crate::core::state::AppState;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, AuthUser};
-use crate::gatekeeper::{asker, run_as, select, target};
+use crate::gatekeeper::{asker, person, run_as, select, target};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
@@ -28,13 +28,11 @@ pub async fn check(
 ) -> ApiResult<Json<GateCheckAllowed>> {
     let (_, link) = target(&state, &req.server).await?;
     let decided = run_as(
-        &state,
-        &auth,
+        &person(&state, &auth).await?,
         &req.server,
         req.user.as_deref(),
         link.as_ref(),
-    )
-    .await?;
+    );
     let op = decided.operation(req.scope, &req.server);
     let session = select(&state, &auth, &headers).await?;
     let note = DenialNote {

@@ -2,7 +2,7 @@
 
 use crate::core::access::{allowed_patterns, is_allowed};
 use crate::core::admin;
-use crate::core::runas;
+use crate::core::runas::Person;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Staff};
@@ -150,16 +150,10 @@ pub async fn run_as_choices(
         .ok()
         .and_then(|id| state.hub.link(id))
         .is_none_or(|link| link.privileged);
-    let own = if agent_is_root {
-        runas::decide(&state, auth.id, &row.name, None, true)
-            .await?
-            .user
-    } else {
-        None
-    };
+    let person = Person::load(&state, auth.id).await?;
     Ok(Json(RunAsChoices {
-        own,
-        granted: runas::granted_accounts(&state, auth.id, &row.name).await?,
+        own: person.decide(&row.name, None, agent_is_root).user,
+        granted: person.granted_on(&row.name),
         agent_is_root,
     }))
 }

@@ -59,24 +59,50 @@ impl EventRow {
 const COLUMNS: &str =
     "seq, at, actor, action, target, outcome, work_session, server, details, hash, prev_hash";
 
-/// Appends one event inside a write transaction (begun `IMMEDIATE`, so the read of the chain
-/// head and the insert cannot interleave with another writer). Only [`super::WriteTx`] calls it:
-/// nothing outside the store appends to the chain by any other path.
-pub(super) async fn append(
+/// The chain's head as a write sees it: the last event's sequence number and hash.
+pub(super) type Head = (i64, String);
+
+/// Reads the recorded head inside a write transaction (begun `IMMEDIATE`, so it cannot move
+/// until that write ends). Chaining onto the recorded head, not onto whatever row is last, means
+/// that rows cut from the end show up as a gap instead of being hidden.
+pub(super) async fn read_head(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
-    event: NewEvent,
-    now: DateTime<Utc>,
-) -> Result<AuditEvent, StoreError> {
-    // Chain onto the recorded head, not onto whatever row is last: if rows were cut from the end,
-    // the next event then shows the gap instead of hiding it.
-    let (prev_seq, prev_hash): (i64, String) =
+) -> Result<Head, StoreError> {
+    let head: Head =
         sqlx::query_as("SELECT audit_head_seq, audit_head_hash FROM workspaces WHERE id = ?")
             .bind(ws.to_string())
             .fetch_one(&mut *conn)
             .await?;
+    Ok(head)
+}
+
+/// Records the head a write moved the chain to (once, when the write commits).
+pub(super) async fn write_head(
+    conn: &mut SqliteConnection,
+    ws: WorkspaceId,
+    head: &Head,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE workspaces SET audit_head_seq = ?, audit_head_hash = ? WHERE id = ?")
+        .bind(head.0)
+        .bind(&head.1)
+        .bind(ws.to_string())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends one event after `head` inside a write transaction and moves `head` onto it. Only
+/// [`super::WriteTx`] calls it: nothing outside the store appends to the chain by any other path.
+pub(super) async fn append(
+    conn: &mut SqliteConnection,
+    ws: WorkspaceId,
+    head: &mut Head,
+    event: NewEvent,
+    now: DateTime<Utc>,
+) -> Result<AuditEvent, StoreError> {
     let mut stored = AuditEvent {
-        seq: prev_seq + 1,
+        seq: head.0 + 1,
         at: now,
         actor: event.actor,
         action: event.action.as_str().to_owned(),
@@ -86,7 +112,7 @@ pub(super) async fn append(
         server: event.server,
         details: event.details,
         hash: String::new(),
-        prev_hash,
+        prev_hash: head.1.clone(),
     };
     stored.hash = chain_hash(&stored);
     sqlx::query(
@@ -107,12 +133,7 @@ pub(super) async fn append(
     .bind(&stored.prev_hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE workspaces SET audit_head_seq = ?, audit_head_hash = ? WHERE id = ?")
-        .bind(stored.seq)
-        .bind(&stored.hash)
-        .bind(ws.to_string())
-        .execute(&mut *conn)
-        .await?;
+    *head = (stored.seq, stored.hash.clone());
     Ok(stored)
 }
 

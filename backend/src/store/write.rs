@@ -1,6 +1,6 @@
 //! The one write path: a workspace-scoped transaction that cannot commit without its audit event.
 
-use super::audit::{append, NewEvent};
+use super::audit::{append, read_head, write_head, Head, NewEvent};
 use super::Db;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::audit::AuditEvent;
@@ -49,6 +49,9 @@ pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     workspace: WorkspaceId,
     at: DateTime<Utc>,
+    /// The chain's head once this write has read it: a write that records many events (a
+    /// command's results on a thousand servers) reads and records it once, not per event.
+    head: Option<Head>,
 }
 
 impl WriteTx {
@@ -59,7 +62,12 @@ impl WriteTx {
         at: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
         let tx = db.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Self { tx, workspace, at })
+        Ok(Self {
+            tx,
+            workspace,
+            at,
+            head: None,
+        })
     }
 
     pub fn workspace(&self) -> WorkspaceId {
@@ -79,12 +87,20 @@ impl WriteTx {
     /// Appends a further event to the chain inside this transaction (a change that is audited
     /// as more than one event).
     pub async fn audit(&mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
-        append(&mut self.tx, self.workspace, event, self.at).await
+        let head = match &mut self.head {
+            Some(head) => head,
+            none => none.insert(read_head(&mut self.tx, self.workspace).await?),
+        };
+        append(&mut self.tx, self.workspace, head, event, self.at).await
     }
 
-    /// Appends the change's audit event and commits both; if either fails, nothing is written.
+    /// Appends the change's audit event, records the chain's new head, and commits all of it;
+    /// if any of it fails, nothing is written.
     pub async fn commit(mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
         let stored = self.audit(event).await?;
+        if let Some(head) = &self.head {
+            write_head(&mut self.tx, self.workspace, head).await?;
+        }
         self.tx.commit().await?;
         Ok(stored)
     }

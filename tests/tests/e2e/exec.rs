@@ -86,10 +86,7 @@ async fn exec_fans_out_and_reports_each_exit_code() {
         )
         .await;
     let run = &as_nobody["runs"][0];
-    let agent_is_root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let agent_is_root = gatehouse_e2e::is_root();
     if agent_is_root {
         assert_eq!(run["stdout"], "nobody\n", "{run}");
     } else {

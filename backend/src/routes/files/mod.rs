@@ -99,8 +99,12 @@ impl Target {
         user: Option<String>,
     ) -> ApiResult<Self> {
         let (row, link) = gatekeeper::target(state, server).await?;
-        let decided =
-            gatekeeper::run_as(state, auth, server, user.as_deref(), link.as_ref()).await?;
+        let decided = gatekeeper::run_as(
+            &gatekeeper::person(state, auth).await?,
+            server,
+            user.as_deref(),
+            link.as_ref(),
+        );
         let op = decided.operation(scope, server);
         let run_as = decided.user.clone();
         let pass = gatekeeper::pass(state, auth, headers, &op, decided).await?;

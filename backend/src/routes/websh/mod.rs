@@ -60,13 +60,11 @@ pub async fn open_websh(
     }
     let (server, link) = gatekeeper::target(&state, &req.server).await?;
     let decided = gatekeeper::run_as(
-        &state,
-        &auth,
+        &gatekeeper::person(&state, &auth).await?,
         &req.server,
         req.user.as_deref(),
         link.as_ref(),
-    )
-    .await?;
+    );
     let op = decided.operation(Scope::Websh, &req.server);
     let run_as = decided.user.clone();
     let pass = gatekeeper::pass(&state, &auth, &headers, &op, decided).await?;
