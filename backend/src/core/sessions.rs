@@ -10,6 +10,7 @@ use crate::core::CoreError;
 use crate::store::audit::NewEvent;
 use crate::store::{work_sessions, WriteTx};
 use crate::time::now;
+use gatehouse_shared::audit::TransitionDetails;
 use gatehouse_shared::lifecycle::{apply, Action, Actor};
 use gatehouse_shared::{WorkSession, WorkSessionId};
 
@@ -28,15 +29,15 @@ pub fn transition_event(
         .actor(actor_name)
         .target(after.id.to_string())
         .work_session(after.id)
-        .details(serde_json::json!({
-            "from": before.status,
-            "to": after.status,
-            "purpose": after.purpose,
-            "scopes": after.scopes,
-            "servers": after.servers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
-            "adjustments": after.adjustments,
-            "reason": after.decision_reason,
-            "expires_at": after.expires_at,
+        .details(audit::typed(&TransitionDetails {
+            from: before.status,
+            to: after.status,
+            purpose: after.purpose.clone(),
+            scopes: after.scopes.clone(),
+            servers: after.servers.iter().map(|s| s.name.clone()).collect(),
+            adjustments: after.adjustments.clone(),
+            reason: after.decision_reason.clone(),
+            expires_at: after.expires_at,
         }))
 }
 

@@ -4,8 +4,24 @@
 //! so stored rows and the hash chain are unchanged.
 
 use crate::exec::RunStatus;
+use crate::work_session::Adjustments;
+use crate::{Scope, Status};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// Every `work_session.*` transition: where it went from and to, and the session as it is after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionDetails {
+    pub from: Status,
+    pub to: Status,
+    pub purpose: String,
+    pub scopes: Vec<Scope>,
+    pub servers: Vec<String>,
+    pub adjustments: Option<Adjustments>,
+    pub reason: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
 
 /// `exec.started`: a command sent to its servers, recorded with the job's rows before any
 /// agent runs it.
@@ -117,6 +133,28 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_value(&run).unwrap().to_string(),
+            before.to_string()
+        );
+        let at = DateTime::parse_from_rfc3339("2026-12-06T01:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let transition = TransitionDetails {
+            from: Status::Active,
+            to: Status::Revoked,
+            purpose: "deploy".into(),
+            scopes: vec![Scope::Websh],
+            servers: vec!["web-01".into()],
+            adjustments: None,
+            reason: Some("done".into()),
+            expires_at: Some(at),
+        };
+        let before = json!({
+            "from": Status::Active, "to": Status::Revoked, "purpose": "deploy",
+            "scopes": [Scope::Websh], "servers": ["web-01"], "adjustments": None::<Adjustments>,
+            "reason": "done", "expires_at": Some(at),
+        });
+        assert_eq!(
+            serde_json::to_value(&transition).unwrap().to_string(),
             before.to_string()
         );
         // And they read back into their types.

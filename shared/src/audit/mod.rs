@@ -4,7 +4,7 @@ mod action;
 mod details;
 
 pub use action::AuditAction;
-pub use details::{ExecRunDetails, ExecStartedDetails, WebshDetails};
+pub use details::{ExecRunDetails, ExecStartedDetails, TransitionDetails, WebshDetails};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

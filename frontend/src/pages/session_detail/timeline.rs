@@ -3,7 +3,9 @@
 use crate::api;
 use crate::components::ErrorBox;
 use crate::time::format_at;
-use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails, WebshDetails};
+use gatehouse_shared::audit::{
+    AuditAction, ExecRunDetails, ExecStartedDetails, TransitionDetails, WebshDetails,
+};
 use gatehouse_shared::work_session::TimelineEvent;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -43,6 +45,24 @@ fn summary(event: &TimelineEvent) -> String {
             _ => "terminal opened".to_owned(),
         },
         Some(AuditAction::WebshClosed) => "terminal closed".to_owned(),
+        Some(
+            AuditAction::WorkSessionApproved
+            | AuditAction::WorkSessionRejected
+            | AuditAction::WorkSessionRevoked
+            | AuditAction::WorkSessionCancelled
+            | AuditAction::WorkSessionActivated
+            | AuditAction::WorkSessionCompleted
+            | AuditAction::WorkSessionExtended
+            | AuditAction::WorkSessionExpired,
+        ) => match serde_json::from_value::<TransitionDetails>(details()) {
+            Ok(t) => format!(
+                "{} → {}{}",
+                t.from.as_str(),
+                t.to.as_str(),
+                t.reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ),
+            Err(_) => String::new(),
+        },
         _ => {
             let text = |key: &str| {
                 event
