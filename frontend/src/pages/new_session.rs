@@ -3,7 +3,7 @@
 use crate::api::{self, ApiError};
 use crate::components::ErrorBox;
 use crate::time::parse_local_input;
-use gatehouse_shared::work_session::CreateWorkSession;
+use gatehouse_shared::work_session::{CreateWorkSession, MAX_PURPOSE_LEN};
 use gatehouse_shared::Scope;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -110,7 +110,10 @@ pub fn NewSessionPage() -> impl IntoView {
             <form class="form" on:submit=submit>
                 <label>
                     "Purpose: what you will do and why"
-                    <textarea name="purpose" rows="3" required maxlength="1000" bind:value=purpose></textarea>
+                    <textarea name="purpose" rows="3" required maxlength=MAX_PURPOSE_LEN bind:value=purpose></textarea>
+                    <small class="counter" data-testid="purpose-counter" aria-live="polite">
+                        {move || format!("{} / {MAX_PURPOSE_LEN}", purpose.with(|p| p.chars().count()))}
+                    </small>
                     {field_error(error, "purpose")}
                 </label>
                 <fieldset>

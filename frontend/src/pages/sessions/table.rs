@@ -46,10 +46,12 @@ fn SessionRow(session: WorkSession) -> impl IntoView {
         scopes,
         ..
     } = session;
+    // Rows show two lines of a long purpose; the whole of it on hover and on the detail page.
+    let title = purpose.clone();
     view! {
         <tr data-testid="session-row" data-id=id data-status=status.as_str()>
             <td>
-                <A href=href attr:data-testid="purpose" attr:class="purpose">{purpose}</A>
+                <A href=href attr:data-testid="purpose" attr:class="purpose" attr:title=title>{purpose}</A>
             </td>
             <td>{requested_by.username}</td>
             <td><ServerList servers=servers /></td>
