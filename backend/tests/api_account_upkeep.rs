@@ -84,18 +84,8 @@ async fn staff_list_and_revoke_outstanding_registration_tokens() {
     let app = TestApp::new().await;
     let root = app.superuser().await;
     let member = app.user(&root, "mia", "member").await;
-    let first = app
-        .post("/api/servers/registration-tokens", json!({}), &root)
-        .await
-        .expect(201);
-    let second = app
-        .post(
-            "/api/servers/registration-tokens",
-            json!({"max_uses": 3}),
-            &root,
-        )
-        .await
-        .expect(201);
+    let first = app.registration_token(&root, json!({})).await;
+    let second = app.registration_token(&root, json!({"max_uses": 3})).await;
     let list = app
         .get("/api/servers/registration-tokens", &root)
         .await

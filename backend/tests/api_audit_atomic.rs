@@ -329,10 +329,7 @@ async fn every_mutating_admin_endpoint_writes_exactly_one_attributed_audit_row()
         .post("/api/tokens", json!({"name": "ci"}), &root)
         .await
         .expect(201);
-    let registration = app
-        .post("/api/servers/registration-tokens", json!({}), &root)
-        .await
-        .expect(201);
+    let registration = app.registration_token(&root, json!({})).await;
 
     let calls: Vec<(&str, &str, String, Option<Value>, u16)> = vec![
         (

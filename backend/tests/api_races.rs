@@ -60,14 +60,7 @@ async fn twenty_concurrent_decisions_have_exactly_one_winner() {
 async fn a_registration_tokens_uses_are_spent_exactly_under_concurrency() {
     let app = Arc::new(TestApp::new().await);
     let root = app.superuser().await;
-    let reg = app
-        .post(
-            "/api/servers/registration-tokens",
-            json!({"max_uses": 3}),
-            &root,
-        )
-        .await
-        .expect(201);
+    let reg = app.registration_token(&root, json!({"max_uses": 3})).await;
     let token = reg["token"].as_str().unwrap().to_owned();
     let calls = (0..12).map(|i| {
         let app = app.clone();

@@ -215,6 +215,13 @@ impl TestApp {
         }
     }
 
+    /// Issues an agent registration token as `admin` with `body`'s options; the 201 answer.
+    pub async fn registration_token(&self, admin: &Caller, body: Value) -> Value {
+        self.post("/api/servers/registration-tokens", body, admin)
+            .await
+            .expect(201)
+    }
+
     pub async fn server(&self, admin: &Caller, name: &str) -> Value {
         self.post("/api/servers", json!({"name": name}), admin)
             .await
