@@ -42,11 +42,16 @@ use utoipa::OpenApi;
         routes::files::upload::upload,
         routes::files::mkdir, routes::files::rename, routes::files::delete,
         routes::audit::list_audit, routes::audit::verify_audit,
+        routes::settings::read, routes::settings::update,
+        routes::approvals::list, routes::approvals::read, routes::approvals::approve,
+        routes::approvals::reject,
     ),
     tags(
         (name = "identity", description = "Set-up, sign-in, MFA, users, groups, API tokens"),
         (name = "servers", description = "Server entries and agent registration"),
         (name = "work-sessions", description = "Requesting, deciding and using work sessions"),
+        (name = "approvals", description = "One queue of decisions: new work sessions and extensions"),
+        (name = "settings", description = "Workspace settings"),
         (name = "gate", description = "The gate decision"),
         (name = "websh", description = "Browser terminals, their recordings, shared links and oversight"),
         (name = "exec", description = "Commands across servers"),
@@ -99,7 +104,10 @@ fn error_statuses(method: &str, path: &str, op: &Operation) -> Vec<(&'static str
     }
     // Every work-session transition is refused when the session is in a state it does not
     // leave that way (`invalid_transition`), or another decision got there first.
-    if method == "POST" && path.starts_with("/api/work-sessions/{id}/") {
+    if method == "POST"
+        && (path.starts_with("/api/work-sessions/{id}/")
+            || path.starts_with("/api/approvals/{id}/"))
+    {
         statuses.push((
             "409",
             "the session's state does not allow this (`invalid_transition`)",

@@ -138,13 +138,27 @@ async fn member_request_is_approved_narrowed_then_activated_used_and_completed()
     let who = w.app.get("/api/auth/whoami", &w.mia).await.expect(200);
     assert_eq!(who["active_work_session"]["id"], s["id"]);
 
-    // Extend within the maximum, refuse beyond it.
-    let longer = w
+    // Extending past the approved window is a request an approver decides (nothing is
+    // self-extensible by default); beyond the maximum it is refused outright, never queued.
+    let pending = w
         .app
         .post(&path(&s, "extend"), json!({"duration_secs": 1800}), &w.mia)
         .await
+        .expect(202);
+    assert_eq!(pending["status"], "pending_approval");
+    assert_eq!(pending["exit_code"], 4);
+    let approval = pending["approval_id"].as_str().unwrap();
+    let decided = w
+        .app
+        .post(
+            &format!("/api/approvals/{approval}/approve"),
+            json!({}),
+            &w.root,
+        )
+        .await
         .expect(200);
-    assert_eq!(longer["duration_secs"], 5400);
+    assert_eq!(decided["status"], "approved");
+    assert_eq!(decided["work_session"]["duration_secs"], 5400);
     w.app
         .post(
             &path(&s, "extend"),
@@ -190,6 +204,7 @@ async fn member_request_is_approved_narrowed_then_activated_used_and_completed()
             "work_session.requested",
             "work_session.approved",
             "work_session.activated",
+            "work_session.extension_requested",
             "work_session.extended",
             "work_session.completed"
         ]

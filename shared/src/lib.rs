@@ -31,6 +31,7 @@ macro_rules! string_schema {
 
 pub mod agent_link;
 pub mod api;
+pub mod approval;
 pub mod audit;
 pub mod error;
 pub mod exec;
@@ -41,6 +42,7 @@ pub mod lifecycle;
 pub mod pattern;
 pub mod scope;
 pub mod server;
+pub mod settings;
 pub mod share;
 pub mod token;
 pub mod user;

@@ -26,14 +26,14 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn user(&self) -> Option<(&UserRef, Role)> {
+    pub fn user(&self) -> Option<(&UserRef, Role)> {
         match self {
             Actor::User { user, role } => Some((user, *role)),
             Actor::System => None,
         }
     }
 
-    fn is_superuser(&self) -> bool {
+    pub fn is_superuser(&self) -> bool {
         matches!(self.user(), Some((_, Role::Superuser)))
     }
 }

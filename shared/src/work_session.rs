@@ -235,6 +235,15 @@ pub struct DecisionReason {
     pub reason: Option<String>,
 }
 
+impl DecisionReason {
+    /// The reason without surrounding blanks; a blank one is no reason.
+    pub fn trimmed(self) -> Option<String> {
+        self.reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+    }
+}
+
 /// `POST /api/work-sessions/{id}/extend`: one of the two.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

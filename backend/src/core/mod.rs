@@ -6,12 +6,14 @@
 
 pub mod access;
 pub mod admin;
+pub mod approvals;
 pub mod audit;
 pub mod gate;
 pub mod gateway;
 pub mod runas;
 pub mod scheduler;
 pub mod sessions;
+pub mod settings;
 pub mod state;
 
 use crate::store::StoreError;

@@ -2,6 +2,7 @@
 
 pub mod agent_ws;
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod files;
 pub mod gate;
 pub mod groups;
 pub mod servers;
+pub mod settings;
 pub mod setup;
 pub mod tokens;
 pub mod users;
@@ -31,6 +33,8 @@ pub fn router() -> Router<AppState> {
         .merge(servers::router())
         .merge(agents::router())
         .merge(work_sessions::router())
+        .merge(approvals::router())
+        .merge(settings::router())
         .merge(gate::router())
         .merge(audit::router())
         .merge(websh::router())

@@ -14,11 +14,13 @@
 //! [`WriteTx`] and [`StoreError`], so a second engine is a change in here alone.
 
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod exec;
 pub mod groups;
 pub mod logins;
 pub mod servers;
+pub mod settings;
 pub mod shares;
 pub mod throttle;
 pub mod tokens;
@@ -27,6 +29,7 @@ pub mod websh;
 pub mod work_sessions;
 mod write;
 
+pub use settings::get as workspace_settings;
 pub use write::{StoreError, WriteTx};
 
 use gatehouse_shared::WorkspaceId;
@@ -84,25 +87,6 @@ pub async fn default_workspace(db: &Db) -> Result<WorkspaceId, StoreError> {
 pub fn parse_id<T: FromStr>(text: &str) -> Result<T, StoreError> {
     text.parse()
         .map_err(|_| StoreError::Corrupt(format!("malformed id in database: {text:?}")))
-}
-
-/// Workspace-wide settings.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkspaceSettings {
-    pub max_session_secs: i64,
-    pub mfa_timeout_secs: i64,
-}
-
-pub async fn workspace_settings(db: &Db, ws: WorkspaceId) -> Result<WorkspaceSettings, StoreError> {
-    let (max_session_secs, mfa_timeout_secs): (i64, i64) =
-        sqlx::query_as("SELECT max_session_secs, mfa_timeout_secs FROM workspaces WHERE id = ?")
-            .bind(ws.to_string())
-            .fetch_one(&db.pool)
-            .await?;
-    Ok(WorkspaceSettings {
-        max_session_secs,
-        mfa_timeout_secs,
-    })
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside `LIKE ... ESCAPE '\'`.

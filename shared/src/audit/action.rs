@@ -78,6 +78,11 @@ audit_actions! {
     WorkSessionCompleted => "work_session.completed",
     WorkSessionExtended => "work_session.extended",
     WorkSessionExpired => "work_session.expired",
+    /// A non-superuser asked to push their session past its approved window.
+    WorkSessionExtensionRequested => "work_session.extension_requested",
+    WorkSessionExtensionRejected => "work_session.extension_rejected",
+    /// A superuser changed workspace settings (details list each change, from and to).
+    SettingsUpdated => "settings.updated",
     GateDenied => "gate.denied",
     WebshOpened => "websh.opened",
     WebshClosed => "websh.closed",

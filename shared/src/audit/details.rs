@@ -21,6 +21,20 @@ pub struct TransitionDetails {
     pub adjustments: Option<Adjustments>,
     pub reason: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The extension request this transition grants (absent on every other transition, so
+    /// rows written before it existed read and hash the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Uuid>,
+}
+
+/// `work_session.extension_requested` and `work_session.extension_rejected`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionDetails {
+    pub approval: Uuid,
+    pub duration_secs: Option<i64>,
+    pub requested_expires_at: Option<DateTime<Utc>>,
+    pub current_expires_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
 }
 
 /// `exec.started`: a command sent to its servers, recorded with the job's rows before any
@@ -147,6 +161,7 @@ mod tests {
             adjustments: None,
             reason: Some("done".into()),
             expires_at: Some(at),
+            approval: None,
         };
         let before = json!({
             "from": Status::Active, "to": Status::Revoked, "purpose": "deploy",

@@ -4,7 +4,9 @@ mod action;
 mod details;
 
 pub use action::AuditAction;
-pub use details::{ExecRunDetails, ExecStartedDetails, TransitionDetails, WebshDetails};
+pub use details::{
+    ExecRunDetails, ExecStartedDetails, ExtensionDetails, TransitionDetails, WebshDetails,
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

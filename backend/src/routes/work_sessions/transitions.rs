@@ -1,14 +1,18 @@
 //! The transition endpoints: each is the pure lifecycle applied through `sessions::transition`.
 
 use super::load_visible;
+use crate::core::approvals::{self, Extended};
 use crate::core::sessions::transition;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiJsonOrDefault, ApiPath, AuthUser, Superuser};
 use crate::store::logins;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_shared::lifecycle::{Action, ExtendBy};
+use gatehouse_shared::approval::PendingApproval;
+use gatehouse_shared::lifecycle::Action;
 use gatehouse_shared::work_session::{ApproveWorkSession, DecisionReason, ExtendWorkSession};
 use gatehouse_shared::{ErrorEnvelope, Status, WorkSession, WorkSessionId};
 
@@ -20,12 +24,6 @@ async fn act(
 ) -> ApiResult<Json<WorkSession>> {
     load_visible(state, auth, id).await?;
     Ok(Json(transition(state, id, &auth.actor(), &action).await?))
-}
-
-fn trimmed(reason: Option<String>) -> Option<String> {
-    reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
 }
 
 /// Approve a pending request (superusers; may narrow scopes and servers).
@@ -42,7 +40,10 @@ pub async fn approve(
     let action = Action::Approve {
         scopes: body.scopes,
         servers: body.servers,
-        reason: trimmed(body.reason),
+        reason: body
+            .reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty()),
     };
     act(&state, &auth, id, action).await
 }
@@ -57,7 +58,7 @@ pub async fn reject(
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<DecisionReason>,
 ) -> ApiResult<Json<WorkSession>> {
-    let reason = trimmed(body.reason);
+    let reason = body.trimmed();
     act(&state, &auth, id, Action::Reject { reason }).await
 }
 
@@ -71,7 +72,7 @@ pub async fn revoke(
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJsonOrDefault(body): ApiJsonOrDefault<DecisionReason>,
 ) -> ApiResult<Json<WorkSession>> {
-    let reason = trimmed(body.reason);
+    let reason = body.trimmed();
     act(&state, &auth, id, Action::Revoke { reason }).await
 }
 
@@ -111,27 +112,26 @@ pub async fn complete(
     act(&state, &auth, id, Action::Complete).await
 }
 
-/// Push the expiry back, within the workspace maximum.
+/// Push the expiry back, within the workspace maximum. A superuser's extension applies at once;
+/// anyone else's does within the workspace's self-extension allowance, and beyond it becomes a
+/// pending extension (202) that an approver decides, the session keeping its expiry meanwhile.
 #[utoipa::path(post, path = "/api/work-sessions/{id}/extend", tag = "work-sessions",
     request_body = ExtendWorkSession, params(("id" = String, Path, description = "work session id")),
-    responses((status = 200, body = WorkSession), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = WorkSession), (status = 202, body = PendingApproval),
+              (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn extend(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<WorkSessionId>,
     ApiJson(body): ApiJson<ExtendWorkSession>,
-) -> ApiResult<Json<WorkSession>> {
-    let by = match (body.duration_secs, body.expires_at) {
-        (Some(secs), None) => ExtendBy::Seconds(secs),
-        (None, Some(until)) => ExtendBy::Until(until),
-        _ => {
-            return Err(ApiError::validation(
-                "duration_secs",
-                "give either duration_secs or expires_at",
-            ))
-        }
-    };
-    act(&state, &auth, id, Action::Extend(by)).await
+) -> ApiResult<Response> {
+    load_visible(&state, &auth, id).await?;
+    Ok(
+        match approvals::extend(&state, &auth.actor(), id, &body).await? {
+            Extended::Now(session) => Json(session).into_response(),
+            Extended::Pending(pending) => (StatusCode::ACCEPTED, Json(pending)).into_response(),
+        },
+    )
 }
 
 /// Make the session the caller's active one for this sign-in (activating it if approved).
