@@ -7,8 +7,10 @@ use gatehouse_shared::api::{
     AddGroupMember, AddGroupServers, CreateGroup, CreateUser, Group, LoginRequest, LoginResponse,
     OtpBody, Page, SetupRequest, SetupStatus, TotpEnrollment, UpdateUser, WhoAmI,
 };
+use gatehouse_shared::approval::{Approval, PendingApproval};
 use gatehouse_shared::audit::{AuditEvent, AuditVerification};
 use gatehouse_shared::server::{CreateRegistrationToken, RegistrationToken, Server};
+use gatehouse_shared::settings::{Settings, SettingsPatch};
 use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
 use gatehouse_shared::websh::{OpenWebsh, OpenedWebsh};
 use gatehouse_shared::work_session::{
@@ -285,11 +287,11 @@ pub async fn create_work_session(body: &CreateWorkSession) -> ApiResult<WorkSess
 
 /// One of the lifecycle verbs (`approve`, `reject`, `revoke`, `cancel`, `activate`, `complete`,
 /// `extend`, `use`) with its body.
-pub async fn transition<B: Serialize>(
+pub async fn transition<B: Serialize, T: DeserializeOwned>(
     id: WorkSessionId,
     verb: &str,
     body: &B,
-) -> ApiResult<WorkSession> {
+) -> ApiResult<T> {
     post(&format!("/api/work-sessions/{id}/{verb}"), body).await
 }
 
@@ -305,8 +307,50 @@ pub async fn decide_with_reason(
     transition(id, verb, &DecisionReason { reason }).await
 }
 
-pub async fn extend(id: WorkSessionId, body: &ExtendWorkSession) -> ApiResult<WorkSession> {
-    transition(id, "extend", body).await
+/// What an extension did: applied now, or waiting for an approver (202).
+pub enum Extended {
+    Now(Box<WorkSession>),
+    /// Waiting for an approver; `GET /api/approvals?work_session=` shows the request.
+    Pending,
+}
+
+pub async fn extend(id: WorkSessionId, body: &ExtendWorkSession) -> ApiResult<Extended> {
+    let answer: serde_json::Value = transition(id, "extend", body).await?;
+    let parsed = if answer["status"] == "pending_approval" {
+        serde_json::from_value::<PendingApproval>(answer).map(|_| Extended::Pending)
+    } else {
+        serde_json::from_value(answer).map(|s| Extended::Now(Box::new(s)))
+    };
+    parsed.map_err(ApiError::network)
+}
+
+// ---- the approvals queue and settings ----
+
+/// `GET /api/approvals` with a query string such as `?kind=extension`.
+pub async fn approvals(query_string: &str) -> ApiResult<Vec<Approval>> {
+    let page: Page<Approval> = get(&format!("/api/approvals{query_string}")).await?;
+    Ok(page.items)
+}
+
+/// Approves (`approve`) or rejects (`reject`) an approval.
+pub async fn decide_approval(
+    id: uuid::Uuid,
+    verb: &str,
+    reason: Option<String>,
+) -> ApiResult<Approval> {
+    post(
+        &format!("/api/approvals/{id}/{verb}"),
+        &DecisionReason { reason },
+    )
+    .await
+}
+
+pub async fn settings() -> ApiResult<Settings> {
+    get("/api/settings").await
+}
+
+pub async fn update_settings(patch: &SettingsPatch) -> ApiResult<Settings> {
+    send(with_csrf(Request::patch("/api/settings")).json(patch)).await
 }
 
 // ---- websh and audit ----

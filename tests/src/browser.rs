@@ -585,6 +585,31 @@ impl Browser {
         .await
     }
 
+    /// Sends `keys` to whatever has keyboard focus, as a person typing a shortcut does.
+    pub async fn press(&self, keys: &str) {
+        let focused = self
+            .client
+            .active_element()
+            .await
+            .unwrap_or_else(|e| panic!("no focused element: {e}"));
+        focused
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
+    }
+
+    /// The `id` of the element that has keyboard focus.
+    pub async fn focused_id(&self) -> String {
+        self.js(
+            "return document.activeElement && document.activeElement.id || '';",
+            vec![],
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
     /// Whether the checkbox (or option) matching `css` is checked (waiting for it).
     pub async fn is_checked(&self, css: &str) -> bool {
         self.wait_for(css)

@@ -3,9 +3,11 @@
 //! Used by the approvals queue and the session detail page, so both decide the same way.
 
 use crate::api::{self, ApiError};
+use crate::components::extension::typing;
 use crate::components::ErrorBox;
 use gatehouse_shared::work_session::ApproveWorkSession;
 use gatehouse_shared::{Scope, WorkSession};
+use leptos::html::Button;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -18,6 +20,46 @@ fn narrowed<T: Clone + PartialEq>(requested: &[T], kept: &[T]) -> Option<Vec<T>>
             .cloned()
             .collect()
     })
+}
+
+/// The keyboard of a decision card: while `selected`, `a` approves and `r` starts rejecting with
+/// the focus on the confirm button, so Enter confirms. Shared by every kind of request.
+#[derive(Clone, Copy)]
+pub struct DecisionKeys {
+    pub rejecting: RwSignal<bool>,
+    pub confirm: NodeRef<Button>,
+}
+
+impl DecisionKeys {
+    pub fn install(selected: Signal<bool>, approve: impl Fn() + 'static) -> Self {
+        let keys = Self {
+            rejecting: RwSignal::new(false),
+            confirm: NodeRef::new(),
+        };
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if !selected.get_untracked() || typing(&ev) {
+                return;
+            }
+            match ev.key().as_str() {
+                "a" => approve(),
+                "r" => keys.start_reject(),
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+        keys
+    }
+
+    /// Shows the confirm button and focuses it once rendered.
+    pub fn start_reject(self) {
+        self.rejecting.set(true);
+        let confirm = self.confirm;
+        request_animation_frame(move || {
+            if let Some(button) = confirm.get_untracked() {
+                let _ = button.focus();
+            }
+        });
+    }
 }
 
 /// Approve/reject controls for one pending session; `on_done` runs after a decision lands.
@@ -36,7 +78,6 @@ pub fn DecisionForm(
     let scopes = RwSignal::new(session.scopes.clone());
     let servers = RwSignal::new(requested_servers.get_value());
     let reason = RwSignal::new(String::new());
-    let rejecting = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
 
@@ -71,25 +112,8 @@ pub fn DecisionForm(
         spawn_local(async move { finish(api::decide_with_reason(id, "reject", why).await) });
     };
 
-    // Keyboard shortcuts for the selected card: a = approve, r = reject (asks for a reason first).
-    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-        if !selected.get_untracked() || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
-            return;
-        }
-        let typing = ev
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if typing {
-            return;
-        }
-        match ev.key().as_str() {
-            "a" => approve(),
-            "r" => rejecting.set(true),
-            _ => {}
-        }
-    });
-    on_cleanup(move || handle.remove());
+    let keys = DecisionKeys::install(selected, approve);
+    let (rejecting, confirm) = (keys.rejecting, keys.confirm);
 
     let toggle_scope = move |scope: Scope| {
         scopes.update(|s| {
@@ -160,10 +184,10 @@ pub fn DecisionForm(
                     when=move || rejecting.get()
                     fallback=move || view! {
                         <button class="danger" data-action="reject" disabled=busy
-                            title="Reject (r)" on:click=move |_| rejecting.set(true)>"Reject"</button>
+                            title="Reject (r)" on:click=move |_| keys.start_reject()>"Reject"</button>
                     }
                 >
-                    <button class="danger" data-action="confirm-reject" disabled=busy
+                    <button class="danger" data-action="confirm-reject" disabled=busy node_ref=confirm
                         on:click=move |_| reject()>"Confirm reject"</button>
                     <button data-action="cancel-reject" on:click=move |_| rejecting.set(false)>"Keep"</button>
                 </Show>

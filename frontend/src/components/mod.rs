@@ -2,6 +2,7 @@
 
 pub mod decision;
 pub mod error;
+pub mod extension;
 pub mod path_form;
 pub mod pending;
 pub mod qr;

@@ -1,10 +1,11 @@
 //! The administration screen (staff and above): users, groups, direct server access, server
-//! entries and agent registration tokens. The server enforces every permission again.
+//! entries, agent registration tokens, and (superusers) the workspace settings. The server enforces every permission again.
 
 pub mod form;
 mod groups;
 mod registration;
 mod server_entries;
+mod settings;
 mod user_servers;
 mod users;
 
@@ -40,6 +41,8 @@ pub fn AdminPage() -> impl IntoView {
 fn AdminSections() -> impl IntoView {
     let directory = users::UserDirectory::new();
     let groups: GroupsResource = LocalResource::new(api::groups);
+    let auth = use_auth();
+    let superuser = Memo::new(move |_| auth.role() == Some(gatehouse_shared::Role::Superuser));
     view! {
         <div class="page-admin">
             <h1>"Administration"</h1>
@@ -51,12 +54,18 @@ fn AdminSections() -> impl IntoView {
                 <a href="#user-servers" rel="external">"Server access"</a>
                 <a href="#server-entries" rel="external">"Server entries"</a>
                 <a href="#registration" rel="external">"Registration tokens"</a>
+                <Show when=move || superuser.get()>
+                    <a href="#settings" rel="external">"Settings"</a>
+                </Show>
             </nav>
             <users::UsersSection directory=directory />
             <groups::GroupsSection groups=groups directory=directory />
             <user_servers::UserServersSection directory=directory />
             <server_entries::ServerEntriesSection groups=groups />
             <registration::RegistrationSection />
+            <Show when=move || superuser.get()>
+                <settings::SettingsSection />
+            </Show>
         </div>
     }
 }

@@ -3,7 +3,7 @@
 //! The console asks the same pure function the server uses (`lifecycle::apply`), so a button is
 //! shown exactly when the server would accept it at this moment; the server still decides.
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, Extended};
 use crate::auth::use_auth;
 use crate::components::decision::DecisionForm;
 use crate::components::{ErrorBox, RunAsField};
@@ -138,6 +138,7 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
         let body = serde_json::to_value(DecisionReason { reason: why }).unwrap_or_default();
         run(id, "revoke", body, error, on_change);
     };
+    let unchanged = StoredValue::new(session.clone());
     let extend = move |_| {
         let secs = extend_by.get_untracked().parse().ok();
         let body = ExtendWorkSession {
@@ -146,7 +147,9 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
         };
         spawn_local(async move {
             match api::extend(id, &body).await {
-                Ok(session) => on_change.run(session),
+                Ok(Extended::Now(session)) => on_change.run(*session),
+                // Unchanged until an approver decides; the reload shows the waiting request.
+                Ok(Extended::Pending) => on_change.run(unchanged.get_value()),
                 Err(e) => error.set(Some(e)),
             }
         });

@@ -1,6 +1,7 @@
 //! One work session: every field, the actions this user may take now, and the timeline.
 
 mod actions;
+mod extension;
 mod timeline;
 
 use crate::api::{self, ApiError};
@@ -8,6 +9,7 @@ use crate::components::{ErrorBox, ScopeList, ServerList, StatusBadge, TimeLeft};
 use crate::live::use_live;
 use crate::time::{format_at, format_duration};
 use actions::Actions;
+use extension::PendingExtension;
 use gatehouse_shared::{Status, WorkSession};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -107,6 +109,7 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
                 <dt>"Ended"</dt>
                 <dd>{optional(session.ended_at.as_ref().map(format_at))}</dd>
             </dl>
+            <PendingExtension id=session.id />
             <Actions session=session on_change=on_change />
         </div>
     }
