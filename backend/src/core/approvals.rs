@@ -23,7 +23,7 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub enum Extended {
     /// Applied now (a superuser, or within the allowance).
-    Now(WorkSession),
+    Now(Box<WorkSession>),
     /// Waiting for an approver.
     Pending(PendingApproval),
 }
@@ -51,7 +51,9 @@ pub async fn extend(
     let by = extend_by(ask)?;
     let action = Action::Extend(by);
     if actor.is_superuser() {
-        return Ok(Extended::Now(transition(state, id, actor, &action).await?));
+        return Ok(Extended::Now(Box::new(
+            transition(state, id, actor, &action).await?,
+        )));
     }
     let Some((user, _)) = actor.user() else {
         return Err(CoreError::Forbidden(
@@ -78,7 +80,7 @@ pub async fn extend(
         event = event.details(granted_details(&before, &after, approval));
         tx.commit(event).await?;
         state.session_changed(id, after.status);
-        return Ok(Extended::Now(after));
+        return Ok(Extended::Now(Box::new(after)));
     }
     let approval = approvals::insert(&mut tx, state.workspace, id, user.id, ask, amount, false)
         .await
@@ -266,7 +268,7 @@ pub async fn list(state: &AppState, viewer: Viewer, q: &Query) -> Result<Vec<App
             }
         }
     }
-    items.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+    items.sort_by_key(|a| std::cmp::Reverse(a.requested_at));
     items.truncate(q.limit.max(0) as usize);
     Ok(items)
 }
