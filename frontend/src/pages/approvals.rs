@@ -9,6 +9,7 @@
 use crate::api;
 use crate::components::decision::DecisionForm;
 use crate::components::extension::{asked, typing, ExtensionDecision};
+use crate::components::pending::NotifyToggle;
 use crate::components::session_bits::time_left_text;
 use crate::components::{ErrorBox, ScopeList, ServerList};
 use crate::live::use_live;
@@ -143,6 +144,7 @@ pub fn ApprovalsPage() -> impl IntoView {
             <div class="page-head">
                 <h1>"Approvals"</h1>
                 <p class="hint">"j / k: next / previous · a: approve · r, Enter: reject"</p>
+                <NotifyToggle />
             </div>
             {move || match queue.get() {
                 None => Some(view! { <p class="loading">"Loading…"</p> }.into_any()),
