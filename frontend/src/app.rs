@@ -4,6 +4,7 @@ use crate::auth::{use_auth, Auth};
 use crate::components::ApprovalsLink;
 use crate::live::Live;
 use crate::pages;
+use crate::terminal::tabs::{use_terminals, Terminals};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Redirect, Route, Router, Routes, A};
@@ -15,6 +16,7 @@ use leptos_router::path;
 pub fn App() -> impl IntoView {
     let auth = Auth::provide();
     let live = Live::provide();
+    Terminals::provide();
     spawn_local(async move {
         auth.refresh().await;
         if auth.me.with_untracked(Option::is_some) {
@@ -81,10 +83,12 @@ fn TopBar() -> impl IntoView {
     let auth = use_auth();
     // Read the context now: inside the task, after an await, there is no reactive owner.
     let live = expect_context::<Live>();
+    let terminals = use_terminals();
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = crate::api::logout().await;
             live.disconnect();
+            terminals.forget();
             auth.me.set(None);
         });
     };

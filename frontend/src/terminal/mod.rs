@@ -16,4 +16,5 @@ pub mod player;
 pub mod runtime;
 pub mod source;
 pub mod stream;
+pub mod tabs;
 pub mod xterm;

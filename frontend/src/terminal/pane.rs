@@ -1,6 +1,6 @@
 //! One terminal tab's panel: the owner's own terminal (opened here with `POST /api/websh`) or a
 //! staff member watching someone else's (`?watch=true`, read-only); kept connected while
-//! another tab is shown.
+//! another tab is shown, and re-attached to the same terminal when mounted again.
 
 use super::banner::SessionBanner;
 use super::body::{Notice, TerminalBody};
@@ -50,6 +50,15 @@ impl Tab {
         }
     }
 
+    /// A tab back on one of the user's own live terminals (after a reload, or from another
+    /// browser tab): it attaches as the owner and replays what the gateway buffered.
+    pub fn reattach(key: u32, live: &LiveTerminal) -> Self {
+        Self {
+            watching: None,
+            ..Self::watch(key, live)
+        }
+    }
+
     /// A tab that watches `live` read-only.
     pub fn watch(key: u32, live: &LiveTerminal) -> Self {
         Self {
@@ -69,6 +78,12 @@ impl Tab {
             (Some(_), Some(id)) => Connect::Attach {
                 source: Source::Path(with_query(&format!("/ws/websh/{id}"), "watch", "true")),
                 control: Control::Watch,
+            },
+            // The panel is mounted again (the page was left and revisited, or the tab was
+            // re-attached): the terminal exists, so stream it rather than open another.
+            (None, Some(id)) => Connect::Attach {
+                source: Source::Path(format!("/ws/websh/{id}")),
+                control: Control::Owner,
             },
             _ => Connect::Open {
                 server: self.server.clone(),

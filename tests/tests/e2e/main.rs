@@ -12,6 +12,7 @@ mod console_flow;
 mod console_people;
 mod console_sessions;
 mod console_share;
+mod console_terminals;
 mod disable;
 mod events;
 mod exec;

@@ -1,20 +1,24 @@
 //! Terminals (`/websh`): several live terminals in tabs. `?server=&session=&user=` opens a new
 //! tab, `?watch=<terminal id>` watches someone's live terminal read-only (staff); either is
 //! then dropped from the address, so a reload does not open another one. The Share panel acts
-//! on the active tab.
+//! on the active tab. The tabs themselves live at the app level (`terminal::tabs`), so they
+//! outlive this page; "My terminals" re-attaches live ones no tab holds (after a reload).
 
 mod links;
+mod mine;
 mod share;
 mod tabs;
 
 use crate::api::{self, ApiError};
 use crate::components::ErrorBox;
 use crate::terminal::pane::{Tab, TerminalPane};
+use crate::terminal::tabs::use_terminals;
 use gatehouse_shared::WorkSessionId;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
+use mine::MyTerminals;
 use share::SharePanel;
 use tabs::{focus_tab, NewTerminal, TabButton};
 
@@ -32,43 +36,21 @@ fn non_empty(value: Option<String>) -> Option<String> {
 
 #[component]
 pub fn WebshPage() -> impl IntoView {
-    let tabs = RwSignal::new(Vec::<Tab>::new());
-    let active = RwSignal::new(None::<u32>);
-    let next_key = StoredValue::new(0u32);
+    let terminals = use_terminals();
+    let (tabs, active) = (terminals.tabs, terminals.active);
     let share_open = RwSignal::new(false);
     let watch_error = RwSignal::new(None::<ApiError>);
 
-    let add = move |make: &dyn Fn(u32) -> Tab| {
-        let key = next_key.get_value();
-        next_key.set_value(key + 1);
-        tabs.update(|list| list.push(make(key)));
-        active.set(Some(key));
-    };
-    let open = move |target: Target| {
-        add(&|key| {
-            Tab::own(
-                key,
-                target.server.clone(),
-                target.user.clone(),
-                target.session,
-            )
-        })
-    };
+    let open = move |target: Target| terminals.open(target.server, target.user, target.session);
     let watch = move |id: uuid::Uuid| {
-        let already = tabs.with_untracked(|list| {
-            list.iter()
-                .find(|t| t.watching.is_some() && t.terminal.get_untracked() == Some(id))
-                .map(|t| t.key)
-        });
-        if let Some(key) = already {
-            active.set(Some(key));
+        if terminals.show(id, true) {
             return;
         }
         leptos::task::spawn_local(async move {
             // The live list says whose terminal it is and where; the address says only its id.
             match api::live_terminals().await {
                 Ok(page) => match page.items.iter().find(|t| t.id == id) {
-                    Some(live) => add(&|key| Tab::watch(key, live)),
+                    Some(live) => terminals.add(|key| Tab::watch(key, live)),
                     None => watch_error.set(Some(ApiError::local(
                         "That terminal is not live any more, or you may not watch it.",
                     ))),
@@ -77,26 +59,9 @@ pub fn WebshPage() -> impl IntoView {
             }
         });
     };
-    let close = move |key: u32| {
-        let mut neighbour = None;
-        tabs.update(|list| {
-            if let Some(i) = list.iter().position(|t| t.key == key) {
-                let tab = list.remove(i);
-                // Closing one's own tab ends its shell; leaving the page only detaches
-                // (resumable). Closing a watch tab only stops watching.
-                let id = tab.terminal.get_untracked();
-                if let Some(id) = id.filter(|_| tab.watching.is_none()) {
-                    leptos::task::spawn_local(async move {
-                        let _ = api::terminate_websh(id).await;
-                    });
-                }
-                neighbour = list.get(i.min(list.len().saturating_sub(1))).map(|t| t.key);
-            }
-        });
-        if active.get_untracked() == Some(key) {
-            active.set(neighbour);
-        }
-    };
+    // Closing one's own tab ends its shell; leaving the page only detaches (resumable).
+    // Closing a watch tab only stops watching.
+    let close = move |key: u32| terminals.close(key);
 
     let query = use_query_map();
     let navigate = use_navigate();
@@ -185,6 +150,7 @@ pub fn WebshPage() -> impl IntoView {
                 <ShareButton current=current open=share_open />
             </div>
             <ErrorBox error=watch_error />
+            <MyTerminals />
             <Show when=move || tabs.with(Vec::is_empty)>
                 <p class="empty terminal-hint">
                     "No terminal is open. Open one from a "
