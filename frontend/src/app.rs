@@ -36,6 +36,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
                     <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
                     <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
+                    <Route path=path!("/servers/:id") view=|| guarded(pages::server_detail::ServerDetailPage) />
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
                     <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
                     <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
@@ -58,6 +59,10 @@ fn guarded<V: IntoView + 'static>(page: impl Fn() -> V + Send + Sync + 'static) 
     move || {
         if !auth.checked.get() {
             return view! { <p class="loading">"Loading…"</p> }.into_any();
+        }
+        if auth.me.with(|me| me.as_ref().is_some_and(|m| m.must_change_password)) {
+            // A reset password buys nothing but choosing a new one, whatever page was asked for.
+            return view! { <pages::account::ForcedPasswordChange /> }.into_any();
         }
         if auth.me.with(Option::is_some) {
             return page().into_any();
