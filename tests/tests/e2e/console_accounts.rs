@@ -1,0 +1,185 @@
+//! Accounts upkeep and the server page in the console: a staff member with TOTP resets a
+//! member's password, passes the step-up prompt in place, and reads the one-time password; the
+//! member signs in with it and must choose a new one (with errors at the field, cleared when
+//! fixed) before anything else. And a server's own page shows its status and its Terminal and
+//! Files actions, with recent activity for staff only.
+
+use crate::console::Console;
+use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
+use gatehouse_e2e::{Api, PASSWORD};
+use serde_json::json;
+
+#[tokio::test]
+async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a_new_one() {
+    let cx = Console::start(&[("sam", "staff"), ("mia", "member")], &[]).await;
+    // Signed in before enrolling: this sign-in has never proved a code, so the reset asks.
+    let staff = cx.signed_in("sam").await;
+    let sam = Api::login(&cx.server.base, "sam").await;
+    let secret = sam.post("/api/auth/mfa/totp", json!({})).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let confirm_step = totp_step_now();
+    sam.post(
+        "/api/auth/mfa/totp/confirm",
+        json!({"otp": totp_code(&secret, confirm_step)}),
+    )
+    .await;
+    let member = cx.browser().await;
+    run_ui_test(
+        "console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a_new_one",
+        &cx.driver,
+        async {
+            staff.goto("/admin").await;
+            let row = "[data-testid=user-row][data-username=mia]";
+            staff
+                .click(&format!("{row} button[data-action=reset-password]"))
+                .await;
+            staff
+                .wait_text(&format!("{row} [role=alert]"), "one-time password")
+                .await;
+            staff
+                .click(&format!("{row} button[data-action=confirm-reset]"))
+                .await;
+
+            // The server wants a fresh code: the prompt appears in the row. A wrong code is an
+            // error at the field, gone as soon as the field is edited.
+            let prompt = format!("{row} [data-testid=step-up]");
+            staff
+                .fill_and_enter(&format!("{prompt} input[name=otp]"), "12345x")
+                .await;
+            staff
+                .wait_text(
+                    &format!("{prompt} .field-error[data-field=otp]"),
+                    "not right",
+                )
+                .await;
+            let step = (confirm_step + 1).max(totp_step_now());
+            staff
+                .fill_and_enter(
+                    &format!("{prompt} input[name=otp]"),
+                    &totp_code(&secret, step),
+                )
+                .await;
+            let shown = staff.wait_for("[data-testid=one-time-password]").await;
+            let one_time = shown.text().await.expect("text").trim().to_owned();
+            assert!(one_time.len() >= 12, "one-time password {one_time:?}");
+            assert!(staff
+                .text("[data-testid=reset-notice]")
+                .await
+                .contains("not shown again"));
+            assert_eq!(staff.count(&prompt).await, 0);
+
+            // Mia signs in with it and is made to choose a new password before anything else.
+            member.sign_in("mia", &one_time).await;
+            member
+                .wait_for("[data-testid=forced-password-change]")
+                .await;
+            member.goto("/servers").await;
+            member
+                .wait_for("[data-testid=forced-password-change]")
+                .await;
+            let form = "[data-testid=change-password]";
+            member
+                .fill(&format!("{form} input[name=current]"), &one_time)
+                .await;
+            member
+                .fill(&format!("{form} input[name=new]"), "mia's very own passphrase")
+                .await;
+            member
+                .fill(&format!("{form} input[name=repeat]"), "mia's very own passphras")
+                .await;
+            member
+                .click(&format!("{form} button[type=submit]"))
+                .await;
+            let mismatch = format!("{form} .field-error[data-field=repeat]");
+            member.wait_text(&mismatch, "does not match").await;
+            assert_eq!(member.count(&format!("{form} .field-error")).await, 1);
+            member
+                .fill(&format!("{form} input[name=repeat]"), "mia's very own passphrase")
+                .await;
+            member.wait_gone(&mismatch).await;
+            member
+                .click(&format!("{form} button[type=submit]"))
+                .await;
+            member.wait_gone("[data-testid=forced-password-change]").await;
+            member.wait_text("h1", "Servers").await;
+
+            // The new password is the one that works now; neither old one does.
+            for (password, status) in [
+                (one_time.as_str(), 401),
+                (PASSWORD, 401),
+                ("mia's very own passphrase", 200),
+            ] {
+                let r = reqwest::Client::new()
+                    .post(format!("{}/api/auth/login", cx.server.base))
+                    .json(&json!({"username": "mia", "password": password}))
+                    .send()
+                    .await
+                    .expect("login");
+                assert_eq!(r.status(), status, "signing in with {password:?}");
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn console_server_page_shows_status_and_actions_and_activity_for_staff() {
+    let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
+    cx.grant("mia", "web-01").await;
+    let admin = cx.signed_in("ops").await;
+    let member = cx.signed_in("mia").await;
+    run_ui_test(
+        "console_server_page_shows_status_and_actions_and_activity_for_staff",
+        &cx.driver,
+        async {
+            admin.goto("/servers").await;
+            admin
+                .click("[data-testid=server-row][data-name=web-01] [data-testid=server-link]")
+                .await;
+            let url = admin
+                .wait_url("the server's page", |u| u.path().starts_with("/servers/"))
+                .await;
+            let id = url.path().trim_start_matches("/servers/").to_owned();
+            admin.wait_text("[data-testid=server-name]", "web-01").await;
+            admin
+                .wait_for("[data-testid=server-status][data-connected=true]")
+                .await;
+            let terminal = admin
+                .wait_for("[data-testid=server-terminal]")
+                .await
+                .attr("href")
+                .await
+                .expect("href")
+                .expect("a link");
+            assert!(
+                terminal.starts_with("/websh?server=web-01"),
+                "Terminal goes to {terminal}"
+            );
+            let files = admin
+                .wait_for("[data-testid=server-files]")
+                .await
+                .attr("href")
+                .await
+                .expect("href")
+                .expect("a link");
+            assert!(files.starts_with("/files?server=web-01"), "Files goes to {files}");
+            // Staff read what happened there: the agent's registration at least.
+            admin
+                .wait_text("[data-testid=server-activity]", "agent.")
+                .await;
+            admin.click("[data-testid=server-terminal]").await;
+            admin.wait_path("/websh").await;
+
+            // A member sees the server and its actions, but no audit section.
+            member.goto(&format!("/servers/{id}")).await;
+            member
+                .wait_for("[data-testid=server-status][data-connected=true]")
+                .await;
+            member.wait_for("[data-testid=server-terminal]").await;
+            assert_eq!(member.count("#activity-heading").await, 0);
+        },
+    )
+    .await;
+}
