@@ -168,11 +168,8 @@ pub struct AuthUser {
 }
 
 /// What a person whose password was reset may still call before choosing a new one.
-const PASSWORD_CHANGE_PATHS: &[&str] = &[
-    "/api/auth/whoami",
-    "/api/auth/logout",
-    "/api/auth/password",
-];
+const PASSWORD_CHANGE_PATHS: &[&str] =
+    &["/api/auth/whoami", "/api/auth/logout", "/api/auth/password"];
 
 /// The header that carries the CSRF token on cookie-authenticated state changes.
 pub const CSRF_HEADER: &str = "x-csrf-token";

@@ -146,7 +146,10 @@ async fn resets_need_staff_fresh_mfa_and_a_target_they_may_touch() {
         .expect_error(409, "conflict");
     // Nothing above reset anyone: the member still signs in with the old password.
     app.login("mia").await;
-    assert_eq!(audit_of(&app, &root, "user.password_reset").await["total"], 0);
+    assert_eq!(
+        audit_of(&app, &root, "user.password_reset").await["total"],
+        0
+    );
 
     // A superuser may reset another superuser.
     let sue = app.user(&root, "sue", "superuser").await;
@@ -245,6 +248,19 @@ async fn a_password_reset_ends_sign_ins_and_sessions_and_the_one_time_password_f
         .await
         .expect_error(400, "validation_error");
     assert_eq!(err["fields"][0]["field"], "new");
+    // Keeping the one-time password is no change.
+    let err = app
+        .post(
+            "/api/auth/password",
+            json!({"current": one_time, "new": one_time}),
+            &fresh,
+        )
+        .await
+        .expect_error(400, "validation_error");
+    assert_eq!(err["fields"][0]["field"], "new");
+    app.get("/api/work-sessions", &fresh)
+        .await
+        .expect_error(403, "password_change_required");
     app.post(
         "/api/auth/password",
         json!({"current": one_time, "new": "mia's own new passphrase"}),
@@ -255,7 +271,9 @@ async fn a_password_reset_ends_sign_ins_and_sessions_and_the_one_time_password_f
     let me = app.get("/api/auth/whoami", &fresh).await.expect(200);
     assert_eq!(me["must_change_password"], false);
     app.get("/api/work-sessions", &fresh).await.expect(200);
-    app.get("/api/work-sessions", &member_token).await.expect(200);
+    app.get("/api/work-sessions", &member_token)
+        .await
+        .expect(200);
     // The one-time password is spent: it no longer signs in.
     app.post(
         "/api/auth/login",
@@ -432,7 +450,10 @@ async fn verify_refreshes_the_sign_in_and_recovery_codes_work_once() {
     let log = audit_text(&app, &root).await;
     for code in codes.iter().chain([&old_code]) {
         assert!(!stored.iter().any(|(h,)| h.contains(code.as_str())));
-        assert!(!log.contains(code.as_str()), "a recovery code in the audit log");
+        assert!(
+            !log.contains(code.as_str()),
+            "a recovery code in the audit log"
+        );
         assert!(!log.contains(&code.replace('-', "")));
     }
     assert!(!log.contains(&secret));

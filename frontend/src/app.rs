@@ -60,7 +60,10 @@ fn guarded<V: IntoView + 'static>(page: impl Fn() -> V + Send + Sync + 'static) 
         if !auth.checked.get() {
             return view! { <p class="loading">"Loading…"</p> }.into_any();
         }
-        if auth.me.with(|me| me.as_ref().is_some_and(|m| m.must_change_password)) {
+        if auth
+            .me
+            .with(|me| me.as_ref().is_some_and(|m| m.must_change_password))
+        {
             // A reset password buys nothing but choosing a new one, whatever page was asked for.
             return view! { <pages::account::ForcedPasswordChange /> }.into_any();
         }

@@ -329,8 +329,9 @@ pub async fn add_group_servers(
     Ok(())
 }
 
-/// Changes the caller's own password after checking the current one; every other sign-in of
-/// theirs ends (the one in `keep`, if any, stays), in the same write as the audit event.
+/// Changes the caller's own password after checking the current one (the new one must differ);
+/// every other sign-in of theirs ends (the one in `keep`, if any, stays), in the same write as
+/// the audit event. This also ends a staff reset's "must change" state.
 pub async fn change_own_password(
     db: &Db,
     ws: WorkspaceId,
@@ -351,11 +352,18 @@ pub async fn change_own_password(
         ));
     }
     let current_ok = current.chars().count() <= MAX_PASSWORD_LEN
-        && password::verify(current, Some(row.password_hash.clone())).await;
+        && password::verify(current.clone(), Some(row.password_hash.clone())).await;
     if !current_ok {
         return Err(CoreError::invalid(
             "current",
             "the current password is not right",
+        ));
+    }
+    // Keeping the one-time password of a reset would leave it known to whoever made it.
+    if new == current {
+        return Err(CoreError::invalid(
+            "new",
+            "must differ from the current password",
         ));
     }
     let hash = password::hash(new).await.map_err(|_| {
@@ -505,7 +513,12 @@ pub async fn update_user(
     }
     tx.commit(last).await?;
     if disabling {
-        cut_off(state, id, format!("the account was disabled by {}", by.name)).await;
+        cut_off(
+            state,
+            id,
+            format!("the account was disabled by {}", by.name),
+        )
+        .await;
     }
     let after = users::by_id(db, ws, id)
         .await?
@@ -556,11 +569,7 @@ async fn end_sessions_of(state: &AppState, user: UserId, reason: String) {
 
 /// Whom a staff reset may touch: not oneself (one's own account page does that, with the
 /// current password), and a superuser only when the caller is one.
-fn check_reset_target(
-    by: By<'_>,
-    by_role: Role,
-    target: &users::UserRow,
-) -> Result<(), CoreError> {
+fn check_reset_target(by: By<'_>, by_role: Role, target: &users::UserRow) -> Result<(), CoreError> {
     if by.id == Some(target.user_id()?) {
         return Err(CoreError::Conflict(
             "you cannot reset your own account here; use your Account page".into(),

@@ -3,8 +3,8 @@
 
 use crate::auth::{cookie, password, secrets, totp};
 use crate::core::audit::{self, FAILURE, SUCCESS};
-use crate::core::stepup::{self, CodeKind, StepUp};
 use crate::core::state::AppState;
+use crate::core::stepup::{self, CodeKind, StepUp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
 use crate::store::{logins, throttle, users, work_sessions, WriteTx};

@@ -208,7 +208,10 @@ fn RecoveryCodesSection() -> impl IntoView {
     let auth = use_auth();
     let step_up = StepUp::new();
     let codes = RwSignal::new(None::<Vec<String>>);
-    let enabled = move || auth.me.with(|me| me.as_ref().is_some_and(|m| m.user.mfa_enabled));
+    let enabled = move || {
+        auth.me
+            .with(|me| me.as_ref().is_some_and(|m| m.user.mfa_enabled))
+    };
     let generate = move |_| {
         step_up.run(move || async move {
             match api::recovery_codes().await {

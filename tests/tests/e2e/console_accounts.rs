@@ -84,25 +84,32 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
                 .fill(&format!("{form} input[name=current]"), &one_time)
                 .await;
             member
-                .fill(&format!("{form} input[name=new]"), "mia's very own passphrase")
+                .fill(
+                    &format!("{form} input[name=new]"),
+                    "mia's very own passphrase",
+                )
                 .await;
             member
-                .fill(&format!("{form} input[name=repeat]"), "mia's very own passphras")
+                .fill(
+                    &format!("{form} input[name=repeat]"),
+                    "mia's very own passphras",
+                )
                 .await;
-            member
-                .click(&format!("{form} button[type=submit]"))
-                .await;
+            member.click(&format!("{form} button[type=submit]")).await;
             let mismatch = format!("{form} .field-error[data-field=repeat]");
             member.wait_text(&mismatch, "does not match").await;
             assert_eq!(member.count(&format!("{form} .field-error")).await, 1);
             member
-                .fill(&format!("{form} input[name=repeat]"), "mia's very own passphrase")
+                .fill(
+                    &format!("{form} input[name=repeat]"),
+                    "mia's very own passphrase",
+                )
                 .await;
             member.wait_gone(&mismatch).await;
+            member.click(&format!("{form} button[type=submit]")).await;
             member
-                .click(&format!("{form} button[type=submit]"))
+                .wait_gone("[data-testid=forced-password-change]")
                 .await;
-            member.wait_gone("[data-testid=forced-password-change]").await;
             member.wait_text("h1", "Servers").await;
 
             // The new password is the one that works now; neither old one does.
@@ -164,7 +171,10 @@ async fn console_server_page_shows_status_and_actions_and_activity_for_staff() {
                 .await
                 .expect("href")
                 .expect("a link");
-            assert!(files.starts_with("/files?server=web-01"), "Files goes to {files}");
+            assert!(
+                files.starts_with("/files?server=web-01"),
+                "Files goes to {files}"
+            );
             // Staff read what happened there: the agent's registration at least.
             admin
                 .wait_text("[data-testid=server-activity]", "agent.")
