@@ -468,3 +468,83 @@ async fn verify_refreshes_the_sign_in_and_recovery_codes_work_once() {
     let verified = audit_of(&app, &root, "auth.mfa.verified").await;
     assert!(verified["total"].as_i64().unwrap() >= 2, "{verified}");
 }
+
+/// Makes every audit append fail (a trigger on the real database), or mends it.
+async fn set_audit_broken(app: &TestApp, broken: bool) {
+    for sql in [
+        "CREATE TABLE IF NOT EXISTS audit_fault (broken INTEGER NOT NULL)",
+        "CREATE TRIGGER IF NOT EXISTS break_audit BEFORE INSERT ON audit_log \
+         WHEN (SELECT broken FROM audit_fault) = 1 \
+         BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END",
+        "DELETE FROM audit_fault",
+    ] {
+        sqlx::query(sql).execute(&app.raw).await.unwrap();
+    }
+    sqlx::query("INSERT INTO audit_fault (broken) VALUES (?)")
+        .bind(broken)
+        .execute(&app.raw)
+        .await
+        .unwrap();
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&app.raw).await.unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_failed_audit_append_rolls_back_resets_and_recovery_codes() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let member = app.user(&root, "mia", "member").await;
+    enrol(&app, &member).await;
+    enrol(&app, &root).await;
+    let rows = count(&app, "SELECT COUNT(*) FROM audit_log").await;
+
+    set_audit_broken(&app, true).await;
+    app.post(&reset_path(&member, "password-reset"), json!({}), &root)
+        .await
+        .expect_error(500, "internal");
+    app.post(&reset_path(&member, "mfa-reset"), json!({}), &root)
+        .await
+        .expect_error(500, "internal");
+    app.call("POST", "/api/auth/mfa/recovery-codes", None, &root)
+        .await
+        .expect_error(500, "internal");
+    set_audit_broken(&app, false).await;
+
+    // Nothing changed: the sign-in lives, the password is not one-time, TOTP is there, no codes.
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM audit_log").await, rows);
+    let me = app.get("/api/auth/whoami", &member).await.expect(200);
+    assert_eq!(me["must_change_password"], false);
+    assert_eq!(me["user"]["mfa_enabled"], true);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM recovery_codes").await, 0);
+    let verify = app.get("/api/audit/verify", &root).await.expect(200);
+    assert_eq!(verify["ok"], true, "{verify}");
+}
+
+#[tokio::test]
+async fn one_recovery_code_presented_twice_at_once_works_once() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    // A second sign-in of the same person, made before TOTP asks for a code.
+    let other = app.login("root").await;
+    enrol(&app, &root).await;
+    let set = app
+        .call("POST", "/api/auth/mfa/recovery-codes", None, &root)
+        .await
+        .expect(200);
+    let code = set["codes"][0].as_str().unwrap().to_owned();
+    let body = json!({"otp": code});
+    let (a, b) = tokio::join!(
+        app.post("/api/auth/mfa/verify", body.clone(), &root),
+        app.post("/api/auth/mfa/verify", body.clone(), &other),
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 400]);
+    assert_eq!(
+        audit_of(&app, &root, "auth.mfa.recovery_code_used").await["total"],
+        1
+    );
+}
