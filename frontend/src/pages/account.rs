@@ -71,7 +71,7 @@ fn PasswordSection() -> impl IntoView {
     view! {
         <section class="card admin-section" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
-            <ChangePasswordForm on_changed=|| () />
+            <ChangePasswordForm />
         </section>
     }
 }
@@ -80,8 +80,6 @@ fn PasswordSection() -> impl IntoView {
 /// new one: the server refuses everything else for this sign-in anyway.
 #[component]
 pub fn ForcedPasswordChange() -> impl IntoView {
-    let auth = use_auth();
-    let live = crate::live::use_live();
     view! {
         <section class="card narrow" data-testid="forced-password-change">
             <h1>"Choose a new password"</h1>
@@ -89,21 +87,18 @@ pub fn ForcedPasswordChange() -> impl IntoView {
                 "Your password was reset by an administrator. Enter the one-time password you "
                 "were given, then choose a new password of your own to continue."
             </p>
-            <ChangePasswordForm on_changed=move || {
-                spawn_local(async move {
-                    auth.refresh().await;
-                    // The event stream was refused until now.
-                    live.connect();
-                });
-            } />
+            <ChangePasswordForm forced=true />
         </section>
     }
 }
 
 /// Current, new and repeated password. Errors are shown once, under their field, in words,
-/// and go away as soon as that field is edited.
+/// and go away as soon as that field is edited. With `forced` (after a staff reset), success
+/// reloads who is signed in, which lets the console past the forced form.
 #[component]
-fn ChangePasswordForm(on_changed: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn ChangePasswordForm(#[prop(optional)] forced: bool) -> impl IntoView {
+    let auth = use_auth();
+    let live = crate::live::use_live();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let repeat = RwSignal::new(String::new());
@@ -146,7 +141,11 @@ fn ChangePasswordForm(on_changed: impl Fn() + Copy + Send + Sync + 'static) -> i
                         field.set(String::new());
                     }
                     done.set(true);
-                    on_changed();
+                    if forced {
+                        auth.refresh().await;
+                        // The event stream was refused until now.
+                        live.connect();
+                    }
                 }
                 Err(e) if !e.envelope.fields.is_empty() => {
                     if e.field("current").is_some() {
