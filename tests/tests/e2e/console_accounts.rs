@@ -14,17 +14,6 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
     let cx = Console::start(&[("sam", "staff"), ("mia", "member")], &[]).await;
     // Signed in before enrolling: this sign-in has never proved a code, so the reset asks.
     let staff = cx.signed_in("sam").await;
-    let sam = Api::login(&cx.server.base, "sam").await;
-    let secret = sam.post("/api/auth/mfa/totp", json!({})).await["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    let confirm_step = totp_step_now();
-    sam.post(
-        "/api/auth/mfa/totp/confirm",
-        json!({"otp": totp_code(&secret, confirm_step)}),
-    )
-    .await;
     let member = cx.browser().await;
     run_ui_test(
         "console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a_new_one",
@@ -32,15 +21,40 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
         async {
             staff.goto("/admin").await;
             let row = "[data-testid=user-row][data-username=mia]";
-            staff
-                .click(&format!("{row} button[data-action=reset-password]"))
-                .await;
-            staff
-                .wait_text(&format!("{row} [role=alert]"), "one-time password")
-                .await;
-            staff
-                .click(&format!("{row} button[data-action=confirm-reset]"))
-                .await;
+            let reset = async || {
+                staff
+                    .click(&format!("{row} button[data-action=reset-password]"))
+                    .await;
+                staff
+                    .wait_text(&format!("{row} [role=alert]"), "one-time password")
+                    .await;
+                staff
+                    .click(&format!("{row} button[data-action=confirm-reset]"))
+                    .await;
+            };
+            // Without TOTP, the console says so in words and points at the Account page.
+            reset().await;
+            let refusal = format!("{row} [data-error-code=mfa_enrolment_required]");
+            staff.wait_text(&refusal, "authenticator app").await;
+            assert_eq!(
+                staff.count(&format!("{refusal} a[href='/account']")).await,
+                1
+            );
+
+            // Sam enrols (elsewhere), then tries again.
+            let sam = Api::login(&cx.server.base, "sam").await;
+            let secret = sam.post("/api/auth/mfa/totp", json!({})).await["secret"]
+                .as_str()
+                .expect("secret")
+                .to_owned();
+            let confirm_step = totp_step_now();
+            sam.post(
+                "/api/auth/mfa/totp/confirm",
+                json!({"otp": totp_code(&secret, confirm_step)}),
+            )
+            .await;
+            reset().await;
+            staff.wait_gone(&refusal).await;
 
             // The server wants a fresh code: the prompt appears in the row. A wrong code is an
             // error at the field, gone as soon as the field is edited.
