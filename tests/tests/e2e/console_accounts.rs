@@ -2,7 +2,8 @@
 //! member's password, passes the step-up prompt in place, and reads the one-time password; the
 //! member signs in with it and must choose a new one (with errors at the field, cleared when
 //! fixed) before anything else. And a server's own page shows its status and its Terminal and
-//! Files actions, with recent activity for staff only.
+//! Files actions, with recent activity for staff only. And on the Account page a wrong current
+//! password is one error at its field, and recovery codes are made behind step-up and sign in.
 
 use crate::console::Console;
 use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
@@ -203,6 +204,94 @@ async fn console_server_page_shows_status_and_actions_and_activity_for_staff() {
                 .await;
             member.wait_for("[data-testid=server-terminal]").await;
             assert_eq!(member.count("#activity-heading").await, 0);
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn console_account_page_password_errors_and_recovery_codes() {
+    let cx = Console::start(&[("mia", "member")], &[]).await;
+    let browser = cx.signed_in("mia").await;
+    run_ui_test(
+        "console_account_page_password_errors_and_recovery_codes",
+        &cx.driver,
+        async {
+            // A wrong current password is one error, at its field, in words; editing clears it.
+            browser.goto("/account").await;
+            let form = "[data-testid=change-password]";
+            browser
+                .fill(
+                    &format!("{form} input[name=current]"),
+                    "not my password at all",
+                )
+                .await;
+            browser
+                .fill(
+                    &format!("{form} input[name=new]"),
+                    "a fresh passphrase here",
+                )
+                .await;
+            browser
+                .fill(
+                    &format!("{form} input[name=repeat]"),
+                    "a fresh passphrase here",
+                )
+                .await;
+            browser.click(&format!("{form} button[type=submit]")).await;
+            let wrong = format!("{form} .field-error[data-field=current]");
+            browser.wait_text(&wrong, "not your current password").await;
+            assert_eq!(browser.count(&format!("{form} .field-error")).await, 1);
+            assert_eq!(browser.count(&format!("{form} .error")).await, 0);
+            browser
+                .fill(&format!("{form} input[name=current]"), PASSWORD)
+                .await;
+            browser.wait_gone(&wrong).await;
+
+            // With TOTP on, recovery codes are made behind the step-up prompt and shown once.
+            let mia = Api::login(&cx.server.base, "mia").await;
+            let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
+                .as_str()
+                .expect("secret")
+                .to_owned();
+            let confirm_step = totp_step_now();
+            mia.post(
+                "/api/auth/mfa/totp/confirm",
+                json!({"otp": totp_code(&secret, confirm_step)}),
+            )
+            .await;
+            browser.goto("/account").await;
+            browser.click("[data-testid=make-recovery-codes]").await;
+            let step = (confirm_step + 1).max(totp_step_now());
+            browser
+                .fill_and_enter(
+                    "[data-testid=step-up] input[name=otp]",
+                    &totp_code(&secret, step),
+                )
+                .await;
+            browser
+                .wait_count("[data-testid=recovery-codes] li", 10)
+                .await;
+            let codes = browser.texts("[data-testid=recovery-codes] li").await;
+            assert_eq!(
+                browser
+                    .count("button[aria-label='Copy recovery codes']")
+                    .await,
+                1
+            );
+
+            // A recovery code signs in where the authenticator's code is asked for.
+            let other = cx.browser().await;
+            other.goto("/login").await;
+            other.fill("input[name=username]", "mia").await;
+            other.fill("input[name=password]", PASSWORD).await;
+            other.click("button[type=submit]").await;
+            other.fill("input[name=otp]", codes[0].trim()).await;
+            other.click("button[type=submit]").await;
+            other
+                .wait_url("signed in with a recovery code", |u| u.path() != "/login")
+                .await;
+            other.wait_for("[data-testid=sign-out]").await;
         },
     )
     .await;
