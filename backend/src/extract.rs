@@ -290,9 +290,13 @@ impl AuthUser {
                 .mfa_verified_at
                 .is_some_and(|at| (now() - at).num_seconds() <= timeout);
             if !fresh {
-                return Err(ApiError::forbidden(
-                    "sign in again with your one-time code to do this (step-up MFA)",
-                ));
+                // Still `forbidden`, as released; the way out is now a code, not a new sign-in.
+                let mut refusal = ApiError::forbidden(
+                    "confirm a current code from your authenticator app first (step-up MFA), \
+                     then try again",
+                );
+                refusal.0.next_actions = vec!["POST /api/auth/mfa/verify".to_owned()];
+                return Err(refusal);
             }
         }
         Ok(())

@@ -109,6 +109,13 @@ async fn resets_need_staff_fresh_mfa_and_a_target_they_may_touch() {
         .await
         .expect_error(401, "mfa_step_up_required");
     assert_eq!(codes["next_actions"][0], "POST /api/auth/mfa/verify");
+    // The older step-up checks (new API tokens, TOTP changes) keep their 403 and name the same
+    // way out.
+    let token = app
+        .post("/api/tokens", json!({"name": "later"}), &staff)
+        .await
+        .expect_error(403, "forbidden");
+    assert_eq!(token["next_actions"], json!(["POST /api/auth/mfa/verify"]));
 
     // Fresh again: the TOTP steps of this minute are spent, so the proof is renewed in the
     // database, as a verify would.
@@ -118,6 +125,9 @@ async fn resets_need_staff_fresh_mfa_and_a_target_they_may_touch() {
         .execute(&app.raw)
         .await
         .unwrap();
+    app.post("/api/tokens", json!({"name": "later"}), &staff)
+        .await
+        .expect(201);
     for what in ["password-reset", "mfa-reset"] {
         // Unknown and malformed ids name nothing.
         app.post(

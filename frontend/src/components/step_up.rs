@@ -78,7 +78,7 @@ impl StepUp {
                     self.error.set(None);
                     self.attempt.set_value(None);
                 }
-                Some(e) if e.code() == ErrorCode::MfaStepUpRequired => {
+                Some(e) if wants_step_up(&e) => {
                     self.error.set(None);
                     self.asking.set(true);
                 }
@@ -94,6 +94,16 @@ impl StepUp {
         self.asking.set(false);
         self.attempt.set_value(None);
     }
+}
+
+/// Whether a refusal asks for a fresh code: `mfa_step_up_required`, or the older step-up checks
+/// (new API tokens), which stay `forbidden` but name the verify endpoint as the way out.
+fn wants_step_up(e: &ApiError) -> bool {
+    e.code() == ErrorCode::MfaStepUpRequired
+        || e.envelope
+            .next_actions
+            .iter()
+            .any(|a| a == "POST /api/auth/mfa/verify")
 }
 
 impl Default for StepUp {

@@ -590,10 +590,11 @@ fn CreateTokenForm(
     let name = RwSignal::new(String::new());
     let days = RwSignal::new("90".to_owned());
     let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
+    // A new token needs a recent code once TOTP is on: asked for in place.
+    let step_up = StepUp::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
+        if step_up.busy() {
             return;
         }
         let days_value = days.get_untracked();
@@ -604,17 +605,24 @@ fn CreateTokenForm(
             // does not parse was refused by the browser already.
             expires_in_days: days_value.parse().ok(),
         };
-        busy.set(true);
-        spawn_local(async move {
-            match api::create_token(&body).await {
-                Ok(token) => {
-                    error.set(None);
-                    name.set(String::new());
-                    on_created(token);
+        error.set(None);
+        step_up.run(move || {
+            let body = body.clone();
+            async move {
+                match api::create_token(&body).await {
+                    Ok(token) => {
+                        name.set(String::new());
+                        on_created(token);
+                        None
+                    }
+                    // Field errors belong under their fields.
+                    Err(e) if !e.envelope.fields.is_empty() => {
+                        error.set(Some(e));
+                        None
+                    }
+                    Err(e) => Some(e),
                 }
-                Err(e) => error.set(Some(e)),
             }
-            busy.set(false);
         });
     };
     view! {
@@ -634,8 +642,8 @@ fn CreateTokenForm(
                     <FieldError error=error field="expires_in_days" />
                 </label>
             </div>
-            <ErrorBox error=error />
-            <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create token"</button>
+            <StepUpPrompt step_up=step_up />
+            <button type="submit" class="primary" aria-disabled=move || step_up.busy().to_string()>"Create token"</button>
         </form>
     }
 }
