@@ -1,7 +1,7 @@
 //! Accounts upkeep and the server page in the console: a staff member with TOTP resets a
 //! member's password, passes the step-up prompt in place, and reads the one-time password; the
 //! member signs in with it and must choose a new one (with errors at the field, cleared when
-//! fixed) before anything else. And a server's own page shows its status and its Terminal and
+//! fixed) before anything else; then, fresh, the staff member removes another member's MFA. And a server's own page shows its status and its Terminal and
 //! Files actions, with recent activity for staff only. And on the Account page a wrong current
 //! password is one error at its field, a new API token asks for a code in place, and recovery
 //! codes are shown once and sign in.
@@ -13,7 +13,22 @@ use serde_json::json;
 
 #[tokio::test]
 async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a_new_one() {
-    let cx = Console::start(&[("sam", "staff"), ("mia", "member")], &[]).await;
+    let cx = Console::start(
+        &[("sam", "staff"), ("mia", "member"), ("max", "member")],
+        &[],
+    )
+    .await;
+    // Max has TOTP, so his row offers "Reset MFA".
+    let max = Api::login(&cx.server.base, "max").await;
+    let max_secret = max.post("/api/auth/mfa/totp", json!({})).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    max.post(
+        "/api/auth/mfa/totp/confirm",
+        json!({"otp": totp_code(&max_secret, totp_step_now())}),
+    )
+    .await;
     // Signed in before enrolling: this sign-in has never proved a code, so the reset asks.
     let staff = cx.signed_in("sam").await;
     let member = cx.browser().await;
@@ -85,6 +100,26 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
                 .await
                 .contains("not shown again"));
             assert_eq!(staff.count(&prompt).await, 0);
+            assert_eq!(
+                staff
+                    .count(&format!("{row} button[data-action=reset-mfa]"))
+                    .await,
+                0,
+                "Reset MFA is offered only to someone who has MFA"
+            );
+
+            // Sam's sign-in is fresh now: removing Max's MFA asks for no code.
+            let max_row = "[data-testid=user-row][data-username=max]";
+            staff
+                .click(&format!("{max_row} button[data-action=reset-mfa]"))
+                .await;
+            staff
+                .click(&format!("{max_row} button[data-action=confirm-reset]"))
+                .await;
+            staff
+                .wait_text("[data-testid=mfa-reset-done]", "removed for max")
+                .await;
+            staff.wait_for(&format!("{max_row} td.mfa-off")).await;
 
             // Mia signs in with it and is made to choose a new password before anything else.
             member.sign_in("mia", &one_time).await;
