@@ -1,10 +1,11 @@
 //! Accounts upkeep and the server page in the console: a staff member with TOTP resets a
 //! member's password, passes the step-up prompt in place, and reads the one-time password; the
 //! member signs in with it and must choose a new one (with errors at the field, cleared when
-//! fixed) before anything else; then, fresh, the staff member removes another member's MFA. And a server's own page shows its status and its Terminal and
-//! Files actions, with recent activity for staff only. And on the Account page a wrong current
-//! password is one error at its field, a new API token asks for a code in place, and recovery
-//! codes are shown once and sign in.
+//! fixed) before anything else; then, fresh, the staff member removes another member's MFA.
+//! A server's own page shows its status and its Terminal and Files actions, with recent
+//! activity for staff only. On the Account page a wrong current password is one error at its
+//! field, a new API token asks for a code in place, and recovery codes are shown once and sign
+//! in.
 
 use crate::console::Console;
 use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
