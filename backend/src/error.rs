@@ -3,6 +3,7 @@
 //! Handlers return `Result<_, ApiError>`; database errors are logged and become a bare
 //! `internal` envelope, so internals never reach clients.
 
+use crate::core::stepup::StepUp;
 use crate::core::CoreError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -122,6 +123,28 @@ impl From<CoreError> for ApiError {
             CoreError::Refused(refusal) => refusal.into(),
             CoreError::Internal(_) => ApiError::internal(),
             CoreError::Store(err) => err.into(),
+            CoreError::StepUp(step) => step.into(),
+        }
+    }
+}
+
+impl From<StepUp> for ApiError {
+    fn from(step: StepUp) -> Self {
+        match step {
+            StepUp::EnrolmentRequired => ApiError::new(
+                ErrorCode::MfaEnrolmentRequired,
+                "this needs two-factor sign-in: enrol an authenticator app (TOTP) on your \
+                 Account page first",
+            ),
+            StepUp::VerifyRequired => {
+                let mut envelope = ErrorEnvelope::new(
+                    ErrorCode::MfaStepUpRequired,
+                    "enter a current code from your authenticator app to confirm it is you, \
+                     then try again",
+                );
+                envelope.next_actions = vec!["POST /api/auth/mfa/verify".to_owned()];
+                Self(Box::new(envelope))
+            }
         }
     }
 }

@@ -167,6 +167,10 @@ pub struct AuthUser {
     pub token: Option<TokenId>,
 }
 
+/// What a person whose password was reset may still call before choosing a new one.
+const PASSWORD_CHANGE_PATHS: &[&str] =
+    &["/api/auth/whoami", "/api/auth/logout", "/api/auth/password"];
+
 /// The header that carries the CSRF token on cookie-authenticated state changes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -216,6 +220,14 @@ impl FromRequestParts<AppState> for AuthUser {
             .await?
             .filter(|u| u.disabled_at.is_none())
             .ok_or_else(unauthenticated)?;
+        // After a staff reset the one-time password buys only the way to replace it: a
+        // password someone else has seen must not open anything else, token or cookie.
+        if user.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&parts.uri.path()) {
+            return Err(ApiError::new(
+                ErrorCode::PasswordChangeRequired,
+                "your password was reset: choose a new one (POST /api/auth/password) first",
+            ));
+        }
         Ok(AuthUser {
             id: user_id,
             username: user.username.clone(),
@@ -273,17 +285,39 @@ impl AuthUser {
             .await?
             .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
         if row.totp_secret.is_some() {
-            let settings = crate::store::workspace_settings(&state.db, state.workspace).await?;
+            let timeout = crate::core::stepup::mfa_timeout_secs(state).await?;
             let fresh = login
                 .mfa_verified_at
-                .is_some_and(|at| (now() - at).num_seconds() <= settings.mfa_timeout_secs);
+                .is_some_and(|at| (now() - at).num_seconds() <= timeout);
             if !fresh {
-                return Err(ApiError::forbidden(
-                    "sign in again with your one-time code to do this (step-up MFA)",
-                ));
+                // Still `forbidden`, as released; the way out is now a code, not a new sign-in.
+                let mut refusal = ApiError::forbidden(
+                    "confirm a current code from your authenticator app first (step-up MFA), \
+                     then try again",
+                );
+                refusal.0.next_actions = vec!["POST /api/auth/mfa/verify".to_owned()];
+                return Err(refusal);
             }
         }
         Ok(())
+    }
+
+    /// Admin operations on accounts (resets, recovery codes) need an interactive sign-in that
+    /// proved a one-time code within `mfa_timeout_secs`: API tokens never do them, a caller
+    /// without TOTP is told to enrol (403 `mfa_enrolment_required`), and a stale or missing
+    /// proof is 401 `mfa_step_up_required`, naming `POST /api/auth/mfa/verify`. The caller's
+    /// row, as read for the check.
+    pub async fn require_mfa_step_up(&self, state: &AppState) -> Result<users::UserRow, ApiError> {
+        let Some(login) = &self.login else {
+            return Err(ApiError::forbidden(
+                "an API token can never do this; sign in to the console",
+            ));
+        };
+        let row = users::by_id(&state.db, state.workspace, self.id)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+        crate::core::stepup::check(state, &row, login.mfa_verified_at, now()).await??;
+        Ok(row)
     }
 
     pub fn require_staff(&self) -> Result<(), ApiError> {

@@ -14,6 +14,8 @@ use utoipa::OpenApi;
         routes::setup::setup, routes::setup::setup_status, routes::events::events,
         routes::auth::login, routes::auth::logout, routes::auth::whoami,
         routes::auth::totp_enroll, routes::auth::totp_confirm,
+        routes::auth::mfa_verify, routes::auth::recovery_codes,
+        routes::users::reset_password, routes::users::reset_mfa,
         routes::users::list_users, routes::users::create_user, routes::users::grant_servers,
         routes::users::update_user, routes::groups::add_run_as, routes::servers::run_as_choices,
         routes::servers::list_registration_tokens, routes::servers::revoke_registration_token,
@@ -73,6 +75,7 @@ const PUBLIC: &[(&str, &str)] = &[
 /// Operations that are throttled (429 with `Retry-After`).
 const THROTTLED: &[(&str, &str)] = &[
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/mfa/verify"),
     ("POST", "/api/agents/register"),
     ("POST", "/api/share/join"),
     ("POST", "/api/websh"),

@@ -4,8 +4,9 @@
 //! sign-in or `whoami` returned. Failures come back as the server's own [`ErrorEnvelope`].
 
 use gatehouse_shared::api::{
-    AddGroupMember, AddGroupServers, CreateGroup, CreateUser, Group, LoginRequest, LoginResponse,
-    OtpBody, Page, SetupRequest, SetupStatus, TotpEnrollment, UpdateUser, WhoAmI,
+    AddGroupMember, AddGroupServers, ChangePassword, CreateGroup, CreateUser, Group, LoginRequest,
+    LoginResponse, MfaReset, MfaVerified, MfaVerify, OtpBody, Page, PasswordReset, RecoveryCodes,
+    SetupRequest, SetupStatus, TotpEnrollment, UpdateUser, WhoAmI,
 };
 use gatehouse_shared::approval::{Approval, PendingApproval};
 use gatehouse_shared::audit::{AuditEvent, AuditVerification};
@@ -204,6 +205,31 @@ pub async fn totp_confirm(otp: String) -> ApiResult<()> {
     post("/api/auth/mfa/totp/confirm", &OtpBody { otp }).await
 }
 
+/// `POST /api/auth/password`: change one's own password (every other sign-in ends).
+pub async fn change_password(current: String, new: String) -> ApiResult<()> {
+    post("/api/auth/password", &ChangePassword { current, new }).await
+}
+
+/// Step-up: proves a one-time (or recovery) code on this sign-in.
+pub async fn mfa_verify(otp: String) -> ApiResult<MfaVerified> {
+    post("/api/auth/mfa/verify", &MfaVerify { otp }).await
+}
+
+/// Ten new recovery codes, replacing any earlier set (step-up).
+pub async fn recovery_codes() -> ApiResult<RecoveryCodes> {
+    post("/api/auth/mfa/recovery-codes", &()).await
+}
+
+/// Staff: a one-time password for `id` (step-up).
+pub async fn reset_password(id: UserId) -> ApiResult<PasswordReset> {
+    post(&format!("/api/users/{id}/password-reset"), &()).await
+}
+
+/// Staff: removes `id`'s TOTP and recovery codes (step-up).
+pub async fn reset_mfa(id: UserId) -> ApiResult<MfaReset> {
+    post(&format!("/api/users/{id}/mfa-reset"), &()).await
+}
+
 pub async fn users() -> ApiResult<Page<User>> {
     get("/api/users?limit=500").await
 }
@@ -255,6 +281,10 @@ pub async fn revoke_token(id: &str) -> ApiResult<()> {
 }
 
 // ---- servers ----
+
+pub async fn server(id: &str) -> ApiResult<Server> {
+    get(&format!("/api/servers/{}", encode(id))).await
+}
 
 pub async fn servers(q: &str) -> ApiResult<Page<Server>> {
     get(&format!("/api/servers{}", query(&[("q", q.to_owned())]))).await

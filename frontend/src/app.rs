@@ -38,6 +38,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
                     <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
                     <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
+                    <Route path=path!("/servers/:id") view=|| guarded(pages::server_detail::ServerDetailPage) />
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
                     <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
                     <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
@@ -57,24 +58,36 @@ pub fn App() -> impl IntoView {
 fn guarded<V: IntoView + 'static>(page: impl Fn() -> V + Send + Sync + 'static) -> impl IntoView {
     let auth = use_auth();
     let location = use_location();
-    move || {
-        if !auth.checked.get() {
-            return view! { <p class="loading">"Loading…"</p> }.into_any();
-        }
-        if auth.me.with(Option::is_some) {
-            return page().into_any();
-        }
-        if auth.setup_needed.get() {
-            return view! { <Redirect path="/setup" /> }.into_any();
-        }
-        let here = format!(
-            "{}{}",
-            location.pathname.get_untracked(),
-            location.search.get_untracked()
-        );
-        let target = format!("/login?next={}", crate::api::encode(&here));
-        view! { <Redirect path=target /> }.into_any()
+    move || match instead_of_page(auth, location.pathname, location.search) {
+        Some(view) => view,
+        None => page().into_any(),
     }
+}
+
+/// What a guarded route shows in place of its page, if anything: loading, the forced password
+/// change, or a redirect to set-up or sign-in. Kept out of the generic `guarded`, so the console
+/// holds one copy of it rather than one per route.
+#[inline(never)]
+fn instead_of_page(auth: Auth, pathname: Memo<String>, search: Memo<String>) -> Option<AnyView> {
+    if !auth.checked.get() {
+        return Some(view! { <p class="loading">"Loading…"</p> }.into_any());
+    }
+    if auth
+        .me
+        .with(|me| me.as_ref().is_some_and(|m| m.must_change_password))
+    {
+        // A reset password buys nothing but choosing a new one, whatever page was asked for.
+        return Some(view! { <pages::account::ForcedPasswordChange /> }.into_any());
+    }
+    if auth.me.with(Option::is_some) {
+        return None;
+    }
+    if auth.setup_needed.get() {
+        return Some(view! { <Redirect path="/setup" /> }.into_any());
+    }
+    let here = format!("{}{}", pathname.get_untracked(), search.get_untracked());
+    let target = format!("/login?next={}", crate::api::encode(&here));
+    Some(view! { <Redirect path=target /> }.into_any())
 }
 
 /// The navigation bar: links by role, the user's name, sign-out.

@@ -52,6 +52,9 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     pub user: User,
     pub csrf_token: String,
+    /// The password was a one-time one from a reset: choose a new one before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// `GET /api/auth/whoami`.
@@ -64,6 +67,14 @@ pub struct WhoAmI {
     pub active_work_session: Option<WorkSession>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csrf_token: Option<String>,
+    /// When this sign-in last proved a one-time code (at sign-in or `POST /api/auth/mfa/verify`);
+    /// `null` if never (and always for API tokens). Admin operations need it recent (step-up).
+    #[serde(default)]
+    pub mfa_verified_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// After a staff password reset: the console sends the person to choose a new password, and
+    /// the server refuses everything else but `whoami`, sign-out and the password change.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// `POST /api/auth/mfa/totp`: the secret to put in an authenticator app.
@@ -80,6 +91,49 @@ pub struct TotpEnrollment {
 #[serde(deny_unknown_fields)]
 pub struct OtpBody {
     pub otp: String,
+}
+
+/// `POST /api/auth/mfa/verify`: a current TOTP code, or one of the account's recovery codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaVerify {
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub otp: String,
+}
+
+/// The answer of `POST /api/auth/mfa/verify`: when this sign-in's MFA now counts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaVerified {
+    pub mfa_verified_at: chrono::DateTime<chrono::Utc>,
+    /// Recovery codes left unused (a recovery code was just spent when this went down).
+    pub recovery_codes_left: i64,
+}
+
+/// `POST /api/auth/mfa/recovery-codes`: ten one-time codes, shown only in this answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub codes: Vec<String>,
+}
+
+/// `POST /api/users/{id}/password-reset`: the one-time password, shown only in this answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordReset {
+    pub user: User,
+    pub one_time_password: String,
+    /// How many sign-ins of the person ended.
+    pub signins_ended: u64,
+}
+
+/// `POST /api/users/{id}/mfa-reset`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaReset {
+    pub user: User,
+    pub signins_ended: u64,
 }
 
 /// `POST /api/users`.

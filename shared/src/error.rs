@@ -30,6 +30,13 @@ pub enum ErrorCode {
     WorkSessionNotUsable,
     /// An API token's ACLs do not allow the operation (tokens are denied by default).
     TokenAclDenied,
+    /// The operation needs a one-time code verified recently on this sign-in
+    /// (`POST /api/auth/mfa/verify`, then retry).
+    MfaStepUpRequired,
+    /// The operation needs MFA and the caller has none: enrol TOTP on the Account page first.
+    MfaEnrolmentRequired,
+    /// The sign-in's password was reset by staff: change it before doing anything else.
+    PasswordChangeRequired,
 }
 
 impl ErrorCode {
@@ -55,6 +62,9 @@ impl ErrorCode {
             ErrorCode::WorkSessionAssigneeMismatch => "work_session_assignee_mismatch",
             ErrorCode::WorkSessionNotUsable => "work_session_not_usable",
             ErrorCode::TokenAclDenied => "token_acl_denied",
+            ErrorCode::MfaStepUpRequired => "mfa_step_up_required",
+            ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
+            ErrorCode::PasswordChangeRequired => "password_change_required",
         }
     }
 
@@ -62,7 +72,9 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadRequest | ErrorCode::ValidationError => 400,
-            ErrorCode::Unauthenticated | ErrorCode::MfaRequired => 401,
+            ErrorCode::Unauthenticated | ErrorCode::MfaRequired | ErrorCode::MfaStepUpRequired => {
+                401
+            }
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict | ErrorCode::InvalidTransition => 409,
             ErrorCode::PayloadTooLarge => 413,
@@ -78,7 +90,9 @@ impl ErrorCode {
             | ErrorCode::WorkSessionServerNotAllowed
             | ErrorCode::WorkSessionAssigneeMismatch
             | ErrorCode::WorkSessionNotUsable
-            | ErrorCode::TokenAclDenied => 403,
+            | ErrorCode::TokenAclDenied
+            | ErrorCode::MfaEnrolmentRequired
+            | ErrorCode::PasswordChangeRequired => 403,
         }
     }
 

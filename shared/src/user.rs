@@ -81,6 +81,10 @@ pub struct User {
     /// A disabled person cannot sign in, and their tokens do not work.
     #[serde(default)]
     pub disabled: bool,
+    /// Set by a staff password reset: until the person chooses a new password, their sign-in
+    /// can do nothing else (the server answers `password_change_required`).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// Usernames: 1–64 characters of letters, digits, `.`, `_`, `-`, `@`.

@@ -329,8 +329,9 @@ pub async fn add_group_servers(
     Ok(())
 }
 
-/// Changes the caller's own password after checking the current one; every other sign-in of
-/// theirs ends (the one in `keep`, if any, stays), in the same write as the audit event.
+/// Changes the caller's own password after checking the current one (the new one must differ);
+/// every other sign-in of theirs ends (the one in `keep`, if any, stays), in the same write as
+/// the audit event. This also ends a staff reset's "must change" state.
 pub async fn change_own_password(
     db: &Db,
     ws: WorkspaceId,
@@ -351,11 +352,18 @@ pub async fn change_own_password(
         ));
     }
     let current_ok = current.chars().count() <= MAX_PASSWORD_LEN
-        && password::verify(current, Some(row.password_hash.clone())).await;
+        && password::verify(current.clone(), Some(row.password_hash.clone())).await;
     if !current_ok {
         return Err(CoreError::invalid(
             "current",
             "the current password is not right",
+        ));
+    }
+    // Keeping the one-time password of a reset would leave it known to whoever made it.
+    if new == current {
+        return Err(CoreError::invalid(
+            "new",
+            "must differ from the current password",
         ));
     }
     let hash = password::hash(new).await.map_err(|_| {
@@ -363,7 +371,7 @@ pub async fn change_own_password(
         CoreError::Internal("cannot hash the password")
     })?;
     let mut tx = WriteTx::begin(db, ws, at).await?;
-    users::set_password_hash(&mut tx, user, &hash).await?;
+    users::set_password(&mut tx, user, &hash, false).await?;
     let ended = match keep {
         Some(keep) => logins::delete_others_of(&mut tx, user, keep).await?,
         None => logins::delete_all_of(&mut tx, user).await?,
@@ -505,11 +513,12 @@ pub async fn update_user(
     }
     tx.commit(last).await?;
     if disabling {
-        // Watching someone else's terminal needs no session of one's own: cut those too.
-        for term in state.hub.all_terminals() {
-            term.kick_watcher(id);
-        }
-        end_sessions_of(state, id, by.name).await;
+        cut_off(
+            state,
+            id,
+            format!("the account was disabled by {}", by.name),
+        )
+        .await;
     }
     let after = users::by_id(db, ws, id)
         .await?
@@ -517,10 +526,20 @@ pub async fn update_user(
     Ok(after.to_user()?)
 }
 
-/// Ends every unfinished work session assigned to `user` (their account was just disabled);
-/// each transition emits the change that ends its live channels. A session that changed
-/// meanwhile is left to whatever changed it.
-async fn end_sessions_of(state: &AppState, user: UserId, by: &str) {
+/// Ends what a person has running after their sign-ins were deleted (disabled, or their
+/// password or MFA reset): their watching of others' terminals, then their work sessions.
+async fn cut_off(state: &AppState, user: UserId, reason: String) {
+    // Watching someone else's terminal needs no session of one's own: cut those too.
+    for term in state.hub.all_terminals() {
+        term.kick_watcher(user);
+    }
+    end_sessions_of(state, user, reason).await;
+}
+
+/// Ends every unfinished work session assigned to `user` (their account was just disabled or
+/// reset) with `reason`; each transition emits the change that ends its live channels. A
+/// session that changed meanwhile is left to whatever changed it.
+async fn end_sessions_of(state: &AppState, user: UserId, reason: String) {
     let filter = work_sessions::ListFilter {
         statuses: Some(vec![Status::Pending, Status::Approved, Status::Active]),
         involving: work_sessions::Involving::User(user),
@@ -540,14 +559,156 @@ async fn end_sessions_of(state: &AppState, user: UserId, by: &str) {
             return;
         }
     };
-    let action = Action::AccountDisabled {
-        reason: format!("the account was disabled by {by}"),
-    };
+    let action = Action::AccountDisabled { reason };
     for session in sessions.into_iter().filter(|s| s.assignee.id == user) {
         if let Err(e) = sessions::transition(state, session.id, &Actor::System, &action).await {
             tracing::warn!(session = %session.id, error = %e, "cannot end a disabled person's session");
         }
     }
+}
+
+/// Whom a staff reset may touch: not oneself (one's own account page does that, with the
+/// current password), and a superuser only when the caller is one.
+fn check_reset_target(by: By<'_>, by_role: Role, target: &users::UserRow) -> Result<(), CoreError> {
+    if by.id == Some(target.user_id()?) {
+        return Err(CoreError::Conflict(
+            "you cannot reset your own account here; use your Account page".into(),
+        ));
+    }
+    if target.role()? == Role::Superuser && by_role != Role::Superuser {
+        return Err(CoreError::Forbidden(
+            "only a superuser can reset a superuser".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Length of a one-time password from a reset (about 93 bits).
+const ONE_TIME_PASSWORD_LEN: usize = 16;
+
+/// What a staff password reset did; the one-time password exists only in this value.
+#[derive(Debug)]
+pub struct PasswordResetDone {
+    pub user: User,
+    pub one_time_password: String,
+    pub signins_ended: u64,
+}
+
+/// Gives a person a one-time password they must replace at their next sign-in, ending every
+/// sign-in of theirs in the same write as the audit event (which never holds the password),
+/// then their work sessions and watching, as disabling does.
+pub async fn reset_password(
+    state: &AppState,
+    by: By<'_>,
+    by_role: Role,
+    id: UserId,
+    at: DateTime<Utc>,
+) -> Result<PasswordResetDone, CoreError> {
+    let (db, ws) = (&state.db, state.workspace);
+    let target = users::by_id(db, ws, id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    check_reset_target(by, by_role, &target)?;
+    let one_time_password = secrets::random_password(ONE_TIME_PASSWORD_LEN);
+    let hash = password::hash(one_time_password.clone())
+        .await
+        .map_err(|_| {
+            tracing::error!("cannot hash a password");
+            CoreError::Internal("cannot hash the password")
+        })?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    users::set_password(&mut tx, id, &hash, true).await?;
+    let signins_ended = logins::delete_all_of(&mut tx, id).await?;
+    tx.commit(
+        audit::event(AuditAction::UserPasswordReset, SUCCESS)
+            .actor(by.name)
+            .target(&target.username)
+            .details(serde_json::json!({"signins_ended": signins_ended})),
+    )
+    .await?;
+    cut_off(
+        state,
+        id,
+        format!("the account's password was reset by {}", by.name),
+    )
+    .await;
+    let user = users::by_id(db, ws, id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?
+        .to_user()?;
+    Ok(PasswordResetDone {
+        user,
+        one_time_password,
+        signins_ended,
+    })
+}
+
+/// Removes a person's TOTP and recovery codes (they sign in with the password alone and may
+/// enrol again), ending every sign-in of theirs in the same write, then their work sessions
+/// and watching. Refused when there is no MFA to remove.
+pub async fn reset_mfa(
+    state: &AppState,
+    by: By<'_>,
+    by_role: Role,
+    id: UserId,
+    at: DateTime<Utc>,
+) -> Result<(User, u64), CoreError> {
+    let (db, ws) = (&state.db, state.workspace);
+    let target = users::by_id(db, ws, id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?;
+    check_reset_target(by, by_role, &target)?;
+    if target.totp_secret.is_none() && target.totp_pending_secret.is_none() {
+        return Err(CoreError::Conflict(format!(
+            "{} has no two-factor sign-in to reset",
+            target.username
+        )));
+    }
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    users::clear_mfa(&mut tx, id).await?;
+    let signins_ended = logins::delete_all_of(&mut tx, id).await?;
+    tx.commit(
+        audit::event(AuditAction::UserMfaReset, SUCCESS)
+            .actor(by.name)
+            .target(&target.username)
+            .details(serde_json::json!({"signins_ended": signins_ended})),
+    )
+    .await?;
+    cut_off(
+        state,
+        id,
+        format!("the account's two-factor sign-in was reset by {}", by.name),
+    )
+    .await;
+    let user = users::by_id(db, ws, id)
+        .await?
+        .ok_or(CoreError::NotFound("user"))?
+        .to_user()?;
+    Ok((user, signins_ended))
+}
+
+/// Makes a new set of recovery codes for `user`, replacing any earlier set; the codes exist
+/// only in the answer (stored hashed, audited without them).
+pub async fn generate_recovery_codes(
+    state: &AppState,
+    user: &users::UserRow,
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, CoreError> {
+    let codes = super::stepup::new_recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| super::stepup::recovery_code_hash(user, c))
+        .collect();
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
+    users::replace_recovery_codes(&mut tx, user.user_id()?, &hashes).await?;
+    tx.commit(
+        audit::event(AuditAction::AuthRecoveryCodesGenerated, SUCCESS)
+            .actor(&user.username)
+            .target(&user.username)
+            .details(serde_json::json!({"count": codes.len()})),
+    )
+    .await?;
+    Ok(codes)
 }
 
 /// Creates a server entry; each listed group is granted it by its exact name.

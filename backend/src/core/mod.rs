@@ -15,6 +15,7 @@ pub mod scheduler;
 pub mod sessions;
 pub mod settings;
 pub mod state;
+pub mod stepup;
 
 use crate::store::StoreError;
 use gatehouse_shared::lifecycle::Refusal;
@@ -41,6 +42,9 @@ pub enum CoreError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A step-up operation, and the caller's MFA is missing or not recent enough.
+    #[error("step-up MFA needed: {0:?}")]
+    StepUp(stepup::StepUp),
 }
 
 impl CoreError {

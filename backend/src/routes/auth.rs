@@ -1,8 +1,10 @@
-//! Sign-in (password + TOTP), sign-out, `whoami` and TOTP enrolment.
+//! Sign-in (password + TOTP or a recovery code), sign-out, `whoami`, TOTP enrolment, step-up
+//! verification and recovery codes.
 
 use crate::auth::{cookie, password, secrets, totp};
 use crate::core::audit::{self, FAILURE, SUCCESS};
 use crate::core::state::AppState;
+use crate::core::stepup::{self, CodeKind, StepUp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
 use crate::store::{logins, throttle, users, work_sessions, WriteTx};
@@ -14,7 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
 use gatehouse_shared::api::{
-    ChangePassword, LoginRequest, LoginResponse, OtpBody, TotpEnrollment, WhoAmI,
+    ChangePassword, LoginRequest, LoginResponse, MfaVerified, MfaVerify, OtpBody, RecoveryCodes,
+    TotpEnrollment, WhoAmI,
 };
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::AuthMethod;
@@ -29,6 +32,79 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/mfa/totp", post(totp_enroll))
         .route("/api/auth/mfa/totp/confirm", post(totp_confirm))
         .route("/api/auth/password", post(change_password))
+        .route("/api/auth/mfa/verify", post(mfa_verify))
+        .route("/api/auth/mfa/recovery-codes", post(recovery_codes))
+}
+
+/// Step-up: prove a current one-time code (or a recovery code, spent) on this sign-in, so
+/// operations that need recent MFA may run for the next `mfa_timeout_secs`. Cookie sign-ins
+/// only; wrong codes count against the same limits as failed sign-ins.
+#[utoipa::path(post, path = "/api/auth/mfa/verify", tag = "identity", request_body = MfaVerify,
+    responses((status = 200, body = MfaVerified), (status = 400, body = ErrorEnvelope),
+              (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope)))]
+pub async fn mfa_verify(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    auth: AuthUser,
+    ApiJson(body): ApiJson<MfaVerify>,
+) -> ApiResult<Json<MfaVerified>> {
+    let Some(login) = &auth.login else {
+        return Err(ApiError::forbidden(
+            "an API token has no sign-in to verify; this is for interactive sign-ins",
+        ));
+    };
+    let row = users::by_id(&state.db, state.workspace, auth.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("sign in again"))?;
+    if row.totp_secret.is_none() {
+        return Err(StepUp::EnrolmentRequired.into());
+    }
+    let reserved = reserve_attempt(&state, &auth.username, &peer.to_string()).await?;
+    let at = now();
+    let Some(kind) = stepup::accept_code(&state, &row, &body.otp, at).await? else {
+        audit::record_event(
+            &state,
+            audit::event(AuditAction::AuthMfa, FAILURE)
+                .actor(&auth.username)
+                .details(serde_json::json!({"reason": "otp_invalid_or_reused", "step_up": true})),
+        )
+        .await?;
+        return Err(ApiError::validation(
+            "otp",
+            "the code is not right or was already used; wait for the next one",
+        ));
+    };
+    let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
+    logins::set_mfa_verified(&mut tx, &login.token_hash).await?;
+    tx.commit(
+        audit::event(AuditAction::AuthMfaVerified, SUCCESS)
+            .actor(&auth.username)
+            .details(serde_json::json!({"with": match kind {
+                CodeKind::Totp => "totp",
+                CodeKind::Recovery => "recovery_code",
+            }})),
+    )
+    .await?;
+    throttle::release(&state.db, state.workspace, &reserved).await?;
+    Ok(Json(MfaVerified {
+        mfa_verified_at: at,
+        recovery_codes_left: users::recovery_codes_left(&state.db, state.workspace, auth.id)
+            .await?,
+    }))
+}
+
+/// Ten new recovery codes (step-up), replacing any earlier set; shown only in this answer.
+#[utoipa::path(post, path = "/api/auth/mfa/recovery-codes", tag = "identity",
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope)))]
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> ApiResult<Json<RecoveryCodes>> {
+    let row = auth.require_mfa_step_up(&state).await?;
+    let codes = crate::core::admin::generate_recovery_codes(&state, &row, now()).await?;
+    Ok(Json(RecoveryCodes { codes }))
 }
 
 /// Change one's own password: the current one is checked, and every other sign-in ends.
@@ -117,7 +193,7 @@ pub async fn login(
         ));
     }
     let mut mfa_verified_at = None;
-    if let Some(secret) = &row.totp_secret {
+    if row.totp_secret.is_some() {
         let Some(otp) = req.otp.as_deref() else {
             // The password was right: asking for the code is not a failed attempt.
             throttle::release(&state.db, state.workspace, &reserved).await?;
@@ -134,13 +210,7 @@ pub async fn login(
             ));
         };
         let now = now();
-        let accepted = match totp::matching_step(secret, otp, now) {
-            Some(step) => {
-                users::consume_totp_step(&state.db, state.workspace, user.id, step).await?
-            }
-            None => false,
-        };
-        if !accepted {
+        if stepup::accept_code(&state, &row, otp, now).await?.is_none() {
             audit::record_event(
                 &state,
                 audit::event(AuditAction::AuthMfa, FAILURE)
@@ -186,7 +256,15 @@ pub async fn login(
     if let Some(value) = cookie::set_cookie(&token, ttl, state.config.secure_cookies) {
         headers.insert(header::SET_COOKIE, value);
     }
-    Ok((headers, Json(LoginResponse { user, csrf_token })))
+    let must_change_password = user.must_change_password;
+    Ok((
+        headers,
+        Json(LoginResponse {
+            user,
+            csrf_token,
+            must_change_password,
+        }),
+    ))
 }
 
 /// Sign out: forgets the sign-in and clears the cookie.
@@ -217,8 +295,11 @@ pub async fn whoami(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
         Some(id) => work_sessions::get(&state.db, state.workspace, id).await?,
         None => None,
     };
+    let user = row.to_user()?;
     Ok(Json(WhoAmI {
-        user: row.to_user()?,
+        must_change_password: user.must_change_password,
+        mfa_verified_at: auth.login.as_ref().and_then(|l| l.mfa_verified_at),
+        user,
         auth_method: auth.method,
         work_session_required: auth.method == AuthMethod::Password,
         active_work_session: active,

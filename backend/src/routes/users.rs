@@ -1,4 +1,5 @@
-//! Users (staff and above) and direct server grants.
+//! Users (staff and above), direct server grants, and staff resets of a person's password or
+//! MFA.
 
 use crate::core::admin::{self, NewAccount};
 use crate::core::state::AppState;
@@ -11,7 +12,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_shared::api::{AddGroupServers, CreateUser, Page, UpdateUser};
+use gatehouse_shared::api::{
+    AddGroupServers, CreateUser, MfaReset, Page, PasswordReset, UpdateUser,
+};
 use gatehouse_shared::{ErrorEnvelope, Role, User, UserId};
 use serde::Deserialize;
 
@@ -20,6 +23,50 @@ pub fn router() -> Router<AppState> {
         .route("/api/users", get(list_users).post(create_user))
         .route("/api/users/{id}", axum::routing::patch(update_user))
         .route("/api/users/{id}/servers", post(grant_servers))
+        .route("/api/users/{id}/password-reset", post(reset_password))
+        .route("/api/users/{id}/mfa-reset", post(reset_mfa))
+}
+
+/// Give a person a one-time password (staff, step-up MFA): shown only in this answer, it must
+/// be replaced at their next sign-in; every sign-in of theirs ends, and their work sessions
+/// with it. A superuser only a superuser resets; nobody resets themselves here.
+#[utoipa::path(post, path = "/api/users/{id}/password-reset", tag = "identity",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = PasswordReset), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<PasswordReset>> {
+    auth.require_mfa_step_up(&state).await?;
+    let done = admin::reset_password(&state, auth.by(), auth.role, id, now()).await?;
+    Ok(Json(PasswordReset {
+        user: done.user,
+        one_time_password: done.one_time_password,
+        signins_ended: done.signins_ended,
+    }))
+}
+
+/// Remove a person's TOTP and recovery codes (staff, step-up MFA); every sign-in of theirs
+/// ends. The same rules of whom as the password reset.
+#[utoipa::path(post, path = "/api/users/{id}/mfa-reset", tag = "identity",
+    params(("id" = String, Path, description = "user id")),
+    responses((status = 200, body = MfaReset), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope)))]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<Json<MfaReset>> {
+    auth.require_mfa_step_up(&state).await?;
+    let (user, signins_ended) = admin::reset_mfa(&state, auth.by(), auth.role, id, now()).await?;
+    Ok(Json(MfaReset {
+        user,
+        signins_ended,
+    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -103,6 +103,20 @@ pub async fn delete_others_of(
     Ok(done.rows_affected())
 }
 
+/// Records that this sign-in proved a one-time code at the write's time (step-up).
+pub async fn set_mfa_verified(tx: &mut WriteTx, token_hash: &str) -> Result<bool, StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
+    let done = sqlx::query(
+        "UPDATE login_sessions SET mfa_verified_at = ? WHERE workspace_id = ? AND token_hash = ?",
+    )
+    .bind(to_micros(at))
+    .bind(ws.to_string())
+    .bind(token_hash)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn set_active_work_session(
     db: &Db,
     ws: WorkspaceId,

@@ -21,6 +21,7 @@ pub struct UserRow {
     pub created_at: i64,
     pub unix_user: Option<String>,
     pub disabled_at: Option<i64>,
+    pub must_change_password: bool,
 }
 
 impl UserRow {
@@ -50,6 +51,7 @@ impl UserRow {
             email: self.email.clone(),
             mfa_enabled: self.totp_secret.is_some(),
             created_at: Some(from_micros(self.created_at)),
+            must_change_password: self.must_change_password,
         })
     }
 
@@ -63,7 +65,7 @@ impl UserRow {
 
 const COLUMNS: &str =
     "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
-                       totp_last_step, created_at, unix_user, disabled_at";
+                       totp_last_step, created_at, unix_user, disabled_at, must_change_password";
 
 pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
@@ -135,6 +137,7 @@ async fn insert_where(
         created_at: Some(now),
         unix_user,
         disabled: false,
+        must_change_password: false,
     }))
 }
 
@@ -187,20 +190,106 @@ pub async fn set_disabled(
     Ok(done.rows_affected() == 1)
 }
 
-/// Sets a person's password hash.
-pub async fn set_password_hash(
+/// Sets a person's password hash with whether it is a one-time password from a staff reset,
+/// which they must replace before anything else (`false` when they chose it themselves).
+pub async fn set_password(
     tx: &mut WriteTx,
     id: UserId,
     hash: &str,
+    must_change: bool,
 ) -> Result<bool, StoreError> {
     let ws = tx.workspace();
-    let done = sqlx::query("UPDATE users SET password_hash = ? WHERE workspace_id = ? AND id = ?")
-        .bind(hash)
+    let done = sqlx::query(
+        "UPDATE users SET password_hash = ?, must_change_password = ? \
+         WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(hash)
+    .bind(must_change)
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a person's TOTP (enrolled and pending) and every recovery code of theirs.
+pub async fn clear_mfa(tx: &mut WriteTx, id: UserId) -> Result<bool, StoreError> {
+    let ws = tx.workspace();
+    sqlx::query("DELETE FROM recovery_codes WHERE workspace_id = ? AND user_id = ?")
         .bind(ws.to_string())
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
+    let done = sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_pending_secret = NULL, totp_last_step = NULL \
+         WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a person's recovery codes with the given hashes.
+pub async fn replace_recovery_codes(
+    tx: &mut WriteTx,
+    id: UserId,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
+    sqlx::query("DELETE FROM recovery_codes WHERE workspace_id = ? AND user_id = ?")
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    for hash in hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (workspace_id, user_id, code_hash, created_at) \
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .bind(hash)
+        .bind(to_micros(at))
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Spends the unused recovery code whose hash is `hash`; false when there is none (wrong, or
+/// already used). The conditional update makes a code work once even under concurrent use.
+pub async fn spend_recovery_code(
+    tx: &mut WriteTx,
+    id: UserId,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let (ws, at) = (tx.workspace(), tx.at());
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = ? WHERE workspace_id = ? AND user_id = ? \
+         AND code_hash = ? AND used_at IS NULL",
+    )
+    .bind(to_micros(at))
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .bind(hash)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// How many unused recovery codes a person has.
+pub async fn recovery_codes_left(db: &Db, ws: WorkspaceId, id: UserId) -> Result<i64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM recovery_codes WHERE workspace_id = ? AND user_id = ? \
+         AND used_at IS NULL",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n)
 }
 
 /// Changes a person's role.

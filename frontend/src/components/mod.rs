@@ -8,9 +8,11 @@ pub mod pending;
 pub mod qr;
 pub mod run_as;
 pub mod session_bits;
+pub mod step_up;
 
 pub use error::ErrorBox;
 pub use path_form::PathForm;
 pub use pending::ApprovalsLink;
 pub use run_as::RunAsField;
 pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};
+pub use step_up::{StepUp, StepUpPrompt};

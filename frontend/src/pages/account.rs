@@ -1,14 +1,16 @@
-//! The signed-in user's own account: who they are, TOTP enrolment and their API tokens.
+//! The signed-in user's own account: who they are, their password (and the forced change
+//! after a staff reset), TOTP enrolment, recovery codes and their API tokens.
 
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
 use crate::components::qr::QrCodeSvg;
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, StepUp, StepUpPrompt};
 use crate::pages::admin::form::{focus_when_rendered, CopyButton, FieldError};
 use crate::time::{format_at, now};
 use gatehouse_shared::api::TotpEnrollment;
 use gatehouse_shared::gate::AuthMethod;
 use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken, MAX_TOKEN_DAYS};
+use gatehouse_shared::user::MIN_PASSWORD_LEN;
 use leptos::html::Button;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,7 +21,9 @@ pub fn AccountPage() -> impl IntoView {
         <div class="page-account">
             <h1>"Your account"</h1>
             <Profile />
+            <PasswordSection />
             <MfaSection />
+            <RecoveryCodesSection />
             <TokensSection />
         </div>
     }
@@ -58,6 +62,198 @@ fn Profile() -> impl IntoView {
                 <dd>{fact(|m| m.user.created_at.as_ref().map(format_at).unwrap_or_default())}</dd>
             </dl>
         </section>
+    }
+}
+
+/// Changing one's own password.
+#[component]
+fn PasswordSection() -> impl IntoView {
+    view! {
+        <section class="card admin-section" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Password"</h2>
+            <ChangePasswordForm />
+        </section>
+    }
+}
+
+/// What a person whose password was reset sees in place of every page until they choose a
+/// new one: the server refuses everything else for this sign-in anyway.
+#[component]
+pub fn ForcedPasswordChange() -> impl IntoView {
+    view! {
+        <section class="card narrow" data-testid="forced-password-change">
+            <h1>"Choose a new password"</h1>
+            <p>
+                "Your password was reset by an administrator. Enter the one-time password you "
+                "were given, then choose a new password of your own to continue."
+            </p>
+            <ChangePasswordForm forced=true />
+        </section>
+    }
+}
+
+/// Current, new and repeated password. Errors are shown once, under their field, in words,
+/// and go away as soon as that field is edited. With `forced` (after a staff reset), success
+/// reloads who is signed in, which lets the console past the forced form.
+#[component]
+fn ChangePasswordForm(#[prop(optional)] forced: bool) -> impl IntoView {
+    let auth = use_auth();
+    let live = crate::live::use_live();
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let repeat = RwSignal::new(String::new());
+    let current_error = RwSignal::new(None::<String>);
+    let new_error = RwSignal::new(None::<String>);
+    let repeat_error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
+    let done = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        let (old, fresh) = (current.get_untracked(), new.get_untracked());
+        let mut ok = true;
+        if old.is_empty() {
+            current_error.set(Some("Enter your current password.".to_owned()));
+            ok = false;
+        }
+        if fresh.chars().count() < MIN_PASSWORD_LEN {
+            new_error.set(Some(format!(
+                "The new password needs at least {MIN_PASSWORD_LEN} characters."
+            )));
+            ok = false;
+        } else if repeat.get_untracked() != fresh {
+            repeat_error.set(Some("This does not match the new password.".to_owned()));
+            ok = false;
+        }
+        if !ok {
+            return;
+        }
+        busy.set(true);
+        done.set(false);
+        spawn_local(async move {
+            match api::change_password(old, fresh).await {
+                Ok(()) => {
+                    error.set(None);
+                    for field in [current, new, repeat] {
+                        field.set(String::new());
+                    }
+                    done.set(true);
+                    if forced {
+                        auth.refresh().await;
+                        // The event stream was refused until now.
+                        live.connect();
+                    }
+                }
+                Err(e) if !e.envelope.fields.is_empty() => {
+                    if e.field("current").is_some() {
+                        current_error.set(Some("That is not your current password.".to_owned()));
+                    }
+                    if let Some(message) = e.field("new") {
+                        new_error.set(Some(format!("The new password {message}.")));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let field = move |label: &'static str,
+                      name: &'static str,
+                      autocomplete: &'static str,
+                      value: RwSignal<String>,
+                      message: RwSignal<Option<String>>| {
+        view! {
+            <label>
+                {label}
+                <input name=name type="password" autocomplete=autocomplete prop:value=value
+                    aria-invalid=move || message.with(Option::is_some).to_string()
+                    on:input=move |ev| {
+                        value.set(event_target_value(&ev));
+                        message.set(None);
+                        done.set(false);
+                    } />
+                {move || message.get().map(|m| view! {
+                    <span class="field-error" data-field=name>{m}</span>
+                })}
+            </label>
+        }
+    };
+    view! {
+        <form class="admin-form" data-testid="change-password" on:submit=submit>
+            <div class="form-row">
+                {field("Current password", "current", "current-password", current, current_error)}
+                {field("New password", "new", "new-password", new, new_error)}
+                {field("New password again", "repeat", "new-password", repeat, repeat_error)}
+            </div>
+            <ErrorBox error=error />
+            <Show when=move || done.get()>
+                <p class="notice-ok" role="status" data-testid="password-changed">
+                    "Password changed. Your other sign-ins have ended."
+                </p>
+            </Show>
+            <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>
+                "Change password"
+            </button>
+        </form>
+    }
+}
+
+/// Recovery codes: ten one-time codes for when the authenticator is lost, shown once.
+#[component]
+fn RecoveryCodesSection() -> impl IntoView {
+    let auth = use_auth();
+    let step_up = StepUp::new();
+    let codes = RwSignal::new(None::<Vec<String>>);
+    let enabled = move || {
+        auth.me
+            .with(|me| me.as_ref().is_some_and(|m| m.user.mfa_enabled))
+    };
+    let generate = move |_| {
+        step_up.run(move || async move {
+            match api::recovery_codes().await {
+                Ok(set) => {
+                    codes.set(Some(set.codes));
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+    };
+    view! {
+        <Show when=enabled>
+            <section class="card admin-section" aria-labelledby="recovery-heading">
+                <h2 id="recovery-heading">"Recovery codes"</h2>
+                <p class="hint">
+                    "Each code signs you in once in place of an authenticator code, if you lose "
+                    "your device. Making a new set replaces any earlier one."
+                </p>
+                {move || codes.get().map(|list| {
+                    let all = list.join("\n");
+                    view! {
+                        <div class="secret-box" role="status">
+                            <p>
+                                <strong>"Your recovery codes. "</strong>
+                                "Keep them somewhere safe, apart from your device: they are not "
+                                "shown again."
+                            </p>
+                            <ol class="recovery-codes" data-testid="recovery-codes">
+                                {list.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+                            </ol>
+                            <CopyButton text=all what="recovery codes" />
+                            <button type="button" on:click=move |_| codes.set(None)>"Done"</button>
+                        </div>
+                    }
+                })}
+                <button type="button" data-testid="make-recovery-codes"
+                    aria-disabled=move || step_up.busy().to_string() on:click=generate>
+                    "Make new recovery codes"
+                </button>
+                <StepUpPrompt step_up=step_up />
+            </section>
+        </Show>
     }
 }
 
@@ -394,10 +590,11 @@ fn CreateTokenForm(
     let name = RwSignal::new(String::new());
     let days = RwSignal::new("90".to_owned());
     let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
+    // A new token needs a recent code once TOTP is on: asked for in place.
+    let step_up = StepUp::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
+        if step_up.busy() {
             return;
         }
         let days_value = days.get_untracked();
@@ -408,17 +605,24 @@ fn CreateTokenForm(
             // does not parse was refused by the browser already.
             expires_in_days: days_value.parse().ok(),
         };
-        busy.set(true);
-        spawn_local(async move {
-            match api::create_token(&body).await {
-                Ok(token) => {
-                    error.set(None);
-                    name.set(String::new());
-                    on_created(token);
+        error.set(None);
+        step_up.run(move || {
+            let body = body.clone();
+            async move {
+                match api::create_token(&body).await {
+                    Ok(token) => {
+                        name.set(String::new());
+                        on_created(token);
+                        None
+                    }
+                    // Field errors belong under their fields.
+                    Err(e) if !e.envelope.fields.is_empty() => {
+                        error.set(Some(e));
+                        None
+                    }
+                    Err(e) => Some(e),
                 }
-                Err(e) => error.set(Some(e)),
             }
-            busy.set(false);
         });
     };
     view! {
@@ -438,8 +642,8 @@ fn CreateTokenForm(
                     <FieldError error=error field="expires_in_days" />
                 </label>
             </div>
-            <ErrorBox error=error />
-            <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create token"</button>
+            <StepUpPrompt step_up=step_up />
+            <button type="submit" class="primary" aria-disabled=move || step_up.busy().to_string()>"Create token"</button>
         </form>
     }
 }

@@ -88,9 +88,9 @@ pub fn LoginPage() -> impl IntoView {
                 </label>
                 <Show when=move || needs_otp.get()>
                     <label>
-                        "Code from your authenticator app"
-                        <input name="otp" inputmode="numeric" autocomplete="one-time-code"
-                            pattern="[0-9]{6}" required autofocus bind:value=otp />
+                        "Code from your authenticator app (or a recovery code)"
+                        <input name="otp" autocomplete="one-time-code" maxlength="64"
+                            required autofocus bind:value=otp />
                     </label>
                 </Show>
                 <ErrorBox error=error />

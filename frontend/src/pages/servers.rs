@@ -93,6 +93,7 @@ fn ServerRow(server: Server, session: Option<WorkSession>) -> impl IntoView {
             s.id
         )
     });
+    let (detail, label) = (format!("/servers/{}", server.id), server.name.clone());
     let system = [server.os.clone(), server.platform.clone()]
         .into_iter()
         .flatten()
@@ -100,7 +101,9 @@ fn ServerRow(server: Server, session: Option<WorkSession>) -> impl IntoView {
         .join(" / ");
     view! {
         <tr data-testid="server-row" data-name=server.name.clone() data-connected=server.connected.to_string()>
-            <td>{server.name.clone()}</td>
+            <td>
+                <A href=detail attr:data-testid="server-link">{label}</A>
+            </td>
             <td>
                 <span class=if server.connected { "dot on" } else { "dot off" }></span>
                 {if server.connected { "connected" } else { "disconnected" }}

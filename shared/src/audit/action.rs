@@ -45,12 +45,22 @@ audit_actions! {
     AuthMfaEnrollStarted => "auth.mfa.enroll_started",
     AuthMfaConfirm => "auth.mfa.confirm",
     AuthMfaEnrolled => "auth.mfa.enrolled",
+    /// A sign-in proved a fresh one-time code (step-up, `POST /api/auth/mfa/verify`).
+    AuthMfaVerified => "auth.mfa.verified",
+    /// A new set of recovery codes replaced any earlier one (the codes are never in the log).
+    AuthRecoveryCodesGenerated => "auth.mfa.recovery_codes_generated",
+    /// A recovery code was spent in place of a one-time code.
+    AuthRecoveryCodeUsed => "auth.mfa.recovery_code_used",
     UserCreated => "user.created",
     UserServersGranted => "user.servers_granted",
     UserUpdated => "user.updated",
     UserRoleChanged => "user.role_changed",
     UserDisabled => "user.disabled",
     UserEnabled => "user.enabled",
+    /// Staff gave the person a one-time password (never in the log) and ended their sign-ins.
+    UserPasswordReset => "user.password_reset",
+    /// Staff removed the person's TOTP and recovery codes and ended their sign-ins.
+    UserMfaReset => "user.mfa_reset",
     GroupCreated => "group.created",
     GroupMemberAdded => "group.member_added",
     GroupServersGranted => "group.servers_granted",

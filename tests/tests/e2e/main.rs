@@ -4,6 +4,7 @@
 mod agent_link_rules;
 mod agents;
 mod console;
+mod console_accounts;
 mod console_approvals;
 mod console_auth;
 mod console_exec;

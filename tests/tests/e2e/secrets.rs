@@ -1,9 +1,11 @@
 //! Every secret the server issues or accepts during a run (passwords, session cookies, API
-//! tokens, registration tokens, agent secrets, link secrets and passwords, join tickets) is
+//! tokens, registration tokens, agent secrets, link secrets and passwords, join tickets, a staff
+//! reset's one-time password, recovery codes) is
 //! looked for in the database files and in a debug-level server log, and never found.
 
 use crate::share::{guest, share};
 use crate::Fixture;
+use gatehouse_e2e::browser::{totp_code, totp_step_now};
 use gatehouse_e2e::{create_user, Server, PASSWORD};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -120,6 +122,62 @@ async fn no_secret_reaches_the_database_or_the_log() {
         "a join ticket",
         joined["ticket"].as_str().expect("ticket").to_owned(),
     ));
+
+    // A staff reset's one-time password, and recovery codes (one spent at step-up), after the
+    // TOTP enrolment and verification they need.
+    let enrolment = fx.api.post("/api/auth/mfa/totp", json!({})).await;
+    let seed = enrolment["secret"].as_str().expect("secret").to_owned();
+    let step = totp_step_now();
+    fx.api
+        .post(
+            "/api/auth/mfa/totp/confirm",
+            json!({"otp": totp_code(&seed, step)}),
+        )
+        .await;
+    fx.api
+        .post(
+            "/api/auth/mfa/verify",
+            json!({"otp": totp_code(&seed, step + 1)}),
+        )
+        .await;
+    let mia = fx
+        .api
+        .post(
+            "/api/users",
+            json!({"username": "mia", "password": PASSWORD, "role": "member"}),
+        )
+        .await;
+    let reset = fx
+        .api
+        .post(
+            &format!(
+                "/api/users/{}/password-reset",
+                mia["id"].as_str().expect("id")
+            ),
+            json!({}),
+        )
+        .await;
+    secrets.push((
+        "a one-time password",
+        reset["one_time_password"]
+            .as_str()
+            .expect("one_time_password")
+            .to_owned(),
+    ));
+    let codes = fx.api.post("/api/auth/mfa/recovery-codes", json!({})).await;
+    let codes: Vec<String> = codes["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_owned())
+        .collect();
+    fx.api
+        .post("/api/auth/mfa/verify", json!({"otp": codes[0]}))
+        .await;
+    for code in codes {
+        secrets.push(("a recovery code, as shown", code.clone()));
+        secrets.push(("a recovery code, as typed", code.replace('-', "")));
+    }
 
     let text = std::fs::read_to_string(&log).expect("read the log");
     assert!(

@@ -1,9 +1,10 @@
-//! Users: the directory (paged by username), its table and the create form.
+//! Users: the directory (paged by username), its table with each person's actions (disable,
+//! reset password or MFA behind step-up), and the create form.
 
-use super::form::{focus_when_rendered, FieldError};
+use super::form::{focus_when_rendered, CopyButton, FieldError};
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, StepUp, StepUpPrompt};
 use crate::time::format_at;
 use gatehouse_shared::api::{CreateUser, Page};
 use gatehouse_shared::user::MIN_PASSWORD_LEN;
@@ -21,6 +22,8 @@ pub struct UserDirectory {
     pub next: RwSignal<Option<String>>,
     pub error: RwSignal<Option<ApiError>>,
     pub loaded: RwSignal<bool>,
+    /// What the last reset did, shown above the table so it outlives the reload of the rows.
+    pub reset_notice: RwSignal<Option<ResetNotice>>,
     /// Bumped on every reload, so a slow answer to an older request cannot overwrite a newer one.
     generation: RwSignal<u64>,
 }
@@ -34,6 +37,7 @@ impl UserDirectory {
             next: RwSignal::new(None),
             error: RwSignal::new(None),
             loaded: RwSignal::new(false),
+            reset_notice: RwSignal::new(None),
             generation: RwSignal::new(0),
         };
         directory.reload();
@@ -91,6 +95,56 @@ impl UserDirectory {
     }
 }
 
+/// The outcome of a staff reset: a one-time password to hand over (shown this once), or the
+/// news that a person's MFA is gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResetNotice {
+    pub username: String,
+    pub one_time_password: Option<String>,
+}
+
+/// The last reset's outcome, until dismissed.
+#[component]
+fn ResetNoticeBox(directory: UserDirectory) -> impl IntoView {
+    move || {
+        directory.reset_notice.get().map(|notice| {
+            let name = notice.username.clone();
+            let body = match notice.one_time_password {
+                Some(password) => view! {
+                    <p>
+                        <strong>{format!("One-time password for {name}: ")}</strong>
+                        "Copy it now and give it to them privately: it is not shown again. "
+                        "It works for one sign-in, where they must choose a new password. "
+                        "Their sign-ins and work sessions have ended."
+                    </p>
+                    <p class="secret-line">
+                        <code data-testid="one-time-password">{password.clone()}</code>
+                        <CopyButton text=password what="one-time password" />
+                    </p>
+                }
+                .into_any(),
+                None => view! {
+                    <p data-testid="mfa-reset-done">
+                        {format!(
+                            "Two-factor sign-in was removed for {name}, and their sign-ins ended. \
+                             They sign in with their password alone until they set it up again."
+                        )}
+                    </p>
+                }
+                .into_any(),
+            };
+            view! {
+                <div class="secret-box" role="status" data-testid="reset-notice">
+                    {body}
+                    <button type="button" on:click=move |_| directory.reset_notice.set(None)>
+                        "Done"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
 /// The users table and the create form.
 #[component]
 pub fn UsersSection(directory: UserDirectory) -> impl IntoView {
@@ -132,6 +186,7 @@ fn UsersTable(directory: UserDirectory) -> impl IntoView {
     };
     view! {
         <ErrorBox error=directory.error />
+        <ResetNoticeBox directory=directory />
         <Show
             when=move || directory.loaded.get()
             fallback=|| view! { <p class="loading">"Loading users…"</p> }
@@ -179,6 +234,14 @@ fn UserActions(user: User, directory: UserDirectory) -> impl IntoView {
         auth.me.with(|me| {
             me.as_ref().is_some_and(|me| {
                 me.user.id != id && (role == Role::Member || me.user.role == Role::Superuser)
+            })
+        })
+    };
+    // A superuser only a superuser resets, and nobody themselves (their Account page does it).
+    let may_reset = move || {
+        auth.me.with(|me| {
+            me.as_ref().is_some_and(|me| {
+                me.user.id != id && (role != Role::Superuser || me.user.role == Role::Superuser)
             })
         })
     };
@@ -230,6 +293,88 @@ fn UserActions(user: User, directory: UserDirectory) -> impl IntoView {
             }}
             <ErrorBox error=error />
         </Show>
+        <Show when=may_reset>
+            <ResetActions user=user.clone() directory=directory />
+        </Show>
+    }
+}
+
+/// What a reset does to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    Password,
+    Mfa,
+}
+
+/// "Reset password" and "Reset MFA", each after a confirmation saying what happens. Both need
+/// a fresh code from the caller's authenticator (step-up), asked for in place.
+#[component]
+fn ResetActions(user: User, directory: UserDirectory) -> impl IntoView {
+    let step_up = StepUp::new();
+    let confirming = RwSignal::new(None::<Reset>);
+    let id = user.id;
+    let name = StoredValue::new(user.username.clone());
+    let perform = move |what: Reset| {
+        confirming.set(None);
+        step_up.run(move || async move {
+            let username = name.get_value();
+            let outcome = match what {
+                Reset::Password => api::reset_password(id)
+                    .await
+                    .map(|r| Some(r.one_time_password)),
+                Reset::Mfa => api::reset_mfa(id).await.map(|_| None),
+            };
+            match outcome {
+                Ok(one_time_password) => {
+                    directory.reset_notice.set(Some(ResetNotice {
+                        username,
+                        one_time_password,
+                    }));
+                    directory.reload();
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+    };
+    let question = move |what: Reset| {
+        let name = name.get_value();
+        match what {
+            Reset::Password => format!(
+                "Reset {name}'s password? They get a one-time password to replace at sign-in; \
+                 their sign-ins and work sessions end now."
+            ),
+            Reset::Mfa => format!(
+                "Remove {name}'s two-factor sign-in and recovery codes? Their sign-ins and work \
+                 sessions end now."
+            ),
+        }
+    };
+    let mfa_enabled = user.mfa_enabled;
+    view! {
+        {move || match confirming.get() {
+            None => view! {
+                <button type="button" data-action="reset-password"
+                    aria-disabled=move || step_up.busy().to_string()
+                    on:click=move |_| confirming.set(Some(Reset::Password))>"Reset password"</button>
+                {mfa_enabled.then(|| view! {
+                    <button type="button" data-action="reset-mfa"
+                        aria-disabled=move || step_up.busy().to_string()
+                        on:click=move |_| confirming.set(Some(Reset::Mfa))>"Reset MFA"</button>
+                })}
+            }
+            .into_any(),
+            Some(what) => view! {
+                <span class="inline confirm" role="alert">
+                    {question(what)}
+                    <button type="button" class="danger" data-action="confirm-reset"
+                        on:click=move |_| perform(what)>"Reset now"</button>
+                    <button type="button" on:click=move |_| confirming.set(None)>"Keep"</button>
+                </span>
+            }
+            .into_any(),
+        }}
+        <StepUpPrompt step_up=step_up />
     }
 }
 
