@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod gate;
 pub mod gateway;
+pub mod recordings;
 pub mod runas;
 pub mod scheduler;
 pub mod sessions;

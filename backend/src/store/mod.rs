@@ -18,6 +18,7 @@ pub mod audit;
 pub mod exec;
 pub mod groups;
 pub mod logins;
+pub mod recordings;
 pub mod servers;
 pub mod shares;
 pub mod throttle;
