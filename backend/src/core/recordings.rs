@@ -7,8 +7,8 @@ use crate::core::CoreError;
 use crate::store::parse_id;
 use crate::store::recordings::{self, RecordingFilter, RecordingRow};
 use crate::time::{from_micros, opt_from_micros};
-use gatehouse_shared::recording::{Recording, WorkSessionBrief};
 use gatehouse_shared::audit::WebshDetails;
+use gatehouse_shared::recording::{Recording, WorkSessionBrief};
 use gatehouse_shared::UserRef;
 
 /// One page of recordings, newest first, with how many match in all and the next cursor.
@@ -28,7 +28,11 @@ pub async fn list(
     Ok((items, total, next))
 }
 
-fn recording(row: RecordingRow, size: Option<u64>, q: Option<&str>) -> Result<Recording, CoreError> {
+fn recording(
+    row: RecordingRow,
+    size: Option<u64>,
+    q: Option<&str>,
+) -> Result<Recording, CoreError> {
     let id = parse_id(&row.id)?;
     let started_at = from_micros(row.created_at);
     let ended_at = opt_from_micros(row.ended_at);

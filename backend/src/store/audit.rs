@@ -1,7 +1,7 @@
 //! The audit log table: append-only, hash-chained per workspace.
 
-use super::{like_literal, Db};
 use super::StoreError;
+use super::{like_literal, Db};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::audit::{

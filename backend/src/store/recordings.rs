@@ -21,7 +21,11 @@ pub struct RecordingText {
 /// Stores (or replaces) a terminal's text, inside the write that records its end.
 pub async fn save_text(tx: &mut WriteTx, id: Uuid, text: &RecordingText) -> Result<(), StoreError> {
     let (ws, now) = (tx.workspace(), tx.at());
-    let folded = format!("{}\n{}", text.typed.to_lowercase(), text.shown.to_lowercase());
+    let folded = format!(
+        "{}\n{}",
+        text.typed.to_lowercase(),
+        text.shown.to_lowercase()
+    );
     sqlx::query(
         "INSERT INTO websh_text (websh_id, workspace_id, typed, shown, folded, truncated, \
          size_bytes, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \

@@ -4,8 +4,8 @@
 use crate::core::audit::{self, SUCCESS};
 use crate::core::gateway::recording::{self, Recorder};
 use crate::core::gateway::terminal::{Terminal, TerminalInfo};
-use crate::core::state::AppState;
 use crate::core::gateway::text;
+use crate::core::state::AppState;
 use crate::store::recordings;
 use crate::store::websh::{self, WebshRow};
 use crate::store::{StoreError, WriteTx};

@@ -311,7 +311,10 @@ mod tests {
         let long = format!("{}needle{}", "x".repeat(100), "y".repeat(100));
         let s = snippet(&long, "NEEDLE").unwrap();
         assert!(s.starts_with('…') && s.ends_with('…') && s.contains("needle"));
-        assert_eq!(snippet("İstanbul needle", "needle").as_deref(), Some("İstanbul needle"));
+        assert_eq!(
+            snippet("İstanbul needle", "needle").as_deref(),
+            Some("İstanbul needle")
+        );
         assert_eq!(snippet("nothing", "needle"), None);
     }
 

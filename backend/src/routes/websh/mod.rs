@@ -212,7 +212,13 @@ pub async fn recording(
         let server: String = row
             .server_name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let started = crate::time::from_micros(row.created_at).format("%Y%m%d-%H%M%S");
         let disposition = format!("attachment; filename=\"{server}-{started}-{id}.cast\"");
