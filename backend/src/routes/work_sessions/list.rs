@@ -151,6 +151,8 @@ pub async fn timeline(
             kind: e.action,
             actor: e.actor,
             outcome: e.outcome,
+            target: e.target,
+            server: e.server,
             details: e.details,
         })
         .collect();
