@@ -364,6 +364,28 @@ async fn members_see_their_own_and_staff_see_everyone() {
     .await
     .expect_error(400, "bad_request");
 
+    // One recording with its context: the owner's and staff's, 404 for anyone else.
+    let one = app
+        .get(&format!("/api/recordings/{mine}"), &w.mia)
+        .await
+        .expect(200);
+    assert_eq!(one["id"], mine.as_str());
+    assert_eq!(one["owner"]["username"], "mia");
+    assert_eq!(one["work_session"]["purpose"], "maintenance");
+    app.get(&format!("/api/recordings/{mine}"), &w.staff)
+        .await
+        .expect(200);
+    app.get(&format!("/api/recordings/{bobs}"), &w.mia)
+        .await
+        .expect_error(404, "not_found");
+    app.get(&format!("/api/recordings/{}", Uuid::new_v4()), &w.root)
+        .await
+        .expect_error(404, "not_found");
+    // A malformed id names nothing, as everywhere in the API.
+    app.get("/api/recordings/not-a-uuid", &w.root)
+        .await
+        .expect_error(404, "not_found");
+
     // No sign-in, no list.
     app.get("/api/recordings", &Caller::default())
         .await

@@ -5,7 +5,7 @@
 use crate::core::recordings;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, AuthUser};
+use crate::extract::{ApiPath, ApiQuery, AuthUser};
 use crate::routes::{decode_cursor, encode_cursor, non_empty, page_limit, parse_time};
 use crate::store::recordings::RecordingFilter;
 use crate::store::users;
@@ -16,12 +16,15 @@ use gatehouse_shared::api::Page;
 use gatehouse_shared::recording::Recording;
 use gatehouse_shared::{ErrorEnvelope, WorkSessionId};
 use serde::Deserialize;
+use uuid::Uuid;
 
 /// The longest search text: a search is for a command or a message, not a paste.
 pub const MAX_Q_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/recordings", get(list_recordings))
+    Router::new()
+        .route("/api/recordings", get(list_recordings))
+        .route("/api/recordings/{id}", get(get_recording))
 }
 
 /// The filter bar, as query parameters (empty values mean no filter).
@@ -110,4 +113,28 @@ pub async fn list_recordings(
         total,
         next_cursor: next.as_ref().map(encode_cursor),
     }))
+}
+
+/// One recording with its context (the player's heading): the owner's, or anyone's for staff;
+/// 404 for another member's, as for the recording itself.
+#[utoipa::path(get, path = "/api/recordings/{id}", tag = "websh",
+    params(("id" = String, Path, description = "terminal id")),
+    responses((status = 200, body = Recording), (status = 404, body = ErrorEnvelope)))]
+pub async fn get_recording(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Recording>> {
+    let filter = RecordingFilter {
+        visible_to: (!auth.role.is_staff_or_above()).then_some(auth.id),
+        id: Some(id),
+        limit: 1,
+        ..RecordingFilter::default()
+    };
+    let (items, _, _) = recordings::list(&state, &filter).await?;
+    items
+        .into_iter()
+        .next()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("recording"))
 }

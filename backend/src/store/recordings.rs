@@ -51,6 +51,8 @@ pub async fn save_text(tx: &mut WriteTx, id: Uuid, text: &RecordingText) -> Resu
 pub struct RecordingFilter {
     /// Members see only their own terminals.
     pub visible_to: Option<UserId>,
+    /// One terminal.
+    pub id: Option<Uuid>,
     pub owner: Option<UserId>,
     pub server: Option<String>,
     pub work_session: Option<WorkSessionId>,
@@ -94,6 +96,9 @@ fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, ws: WorkspaceId, f: &Recording
     q.push(" WHERE w.workspace_id = ").push_bind(ws.to_string());
     if let Some(me) = f.visible_to {
         q.push(" AND w.user_id = ").push_bind(me.to_string());
+    }
+    if let Some(id) = f.id {
+        q.push(" AND w.id = ").push_bind(id.to_string());
     }
     if let Some(owner) = f.owner {
         q.push(" AND w.user_id = ").push_bind(owner.to_string());
