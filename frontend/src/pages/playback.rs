@@ -25,13 +25,19 @@ const SPEEDS: [&str; 5] = ["0.5", "1", "2", "4", "8"];
 /// How many ticks between two checks that the screen fits the page.
 const FIT_EVERY_TICKS: u32 = 10;
 
-/// When the first output has arrived: the moment the first frame shows.
+/// The moment the first frame shows: the screen as it was when the first key was typed (the
+/// prompt, after any escape-only output that starts a shell), or after the first output when
+/// nothing was typed.
 fn first_frame(recording: &Recording) -> Option<f64> {
-    recording
+    let is_output = |e: &&asciicast::Event| matches!(e.kind, asciicast::EventKind::Output(_));
+    let typed = recording
         .events
         .iter()
-        .find(|e| matches!(e.kind, asciicast::EventKind::Output(_)))
-        .map(|e| e.time)
+        .position(|e| matches!(e.kind, asciicast::EventKind::Input(_)));
+    let before_typing = typed
+        .and_then(|i| recording.events[..i].iter().rev().find(is_output))
+        .map(|e| e.time);
+    before_typing.or_else(|| recording.events.iter().find(is_output).map(|e| e.time))
 }
 
 /// Scales the screen down (never up) to the frame's width with a CSS transform, which keeps
