@@ -160,7 +160,7 @@ async fn search_finds_what_was_typed_and_shown_with_its_context() {
         .get("/api/recordings?q=gh-NEEDLE", &w.mia)
         .await
         .expect(200);
-    assert_eq!(ids(&found), [needle.clone()]);
+    assert_eq!(ids(&found), [needle.as_str()]);
     assert_eq!(found["total"], 1);
     let row = &found["items"][0];
     assert_eq!(row["owner"]["username"], "mia");
@@ -181,7 +181,7 @@ async fn search_finds_what_was_typed_and_shown_with_its_context() {
         .get("/api/recordings?q=load%20average", &w.mia)
         .await
         .expect(200);
-    assert_eq!(ids(&shown), [other.clone()]);
+    assert_eq!(ids(&shown), [other.as_str()]);
     // "1m load" would only match if the colour code were kept.
     let escape = app
         .get("/api/recordings?q=1m%20load", &w.mia)
@@ -193,7 +193,7 @@ async fn search_finds_what_was_typed_and_shown_with_its_context() {
     assert_eq!(literal["total"], 0);
     // Without q: everything, newest first, no snippet.
     let all = app.get("/api/recordings", &w.mia).await.expect(200);
-    assert_eq!(ids(&all), [other.clone(), needle.clone()]);
+    assert_eq!(ids(&all), [other.as_str(), needle.as_str()]);
     assert!(all["items"][0].get("snippet").is_none());
     assert_eq!(all["next_cursor"], Value::Null);
 }
@@ -211,9 +211,9 @@ async fn filters_and_paging() {
         .get("/api/recordings?server=web-01", root)
         .await
         .expect(200);
-    assert_eq!(ids(&by_server), [c.clone(), a.clone()]);
+    assert_eq!(ids(&by_server), [c.as_str(), a.as_str()]);
     let by_user = app.get("/api/recordings?user=bob", root).await.expect(200);
-    assert_eq!(ids(&by_user), [c.clone()]);
+    assert_eq!(ids(&by_user), [c.as_str()]);
     let by_session = app
         .get(
             &format!("/api/recordings?work_session={}", w.mia_session),
@@ -221,7 +221,7 @@ async fn filters_and_paging() {
         )
         .await
         .expect(200);
-    assert_eq!(ids(&by_session), [b.clone(), a.clone()]);
+    assert_eq!(ids(&by_session), [b.as_str(), a.as_str()]);
     // Empty values are no filter, as a form sends them.
     let empty = app
         .get(
@@ -247,20 +247,20 @@ async fn filters_and_paging() {
 
     // Pages of one, newest first, each row once.
     let first = app.get("/api/recordings?limit=1", root).await.expect(200);
-    assert_eq!(ids(&first), [c.clone()]);
+    assert_eq!(ids(&first), [c.as_str()]);
     assert_eq!(first["total"], 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = app
         .get(&format!("/api/recordings?limit=1&cursor={cursor}"), root)
         .await
         .expect(200);
-    assert_eq!(ids(&second), [b.clone()]);
+    assert_eq!(ids(&second), [b.as_str()]);
     let cursor = second["next_cursor"].as_str().unwrap();
     let third = app
         .get(&format!("/api/recordings?limit=1&cursor={cursor}"), root)
         .await
         .expect(200);
-    assert_eq!(ids(&third), [a.clone()]);
+    assert_eq!(ids(&third), [a.as_str()]);
     assert_eq!(third["next_cursor"], Value::Null);
 
     // Unknown people, servers and sessions match nothing.
@@ -306,7 +306,7 @@ async fn members_see_their_own_and_staff_see_everyone() {
         .get("/api/recordings?q=shared-word", &w.mia)
         .await
         .expect(200);
-    assert_eq!(ids(&mia_all), [mine.clone()]);
+    assert_eq!(ids(&mia_all), [mine.as_str()]);
     assert_eq!(
         mia_all["total"], 1,
         "the total does not count others' recordings"
@@ -326,14 +326,14 @@ async fn members_see_their_own_and_staff_see_everyone() {
         .expect(200);
     assert_eq!(their_session["total"], 0);
     let me = app.get("/api/recordings?user=me", &w.bob).await.expect(200);
-    assert_eq!(ids(&me), [bobs.clone()]);
+    assert_eq!(ids(&me), [bobs.as_str()]);
 
     for staff in [&w.staff, &w.root] {
         let all = app
             .get("/api/recordings?q=shared-word", staff)
             .await
             .expect(200);
-        assert_eq!(ids(&all), [bobs.clone(), mine.clone()]);
+        assert_eq!(ids(&all), [bobs.as_str(), mine.as_str()]);
     }
     // The recording itself follows the same rule, and downloads as an attachment.
     app.get(&format!("/api/websh/{bobs}/recording"), &w.mia)
