@@ -30,6 +30,33 @@ async fn record(
     typed: &str,
     shown: &str,
 ) -> String {
+    let (id, rec) = record_live(app, owner, session, server, typed, shown).await;
+    let info = TerminalInfo {
+        id: ChannelId(id),
+        work_session: session.parse().unwrap(),
+        owner: owner.id.parse().unwrap(),
+        owner_name: owner.username.clone(),
+        server_id: ServerId::new(),
+        server_name: server.to_owned(),
+        run_as: Some("deploy".into()),
+        started_at: now(),
+    };
+    let end = rec.output_bytes();
+    let term = Terminal::new(info, rec, end, Vec::new());
+    term.exited(0);
+    service::finalize(&app.state, &term).await;
+    id.to_string()
+}
+
+/// Like [`record`], but the terminal stays open: its recorder is returned.
+async fn record_live(
+    app: &TestApp,
+    owner: &Caller,
+    session: &str,
+    server: &str,
+    typed: &str,
+    shown: &str,
+) -> (Uuid, Recorder) {
     let id = Uuid::new_v4();
     let state = &app.state;
     let file = recording::file_name(id);
@@ -73,21 +100,7 @@ async fn record(
     rec.output(b"\x1b[01;32m$\x1b[0m ").unwrap();
     rec.input(typed.as_bytes(), &who).unwrap();
     rec.output(shown.as_bytes()).unwrap();
-    let info = TerminalInfo {
-        id: ChannelId(id),
-        work_session: session.parse().unwrap(),
-        owner: owner.id.parse().unwrap(),
-        owner_name: owner.username.clone(),
-        server_id: ServerId::new(),
-        server_name: server.to_owned(),
-        run_as: Some("deploy".into()),
-        started_at: now(),
-    };
-    let end = rec.output_bytes();
-    let term = Terminal::new(info, rec, end, Vec::new());
-    term.exited(0);
-    service::finalize(state, &term).await;
-    id.to_string()
+    (id, rec)
 }
 
 struct World {
@@ -191,9 +204,47 @@ async fn search_finds_what_was_typed_and_shown_with_its_context() {
     // LIKE wildcards are literal.
     let literal = app.get("/api/recordings?q=%25", &w.mia).await.expect(200);
     assert_eq!(literal["total"], 0);
+    // A live terminal is searched in its file, and only by those who may see it.
+    let (live, _recorder) = record_live(
+        app,
+        &w.mia,
+        &w.mia_session,
+        "web-01",
+        "tail -f app.log\r",
+        "live-needle in the log\r\n",
+    )
+    .await;
+    let (_, _bobs) = record_live(
+        app,
+        &w.bob,
+        &w.bob_session,
+        "web-01",
+        "id\r",
+        "live-needle for bob\r\n",
+    )
+    .await;
+    let found = app
+        .get("/api/recordings?q=LIVE-needle", &w.mia)
+        .await
+        .expect(200);
+    assert_eq!(ids(&found), [live.to_string()]);
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["items"][0]["ended_at"], Value::Null);
+    assert_eq!(found["items"][0]["snippet"], "$ live-needle in the log");
+    let staff = app
+        .get("/api/recordings?q=live-needle", &w.staff)
+        .await
+        .expect(200);
+    assert_eq!(staff["total"], 2);
+    let not_live = app
+        .get("/api/recordings?q=live-needle&server=db-01", &w.staff)
+        .await
+        .expect(200);
+    assert_eq!(not_live["total"], 0);
+
     // Without q: everything, newest first, no snippet.
     let all = app.get("/api/recordings", &w.mia).await.expect(200);
-    assert_eq!(ids(&all), [other.as_str(), needle.as_str()]);
+    assert_eq!(ids(&all), [live.to_string(), other.clone(), needle.clone()]);
     assert!(all["items"][0].get("snippet").is_none());
     assert_eq!(all["next_cursor"], Value::Null);
 }

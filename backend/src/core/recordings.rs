@@ -10,22 +10,65 @@ use crate::time::{from_micros, opt_from_micros};
 use gatehouse_shared::audit::WebshDetails;
 use gatehouse_shared::recording::{Recording, WorkSessionBrief};
 use gatehouse_shared::UserRef;
+use std::collections::HashMap;
 
 /// One page of recordings, newest first, with how many match in all and the next cursor.
 pub async fn list(
     state: &AppState,
     filter: &RecordingFilter,
 ) -> Result<(Vec<Recording>, i64, Option<(i64, String)>), CoreError> {
-    let (rows, total, next) = recordings::list(&state.db, state.workspace, filter).await?;
+    let mut filter = filter.clone();
+    let live = match &filter.q {
+        Some(q) => search_live(state, &filter, q).await?,
+        None => HashMap::new(),
+    };
+    filter.also_ids = live.keys().cloned().collect();
+    let (rows, total, next) = recordings::list(&state.db, state.workspace, &filter).await?;
     let mut items = Vec::with_capacity(rows.len());
     for row in rows {
         let size = tokio::fs::metadata(state.recording_path(&row.recording))
             .await
             .ok()
             .map(|m| m.len());
-        items.push(recording(row, size, filter.q.as_deref())?);
+        let live_snippet = live.get(&row.id).cloned();
+        let mut item = recording(row, size, filter.q.as_deref())?;
+        item.snippet = item.snippet.or(live_snippet);
+        items.push(item);
     }
     Ok((items, total, next))
+}
+
+/// A live terminal's text is stored only when it closes, so a search reads the recordings of
+/// the live terminals it covers (their ends, [`text::FILE_WINDOW`] each). Returns the matching
+/// ones with their snippets.
+async fn search_live(
+    state: &AppState,
+    filter: &RecordingFilter,
+    q: &str,
+) -> Result<HashMap<String, String>, CoreError> {
+    let candidates = recordings::live_without_text(&state.db, state.workspace, filter).await?;
+    if candidates.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let files: Vec<(String, std::path::PathBuf)> = candidates
+        .into_iter()
+        .map(|(id, file)| (id, state.recording_path(&file)))
+        .collect();
+    let q = q.to_owned();
+    let found = tokio::task::spawn_blocking(move || {
+        files
+            .into_iter()
+            .filter_map(|(id, path)| {
+                let read = text::extract(&path).ok()?;
+                let snippet =
+                    text::snippet(&read.typed, &q).or_else(|| text::snippet(&read.shown, &q))?;
+                Some((id, snippet))
+            })
+            .collect::<HashMap<_, _>>()
+    })
+    .await
+    .map_err(|_| CoreError::Internal("searching live recordings"))?;
+    Ok(found)
 }
 
 fn recording(

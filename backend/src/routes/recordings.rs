@@ -41,8 +41,8 @@ pub struct RecordingQuery {
     pub from: Option<String>,
     /// Started before (RFC 3339).
     pub to: Option<String>,
-    /// Text typed or shown in the terminal (case-insensitive substring, at most 200 characters).
-    /// A live terminal's text becomes searchable when it closes.
+    /// Text typed or shown in the terminal (case-insensitive substring, at most 200 characters),
+    /// live terminals included.
     pub q: Option<String>,
     /// At most 500, default 50.
     pub limit: Option<i64>,

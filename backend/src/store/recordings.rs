@@ -62,6 +62,9 @@ pub struct RecordingFilter {
     pub to: Option<DateTime<Utc>>,
     /// Text typed or shown (case-insensitive substring).
     pub q: Option<String>,
+    /// Terminals that match `q` by a reading of their file (live ones, which have no stored
+    /// text yet).
+    pub also_ids: Vec<String>,
     /// `(created_at, id)` of the last row of the previous page.
     pub cursor: Option<(i64, String)>,
     pub limit: i64,
@@ -117,10 +120,32 @@ fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, ws: WorkspaceId, f: &Recording
         q.push(" AND w.created_at < ").push_bind(to_micros(to));
     }
     if let Some(text) = &f.q {
-        q.push(" AND t.folded LIKE ")
+        q.push(" AND (t.folded LIKE ")
             .push_bind(like_literal(&text.to_lowercase()))
             .push(" ESCAPE '\\'");
+        for id in &f.also_ids {
+            q.push(" OR w.id = ").push_bind(id.clone());
+        }
+        q.push(")");
     }
+}
+
+/// Live terminals (no stored text yet) matching every filter but the text: `(id, file)`.
+/// Terminal caps keep these few.
+pub async fn live_without_text(
+    db: &Db,
+    ws: WorkspaceId,
+    f: &RecordingFilter,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let unsearched = RecordingFilter {
+        q: None,
+        ..f.clone()
+    };
+    let mut q = QueryBuilder::new(format!("SELECT w.id, w.recording{FROM}"));
+    push_filters(&mut q, ws, &unsearched);
+    q.push(" AND w.ended_at IS NULL AND t.websh_id IS NULL");
+    let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&db.pool).await?;
+    Ok(rows)
 }
 
 /// Recordings matching the filter, newest first; how many match in all; the next cursor.

@@ -44,8 +44,8 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
             recording: WebshDetails::recording_path(term.id.0),
         }));
     // The searchable text comes from the file as it ends (the recorder is closed by now), so
-    // it is whole even for a terminal taken over after a restart. A live terminal is not
-    // searchable yet: its text is taken once, here, and not rewritten while output flows.
+    // it is whole even for a terminal taken over after a restart. It is stored once, here; while
+    // the terminal is live a search reads its file instead (`core::recordings`).
     let path = state.recording_path(&recording::file_name(term.id.0));
     let text = tokio::task::spawn_blocking(move || text::extract(&path))
         .await

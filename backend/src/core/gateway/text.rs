@@ -164,6 +164,17 @@ impl Plain {
         }
     }
 
+    /// The file's middle was skipped: what follows is not the continuation of what came before.
+    pub fn gap(&mut self) {
+        self.escape = Escape::None;
+        self.pending_cr = false;
+        self.truncated = true;
+        let last = if self.spilled { &self.tail } else { &self.head };
+        if !last.is_empty() && !last.ends_with('\n') {
+            self.push('\n');
+        }
+    }
+
     /// The text, and whether its middle was left out.
     pub fn finish(self) -> (String, bool) {
         let mut out = self.head;
@@ -185,26 +196,56 @@ impl Plain {
     }
 }
 
-/// Reads an asciicast v2 file into its searchable text. Lines that are not events (a torn last
-/// line) are skipped: the text is for finding, the file stays the record.
+/// File bytes read from each end of a long recording. JSON escaping makes a file several times
+/// longer than its text, so this covers the text kept with room to spare, and reading a
+/// recording costs the same whether it holds a minute or a week.
+pub const FILE_WINDOW: u64 = 1024 * 1024;
+
+/// One line of the file into the text: output to `shown`, input to `typed`. Lines that are not
+/// events (the header, a torn last line) are skipped: the text is for finding, the file stays
+/// the record.
+fn feed_line(line: &str, typed: &mut Plain, shown: &mut Plain) {
+    let Ok(serde_json::Value::Array(event)) = serde_json::from_str(line) else {
+        return;
+    };
+    let data = event.get(2).and_then(|d| d.as_str()).unwrap_or_default();
+    match event.get(1).and_then(|c| c.as_str()) {
+        Some("o") => shown.feed(data),
+        Some("i") => typed.feed(data),
+        _ => {}
+    }
+}
+
+/// Reads an asciicast v2 file into its searchable text: all of it, or for a long file the whole
+/// lines of its first and last [`FILE_WINDOW`] bytes. Works on a recording still being written
+/// (a live terminal): a line cut at the end is skipped.
 pub fn extract(path: &Path) -> std::io::Result<RecordingText> {
+    use std::os::unix::fs::FileExt;
     let file = std::fs::File::open(path)?;
     let size_bytes = file.metadata()?.len();
     let mut typed = Plain::new(TYPED_HALF, true);
     let mut shown = Plain::new(SHOWN_HALF, false);
-    let mut lines = std::io::BufReader::new(file).lines();
-    // The header.
-    lines.next().transpose()?;
-    for line in lines {
-        let Ok(line) = line else { continue };
-        let Ok(serde_json::Value::Array(event)) = serde_json::from_str(&line) else {
-            continue;
-        };
-        let data = event.get(2).and_then(|d| d.as_str()).unwrap_or_default();
-        match event.get(1).and_then(|c| c.as_str()) {
-            Some("o") => shown.feed(data),
-            Some("i") => typed.feed(data),
-            _ => {}
+    if size_bytes <= 2 * FILE_WINDOW {
+        for line in std::io::BufReader::new(file).lines().skip(1) {
+            let Ok(line) = line else { continue };
+            feed_line(&line, &mut typed, &mut shown);
+        }
+    } else {
+        let mut window = vec![0u8; FILE_WINDOW as usize];
+        file.read_exact_at(&mut window, 0)?;
+        let head = String::from_utf8_lossy(&window);
+        // The header first; the last line may be cut by the window.
+        let lines: Vec<&str> = head.lines().skip(1).collect();
+        for line in &lines[..lines.len().saturating_sub(1)] {
+            feed_line(line, &mut typed, &mut shown);
+        }
+        typed.gap();
+        shown.gap();
+        file.read_exact_at(&mut window, size_bytes - FILE_WINDOW)?;
+        let tail = String::from_utf8_lossy(&window);
+        // The first line is cut by the window.
+        for line in tail.lines().skip(1) {
+            feed_line(line, &mut typed, &mut shown);
         }
     }
     let (typed, typed_cut) = typed.finish();
@@ -316,6 +357,29 @@ mod tests {
             Some("İstanbul needle")
         );
         assert_eq!(snippet("nothing", "needle"), None);
+    }
+
+    #[test]
+    fn a_long_file_is_read_at_both_ends_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        let mut text = String::from("{\"version\":2}\n[0.1,\"i\",\"echo first-command\\r\"]\n");
+        let filler = format!("[0.2,\"o\",\"{}\\r\\n\"]\n", "m".repeat(1000));
+        while (text.len() as u64) < 3 * FILE_WINDOW {
+            text.push_str(&filler);
+        }
+        text.push_str("[9.0,\"o\",\"last-words\\r\\n\"]\n[9.1,\"o\",\"torn");
+        std::fs::write(&path, &text).unwrap();
+        let read = extract(&path).unwrap();
+        assert!(read.truncated);
+        assert_eq!(read.typed, "echo first-command\n\n…\n");
+        assert!(
+            read.shown.ends_with("last-words\n"),
+            "{}",
+            &read.shown[read.shown.len() - 50..]
+        );
+        assert!(read.shown.len() <= 2 * SHOWN_HALF + 8);
+        assert_eq!(read.size_bytes, text.len() as u64);
     }
 
     #[test]
