@@ -1,7 +1,8 @@
 //! Finding things in history: a member types a distinctive command in a browser terminal, the
 //! terminal closes, and the Recordings page finds it by that text; the row opens the player,
 //! which shows whose terminal it was, where, in which work session, its first frame before Play,
-//! and a download of the `.cast` file.
+//! scaled to fit the page, and a download of the `.cast` file. Staff find the same terminal in
+//! the audit log by its short id, its events read as sentences.
 
 use crate::console::Console;
 use fantoccini::key::Key;
@@ -13,6 +14,7 @@ async fn console_recordings_search_finds_a_typed_command() {
     let cx = Console::start(&[("rita", "member")], &["web-01"]).await;
     cx.grant("rita", "web-01").await;
     let member = cx.signed_in("rita").await;
+    let staff = cx.signed_in("ops").await;
     run_ui_test(
         "console_recordings_search_finds_a_typed_command",
         &cx.driver,
@@ -95,6 +97,7 @@ async fn console_recordings_search_finds_a_typed_command() {
             }
             let snippet = member.text("[data-testid=recording-snippet]").await;
             assert!(snippet.contains("gh-needle-"), "snippet {snippet:?}");
+            member.doc_screenshot("recordings.png").await;
 
             // The row opens the player with the terminal's context.
             member
@@ -128,10 +131,60 @@ async fn console_recordings_search_finds_a_typed_command() {
                 .wait_for("[data-testid=playback-play][aria-pressed=false]")
                 .await;
             let first = member.wait_terminal_not_blank().await;
+            member.doc_screenshot("playback.png").await;
             // Playback has not reached the command: it is not on the screen yet.
             assert!(
                 !first.iter().any(|l| l.contains("gh-needle")),
                 "the first frame already shows the command: {first:?}"
+            );
+            // The recording is as wide as the terminal was (the whole window): scaled down, it
+            // fits inside the page's content column.
+            gatehouse_e2e::eventually(
+                "the player's screen to fit the page",
+                std::time::Duration::from_secs(10),
+                || async {
+                    let sizes = member
+                        .js(
+                            "const f = document.querySelector('.playback-frame');\
+                             const s = document.querySelector('[data-testid=playback-screen]');\
+                             return [f.getBoundingClientRect().width,\
+                                     s.getBoundingClientRect().width, s.offsetWidth];",
+                            vec![],
+                        )
+                        .await;
+                    let [frame, shown, natural] =
+                        [0, 1, 2].map(|i| sizes[i].as_f64().unwrap_or(f64::MAX));
+                    (natural > frame && shown <= frame + 1.0).then_some(())
+                },
+            )
+            .await;
+
+            // Staff find the terminal's events in the audit log by the short id the console
+            // shows, newest first, each as a sentence.
+            let short = &id[..8];
+            staff.goto(&format!("/audit?id={short}")).await;
+            staff.wait_count("[data-testid=audit-row]", 2).await;
+            let sentences = staff.texts("[data-testid=audit-sentence]").await;
+            let run_as = gatehouse_e2e::shell_user()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default();
+            assert_eq!(
+                sentences,
+                [
+                    "rita's terminal on web-01 closed (exit 0)".to_owned(),
+                    format!("rita opened a terminal on web-01{run_as}"),
+                ]
+            );
+            // Free text (any case) finds the session's events by its purpose, newest first.
+            staff.goto("/audit?q=HUNT%20the").await;
+            staff.wait_count("[data-testid=audit-row]", 3).await;
+            assert_eq!(
+                staff.texts("[data-testid=audit-sentence]").await,
+                [
+                    "rita started the work session",
+                    "ops approved the work session",
+                    "rita requested a work session: “hunt the needle”",
+                ]
             );
         },
     )
