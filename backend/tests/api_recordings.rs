@@ -496,6 +496,27 @@ async fn audit_search_by_text_and_short_id_newest_first() {
         .await
         .expect(200);
     assert_eq!(upper["total"], 2);
+    // An id only inside the details (no target) is found too, by its start only.
+    let job = Uuid::new_v4();
+    audit::record_event(
+        &app.state,
+        audit::event(AuditAction::ExecStarted, SUCCESS)
+            .actor("mia")
+            .details(serde_json::json!({ "job": job, "command": "uptime" })),
+    )
+    .await
+    .unwrap();
+    let in_details = app
+        .get(&format!("/api/audit?id={}", &job.to_string()[..8]), root)
+        .await
+        .expect(200);
+    assert_eq!(in_details["total"], 1);
+    assert_eq!(in_details["items"][0]["action"], "exec.started");
+    let middle = app
+        .get(&format!("/api/audit?id={}", &job.to_string()[2..10]), root)
+        .await
+        .expect(200);
+    assert_eq!(middle["total"], 0, "an id matches from its start only");
     // A session's short id finds its transitions (by the work_session column and target).
     let session = app
         .get(
