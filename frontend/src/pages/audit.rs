@@ -386,6 +386,7 @@ fn EventRow(event: AuditEvent) -> impl IntoView {
         let href = format!("/sessions/{}", api::encode(&id));
         view! { <A href=href attr:title=id>{short}</A> }
     });
+    let details = compact_details(&event.details);
     view! {
         <tr data-testid="audit-row" data-seq=event.seq tabindex="-1">
             <td class="num">{event.seq}</td>
@@ -397,7 +398,10 @@ fn EventRow(event: AuditEvent) -> impl IntoView {
             <td><span class=outcome_class(&event.outcome)>{event.outcome.clone()}</span></td>
             <td>{event.server.unwrap_or_default()}</td>
             <td>{session}</td>
-            <td class="details mono">{compact_details(&event.details)}</td>
+            // The sentence says what matters; the raw details stay one click away.
+            <td class="details mono">
+                {(!details.is_empty()).then(|| view! { <details><summary>"JSON"</summary>{details}</details> })}
+            </td>
         </tr>
     }
 }

@@ -175,6 +175,7 @@ async fn console_recordings_search_finds_a_typed_command() {
                     format!("rita opened a terminal on web-01{run_as}"),
                 ]
             );
+            staff.doc_screenshot("audit.png").await;
             // Free text (any case) finds the session's events by its purpose, newest first.
             staff.goto("/audit?q=HUNT%20the").await;
             staff.wait_count("[data-testid=audit-row]", 3).await;
