@@ -588,6 +588,7 @@ async fn audit_search_by_text_and_short_id_newest_first() {
         ("id=xyz12345", "id"),
         ("id=abc", "id"),
         ("order=sideways", "order"),
+        (&format!("q={}", "y".repeat(201)), "q"),
     ] {
         let body = app
             .get(&format!("/api/audit?{query}"), root)

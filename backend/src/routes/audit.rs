@@ -3,7 +3,7 @@
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Staff};
-use crate::routes::{non_empty, page_limit};
+use crate::routes::{non_empty, page_limit, MAX_SEARCH_CHARS};
 use crate::store::audit::{self as store, AuditFilter};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -86,8 +86,14 @@ pub async fn list_audit(
         })
         .transpose()?;
     let text = q.q.filter(|t| !t.trim().is_empty());
-    if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(ApiError::validation("q", "at most 200 characters"));
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS)
+    {
+        return Err(ApiError::validation(
+            "q",
+            format!("at most {MAX_SEARCH_CHARS} characters"),
+        ));
     }
     // An export is the chain itself: always in order, whatever a page would show.
     let newest_first = newest_first && !wants_lines;

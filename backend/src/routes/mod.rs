@@ -49,6 +49,9 @@ pub fn page_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
 }
 
+/// The longest `?q=` of a search: a search is for a command or a message, not a paste.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 /// An empty filter value (`?scope=`) means "no filter", as a form that submits every field sends.
 pub fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())

@@ -6,7 +6,9 @@ use crate::core::recordings;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::routes::{decode_cursor, encode_cursor, non_empty, page_limit, parse_time};
+use crate::routes::{
+    decode_cursor, encode_cursor, non_empty, page_limit, parse_time, MAX_SEARCH_CHARS,
+};
 use crate::store::recordings::RecordingFilter;
 use crate::store::users;
 use axum::extract::State;
@@ -17,9 +19,6 @@ use gatehouse_shared::recording::Recording;
 use gatehouse_shared::{ErrorEnvelope, WorkSessionId};
 use serde::Deserialize;
 use uuid::Uuid;
-
-/// The longest search text: a search is for a command or a message, not a paste.
-pub const MAX_Q_CHARS: usize = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -74,11 +73,11 @@ pub async fn list_recordings(
     let text = q.q.filter(|t| !t.trim().is_empty());
     if text
         .as_ref()
-        .is_some_and(|t| t.chars().count() > MAX_Q_CHARS)
+        .is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS)
     {
         return Err(ApiError::validation(
             "q",
-            format!("at most {MAX_Q_CHARS} characters"),
+            format!("at most {MAX_SEARCH_CHARS} characters"),
         ));
     }
     let mut filter = RecordingFilter {
