@@ -42,6 +42,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
                     <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
                     <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
+                    <Route path=path!("/recordings") view=|| guarded(pages::recordings::RecordingsPage) />
                     <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
                     <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
                     <Route path=path!("/editor") view=|| guarded(pages::editor::EditorPage) />
@@ -117,6 +118,7 @@ fn TopBar() -> impl IntoView {
                     </Show>
                     <A href="/servers">"Servers"</A>
                     <A href="/websh">"Terminals"</A>
+                    <A href="/recordings">"Recordings"</A>
                     // Offered while the selected work session allows commands.
                     <Show when=move || auth.me.with(|me| {
                         me.as_ref()

@@ -40,6 +40,7 @@ pub mod gate;
 pub mod ids;
 pub mod lifecycle;
 pub mod pattern;
+pub mod recording;
 pub mod scope;
 pub mod server;
 pub mod settings;

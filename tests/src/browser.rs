@@ -715,6 +715,15 @@ impl Browser {
         .await
     }
 
+    /// Waits until the terminal's screen shows any text at all (a player's first frame).
+    pub async fn wait_terminal_not_blank(&self) -> Vec<String> {
+        poll(self, "a terminal showing some text", WAIT, || async {
+            let lines = self.terminal_lines().await;
+            lines.iter().any(|l| !l.is_empty()).then_some(lines)
+        })
+        .await
+    }
+
     /// The text of an open `alert`/`confirm`/`prompt` dialog, if one is open.
     pub async fn alert_text(&self) -> Option<String> {
         self.client.get_alert_text().await.ok()

@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod audit;
 pub mod gate;
 pub mod gateway;
+pub mod recordings;
 pub mod runas;
 pub mod scheduler;
 pub mod sessions;

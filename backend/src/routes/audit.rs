@@ -3,7 +3,7 @@
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Staff};
-use crate::routes::page_limit;
+use crate::routes::{non_empty, page_limit, MAX_SEARCH_CHARS};
 use crate::store::audit::{self as store, AuditFilter};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
@@ -33,14 +33,22 @@ pub struct AuditQuery {
     work_session: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
+    /// Text in the actor, action, target or details (case-insensitive).
+    q: Option<String>,
+    /// The start of an id, at least 4 hex characters (the 8 the console shows, or a whole UUID):
+    /// events whose target, work session or an id in their details begins with it.
+    id: Option<String>,
+    /// `oldest` (the default: chain order, as exports and verification read it) or `newest`.
+    order: Option<String>,
     limit: Option<i64>,
-    /// The `seq` after which to continue.
+    /// The `seq` from which to continue (after it oldest first, before it newest first).
     cursor: Option<i64>,
     /// `jsonl` exports JSON Lines (also chosen by `Accept: application/x-ndjson`).
     format: Option<String>,
 }
 
-/// Audit events in order; `?format=jsonl` streams them as JSON Lines.
+/// Audit events in chain order, or newest first with `?order=newest`; `?format=jsonl`
+/// streams them as JSON Lines (always in chain order).
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEvent>), (status = 403, body = ErrorEnvelope)))]
 pub async fn list_audit(
@@ -59,6 +67,36 @@ pub async fn list_audit(
             return Err(ApiError::validation("format", "json or jsonl"));
         }
     }
+    let newest_first = match non_empty(q.order).as_deref() {
+        None | Some("oldest") => false,
+        Some("newest") => true,
+        Some(_) => return Err(ApiError::validation("order", "oldest or newest")),
+    };
+    let id_prefix = non_empty(q.id)
+        .map(|id| {
+            let hex = id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+            if hex && (4..=36).contains(&id.len()) {
+                Ok(id)
+            } else {
+                Err(ApiError::validation(
+                    "id",
+                    "the start of an id: 4 to 36 hex characters (such as 3f2a9c1e)",
+                ))
+            }
+        })
+        .transpose()?;
+    let text = q.q.filter(|t| !t.trim().is_empty());
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS)
+    {
+        return Err(ApiError::validation(
+            "q",
+            format!("at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    // An export is the chain itself: always in order, whatever a page would show.
+    let newest_first = newest_first && !wants_lines;
     let filter = AuditFilter {
         actor: q.user,
         action: q.action,
@@ -66,7 +104,11 @@ pub async fn list_audit(
         work_session: q.work_session,
         from: q.from,
         to: q.to,
-        after_seq: q.cursor,
+        q: text,
+        id_prefix,
+        after_seq: q.cursor.filter(|_| !newest_first),
+        before_seq: q.cursor.filter(|_| newest_first),
+        newest_first,
         // An export takes everything after the cursor; a page takes `limit`, plus one row that
         // tells whether another page follows.
         limit: if wants_lines {

@@ -1,7 +1,7 @@
 //! The audit log table: append-only, hash-chained per workspace.
 
-use super::Db;
 use super::StoreError;
+use super::{like_literal, Db};
 use crate::time::{from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::audit::{
@@ -147,8 +147,17 @@ pub struct AuditFilter {
     pub work_session: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// Only events with `seq` greater than this (the cursor).
+    /// Text in the actor, action, target or details (case-insensitive substring).
+    pub q: Option<String>,
+    /// The start of an id (the 8 hex characters the console shows, or more): the target, the
+    /// work session, or an id inside the details begins with it.
+    pub id_prefix: Option<String>,
+    /// Only events with `seq` greater than this (the cursor, oldest first).
     pub after_seq: Option<i64>,
+    /// Only events with `seq` less than this (the cursor, newest first).
+    pub before_seq: Option<i64>,
+    /// Newest first instead of in chain order.
+    pub newest_first: bool,
     pub limit: i64,
 }
 
@@ -179,6 +188,29 @@ fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, ws: WorkspaceId, f: &AuditFilt
     if let Some(to) = f.to {
         q.push(" AND at < ").push_bind(to_micros(to));
     }
+    if let Some(text) = &f.q {
+        // `lower` folds ASCII only on SQLite (all of Unicode on PostgreSQL): actions, ids and
+        // usernames are ASCII, which is what this search is mostly for.
+        q.push(
+            " AND lower(COALESCE(actor, '') || ' ' || action || ' ' || COALESCE(target, '') \
+             || ' ' || details) LIKE ",
+        )
+        .push_bind(like_literal(&text.to_lowercase()))
+        .push(" ESCAPE '\\'");
+    }
+    if let Some(prefix) = &f.id_prefix {
+        // Ids are lowercase UUIDs; in the details they are JSON strings, so one starts just
+        // after a quote.
+        let prefix = prefix.to_lowercase();
+        let starts = format!("{}%", like_literal(&prefix).trim_matches('%'));
+        q.push(" AND (target LIKE ")
+            .push_bind(starts.clone())
+            .push(" ESCAPE '\\' OR work_session LIKE ")
+            .push_bind(starts)
+            .push(" ESCAPE '\\' OR details LIKE ")
+            .push_bind(format!("%\"{}%", like_literal(&prefix).trim_matches('%')))
+            .push(" ESCAPE '\\')");
+    }
 }
 
 /// Events in `seq` order matching the filter, and how many match in all.
@@ -196,7 +228,15 @@ pub async fn list(
     if let Some(after) = f.after_seq {
         q.push(" AND seq > ").push_bind(after);
     }
-    q.push(" ORDER BY seq LIMIT ").push_bind(f.limit);
+    if let Some(before) = f.before_seq {
+        q.push(" AND seq < ").push_bind(before);
+    }
+    q.push(if f.newest_first {
+        " ORDER BY seq DESC LIMIT "
+    } else {
+        " ORDER BY seq LIMIT "
+    })
+    .push_bind(f.limit);
     let rows: Vec<EventRow> = q.build_query_as().fetch_all(&db.pool).await?;
     Ok((rows.into_iter().map(EventRow::into_event).collect(), total))
 }

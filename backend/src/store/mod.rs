@@ -19,6 +19,7 @@ pub mod audit;
 pub mod exec;
 pub mod groups;
 pub mod logins;
+pub mod recordings;
 pub mod servers;
 pub mod settings;
 pub mod shares;

@@ -1,5 +1,6 @@
 //! The audit log (staff and above): the chain's verification, filters kept in the URL so a view
-//! can be shared, and the events page by page.
+//! can be shared (free text, the short id the console shows, person, action, server, session,
+//! time), and the events newest first, page by page, each as a sentence.
 
 use crate::api::{self, ApiError, ApiResult};
 use crate::auth::use_auth;
@@ -7,7 +8,7 @@ use crate::components::ErrorBox;
 use crate::pages::admin::form::focus_when_rendered;
 use chrono::{DateTime, SecondsFormat, Utc};
 use gatehouse_shared::api::Page;
-use gatehouse_shared::audit::{AuditEvent, AuditVerification};
+use gatehouse_shared::audit::{sentence, AuditEvent, AuditVerification};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
@@ -16,7 +17,9 @@ use leptos_router::params::ParamsMap;
 use leptos_router::NavigateOptions;
 
 /// The filters, in the order of the form; each is both a URL and an API query parameter.
-const TEXT_FILTERS: [(&str, &str, &str); 4] = [
+const TEXT_FILTERS: [(&str, &str, &str); 6] = [
+    ("q", "Search", "text in the event"),
+    ("id", "Id", "3f2a9c1e"),
     ("user", "User", "username"),
     ("action", "Action", "work_session.*"),
     ("server", "Server", "web-01"),
@@ -249,6 +252,8 @@ fn Events(reload: RwSignal<u64>) -> impl IntoView {
     let fetch = move |cursor: Option<String>| {
         let mut pairs = query.with_untracked(api_pairs);
         pairs.push(("limit", PAGE_SIZE.to_owned()));
+        // Newest first: what just happened is what one looks for.
+        pairs.push(("order", "newest".to_owned()));
         let append = cursor.is_some();
         pairs.push(("cursor", cursor.unwrap_or_default()));
         let query_string = api::query(&pairs);
@@ -320,6 +325,7 @@ fn Events(reload: RwSignal<u64>) -> impl IntoView {
                     <tr>
                         <th scope="col">"Seq"</th>
                         <th scope="col">"At"</th>
+                        <th scope="col">"What happened"</th>
                         <th scope="col">"Actor"</th>
                         <th scope="col">"Action"</th>
                         <th scope="col">"Target"</th>
@@ -380,17 +386,22 @@ fn EventRow(event: AuditEvent) -> impl IntoView {
         let href = format!("/sessions/{}", api::encode(&id));
         view! { <A href=href attr:title=id>{short}</A> }
     });
+    let details = compact_details(&event.details);
     view! {
         <tr data-testid="audit-row" data-seq=event.seq tabindex="-1">
             <td class="num">{event.seq}</td>
             <td class="nowrap" title=event.at.to_rfc3339()>{format_seconds(&event.at)}</td>
+            <td class="wrap" data-testid="audit-sentence">{sentence(&event)}</td>
             <td>{event.actor.unwrap_or_else(|| "—".to_owned())}</td>
             <td class="mono">{event.action}</td>
             <td class="wrap">{event.target.unwrap_or_default()}</td>
             <td><span class=outcome_class(&event.outcome)>{event.outcome.clone()}</span></td>
             <td>{event.server.unwrap_or_default()}</td>
             <td>{session}</td>
-            <td class="details mono">{compact_details(&event.details)}</td>
+            // The sentence says what matters; the raw details stay one click away.
+            <td class="details mono">
+                {(!details.is_empty()).then(|| view! { <details><summary>"JSON"</summary>{details}</details> })}
+            </td>
         </tr>
     }
 }

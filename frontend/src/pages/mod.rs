@@ -12,6 +12,7 @@ pub mod live_terminals;
 pub mod login;
 pub mod new_session;
 pub mod playback;
+pub mod recordings;
 pub mod server_detail;
 pub mod servers;
 pub mod session_detail;

@@ -1,20 +1,113 @@
-//! Recording playback (`/recordings/:id`): a terminal's asciicast replayed in a read-only xterm,
-//! with play/pause, speed and seek. Keystrokes are listed apart, never written to the screen.
+//! Recording playback (`/recordings/:id`): the terminal's context (who, where, as whom, when,
+//! the work session's purpose), its asciicast replayed in a read-only xterm that shows the first
+//! frame before Play and scales a recording wider than the page down to fit, with play/pause,
+//! speed, seek and a download of the `.cast` file. Keystrokes are listed apart, never written
+//! to the screen.
 
 use crate::api;
 use crate::components::ErrorBox;
 use crate::terminal::asciicast::{self, format_clock, printable, Recording};
 use crate::terminal::player::Player;
 use crate::terminal::xterm::{self, Screen};
+use crate::time::{format_at, format_duration};
+use gatehouse_shared::recording::Recording as RecordingInfo;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use std::rc::Rc;
+use wasm_bindgen::JsCast;
 
 /// How often playback advances (ms): smooth enough for a terminal, cheap when idle.
 const TICK_MS: u32 = 40;
 /// Keystroke lines shown at most; the full record is in the file.
 const INPUTS_SHOWN: usize = 1000;
 const SPEEDS: [&str; 5] = ["0.5", "1", "2", "4", "8"];
+/// How many ticks between two checks that the screen fits the page.
+const FIT_EVERY_TICKS: u32 = 10;
+
+/// The moment the first frame shows: the screen as it was when the first key was typed (the
+/// prompt, after any escape-only output that starts a shell), or after the first output when
+/// nothing was typed.
+fn first_frame(recording: &Recording) -> Option<f64> {
+    let is_output = |e: &&asciicast::Event| matches!(e.kind, asciicast::EventKind::Output(_));
+    let typed = recording
+        .events
+        .iter()
+        .position(|e| matches!(e.kind, asciicast::EventKind::Input(_)));
+    let before_typing = typed
+        .and_then(|i| recording.events[..i].iter().rev().find(is_output))
+        .map(|e| e.time);
+    before_typing.or_else(|| recording.events.iter().find(is_output).map(|e| e.time))
+}
+
+/// Scales the screen down (never up) to the frame's width with a CSS transform, which keeps
+/// the recording's columns (reflowing them would garble full-screen programs), and makes the
+/// frame as tall as the scaled screen.
+fn fit_to_width(frame: NodeRef<leptos::html::Div>, host: NodeRef<leptos::html::Div>) {
+    let (Some(frame), Some(host)) = (frame.get_untracked(), host.get_untracked()) else {
+        return;
+    };
+    let host: &web_sys::HtmlElement = host.unchecked_ref();
+    let (natural, tall) = (host.offset_width(), host.offset_height());
+    let room = frame.client_width();
+    if natural <= 0 || room <= 0 {
+        return;
+    }
+    let scale = (f64::from(room) / f64::from(natural)).min(1.0);
+    let transform = if scale < 1.0 {
+        format!("transform: scale({scale:.4})")
+    } else {
+        String::new()
+    };
+    if host.get_attribute("style").unwrap_or_default() != transform {
+        let _ = host.set_attribute("style", &transform);
+        let height = (f64::from(tall) * scale).ceil();
+        let _ = frame.set_attribute("style", &format!("height: {height}px"));
+        let _ = frame.set_attribute("data-scale", &format!("{scale:.4}"));
+    }
+}
+
+/// Who, where, when and why, with the download.
+#[component]
+fn Context(info: RecordingInfo) -> impl IntoView {
+    let when = match info.ended_at {
+        Some(end) => format!(
+            "{} – {} ({})",
+            format_at(&info.started_at),
+            format_at(&end),
+            format_duration(info.duration_secs.unwrap_or_default().round() as i64)
+        ),
+        None => format!("{} – still open", format_at(&info.started_at)),
+    };
+    let ending = match (&info.end_reason, info.exit_code) {
+        (Some(reason), _) => reason.clone(),
+        (None, Some(code)) => format!("exit {code}"),
+        (None, None) if info.is_live() => "live".to_owned(),
+        (None, None) => "ended".to_owned(),
+    };
+    let session = format!("/sessions/{}", info.work_session.id);
+    let download = format!("{}?download=true", info.recording);
+    let file = format!("{}-{}.cast", info.server, info.id);
+    view! {
+        <dl class="playback-context" data-testid="playback-context">
+            <dt>"Who"</dt><dd data-testid="playback-owner">{info.owner.username.clone()}</dd>
+            <dt>"Server"</dt>
+            <dd data-testid="playback-server">
+                {info.server.clone()}{info.run_as.clone().map(|u| format!(" as {u}"))}
+            </dd>
+            <dt>"When"</dt><dd>{when}</dd>
+            <dt>"End"</dt><dd>{ending}</dd>
+            <dt>"Purpose"</dt>
+            <dd><A href=session attr:data-testid="playback-session">{info.work_session.purpose.clone()}</A></dd>
+        </dl>
+        // `download` and `rel=external` keep the router from treating the API path as a page.
+        <p class="export">
+            <a href=download download=file rel="external" data-testid="playback-download">
+                "Download (asciicast .cast)"
+            </a>
+        </p>
+    }
+}
 
 #[component]
 pub fn PlaybackPage() -> impl IntoView {
@@ -27,10 +120,15 @@ pub fn PlaybackPage() -> impl IntoView {
             api::recording(&id).await
         }
     });
+    let context = LocalResource::new(move || {
+        let id = id();
+        async move { api::get::<RecordingInfo>(&format!("/api/recordings/{id}")).await }
+    });
 
     view! {
         <section class="page playback-page" data-testid="playback">
             <h1>"Recording"</h1>
+            {move || context.get().and_then(Result::ok).map(|info| view! { <Context info=info /> })}
             {move || match recording.get() {
                 None => view! { <p class="loading">"Loading…"</p> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox error=Signal::derive(move || Some(e.clone())) /> }.into_any(),
@@ -52,6 +150,8 @@ fn PlaybackView(recording: Rc<Recording>) -> impl IntoView {
     // While the seek slider is dragged it shows the dragged time, not the playing one.
     let scrub = RwSignal::new(None::<f64>);
     let host = NodeRef::<leptos::html::Div>::new();
+    let frame = NodeRef::<leptos::html::Div>::new();
+    let ticks = std::cell::Cell::new(0u32);
     let player = StoredValue::new_local(None::<Rc<Player>>);
 
     let rec = recording.clone();
@@ -64,12 +164,23 @@ fn PlaybackView(recording: Rc<Recording>) -> impl IntoView {
         }
         let size = (rec.header.width, rec.header.height);
         let screen = Screen::open(el.into(), &xterm::options(Some(size), true), false);
-        player.set_value(Some(Rc::new(Player::new(Rc::new(screen), rec.clone()))));
+        let p = Rc::new(Player::new(Rc::new(screen), rec.clone()));
+        // The first frame before Play: the screen as the first output left it (a prompt).
+        if let Some(first) = first_frame(&rec) {
+            p.seek(first);
+        }
+        player.set_value(Some(p));
+        fit_to_width(frame, host);
     });
     let timer = gloo_timers::callback::Interval::new(TICK_MS, move || {
         let Some(p) = player.try_with_value(Clone::clone).flatten() else {
             return;
         };
+        // A resize in the recording or of the window changes the fit: look now and then.
+        ticks.set(ticks.get().wrapping_add(1));
+        if ticks.get() % FIT_EVERY_TICKS == 0 {
+            fit_to_width(frame, host);
+        }
         if p.playing() {
             let at = p.tick();
             position.try_set(at);
@@ -164,7 +275,9 @@ fn PlaybackView(recording: Rc<Recording>) -> impl IntoView {
                 {move || format!("{} / {}", format_clock(shown()), format_clock(duration))}
             </span>
         </div>
-        <div class="playback-screen" node_ref=host></div>
+        <div class="playback-frame" node_ref=frame>
+            <div class="playback-screen" data-testid="playback-screen" node_ref=host></div>
+        </div>
         <details class="playback-inputs">
             <summary>{format!("Keystrokes ({input_count})")}</summary>
             <ol>

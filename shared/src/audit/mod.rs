@@ -2,11 +2,13 @@
 
 mod action;
 mod details;
+mod sentence;
 
 pub use action::AuditAction;
 pub use details::{
     ExecRunDetails, ExecStartedDetails, ExtensionDetails, TransitionDetails, WebshDetails,
 };
+pub use sentence::{sentence, short_id, EventParts};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};

@@ -8,5 +8,6 @@ pub mod link;
 pub mod recording;
 pub mod service;
 pub mod terminal;
+pub mod text;
 pub mod viewers;
 pub mod watcher;

@@ -17,6 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The file a terminal's recording is written to, under `<data-dir>/recordings`.
+pub fn file_name(terminal: uuid::Uuid) -> String {
+    format!("{terminal}.cast")
+}
+
 /// The longest output stays written but not synced to the disk.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 

@@ -2,9 +2,11 @@
 //! to the store and the audit log exactly once, and bringing a terminal back after a restart.
 
 use crate::core::audit::{self, SUCCESS};
-use crate::core::gateway::recording::Recorder;
+use crate::core::gateway::recording::{self, Recorder};
 use crate::core::gateway::terminal::{Terminal, TerminalInfo};
+use crate::core::gateway::text;
 use crate::core::state::AppState;
+use crate::store::recordings;
 use crate::store::websh::{self, WebshRow};
 use crate::store::{StoreError, WriteTx};
 use crate::time::now;
@@ -41,12 +43,26 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
             output_bytes: snap.end,
             recording: WebshDetails::recording_path(term.id.0),
         }));
-    // The end and its audit row land together; on failure the row stays open and the restart
-    // recovery (or the agent's report) finishes it again.
+    // The searchable text comes from the file as it ends (the recorder is closed by now), so
+    // it is whole even for a terminal taken over after a restart. It is stored once, here; while
+    // the terminal is live a search reads its file instead (`core::recordings`).
+    let path = state.recording_path(&recording::file_name(term.id.0));
+    let text = tokio::task::spawn_blocking(move || text::extract(&path))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    if let Err(e) = &text {
+        tracing::warn!(terminal = %term.id, error = %e, "cannot read a recording's text");
+    }
+    // The end, the text and the audit row land together; on failure the row stays open and
+    // the restart recovery (or the agent's report) finishes it again.
     let written: Result<_, StoreError> = async {
         let at = now();
         let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
         websh::finish(&mut tx, state.workspace, term.id.0, snap.exit, reason, at).await?;
+        if let Ok(text) = &text {
+            recordings::save_text(&mut tx, term.id.0, text).await?;
+        }
         tx.commit(event).await
     }
     .await;

@@ -9,12 +9,12 @@ mod socket;
 
 use crate::core::audit::{self, SUCCESS};
 use crate::core::gateway::hub::CapReached;
-use crate::core::gateway::recording::Recorder;
+use crate::core::gateway::recording::{self, Recorder};
 use crate::core::gateway::service;
 use crate::core::gateway::terminal::{Terminal, TerminalInfo};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gatekeeper;
 use crate::store::{websh, WriteTx};
 use crate::time::now;
@@ -103,7 +103,7 @@ pub async fn open_websh(
         })?;
 
     let id = Uuid::new_v4();
-    let file = format!("{id}.cast");
+    let file = recording::file_name(id);
     let title = format!("{}@{}", auth.username, req.server);
     let recorder = Recorder::create(&state.recording_path(&file), req.cols, req.rows, &title)
         .map_err(|e| {
@@ -175,14 +175,24 @@ pub async fn open_websh(
     ))
 }
 
+/// How the recording is served.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordingQuery {
+    /// `true`: as an attachment named `<server>-<started>-<id>.cast`, for saving.
+    #[serde(default)]
+    pub download: bool,
+}
+
 /// The terminal's recording as asciicast v2 (the owner, or staff and above).
 #[utoipa::path(get, path = "/api/websh/{id}/recording", tag = "websh",
-    params(("id" = String, Path, description = "terminal id")),
+    params(("id" = String, Path, description = "terminal id"), RecordingQuery),
     responses((status = 200, content_type = "application/x-asciicast"), (status = 404, body = ErrorEnvelope)))]
 pub async fn recording(
     State(state): State<AppState>,
     auth: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<RecordingQuery>,
 ) -> ApiResult<Response> {
     let row = websh::get(&state.db, state.workspace, id)
         .await?
@@ -191,11 +201,34 @@ pub async fn recording(
     let bytes = tokio::fs::read(state.recording_path(&row.recording))
         .await
         .map_err(|_| ApiError::not_found("recording"))?;
-    Ok((
+    let mut response = (
         [(header::CONTENT_TYPE, "application/x-asciicast")],
         Body::from(bytes),
     )
-        .into_response())
+        .into_response();
+    if q.download {
+        // The server name is a DNS-like label (letters, digits, `-`, `.`), safe in a header;
+        // anything else is replaced all the same.
+        let server: String = row
+            .server_name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let started = crate::time::from_micros(row.created_at).format("%Y%m%d-%H%M%S");
+        let disposition = format!("attachment; filename=\"{server}-{started}-{id}.cast\"");
+        if let Ok(value) = header::HeaderValue::from_str(&disposition) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
 }
 
 /// End a live terminal: its owner closing the tab, or staff stepping in. The shell is killed on

@@ -4,13 +4,12 @@ use super::load_visible;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
-use crate::routes::page_limit;
+use crate::routes::{decode_cursor, encode_cursor, non_empty, page_limit, parse_time};
 use crate::store::audit::{self as audit_store, AuditFilter};
 use crate::store::users;
 use crate::store::work_sessions::{self, Involving, ListFilter};
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use gatehouse_shared::api::Page;
 use gatehouse_shared::work_session::TimelineEvent;
 use gatehouse_shared::{ErrorEnvelope, Scope, Status, WorkSession, WorkSessionId};
@@ -51,35 +50,6 @@ fn parse_statuses(text: Option<&str>) -> ApiResult<Option<Vec<Status>>> {
             .collect::<ApiResult<Vec<_>>>()
             .map(Some),
     }
-}
-
-/// An empty filter value (`?scope=`) means "no filter", as a form that submits every field sends.
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
-fn parse_time(field: &str, value: Option<String>) -> ApiResult<Option<DateTime<Utc>>> {
-    non_empty(value)
-        .map(|v| {
-            DateTime::parse_from_rfc3339(&v)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    ApiError::validation(field, "an RFC 3339 time such as 2026-11-24T09:00:00Z")
-                })
-        })
-        .transpose()
-}
-
-fn encode_cursor((created, id): &(i64, String)) -> String {
-    format!("{created}_{id}")
-}
-
-fn decode_cursor(text: &str) -> ApiResult<(i64, String)> {
-    let bad = || ApiError::validation("cursor", "not a cursor returned by this list");
-    let (created, id) = text.split_once('_').ok_or_else(bad)?;
-    let created = created.parse().map_err(|_| bad())?;
-    uuid::Uuid::parse_str(id).map_err(|_| bad())?;
-    Ok((created, id.to_owned()))
 }
 
 /// List work sessions with the filter bar's filters, newest first.
@@ -181,6 +151,8 @@ pub async fn timeline(
             kind: e.action,
             actor: e.actor,
             outcome: e.outcome,
+            target: e.target,
+            server: e.server,
             details: e.details,
         })
         .collect();
