@@ -38,10 +38,13 @@ pub fn is_root() -> bool {
 /// The account test terminals run as when the tests run as root: a dedicated system user with
 /// a plain `/bin/sh`, so no login script of the machine's own users (a version manager's rehash
 /// lock, a slow prompt) can stall or change a test. It also exercises run-as. `None` when not root.
+/// Named after this process, so two test processes (two checkouts tested side by side) never
+/// remove each other's account at exit.
 pub fn shell_user() -> Option<&'static str> {
-    const NAME: &str = "gatehouse-e2e";
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static USER: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
     *USER.get_or_init(|| {
+        let name: &'static str = NAME.get_or_init(|| format!("gh-e2e-{}", std::process::id()));
         if !is_root() {
             eprintln!(
                 "note: not running as root, so terminals, commands and file channels run as this \
@@ -51,7 +54,7 @@ pub fn shell_user() -> Option<&'static str> {
             return None;
         }
         let exists = Command::new("id")
-            .arg(NAME)
+            .arg(name)
             .output()
             .is_ok_and(|o| o.status.success());
         if !exists {
@@ -63,22 +66,23 @@ pub fn shell_user() -> Option<&'static str> {
                     "/nonexistent",
                     "--shell",
                     "/bin/sh",
-                    NAME,
+                    name,
                 ])
                 .status()
                 .expect("run useradd");
             // 9: created meanwhile by a parallel test.
             assert!(
                 status.success() || status.code() == Some(9),
-                "useradd {NAME} failed"
+                "useradd {name} failed"
             );
         }
         extern "C" fn remove_account() {
             // Only once every test of this process is done; a process still running as the
             // account (a shell a test left behind) makes userdel refuse, which is reported.
-            match Command::new("userdel").arg(NAME).status() {
+            let Some(name) = NAME.get() else { return };
+            match Command::new("userdel").arg(name).status() {
                 Ok(status) if status.success() => {}
-                other => eprintln!("note: could not remove the test account {NAME}: {other:?}"),
+                other => eprintln!("note: could not remove the test account {name}: {other:?}"),
             }
         }
         // SAFETY: registering a plain `extern "C"` function with no captured state. The test
@@ -87,7 +91,7 @@ pub fn shell_user() -> Option<&'static str> {
         unsafe {
             libc::atexit(remove_account)
         };
-        Some(NAME)
+        Some(name)
     })
 }
 
