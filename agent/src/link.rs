@@ -59,6 +59,7 @@ pub fn report_provisioned(tx: &Outbox, channel: ChannelId, run_as: &runas::RunAs
         let msg = control(&AgentMessage::Provisioned {
             channel,
             user: run_as.name.clone(),
+            groups: run_as.joined.clone(),
         });
         // The outbox is bounded; a full one means a gone or stuck link, and the open fails anyway.
         let _ = tx.try_send(msg);
@@ -255,11 +256,13 @@ impl Agent {
                 env,
                 allow_root,
                 provision,
+                provision_groups,
             } => {
                 let request = runas::Request {
                     user: user.as_deref(),
                     allow_root,
                     provision,
+                    groups: &provision_groups,
                 };
                 let opened = runas::resolve(request).and_then(|run_as| {
                     report_provisioned(tx, channel, &run_as);
@@ -339,11 +342,13 @@ impl Agent {
                 timeout_secs,
                 allow_root,
                 provision,
+                provision_groups,
             } => {
                 let run_as = runas::resolve(runas::Request {
                     user: user.as_deref(),
                     allow_root,
                     provision,
+                    groups: &provision_groups,
                 });
                 if let Ok(run_as) = &run_as {
                     report_provisioned(tx, channel, run_as);
@@ -357,11 +362,13 @@ impl Agent {
                 user,
                 allow_root,
                 provision,
+                provision_groups,
             } => {
                 let request = OpenAs {
                     user,
                     allow_root,
                     provision,
+                    groups: provision_groups,
                 };
                 self.files.open(channel, op, request, out.clone())
             }

@@ -25,6 +25,8 @@ pub struct RunAs {
     pub switch: bool,
     /// True when the agent created this account to serve the request.
     pub provisioned: bool,
+    /// The groups a created account was added to (empty otherwise).
+    pub joined: Vec<String>,
 }
 
 /// Whether this agent creates a person's own account on first use (`--provision-users`).
@@ -44,13 +46,15 @@ pub struct Request<'a> {
     pub allow_root: bool,
     /// `user` is the person's own account, which may be created when missing.
     pub provision: bool,
+    /// Groups a created account joins (the server entry's list; ordinary groups only).
+    pub groups: &'a [String],
 }
 
 /// Resolves a request to a run-as identity: uid 0 only when the gateway says the gate allowed
 /// root; a missing own account created when this agent provisions accounts.
 pub fn resolve(request: Request<'_>) -> Result<RunAs, String> {
     let run_as = match resolve_user(request.user) {
-        Err(Missing(name)) if request.provision => provision(&name)?,
+        Err(Missing(name)) if request.provision => provision(&name, request.groups)?,
         Err(Missing(name)) => return Err(format!("no user {name} on this server")),
         Err(Failed(message)) => return Err(message),
         Ok(run_as) => run_as,
@@ -87,7 +91,7 @@ impl From<&str> for Unresolved {
 
 /// Creates `name` as a person's account (locked password, home directory, login shell, its own
 /// group) and resolves it. Only when provisioning is on, only as root, never a system account.
-fn provision(name: &str) -> Result<RunAs, String> {
+fn provision(name: &str, groups: &[String]) -> Result<RunAs, String> {
     if !PROVISIONING.load(Ordering::Relaxed) {
         return Err(format!(
             "your account {name} does not exist on this server: ask an administrator to create \
@@ -121,16 +125,65 @@ fn provision(name: &str) -> Result<RunAs, String> {
             "useradd could not create the account {name} ({status})"
         ));
     }
+    let joined = if status.success() {
+        join_groups(name, groups)
+    } else {
+        Vec::new()
+    };
     let mut run_as = match resolve_user(Some(name)) {
         Ok(run_as) => run_as,
         Err(Missing(_)) => return Err(format!("the account {name} vanished after its creation")),
         Err(Failed(message)) => return Err(message),
     };
     run_as.provisioned = status.success();
+    run_as.joined = joined;
     if run_as.provisioned {
         tracing::info!(account = name, "created a person's account on first use");
     }
     Ok(run_as)
+}
+
+/// The lowest group id of an ordinary group (Debian's and most distributions' `GID_MIN`); the
+/// groups below it belong to the system.
+const FIRST_ORDINARY_GID: u32 = 1000;
+
+/// Adds a just-created account to those of `groups` that exist and are ordinary groups: never
+/// an administrative group (whatever the gateway asks) nor a system one. Returns the groups
+/// joined; a refusal or failure is logged and the account stays without it.
+fn join_groups(name: &str, groups: &[String]) -> Vec<String> {
+    let joinable: Vec<&str> = groups
+        .iter()
+        .map(String::as_str)
+        .filter(|group| {
+            let ordinary = gatehouse_shared::server::is_allowed_provision_group(group)
+                && nix::unistd::Group::from_name(group)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|g| g.gid.as_raw() >= FIRST_ORDINARY_GID);
+            if !ordinary {
+                tracing::warn!(account = name, %group, "not adding a created account to this group: it is missing, a system group or an administrative one");
+            }
+            ordinary
+        })
+        .collect();
+    if joinable.is_empty() {
+        return Vec::new();
+    }
+    let added = std::process::Command::new("usermod")
+        .args(["--append", "--groups", &joinable.join(",")])
+        .arg(name)
+        .status();
+    match added {
+        Ok(status) if status.success() => joinable.into_iter().map(str::to_owned).collect(),
+        other => {
+            tracing::warn!(
+                account = name,
+                ?other,
+                "could not add a created account to its groups"
+            );
+            Vec::new()
+        }
+    }
 }
 
 fn resolve_user(requested: Option<&str>) -> Result<RunAs, Unresolved> {
@@ -175,6 +228,7 @@ fn identity(user: &User, switch: bool, groups: Vec<u32>) -> RunAs {
         },
         switch,
         provisioned: false,
+        joined: Vec::new(),
     }
 }
 

@@ -133,6 +133,7 @@ impl Gateway {
             user: user.map(str::to_owned),
             allow_root,
             provision: false,
+            provision_groups: Vec::new(),
         })
         .await;
         self.reply(channel).await
@@ -153,6 +154,7 @@ impl Gateway {
             user: None,
             allow_root: true,
             provision: false,
+            provision_groups: Vec::new(),
         })
         .await;
         assert_eq!(self.reply(channel).await, FileReply::Ok);
@@ -276,6 +278,7 @@ async fn a_download_stays_within_the_window_and_ends_with_its_hash() {
         user: None,
         allow_root: true,
         provision: false,
+        provision_groups: Vec::new(),
     })
     .await;
     let FileReply::ReadStarted { size, .. } = gw.reply(channel).await else {

@@ -25,7 +25,7 @@ use utoipa::OpenApi;
         routes::groups::add_member, routes::groups::add_servers,
         routes::tokens::list_tokens, routes::tokens::create_token, routes::tokens::revoke_token,
         routes::servers::list_servers, routes::servers::create_server, routes::servers::get_server,
-        routes::servers::delete_server, routes::servers::create_registration_token,
+        routes::servers::delete_server, routes::servers::update_server, routes::servers::create_registration_token,
         routes::agents::register,
         routes::work_sessions::create_work_session, routes::work_sessions::list_work_sessions,
         routes::work_sessions::get_work_session, routes::work_sessions::timeline,

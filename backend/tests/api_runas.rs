@@ -264,3 +264,100 @@ async fn staff_remove_members_patterns_and_whole_groups() {
         );
     }
 }
+
+#[tokio::test]
+async fn staff_name_the_groups_created_accounts_join_and_administrative_ones_are_refused() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    let staff = app.user(&root, "stu", "staff").await;
+    let mia = app.user(&root, "mia", "member").await;
+    let server = app.server(&root, "web-01").await;
+    let path = format!("/api/servers/{}", id(&server));
+    assert_eq!(server["provision_groups"], json!([]));
+    app.call(
+        "PATCH",
+        &path,
+        Some(json!({"provision_groups": ["developers"]})),
+        &mia,
+    )
+    .await
+    .expect_error(403, "forbidden");
+    for bad in [
+        json!(["sudo"]),
+        json!(["docker"]),
+        json!(["Bad Name"]),
+        json!(["a;b"]),
+    ] {
+        let err = app
+            .call(
+                "PATCH",
+                &path,
+                Some(json!({"provision_groups": bad})),
+                &staff,
+            )
+            .await
+            .expect_error(400, "validation_error");
+        assert_eq!(err["fields"][0]["field"], "provision_groups", "{err}");
+    }
+    let many: Vec<String> = (0..33).map(|i| format!("g{i}")).collect();
+    app.call(
+        "PATCH",
+        &path,
+        Some(json!({"provision_groups": many})),
+        &staff,
+    )
+    .await
+    .expect_error(400, "validation_error");
+    app.call(
+        "PATCH",
+        &path,
+        Some(json!({"provision_groups": ["developers"], "tags": []})),
+        &staff,
+    )
+    .await
+    .expect_error(400, "validation_error");
+    app.call(
+        "PATCH",
+        "/api/servers/00000000-0000-4000-8000-000000000000",
+        Some(json!({"provision_groups": []})),
+        &staff,
+    )
+    .await
+    .expect_error(404, "not_found");
+    // Nothing refused was written.
+    let unchanged = app.get(&path, &root).await.expect(200);
+    assert_eq!(unchanged["provision_groups"], json!([]));
+
+    let changed = app
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"provision_groups": [" developers", "developers", "ops-readers"]})),
+            &staff,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        changed["provision_groups"],
+        json!(["developers", "ops-readers"])
+    );
+    // The same list again changes nothing and records nothing.
+    app.call(
+        "PATCH",
+        &path,
+        Some(json!({"provision_groups": ["developers", "ops-readers"]})),
+        &staff,
+    )
+    .await
+    .expect(200);
+    let events = app
+        .get("/api/audit?action=server.updated", &root)
+        .await
+        .expect(200);
+    assert_eq!(events["items"].as_array().unwrap().len(), 1, "{events}");
+    assert_eq!(events["items"][0]["actor"], "stu");
+    assert_eq!(
+        events["items"][0]["details"]["provision_groups"],
+        json!({"from": [], "to": ["developers", "ops-readers"]})
+    );
+}

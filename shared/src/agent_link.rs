@@ -60,8 +60,14 @@ pub enum AgentMessage {
     },
     /// A channel opened (a PTY or a command is running).
     Opened { channel: ChannelId },
-    /// The agent created the server account `user` to open `channel` (`--provision-users`).
-    Provisioned { channel: ChannelId, user: String },
+    /// The agent created the server account `user` to open `channel` (`--provision-users`),
+    /// and added it to `groups` (those of the server entry's list that the agent allowed).
+    Provisioned {
+        channel: ChannelId,
+        user: String,
+        #[serde(default)]
+        groups: Vec<String>,
+    },
     /// A channel could not be opened; `message` is shown to the user.
     OpenFailed { channel: ChannelId, message: String },
     /// A PTY's shell ended.
@@ -108,6 +114,9 @@ pub enum GatewayMessage {
         /// when it is missing (and says so with `provisioned`).
         #[serde(default)]
         provision: bool,
+        /// Groups a created account joins (the server entry's `provision_groups`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provision_groups: Vec<String>,
     },
     /// Resend a live PTY's output from `from_offset` (after a reconnect) and keep streaming.
     Attach {
@@ -139,6 +148,9 @@ pub enum GatewayMessage {
         allow_root: bool,
         #[serde(default)]
         provision: bool,
+        /// Groups a created account joins (the server entry's `provision_groups`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provision_groups: Vec<String>,
     },
     /// Runs one file operation as `user` (agents announce the `files` capability).
     FileOpen {
@@ -148,6 +160,9 @@ pub enum GatewayMessage {
         allow_root: bool,
         #[serde(default)]
         provision: bool,
+        /// Groups a created account joins (the server entry's `provision_groups`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        provision_groups: Vec<String>,
     },
     /// The upload of a `Write` is complete: sync and move it into place.
     FileEnd {

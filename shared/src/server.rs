@@ -18,7 +18,50 @@ pub struct Server {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
     pub groups: Vec<String>,
+    /// Server groups (on the machine) that an account the agent creates on first use joins.
+    #[serde(default)]
+    pub provision_groups: Vec<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// `PATCH /api/servers/{id}` (staff): only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateServer {
+    /// Groups on the machine (such as `developers`) that accounts created there on first use
+    /// join; the agent refuses system and administrative groups whatever is listed here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 32, nullable = false))]
+    pub provision_groups: Option<Vec<String>>,
+}
+
+/// The most groups a server entry may name for provisioned accounts.
+pub const MAX_PROVISION_GROUPS: usize = 32;
+
+/// Groups a provisioned account may never join, whatever a server entry says: membership in
+/// any of them is administrative power over the machine.
+pub const PRIVILEGED_GROUPS: &[&str] = &[
+    "root",
+    "sudo",
+    "wheel",
+    "admin",
+    "adm",
+    "docker",
+    "lxd",
+    "libvirt",
+    "disk",
+    "shadow",
+    "staff",
+    "kmem",
+    "tty",
+    "systemd-journal",
+];
+
+/// Whether `name` may be listed as a group for provisioned accounts: a valid name that is not
+/// an administrative group.
+pub fn is_allowed_provision_group(name: &str) -> bool {
+    crate::user::is_valid_unix_user(name) && !PRIVILEGED_GROUPS.contains(&name)
 }
 
 /// `POST /api/servers`.

@@ -95,6 +95,14 @@ pub fn shell_user() -> Option<&'static str> {
     })
 }
 
+/// The uid of a server account, or `None` when there is no such account.
+pub fn uid_of(account: &str) -> Option<u32> {
+    let out = Command::new("id").args(["-u", account]).output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().parse().ok())?
+}
+
 /// A rustls client configuration trusting only the PEM CA `ca_pem` (a `--tls-self-signed` server).
 pub fn client_tls(ca_pem: &[u8]) -> std::sync::Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();

@@ -42,6 +42,8 @@ pub struct OpenAs {
     pub allow_root: bool,
     /// `user` is the person's own account, which may be created when missing.
     pub provision: bool,
+    /// Groups a created account joins.
+    pub groups: Vec<String>,
 }
 
 /// Where a channel's messages go. `control` is the link's outbox; `bulk` carries a read's data
@@ -375,6 +377,7 @@ impl FileService {
             user: open_as.user.as_deref(),
             allow_root: open_as.allow_root,
             provision: open_as.provision,
+            groups: &open_as.groups,
         };
         let run_as = match runas::resolve(request) {
             Ok(run_as) => {

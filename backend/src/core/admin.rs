@@ -7,6 +7,7 @@ use crate::auth::{password, secrets};
 use crate::core::audit::{self, SUCCESS};
 use crate::core::sessions;
 use crate::core::state::AppState;
+use crate::store::servers::ServerRow;
 use crate::store::{groups, servers, tokens, users, Db, StoreError, WriteTx};
 use crate::store::{logins, work_sessions};
 use chrono::{DateTime, Duration, Utc};
@@ -15,7 +16,9 @@ use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::runs_as_root;
 use gatehouse_shared::lifecycle::{Action, Actor};
 use gatehouse_shared::pattern::is_valid_pattern;
-use gatehouse_shared::server::is_valid_server_name;
+use gatehouse_shared::server::{
+    is_allowed_provision_group, is_valid_server_name, MAX_PROVISION_GROUPS,
+};
 use gatehouse_shared::token::{MAX_TOKEN_DAYS, TOKEN_PREFIX};
 use gatehouse_shared::user::{
     is_system_account, is_valid_unix_user, is_valid_username, MAX_PASSWORD_LEN, MIN_PASSWORD_LEN,
@@ -778,6 +781,59 @@ pub async fn delete_server(
             .actor(by.name)
             .target(name)
             .server(name),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sets the groups accounts created on `server` on first use join: each a valid group name, not
+/// an administrative group, listed once, at most [`MAX_PROVISION_GROUPS`]. Audited from → to.
+pub async fn set_provision_groups(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    server: &ServerRow,
+    groups: &[String],
+    at: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    if groups.len() > MAX_PROVISION_GROUPS {
+        return Err(CoreError::invalid(
+            "provision_groups",
+            format!("at most {MAX_PROVISION_GROUPS} groups"),
+        ));
+    }
+    let mut wanted: Vec<String> = Vec::with_capacity(groups.len());
+    for group in groups.iter().map(|g| g.trim()) {
+        if !is_allowed_provision_group(group) {
+            return Err(CoreError::invalid(
+                "provision_groups",
+                format!(
+                    "{group:?} cannot be given to created accounts: use the name of an ordinary \
+                     group on the machine (administrative groups such as sudo or docker are refused)"
+                ),
+            ));
+        }
+        if !wanted.iter().any(|g| g == group) {
+            wanted.push(group.to_owned());
+        }
+    }
+    let before = server.provision_groups()?;
+    if before == wanted {
+        return Ok(());
+    }
+    let id = server.server_id()?;
+    let mut tx = WriteTx::begin(db, ws, at).await?;
+    if !servers::set_provision_groups(&mut tx, ws, id, &wanted).await? {
+        return Err(CoreError::NotFound("server"));
+    }
+    tx.commit(
+        audit::event(AuditAction::ServerUpdated, SUCCESS)
+            .actor(by.name)
+            .target(&server.name)
+            .server(&server.name)
+            .details(serde_json::json!({
+                "provision_groups": { "from": before, "to": wanted },
+            })),
     )
     .await?;
     Ok(())

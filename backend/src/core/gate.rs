@@ -8,6 +8,7 @@
 use crate::core::audit::{self, DENIED};
 use crate::core::runas::RunAs;
 use crate::core::state::AppState;
+use crate::store::servers;
 use crate::time::now;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
@@ -39,6 +40,9 @@ pub struct GatePass {
     scope: Scope,
     run_as: RunAs,
     allow_root: bool,
+    /// The server entry's groups for an account created on first use (only when the
+    /// operation runs as the caller's own account, the one an agent may create).
+    provision_groups: Vec<String>,
 }
 
 impl GatePass {
@@ -65,6 +69,11 @@ impl GatePass {
         self.run_as.own
     }
 
+    /// Groups an account the agent creates for this operation joins.
+    pub fn provision_groups(&self) -> Vec<String> {
+        self.provision_groups.clone()
+    }
+
     /// Whether the agent may run this as root (the session grants `sudo`).
     pub fn allow_root(&self) -> bool {
         self.allow_root
@@ -87,6 +96,11 @@ pub async fn check(
     match gate::check(op, &asker.principal, session.as_ref(), token_allows, now()) {
         Ok(()) => Ok(GatePass {
             allow_root: session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+            provision_groups: if run_as.own {
+                provision_groups(state, op.server).await
+            } else {
+                Vec::new()
+            },
             session,
             server: op.server.to_owned(),
             scope: op.scope,
@@ -95,6 +109,19 @@ pub async fn check(
         Err(denial) => {
             audit_denial(state, asker, session.as_ref(), op, &denial, note).await;
             Err(denial)
+        }
+    }
+}
+
+/// The server entry's groups for provisioned accounts; none when it cannot be read (the account
+/// is then created without them, which grants less, never more).
+async fn provision_groups(state: &AppState, server: &str) -> Vec<String> {
+    match servers::by_name(&state.db, state.workspace, server).await {
+        Ok(Some(row)) => row.provision_groups().unwrap_or_default(),
+        Ok(None) => Vec::new(),
+        Err(e) => {
+            tracing::warn!(%server, error = %e, "cannot read the server's provisioning groups");
+            Vec::new()
         }
     }
 }

@@ -17,6 +17,7 @@ use gatehouse_shared::api::{Page, RunAsChoices};
 use gatehouse_shared::pattern;
 use gatehouse_shared::server::{
     CreateRegistrationToken, CreateServer, RegistrationToken, RegistrationTokenInfo, Server,
+    UpdateServer,
 };
 use gatehouse_shared::{ErrorEnvelope, ServerId};
 use serde::Deserialize;
@@ -32,7 +33,10 @@ pub fn router() -> Router<AppState> {
             "/api/servers/registration-tokens/{id}",
             delete(revoke_registration_token),
         )
-        .route("/api/servers/{id}", get(get_server).delete(delete_server))
+        .route(
+            "/api/servers/{id}",
+            get(get_server).patch(update_server).delete(delete_server),
+        )
         .route("/api/run-as/{server}", get(run_as_choices))
 }
 
@@ -124,6 +128,26 @@ pub async fn get_server(
     auth: AuthUser,
     ApiPath(id): ApiPath<ServerId>,
 ) -> ApiResult<Json<Server>> {
+    let row = visible_server(&state, &auth, id).await?;
+    Ok(Json(with_groups(&state, vec![row]).await?.remove(0)))
+}
+
+/// Change a server entry (staff): the groups accounts created there on first use join.
+#[utoipa::path(patch, path = "/api/servers/{id}", tag = "servers", request_body = UpdateServer,
+    params(("id" = String, Path, description = "server id")),
+    responses((status = 200, body = Server), (status = 400, body = ErrorEnvelope),
+              (status = 404, body = ErrorEnvelope)))]
+pub async fn update_server(
+    State(state): State<AppState>,
+    Staff(auth): Staff,
+    ApiPath(id): ApiPath<ServerId>,
+    ApiJson(body): ApiJson<UpdateServer>,
+) -> ApiResult<Json<Server>> {
+    let row = visible_server(&state, &auth, id).await?;
+    if let Some(groups) = &body.provision_groups {
+        admin::set_provision_groups(&state.db, state.workspace, auth.by(), &row, groups, now())
+            .await?;
+    }
     let row = visible_server(&state, &auth, id).await?;
     Ok(Json(with_groups(&state, vec![row]).await?.remove(0)))
 }

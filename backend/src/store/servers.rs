@@ -16,11 +16,19 @@ pub struct ServerRow {
     pub connected: bool,
     pub last_seen: Option<i64>,
     pub created_at: i64,
+    /// JSON list of group names (`provision_groups`).
+    pub provision_groups: String,
 }
 
 impl ServerRow {
     pub fn server_id(&self) -> Result<ServerId, StoreError> {
         parse_id(&self.id)
+    }
+
+    /// The groups an account created on first use joins.
+    pub fn provision_groups(&self) -> Result<Vec<String>, StoreError> {
+        serde_json::from_str(&self.provision_groups)
+            .map_err(|_| StoreError::Corrupt(format!("provision_groups of server {}", self.name)))
     }
 
     /// The API shape; `groups` are the names of groups whose patterns match this server.
@@ -33,12 +41,13 @@ impl ServerRow {
             connected: self.connected,
             last_seen: opt_from_micros(self.last_seen),
             groups,
+            provision_groups: self.provision_groups()?,
             created_at: from_micros(self.created_at),
         })
     }
 }
 
-const COLUMNS: &str = "id, name, os, platform, connected, last_seen, created_at";
+const COLUMNS: &str = "id, name, os, platform, connected, last_seen, created_at, provision_groups";
 
 pub async fn insert(
     tx: &mut WriteTx,
@@ -66,6 +75,7 @@ pub async fn insert(
         connected: false,
         last_seen: None,
         created_at: to_micros(now),
+        provision_groups: "[]".to_owned(),
     })
 }
 
@@ -273,4 +283,22 @@ pub async fn reset_presence(db: &Db, ws: WorkspaceId) -> Result<(), StoreError> 
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// Sets the groups accounts created on first use join; false when no such server.
+pub async fn set_provision_groups(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    id: ServerId,
+    groups: &[String],
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".to_owned());
+    let done =
+        sqlx::query("UPDATE servers SET provision_groups = ? WHERE workspace_id = ? AND id = ?")
+            .bind(json)
+            .bind(ws.to_string())
+            .bind(id.to_string())
+            .execute(tx.conn())
+            .await?;
+    Ok(done.rows_affected() == 1)
 }

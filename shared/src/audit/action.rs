@@ -71,6 +71,8 @@ audit_actions! {
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",
     ServerCreated => "server.created",
+    /// A server entry changed (details: each field from and to).
+    ServerUpdated => "server.updated",
     ServerDeleted => "server.deleted",
     RegistrationTokenCreated => "registration_token.created",
     RegistrationTokenRevoked => "registration_token.revoked",

@@ -35,6 +35,11 @@ impl Console {
 
     /// A superuser `ops`, the extra `users` (name, role), and registered, connected `agents`.
     pub async fn start(users: &[(&str, &str)], agents: &[&str]) -> Self {
+        Self::start_with(users, agents, &[]).await
+    }
+
+    /// Like [`Console::start`], the agents run with `agent_flags` (`--provision-users`).
+    pub async fn start_with(users: &[(&str, &str)], agents: &[&str], agent_flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         create_user(dir.path(), "ops", "superuser");
         for (name, role) in users {
@@ -52,12 +57,8 @@ impl Console {
                 .await;
             let token = reg["token"].as_str().expect("token");
             for name in agents {
-                running.push(Agent::register_and_run(
-                    &server.base,
-                    token,
-                    name,
-                    dir.path(),
-                ));
+                let config = Agent::register(&server.base, token, name, dir.path(), None);
+                running.push(Agent::run_with(name, &config, agent_flags));
             }
             for name in agents {
                 wait_connected(&api, name, true).await;
@@ -118,6 +119,25 @@ impl Console {
                 json!({"purpose": purpose, "scopes": scopes, "servers": servers,
                        "duration_secs": 3600}),
             )
+            .await
+    }
+
+    /// A one-hour work session of `member` on web-01 with `scopes`, approved by `ops` and
+    /// activated by the member: the session as activated.
+    pub async fn active_session_of(&self, member: &Api, purpose: &str, scopes: &[&str]) -> Value {
+        let session = member
+            .post(
+                "/api/work-sessions",
+                json!({"purpose": purpose, "scopes": scopes, "servers": ["web-01"],
+                       "duration_secs": 3600}),
+            )
+            .await;
+        let id = session["id"].as_str().expect("id").to_owned();
+        self.api()
+            .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
+            .await;
+        member
+            .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
             .await
     }
 

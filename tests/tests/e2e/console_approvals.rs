@@ -17,20 +17,10 @@ async fn console_extension_request_is_decided_from_the_keyboard_and_the_member_s
         .await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    let session = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "patch kernels", "scopes": ["websh"], "servers": ["web-01"],
-                   "duration_secs": 3600}),
-        )
+    let active = cx
+        .active_session_of(&mia, "patch kernels", &["websh"])
         .await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-        .await;
-    let active = mia
-        .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let id = active["id"].as_str().expect("id").to_owned();
     let expires = active["expires_at"]
         .as_str()
         .expect("expires_at")

@@ -6,7 +6,6 @@ use crate::console::Console;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::{run_ui_test, Browser};
 use gatehouse_e2e::{eventually, Api};
-use serde_json::json;
 use std::time::Duration;
 
 /// The shell's process id, as it prints it (`echo pid-$$` shows `pid-<n>` on a line of its own).
@@ -29,19 +28,10 @@ async fn console_terminals_survive_navigation_and_reload() {
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    let session = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "tail logs", "scopes": ["websh"], "servers": ["web-01"],
-                   "duration_secs": 3600}),
-        )
-        .await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-        .await;
-    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let id = cx.active_session_of(&mia, "tail logs", &["websh"]).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
 
     let member = cx.signed_in("mia").await;
     run_ui_test(

@@ -11,6 +11,7 @@ mod console_exec;
 mod console_files;
 mod console_flow;
 mod console_people;
+mod console_provision;
 mod console_recordings;
 mod console_sessions;
 mod console_share;

@@ -5,7 +5,7 @@
 
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{shell_user, wait_connected, Agent, Api, PASSWORD};
+use gatehouse_e2e::{shell_user, uid_of, wait_connected, Agent, Api, PASSWORD};
 use serde_json::{json, Value};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
@@ -72,13 +72,6 @@ impl Drop for AccountGuard {
             .status();
         let _ = Command::new("userdel").args(["-r", &self.0]).status();
     }
-}
-
-fn uid_of(account: &str) -> Option<u32> {
-    let out = Command::new("id").args(["-u", account]).output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().parse().ok())?
 }
 
 #[tokio::test]

@@ -170,6 +170,7 @@ impl AgentLink {
             env: Vec::new(),
             allow_root: pass.allow_root(),
             provision: pass.provision(),
+            provision_groups: pass.provision_groups(),
         };
         self.open(channel, &msg).await
     }
@@ -191,6 +192,7 @@ impl AgentLink {
             timeout_secs,
             allow_root: pass.allow_root(),
             provision: pass.provision(),
+            provision_groups: pass.provision_groups(),
         };
         self.open(channel, &msg).await
     }
@@ -204,6 +206,7 @@ impl AgentLink {
             user: pass.run_as().map(str::to_owned),
             allow_root: pass.allow_root(),
             provision: pass.provision(),
+            provision_groups: pass.provision_groups(),
         };
         self.send(&msg).await
     }

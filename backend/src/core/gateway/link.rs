@@ -249,12 +249,21 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
             link.resolve_open(channel, Ok(()));
         }
         // Only for a channel of this link: an agent cannot fill the log with made-up accounts.
-        AgentMessage::Provisioned { channel, user } if link.knows(channel) => {
+        AgentMessage::Provisioned {
+            channel,
+            user,
+            groups,
+        } if link.knows(channel) => {
             tracing::info!(server = %link.server_name, account = %user, "agent created an account");
+            let mut details = serde_json::json!({ "account": user, "channel": channel });
+            // Rows written before groups existed keep their shape (and hash).
+            if !groups.is_empty() {
+                details["groups"] = serde_json::json!(groups);
+            }
             let event = audit::event(AuditAction::AgentUserProvisioned, SUCCESS)
                 .target(&user)
                 .server(&link.server_name)
-                .details(serde_json::json!({ "account": user, "channel": channel }));
+                .details(details);
             let _ = audit::record_event(state, event).await;
         }
         AgentMessage::Provisioned { .. } => return false,
