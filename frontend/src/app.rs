@@ -1,6 +1,7 @@
 //! The console's root: sign-in context, live updates, the top bar and the route table.
 
 use crate::auth::{use_auth, Auth};
+use crate::components::notices::DecisionNotices;
 use crate::components::ApprovalsLink;
 use crate::live::Live;
 use crate::pages;
@@ -27,6 +28,9 @@ pub fn App() -> impl IntoView {
         <Router>
             <TopBar />
             <main class="main" id="main">
+                <Show when=move || auth.me.with(Option::is_some)>
+                    <DecisionNotices />
+                </Show>
                 <Routes fallback=|| view! { <p class="empty">"There is no such page."</p> }>
                     <Route path=path!("/") view=|| view! { <Redirect path="/sessions" /> } />
                     <Route path=path!("/setup") view=pages::setup::SetupPage />

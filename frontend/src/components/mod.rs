@@ -3,6 +3,7 @@
 pub mod decision;
 pub mod error;
 pub mod extension;
+pub mod notices;
 pub mod path_form;
 pub mod pending;
 pub mod qr;

@@ -164,7 +164,7 @@ async fn console_request_approve_narrow_websh_revoke() {
             // the same fields.
             member.goto(&format!("/sessions/{id}")).await;
             let notice = member
-                .wait_text("[data-testid=ended-notice]", "Revoked")
+                .wait_text("[data-testid=ended-notice]", "Revoked by ops")
                 .await;
             let text = notice.text().await.expect("text");
             assert!(text.contains("e2e: work is done"), "ended notice: {text:?}");

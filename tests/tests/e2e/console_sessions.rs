@@ -189,11 +189,52 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
             cx.api()
                 .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
                 .await;
-            // The row changes by itself, without a reload.
+            // The row changes by itself, without a reload, and a notice says who decided.
             browser
                 .wait_for(&format!("{row}[data-status=approved]"))
                 .await;
+            browser
+                .wait_text(
+                    "[data-testid=decision-notice][data-kind=approved]",
+                    "approved by ops",
+                )
+                .await;
             browser.assert_not_reloaded().await;
+
+            // A decision made while the console was closed is told on the next visit; the one
+            // already shown is not told again.
+            let second = mia
+                .post(
+                    "/api/work-sessions",
+                    json!({"purpose": "second ask", "scopes": ["websh"], "servers": ["web-01"],
+                           "duration_secs": 600}),
+                )
+                .await;
+            let second = second["id"].as_str().expect("id").to_owned();
+            browser
+                .client
+                .goto("about:blank")
+                .await
+                .expect("leave the console");
+            cx.api()
+                .post(
+                    &format!("/api/work-sessions/{second}/reject"),
+                    json!({"reason": "not this week"}),
+                )
+                .await;
+            browser.goto("/sessions").await;
+            browser
+                .wait_text(
+                    "[data-testid=decision-notice][data-kind=rejected]",
+                    "not this week",
+                )
+                .await;
+            assert_eq!(
+                browser
+                    .count("[data-testid=decision-notice][data-kind=approved]")
+                    .await,
+                0
+            );
         },
     )
     .await;

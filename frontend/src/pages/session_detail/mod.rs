@@ -123,7 +123,7 @@ fn EndedNotice(session: WorkSession) -> impl IntoView {
         Status::Expired => "Expired: its window ran out",
         Status::Completed => "Completed",
         Status::Rejected => "Rejected",
-        Status::Cancelled => "Cancelled by its requester",
+        Status::Cancelled => "Cancelled",
         Status::Pending | Status::Approved | Status::Active => "",
     };
     let reason = session
@@ -149,9 +149,35 @@ fn EndedNotice(session: WorkSession) -> impl IntoView {
             ),
         ])
     );
+    // Who ended it: the actor of its last transition on the timeline (the scheduler for an
+    // expiry, which the text already says).
+    let id = session.id.to_string();
+    let status = session.status;
+    let ended_by = LocalResource::new(move || {
+        let id = id.clone();
+        async move {
+            let kind = format!("work_session.{}", status.as_str());
+            api::timeline(&id)
+                .await
+                .ok()?
+                .into_iter()
+                .rev()
+                .find(|e| e.kind == kind)?
+                .actor
+                .filter(|a| a != "system")
+        }
+    });
+    let by = move || {
+        ended_by
+            .get()
+            .flatten()
+            .filter(|_| !matches!(status, Status::Expired))
+            .map(|actor| format!(" by {actor}"))
+            .unwrap_or_default()
+    };
     view! {
         <p class="ended-notice" data-testid="ended-notice" role="status">
-            {format!("{why}{reason}.")}
+            {move || format!("{why}{}{reason}.", by())}
             " "
             <A href=again attr:data-testid="request-again">"Request again"</A>
         </p>
