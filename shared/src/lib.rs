@@ -29,6 +29,7 @@ macro_rules! string_schema {
     };
 }
 
+pub mod acl;
 pub mod agent_link;
 pub mod api;
 pub mod approval;
