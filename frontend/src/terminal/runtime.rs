@@ -173,6 +173,16 @@ impl Runtime {
         }
     }
 
+    /// Takes the page's colours and `font_size` (the preferences changed) and refits.
+    pub fn restyle(&self, font_size: u32) {
+        self.screen.restyle(font_size);
+        Refit {
+            screen: Rc::downgrade(&self.screen),
+            stream: Rc::downgrade(&self.stream),
+        }
+        .run();
+    }
+
     pub fn shutdown(&self) {
         self.closed.set(true);
         if let Some(observer) = &self.observer {
@@ -199,6 +209,17 @@ pub fn mount(
         };
         if let Some(start) = start.borrow_mut().take() {
             runtime.set_value(Some(Rc::new(start(el.into()))));
+        }
+    });
+    // Open terminals follow the theme switch and the font size control.
+    let prefs = crate::prefs::use_prefs();
+    Effect::new(move |first: Option<()>| {
+        let size = prefs.font_size.get();
+        prefs.colours.track();
+        if first.is_some() {
+            if let Some(rt) = runtime.with_value(Clone::clone) {
+                rt.restyle(size);
+            }
         }
     });
     on_cleanup(move || {
