@@ -65,8 +65,8 @@ impl Prefs {
             .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
         {
             let changed = Closure::<dyn FnMut()>::new(move || prefs.colours.update(|n| *n += 1));
-            let _ = query
-                .add_event_listener_with_callback("change", changed.as_ref().unchecked_ref());
+            let _ =
+                query.add_event_listener_with_callback("change", changed.as_ref().unchecked_ref());
             changed.forget();
         }
         provide_context(prefs);
@@ -134,5 +134,27 @@ pub fn ThemeSwitch() -> impl IntoView {
                 <option value="dark">"Dark"</option>
             </select>
         </label>
+    }
+}
+
+/// A− / A+ for the terminal font size; open terminals follow it (`runtime::mount`).
+#[component]
+pub fn FontSizeControl() -> impl IntoView {
+    let prefs = use_prefs();
+    let size = prefs.font_size;
+    view! {
+        <span class="font-size" role="group" aria-label="Terminal text size">
+            <button type="button" data-testid="font-smaller" aria-label="Smaller terminal text"
+                disabled=move || { size.get() <= FONT_MIN } on:click=move |_| prefs.step_font(-1)>
+                "A−"
+            </button>
+            <span class="font-size-value" data-testid="font-size" title="Terminal text size (px)">
+                {move || size.get()}
+            </span>
+            <button type="button" data-testid="font-larger" aria-label="Larger terminal text"
+                disabled=move || { size.get() >= FONT_MAX } on:click=move |_| prefs.step_font(1)>
+                "A+"
+            </button>
+        </span>
     }
 }

@@ -45,6 +45,14 @@ extern "C" {
     #[wasm_bindgen(method, js_name = write)]
     fn write_text_then(this: &Xterm6, data: &str, callback: &JsValue);
 
+    /// `input(data, wasUserInput)`: `data` as if typed (through `onData`, like a keystroke).
+    #[wasm_bindgen(method)]
+    fn input(this: &Xterm6, data: &str, was_user_input: bool);
+
+    /// `modes`: the terminal's current modes (e.g. `applicationCursorKeysMode`).
+    #[wasm_bindgen(method, getter)]
+    fn modes(this: &Xterm6) -> JsValue;
+
     /// `options`: assigning a field of it changes the live terminal.
     #[wasm_bindgen(method, getter)]
     fn options(this: &Xterm6) -> TerminalOptions;
@@ -204,6 +212,17 @@ impl Screen {
         options.set_theme(&theme());
         // xterm ignores an unchanged value, so this re-measures only on a real change.
         options.set_font_size(font_size);
+    }
+
+    /// Sends `data` as typed input (the on-screen keys), through the same path as keystrokes.
+    pub fn input(&self, data: &str) {
+        self.js().input(data, true);
+    }
+
+    /// Whether the program asked for application cursor keys (`ESC O A` rather than `ESC [ A`).
+    pub fn app_cursor_keys(&self) -> bool {
+        js_sys::Reflect::get(&self.js().modes(), &"applicationCursorKeysMode".into())
+            .is_ok_and(|v| v.is_truthy())
     }
 
     pub fn focus(&self) {
