@@ -111,11 +111,6 @@ fn TopBar() -> impl IntoView {
     // On a phone the links fold behind a Menu button (CSS shows it below 40rem); following a
     // link folds them again.
     let menu_open = RwSignal::new(false);
-    let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        menu_open.set(false);
-    });
     view! {
         <header class="topbar">
             <a class="skip" href="#main">"Skip to content"</a>
@@ -131,7 +126,8 @@ fn TopBar() -> impl IntoView {
                 >
                     "Menu"
                 </button>
-                <nav class="nav" id="main-nav" aria-label="Main" class:open=move || menu_open.get()>
+                <nav class="nav" id="main-nav" aria-label="Main" class:open=move || menu_open.get()
+                    on:click=move |_| menu_open.set(false)>
                     <A href="/sessions">"Work sessions"</A>
                     <Show when=move || auth.role() == Some(gatehouse_shared::Role::Superuser)>
                         <ApprovalsLink />

@@ -42,6 +42,7 @@ pub fn GuestSession(joined: Joined, guest: StoredValue<Rc<Guest>, LocalStorage>)
         phase: phase.clone(),
         participants: participants.clone(),
         notices: RwSignal::new(Vec::<Notice>::new()),
+        ctrl: None,
     };
     let outputs = StoredValue::new(outputs);
     let listed = RwSignal::from(participants);
