@@ -71,7 +71,10 @@ pub fn in_words(message: &str) -> String {
         text = text
             .replace(" seconds", "")
             .split(' ')
-            .map(|word| word.parse::<i64>().map_or_else(|_| word.to_owned(), duration_words))
+            .map(|word| {
+                word.parse::<i64>()
+                    .map_or_else(|_| word.to_owned(), duration_words)
+            })
             .collect::<Vec<_>>()
             .join(" ");
     }

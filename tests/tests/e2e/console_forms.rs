@@ -55,10 +55,16 @@ async fn console_new_request_errors_are_said_once_at_their_fields_in_words() {
                 "Declare what you intend to do",
             )
             .await;
-            ops.wait_text(".field-error[data-field=scopes]", "Ask for at least one scope")
-                .await;
-            ops.wait_text(".field-error[data-field=servers]", "Name at least one server")
-                .await;
+            ops.wait_text(
+                ".field-error[data-field=scopes]",
+                "Ask for at least one scope",
+            )
+            .await;
+            ops.wait_text(
+                ".field-error[data-field=servers]",
+                "Name at least one server",
+            )
+            .await;
             let text = page_text(&ops).await.to_lowercase();
             assert_eq!(
                 text.matches("declare what you intend to do").count(),

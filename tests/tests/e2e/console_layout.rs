@@ -1,7 +1,7 @@
 //! The console at phone width (390 px): no page scrolls sideways, the navigation folds behind a
 //! Menu button, and a terminal has an on-screen key row (Esc, Ctrl, Tab, arrows) whose keys
 //! reach the shell. And terminal text is exact: an underscore is drawn inside its row, at the
-//! default font size and after the A−/A+ control changed it.
+//! default font size, after the A−/A+ control changed it, and in the dark theme.
 
 use crate::console::Console;
 use fantoccini::key::Key;
@@ -248,7 +248,7 @@ async fn set_font_size(browser: &Browser, size: f64) {
 }
 
 #[tokio::test]
-async fn console_terminal_draws_underscores_at_every_font_size() {
+async fn console_terminal_draws_underscores_at_every_font_size_and_theme() {
     let cx = Console::start(&[], &["web-01"]).await;
     let id = cx.session("underscores", &["websh"], &["web-01"]).await["id"]
         .as_str()
@@ -259,7 +259,7 @@ async fn console_terminal_draws_underscores_at_every_font_size() {
         .await;
     let ops = cx.signed_in("ops").await;
     run_ui_test(
-        "console_terminal_draws_underscores_at_every_font_size",
+        "console_terminal_draws_underscores_at_every_font_size_and_theme",
         &cx.driver,
         async {
             ops.goto(&format!("/websh?server=web-01&session={id}"))
@@ -292,6 +292,25 @@ async fn console_terminal_draws_underscores_at_every_font_size() {
                 );
             }
 
+            // The dark theme: the page and the open terminal take its colours, and the
+            // underscore is still drawn (light on dark).
+            let colours = "return [getComputedStyle(document.body).backgroundColor,\
+                 getComputedStyle(document.querySelector('.xterm-rows')).color,\
+                 document.documentElement.getAttribute('data-theme')];";
+            let light = ops.js(colours, vec![]).await;
+            assert_eq!(light[2], Value::Null, "System by default");
+            ops.select("[data-testid=theme-switch]", "dark").await;
+            let dark = eventually("the terminal in dark colours", Duration::from_secs(10), || async {
+                let now = ops.js(colours, vec![]).await;
+                (now[1] != light[1]).then_some(now)
+            })
+            .await;
+            assert_eq!(dark[0], "rgb(15, 20, 25)", "the page's dark background");
+            assert_eq!(dark[1], "rgb(230, 233, 236)", "the terminal's dark foreground");
+            assert_eq!(dark[2], "dark");
+            let (ink, _) = underscore_ink(&ops).await;
+            assert!(ink >= 8, "the underscore on dark shows {ink} pixels");
+
             // The check sees a clipped underscore: cut the row's lower quarter off and the
             // pixels are gone.
             ops.js(
@@ -306,6 +325,17 @@ async fn console_terminal_draws_underscores_at_every_font_size() {
             // The size is remembered by this browser.
             ops.goto("/websh").await;
             ops.wait_text("[data-testid=font-size]", "28").await;
+            // And so is the theme, applied by index.html before the app starts.
+            assert_eq!(
+                ops.js("return document.documentElement.getAttribute('data-theme');", vec![])
+                    .await,
+                "dark"
+            );
+            assert_eq!(
+                ops.js("return document.querySelector('[data-testid=theme-switch]').value;", vec![])
+                    .await,
+                "dark"
+            );
         },
     )
     .await;
