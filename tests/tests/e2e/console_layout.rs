@@ -336,6 +336,12 @@ async fn console_terminal_draws_underscores_at_every_font_size_and_theme() {
                     .await,
                 "dark"
             );
+            // The inline script that applies it is allowed by the page's policy (pinned by hash).
+            let log = cx.driver.console_log(&ops).await.expect("the console log");
+            assert!(
+                !log.iter().any(|l| l.contains("Content Security Policy")),
+                "{log:?}"
+            );
         },
     )
     .await;
