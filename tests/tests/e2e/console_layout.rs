@@ -71,6 +71,7 @@ async fn console_layout_fits_a_phone_and_its_terminal_has_a_key_row() {
             ops.goto("/sessions").await;
             ops.wait_for("[data-testid=session-row]").await;
             assert_no_sideways_scroll(&ops, "/sessions").await;
+            ops.doc_screenshot("phone-sessions.png").await;
             ops.goto("/approvals").await;
             ops.wait_for("[data-testid=approval-card]").await;
             assert_no_sideways_scroll(&ops, "/approvals").await;
@@ -117,6 +118,7 @@ async fn console_layout_fits_a_phone_and_its_terminal_has_a_key_row() {
             ops.type_in_terminal(&format!("echo done_$((40+2)){enter}"))
                 .await;
             ops.wait_terminal_line("done_42").await;
+            ops.doc_screenshot("phone-terminal.png").await;
             assert_eq!(
                 ops.attrs("[data-testid=key-ctrl]", "aria-pressed").await,
                 ["false"],
@@ -139,6 +141,7 @@ async fn console_layout_fits_a_phone_and_its_terminal_has_a_key_row() {
                 "the Share panel shrank the terminal from {before} to {after} px"
             );
             assert_no_sideways_scroll(&ops, "/websh with the Share panel").await;
+            ops.doc_screenshot("phone-terminal-share.png").await;
         },
     )
     .await;
