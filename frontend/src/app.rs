@@ -5,6 +5,7 @@ use crate::components::notices::DecisionNotices;
 use crate::components::ApprovalsLink;
 use crate::live::Live;
 use crate::pages;
+use crate::prefs::{Prefs, ThemeSwitch};
 use crate::terminal::tabs::{use_terminals, Terminals};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -16,6 +17,7 @@ use leptos_router::path;
 #[component]
 pub fn App() -> impl IntoView {
     let auth = Auth::provide();
+    Prefs::provide();
     let live = Live::provide();
     Terminals::provide();
     spawn_local(async move {
@@ -110,12 +112,26 @@ fn TopBar() -> impl IntoView {
             auth.me.set(None);
         });
     };
+    // On a phone the links fold behind a Menu button (CSS shows it below 40rem); following a
+    // link folds them again.
+    let menu_open = RwSignal::new(false);
     view! {
         <header class="topbar">
             <a class="skip" href="#main">"Skip to content"</a>
             <A href="/sessions" attr:class="brand">"Gatehouse"</A>
             <Show when=move || auth.me.with(Option::is_some)>
-                <nav class="nav" aria-label="Main">
+                <button
+                    type="button"
+                    class="menu-button"
+                    data-testid="menu-button"
+                    aria-controls="main-nav"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                >
+                    "Menu"
+                </button>
+                <nav class="nav" id="main-nav" aria-label="Main" class:open=move || menu_open.get()
+                    on:click=move |_| menu_open.set(false)>
                     <A href="/sessions">"Work sessions"</A>
                     <Show when=move || auth.role() == Some(gatehouse_shared::Role::Superuser)>
                         <ApprovalsLink />
@@ -147,6 +163,7 @@ fn TopBar() -> impl IntoView {
                     <button class="link" data-testid="sign-out" on:click=sign_out>"Sign out"</button>
                 </span>
             </Show>
+            <ThemeSwitch />
         </header>
     }
 }

@@ -10,6 +10,7 @@ mod components;
 mod editor;
 mod live;
 mod pages;
+mod prefs;
 mod terminal;
 mod time;
 

@@ -70,3 +70,25 @@ pub fn rfc3339_to_local_input(value: &str) -> String {
         .map(|at| to_local_input(&at.with_timezone(&Utc)))
         .unwrap_or_default()
 }
+
+/// The browser's offset from UTC now, as `UTC`, `UTC+1` or `UTC−3:30`: what a `datetime-local`
+/// input's value means, said next to it.
+pub fn local_zone() -> String {
+    // getTimezoneOffset is UTC minus local time, in minutes.
+    let offset = -(js_sys::Date::new_0().get_timezone_offset() as i64);
+    if offset == 0 {
+        return "UTC".to_owned();
+    }
+    let sign = if offset > 0 { '+' } else { '−' };
+    let (h, m) = (offset.abs() / 60, offset.abs() % 60);
+    if m == 0 {
+        format!("UTC{sign}{h}")
+    } else {
+        format!("UTC{sign}{h}:{m:02}")
+    }
+}
+
+/// `(your time, UTC+1)`, for the label of a time input.
+pub fn your_time() -> String {
+    format!("(your time, {})", local_zone())
+}

@@ -374,7 +374,7 @@ fn Enrolment(
                             pattern="[0-9]{6}" maxlength="6" required bind:value=otp />
                         <FieldError error=error field="otp" />
                     </label>
-                    <ErrorBox error=error />
+                    <ErrorBox error=error at_fields=&["otp"] />
                     <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Turn on"</button>
                 </form>
             </div>

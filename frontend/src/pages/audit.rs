@@ -208,7 +208,7 @@ fn Filters(reload: RwSignal<u64>) -> impl IntoView {
         .map(|((key, label), (_, signal))| {
             view! {
                 <label>
-                    {*label}
+                    <span>{*label} " " <small class="hint">{crate::time::your_time()}</small></span>
                     <input name=*key type="datetime-local" bind:value=signal />
                 </label>
             }

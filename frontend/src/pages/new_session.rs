@@ -2,7 +2,8 @@
 
 use crate::api::{self, ApiError};
 use crate::components::ErrorBox;
-use crate::time::parse_local_input;
+use crate::pages::admin::form::{clear_field, FieldError};
+use crate::time::{parse_local_input, your_time};
 use gatehouse_shared::work_session::{CreateWorkSession, MAX_PURPOSE_LEN};
 use gatehouse_shared::Scope;
 use leptos::prelude::*;
@@ -21,14 +22,15 @@ const DURATIONS: [(i64, &str); 7] = [
     (24 * 3600, "24 hours"),
 ];
 
-/// The message the server gave for `field`, shown under that field.
-fn field_error(error: RwSignal<Option<ApiError>>, field: &'static str) -> impl IntoView {
-    move || {
-        error
-            .with(|e| e.as_ref().and_then(|e| e.field(field)))
-            .map(|m| view! { <span class="field-error" data-field=field>{m}</span> })
-    }
-}
+/// The fields this form shows errors at; the error box says only what is left.
+const AT_FIELDS: &[&str] = &[
+    "purpose",
+    "scopes",
+    "servers",
+    "duration_secs",
+    "expires_at",
+    "starts_at",
+];
 
 #[component]
 pub fn NewSessionPage() -> impl IntoView {
@@ -94,6 +96,11 @@ pub fn NewSessionPage() -> impl IntoView {
         });
     };
 
+    // The window is one choice: editing any part of it clears what was said about it.
+    let clear_window = move || {
+        clear_field(error, "duration_secs");
+        clear_field(error, "expires_at");
+    };
     let toggle = |list: RwSignal<Vec<String>>, name: String| {
         list.update(|l| {
             if let Some(at) = l.iter().position(|n| *n == name) {
@@ -110,11 +117,12 @@ pub fn NewSessionPage() -> impl IntoView {
             <form class="form" on:submit=submit>
                 <label>
                     "Purpose: what you will do and why"
-                    <textarea name="purpose" rows="3" required maxlength=MAX_PURPOSE_LEN bind:value=purpose></textarea>
+                    <textarea name="purpose" rows="3" required maxlength=MAX_PURPOSE_LEN bind:value=purpose
+                        on:input=move |_| clear_field(error, "purpose")></textarea>
                     <small class="counter" data-testid="purpose-counter" aria-live="polite">
                         {move || format!("{} / {MAX_PURPOSE_LEN}", purpose.with(|p| p.chars().count()))}
                     </small>
-                    {field_error(error, "purpose")}
+                    <FieldError error=error field="purpose" />
                 </label>
                 <fieldset>
                     <legend>"Scopes"</legend>
@@ -125,19 +133,19 @@ pub fn NewSessionPage() -> impl IntoView {
                                 <label class="check">
                                     <input type="checkbox" name="scope" value=scope.as_str()
                                         prop:checked=move || scopes.with(|s| s.contains(&scope))
-                                        on:change=move |_| scopes.update(|s| {
+                                        on:change=move |_| { clear_field(error, "scopes"); scopes.update(|s| {
                                             if let Some(at) = s.iter().position(|x| *x == scope) {
                                                 s.remove(at);
                                             } else {
                                                 s.push(scope);
                                             }
-                                        }) />
+                                        }) } />
                                     {scope.as_str()}
                                 </label>
                             }
                         })
                         .collect_view()}
-                    {field_error(error, "scopes")}
+                    <FieldError error=error field="scopes" />
                 </fieldset>
                 <fieldset>
                     <legend>"Servers"</legend>
@@ -157,7 +165,10 @@ pub fn NewSessionPage() -> impl IntoView {
                                     <label class="check">
                                         <input type="checkbox" name="server" value=name.clone()
                                             prop:checked=move || chosen.with(|c| c.contains(&for_check))
-                                            on:change=move |_| toggle(chosen, name.clone()) />
+                                            on:change=move |_| {
+                                                clear_field(error, "servers");
+                                                toggle(chosen, name.clone())
+                                            } />
                                         {server.name}
                                         <span class=if server.connected { "dot on" } else { "dot off" }
                                             title=if server.connected { "connected" } else { "disconnected" }></span>
@@ -167,20 +178,20 @@ pub fn NewSessionPage() -> impl IntoView {
                             .collect_view()
                             .into_any(),
                     }}
-                    {field_error(error, "servers")}
+                    <FieldError error=error field="servers" />
                 </fieldset>
                 <fieldset>
                     <legend>"Window"</legend>
                     <label class="check">
                         <input type="radio" name="window" value="duration"
                             prop:checked=move || !use_expiry.get()
-                            on:change=move |_| use_expiry.set(false) />
+                            on:change=move |_| { clear_window(); use_expiry.set(false) } />
                         "For a duration, counted from activation"
                     </label>
                     <label class="check">
                         <input type="radio" name="window" value="expiry"
                             prop:checked=move || use_expiry.get()
-                            on:change=move |_| use_expiry.set(true) />
+                            on:change=move |_| { clear_window(); use_expiry.set(true) } />
                         "Until a fixed time"
                     </label>
                     <Show
@@ -188,29 +199,34 @@ pub fn NewSessionPage() -> impl IntoView {
                         fallback=move || view! {
                             <label>
                                 "Duration"
-                                <select name="duration" bind:value=duration>
+                                <select name="duration" bind:value=duration
+                                    on:change=move |_| clear_field(error, "duration_secs")>
                                     {DURATIONS
                                         .iter()
                                         .map(|(secs, label)| view! { <option value=secs.to_string()>{*label}</option> })
                                         .collect_view()}
                                 </select>
-                                {field_error(error, "duration_secs")}
+                                <FieldError error=error field="duration_secs" />
                             </label>
                         }
                     >
                         <label>
-                            "Expires at"
-                            <input type="datetime-local" name="expires_at" required bind:value=expires_at />
-                            {field_error(error, "expires_at")}
+                            {format!("Expires at {}", your_time())}
+                            <input type="datetime-local" name="expires_at" required bind:value=expires_at
+                                on:input=move |_| clear_window() />
+                            <FieldError error=error field="expires_at" />
+                            // "Give a window" is said at the duration, which this choice hides.
+                            <FieldError error=error field="duration_secs" />
                         </label>
                     </Show>
                     <label>
-                        "Start at (optional; empty: when approved and activated)"
-                        <input type="datetime-local" name="starts_at" bind:value=starts_at />
-                        {field_error(error, "starts_at")}
+                        {format!("Start at {} (optional; empty: when approved and activated)", your_time())}
+                        <input type="datetime-local" name="starts_at" bind:value=starts_at
+                            on:input=move |_| clear_field(error, "starts_at") />
+                        <FieldError error=error field="starts_at" />
                     </label>
                 </fieldset>
-                <ErrorBox error=error />
+                <ErrorBox error=error at_fields=AT_FIELDS />
                 <button type="submit" class="primary" disabled=busy>"Send request"</button>
             </form>
         </section>

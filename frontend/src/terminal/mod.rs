@@ -9,6 +9,7 @@ pub mod asciicast;
 pub mod banner;
 pub mod body;
 pub mod flow;
+pub mod key_row;
 pub mod keys;
 pub mod pane;
 pub mod participants;

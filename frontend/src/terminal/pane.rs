@@ -5,6 +5,7 @@
 use super::banner::SessionBanner;
 use super::body::{Notice, TerminalBody};
 use super::flow::Phase;
+use super::key_row::KeyRow;
 use super::runtime::{mount, Connect, Outputs, Runtime};
 use super::source::{with_query, Control, Source};
 use gatehouse_shared::share::{LiveTerminal, Participant};
@@ -103,10 +104,14 @@ pub fn TerminalPane(tab: Tab, #[prop(into)] active: Signal<bool>) -> impl IntoVi
     let notices = RwSignal::new(Vec::<Notice>::new());
     let host = NodeRef::<leptos::html::Div>::new();
 
+    // Only a terminal one may type into gets the on-screen keys.
+    let typing = tab.watching.is_none();
+    let ctrl = RwSignal::new(false);
     let outputs = Outputs {
         phase: tab.phase.clone(),
         participants: tab.participants.clone(),
         notices,
+        ctrl: typing.then_some(ctrl),
     };
     let connect = tab.connect();
     let runtime = mount(host, move |el| Runtime::start(el, connect, outputs));
@@ -141,6 +146,7 @@ pub fn TerminalPane(tab: Tab, #[prop(into)] active: Signal<bool>) -> impl IntoVi
                 watchers=watchers
             />
             <TerminalBody phase=phase notices=notices host=host />
+            {typing.then(|| view! { <KeyRow runtime=runtime ctrl=ctrl /> })}
         </section>
     }
 }

@@ -51,6 +51,9 @@ pub struct Outputs {
     pub phase: ArcRwSignal<Phase>,
     pub participants: ArcRwSignal<Vec<Participant>>,
     pub notices: RwSignal<Vec<Notice>>,
+    /// The on-screen Ctrl key, when there is one: while set, the next typed character is sent
+    /// as its control character, and the key is released.
+    pub ctrl: Option<RwSignal<bool>>,
 }
 
 /// What a mounted terminal holds; released in [`Runtime::shutdown`].
@@ -100,7 +103,7 @@ impl Runtime {
         attach_clipboard(&screen);
         let stream: Rc<RefCell<Option<Stream>>> = Rc::default();
         if !read_only {
-            forward_input(&screen, Rc::downgrade(&stream));
+            forward_input(&screen, Rc::downgrade(&stream), outputs.ctrl);
         }
         let refit = Refit {
             screen: Rc::downgrade(&screen),
@@ -173,6 +176,37 @@ impl Runtime {
         }
     }
 
+    /// Takes the page's colours and `font_size` (the preferences changed) and refits.
+    pub fn restyle(&self, font_size: u32) {
+        self.screen.restyle(font_size);
+        Refit {
+            screen: Rc::downgrade(&self.screen),
+            stream: Rc::downgrade(&self.stream),
+        }
+        .run();
+    }
+
+    /// Sends `data` as if typed (an on-screen key), keeping the keyboard on the terminal.
+    pub fn send_keys(&self, data: &str) {
+        self.screen.input(data);
+        self.screen.focus();
+    }
+
+    /// The bytes for an arrow key (`A` up, `B` down, `C` right, `D` left) in the mode the
+    /// program asked for.
+    pub fn arrow(&self, dir: char) -> String {
+        let lead = if self.screen.app_cursor_keys() {
+            'O'
+        } else {
+            '['
+        };
+        format!("\u{1b}{lead}{dir}")
+    }
+
+    pub fn focus(&self) {
+        self.screen.focus();
+    }
+
     pub fn shutdown(&self) {
         self.closed.set(true);
         if let Some(observer) = &self.observer {
@@ -201,6 +235,17 @@ pub fn mount(
             runtime.set_value(Some(Rc::new(start(el.into()))));
         }
     });
+    // Open terminals follow the theme switch and the font size control.
+    let prefs = crate::prefs::use_prefs();
+    Effect::new(move |first: Option<()>| {
+        let size = prefs.font_size.get();
+        prefs.colours.track();
+        if first.is_some() {
+            if let Some(rt) = runtime.with_value(Clone::clone) {
+                rt.restyle(size);
+            }
+        }
+    });
     on_cleanup(move || {
         runtime.try_update_value(|rt| {
             if let Some(rt) = rt.take() {
@@ -217,6 +262,7 @@ fn events(outputs: Outputs, refit: Refit) -> Events {
         phase,
         participants,
         notices,
+        ..
     } = outputs;
     Events {
         phase: Box::new(move |p| {
@@ -243,13 +289,38 @@ fn events(outputs: Outputs, refit: Refit) -> Events {
     }
 }
 
-/// Keystrokes and pastes go to the stream as binary frames of their UTF-8 bytes.
-fn forward_input(screen: &Screen, stream: Weak<RefCell<Option<Stream>>>) {
+/// The control character Ctrl+`c` sends (`a`→0x01 … `z`→0x1a, `@[\]^_` likewise, `?`→DEL);
+/// `None` for a character Ctrl does not change.
+fn control_char(c: char) -> Option<u8> {
+    match c {
+        'a'..='z' | 'A'..='Z' | '@' | '[' | '\\' | ']' | '^' | '_' => Some(c as u8 & 0x1f),
+        ' ' => Some(0),
+        '?' => Some(0x7f),
+        _ => None,
+    }
+}
+
+/// Keystrokes and pastes go to the stream as binary frames of their UTF-8 bytes; while the
+/// on-screen Ctrl is held, one typed character goes as its control character instead.
+fn forward_input(
+    screen: &Screen,
+    stream: Weak<RefCell<Option<Stream>>>,
+    ctrl: Option<RwSignal<bool>>,
+) {
     let weak = stream.clone();
     let on_data = Closure::<dyn FnMut(String)>::new(move |data: String| {
+        let mut bytes = data.into_bytes();
+        if let Some(ctrl) = ctrl.filter(|c| c.try_get_untracked() == Some(true)) {
+            ctrl.try_set(false);
+            if let [single] = bytes[..] {
+                if let Some(control) = control_char(char::from(single)) {
+                    bytes = vec![control];
+                }
+            }
+        }
         if let Some(slot) = weak.upgrade() {
             if let Some(stream) = slot.borrow().as_ref() {
-                stream.send_input(data.as_bytes());
+                stream.send_input(&bytes);
             }
         }
     });

@@ -45,25 +45,64 @@ extern "C" {
     #[wasm_bindgen(method, js_name = write)]
     fn write_text_then(this: &Xterm6, data: &str, callback: &JsValue);
 
+    /// `input(data, wasUserInput)`: `data` as if typed (through `onData`, like a keystroke).
+    #[wasm_bindgen(method)]
+    fn input(this: &Xterm6, data: &str, was_user_input: bool);
+
+    /// `modes`: the terminal's current modes (e.g. `applicationCursorKeysMode`).
+    #[wasm_bindgen(method, getter)]
+    fn modes(this: &Xterm6) -> JsValue;
+
     /// `options`: assigning a field of it changes the live terminal.
     #[wasm_bindgen(method, getter)]
     fn options(this: &Xterm6) -> TerminalOptions;
 }
 
+/// One of the page's colour custom properties (`style/main.css`), so the terminal follows the
+/// page's theme; `fallback` while the style sheet is missing.
+fn page_colour(name: &str, fallback: &str) -> String {
+    web_sys::window()
+        .and_then(|w| {
+            let root = w.document()?.document_element()?;
+            w.get_computed_style(&root).ok().flatten()
+        })
+        .and_then(|style| style.get_property_value(name).ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
+}
+
 /// The console's colours, matching the page (so a terminal does not look like a hole in it).
 fn theme() -> Theme {
     let theme = Theme::new();
-    theme.set_background("#0b0f14");
-    theme.set_foreground("#e6e9ec");
-    theme.set_cursor("#4fa3ff");
+    let background = page_colour("--term-bg", "#0b0f14");
+    theme.set_background(&background);
+    theme.set_foreground(&page_colour("--term-fg", "#e6e9ec"));
+    theme.set_cursor(&page_colour("--accent", "#4fa3ff"));
+    // The cursor's own cell shows the background colour over the cursor block.
+    theme.set_cursor_accent(&background);
     theme
 }
+
+/// Rows are this many times the font size: room for descenders and underscores.
+pub const LINE_HEIGHT: f64 = 1.2;
 
 /// Options for a terminal; `size` fixes cols/rows (playback), `None` lets the fit addon decide.
 pub fn options(size: Option<(u16, u16)>, read_only: bool) -> TerminalOptions {
     let options = TerminalOptions::new();
-    options.set_font_family("ui-monospace, SFMono-Regular, Menlo, Consolas, monospace");
-    options.set_font_size(14);
+    // Fonts whose underscore sits inside the cell with this line height: the platforms' own
+    // monospaced fonts first, then the ones Debian/Ubuntu install (DejaVu, Liberation).
+    options.set_font_family(
+        "ui-monospace, SFMono-Regular, Menlo, Consolas, \"DejaVu Sans Mono\", \"Liberation Mono\", monospace",
+    );
+    options.set_font_size(crate::prefs::stored_font_size());
+    // 1.0 puts the underscore on the cell's last pixel row, where the next row's background
+    // can cover it; the binding's setter takes only whole numbers.
+    let _ = js_sys::Reflect::set(
+        &options,
+        &JsValue::from_str("lineHeight"),
+        &JsValue::from_f64(LINE_HEIGHT),
+    );
     options.set_scrollback(5000);
     options.set_cursor_blink(!read_only);
     options.set_disable_stdin(read_only);
@@ -164,6 +203,26 @@ impl Screen {
         let options = self.js().options();
         options.set_disable_stdin(true);
         options.set_cursor_blink(false);
+    }
+
+    /// Takes the page's current colours and `font_size`; the caller refits, as the cell size
+    /// may have changed.
+    pub fn restyle(&self, font_size: u32) {
+        let options = self.js().options();
+        options.set_theme(&theme());
+        // xterm ignores an unchanged value, so this re-measures only on a real change.
+        options.set_font_size(font_size);
+    }
+
+    /// Sends `data` as typed input (the on-screen keys), through the same path as keystrokes.
+    pub fn input(&self, data: &str) {
+        self.js().input(data, true);
+    }
+
+    /// Whether the program asked for application cursor keys (`ESC O A` rather than `ESC [ A`).
+    pub fn app_cursor_keys(&self) -> bool {
+        js_sys::Reflect::get(&self.js().modes(), &"applicationCursorKeysMode".into())
+            .is_ok_and(|v| v.is_truthy())
     }
 
     pub fn focus(&self) {

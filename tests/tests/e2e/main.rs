@@ -10,6 +10,8 @@ mod console_auth;
 mod console_exec;
 mod console_files;
 mod console_flow;
+mod console_forms;
+mod console_layout;
 mod console_people;
 mod console_provision;
 mod console_recordings;

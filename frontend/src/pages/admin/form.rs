@@ -1,22 +1,41 @@
 //! Form pieces the admin and account screens share: per-field errors and a copy button.
 
 use crate::api::ApiError;
+use crate::components::error::in_words;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// The server's message for one field of the last failed submit, shown under that field.
+/// The server's message for one field of the last failed submit, shown under that field, in
+/// words (see [`in_words`]).
 #[component]
 pub fn FieldError(
     #[prop(into)] error: Signal<Option<ApiError>>,
     field: &'static str,
 ) -> impl IntoView {
     move || {
-        error
-            .get()
-            .and_then(|e| e.field(field))
-            .map(|message| view! { <span class="field-error" data-field=field>{message}</span> })
+        error.get().and_then(|e| e.field(field)).map(|message| {
+            view! {
+                <span class="field-error" data-field=field role="alert">{in_words(&message)}</span>
+            }
+        })
     }
+}
+
+/// Forgets the error at `field` once someone edits that field; the other fields' stay, and
+/// with none left the whole error goes.
+pub fn clear_field(error: RwSignal<Option<ApiError>>, field: &str) {
+    if !error.with_untracked(|e| e.as_ref().is_some_and(|e| e.field(field).is_some())) {
+        return;
+    }
+    error.update(|slot| {
+        if let Some(e) = slot {
+            e.envelope.fields.retain(|f| f.field != field);
+            if e.envelope.fields.is_empty() {
+                *slot = None;
+            }
+        }
+    });
 }
 
 /// Copies `text` to the clipboard. The clipboard API exists only in secure contexts, so its

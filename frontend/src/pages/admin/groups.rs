@@ -206,7 +206,7 @@ fn CreateGroupForm(groups: GroupsResource) -> impl IntoView {
                     <FieldError error=error field="name" />
                 </label>
             </div>
-            <ErrorBox error=error />
+            <ErrorBox error=error at_fields=&["name"] />
             <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create group"</button>
         </form>
     }

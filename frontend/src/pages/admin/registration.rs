@@ -93,7 +93,7 @@ pub fn RegistrationSection() -> impl IntoView {
                         <FieldError error=error field="max_uses" />
                     </label>
                 </div>
-                <ErrorBox error=error />
+                <ErrorBox error=error at_fields=&["expires_in_secs", "max_uses"] />
                 <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create registration token"</button>
             </form>
             {move || issued.get().map(|t| view! { <IssuedToken token=t /> })}

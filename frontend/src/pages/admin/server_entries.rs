@@ -118,7 +118,7 @@ pub fn ServerEntriesSection(groups: GroupsResource) -> impl IntoView {
                     </fieldset>
                 </Show>
                 <FieldError error=error field="groups" />
-                <ErrorBox error=error />
+                <ErrorBox error=error at_fields=&["name", "platform", "groups"] />
                 <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create server entry"</button>
             </form>
             {move || {

@@ -90,7 +90,7 @@ pub fn UserServersSection(directory: UserDirectory) -> impl IntoView {
                         <FieldError error=error field="pattern" />
                     </label>
                 </div>
-                <ErrorBox error=error />
+                <ErrorBox error=error at_fields=&["pattern"] />
                 <p class="notice-ok" role="status">{move || granted.get()}</p>
                 <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Grant access"</button>
             </form>

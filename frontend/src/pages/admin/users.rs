@@ -478,7 +478,7 @@ fn CreateUserForm(directory: UserDirectory) -> impl IntoView {
             <Show when=move || !may_grant_staff()>
                 <p class="hint">"Only a superuser can create staff or superusers."</p>
             </Show>
-            <ErrorBox error=error />
+            <ErrorBox error=error at_fields=&["username", "password", "role", "email"] />
             <p class="notice-ok" role="status">{move || created.get()}</p>
             <button type="submit" class="primary" aria-disabled=move || busy.get().to_string()>"Create user"</button>
         </form>

@@ -4,6 +4,7 @@
 use super::rejoin::{self, Guest};
 use crate::terminal::body::{Notice, TerminalBody};
 use crate::terminal::flow::Phase;
+use crate::terminal::key_row::KeyRow;
 use crate::terminal::participants::ParticipantList;
 use crate::terminal::runtime::{mount, Connect, Outputs, Runtime};
 use crate::terminal::source::Control;
@@ -42,6 +43,8 @@ pub fn GuestSession(joined: Joined, guest: StoredValue<Rc<Guest>, LocalStorage>)
         phase: phase.clone(),
         participants: participants.clone(),
         notices: RwSignal::new(Vec::<Notice>::new()),
+        // A guest who may type gets the on-screen keys too.
+        ctrl: (!joined.read_only).then(|| RwSignal::new(false)),
     };
     let outputs = StoredValue::new(outputs);
     let listed = RwSignal::from(participants);
@@ -86,7 +89,8 @@ fn GuestTerminal(
     let notices = outputs.notices;
     let host = NodeRef::<leptos::html::Div>::new();
     let source = rejoin::source(guest.get_value());
-    mount(host, move |el| {
+    let ctrl = outputs.ctrl;
+    let runtime = mount(host, move |el| {
         Runtime::start(el, Connect::Attach { source, control }, outputs)
     });
     view! {
@@ -97,6 +101,7 @@ fn GuestTerminal(
             style:display="flex"
         >
             <TerminalBody phase=phase notices=notices host=host />
+            {ctrl.map(|ctrl| view! { <KeyRow runtime=runtime ctrl=ctrl /> })}
         </section>
     }
 }

@@ -129,7 +129,7 @@ pub fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
                     on:change=move |_| apply.with_value(|apply| apply(&|_| {})) />
             </label>
             <label>
-                "From"
+                <span>"From " <small class="hint">{crate::time::your_time()}</small></span>
                 <input
                     name="from"
                     type="datetime-local"
@@ -141,7 +141,7 @@ pub fn FilterBar(filters: Memo<Filters>) -> impl IntoView {
                 />
             </label>
             <label>
-                "To"
+                <span>"To " <small class="hint">{crate::time::your_time()}</small></span>
                 <input
                     name="to"
                     type="datetime-local"

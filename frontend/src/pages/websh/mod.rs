@@ -11,6 +11,7 @@ mod tabs;
 
 use crate::api::{self, ApiError};
 use crate::components::ErrorBox;
+use crate::prefs::FontSizeControl;
 use crate::terminal::pane::{Tab, TerminalPane};
 use crate::terminal::tabs::use_terminals;
 use gatehouse_shared::WorkSessionId;
@@ -148,6 +149,7 @@ pub fn WebshPage() -> impl IntoView {
                 </div>
                 <NewTerminal current=current on_open=Callback::new(open) />
                 <ShareButton current=current open=share_open />
+                <FontSizeControl />
             </div>
             <ErrorBox error=watch_error />
             <MyTerminals />
