@@ -32,27 +32,119 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=pages::setup::SetupPage />
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     // Not guarded: a guest who joins by link has no account.
-                    <Route path=path!("/join") view=pages::join::JoinPage />
+                    <Route path=path!("/join") view=|| lazy_page(join_page) />
                     <Route path=path!("/sessions") view=|| guarded(pages::sessions::SessionsPage) />
-                    <Route path=path!("/sessions/new") view=|| guarded(pages::new_session::NewSessionPage) />
-                    <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
-                    <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
-                    <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
-                    <Route path=path!("/servers/:id") view=|| guarded(pages::server_detail::ServerDetailPage) />
-                    <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
-                    <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
-                    <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
-                    <Route path=path!("/recordings") view=|| guarded(pages::recordings::RecordingsPage) />
-                    <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
-                    <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
-                    <Route path=path!("/editor") view=|| guarded(pages::editor::EditorPage) />
-                    <Route path=path!("/audit") view=|| guarded(pages::audit::AuditPage) />
-                    <Route path=path!("/account") view=|| guarded(pages::account::AccountPage) />
-                    <Route path=path!("/admin") view=|| guarded(pages::admin::AdminPage) />
+                    <Route path=path!("/sessions/new") view=|| guarded(|| lazy_page(new_session_page)) />
+                    <Route path=path!("/sessions/:id") view=|| guarded(|| lazy_page(session_detail_page)) />
+                    <Route path=path!("/approvals") view=|| guarded(|| lazy_page(approvals_page)) />
+                    <Route path=path!("/servers") view=|| guarded(|| lazy_page(servers_page)) />
+                    <Route path=path!("/servers/:id") view=|| guarded(|| lazy_page(server_detail_page)) />
+                    <Route path=path!("/websh") view=|| guarded(|| lazy_page(websh_page)) />
+                    <Route path=path!("/exec") view=|| guarded(|| lazy_page(exec_page)) />
+                    <Route path=path!("/live") view=|| guarded(|| lazy_page(live_terminals_page)) />
+                    <Route path=path!("/recordings") view=|| guarded(|| lazy_page(recordings_page)) />
+                    <Route path=path!("/recordings/:id") view=|| guarded(|| lazy_page(playback_page)) />
+                    <Route path=path!("/files") view=|| guarded(|| lazy_page(files_page)) />
+                    <Route path=path!("/editor") view=|| guarded(|| lazy_page(editor_page)) />
+                    <Route path=path!("/audit") view=|| guarded(|| lazy_page(audit_page)) />
+                    <Route path=path!("/account") view=|| guarded(|| lazy_page(account_page)) />
+                    <Route path=path!("/admin") view=|| guarded(|| lazy_page(admin_page)) />
                 </Routes>
             </main>
         </Router>
     }
+}
+
+
+/// Shows a page whose code is split out of the wasm loaded at start (`#[lazy]`): the first visit
+/// fetches its chunk (`scripts/build-console.sh` splits them), later ones render at once.
+fn lazy_page<F>(load: fn() -> F) -> impl IntoView
+where
+    F: std::future::Future<Output = AnyView> + 'static,
+{
+    Suspend::new(send_wrapper::SendWrapper::new(load()))
+}
+
+// One split point per page: each body, and whatever only it uses, lands in its own chunk.
+
+#[lazy]
+fn new_session_page() -> AnyView {
+    view! { <pages::new_session::NewSessionPage /> }.into_any()
+}
+
+#[lazy]
+fn session_detail_page() -> AnyView {
+    view! { <pages::session_detail::SessionDetailPage /> }.into_any()
+}
+
+#[lazy]
+fn approvals_page() -> AnyView {
+    view! { <pages::approvals::ApprovalsPage /> }.into_any()
+}
+
+#[lazy]
+fn servers_page() -> AnyView {
+    view! { <pages::servers::ServersPage /> }.into_any()
+}
+
+#[lazy]
+fn server_detail_page() -> AnyView {
+    view! { <pages::server_detail::ServerDetailPage /> }.into_any()
+}
+
+#[lazy]
+fn websh_page() -> AnyView {
+    view! { <pages::websh::WebshPage /> }.into_any()
+}
+
+#[lazy]
+fn exec_page() -> AnyView {
+    view! { <pages::exec::ExecPage /> }.into_any()
+}
+
+#[lazy]
+fn live_terminals_page() -> AnyView {
+    view! { <pages::live_terminals::LiveTerminalsPage /> }.into_any()
+}
+
+#[lazy]
+fn recordings_page() -> AnyView {
+    view! { <pages::recordings::RecordingsPage /> }.into_any()
+}
+
+#[lazy]
+fn playback_page() -> AnyView {
+    view! { <pages::playback::PlaybackPage /> }.into_any()
+}
+
+#[lazy]
+fn files_page() -> AnyView {
+    view! { <pages::files::FilesPage /> }.into_any()
+}
+
+#[lazy]
+fn editor_page() -> AnyView {
+    view! { <pages::editor::EditorPage /> }.into_any()
+}
+
+#[lazy]
+fn audit_page() -> AnyView {
+    view! { <pages::audit::AuditPage /> }.into_any()
+}
+
+#[lazy]
+fn account_page() -> AnyView {
+    view! { <pages::account::AccountPage /> }.into_any()
+}
+
+#[lazy]
+fn admin_page() -> AnyView {
+    view! { <pages::admin::AdminPage /> }.into_any()
+}
+
+#[lazy]
+fn join_page() -> AnyView {
+    view! { <pages::join::JoinPage /> }.into_any()
 }
 
 /// Renders `page` only when signed in; otherwise sends the browser to set-up or sign-in.
