@@ -32,119 +32,118 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=pages::setup::SetupPage />
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     // Not guarded: a guest who joins by link has no account.
-                    <Route path=path!("/join") view=|| lazy_page(join_page) />
+                    <Route path=path!("/join") view=|| lazy_page(terminal_page, Page::Join) />
                     <Route path=path!("/sessions") view=|| guarded(pages::sessions::SessionsPage) />
-                    <Route path=path!("/sessions/new") view=|| guarded(|| lazy_page(new_session_page)) />
-                    <Route path=path!("/sessions/:id") view=|| guarded(|| lazy_page(session_detail_page)) />
-                    <Route path=path!("/approvals") view=|| guarded(|| lazy_page(approvals_page)) />
-                    <Route path=path!("/servers") view=|| guarded(|| lazy_page(servers_page)) />
-                    <Route path=path!("/servers/:id") view=|| guarded(|| lazy_page(server_detail_page)) />
-                    <Route path=path!("/websh") view=|| guarded(|| lazy_page(websh_page)) />
-                    <Route path=path!("/exec") view=|| guarded(|| lazy_page(exec_page)) />
-                    <Route path=path!("/live") view=|| guarded(|| lazy_page(live_terminals_page)) />
-                    <Route path=path!("/recordings") view=|| guarded(|| lazy_page(recordings_page)) />
-                    <Route path=path!("/recordings/:id") view=|| guarded(|| lazy_page(playback_page)) />
-                    <Route path=path!("/files") view=|| guarded(|| lazy_page(files_page)) />
-                    <Route path=path!("/editor") view=|| guarded(|| lazy_page(editor_page)) />
-                    <Route path=path!("/audit") view=|| guarded(|| lazy_page(audit_page)) />
-                    <Route path=path!("/account") view=|| guarded(|| lazy_page(account_page)) />
-                    <Route path=path!("/admin") view=|| guarded(|| lazy_page(admin_page)) />
+                    <Route path=path!("/sessions/new") view=|| guarded(|| lazy_page(work_page, Page::NewSession)) />
+                    <Route path=path!("/sessions/:id") view=|| guarded(|| lazy_page(work_page, Page::SessionDetail)) />
+                    <Route path=path!("/approvals") view=|| guarded(|| lazy_page(work_page, Page::Approvals)) />
+                    <Route path=path!("/servers") view=|| guarded(|| lazy_page(work_page, Page::Servers)) />
+                    <Route path=path!("/servers/:id") view=|| guarded(|| lazy_page(work_page, Page::ServerDetail)) />
+                    <Route path=path!("/websh") view=|| guarded(|| lazy_page(terminal_page, Page::Websh)) />
+                    <Route path=path!("/exec") view=|| guarded(|| lazy_page(terminal_page, Page::Exec)) />
+                    <Route path=path!("/live") view=|| guarded(|| lazy_page(terminal_page, Page::LiveTerminals)) />
+                    <Route path=path!("/recordings") view=|| guarded(|| lazy_page(record_page, Page::Recordings)) />
+                    <Route path=path!("/recordings/:id") view=|| guarded(|| lazy_page(record_page, Page::Playback)) />
+                    <Route path=path!("/files") view=|| guarded(|| lazy_page(files_page, Page::Files)) />
+                    <Route path=path!("/editor") view=|| guarded(|| lazy_page(files_page, Page::Editor)) />
+                    <Route path=path!("/audit") view=|| guarded(|| lazy_page(record_page, Page::Audit)) />
+                    <Route path=path!("/account") view=|| guarded(|| lazy_page(people_page, Page::Account)) />
+                    <Route path=path!("/admin") view=|| guarded(|| lazy_page(people_page, Page::Admin)) />
                 </Routes>
             </main>
         </Router>
     }
 }
 
-
-/// Shows a page whose code is split out of the wasm loaded at start (`#[lazy]`): the first visit
-/// fetches its chunk (`scripts/build-console.sh` splits them), later ones render at once.
-fn lazy_page<F>(load: fn() -> F) -> impl IntoView
+/// Shows a page whose code is split out of the wasm loaded at start: the first visit to any page of
+/// its group fetches the group's chunks (`scripts/split-console.sh` makes them), later visits
+/// render at once.
+fn lazy_page<F>(load: fn(Page) -> F, page: Page) -> impl IntoView
 where
     F: std::future::Future<Output = AnyView> + 'static,
 {
-    Suspend::new(send_wrapper::SendWrapper::new(load()))
+    Suspend::new(send_wrapper::SendWrapper::new(load(page)))
 }
 
-// One split point per page: each body, and whatever only it uses, lands in its own chunk.
-
-#[lazy]
-fn new_session_page() -> AnyView {
-    view! { <pages::new_session::NewSessionPage /> }.into_any()
+/// The pages split out of the wasm loaded at start (all but sign-in, set-up and the sessions list).
+#[repr(u8)]
+#[derive(Clone, Copy)]
+enum Page {
+    NewSession,
+    SessionDetail,
+    Approvals,
+    Servers,
+    ServerDetail,
+    Websh,
+    Exec,
+    LiveTerminals,
+    Join,
+    Recordings,
+    Playback,
+    Audit,
+    Files,
+    Editor,
+    Account,
+    Admin,
 }
 
+// One split point (`#[lazy]`) per group of pages used together: each group's code, and whatever
+// only it uses, is fetched when one of its pages is first shown. Few groups keep the chunks few.
+
+/// Work sessions and servers beyond the list: requesting, a session's page, approvals, servers.
 #[lazy]
-fn session_detail_page() -> AnyView {
-    view! { <pages::session_detail::SessionDetailPage /> }.into_any()
+fn work_page(page: Page) -> AnyView {
+    match page {
+        Page::NewSession => view! { <pages::new_session::NewSessionPage /> }.into_any(),
+        Page::SessionDetail => view! { <pages::session_detail::SessionDetailPage /> }.into_any(),
+        Page::Approvals => view! { <pages::approvals::ApprovalsPage /> }.into_any(),
+        Page::Servers => view! { <pages::servers::ServersPage /> }.into_any(),
+        Page::ServerDetail => view! { <pages::server_detail::ServerDetailPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
 }
 
+/// Terminals: the web shell, commands, staff oversight, and a guest joining by link.
 #[lazy]
-fn approvals_page() -> AnyView {
-    view! { <pages::approvals::ApprovalsPage /> }.into_any()
+fn terminal_page(page: Page) -> AnyView {
+    match page {
+        Page::Websh => view! { <pages::websh::WebshPage /> }.into_any(),
+        Page::Exec => view! { <pages::exec::ExecPage /> }.into_any(),
+        Page::LiveTerminals => view! { <pages::live_terminals::LiveTerminalsPage /> }.into_any(),
+        Page::Join => view! { <pages::join::JoinPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
 }
 
+/// Looking back: recordings, their player, the audit log.
 #[lazy]
-fn servers_page() -> AnyView {
-    view! { <pages::servers::ServersPage /> }.into_any()
+fn record_page(page: Page) -> AnyView {
+    match page {
+        Page::Recordings => view! { <pages::recordings::RecordingsPage /> }.into_any(),
+        Page::Playback => view! { <pages::playback::PlaybackPage /> }.into_any(),
+        Page::Audit => view! { <pages::audit::AuditPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
 }
 
+/// Files and the editor.
 #[lazy]
-fn server_detail_page() -> AnyView {
-    view! { <pages::server_detail::ServerDetailPage /> }.into_any()
+fn files_page(page: Page) -> AnyView {
+    match page {
+        Page::Files => view! { <pages::files::FilesPage /> }.into_any(),
+        Page::Editor => view! { <pages::editor::EditorPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
 }
 
+/// People: one's own account, and administration.
 #[lazy]
-fn websh_page() -> AnyView {
-    view! { <pages::websh::WebshPage /> }.into_any()
-}
-
-#[lazy]
-fn exec_page() -> AnyView {
-    view! { <pages::exec::ExecPage /> }.into_any()
-}
-
-#[lazy]
-fn live_terminals_page() -> AnyView {
-    view! { <pages::live_terminals::LiveTerminalsPage /> }.into_any()
-}
-
-#[lazy]
-fn recordings_page() -> AnyView {
-    view! { <pages::recordings::RecordingsPage /> }.into_any()
-}
-
-#[lazy]
-fn playback_page() -> AnyView {
-    view! { <pages::playback::PlaybackPage /> }.into_any()
-}
-
-#[lazy]
-fn files_page() -> AnyView {
-    view! { <pages::files::FilesPage /> }.into_any()
-}
-
-#[lazy]
-fn editor_page() -> AnyView {
-    view! { <pages::editor::EditorPage /> }.into_any()
-}
-
-#[lazy]
-fn audit_page() -> AnyView {
-    view! { <pages::audit::AuditPage /> }.into_any()
-}
-
-#[lazy]
-fn account_page() -> AnyView {
-    view! { <pages::account::AccountPage /> }.into_any()
-}
-
-#[lazy]
-fn admin_page() -> AnyView {
-    view! { <pages::admin::AdminPage /> }.into_any()
-}
-
-#[lazy]
-fn join_page() -> AnyView {
-    view! { <pages::join::JoinPage /> }.into_any()
+fn people_page(page: Page) -> AnyView {
+    match page {
+        Page::Account => view! { <pages::account::AccountPage /> }.into_any(),
+        Page::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
 }
 
 /// Renders `page` only when signed in; otherwise sends the browser to set-up or sign-in.
