@@ -22,6 +22,12 @@ WASM_OPT_FLAGS=(-Oz --enable-bulk-memory --enable-nontrapping-float-to-int --ena
     --enable-mutable-globals --strip-debug --strip-producers)
 
 die() { echo "split-console: $*" >&2; exit 1; }
+# wasm-opt in place, without its harmless warnings about the name section's label subsection.
+wasm_opt() {
+    local err
+    err=$(wasm-opt "${WASM_OPT_FLAGS[@]}" "$1" -o "$1" 2>&1) || { echo "$err" >&2; return 1; }
+    [ -z "$err" ] || grep -v "unknown name subsection" <<<"$err" >&2 || true
+}
 command -v wasm-split-cli >/dev/null || die "wasm-split-cli is missing: run scripts/setup.sh"
 [ -f "$INPUT" ] || die "no $INPUT: run trunk build first"
 [ "$INPUT" -nt "$DIST/index.html" ] && die "$INPUT is newer than $DIST/index.html: run trunk build first"
@@ -46,12 +52,12 @@ wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
     --out-dir "$work/bindgen" --out-name "$stem" "$work/split/${stem}.wasm"
 
 # 3. wasm-opt every wasm (Trunk's data-wasm-opt is off: it would only optimise the unsplit one).
-wasm-opt "${WASM_OPT_FLAGS[@]}" "$work/bindgen/${stem}_bg.wasm" -o "$work/bindgen/${stem}_bg.wasm"
+wasm_opt "$work/bindgen/${stem}_bg.wasm"
 loader="$work/split/__wasm_split.js"
 [ -f "$loader" ] || die "wasm-split-cli wrote no __wasm_split.js"
 for chunk in "$work/split"/*.wasm; do
     [ "$(basename "$chunk")" = "${stem}.wasm" ] && continue
-    wasm-opt "${WASM_OPT_FLAGS[@]}" "$chunk" -o "$chunk"
+    wasm_opt "$chunk"
     # Content-hashed name, so a browser never pairs a cached chunk with a newer main module.
     name=$(basename "$chunk" .wasm)
     hashed="${name}-$(sha256sum "$chunk" | cut -c1-16)"
