@@ -20,3 +20,5 @@ esbuild frontend/editor/main.js --bundle --format=esm --minify --target=es2020 \
 mv -f build/editor/editor.mjs.tmp build/editor/editor.mjs
 
 trunk build --release
+# Then the wasm is split: the pages marked #[lazy] go into chunks loaded when first shown.
+bash scripts/split-console.sh

@@ -34,6 +34,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen ${WBG_VERS
     cargo install wasm-bindgen-cli --version "${WBG_VERSION}"
 fi
 
+# Splits the console's wasm into the start module and lazily loaded pages (scripts/split-console.sh).
+WASM_SPLIT_VERSION=0.2.4
+if ! cargo install --list | grep -qx "wasm_split_cli_support v${WASM_SPLIT_VERSION}:"; then
+    log "installing wasm-split-cli ${WASM_SPLIT_VERSION} (wasm_split_cli_support)"
+    cargo install wasm_split_cli_support --version "${WASM_SPLIT_VERSION}" --locked --features build-binary
+fi
+
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -f node_modules/@xterm/xterm/package.json ] \
     || [ ! -x node_modules/.bin/esbuild ] || [ ! -f node_modules/@codemirror/theme-one-dark/package.json ]; then
     log "installing npm packages (binaryen's wasm-opt, xterm.js, CodeMirror and esbuild for the editor)"

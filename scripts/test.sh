@@ -18,8 +18,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "clippy (wasm32: shared and the console)"
 cargo clippy -p gatehouse-shared -p gatehouse-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
-step "console build (trunk)"
+step "console build (trunk, then the wasm split)"
 bash scripts/build-console.sh
+
+step "console size budget (what loads at start, gzip -9, under 600,000 bytes)"
+bash scripts/check-console-size.sh
 
 step "binaries"
 # The API fuzz and the end-to-end tests start the real binaries: build them first.

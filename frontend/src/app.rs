@@ -38,26 +38,117 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=pages::setup::SetupPage />
                     <Route path=path!("/login") view=pages::login::LoginPage />
                     // Not guarded: a guest who joins by link has no account.
-                    <Route path=path!("/join") view=pages::join::JoinPage />
+                    <Route path=path!("/join") view=|| lazy_page(terminal_page, Page::Join) />
                     <Route path=path!("/sessions") view=|| guarded(pages::sessions::SessionsPage) />
-                    <Route path=path!("/sessions/new") view=|| guarded(pages::new_session::NewSessionPage) />
-                    <Route path=path!("/sessions/:id") view=|| guarded(pages::session_detail::SessionDetailPage) />
-                    <Route path=path!("/approvals") view=|| guarded(pages::approvals::ApprovalsPage) />
-                    <Route path=path!("/servers") view=|| guarded(pages::servers::ServersPage) />
-                    <Route path=path!("/servers/:id") view=|| guarded(pages::server_detail::ServerDetailPage) />
-                    <Route path=path!("/websh") view=|| guarded(pages::websh::WebshPage) />
-                    <Route path=path!("/exec") view=|| guarded(pages::exec::ExecPage) />
-                    <Route path=path!("/live") view=|| guarded(pages::live_terminals::LiveTerminalsPage) />
-                    <Route path=path!("/recordings") view=|| guarded(pages::recordings::RecordingsPage) />
-                    <Route path=path!("/recordings/:id") view=|| guarded(pages::playback::PlaybackPage) />
-                    <Route path=path!("/files") view=|| guarded(pages::files::FilesPage) />
-                    <Route path=path!("/editor") view=|| guarded(pages::editor::EditorPage) />
-                    <Route path=path!("/audit") view=|| guarded(pages::audit::AuditPage) />
-                    <Route path=path!("/account") view=|| guarded(pages::account::AccountPage) />
-                    <Route path=path!("/admin") view=|| guarded(pages::admin::AdminPage) />
+                    <Route path=path!("/sessions/new") view=|| guarded(|| lazy_page(work_page, Page::NewSession)) />
+                    <Route path=path!("/sessions/:id") view=|| guarded(|| lazy_page(work_page, Page::SessionDetail)) />
+                    <Route path=path!("/approvals") view=|| guarded(|| lazy_page(work_page, Page::Approvals)) />
+                    <Route path=path!("/servers") view=|| guarded(|| lazy_page(work_page, Page::Servers)) />
+                    <Route path=path!("/servers/:id") view=|| guarded(|| lazy_page(work_page, Page::ServerDetail)) />
+                    <Route path=path!("/websh") view=|| guarded(|| lazy_page(terminal_page, Page::Websh)) />
+                    <Route path=path!("/exec") view=|| guarded(|| lazy_page(terminal_page, Page::Exec)) />
+                    <Route path=path!("/live") view=|| guarded(|| lazy_page(terminal_page, Page::LiveTerminals)) />
+                    <Route path=path!("/recordings") view=|| guarded(|| lazy_page(record_page, Page::Recordings)) />
+                    <Route path=path!("/recordings/:id") view=|| guarded(|| lazy_page(record_page, Page::Playback)) />
+                    <Route path=path!("/files") view=|| guarded(|| lazy_page(files_page, Page::Files)) />
+                    <Route path=path!("/editor") view=|| guarded(|| lazy_page(files_page, Page::Editor)) />
+                    <Route path=path!("/audit") view=|| guarded(|| lazy_page(record_page, Page::Audit)) />
+                    <Route path=path!("/account") view=|| guarded(|| lazy_page(people_page, Page::Account)) />
+                    <Route path=path!("/admin") view=|| guarded(|| lazy_page(people_page, Page::Admin)) />
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Shows a page whose code is split out of the wasm loaded at start: the first visit to any page of
+/// its group fetches the group's chunks (`scripts/split-console.sh` makes them), later visits
+/// render at once.
+fn lazy_page<F>(load: fn(Page) -> F, page: Page) -> impl IntoView
+where
+    F: std::future::Future<Output = AnyView> + 'static,
+{
+    Suspend::new(send_wrapper::SendWrapper::new(load(page)))
+}
+
+/// The pages split out of the wasm loaded at start (all but sign-in, set-up and the sessions list).
+#[repr(u8)]
+#[derive(Clone, Copy)]
+enum Page {
+    NewSession,
+    SessionDetail,
+    Approvals,
+    Servers,
+    ServerDetail,
+    Websh,
+    Exec,
+    LiveTerminals,
+    Join,
+    Recordings,
+    Playback,
+    Audit,
+    Files,
+    Editor,
+    Account,
+    Admin,
+}
+
+// One split point (`#[lazy]`) per group of pages used together: each group's code, and whatever
+// only it uses, is fetched when one of its pages is first shown. Few groups keep the chunks few.
+
+/// Work sessions and servers beyond the list: requesting, a session's page, approvals, servers.
+#[lazy]
+fn work_page(page: Page) -> AnyView {
+    match page {
+        Page::NewSession => view! { <pages::new_session::NewSessionPage /> }.into_any(),
+        Page::SessionDetail => view! { <pages::session_detail::SessionDetailPage /> }.into_any(),
+        Page::Approvals => view! { <pages::approvals::ApprovalsPage /> }.into_any(),
+        Page::Servers => view! { <pages::servers::ServersPage /> }.into_any(),
+        Page::ServerDetail => view! { <pages::server_detail::ServerDetailPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
+}
+
+/// Terminals: the web shell, commands, staff oversight, and a guest joining by link.
+#[lazy]
+fn terminal_page(page: Page) -> AnyView {
+    match page {
+        Page::Websh => view! { <pages::websh::WebshPage /> }.into_any(),
+        Page::Exec => view! { <pages::exec::ExecPage /> }.into_any(),
+        Page::LiveTerminals => view! { <pages::live_terminals::LiveTerminalsPage /> }.into_any(),
+        Page::Join => view! { <pages::join::JoinPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
+}
+
+/// Looking back: recordings, their player, the audit log.
+#[lazy]
+fn record_page(page: Page) -> AnyView {
+    match page {
+        Page::Recordings => view! { <pages::recordings::RecordingsPage /> }.into_any(),
+        Page::Playback => view! { <pages::playback::PlaybackPage /> }.into_any(),
+        Page::Audit => view! { <pages::audit::AuditPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
+}
+
+/// Files and the editor.
+#[lazy]
+fn files_page(page: Page) -> AnyView {
+    match page {
+        Page::Files => view! { <pages::files::FilesPage /> }.into_any(),
+        Page::Editor => view! { <pages::editor::EditorPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
+    }
+}
+
+/// People: one's own account, and administration.
+#[lazy]
+fn people_page(page: Page) -> AnyView {
+    match page {
+        Page::Account => view! { <pages::account::AccountPage /> }.into_any(),
+        Page::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
+        _ => ().into_any(), // never: the routes pass each group only its own pages
     }
 }
 
