@@ -715,6 +715,22 @@ impl Browser {
         .await
     }
 
+    /// Waits until the shell shows its prompt (a row ending in `$` or `#`), so what a test types
+    /// next is read by the shell, not echoed early by the terminal and mixed with the prompt.
+    pub async fn wait_terminal_prompt(&self) {
+        poll(self, "the shell's prompt", WAIT, || async {
+            self.terminal_lines()
+                .await
+                .iter()
+                .any(|l| {
+                    let l = l.trim_end();
+                    l.ends_with('$') || l.ends_with('#')
+                })
+                .then_some(())
+        })
+        .await
+    }
+
     /// Waits until the terminal's screen shows any text at all (a player's first frame).
     pub async fn wait_terminal_not_blank(&self) -> Vec<String> {
         poll(self, "a terminal showing some text", WAIT, || async {

@@ -112,6 +112,7 @@ async fn console_new_member_works_as_their_own_provisioned_account() {
             browser
                 .wait_for("[data-testid=terminal][data-state=open]")
                 .await;
+            browser.wait_terminal_prompt().await;
             browser
                 .type_in_terminal(&format!(
                     "echo me=$(id -un) in=$(id -Gn | tr ' ' ,){}",

@@ -44,6 +44,7 @@ async fn console_terminals_survive_navigation_and_reload() {
             member
                 .wait_for("[data-testid=terminal][data-state=open]")
                 .await;
+            member.wait_terminal_prompt().await;
             member
                 .type_in_terminal(&format!("echo marker-$((6*7)){}", char::from(Key::Enter)))
                 .await;
