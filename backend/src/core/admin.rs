@@ -621,24 +621,11 @@ pub async fn reset_password(
         })?;
     let mut tx = WriteTx::begin(db, ws, at).await?;
     users::set_password(&mut tx, id, &hash, true).await?;
-    let signins_ended = logins::delete_all_of(&mut tx, id).await?;
-    tx.commit(
-        audit::event(AuditAction::UserPasswordReset, SUCCESS)
-            .actor(by.name)
-            .target(&target.username)
-            .details(serde_json::json!({"signins_ended": signins_ended})),
-    )
-    .await?;
-    cut_off(
-        state,
-        id,
-        format!("the account's password was reset by {}", by.name),
-    )
-    .await;
-    let user = users::by_id(db, ws, id)
-        .await?
-        .ok_or(CoreError::NotFound("user"))?
-        .to_user()?;
+    let reset = Reset {
+        action: AuditAction::UserPasswordReset,
+        what: "password",
+    };
+    let (user, signins_ended) = reset.finish(state, tx, by, &target).await?;
     Ok(PasswordResetDone {
         user,
         one_time_password,
@@ -669,25 +656,48 @@ pub async fn reset_mfa(
     }
     let mut tx = WriteTx::begin(db, ws, at).await?;
     users::clear_mfa(&mut tx, id).await?;
-    let signins_ended = logins::delete_all_of(&mut tx, id).await?;
-    tx.commit(
-        audit::event(AuditAction::UserMfaReset, SUCCESS)
-            .actor(by.name)
-            .target(&target.username)
-            .details(serde_json::json!({"signins_ended": signins_ended})),
-    )
-    .await?;
-    cut_off(
-        state,
-        id,
-        format!("the account's two-factor sign-in was reset by {}", by.name),
-    )
-    .await;
-    let user = users::by_id(db, ws, id)
-        .await?
-        .ok_or(CoreError::NotFound("user"))?
-        .to_user()?;
-    Ok((user, signins_ended))
+    let reset = Reset {
+        action: AuditAction::UserMfaReset,
+        what: "two-factor sign-in",
+    };
+    reset.finish(state, tx, by, &target).await
+}
+
+/// What a reset of someone's credentials records, for the end every reset shares.
+struct Reset {
+    action: AuditAction,
+    /// What was reset, in words ("password").
+    what: &'static str,
+}
+
+impl Reset {
+    /// Ends the target's sign-ins in the same write as the reset and its audit event (which
+    /// never holds a secret), then their work sessions and watching, as disabling does; the
+    /// user as now stored, and how many sign-ins ended.
+    async fn finish(
+        self,
+        state: &AppState,
+        mut tx: WriteTx,
+        by: By<'_>,
+        target: &users::UserRow,
+    ) -> Result<(User, u64), CoreError> {
+        let id: UserId = target.user_id()?;
+        let signins_ended = logins::delete_all_of(&mut tx, id).await?;
+        tx.commit(
+            audit::event(self.action, SUCCESS)
+                .actor(by.name)
+                .target(&target.username)
+                .details(serde_json::json!({"signins_ended": signins_ended})),
+        )
+        .await?;
+        let why = format!("the account's {} was reset by {}", self.what, by.name);
+        cut_off(state, id, why).await;
+        let user = users::by_id(&state.db, state.workspace, id)
+            .await?
+            .ok_or(CoreError::NotFound("user"))?
+            .to_user()?;
+        Ok((user, signins_ended))
+    }
 }
 
 /// Makes a new set of recovery codes for `user`, replacing any earlier set; the codes exist
