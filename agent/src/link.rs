@@ -337,6 +337,8 @@ impl Agent {
             GatewayMessage::Exec {
                 channel,
                 command,
+                argv: _,
+                clean_env: _,
                 user,
                 env,
                 timeout_secs,
@@ -361,6 +363,7 @@ impl Agent {
                 op,
                 user,
                 allow_root,
+                confine: _,
                 provision,
                 provision_groups,
             } => {

@@ -134,6 +134,7 @@ impl Gateway {
             allow_root,
             provision: false,
             provision_groups: Vec::new(),
+            confine: None,
         })
         .await;
         self.reply(channel).await
@@ -155,6 +156,7 @@ impl Gateway {
             allow_root: true,
             provision: false,
             provision_groups: Vec::new(),
+            confine: None,
         })
         .await;
         assert_eq!(self.reply(channel).await, FileReply::Ok);
@@ -279,6 +281,7 @@ async fn a_download_stays_within_the_window_and_ends_with_its_hash() {
         allow_root: true,
         provision: false,
         provision_groups: Vec::new(),
+        confine: None,
     })
     .await;
     let FileReply::ReadStarted { size, .. } = gw.reply(channel).await else {

@@ -141,7 +141,15 @@ pub enum GatewayMessage {
     },
     Exec {
         channel: ChannelId,
+        /// A shell command line, run with `/bin/sh -c`; empty when `argv` is set.
         command: String,
+        /// The program and its arguments, run with `execve` and no shell (the agent resolves a
+        /// bare program name through its fixed `PATH`). Takes precedence over `command`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        argv: Option<Vec<String>>,
+        /// Start from a clean environment with the fixed `PATH` (API tokens), not the account's.
+        #[serde(default)]
+        clean_env: bool,
         user: Option<String>,
         env: Vec<(String, String)>,
         timeout_secs: u64,
@@ -158,6 +166,11 @@ pub enum GatewayMessage {
         op: crate::files::FileOp,
         user: Option<String>,
         allow_root: bool,
+        /// An API token's file rules (normalised, as `acl::path` matches them) that cover this
+        /// operation: every path the agent actually opens, symlinks resolved, must match one.
+        /// `None`: no such limit (a work session's operation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        confine: Option<Vec<String>>,
         #[serde(default)]
         provision: bool,
         /// Groups a created account joins (the server entry's `provision_groups`).

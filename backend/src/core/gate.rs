@@ -43,6 +43,15 @@ pub struct GatePass {
     /// The server entry's groups for an account created on first use (only when the
     /// operation runs as the caller's own account, the one an agent may create).
     provision_groups: Vec<String>,
+    /// Set when an API token asked: what the agent must also hold it to.
+    token: Option<TokenLimits>,
+}
+
+/// What an API token's pass carries to the agent, which enforces it again.
+#[derive(Debug, Default)]
+struct TokenLimits {
+    /// The token's file rules that cover this operation (normalised).
+    confine: Vec<String>,
 }
 
 impl GatePass {
@@ -74,6 +83,16 @@ impl GatePass {
         self.provision_groups.clone()
     }
 
+    /// A token's operation runs with a clean environment and a fixed `PATH`.
+    pub fn clean_env(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The file rules the agent re-checks the paths it opens against (tokens only).
+    pub fn confine(&self) -> Option<Vec<String>> {
+        self.token.as_ref().map(|t| t.confine.clone())
+    }
+
     /// Whether the agent may run this as root (the session grants `sudo`).
     pub fn allow_root(&self) -> bool {
         self.allow_root
@@ -101,6 +120,7 @@ pub async fn check(
             } else {
                 Vec::new()
             },
+            token: None,
             session,
             server: op.server.to_owned(),
             scope: op.scope,

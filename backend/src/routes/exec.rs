@@ -3,6 +3,7 @@
 
 use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
+use crate::core::gateway::hub::Program;
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
@@ -140,7 +141,7 @@ pub async fn run_exec(
             None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
             Some(link) => {
                 link.add_exec(channel, run.clone());
-                let command = req.command.clone();
+                let command = Program::Shell(req.command.clone());
                 let env = env.clone();
                 let link2 = link.clone();
                 let run2 = run.clone();

@@ -60,6 +60,13 @@ impl Channel {
     }
 }
 
+/// What an exec runs: a shell command line, or an argv run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Program {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
 /// Why a channel could not be opened on an agent link.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LinkError {
@@ -180,13 +187,19 @@ impl AgentLink {
         &self,
         channel: ChannelId,
         pass: GatePass,
-        command: String,
+        program: Program,
         env: Vec<(String, String)>,
         timeout_secs: u64,
     ) -> Result<(), LinkError> {
+        let (command, argv) = match program {
+            Program::Shell(command) => (command, None),
+            Program::Argv(argv) => (String::new(), Some(argv)),
+        };
         let msg = GatewayMessage::Exec {
             channel,
             command,
+            argv,
+            clean_env: pass.clean_env(),
             user: pass.run_as().map(str::to_owned),
             env,
             timeout_secs,
@@ -205,6 +218,7 @@ impl AgentLink {
             op,
             user: pass.run_as().map(str::to_owned),
             allow_root: pass.allow_root(),
+            confine: pass.confine(),
             provision: pass.provision(),
             provision_groups: pass.provision_groups(),
         };
