@@ -13,12 +13,18 @@ pub struct ExecRequest {
         schema(value_type = Vec<crate::server::ServerName>, min_items = 1, max_items = 1000)
     )]
     pub servers: Vec<String>,
-    /// Not blank; at most 64 KiB.
-    #[cfg_attr(
-        feature = "openapi",
-        schema(min_length = 1, max_length = 65536, pattern = r"\S")
-    )]
+    /// A shell command line: not blank, at most 64 KiB. Exactly one of `command` and `argv`.
+    #[cfg_attr(feature = "openapi", schema(max_length = 65536))]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
+    /// The program and its arguments, run without a shell (instead of `command`; API tokens
+    /// must use it). At most 4096 arguments, 64 KiB in all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
+    /// When the gate would refuse only because a root command is outside the session's
+    /// `sudo_commands`, ask a superuser to approve this one command instead (202).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub request_approval: bool,
     /// Run-as user; `root` also needs the `sudo` scope.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -78,10 +84,16 @@ pub struct ExecRun {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecJob {
     pub id: uuid::Uuid,
+    /// The command as asked: the shell line, or the argv joined with spaces for display.
     pub command: String,
+    /// The argv, when it ran without a shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
     pub runs: Vec<ExecRun>,
 }
 
 pub const MAX_COMMAND_LEN: usize = 64 * 1024;
+/// Most arguments an argv may hold.
+pub const MAX_ARGS: usize = 4096;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 300;
 pub const MAX_TIMEOUT_SECS: u64 = 24 * 3600;

@@ -108,6 +108,7 @@ pub async fn run_exec(
             work_session: session.as_ref().map(|s| s.id),
             user: auth.id,
             command: &req.command,
+            argv: req.argv.as_deref(),
             run_as: req.user.as_deref(),
             timeout_secs: timeout,
         },

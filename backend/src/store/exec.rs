@@ -12,6 +12,7 @@ pub struct NewJob<'a> {
     pub work_session: Option<WorkSessionId>,
     pub user: UserId,
     pub command: &'a str,
+    pub argv: Option<&'a [String]>,
     pub run_as: Option<&'a str>,
     pub timeout_secs: u64,
 }
@@ -25,14 +26,15 @@ pub async fn insert(
     let (ws, now) = (write.workspace(), write.at());
     let tx = write.conn();
     sqlx::query(
-        "INSERT INTO exec_jobs (id, workspace_id, work_session_id, user_id, command, run_as, \
-         timeout_secs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO exec_jobs (id, workspace_id, work_session_id, user_id, command, argv, run_as, \
+         timeout_secs, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(job.id.to_string())
     .bind(ws.to_string())
     .bind(job.work_session.map(|s| s.to_string()))
     .bind(job.user.to_string())
     .bind(job.command)
+    .bind(job.argv.map(|a| serde_json::to_string(a).unwrap_or_default()))
     .bind(job.run_as)
     .bind(job.timeout_secs as i64)
     .bind(to_micros(now))
@@ -83,15 +85,20 @@ pub async fn get(
     ws: WorkspaceId,
     id: Uuid,
 ) -> Result<Option<(ExecJob, String)>, StoreError> {
-    let job: Option<(String, String)> =
-        sqlx::query_as("SELECT command, user_id FROM exec_jobs WHERE workspace_id = ? AND id = ?")
-            .bind(ws.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&db.pool)
-            .await?;
-    let Some((command, owner)) = job else {
+    let job: Option<(String, Option<String>, String)> = sqlx::query_as(
+        "SELECT command, argv, user_id FROM exec_jobs WHERE workspace_id = ? AND id = ?",
+    )
+    .bind(ws.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((command, argv, owner)) = job else {
         return Ok(None);
     };
+    let argv: Option<Vec<String>> = argv
+        .map(|a| serde_json::from_str(&a))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("exec argv: {e}")))?;
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         String,
@@ -129,5 +136,13 @@ pub async fn get(
             },
         )
         .collect();
-    Ok(Some((ExecJob { id, command, runs }, owner)))
+    Ok(Some((
+        ExecJob {
+            id,
+            command,
+            argv,
+            runs,
+        },
+        owner,
+    )))
 }
