@@ -47,6 +47,7 @@ pub fn asker(auth: &AuthUser) -> Asker<'_> {
     Asker {
         principal: auth.principal(),
         actor: &auth.username,
+        token: auth.token,
     }
 }
 

@@ -51,9 +51,34 @@ pub struct Operation<'a> {
     pub server: &'a str,
     pub as_root: bool,
     pub as_other: bool,
+    /// What an API token's ACLs weigh besides scope and server; work sessions ignore it.
+    pub detail: Detail<'a>,
 }
 
-impl Operation<'_> {
+/// The particulars of an operation that token ACLs decide on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Detail<'a> {
+    /// Not given (a pre-flight check, or a terminal, which needs nothing more).
+    #[default]
+    None,
+    /// The program and its arguments.
+    Argv(&'a [String]),
+    /// A command line that cannot become an argv safely; the reason.
+    Unsplittable(&'a str),
+    /// Every path the operation touches, and what it does to them.
+    Files {
+        action: crate::acl::FileAction,
+        paths: &'a [&'a str],
+    },
+    Tunnel { host: &'a str, port: u16 },
+}
+
+impl<'a> Operation<'a> {
+    /// The same operation with the particulars token ACLs decide on.
+    pub fn with_detail(self, detail: Detail<'a>) -> Self {
+        Self { detail, ..self }
+    }
+
     /// Whether this needs the `sudo` scope besides its own.
     pub fn needs_sudo(&self) -> bool {
         (self.as_root || self.as_other) && self.scope != Scope::Sudo

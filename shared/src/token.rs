@@ -16,6 +16,12 @@ pub struct ApiToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// Whose it is (a person, or a service account: `svc:<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<crate::UserRef>,
+    /// It belongs to a service account (its secret starts `ghst_`).
+    #[serde(default)]
+    pub service_account: bool,
 }
 
 /// `POST /api/tokens`.
@@ -43,5 +49,7 @@ pub struct CreatedApiToken {
 
 /// Prefix of every API token, so leaked tokens are easy to find with secret scanners.
 pub const TOKEN_PREFIX: &str = "gh_";
+/// Prefix of a service account's tokens.
+pub const SERVICE_TOKEN_PREFIX: &str = "ghst_";
 /// Longest token lifetime a user may ask for.
 pub const MAX_TOKEN_DAYS: i64 = 366;

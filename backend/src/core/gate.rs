@@ -2,8 +2,7 @@
 //! decision in `shared`, which audits every denial in one shape and hands back a [`GatePass`].
 //!
 //! Every channel open on an agent link takes a pass by value, and only [`check`] makes one, so
-//! "the gate ran before this channel" is a rule the compiler keeps. Token ACLs will plug in
-//! here, where `token_allows` is decided.
+//! "the gate ran before this channel" is a rule the compiler keeps.
 
 use crate::core::audit::{self, DENIED};
 use crate::core::runas::RunAs;
@@ -11,8 +10,10 @@ use crate::core::state::AppState;
 use crate::store::servers;
 use crate::time::now;
 use gatehouse_shared::audit::AuditAction;
-use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
-use gatehouse_shared::{Scope, WorkSession};
+use crate::core::token_acl::TokenAccess;
+use gatehouse_shared::acl::Decision;
+use gatehouse_shared::gate::{self, AuthMethod, GateDenial, Operation, Principal};
+use gatehouse_shared::{Scope, TokenId, WorkSession};
 
 /// Who asks the gate: the principal it decides for, and the name the audit log shows (a guest
 /// asks as the terminal's owner but is named as the guest).
@@ -20,6 +21,8 @@ use gatehouse_shared::{Scope, WorkSession};
 pub struct Asker<'a> {
     pub principal: Principal,
     pub actor: &'a str,
+    /// The API token it asks with, whose ACLs decide instead of a work session.
+    pub token: Option<TokenId>,
 }
 
 /// What a denial's audit row says besides the decision: where it happened.
@@ -110,25 +113,58 @@ pub async fn check(
     run_as: RunAs,
     note: DenialNote,
 ) -> Result<GatePass, Box<GateDenial>> {
-    // Token ACLs arrive with their own issue; until then tokens are denied by default.
-    let token_allows = false;
+    let token = match (asker.principal.auth_method, asker.token) {
+        (AuthMethod::ApiToken, Some(id)) => Some(token_decision(state, id, op, &run_as).await),
+        _ => None,
+    };
+    let token_allows = token.as_ref().is_some_and(|(d, _)| d.allowed);
     match gate::check(op, &asker.principal, session.as_ref(), token_allows, now()) {
         Ok(()) => Ok(GatePass {
-            allow_root: session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+            // A token acts as root only where a rule named root, which the decision weighed.
+            allow_root: match &token {
+                Some(_) => run_as.as_root,
+                None => session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+            },
             provision_groups: if run_as.own {
                 provision_groups(state, op.server).await
             } else {
                 Vec::new()
             },
-            token: None,
+            token: token.map(|(_, confine)| TokenLimits { confine }),
             session,
             server: op.server.to_owned(),
             scope: op.scope,
             run_as,
         }),
-        Err(denial) => {
+        Err(mut denial) => {
+            if let Some((decision, _)) = &token {
+                denial.reason = decision.reason.clone();
+            }
             audit_denial(state, asker, session.as_ref(), op, &denial, note).await;
             Err(denial)
+        }
+    }
+}
+
+/// The token's ACL decision for `op`; a token that cannot be read decides nothing.
+async fn token_decision(
+    state: &AppState,
+    id: TokenId,
+    op: &Operation<'_>,
+    run_as: &RunAs,
+) -> (Decision, Vec<String>) {
+    match TokenAccess::load(state, id).await {
+        Ok(access) => access.decide(op, run_as),
+        Err(e) => {
+            tracing::warn!(token = %id, error = %e, "cannot read the token's ACLs; denying");
+            (
+                Decision {
+                    allowed: false,
+                    rule: None,
+                    reason: "the token's ACLs cannot be read".into(),
+                },
+                Vec::new(),
+            )
         }
     }
 }

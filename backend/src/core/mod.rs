@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod stepup;
+pub mod token_acl;
 
 use crate::store::StoreError;
 use gatehouse_shared::lifecycle::Refusal;

@@ -40,6 +40,7 @@ impl RunAs {
             server,
             as_root: self.as_root,
             as_other: self.as_other,
+            detail: Default::default(),
         }
     }
 }

@@ -19,9 +19,11 @@ use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
 use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
 use gatehouse_shared::exec::{
-    ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_COMMAND_LEN,
+    ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_ARGS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
 };
+use gatehouse_shared::acl::words;
+use gatehouse_shared::gate::{AuthMethod, Detail};
 use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -54,12 +56,7 @@ pub async fn run_exec(
     ApiQuery(q): ApiQuery<ExecQuery>,
     ApiJson(req): ApiJson<ExecRequest>,
 ) -> ApiResult<(StatusCode, Json<ExecJob>)> {
-    if req.command.trim().is_empty() || req.command.len() > MAX_COMMAND_LEN {
-        return Err(ApiError::validation(
-            "command",
-            format!("1 to {MAX_COMMAND_LEN} bytes"),
-        ));
-    }
+    let program = program_of(&req, auth.method)?;
     let mut names = req.servers.clone();
     names.sort();
     names.dedup();
@@ -70,6 +67,12 @@ pub async fn run_exec(
         ));
     }
     let env: Vec<(String, String)> = req.env.clone().unwrap_or_default().into_iter().collect();
+    if auth.method == AuthMethod::ApiToken && !env.is_empty() {
+        return Err(ApiError::validation(
+            "env",
+            "an API token cannot pass environment variables",
+        ));
+    }
     if let Some((key, _)) = env.iter().find(|(k, _)| is_dangerous_env(k)) {
         return Err(ApiError::validation("env", format!("{key} may not be set")));
     }
@@ -88,7 +91,9 @@ pub async fn run_exec(
     for name in &names {
         let (_, link) = target(&state, name).await?;
         let decided = run_as(&person, name, req.user.as_deref(), link.as_ref());
-        let op = decided.operation(Scope::Command, name);
+        let op = decided
+            .operation(Scope::Command, name)
+            .with_detail(program.detail());
         let pass = pass_in(&state, &auth, session.clone(), &op, decided).await?;
         targets.push((name.clone(), link, pass));
     }
@@ -107,8 +112,8 @@ pub async fn run_exec(
             id: job_id,
             work_session: session.as_ref().map(|s| s.id),
             user: auth.id,
-            command: &req.command,
-            argv: req.argv.as_deref(),
+            command: &program.display(),
+            argv: program.argv(),
             run_as: req.user.as_deref(),
             timeout_secs: timeout,
         },
@@ -120,7 +125,7 @@ pub async fn run_exec(
         .target(job_id.to_string())
         .details(typed(&ExecStartedDetails {
             job: job_id,
-            command: req.command.clone(),
+            command: program.display(),
             run_as: req.user.clone(),
             servers: runs.iter().map(|(_, name)| name.clone()).collect(),
             timeout_secs: timeout,
@@ -142,7 +147,7 @@ pub async fn run_exec(
             None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
             Some(link) => {
                 link.add_exec(channel, run.clone());
-                let command = Program::Shell(req.command.clone());
+                let command = program.to_agent();
                 let env = env.clone();
                 let link2 = link.clone();
                 let run2 = run.clone();
@@ -290,4 +295,89 @@ pub async fn get_exec(
         return Err(ApiError::not_found("exec job"));
     }
     Ok(Json(job))
+}
+
+/// What an exec request runs, checked: a shell line (people only), or an argv. A token's
+/// command line becomes an argv by POSIX word rules, or stays unsplittable, which the gate
+/// refuses as a token ACL denial (audited like any other).
+enum Asked {
+    Shell(String),
+    Argv(Vec<String>),
+    Unsplittable(String),
+}
+
+impl Asked {
+    fn detail(&self) -> Detail<'_> {
+        match self {
+            Asked::Shell(_) => Detail::None,
+            Asked::Argv(argv) => Detail::Argv(argv),
+            Asked::Unsplittable(reason) => Detail::Unsplittable(reason),
+        }
+    }
+
+    fn argv(&self) -> Option<&[String]> {
+        match self {
+            Asked::Argv(argv) => Some(argv),
+            _ => None,
+        }
+    }
+
+    /// How the job names its command: the shell line, or the argv shell-quoted.
+    fn display(&self) -> String {
+        match self {
+            Asked::Shell(line) | Asked::Unsplittable(line) => line.clone(),
+            Asked::Argv(argv) => words::quote_all(argv),
+        }
+    }
+
+    fn to_agent(&self) -> Program {
+        match self {
+            Asked::Argv(argv) => Program::Argv(argv.clone()),
+            Asked::Shell(line) | Asked::Unsplittable(line) => Program::Shell(line.clone()),
+        }
+    }
+}
+
+/// Exactly one of `command` and `argv`, within bounds; a token's command line is split.
+fn program_of(req: &ExecRequest, method: AuthMethod) -> ApiResult<Asked> {
+    match (&req.argv, req.command.as_str()) {
+        (Some(_), command) if !command.is_empty() => Err(ApiError::validation(
+            "argv",
+            "give either command or argv, not both",
+        )),
+        (Some(argv), _) => {
+            let total: usize = argv.iter().map(String::len).sum();
+            if argv.is_empty() || argv[0].is_empty() {
+                return Err(ApiError::validation("argv", "the program (argv[0]) is missing"));
+            }
+            if argv.len() > MAX_ARGS || total > MAX_COMMAND_LEN {
+                return Err(ApiError::validation(
+                    "argv",
+                    format!("at most {MAX_ARGS} arguments and {MAX_COMMAND_LEN} bytes"),
+                ));
+            }
+            if argv.iter().any(|a| a.contains('\0')) {
+                return Err(ApiError::validation("argv", "an argument holds a NUL byte"));
+            }
+            Ok(Asked::Argv(argv.clone()))
+        }
+        (None, command) => {
+            if command.trim().is_empty() || command.len() > MAX_COMMAND_LEN {
+                return Err(ApiError::validation(
+                    "command",
+                    format!("1 to {MAX_COMMAND_LEN} bytes (or give argv)"),
+                ));
+            }
+            if method != AuthMethod::ApiToken {
+                return Ok(Asked::Shell(command.to_owned()));
+            }
+            Ok(match words::split(command) {
+                Ok(argv) if !argv.is_empty() => Asked::Argv(argv),
+                Ok(_) => Asked::Unsplittable("the command holds no words".into()),
+                Err(e) => Asked::Unsplittable(format!(
+                    "a token's command runs without a shell, and this one cannot: {e}"
+                )),
+            })
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub mod servers;
 pub mod settings;
 pub mod shares;
 pub mod throttle;
+pub mod token_acl;
 pub mod tokens;
 pub mod users;
 pub mod websh;

@@ -5,7 +5,7 @@ use super::{StoreError, WriteTx};
 use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::token::ApiToken;
-use gatehouse_shared::{TokenId, UserId, WorkspaceId};
+use gatehouse_shared::{TokenId, UserId, UserRef, WorkspaceId};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct TokenRow {
@@ -15,6 +15,9 @@ struct TokenRow {
     expires_at: Option<i64>,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    user_id: String,
+    username: String,
+    kind: String,
 }
 
 impl TokenRow {
@@ -26,6 +29,11 @@ impl TokenRow {
             expires_at: opt_from_micros(self.expires_at),
             last_used_at: opt_from_micros(self.last_used_at),
             revoked: self.revoked_at.is_some(),
+            owner: Some(UserRef {
+                id: parse_id(&self.user_id)?,
+                username: self.username,
+            }),
+            service_account: self.kind == "service",
         })
     }
 }
@@ -62,11 +70,25 @@ pub async fn list_for_user(
     user: UserId,
 ) -> Result<Vec<ApiToken>, StoreError> {
     let rows: Vec<TokenRow> = sqlx::query_as(
-        "SELECT id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens \
-         WHERE workspace_id = ? AND user_id = ? ORDER BY created_at DESC",
+        "SELECT t.id, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.user_id, \
+         u.username, u.kind FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.workspace_id = ? AND t.user_id = ? ORDER BY t.created_at DESC",
     )
     .bind(ws.to_string())
     .bind(user.to_string())
+    .fetch_all(&db.pool)
+    .await?;
+    rows.into_iter().map(TokenRow::into_token).collect()
+}
+
+/// Every token in the workspace, newest first (superusers granting rules).
+pub async fn list_all(db: &Db, ws: WorkspaceId) -> Result<Vec<ApiToken>, StoreError> {
+    let rows: Vec<TokenRow> = sqlx::query_as(
+        "SELECT t.id, t.name, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, t.user_id, \
+         u.username, u.kind FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.workspace_id = ? ORDER BY t.created_at DESC",
+    )
+    .bind(ws.to_string())
     .fetch_all(&db.pool)
     .await?;
     rows.into_iter().map(TokenRow::into_token).collect()

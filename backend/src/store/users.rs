@@ -22,9 +22,18 @@ pub struct UserRow {
     pub unix_user: Option<String>,
     pub disabled_at: Option<i64>,
     pub must_change_password: bool,
+    /// `person`, or `service` for a service account.
+    pub kind: String,
+    /// What a service account is for.
+    pub description: Option<String>,
 }
 
 impl UserRow {
+    /// A service account (no password; acts only through its tokens).
+    pub fn is_service(&self) -> bool {
+        self.kind == "service"
+    }
+
     pub fn user_id(&self) -> Result<UserId, StoreError> {
         parse_id(&self.id)
     }
@@ -65,7 +74,7 @@ impl UserRow {
 
 const COLUMNS: &str =
     "id, username, email, role, password_hash, totp_secret, totp_pending_secret, \
-                       totp_last_step, created_at, unix_user, disabled_at, must_change_password";
+                       totp_last_step, created_at, unix_user, disabled_at, must_change_password, kind, description";
 
 pub async fn count(db: &Db, ws: WorkspaceId) -> Result<i64, StoreError> {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users WHERE workspace_id = ?")
@@ -391,7 +400,7 @@ pub async fn list(
 ) -> Result<Vec<UserRow>, StoreError> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND username > ? \
-         ORDER BY username LIMIT ?"
+         AND kind = 'person' ORDER BY username LIMIT ?"
     ))
     .bind(ws.to_string())
     .bind(after.unwrap_or(""))
@@ -493,4 +502,29 @@ pub async fn server_patterns(
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.into_iter().map(|(p,)| p).collect())
+}
+
+/// Makes a just-inserted user a service account with `description`.
+pub async fn mark_service(
+    tx: &mut WriteTx,
+    id: UserId,
+    description: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET kind = 'service', description = ? WHERE id = ?")
+        .bind(description)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Service accounts, by name.
+pub async fn list_services(db: &Db, ws: WorkspaceId) -> Result<Vec<UserRow>, StoreError> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE workspace_id = ? AND kind = 'service' ORDER BY username"
+    ))
+    .bind(ws.to_string())
+    .fetch_all(&db.pool)
+    .await
+    .map_err(StoreError::from)
 }

@@ -8,6 +8,7 @@
 //! `words` splits command strings (refusing what a shell would act on), `command` matches argv,
 //! `path` matches file paths.
 
+pub mod api;
 pub mod command;
 pub mod path;
 pub mod words;

@@ -171,3 +171,38 @@ mod tests {
         assert_eq!(split("  \t "), Err(SplitError::Empty));
     }
 }
+
+/// `argv` as one line a person can read and a shell would split back into the same words:
+/// plain words as they are, anything else in single quotes.
+pub fn quote_all(argv: &[String]) -> String {
+    argv.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod quote_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Quoting then splitting gives back the same argv, whatever the words hold (control
+        /// characters aside, which never make it into a quoted line either).
+        #[test]
+        fn quoting_round_trips(argv in prop::collection::vec("[^\\x00-\\x1f\\x7f]{0,12}", 1..6)) {
+            prop_assume!(argv.iter().all(|w| !w.chars().any(char::is_control)));
+            let line = quote_all(&argv);
+            prop_assert_eq!(split(&line), Ok(argv));
+        }
+    }
+}

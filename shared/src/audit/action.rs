@@ -70,6 +70,12 @@ audit_actions! {
     GroupDeleted => "group.deleted",
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",
+    /// A superuser granted a token an ACL rule (details: kind and the rule).
+    TokenAclGranted => "token.acl_granted",
+    /// A superuser removed a token's ACL rule.
+    TokenAclRemoved => "token.acl_removed",
+    /// A superuser created a service account.
+    ServiceAccountCreated => "service_account.created",
     ServerCreated => "server.created",
     /// A server entry changed (details: each field from and to).
     ServerUpdated => "server.updated",

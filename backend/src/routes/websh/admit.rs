@@ -79,7 +79,11 @@ pub async fn attach_gate(
         )
     })?;
     let op = decided.operation(Scope::Websh, &term.server_name);
-    let asker = Asker { principal, actor };
+    let asker = Asker {
+        principal,
+        actor,
+        token: None,
+    };
     let note = DenialNote {
         attach: Some((term.id.0, attach_as)),
         ..DenialNote::default()
