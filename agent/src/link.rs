@@ -373,7 +373,7 @@ impl Agent {
                 op,
                 user,
                 allow_root,
-                confine: _,
+                confine,
                 provision,
                 provision_groups,
             } => {
@@ -382,6 +382,7 @@ impl Agent {
                     allow_root,
                     provision,
                     groups: provision_groups,
+                    confine,
                 };
                 self.files.open(channel, op, request, out.clone())
             }
