@@ -153,3 +153,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "confine_tests.rs"]
+mod operations;
