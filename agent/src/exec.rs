@@ -1,6 +1,7 @@
-//! Exec channels: one command through `sh -c` as the run-as user, with a timeout, streaming
-//! stdout and stderr as two flow-controlled streams.
+//! Exec channels: one command (a line through `sh -c`, or an argv run directly) as the run-as
+//! user, with a timeout, streaming stdout and stderr as two flow-controlled streams.
 
+use crate::argv;
 use crate::flow::Outflow;
 use crate::runas::{self, RunAs};
 use nix::sys::signal::{killpg, Signal};
@@ -16,6 +17,25 @@ pub struct ExecRun {
     pid: Option<u32>,
 }
 
+/// What an exec channel runs.
+#[derive(Debug, Clone, Copy)]
+pub enum Program<'a> {
+    /// A command line, interpreted by `/bin/sh -c`.
+    Shell(&'a str),
+    /// A program and its arguments, executed directly: no shell ever sees the arguments, so
+    /// `;`, `|`, `$(..)` and the like are plain bytes.
+    Argv(&'a [String]),
+}
+
+/// The environment a command starts with.
+#[derive(Debug, Clone, Copy)]
+pub enum Environment<'a> {
+    /// The account's login-like set plus the gateway's variables (`RunAs::environment`).
+    Account(&'a [(String, String)]),
+    /// Only the fixed `PATH` and the account's names (`argv::clean_environment`).
+    Clean,
+}
+
 /// How a command ended.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecOutcome {
@@ -25,19 +45,40 @@ pub struct ExecOutcome {
 }
 
 impl ExecRun {
-    /// Starts `command`; `on_done` runs after it ended and both streams were fully read.
+    /// Starts `program`; `on_done` runs after it ended and both streams were fully read.
+    ///
+    /// A program that cannot be started (an argv whose program is not found, a relative
+    /// program path, an exec failure) is an `Err`, which the link answers with `open_failed`:
+    /// nothing ran, so there is no exit code to report, and the gateway shows the message.
     pub fn spawn(
-        command: &str,
+        program: Program<'_>,
         run_as: &RunAs,
-        env: &[(String, String)],
+        env: Environment<'_>,
         timeout: Duration,
         on_done: impl FnOnce(ExecOutcome) + Send + 'static,
     ) -> Result<Arc<Self>, String> {
-        let mut cmd = tokio::process::Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(command)
-            .env_clear()
-            .envs(run_as.environment(env))
+        let (mut cmd, shown) = match program {
+            Program::Shell(line) => {
+                let mut cmd = tokio::process::Command::new("/bin/sh");
+                cmd.arg("-c").arg(line);
+                (cmd, "/bin/sh".to_owned())
+            }
+            Program::Argv(words) => {
+                let path = argv::resolve_program(words)?;
+                let mut cmd = tokio::process::Command::new(&path);
+                if let Some((name, args)) = words.split_first() {
+                    // The program sees the name it was asked by, as a shell would pass it.
+                    cmd.arg0(name).args(args);
+                }
+                (cmd, path.display().to_string())
+            }
+        };
+        let env = match env {
+            Environment::Account(extra) => run_as.environment(extra),
+            Environment::Clean => argv::clean_environment(run_as),
+        };
+        cmd.env_clear()
+            .envs(env)
             .current_dir(run_as.cwd())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -48,7 +89,7 @@ impl ExecRun {
         let started = Instant::now();
         let mut child = cmd
             .spawn()
-            .map_err(|e| format!("cannot start /bin/sh: {e}"))?;
+            .map_err(|e| format!("cannot start {shown}: {e}"))?;
         let run = Arc::new(ExecRun {
             stdout: Arc::new(Outflow::default()),
             stderr: Arc::new(Outflow::default()),

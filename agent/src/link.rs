@@ -3,7 +3,7 @@
 //! the grace period and are re-attached when the gateway asks; file channels end with the link.
 
 use crate::config::AgentConfig;
-use crate::exec::{ExecOutcome, ExecRun};
+use crate::exec::{Environment, ExecOutcome, ExecRun, Program};
 use crate::files::channel::{FileService, OpenAs, Outboxes};
 use crate::files::paths;
 use crate::flow::{Next, Outflow};
@@ -337,8 +337,8 @@ impl Agent {
             GatewayMessage::Exec {
                 channel,
                 command,
-                argv: _,
-                clean_env: _,
+                argv,
+                clean_env,
                 user,
                 env,
                 timeout_secs,
@@ -355,7 +355,17 @@ impl Agent {
                 if let Ok(run_as) = &run_as {
                     report_provisioned(tx, channel, run_as);
                 }
-                self.start_exec(channel, &command, run_as, &env, timeout_secs, tx)
+                // An argv takes precedence: the gateway then sends no command line at all.
+                let program = match &argv {
+                    Some(words) => Program::Argv(words),
+                    None => Program::Shell(&command),
+                };
+                let env = if clean_env {
+                    Environment::Clean
+                } else {
+                    Environment::Account(&env)
+                };
+                self.start_exec(channel, program, run_as, env, timeout_secs, tx)
                     .await;
             }
             GatewayMessage::FileOpen {
@@ -363,7 +373,7 @@ impl Agent {
                 op,
                 user,
                 allow_root,
-                confine: _,
+                confine,
                 provision,
                 provision_groups,
             } => {
@@ -372,6 +382,7 @@ impl Agent {
                     allow_root,
                     provision,
                     groups: provision_groups,
+                    confine,
                 };
                 self.files.open(channel, op, request, out.clone())
             }
@@ -392,16 +403,16 @@ impl Agent {
     async fn start_exec(
         self: &Arc<Self>,
         channel: ChannelId,
-        command: &str,
+        program: Program<'_>,
         run_as: Result<runas::RunAs, String>,
-        env: &[(String, String)],
+        env: Environment<'_>,
         timeout_secs: u64,
         tx: &Outbox,
     ) {
         let (done_tx, done_rx) = oneshot::channel::<ExecOutcome>();
         let timeout = Duration::from_secs(timeout_secs.clamp(1, 24 * 3600));
         let started = run_as.and_then(|run_as| {
-            ExecRun::spawn(command, &run_as, env, timeout, move |outcome| {
+            ExecRun::spawn(program, &run_as, env, timeout, move |outcome| {
                 let _ = done_tx.send(outcome);
             })
         });

@@ -1,6 +1,7 @@
 //! `gatehouse-agent`: runs on a managed server, dials out to the Gatehouse server over WSS and
 //! serves terminals, commands and file operations. It never listens on a port.
 
+mod argv;
 mod config;
 mod exec;
 mod files;

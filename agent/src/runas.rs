@@ -244,10 +244,7 @@ impl RunAs {
             ("SHELL".to_owned(), self.shell.display().to_string()),
             ("TERM".to_owned(), "xterm-256color".to_owned()),
             ("LANG".to_owned(), lang),
-            (
-                "PATH".to_owned(),
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned(),
-            ),
+            ("PATH".to_owned(), crate::argv::FIXED_PATH.to_owned()),
         ];
         for (key, value) in extra {
             if is_dangerous_env(key) || value.contains('\0') {

@@ -3,110 +3,20 @@
 //! Covers the wire behaviour the gateway relies on: replies, read credit, write credit and
 //! commit, aborts (Close, protocol faults, a dropped link) leaving nothing behind, and run-as.
 
-use futures_util::{SinkExt, StreamExt};
+mod common;
+
+use common::{Frame, Gateway, PATIENCE};
 use gatehouse_shared::agent_link::{
-    decode_data, encode_output, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage,
-    OutputStream, FILE_CHUNK_BYTES, FILE_WINDOW,
+    split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage, OutputStream,
+    FILE_CHUNK_BYTES, FILE_WINDOW,
 };
 use gatehouse_shared::files::{FileErrorKind, FileKind, FileOp, FileReply};
 use sha2::{Digest, Sha256};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-
-const PATIENCE: Duration = Duration::from_secs(30);
-
-enum Frame {
-    Control(AgentMessage),
-    Data(ChannelId, DataKind, Vec<u8>),
-}
-
-struct Gateway {
-    ws: WebSocketStream<TcpStream>,
-    _agent: tokio::process::Child,
-    _config: tempfile::TempDir,
-}
 
 impl Gateway {
-    /// Starts an agent whose only file root is `root` and takes its link.
-    async fn start(root: &Path) -> Gateway {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let config = tempfile::tempdir().unwrap();
-        let config_path = config.path().join("agent.json");
-        let json = serde_json::json!({
-            "server": format!("http://127.0.0.1:{port}"),
-            "server_id": "s", "agent_id": "a", "agent_secret": "x", "name": "test",
-        });
-        std::fs::write(&config_path, json.to_string()).unwrap();
-        let agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_gatehouse-agent"))
-            .arg("run")
-            .arg("--config")
-            .arg(&config_path)
-            .arg("--file-root")
-            .arg(root)
-            .env("RUST_LOG", "error")
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let (tcp, _) = tokio::time::timeout(PATIENCE, listener.accept())
-            .await
-            .expect("the agent dials in")
-            .unwrap();
-        let ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
-        let mut gw = Gateway {
-            ws,
-            _agent: agent,
-            _config: config,
-        };
-        match gw.next().await {
-            Frame::Control(AgentMessage::Hello { capabilities, .. }) => {
-                assert!(
-                    capabilities.iter().any(|c| c == "files"),
-                    "{capabilities:?}"
-                );
-            }
-            _ => panic!("no hello"),
-        }
-        gw.send(GatewayMessage::Welcome {
-            version: 1,
-            server_name: "fake".into(),
-        })
-        .await;
-        gw
-    }
-
-    async fn send(&mut self, msg: GatewayMessage) {
-        let text = serde_json::to_string(&msg).unwrap();
-        self.ws.send(Message::text(text)).await.unwrap();
-    }
-
-    async fn send_data(&mut self, channel: ChannelId, offset: u64, bytes: &[u8]) {
-        let frame = encode_output(channel, OutputStream::File, offset, bytes);
-        self.ws.send(Message::Binary(frame.into())).await.unwrap();
-    }
-
-    async fn next(&mut self) -> Frame {
-        loop {
-            let msg = tokio::time::timeout(PATIENCE, self.ws.next())
-                .await
-                .expect("the agent answers in time")
-                .expect("the link is open")
-                .unwrap();
-            match msg {
-                Message::Text(t) => return Frame::Control(serde_json::from_str(&t).unwrap()),
-                Message::Binary(b) => {
-                    let (ch, kind, payload) = decode_data(&b).unwrap();
-                    return Frame::Data(ch, kind, payload.to_vec());
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// The next file reply of `channel`, skipping credit messages.
     async fn reply(&mut self, channel: ChannelId) -> FileReply {
         loop {
@@ -126,6 +36,21 @@ impl Gateway {
     }
 
     async fn op_as(&mut self, op: FileOp, user: Option<&str>, allow_root: bool) -> FileReply {
+        self.open(op, user, allow_root, None).await
+    }
+
+    /// An API token's operation: confined to `rules`.
+    async fn op_confined(&mut self, op: FileOp, rules: &[String]) -> FileReply {
+        self.open(op, None, true, Some(rules.to_vec())).await
+    }
+
+    async fn open(
+        &mut self,
+        op: FileOp,
+        user: Option<&str>,
+        allow_root: bool,
+        confine: Option<Vec<String>>,
+    ) -> FileReply {
         let channel = ChannelId(uuid::Uuid::new_v4());
         self.send(GatewayMessage::FileOpen {
             channel,
@@ -134,7 +59,7 @@ impl Gateway {
             allow_root,
             provision: false,
             provision_groups: Vec::new(),
-            confine: None,
+            confine,
         })
         .await;
         self.reply(channel).await
@@ -448,4 +373,113 @@ async fn operations_run_with_the_run_as_users_permissions() {
         assert_eq!(error_kind(&as_root), Some(FileErrorKind::PermissionDenied));
     }
     settles_to(&root, &["f"]).await;
+}
+
+#[tokio::test]
+async fn a_tokens_file_rules_hold_through_symlinks() {
+    let (_tmp, root) = root_dir();
+    let allowed = root.join("allowed");
+    let outside = root.join("outside");
+    std::fs::create_dir(&allowed).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(allowed.join("ok.txt"), b"fine").unwrap();
+    std::fs::write(outside.join("secret"), b"secret").unwrap();
+    std::os::unix::fs::symlink(outside.join("secret"), allowed.join("file-out")).unwrap();
+    std::os::unix::fs::symlink(&outside, allowed.join("dir-out")).unwrap();
+    // The agent's root is the whole temporary directory: only the token's rule keeps it out.
+    let mut gw = Gateway::start(&root).await;
+    let rules = vec![format!("{}/allowed/**", root.display())];
+    let read = |p: &Path| FileOp::Read { path: s(p) };
+
+    let refused = [
+        read(&allowed.join("file-out")),
+        read(&allowed.join("dir-out/secret")),
+        FileOp::List {
+            path: s(&allowed.join("dir-out")),
+        },
+        FileOp::Write {
+            path: s(&allowed.join("file-out")),
+            overwrite: true,
+            if_mtime: None,
+            if_version: None,
+        },
+        FileOp::Write {
+            path: s(&allowed.join("dir-out/planted")),
+            overwrite: false,
+            if_mtime: None,
+            if_version: None,
+        },
+        FileOp::Rename {
+            from: s(&allowed.join("ok.txt")),
+            to: s(&allowed.join("dir-out/stolen")),
+            overwrite: false,
+        },
+    ];
+    for op in refused {
+        let reply = gw.op_confined(op.clone(), &rules).await;
+        assert_eq!(
+            error_kind(&reply),
+            Some(FileErrorKind::PermissionDenied),
+            "{op:?}: {reply:?}"
+        );
+        let FileReply::Error { message, .. } = reply else {
+            unreachable!()
+        };
+        assert!(message.contains("token's file rules"), "{message}");
+    }
+    settles_to(&outside, &["secret"]).await;
+    assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"secret");
+
+    // A plain file inside is served, read and written.
+    let channel = ChannelId(uuid::Uuid::new_v4());
+    gw.send(GatewayMessage::FileOpen {
+        channel,
+        op: read(&allowed.join("ok.txt")),
+        user: None,
+        allow_root: true,
+        provision: false,
+        provision_groups: Vec::new(),
+        confine: Some(rules.clone()),
+    })
+    .await;
+    assert!(matches!(
+        gw.reply(channel).await,
+        FileReply::ReadStarted { size: 4, .. }
+    ));
+    let mut got = Vec::new();
+    let done = loop {
+        match gw.next().await {
+            Frame::Data(_, DataKind::FileData, payload) => {
+                got.extend_from_slice(split_offset(&payload).unwrap().1);
+            }
+            Frame::Control(AgentMessage::FileReply { reply, .. }) => break reply,
+            _ => panic!("unexpected frame"),
+        }
+    };
+    assert_eq!(got, b"fine");
+    assert!(matches!(done, FileReply::Done { size: 4, .. }), "{done:?}");
+    let listing = gw
+        .op_confined(FileOp::List { path: s(&allowed) }, &rules)
+        .await;
+    assert!(matches!(listing, FileReply::Listing { .. }), "{listing:?}");
+
+    if nix::unistd::geteuid().is_root() {
+        // The worker that checks runs as the run-as user, and sees the same.
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (nobody, confine) = (Some("nobody"), Some(rules.clone()));
+        let list = FileOp::List { path: s(&allowed) };
+        let listing = gw.open(list, nobody, false, confine.clone()).await;
+        assert!(matches!(listing, FileReply::Listing { .. }), "{listing:?}");
+        let secret = read(&allowed.join("dir-out/secret"));
+        let out = gw.open(secret, nobody, false, confine).await;
+        assert_eq!(
+            error_kind(&out),
+            Some(FileErrorKind::PermissionDenied),
+            "{out:?}"
+        );
+    }
+
+    // Not confined (a work session): the agent's roots alone decide, as before.
+    let open = gw.op(read(&allowed.join("dir-out/secret"))).await;
+    assert!(matches!(open, FileReply::ReadStarted { .. }), "{open:?}");
 }

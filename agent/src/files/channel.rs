@@ -35,7 +35,7 @@ const FAILURE_GRACE: Duration = Duration::from_secs(5);
 /// Upload credit is announced after this many bytes went to the worker.
 const CREDIT_STEP: u64 = FILE_WINDOW / 4;
 
-/// Whom a file operation runs as, as the gateway asked.
+/// Whom a file operation runs as, and what it may touch, as the gateway asked.
 #[derive(Debug, Clone)]
 pub struct OpenAs {
     pub user: Option<String>,
@@ -44,6 +44,8 @@ pub struct OpenAs {
     pub provision: bool,
     /// Groups a created account joins.
     pub groups: Vec<String>,
+    /// An API token's file rules, which the worker checks on every path it really opens.
+    pub confine: Option<Vec<String>>,
 }
 
 /// Where a channel's messages go. `control` is the link's outbox; `bulk` carries a read's data
@@ -409,6 +411,7 @@ impl FileService {
         let request = WorkerRequest {
             roots: self.roots.clone(),
             op,
+            confine: open_as.confine.clone(),
         };
         let json = serde_json::to_vec(&request).unwrap_or_default();
         if frame::send_chunk(&mut stdin, &json).await.is_err() {

@@ -30,6 +30,9 @@ pub struct WorkerRequest {
     /// The allowed roots (normalised, from the agent's configuration, not from the gateway).
     pub roots: Vec<PathBuf>,
     pub op: FileOp,
+    /// An API token's file rules (`confine::Confine`); `None`: not confined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confine: Option<Vec<String>>,
 }
 
 /// One frame from a worker.

@@ -7,7 +7,12 @@
 //! that descriptor (`*at` calls on one final name), so a symlink inside a root cannot lead out of
 //! it, and the final component of delete and rename is never followed. Streamed reads and writes
 //! are in `transfer`.
+//!
+//! A confined operation (an API token's, `confine`) is checked at the same places: the path as
+//! asked for, then the opened directory's real path joined with the final name (or, for a
+//! listing, the opened directory itself), so a symlink cannot lead it outside the token's rules.
 
+use super::confine::Confine;
 use super::{paths, Failure};
 use gatehouse_shared::files::FileErrorKind::{Conflict, InvalidPath, Unsupported};
 use gatehouse_shared::files::{FileEntry, FileKind, FileReply};
@@ -26,6 +31,8 @@ use std::path::{Path, PathBuf};
 pub struct Roots {
     lexical: Vec<PathBuf>,
     canonical: Vec<PathBuf>,
+    /// An API token's file rules, on top of the roots.
+    pub(super) confine: Confine,
 }
 
 pub(super) fn outside(path: &Path) -> Failure {
@@ -54,15 +61,27 @@ impl Roots {
             .iter()
             .filter_map(|r| std::fs::canonicalize(r).ok())
             .collect();
-        Roots { lexical, canonical }
+        Roots {
+            lexical,
+            canonical,
+            confine: Confine::default(),
+        }
     }
 
-    /// Normalises a requested path and checks it lexically against the roots.
+    /// Confines every operation through these roots to an API token's file rules as well.
+    pub fn confined(mut self, confine: Confine) -> Self {
+        self.confine = confine;
+        self
+    }
+
+    /// Normalises a requested path and checks it lexically against the roots (and the token's
+    /// rules, which the gateway checked already: the worker does not rely on that).
     pub fn check(&self, raw: &str) -> Result<PathBuf, Failure> {
         let path = paths::normalise(raw).map_err(|m| Failure::new(InvalidPath, m))?;
         if !paths::beneath_any(&path, &self.lexical) {
             return Err(outside(&path));
         }
+        self.confine.check(&path, &path)?;
         Ok(path)
     }
 
@@ -109,6 +128,7 @@ impl Roots {
             Failure::new(InvalidPath, "the file system root cannot be changed itself")
         })?;
         let (dir, real) = self.open_dir(parent)?;
+        self.confine.check_entry(&dir, name, path)?;
         Ok((dir, real, name))
     }
 
@@ -195,6 +215,7 @@ fn path_text(path: &Path) -> String {
 pub fn list(roots: &Roots, raw: &str) -> Result<FileReply, Failure> {
     let path = roots.check(raw)?;
     let (fd, _) = roots.open_dir(&path)?;
+    roots.confine.check_fd(&fd, &path)?;
     let copy = fd.try_clone().map_err(|e| Failure::io("list", &path, &e))?;
     let mut dir = Dir::from_fd(copy).map_err(|e| Failure::errno("list", &path, e))?;
     let mut names: Vec<(OsString, Option<Type>)> = Vec::new();
@@ -240,6 +261,7 @@ pub fn stat(roots: &Roots, raw: &str) -> Result<FileReply, Failure> {
     let path = roots.check(raw)?;
     let entry = if roots.is_root(&path) {
         let (fd, _) = roots.open_dir(&path)?;
+        roots.confine.check_fd(&fd, &path)?;
         let st = stat::fstat(&fd).map_err(|e| Failure::errno("stat", &path, e))?;
         let name = path.file_name().unwrap_or(OsStr::new("/"));
         entry_from(name, &st, None)

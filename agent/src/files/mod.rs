@@ -5,9 +5,11 @@
 //! `worker` (a child process started with the privilege drop of `runas`) resolves paths and
 //! makes the system calls in `fsops` and `transfer`, so every permission check is the kernel's,
 //! for that user. The two talk over the child's stdin/stdout with the framing of `frame`;
-//! `paths` holds the pure rules a path must pass before anything touches the file system.
+//! `paths` holds the pure rules a path must pass before anything touches the file system, and
+//! `confine` an API token's file rules, checked on the paths really opened.
 
 pub mod channel;
+pub mod confine;
 pub mod frame;
 pub mod fsops;
 pub mod pace;

@@ -97,6 +97,8 @@ pub struct Reader {
 pub fn open_read(roots: &Roots, raw: &str) -> Result<Reader, Failure> {
     let path = roots.check(raw)?;
     let real = roots.resolve(&path)?;
+    // Nothing outside a token's rules is even opened; the descriptor is checked again below.
+    roots.confine.check(&real, &path)?;
     if paths::is_pseudo(&real) {
         return Err(pseudo(&path));
     }
@@ -105,6 +107,7 @@ pub fn open_read(roots: &Roots, raw: &str) -> Result<Reader, Failure> {
         return Err(Failure::new(IsADirectory, "/ is a directory"));
     };
     let (dir, _) = roots.open_dir(parent)?;
+    roots.confine.check_entry(&dir, name, &path)?;
     let before = lstat_at(&dir, name).map_err(|e| Failure::errno("read", &path, e))?;
     readable(&path, &before)?;
     // O_NONBLOCK: if a FIFO is swapped in after the check, opening it must not wait for a
@@ -116,6 +119,8 @@ pub fn open_read(roots: &Roots, raw: &str) -> Result<Reader, Failure> {
         | OFlag::O_CLOEXEC;
     let fd = fcntl::openat(&dir, name, flags, Mode::empty())
         .map_err(|e| Failure::errno("read", &path, e))?;
+    // Where the kernel says the opened file is: no swap since the checks above can fool this.
+    roots.confine.check_fd(&fd, &path)?;
     let st = stat::fstat(&fd).map_err(|e| Failure::errno("read", &path, e))?;
     readable(&path, &st)?;
     if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino) {
@@ -309,6 +314,8 @@ pub fn open_write(
         }
         Err(e) => return Err(Failure::io("resolve", &path, &e)),
     };
+    // A write through a symlink lands on its target: that is what a token's rules must cover.
+    roots.confine.check(&target, &path)?;
     if paths::is_pseudo(&target) {
         return Err(pseudo(&path));
     }
@@ -317,6 +324,8 @@ pub fn open_write(
         return Err(Failure::new(IsADirectory, "/ is a directory"));
     };
     let (dir, _) = roots.open_dir(parent)?;
+    // The temporary file and the rename into place both happen in this directory, by name.
+    roots.confine.check_entry(&dir, name, &path)?;
     let existing = lstat_if_any(&dir, name).map_err(|e| Failure::errno("write", &path, e))?;
     if let Some(st) = &existing {
         match kind_of(st) {

@@ -3,6 +3,7 @@
 //! stdin/stdout. Plain blocking code: the worker has nothing else to do, and the pipe's
 //! back-pressure is the flow control.
 
+use super::confine::Confine;
 use super::frame::{self, WorkerRequest, MAX_REPLY_BYTES, MAX_REQUEST_BYTES};
 use super::fsops::{self, Roots};
 use super::transfer;
@@ -45,7 +46,7 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write) -> io::Result<()> {
         let failure = Failure::new(FileErrorKind::Io, "the file worker got a malformed request");
         return reply(output, failure.into_reply());
     };
-    let roots = Roots::new(request.roots);
+    let roots = Roots::new(request.roots).confined(Confine::new(request.confine));
     let answer = |r: Result<FileReply, Failure>| r.unwrap_or_else(Failure::into_reply);
     match request.op {
         FileOp::List { path } => reply(output, answer(fsops::list(&roots, &path))),
@@ -163,6 +164,7 @@ mod tests {
         let req = WorkerRequest {
             roots: vec![root.to_path_buf()],
             op,
+            confine: None,
         };
         let mut input = Vec::new();
         frame::write_chunk(&mut input, &serde_json::to_vec(&req).unwrap()).unwrap();
