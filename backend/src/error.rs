@@ -120,6 +120,7 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound(what) => ApiError::not_found(what),
             CoreError::Conflict(message) => ApiError::conflict(message),
             CoreError::Forbidden(message) => ApiError::forbidden(message),
+            CoreError::TokenAclDenied(message) => ApiError::new(ErrorCode::TokenAclDenied, message),
             CoreError::Refused(refusal) => refusal.into(),
             CoreError::Internal(_) => ApiError::internal(),
             CoreError::Store(err) => err.into(),

@@ -273,6 +273,16 @@ impl AuthUser {
         }
     }
 
+    /// Refuses API tokens: what only a person signed in may do (never automation).
+    pub fn require_interactive(&self) -> Result<(), ApiError> {
+        if self.login.is_none() {
+            return Err(ApiError::forbidden(
+                "this needs an interactive sign-in; an API token cannot do it",
+            ));
+        }
+        Ok(())
+    }
+
     /// Privileged account changes (new API tokens, MFA enrolment) need an interactive sign-in,
     /// and, once TOTP is enrolled, a code verified within the workspace's MFA timeout.
     pub async fn require_step_up(&self, state: &AppState) -> Result<(), ApiError> {

@@ -70,7 +70,10 @@ pub enum Detail<'a> {
         action: crate::acl::FileAction,
         paths: &'a [&'a str],
     },
-    Tunnel { host: &'a str, port: u16 },
+    Tunnel {
+        host: &'a str,
+        port: u16,
+    },
 }
 
 impl<'a> Operation<'a> {

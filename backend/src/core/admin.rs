@@ -950,6 +950,22 @@ pub async fn issue_api_token(
     days: i64,
     at: DateTime<Utc>,
 ) -> Result<IssuedApiToken, CoreError> {
+    issue_token(db, ws, owner, owner_id, TOKEN_PREFIX, name, days, at).await
+}
+
+/// Issues a token with `prefix` for `owner_id`, audited as created by `by`.
+#[allow(clippy::too_many_arguments)]
+pub async fn issue_token(
+    db: &Db,
+    ws: WorkspaceId,
+    by: By<'_>,
+    owner_id: UserId,
+    prefix: &str,
+    name: &str,
+    days: i64,
+    at: DateTime<Utc>,
+) -> Result<IssuedApiToken, CoreError> {
+    let owner = by;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(CoreError::invalid("name", "1-100 characters"));
@@ -961,7 +977,7 @@ pub async fn issue_api_token(
         ));
     }
     let expires_at = at + Duration::days(days);
-    let token = format!("{TOKEN_PREFIX}{}", secrets::random_secret());
+    let token = format!("{prefix}{}", secrets::random_secret());
     let mut tx = WriteTx::begin(db, ws, at).await?;
     let id = tokens::insert(
         &mut tx,
@@ -977,7 +993,9 @@ pub async fn issue_api_token(
         audit::event(AuditAction::TokenCreated, SUCCESS)
             .actor(owner.name)
             .target(id.to_string())
-            .details(serde_json::json!({"name": name, "expires_at": expires_at})),
+            .details(
+                serde_json::json!({"name": name, "expires_at": expires_at, "owner": owner_id}),
+            ),
     )
     .await?;
     Ok(IssuedApiToken {

@@ -7,11 +7,11 @@
 use crate::core::audit::{self, DENIED};
 use crate::core::runas::RunAs;
 use crate::core::state::AppState;
+use crate::core::token_acl::TokenAccess;
 use crate::store::servers;
 use crate::time::now;
-use gatehouse_shared::audit::AuditAction;
-use crate::core::token_acl::TokenAccess;
 use gatehouse_shared::acl::Decision;
+use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{self, AuthMethod, GateDenial, Operation, Principal};
 use gatehouse_shared::{Scope, TokenId, WorkSession};
 

@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod recordings;
 pub mod runas;
 pub mod scheduler;
+pub mod service_accounts;
 pub mod sessions;
 pub mod settings;
 pub mod state;
@@ -36,6 +37,9 @@ pub enum CoreError {
     Conflict(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Token ACLs refused it (a token acting beyond its rules, or trying to change them).
+    #[error("{0}")]
+    TokenAclDenied(String),
     /// A failure of ours that the caller cannot act on (logged where it happens).
     #[error("{0}")]
     Internal(&'static str),

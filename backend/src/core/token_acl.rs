@@ -6,7 +6,7 @@
 
 use crate::core::access;
 use crate::core::admin::By;
-use crate::core::audit::{self, SUCCESS};
+use crate::core::audit::{self, DENIED, SUCCESS};
 use crate::core::runas::RunAs;
 use crate::core::state::AppState;
 use crate::core::CoreError;
@@ -46,6 +46,41 @@ pub async fn any_token(state: &AppState, id: TokenId) -> Result<TokenFacts, Core
         .ok_or(CoreError::NotFound("token"))
 }
 
+/// Who asks to change a token's rules, as the refusal's audit row needs them.
+#[derive(Debug, Clone, Copy)]
+pub struct Changer<'a> {
+    pub by: By<'a>,
+    pub superuser: bool,
+    /// Signed in interactively (not an API token, which may never change ACLs, its own or
+    /// another's).
+    pub interactive: bool,
+}
+
+/// Only a superuser signed in interactively changes token rules; anyone else is refused and
+/// the attempt audited.
+pub async fn authorise_change(
+    state: &AppState,
+    who: Changer<'_>,
+    action: AuditAction,
+    token: TokenId,
+) -> Result<(), CoreError> {
+    let refusal = if !who.interactive {
+        CoreError::TokenAclDenied(
+            "an API token cannot change token ACLs, its own or another's".into(),
+        )
+    } else if !who.superuser {
+        CoreError::Forbidden("only superusers grant or remove token ACL rules".into())
+    } else {
+        return Ok(());
+    };
+    let event = audit::event(action, DENIED)
+        .actor(who.by.name)
+        .target(token.to_string())
+        .details(serde_json::json!({"reason": refusal.to_string()}));
+    audit::record_event(state, event).await?;
+    Err(refusal)
+}
+
 /// A rule as granted through the API, checked.
 #[derive(Debug)]
 pub enum Grant {
@@ -63,7 +98,17 @@ pub async fn grant(
     grant: Grant,
 ) -> Result<(Uuid, TokenAcl), CoreError> {
     let facts = live_token(state, token).await?;
-    let (rule, details) = checked(&grant)?;
+    let (rule, details) = match checked(&grant) {
+        Ok(checked) => checked,
+        Err(invalid) => {
+            let event = audit::event(AuditAction::TokenAclGranted, DENIED)
+                .actor(by.name)
+                .target(token.to_string())
+                .details(serde_json::json!({"reason": invalid.to_string()}));
+            audit::record_event(state, event).await?;
+            return Err(invalid);
+        }
+    };
     let at = now();
     let mut tx = WriteTx::begin(&state.db, state.workspace, at).await?;
     if token_acl::count(&mut tx, state.workspace, token).await? >= MAX_RULES {
@@ -71,7 +116,8 @@ pub async fn grant(
             "a token holds at most {MAX_RULES} rules"
         )));
     }
-    let id = token_acl::insert(&mut tx, state.workspace, token, &rule.as_new(), by.name, at).await?;
+    let id =
+        token_acl::insert(&mut tx, state.workspace, token, &rule.as_new(), by.name, at).await?;
     tx.commit(
         audit::event(AuditAction::TokenAclGranted, SUCCESS)
             .actor(by.name)
@@ -84,7 +130,10 @@ pub async fn grant(
             })),
     )
     .await?;
-    Ok((id, token_acl::list(&state.db, state.workspace, token).await?))
+    Ok((
+        id,
+        token_acl::list(&state.db, state.workspace, token).await?,
+    ))
 }
 
 /// Removes rule `id` of `kind` from `token` (live or not), audited.
@@ -267,10 +316,9 @@ impl TokenAccess {
         let one = |ask: Ask<'_>| acl::decide(&self.rules, &self.own_account, &ask);
         match (op.scope, op.detail) {
             (Scope::Websh, _) => (one(Ask::Websh { server, user }), Vec::new()),
-            (Scope::Command, Detail::Argv(argv)) => (
-                one(Ask::Command { server, argv, user }),
-                Vec::new(),
-            ),
+            (Scope::Command, Detail::Argv(argv)) => {
+                (one(Ask::Command { server, argv, user }), Vec::new())
+            }
             (_, Detail::Unsplittable(reason)) => (deny(reason), Vec::new()),
             (Scope::Webftp | Scope::Editor, Detail::Files { action, paths }) => {
                 self.decide_files(server, action, paths, user)
@@ -279,7 +327,9 @@ impl TokenAccess {
                 (one(Ask::Tunnel { server, host, port }), Vec::new())
             }
             (Scope::Sudo, _) => (
-                deny("a token has no sudo scope; a rule that names root is what lets it act as root"),
+                deny(
+                    "a token has no sudo scope; a rule that names root is what lets it act as root",
+                ),
                 Vec::new(),
             ),
             (scope, _) => (self.preflight(scope, server, user), Vec::new()),
@@ -358,7 +408,9 @@ impl TokenAccess {
                 ),
             }
         } else {
-            deny(format!("no {scope} rule of this token applies to this account"))
+            deny(format!(
+                "no {scope} rule of this token applies to this account"
+            ))
         }
     }
 

@@ -16,13 +16,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
+use gatehouse_shared::acl::words;
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
 use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_ARGS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
 };
-use gatehouse_shared::acl::words;
 use gatehouse_shared::gate::{AuthMethod, Detail};
 use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
 use serde::Deserialize;
@@ -348,7 +348,10 @@ fn program_of(req: &ExecRequest, method: AuthMethod) -> ApiResult<Asked> {
         (Some(argv), _) => {
             let total: usize = argv.iter().map(String::len).sum();
             if argv.is_empty() || argv[0].is_empty() {
-                return Err(ApiError::validation("argv", "the program (argv[0]) is missing"));
+                return Err(ApiError::validation(
+                    "argv",
+                    "the program (argv[0]) is missing",
+                ));
             }
             if argv.len() > MAX_ARGS || total > MAX_COMMAND_LEN {
                 return Err(ApiError::validation(

@@ -12,8 +12,10 @@ pub mod gate;
 pub mod groups;
 pub mod recordings;
 pub mod servers;
+pub mod service_accounts;
 pub mod settings;
 pub mod setup;
+pub mod token_acl;
 pub mod tokens;
 pub mod users;
 pub mod websh;
@@ -33,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(groups::router())
         .merge(tokens::router())
+        .merge(token_acl::router())
+        .merge(service_accounts::router())
         .merge(servers::router())
         .merge(agents::router())
         .merge(work_sessions::router())

@@ -56,7 +56,9 @@ pub async fn insert(
     let (pattern, action, run_as, port, host) = match *rule {
         NewRule::Server { pattern } => (Some(pattern), None, None, None, None),
         NewRule::Command { command, user } => (Some(command), None, user, None, None),
-        NewRule::File { path, action, user } => (Some(path), Some(action_str(action)), user, None, None),
+        NewRule::File { path, action, user } => {
+            (Some(path), Some(action_str(action)), user, None, None)
+        }
         NewRule::Tunnel { port, host } => (None, None, None, Some(i64::from(port)), Some(host)),
     };
     sqlx::query(

@@ -18,6 +18,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use gatehouse_shared::acl::FileAction;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileOp, FileReply};
@@ -72,7 +73,17 @@ pub async fn download(
     let path = path::checked("path", q.path)?;
     let editor = q.editor.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
-    let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        scope,
+        q.user,
+        FileAction::Download,
+        &[&path],
+    )
+    .await?;
     let mut log = TransferLog::new(
         target.audit.clone(),
         AuditAction::FileDownload,

@@ -18,9 +18,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use gatehouse_shared::acl::FileAction;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileEntry, FileListing, FileOp, FileReply, PathBody, RenameBody};
+use gatehouse_shared::gate::Detail;
 use gatehouse_shared::{ErrorEnvelope, Scope};
 use outcome::FileAudit;
 use serde::{Deserialize, Serialize};
@@ -88,8 +90,9 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// Runs the gate for `scope` on `server`, then finds the agent, which must be connected and
-    /// serve file operations.
+    /// Runs the gate for `scope` on `server` (`action` on `paths`, which an API token's file
+    /// rules weigh), then finds the agent, which must be connected and serve file operations.
+    #[allow(clippy::too_many_arguments)]
     async fn resolve(
         state: &AppState,
         auth: &AuthUser,
@@ -97,6 +100,8 @@ impl Target {
         server: &str,
         scope: Scope,
         user: Option<String>,
+        action: FileAction,
+        paths: &[&str],
     ) -> ApiResult<Self> {
         let (row, link) = gatekeeper::target(state, server).await?;
         let decided = gatekeeper::run_as(
@@ -105,7 +110,9 @@ impl Target {
             user.as_deref(),
             link.as_ref(),
         );
-        let op = decided.operation(scope, server);
+        let op = decided
+            .operation(scope, server)
+            .with_detail(Detail::Files { action, paths });
         let run_as = decided.user.clone();
         let pass = gatekeeper::pass(state, auth, headers, &op, decided).await?;
         let (Some(row), Some(link)) = (row, link) else {
@@ -190,7 +197,17 @@ pub async fn list(
     ApiQuery(q): ApiQuery<PathQuery>,
 ) -> ApiResult<Json<FileListing>> {
     let path = path::checked("path", q.path)?;
-    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        Scope::Webftp,
+        q.user,
+        FileAction::Download,
+        &[&path],
+    )
+    .await?;
     let op = FileOp::List { path: path.clone() };
     match target.run(AuditAction::FileList, &path, "path", op).await? {
         (
@@ -232,7 +249,17 @@ pub async fn stat(
     } else {
         Scope::Webftp
     };
-    let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        scope,
+        q.user,
+        FileAction::Download,
+        &[&path],
+    )
+    .await?;
     let op = FileOp::Stat { path: path.clone() };
     match target.run(AuditAction::FileStat, &path, "path", op).await? {
         (FileReply::Entry { entry }, audit) => {
@@ -260,7 +287,17 @@ pub async fn mkdir(
     ApiJson(body): ApiJson<PathBody>,
 ) -> ApiResult<Json<FileOpDone>> {
     let path = path::checked("path", Some(body.path))?;
-    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        Scope::Webftp,
+        q.user,
+        FileAction::Upload,
+        &[&path],
+    )
+    .await?;
     let op = FileOp::Mkdir { path: path.clone() };
     target
         .run_ok(AuditAction::FileMkdir, &path, "path", op, json!({}))
@@ -283,7 +320,17 @@ pub async fn rename(
 ) -> ApiResult<Json<FileOpDone>> {
     let from = path::checked("from", Some(body.from))?;
     let to = path::checked("to", Some(body.to))?;
-    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        Scope::Webftp,
+        q.user,
+        FileAction::Upload,
+        &[&from, &to],
+    )
+    .await?;
     let details = json!({"from": from, "to": to, "overwrite": body.overwrite});
     let op = FileOp::Rename {
         from: from.clone(),
@@ -310,7 +357,17 @@ pub async fn delete(
     ApiJson(body): ApiJson<PathBody>,
 ) -> ApiResult<Json<FileOpDone>> {
     let path = path::checked("path", Some(body.path))?;
-    let target = Target::resolve(&state, &auth, &headers, &server, Scope::Webftp, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        Scope::Webftp,
+        q.user,
+        FileAction::Upload,
+        &[&path],
+    )
+    .await?;
     let op = FileOp::Delete { path: path.clone() };
     target
         .run_ok(AuditAction::FileDelete, &path, "path", op, json!({}))

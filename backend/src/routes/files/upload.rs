@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use futures_util::StreamExt;
+use gatehouse_shared::acl::FileAction;
 use gatehouse_shared::agent_link::{
     encode_output, GatewayMessage, OutputStream, FILE_CHUNK_BYTES, FILE_WINDOW,
 };
@@ -79,7 +80,17 @@ pub async fn upload(
     let editor = q.editor.unwrap_or(false);
     let overwrite = q.overwrite.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
-    let target = Target::resolve(&state, &auth, &headers, &server, scope, q.user).await?;
+    let target = Target::resolve(
+        &state,
+        &auth,
+        &headers,
+        &server,
+        scope,
+        q.user,
+        FileAction::Upload,
+        &[&path],
+    )
+    .await?;
     let mut log = TransferLog::new(
         target.audit.clone(),
         AuditAction::FileUpload,
