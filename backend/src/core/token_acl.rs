@@ -212,8 +212,15 @@ fn checked(grant: &Grant) -> Result<(Checked, serde_json::Value), CoreError> {
             (Checked::Command(r.command.trim().to_owned(), user), details)
         }
         Grant::File(r) => {
-            let path = path::normalise(&r.path)
-                .filter(|p| path::is_valid_rule(p))
+            // A rule is written in its normal form: `.`, `..` and `//` are refused, not
+            // resolved, so what the superuser reads is exactly what matches.
+            let written = r.path.trim();
+            let written = written
+                .strip_suffix('/')
+                .filter(|w| !w.is_empty())
+                .unwrap_or(written);
+            let path = path::normalise(written)
+                .filter(|p| p == written && path::is_valid_rule(p))
                 .ok_or_else(|| {
                     CoreError::invalid(
                         "path",
