@@ -32,6 +32,7 @@ mod secrets;
 mod share;
 mod share_pacing;
 mod tls;
+mod token_acl;
 mod websh;
 
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
