@@ -4,11 +4,21 @@
 //! the path it actually opens, with symlinks resolved.
 
 use crate::pattern::matches as glob;
+use std::borrow::Cow;
 
 /// `path` normalised, or `None` when it is not absolute or holds NUL or a control character.
 pub fn normalise(path: &str) -> Option<String> {
+    normalised(path).map(Cow::into_owned)
+}
+
+/// [`normalise`] borrowing `path` when it is already normal (the usual case for a path a client
+/// sends), so a decision allocates nothing for it.
+pub fn normalised(path: &str) -> Option<Cow<'_, str>> {
     if !path.starts_with('/') || path.chars().any(char::is_control) {
         return None;
+    }
+    if is_normal(path) {
+        return Some(Cow::Borrowed(path));
     }
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
@@ -20,7 +30,17 @@ pub fn normalise(path: &str) -> Option<String> {
             part => parts.push(part),
         }
     }
-    Some(format!("/{}", parts.join("/")))
+    Some(Cow::Owned(format!("/{}", parts.join("/"))))
+}
+
+/// Whether an absolute `path` is exactly what normalising it gives: `/` itself, or components
+/// that are neither empty (`//`, a trailing `/`) nor `.` or `..`.
+fn is_normal(path: &str) -> bool {
+    path == "/"
+        || path
+            .split('/')
+            .skip(1)
+            .all(|p| !p.is_empty() && p != "." && p != "..")
 }
 
 /// Whether the file pattern `rule` (an absolute path, possibly with wildcards and a final
@@ -73,6 +93,27 @@ mod tests {
         assert_eq!(normalise("/srv/app/../../../etc").as_deref(), Some("/etc"));
         assert_eq!(normalise("srv/app"), None);
         assert_eq!(normalise("/srv/\0"), None);
+    }
+
+    #[test]
+    fn a_normal_path_is_borrowed_and_any_other_rebuilt() {
+        for normal in ["/", "/srv", "/srv/app/x.log", "/srv/.hidden/..x"] {
+            assert!(
+                matches!(normalised(normal), Some(Cow::Borrowed(p)) if p == normal),
+                "{normal}"
+            );
+        }
+        for odd in [
+            "//",
+            "/srv/",
+            "/srv//x",
+            "/srv/./x",
+            "/srv/../x",
+            "/.",
+            "/..",
+        ] {
+            assert!(matches!(normalised(odd), Some(Cow::Owned(_))), "{odd}");
+        }
     }
 
     #[test]
