@@ -17,6 +17,7 @@ use gatehouse_shared::acl::api::{
     AclTest, NewCommandRule, NewFileRule, NewServerRule, NewTunnelRule, RuleKind, TokenAcl,
 };
 use gatehouse_shared::acl::command::CommandPattern;
+use gatehouse_shared::acl::compiled::CompiledRules;
 use gatehouse_shared::acl::{
     self, path, words, Ask, CommandRule, Decision, FileAction, FileRule, Rule, TokenRules,
     TunnelRule,
@@ -279,6 +280,8 @@ fn checked_user(user: Option<&str>) -> Result<Option<String>, CoreError> {
 pub struct TokenAccess {
     pub facts: TokenFacts,
     rules: TokenRules,
+    /// The same rules indexed for decisions (`acl::compiled`).
+    compiled: CompiledRules,
     own_account: String,
     /// A personal token's owner's server patterns (`None`: every server, or a service account,
     /// which has no grants of its own and is bounded by its rules alone).
@@ -297,10 +300,11 @@ impl TokenAccess {
         } else {
             access::allowed_patterns(state, facts.owner, owner.role()?).await?
         };
-        let listed = token_acl::list(&state.db, state.workspace, id).await?;
+        let rules = compile(token_acl::list(&state.db, state.workspace, id).await?);
         Ok(Self {
             facts,
-            rules: compile(listed),
+            compiled: rules.compile(),
+            rules,
             own_account: owner.unix_user(),
             owner_servers,
         })
@@ -320,7 +324,7 @@ impl TokenAccess {
         }
         let user = run_as.user.as_deref();
         let server = op.server;
-        let one = |ask: Ask<'_>| acl::decide(&self.rules, &self.own_account, &ask);
+        let one = |ask: Ask<'_>| self.compiled.decide(&self.own_account, &ask);
         match (op.scope, op.detail) {
             (Scope::Websh, _) => (one(Ask::Websh { server, user }), Vec::new()),
             (Scope::Command, Detail::Argv(argv)) => {
@@ -353,8 +357,7 @@ impl TokenAccess {
     ) -> (Decision, Vec<String>) {
         let mut last = deny("no path given");
         for path in paths {
-            last = acl::decide(
-                &self.rules,
+            last = self.compiled.decide(
                 &self.own_account,
                 &Ask::File {
                     server,

@@ -77,8 +77,20 @@ async fn a_token_runs_argv_without_a_shell_and_with_a_clean_environment() {
     let fx = Fixture::start(&["web-01"]).await;
     let (client, id) = token(&fx, None).await;
     grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    grant(&fx, &id, "commands", json!({"command": "echo *", "user": run_as()})).await;
-    grant(&fx, &id, "commands", json!({"command": "env", "user": run_as()})).await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "echo *", "user": run_as()}),
+    )
+    .await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "env", "user": run_as()}),
+    )
+    .await;
 
     let markers = fx.dir.path().join("markers");
     std::fs::create_dir(&markers).unwrap();
@@ -181,7 +193,10 @@ async fn the_agent_refuses_a_symlink_that_leads_out_of_an_allowed_folder() {
     assert_eq!(status, 403, "{body}");
     assert!(!body.to_string().contains("outside secret"), "{body}");
     assert!(
-        body["message"].as_str().unwrap_or_default().contains("rules"),
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rules"),
         "{body}"
     );
     // Outside the rule altogether, the gateway refuses first.
@@ -203,7 +218,10 @@ async fn the_agent_refuses_a_symlink_that_leads_out_of_an_allowed_folder() {
         .iter()
         .map(|e| e["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"escape") && names.contains(&"ok.txt"), "{names:?}");
+    assert!(
+        names.contains(&"escape") && names.contains(&"ok.txt"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -218,10 +236,19 @@ async fn a_service_account_token_runs_what_it_was_granted() {
     let (status, body) = client
         .exec(json!({"servers": ["web-01"], "argv": ["id", "-un"], "user": run_as()}))
         .await;
-    assert_eq!((status, body["error_code"].clone()), (403, json!("token_acl_denied")));
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (403, json!("token_acl_denied"))
+    );
 
     grant(&fx, &id, "servers", json!({"pattern": "web-*"})).await;
-    grant(&fx, &id, "commands", json!({"command": "id -un", "user": run_as()})).await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "id -un", "user": run_as()}),
+    )
+    .await;
     let (status, job) = client
         .exec(json!({"servers": ["web-01"], "argv": ["id", "-un"], "user": run_as()}))
         .await;
