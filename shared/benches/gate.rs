@@ -49,12 +49,14 @@ fn gate(c: &mut Criterion) {
         server: "web-19",
         as_root: false,
         as_other: false,
+        detail: Default::default(),
     };
     let denied = Operation {
         scope: Scope::Tunnel,
         server: "web-19",
         as_root: false,
         as_other: false,
+        detail: Default::default(),
     };
     c.bench_function("gate_check_allowed", |b| {
         b.iter(|| {

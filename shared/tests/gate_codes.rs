@@ -1,7 +1,7 @@
 //! Each of the seven gate codes, and the token default-deny, produced by the pure gate.
 
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_shared::gate::{check, AuthMethod, Operation, Principal};
+use gatehouse_shared::gate::{check, AuthMethod, Detail, Operation, Principal};
 use gatehouse_shared::work_session::ServerRef;
 use gatehouse_shared::{
     ErrorCode, ErrorEnvelope, Scope, ServerId, Status, UserId, UserRef, WorkSession, WorkSessionId,
@@ -65,6 +65,7 @@ const EXEC_WEB: Operation<'static> = Operation {
     server: "web-01",
     as_root: false,
     as_other: false,
+    detail: Detail::None,
 };
 
 #[test]

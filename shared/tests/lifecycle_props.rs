@@ -192,6 +192,7 @@ proptest! {
             server,
             as_root,
             as_other: false,
+            detail: Default::default(),
         };
         let allowed = gate::check(&op, &principal, Some(&current), false, probe).is_ok();
         let usable = current.status == Status::Active

@@ -203,7 +203,7 @@ pub async fn facts(
     id: TokenId,
     now: DateTime<Utc>,
 ) -> Result<Option<TokenFacts>, StoreError> {
-    let row: Option<(String, String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let row: Option<FactsRow> = sqlx::query_as(
         "SELECT t.user_id, u.username, u.kind, t.revoked_at, t.expires_at FROM api_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.workspace_id = ? AND t.id = ?",
     )
@@ -211,14 +211,23 @@ pub async fn facts(
     .bind(id.to_string())
     .fetch_optional(&db.pool)
     .await?;
-    row.map(|(owner, owner_name, kind, revoked, expires)| {
+    row.map(|r| {
         Ok(TokenFacts {
             id,
-            owner: parse_id(&owner)?,
-            owner_name,
-            service_account: kind == "service",
-            dead: revoked.is_some() || expires.is_some_and(|e| e <= to_micros(now)),
+            owner: parse_id(&r.user_id)?,
+            owner_name: r.username,
+            service_account: r.kind == "service",
+            dead: r.revoked_at.is_some() || r.expires_at.is_some_and(|e| e <= to_micros(now)),
         })
     })
     .transpose()
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct FactsRow {
+    user_id: String,
+    username: String,
+    kind: String,
+    revoked_at: Option<i64>,
+    expires_at: Option<i64>,
 }
