@@ -312,6 +312,8 @@ pub async fn decide(
             Action::Approve {
                 scopes: None,
                 servers: None,
+                sudo_commands: None,
+                tunnel_ports: None,
                 reason,
             }
         } else {

@@ -99,6 +99,8 @@ pub fn DecisionForm(
         let body = ApproveWorkSession {
             scopes: narrowed(&requested_scopes.get_value(), &scopes.get_untracked()),
             servers: narrowed(&requested_servers.get_value(), &servers.get_untracked()),
+            sudo_commands: None,
+            tunnel_ports: None,
             reason: Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
         };
         spawn_local(async move { finish(api::approve(id, &body).await) });

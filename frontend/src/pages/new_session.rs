@@ -81,6 +81,8 @@ pub fn NewSessionPage() -> impl IntoView {
                 .flatten(),
             starts_at: parse_local_input(&starts_at.get_untracked()),
             assignee: None,
+            sudo_commands: Vec::new(),
+            tunnel_ports: Vec::new(),
         };
         busy.set(true);
         let navigate = navigate.clone();
