@@ -20,7 +20,7 @@ CREATE TABLE command_approvals (
     run_as          TEXT,
     env             TEXT,           -- JSON object, when asked with an environment
     timeout_secs    INTEGER NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled', 'lapsed')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled', 'lapsed', 'expired')),
     created_at      INTEGER NOT NULL,
     expires_at      INTEGER NOT NULL,
     decided_by      TEXT REFERENCES users(id),
