@@ -108,6 +108,8 @@ async fn main() {
                 servers[i % SERVERS].clone(),
                 servers[(i * 7 + 3) % SERVERS].clone(),
             ],
+            sudo_commands: Vec::new(),
+            tunnel_ports: Vec::new(),
             requested_by: root.clone(),
             assignee: root.clone(),
             approved_by: None,

@@ -1,17 +1,19 @@
 //! The HTTP side of the gate: which work session a request uses (`X-Work-Session`, else the
 //! sign-in's active one) and the gate pass for an operation, with the denial as the envelope.
 
+use crate::core::elevation::{self, Ask, Facts, Refusal};
 use crate::core::gate::{self, Asker, DenialNote, GatePass};
 use crate::core::gateway::hub::AgentLink;
 use crate::core::runas::{Person, RunAs};
 use crate::core::state::AppState;
+use crate::core::stepup::StepUp;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
 use crate::store::servers::{self, ServerRow};
 use crate::store::work_sessions;
 use axum::http::HeaderMap;
-use gatehouse_shared::gate::Operation;
-use gatehouse_shared::{WorkSession, WorkSessionId};
+use gatehouse_shared::gate::{GateDenial, Operation};
+use gatehouse_shared::{ErrorCode, ErrorEnvelope, WorkSession, WorkSessionId};
 use std::sync::Arc;
 
 /// The header naming the work session a gated call uses.
@@ -111,4 +113,63 @@ pub fn run_as(
 /// The caller as the run-as rule sees them.
 pub async fn person(state: &AppState, auth: &AuthUser) -> ApiResult<Person> {
     Ok(Person::load(state, auth.id).await?)
+}
+
+// Elevation: what an operation as root takes beyond the gate (`core::elevation`), asked by the
+// opening of a terminal, each exec and each file operation once the gate has passed them.
+
+/// What [`elevate`] decided.
+#[derive(Debug)]
+pub enum Elevated {
+    Allowed,
+    /// Refused only because the command is outside the session's declared root commands, and
+    /// the caller may ask for this one command to be approved (not audited as a denial: the
+    /// request that follows is audited instead).
+    NeedsApproval(Box<GateDenial>),
+}
+
+/// Runs the elevation rules for `ask` as `op`, allowed by `pass`: allowed, waiting for an
+/// approval (only when `may_ask_approval`), or the envelope of an audited refusal.
+pub async fn elevate(
+    state: &AppState,
+    auth: &AuthUser,
+    pass: &GatePass,
+    op: &Operation<'_>,
+    ask: Ask<'_>,
+    command: Option<&str>,
+    may_ask_approval: bool,
+) -> ApiResult<Elevated> {
+    let facts = Facts {
+        asker: asker(auth),
+        mfa_verified_at: auth.login.as_ref().and_then(|l| l.mfa_verified_at),
+        session: pass.session(),
+        op,
+    };
+    let refusal = match elevation::check(state, facts, ask).await? {
+        Ok(()) => return Ok(Elevated::Allowed),
+        Err(refusal) => refusal,
+    };
+    let refusal = match refusal {
+        Refusal::NotDeclared(denial) if may_ask_approval => {
+            return Ok(Elevated::NeedsApproval(denial))
+        }
+        refusal => refusal,
+    };
+    elevation::audit_refusal(state, facts, &refusal, command).await;
+    Err(match refusal {
+        Refusal::StepUp(StepUp::VerifyRequired) => {
+            let mut envelope = ErrorEnvelope::new(
+                ErrorCode::MfaStepUpRequired,
+                "running as root needs a current code from your authenticator app: confirm it, \
+                 then try again",
+            );
+            envelope.next_actions = vec![
+                "gate mfa verify".to_owned(),
+                "POST /api/auth/mfa/verify".to_owned(),
+            ];
+            ApiError(Box::new(envelope))
+        }
+        Refusal::StepUp(step) => step.into(),
+        Refusal::NotDeclared(denial) => denial.into(),
+    })
 }

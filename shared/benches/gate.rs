@@ -22,6 +22,8 @@ fn session(now: DateTime<Utc>) -> WorkSession {
                 name: format!("web-{i:02}"),
             })
             .collect(),
+        sudo_commands: Vec::new(),
+        tunnel_ports: Vec::new(),
         requested_by: owner.clone(),
         assignee: owner,
         approved_by: None,

@@ -17,6 +17,8 @@ pub enum ApprovalKind {
     WorkSession,
     /// Pushing an active or approved session's expiry past what was approved.
     Extension,
+    /// One root command outside the session's declared `sudo_commands`, run once if approved.
+    Command,
 }
 
 impl ApprovalKind {
@@ -24,6 +26,7 @@ impl ApprovalKind {
         match self {
             ApprovalKind::WorkSession => "work_session",
             ApprovalKind::Extension => "extension",
+            ApprovalKind::Command => "command",
         }
     }
 }
@@ -34,6 +37,7 @@ impl FromStr for ApprovalKind {
         match s {
             "work_session" => Ok(ApprovalKind::WorkSession),
             "extension" => Ok(ApprovalKind::Extension),
+            "command" => Ok(ApprovalKind::Command),
             other => Err(format!("unknown approval kind {other:?}")),
         }
     }
@@ -51,15 +55,18 @@ pub enum ApprovalStatus {
     Cancelled,
     /// The session it was about ended before anyone decided.
     Lapsed,
+    /// Nobody decided within its time (single commands: 15 minutes).
+    Expired,
 }
 
 impl ApprovalStatus {
-    pub const ALL: [ApprovalStatus; 5] = [
+    pub const ALL: [ApprovalStatus; 6] = [
         ApprovalStatus::Pending,
         ApprovalStatus::Approved,
         ApprovalStatus::Rejected,
         ApprovalStatus::Cancelled,
         ApprovalStatus::Lapsed,
+        ApprovalStatus::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +76,7 @@ impl ApprovalStatus {
             ApprovalStatus::Rejected => "rejected",
             ApprovalStatus::Cancelled => "cancelled",
             ApprovalStatus::Lapsed => "lapsed",
+            ApprovalStatus::Expired => "expired",
         }
     }
 
@@ -125,12 +133,35 @@ pub struct Approval {
     /// For `extension`: what was asked (push back by seconds, or move the expiry to a moment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<ExtendWorkSession>,
+    /// For `command`: the command exactly as asked, and the job that ran it once approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<CommandAsk>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<UserRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// A single root command waiting for (or given) approval, exactly as it was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommandAsk {
+    pub servers: Vec<String>,
+    /// The shell command line, or the argv joined with spaces for display.
+    pub command: String,
+    /// The argv, when it was asked without a shell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub argv: Option<Vec<String>>,
+    /// The run-as user (root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// When it lapses undecided.
+    pub expires_at: DateTime<Utc>,
+    /// The exec job that ran it (`GET /api/exec/{job}`), once approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec_job: Option<Uuid>,
 }
 
 /// The answer (202) to an operation that now waits for a human decision; the CLI exits 4.
@@ -183,11 +214,15 @@ mod tests {
         for status in ApprovalStatus::ALL {
             assert_eq!(status.as_str().parse::<ApprovalStatus>(), Ok(status));
         }
-        for kind in [ApprovalKind::WorkSession, ApprovalKind::Extension] {
+        for kind in [
+            ApprovalKind::WorkSession,
+            ApprovalKind::Extension,
+            ApprovalKind::Command,
+        ] {
             assert_eq!(kind.as_str().parse::<ApprovalKind>(), Ok(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
-        assert!("command".parse::<ApprovalKind>().is_err());
+        assert!("commands".parse::<ApprovalKind>().is_err());
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     MfaEnrolmentRequired,
     /// The sign-in's password was reset by staff: change it before doing anything else.
     PasswordChangeRequired,
+    /// A root operation outside the work session's declared `sudo_commands` (a gate denial;
+    /// `request_approval` asks a superuser to approve the one command instead).
+    SudoCommandNotAllowed,
 }
 
 impl ErrorCode {
@@ -65,6 +68,7 @@ impl ErrorCode {
             ErrorCode::MfaStepUpRequired => "mfa_step_up_required",
             ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
             ErrorCode::PasswordChangeRequired => "password_change_required",
+            ErrorCode::SudoCommandNotAllowed => "sudo_command_not_allowed",
         }
     }
 
@@ -92,7 +96,8 @@ impl ErrorCode {
             | ErrorCode::WorkSessionNotUsable
             | ErrorCode::TokenAclDenied
             | ErrorCode::MfaEnrolmentRequired
-            | ErrorCode::PasswordChangeRequired => 403,
+            | ErrorCode::PasswordChangeRequired
+            | ErrorCode::SudoCommandNotAllowed => 403,
         }
     }
 
@@ -100,6 +105,7 @@ impl ErrorCode {
     pub fn is_gate_denial(self) -> bool {
         self.http_status() == 403 && self.as_str().starts_with("work_session_")
             || self == ErrorCode::TokenAclDenied
+            || self == ErrorCode::SudoCommandNotAllowed
     }
 }
 

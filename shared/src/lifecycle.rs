@@ -7,11 +7,13 @@
 //! ```
 //! Every state change in the server goes through [`apply`]; nothing writes a status directly.
 
+use crate::acl::command::CommandPattern;
 use crate::audit::AuditAction;
 use crate::error::FieldError;
 use crate::scope::format_scopes;
 use crate::work_session::{
     Adjustments, CreateWorkSession, MAX_PURPOSE_LEN, MAX_REASON_LEN, MAX_SERVERS_PER_SESSION,
+    MAX_SUDO_COMMANDS, MAX_SUDO_COMMAND_LEN, MAX_TUNNEL_PORTS,
 };
 use crate::{Role, Scope, Status, UserRef, WorkSession};
 use chrono::{DateTime, Duration, Utc};
@@ -52,10 +54,13 @@ pub enum ExtendBy {
 pub enum Action {
     /// A superuser's own request, approved as it is made.
     AutoApprove,
-    /// A superuser decides; may narrow scopes and servers (names), never widen.
+    /// A superuser decides; may narrow scopes, servers (names), root commands and tunnel
+    /// ports, never widen.
     Approve {
         scopes: Option<Vec<Scope>>,
         servers: Option<Vec<String>>,
+        sudo_commands: Option<Vec<String>>,
+        tunnel_ports: Option<Vec<u16>>,
         reason: Option<String>,
     },
     Reject {
@@ -190,6 +195,8 @@ pub fn apply(
         Action::Approve {
             scopes,
             servers,
+            sudo_commands,
+            tunnel_ports,
             reason,
         } => {
             let approver = decider(actor, session, "approve")?;
@@ -201,6 +208,18 @@ pub fn apply(
             }
             if let Some(keep) = servers {
                 adjustments.servers_removed = narrow_servers(&mut next, keep)?;
+            }
+            if let Some(keep) = sudo_commands {
+                adjustments.sudo_commands_removed = narrow_list(
+                    &mut next.sudo_commands,
+                    keep,
+                    "sudo_commands",
+                    "root command",
+                )?;
+            }
+            if let Some(keep) = tunnel_ports {
+                adjustments.tunnel_ports_removed =
+                    narrow_list(&mut next.tunnel_ports, keep, "tunnel_ports", "tunnel port")?;
             }
             next.status = Status::Approved;
             next.approved_by = Some(approver.clone());
@@ -412,6 +431,38 @@ fn narrow_servers(next: &mut WorkSession, keep: &[String]) -> Result<Vec<String>
     Ok(removed)
 }
 
+/// Narrows a declared list (root commands, tunnel ports) to `keep`: only what was requested,
+/// and at least one (an empty list would mean "no limit", which widens). Returns what went.
+fn narrow_list<T: PartialEq + Clone + std::fmt::Display>(
+    current: &mut Vec<T>,
+    keep: &[T],
+    field: &str,
+    what: &str,
+) -> Result<Vec<T>, Refusal> {
+    if let Some(extra) = keep.iter().find(|k| !current.contains(k)) {
+        return Err(Refusal::invalid(
+            field,
+            format!("approval may only narrow: {what} {extra} was not requested"),
+        ));
+    }
+    if keep.is_empty() && !current.is_empty() {
+        return Err(Refusal::invalid(
+            field,
+            format!(
+                "an approval must keep at least one {what} (an empty list would lift the limit); \
+                 narrow the scopes instead"
+            ),
+        ));
+    }
+    let removed: Vec<T> = current
+        .iter()
+        .filter(|c| !keep.contains(c))
+        .cloned()
+        .collect();
+    current.retain(|c| keep.contains(c));
+    Ok(removed)
+}
+
 /// approved → active: fixes the expiry of a duration-based window, or expires a stale one.
 fn start(next: &mut WorkSession, now: DateTime<Utc>) -> Result<(), Refusal> {
     if next.expires_at.is_some_and(|e| e <= now) {
@@ -532,6 +583,31 @@ pub fn validate_request(
             "servers",
             format!("at most {MAX_SERVERS_PER_SESSION} servers per session"),
         );
+    }
+    if req.sudo_commands.len() > MAX_SUDO_COMMANDS {
+        err(
+            "sudo_commands",
+            format!("at most {MAX_SUDO_COMMANDS} root commands per session"),
+        );
+    }
+    for pattern in &req.sudo_commands {
+        if pattern.chars().count() > MAX_SUDO_COMMAND_LEN {
+            err(
+                "sudo_commands",
+                format!("each root command is at most {MAX_SUDO_COMMAND_LEN} characters"),
+            );
+        } else if let Err(e) = CommandPattern::parse(pattern) {
+            err("sudo_commands", format!("{pattern:?}: {e}"));
+        }
+    }
+    if req.tunnel_ports.len() > MAX_TUNNEL_PORTS {
+        err(
+            "tunnel_ports",
+            format!("at most {MAX_TUNNEL_PORTS} tunnel ports per session"),
+        );
+    }
+    if req.tunnel_ports.contains(&0) {
+        err("tunnel_ports", "ports are 1 to 65535".into());
     }
     let max = policy.max_duration_secs;
     let start = req.starts_at.map_or(now, |s| s.max(now));

@@ -84,11 +84,20 @@ pub struct Adjustments {
     pub scopes_removed: Vec<Scope>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub servers_removed: Vec<String>,
+    /// Root command patterns the approver dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sudo_commands_removed: Vec<String>,
+    /// Tunnel ports the approver dropped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_ports_removed: Vec<u16>,
 }
 
 impl Adjustments {
     pub fn is_empty(&self) -> bool {
-        self.scopes_removed.is_empty() && self.servers_removed.is_empty()
+        self.scopes_removed.is_empty()
+            && self.servers_removed.is_empty()
+            && self.sudo_commands_removed.is_empty()
+            && self.tunnel_ports_removed.is_empty()
     }
 }
 
@@ -101,6 +110,13 @@ pub struct WorkSession {
     pub status: Status,
     pub scopes: Vec<Scope>,
     pub servers: Vec<ServerRef>,
+    /// Root commands the session allows (command patterns, as for token ACLs); when any are
+    /// declared, every root command must match one (`sudo` is implied). Omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sudo_commands: Vec<String>,
+    /// Ports the session's tunnels may reach; omitted when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_ports: Vec<u16>,
     pub requested_by: UserRef,
     pub assignee: UserRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +226,14 @@ pub struct CreateWorkSession {
     /// Username of the person who will use the session; defaults to the requester.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// Root commands to allow, as command patterns (`systemctl restart nginx`, `apt-get
+    /// install *`); declaring any implies the `sudo` scope, and every root command must then
+    /// match one. At most 100, each at most 1000 characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sudo_commands: Vec<String>,
+    /// Ports tunnels may reach (1 to 65535, at most 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_ports: Vec<u16>,
 }
 
 /// `POST /api/work-sessions/{id}/approve`: may only narrow.
@@ -222,6 +246,12 @@ pub struct ApproveWorkSession {
     /// Server names to keep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers: Option<Vec<String>>,
+    /// Root command patterns to keep (each one requested; at least one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sudo_commands: Option<Vec<String>>,
+    /// Tunnel ports to keep (each one requested; at least one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel_ports: Option<Vec<u16>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -282,3 +312,8 @@ pub struct TimelineEvent {
 pub const MAX_PURPOSE_LEN: usize = 1000;
 pub const MAX_SERVERS_PER_SESSION: usize = 1000;
 pub const MAX_REASON_LEN: usize = 1000;
+/// Most root command patterns a session may declare, and the longest one.
+pub const MAX_SUDO_COMMANDS: usize = 100;
+pub const MAX_SUDO_COMMAND_LEN: usize = 1000;
+/// Most tunnel ports a session may declare.
+pub const MAX_TUNNEL_PORTS: usize = 100;

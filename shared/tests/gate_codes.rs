@@ -28,6 +28,8 @@ fn active_session() -> WorkSession {
             id: ServerId(uuid::Uuid::from_u128(9)),
             name: "web-01".into(),
         }],
+        sudo_commands: Vec::new(),
+        tunnel_ports: Vec::new(),
         requested_by: alice(),
         assignee: alice(),
         approved_by: None,

@@ -46,6 +46,8 @@ fn request() -> WorkSession {
                 name: n.to_string(),
             })
             .collect(),
+        sudo_commands: Vec::new(),
+        tunnel_ports: Vec::new(),
         requested_by: person(1, "mia"),
         assignee: person(1, "mia"),
         approved_by: None,
@@ -70,6 +72,8 @@ fn approve_narrows_then_activation_starts_the_duration_clock() {
     let approve = Action::Approve {
         scopes: Some(vec![Scope::Websh]),
         servers: Some(vec!["web-01".into()]),
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: Some("websh is enough".into()),
     };
     let approved = go(&request(), &boss(), approve, 600).unwrap();
@@ -97,6 +101,8 @@ fn approval_cannot_widen_and_members_cannot_decide() {
     let widen = Action::Approve {
         scopes: Some(vec![Scope::Tunnel]),
         servers: None,
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: None,
     };
     assert!(matches!(
@@ -106,6 +112,8 @@ fn approval_cannot_widen_and_members_cannot_decide() {
     let other_server = Action::Approve {
         scopes: None,
         servers: Some(vec!["db-01".into()]),
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: None,
     };
     assert!(matches!(
@@ -115,6 +123,8 @@ fn approval_cannot_widen_and_members_cannot_decide() {
     let plain = Action::Approve {
         scopes: None,
         servers: None,
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: None,
     };
     assert!(matches!(
@@ -139,6 +149,8 @@ fn a_superuser_cannot_approve_their_own_request_except_automatically() {
     let plain = Action::Approve {
         scopes: None,
         servers: None,
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: None,
     };
     assert!(matches!(
@@ -162,6 +174,8 @@ fn scheduler_starts_and_expires_and_extend_respects_the_maximum() {
         Action::Approve {
             scopes: None,
             servers: None,
+            sudo_commands: None,
+            tunnel_ports: None,
             reason: None,
         },
         10,
@@ -218,6 +232,8 @@ fn cancel_is_for_the_requester_while_pending_and_revoke_for_superusers() {
         Action::Approve {
             scopes: None,
             servers: None,
+            sudo_commands: None,
+            tunnel_ports: None,
             reason: None,
         },
         1,

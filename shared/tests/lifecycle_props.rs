@@ -47,6 +47,8 @@ prop_compose! {
             status: Status::Pending,
             scopes,
             servers: servers.into_iter().map(server_ref).collect(),
+            sudo_commands: Vec::new(),
+            tunnel_ports: Vec::new(),
             requested_by: user(requester),
             assignee: user(assignee),
             approved_by: None,
@@ -78,6 +80,8 @@ fn action() -> impl Strategy<Value = Action> {
         (scopes, servers).prop_map(|(scopes, servers)| Action::Approve {
             scopes,
             servers,
+            sudo_commands: None,
+            tunnel_ports: None,
             reason: None
         }),
         Just(Action::Reject { reason: None }),

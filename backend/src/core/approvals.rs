@@ -1,9 +1,10 @@
-//! The approvals queue: new work sessions and extensions past an approved window, decided by a
-//! superuser who is not the requester. A non-superuser's extension is granted at once only
+//! The approvals queue: new work sessions, extensions past an approved window and single root
+//! commands (`core::command_approvals`), decided by a superuser who is not the requester. A non-superuser's extension is granted at once only
 //! within the workspace's self-extension allowance (`self_extend_secs`, counted over the
 //! session's life); beyond it, it waits here and the session keeps its expiry meanwhile.
 
 use crate::core::audit;
+use crate::core::command_approvals;
 use crate::core::sessions::{transition, transition_details, transition_event, transition_on};
 use crate::core::state::AppState;
 use crate::core::CoreError;
@@ -126,7 +127,7 @@ fn granted_details(before: &WorkSession, after: &WorkSession, approval: Uuid) ->
     })
 }
 
-fn subject(session: &WorkSession) -> ApprovalSubject {
+pub(crate) fn subject(session: &WorkSession) -> ApprovalSubject {
     ApprovalSubject {
         id: session.id,
         purpose: session.purpose.clone(),
@@ -146,6 +147,7 @@ fn of_session(session: &WorkSession) -> Approval {
         requested_by: session.requested_by.clone(),
         requested_at: session.created_at,
         extension: None,
+        command: None,
         decided_by: session.approved_by.clone(),
         decided_at: session.decided_at,
         reason: session.decision_reason.clone(),
@@ -161,6 +163,7 @@ fn of_extension(ext: Extension, session: &WorkSession) -> Approval {
         requested_by: ext.requested_by,
         requested_at: ext.created_at,
         extension: Some(ext.ask),
+        command: None,
         decided_by: ext.decided_by,
         decided_at: ext.decided_at,
         reason: ext.reason,
@@ -205,7 +208,7 @@ fn session_statuses(statuses: &[ApprovalStatus]) -> Vec<Status> {
             ApprovalStatus::Rejected => out.push(Status::Rejected),
             ApprovalStatus::Cancelled => out.push(Status::Cancelled),
             // A work-session request never lapses: it stays pending until someone decides.
-            ApprovalStatus::Lapsed => {}
+            ApprovalStatus::Lapsed | ApprovalStatus::Expired => {}
         }
     }
     out
@@ -214,7 +217,7 @@ fn session_statuses(statuses: &[ApprovalStatus]) -> Vec<Status> {
 /// The queue, newest request first.
 pub async fn list(state: &AppState, viewer: Viewer, q: &Query) -> Result<Vec<Approval>, CoreError> {
     let mut items = Vec::new();
-    if q.kind != Some(ApprovalKind::Extension) {
+    if matches!(q.kind, None | Some(ApprovalKind::WorkSession)) {
         let statuses = session_statuses(&q.statuses);
         if !statuses.is_empty() && q.work_session.is_none() {
             let filter = work_sessions::ListFilter {
@@ -252,7 +255,12 @@ pub async fn list(state: &AppState, viewer: Viewer, q: &Query) -> Result<Vec<App
             }
         }
     }
-    if q.kind != Some(ApprovalKind::WorkSession) {
+    if matches!(q.kind, None | Some(ApprovalKind::Command)) {
+        items.extend(
+            command_approvals::list(state, viewer, &q.statuses, q.work_session, q.limit).await?,
+        );
+    }
+    if matches!(q.kind, None | Some(ApprovalKind::Extension)) {
         let filter = ListFilter {
             statuses: Some(q.statuses.clone()),
             requested_by: (!viewer.sees_all()).then_some(viewer.id),
@@ -275,6 +283,9 @@ pub async fn list(state: &AppState, viewer: Viewer, q: &Query) -> Result<Vec<App
 
 /// One approval, if `viewer` may see it.
 pub async fn get(state: &AppState, viewer: Viewer, id: Uuid) -> Result<Approval, CoreError> {
+    if let Some(command) = command_approvals::get(state, viewer, id).await? {
+        return Ok(command);
+    }
     if let Some(ext) = approvals::get(&state.db, state.workspace, id).await? {
         if viewer.sees_all() || ext.requested_by.id == viewer.id {
             let session = work_sessions::get(&state.db, state.workspace, ext.work_session)
@@ -301,6 +312,11 @@ pub async fn decide(
     approve: bool,
     reason: Option<String>,
 ) -> Result<Approval, CoreError> {
+    if let Some(command) =
+        command_approvals::decide(state, actor, id, approve, reason.clone()).await?
+    {
+        return Ok(command);
+    }
     let Some((user, _)) = actor.user() else {
         return Err(CoreError::Forbidden("only a person decides".into()));
     };
@@ -312,6 +328,8 @@ pub async fn decide(
             Action::Approve {
                 scopes: None,
                 servers: None,
+                sudo_commands: None,
+                tunnel_ports: None,
                 reason,
             }
         } else {

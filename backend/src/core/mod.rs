@@ -8,6 +8,8 @@ pub mod access;
 pub mod admin;
 pub mod approvals;
 pub mod audit;
+pub mod command_approvals;
+pub mod elevation;
 pub mod gate;
 pub mod gateway;
 pub mod recordings;

@@ -23,7 +23,14 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
             if let Err(err) = run_due(&state).await {
                 tracing::error!(error = %err, "scheduler pass failed");
             }
-            let sleep = match work_sessions::next_deadline(&state.db, state.workspace).await {
+            let next = match work_sessions::next_deadline(&state.db, state.workspace).await {
+                // A command approval's expiry is a deadline too.
+                Ok(at) => crate::store::command_approvals::next_expiry(&state.db, state.workspace)
+                    .await
+                    .map(|c| at.into_iter().chain(c).min()),
+                Err(e) => Err(e),
+            };
+            let sleep = match next {
                 Ok(Some(at)) => (at - now())
                     .to_std()
                     .unwrap_or(Duration::ZERO)
@@ -67,6 +74,8 @@ pub async fn run_due(state: &AppState) -> Result<(), CoreError> {
             }
         }
     }
+    // Single-command approvals nobody decided in time.
+    crate::core::command_approvals::expire_due(state).await?;
     logins::purge_expired(&state.db, state.workspace, now).await?;
     let window = ChronoDuration::seconds(state.config.throttle.window_secs);
     throttle::purge_older_than(&state.db, state.workspace, now, window).await?;

@@ -87,6 +87,7 @@ pub async fn transition_on(
     }
     if after.status.is_terminal() {
         approvals::lapse_for_session(tx, state.workspace, id).await?;
+        crate::core::command_approvals::lapse_for_session(tx, id).await?;
     }
     Ok((before, after))
 }

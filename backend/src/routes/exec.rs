@@ -5,13 +5,15 @@ use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::gateway::hub::Program;
 use crate::core::state::AppState;
+use crate::core::{command_approvals, elevation};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gatekeeper::{pass_in, person, run_as, select, target};
+use crate::gatekeeper::{elevate, pass_in, person, run_as, select, target, Elevated};
 use crate::store::{exec as store, StoreError, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
@@ -48,14 +50,18 @@ const MAX_SERVERS: usize = 1000;
 
 /// Run a command on servers; every server passes the gate first, or nothing runs.
 #[utoipa::path(post, path = "/api/exec", tag = "exec", request_body = ExecRequest, params(ExecQuery),
-    responses((status = 201, body = ExecJob), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 201, body = ExecJob),
+              (status = 202, body = gatehouse_shared::approval::PendingApproval,
+               description = "a root command outside the session's declared commands, asked with request_approval"),
+              (status = 401, body = ErrorEnvelope, description = "mfa_step_up_required (root)"),
+              (status = 403, body = ErrorEnvelope)))]
 pub async fn run_exec(
     State(state): State<AppState>,
     auth: AuthUser,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<ExecQuery>,
     ApiJson(req): ApiJson<ExecRequest>,
-) -> ApiResult<(StatusCode, Json<ExecJob>)> {
+) -> ApiResult<Response> {
     let program = program_of(&req, auth.method)?;
     let mut names = req.servers.clone();
     names.sort();
@@ -88,6 +94,7 @@ pub async fn run_exec(
     let mut targets = Vec::with_capacity(names.len());
     let session: Option<WorkSession> = select(&state, &auth, &headers).await?;
     let person = person(&state, &auth).await?;
+    let mut root_op = None;
     for name in &names {
         let (_, link) = target(&state, name).await?;
         let decided = run_as(&person, name, req.user.as_deref(), link.as_ref());
@@ -95,7 +102,41 @@ pub async fn run_exec(
             .operation(Scope::Command, name)
             .with_detail(program.detail());
         let pass = pass_in(&state, &auth, session.clone(), &op, decided).await?;
+        if op.as_root && root_op.is_none() {
+            root_op = Some((op, targets.len()));
+        }
         targets.push((name.clone(), link, pass));
+    }
+    // Elevation (core::elevation): root needs the session's declared commands and step-up MFA,
+    // decided once per request; outside the declared commands, `request_approval` queues it.
+    if let Some((op, at)) = root_op {
+        let words = elevation::argv_of(req.argv.as_deref(), &req.command);
+        let ask = elevation::Ask::Command(words.as_deref());
+        let (_, _, pass) = &targets[at];
+        let shown = program.display();
+        let decided = elevate(
+            &state,
+            &auth,
+            pass,
+            &op,
+            ask,
+            Some(&shown),
+            req.request_approval,
+        );
+        if let Elevated::NeedsApproval(_) = decided.await? {
+            let session = session.as_ref().ok_or_else(ApiError::internal)?;
+            let ask = command_approvals::Ask {
+                servers: &names,
+                command: &shown,
+                argv: req.argv.as_deref(),
+                run_as: req.user.as_deref(),
+                env: req.env.as_ref(),
+                timeout_secs: timeout,
+            };
+            let pending =
+                command_approvals::request(&state, &auth.user_ref(), session, ask).await?;
+            return Ok((StatusCode::ACCEPTED, Json(pending)).into_response());
+        }
     }
 
     let job_id = Uuid::new_v4();
@@ -179,7 +220,7 @@ pub async fn run_exec(
     let (job, _) = store::get(&state.db, state.workspace, job_id)
         .await?
         .ok_or_else(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(job)))
+    Ok((StatusCode::CREATED, Json(job)).into_response())
 }
 
 /// Stores results and their audit events as runs finish, batching the ones that finish together

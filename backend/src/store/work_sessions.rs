@@ -23,6 +23,8 @@ struct SessionRow {
     approved_by_name: Option<String>,
     decision_reason: Option<String>,
     adjustments: Option<String>,
+    sudo_commands: Option<String>,
+    tunnel_ports: Option<String>,
     starts_at: Option<i64>,
     duration_secs: Option<i64>,
     expires_at: Option<i64>,
@@ -55,12 +57,26 @@ impl SessionRow {
             .adjustments
             .map(|a| serde_json::from_str::<Adjustments>(&a).map_err(|_| decode_err("adjustments")))
             .transpose()?;
+        let sudo_commands = self
+            .sudo_commands
+            .map(|a| {
+                serde_json::from_str::<Vec<String>>(&a).map_err(|_| decode_err("sudo_commands"))
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let tunnel_ports = self
+            .tunnel_ports
+            .map(|a| serde_json::from_str::<Vec<u16>>(&a).map_err(|_| decode_err("tunnel_ports")))
+            .transpose()?
+            .unwrap_or_default();
         Ok(WorkSession {
             id: parse_id(&self.id)?,
             purpose: self.purpose,
             status: self.status.parse().map_err(|_| decode_err("status"))?,
             scopes,
             servers,
+            sudo_commands,
+            tunnel_ports,
             requested_by: UserRef {
                 id: parse_id(&self.requested_by)?,
                 username: self.requested_by_name,
@@ -86,7 +102,7 @@ impl SessionRow {
 const SELECT: &str = "SELECT ws.id, ws.purpose, ws.status, ws.scopes, \
     ws.requested_by, ru.username AS requested_by_name, ws.assignee, au.username AS assignee_name, \
     ws.approved_by, pu.username AS approved_by_name, ws.decision_reason, ws.adjustments, \
-    ws.starts_at, ws.duration_secs, ws.expires_at, ws.created_at, ws.decided_at, \
+    ws.sudo_commands, ws.tunnel_ports, ws.starts_at, ws.duration_secs, ws.expires_at, ws.created_at, ws.decided_at, \
     ws.activated_at, ws.ended_at \
     FROM work_sessions ws \
     JOIN users ru ON ru.id = ws.requested_by \
@@ -96,6 +112,11 @@ const SELECT: &str = "SELECT ws.id, ws.purpose, ws.status, ws.scopes, \
 fn scopes_text(scopes: &[Scope]) -> String {
     let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
     names.join(",")
+}
+
+/// A declared list as stored: a JSON array, or NULL when nothing was declared.
+fn list_text<T: serde::Serialize>(list: &[T]) -> Option<String> {
+    (!list.is_empty()).then(|| serde_json::json!(list).to_string())
 }
 
 fn adjustments_text(s: &WorkSession) -> Option<String> {
@@ -110,8 +131,9 @@ pub async fn insert(tx: &mut WriteTx, ws: WorkspaceId, s: &WorkSession) -> Resul
     sqlx::query(
         "INSERT INTO work_sessions (id, workspace_id, purpose, status, scopes, requested_by, \
          assignee, approved_by, decision_reason, adjustments, starts_at, duration_secs, expires_at, \
-         created_at, decided_at, activated_at, ended_at, next_deadline) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         created_at, decided_at, activated_at, ended_at, next_deadline, sudo_commands, \
+         tunnel_ports) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(s.id.to_string())
     .bind(ws.to_string())
@@ -131,6 +153,8 @@ pub async fn insert(tx: &mut WriteTx, ws: WorkspaceId, s: &WorkSession) -> Resul
     .bind(s.activated_at.map(to_micros))
     .bind(s.ended_at.map(to_micros))
     .bind(s.next_deadline().map(to_micros))
+    .bind(list_text(&s.sudo_commands))
+    .bind(list_text(&s.tunnel_ports))
     .execute(&mut *conn)
     .await?;
     for server in &s.servers {
@@ -160,7 +184,8 @@ pub async fn update(
     let done = sqlx::query(
         "UPDATE work_sessions SET status = ?, scopes = ?, approved_by = ?, decision_reason = ?, \
          adjustments = ?, duration_secs = ?, expires_at = ?, decided_at = ?, activated_at = ?, \
-         ended_at = ?, next_deadline = ? WHERE workspace_id = ? AND id = ? AND status = ?",
+         ended_at = ?, next_deadline = ?, sudo_commands = ?, tunnel_ports = ? \
+         WHERE workspace_id = ? AND id = ? AND status = ?",
     )
     .bind(s.status.as_str())
     .bind(scopes_text(&s.scopes))
@@ -173,6 +198,8 @@ pub async fn update(
     .bind(s.activated_at.map(to_micros))
     .bind(s.ended_at.map(to_micros))
     .bind(s.next_deadline().map(to_micros))
+    .bind(list_text(&s.sudo_commands))
+    .bind(list_text(&s.tunnel_ports))
     .bind(ws.to_string())
     .bind(s.id.to_string())
     .bind(expected.as_str())

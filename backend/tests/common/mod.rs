@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use tempfile::TempDir;
 use tower::ServiceExt;
 
+pub mod elevation;
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {

@@ -77,6 +77,9 @@ pub fn DecisionForm(
     let requested_servers = StoredValue::new(requested_servers);
     let scopes = RwSignal::new(session.scopes.clone());
     let servers = RwSignal::new(requested_servers.get_value());
+    // Declared root commands: the approver may untick some (at least one must stay).
+    let requested_sudo = StoredValue::new(session.sudo_commands.clone());
+    let sudo = RwSignal::new(session.sudo_commands.clone());
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -99,6 +102,8 @@ pub fn DecisionForm(
         let body = ApproveWorkSession {
             scopes: narrowed(&requested_scopes.get_value(), &scopes.get_untracked()),
             servers: narrowed(&requested_servers.get_value(), &servers.get_untracked()),
+            sudo_commands: narrowed(&requested_sudo.get_value(), &sudo.get_untracked()),
+            tunnel_ports: None,
             reason: Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
         };
         spawn_local(async move { finish(api::approve(id, &body).await) });
@@ -121,6 +126,15 @@ pub fn DecisionForm(
                 s.remove(at);
             } else {
                 s.push(scope);
+            }
+        })
+    };
+    let toggle_sudo = move |command: String| {
+        sudo.update(|s| {
+            if let Some(at) = s.iter().position(|x| *x == command) {
+                s.remove(at);
+            } else {
+                s.push(command);
             }
         })
     };
@@ -172,6 +186,27 @@ pub fn DecisionForm(
                     })
                     .collect_view()}
             </fieldset>
+            {(!requested_sudo.get_value().is_empty()).then(|| view! {
+                <fieldset data-testid="decision-sudo-commands">
+                    <legend>"Sudo commands to allow"</legend>
+                    {requested_sudo
+                        .get_value()
+                        .into_iter()
+                        .map(|command| {
+                            let checked = command.clone();
+                            let toggled = command.clone();
+                            view! {
+                                <label class="check">
+                                    <input type="checkbox" name="sudo_command" value=command.clone()
+                                        prop:checked=move || sudo.with(|s| s.contains(&checked))
+                                        on:change=move |_| toggle_sudo(toggled.clone()) />
+                                    <code>{command}</code>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                </fieldset>
+            })}
             <label>
                 "Reason (optional)"
                 <input name="reason" maxlength="1000" bind:value=reason />

@@ -1,4 +1,5 @@
-//! The approver's queue: pending work-session requests and extension requests, oldest first,
+//! The approver's queue: pending work-session requests, extension requests and single root
+//! commands (shown exactly as asked: argv, servers, run-as user, requester), oldest first,
 //! decided in one click or one key.
 //!
 //! Keys: `j`/`k` move between requests, `a` approves the selected one, `r` then Enter rejects it.
@@ -26,20 +27,22 @@ use uuid::Uuid;
 enum Request {
     Session(WorkSession),
     Extension(Approval),
+    /// A single root command outside its session's declared ones.
+    Command(Approval),
 }
 
 impl Request {
     fn id(&self) -> Uuid {
         match self {
             Request::Session(s) => s.id.0,
-            Request::Extension(a) => a.id,
+            Request::Extension(a) | Request::Command(a) => a.id,
         }
     }
 
     fn at(&self) -> DateTime<Utc> {
         match self {
             Request::Session(s) => s.created_at,
-            Request::Extension(a) => a.requested_at,
+            Request::Extension(a) | Request::Command(a) => a.requested_at,
         }
     }
 }
@@ -47,11 +50,13 @@ impl Request {
 async fn load_queue() -> Result<Vec<Request>, api::ApiError> {
     let sessions = api::work_sessions("?status=pending&user=all&limit=500").await?;
     let extensions = api::approvals("?kind=extension&limit=500").await?;
+    let commands = api::approvals("?kind=command&limit=500").await?;
     let mut items: Vec<Request> = sessions
         .items
         .into_iter()
         .map(Request::Session)
         .chain(extensions.into_iter().map(Request::Extension))
+        .chain(commands.into_iter().map(Request::Command))
         .collect();
     items.sort_by_key(Request::at);
     Ok(items)
@@ -164,6 +169,10 @@ pub fn ApprovalsPage() -> impl IntoView {
                         <ExtensionCard approval=approval selected=selected on_done=decided />
                     }
                     .into_any(),
+                    Request::Command(approval) => view! {
+                        <CommandCard approval=approval selected=selected on_done=decided />
+                    }
+                    .into_any(),
                 }}
             </For>
         </section>
@@ -274,6 +283,67 @@ fn ExtensionCard(
                 <span class="meta">{meta}</span>
             </header>
             <p data-testid="extension-ask">{what}</p>
+            <ExtensionDecision approval=approval on_done=Callback::new(move |_| on_done.run(id)) selected=is_selected />
+        </article>
+    }
+}
+
+/// A single root command: exactly what would run, where, as whom, and for whom.
+#[component]
+fn CommandCard(
+    approval: Approval,
+    selected: RwSignal<Option<Uuid>>,
+    on_done: Callback<Uuid>,
+) -> impl IntoView {
+    let id = approval.id;
+    let is_selected = Signal::derive(move || selected.get() == Some(id));
+    let session = approval.work_session.id;
+    let purpose = approval.work_session.purpose.clone();
+    let meta = format!(
+        "{} · asked {}",
+        approval.requested_by.username,
+        format_at(&approval.requested_at)
+    );
+    let ask = approval.command.clone();
+    let argv = ask.as_ref().map(|c| match &c.argv {
+        // Each argument apart, so spaces inside one cannot pass for two.
+        Some(argv) => argv
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => c.command.clone(),
+    });
+    let servers = ask
+        .as_ref()
+        .map(|c| c.servers.join(", "))
+        .unwrap_or_default();
+    let user = ask
+        .as_ref()
+        .and_then(|c| c.user.clone())
+        .unwrap_or_else(|| "their own account".into());
+    let expires = ask
+        .as_ref()
+        .map(|c| format!("lapses {}", format_at(&c.expires_at)))
+        .unwrap_or_default();
+    view! {
+        <article
+            class="card approval"
+            class:selected=is_selected
+            id=format!("approval-{id}")
+            tabindex="0"
+            data-testid="approval-card"
+            data-kind="command"
+            data-id=id.to_string()
+            on:focusin=move |_| selected.set(Some(id))
+        >
+            <header>
+                <A href=format!("/sessions/{session}") attr:class="purpose">{purpose}</A>
+                <span class="meta">{meta}</span>
+            </header>
+            <p>"Run once as " <strong data-testid="command-user">{user}</strong> " on "
+                <strong data-testid="command-servers">{servers}</strong> " · " {expires}</p>
+            <pre class="command" data-testid="command-argv">{argv}</pre>
             <ExtensionDecision approval=approval on_done=Callback::new(move |_| on_done.run(id)) selected=is_selected />
         </article>
     }

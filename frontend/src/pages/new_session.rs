@@ -30,6 +30,7 @@ const AT_FIELDS: &[&str] = &[
     "duration_secs",
     "expires_at",
     "starts_at",
+    "sudo_commands",
 ];
 
 #[component]
@@ -63,6 +64,8 @@ pub fn NewSessionPage() -> impl IntoView {
     );
     let expires_at = RwSignal::new(String::new());
     let starts_at = RwSignal::new(String::new());
+    // Root commands, one per line; declaring any adds the sudo scope on the server.
+    let sudo_commands = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
 
@@ -81,6 +84,14 @@ pub fn NewSessionPage() -> impl IntoView {
                 .flatten(),
             starts_at: parse_local_input(&starts_at.get_untracked()),
             assignee: None,
+            sudo_commands: sudo_commands
+                .get_untracked()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            tunnel_ports: Vec::new(),
         };
         busy.set(true);
         let navigate = navigate.clone();
@@ -224,6 +235,12 @@ pub fn NewSessionPage() -> impl IntoView {
                         <input type="datetime-local" name="starts_at" bind:value=starts_at
                             on:input=move |_| clear_field(error, "starts_at") />
                         <FieldError error=error field="starts_at" />
+                    </label>
+                    <label>
+                        "Sudo commands (optional; one per line, e.g. systemctl restart nginx — root may then run only these)"
+                        <textarea name="sudo_commands" rows="3" data-testid="sudo-commands" bind:value=sudo_commands
+                            on:input=move |_| clear_field(error, "sudo_commands")></textarea>
+                        <FieldError error=error field="sudo_commands" />
                     </label>
                 </fieldset>
                 <ErrorBox error=error at_fields=AT_FIELDS />

@@ -99,6 +99,13 @@ audit_actions! {
     /// A non-superuser asked to push their session past its approved window.
     WorkSessionExtensionRequested => "work_session.extension_requested",
     WorkSessionExtensionRejected => "work_session.extension_rejected",
+    /// A root command outside its session's declared commands was put to an approver.
+    CommandApprovalRequested => "command_approval.requested",
+    /// An approver allowed the one command (it runs once, at once, as asked).
+    CommandApprovalApproved => "command_approval.approved",
+    CommandApprovalRejected => "command_approval.rejected",
+    /// Nobody decided in time, or the session ended first.
+    CommandApprovalExpired => "command_approval.expired",
     /// A superuser changed workspace settings (details list each change, from and to).
     SettingsUpdated => "settings.updated",
     GateDenied => "gate.denied",

@@ -126,6 +126,22 @@ pub fn sentence<'a>(event: impl Into<EventParts<'a>>) -> String {
             _ => format!("{who} renamed {path}{on}"),
         },
         Some(A::FileDelete) => format!("{who} deleted {path}{on}"),
+        Some(A::CommandApprovalRequested) => match text(d, "command") {
+            Some(command) => format!("{who} asked to run `{command}` as approved{on}"),
+            None => format!("{who} asked for a command to be approved"),
+        },
+        Some(A::CommandApprovalApproved) => match text(d, "command") {
+            Some(command) => format!("{who} approved the command `{command}`"),
+            None => format!("{who} approved a command"),
+        },
+        Some(A::CommandApprovalRejected) => match text(d, "command") {
+            Some(command) => format!("{who} rejected the command `{command}`"),
+            None => format!("{who} rejected a command"),
+        },
+        Some(A::CommandApprovalExpired) => match text(d, "command") {
+            Some(command) => format!("the approval of `{command}` lapsed undecided"),
+            None => "a command approval lapsed undecided".to_owned(),
+        },
         Some(A::GateDenied) => {
             let scope = text(d, "scope").unwrap_or("access");
             format!("{who} was denied {scope}{on}")

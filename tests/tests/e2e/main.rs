@@ -19,6 +19,7 @@ mod console_sessions;
 mod console_share;
 mod console_terminals;
 mod disable;
+mod elevation;
 mod events;
 mod exec;
 mod files;

@@ -115,6 +115,10 @@ impl Target {
             .with_detail(Detail::Files { action, paths });
         let run_as = decided.user.clone();
         let pass = gatekeeper::pass(state, auth, headers, &op, decided).await?;
+        // Elevation: root file operations need step-up MFA and, in a session that declared
+        // root commands, a declared lone `*`.
+        let files = crate::core::elevation::Ask::Files;
+        gatekeeper::elevate(state, auth, &pass, &op, files, None, false).await?;
         let (Some(row), Some(link)) = (row, link) else {
             return Err(ApiError::conflict(format!(
                 "server {server} is not connected; its agent is offline"

@@ -68,6 +68,10 @@ pub async fn open_websh(
     let op = decided.operation(Scope::Websh, &req.server);
     let run_as = decided.user.clone();
     let pass = gatekeeper::pass(&state, &auth, &headers, &op, decided).await?;
+    // Elevation: a root terminal needs step-up MFA and, in a session that declared root
+    // commands, a declared lone `*` (a shell runs anything).
+    let terminal = crate::core::elevation::Ask::Terminal;
+    gatekeeper::elevate(&state, &auth, &pass, &op, terminal, None, false).await?;
     let session = pass
         .session()
         .cloned()

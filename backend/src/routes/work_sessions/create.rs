@@ -13,7 +13,7 @@ use axum::Json;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::lifecycle::{apply, validate_request, Action};
 use gatehouse_shared::work_session::{CreateWorkSession, ServerRef};
-use gatehouse_shared::{ErrorEnvelope, Role, Status, WorkSession, WorkSessionId};
+use gatehouse_shared::{ErrorEnvelope, Role, Scope, Status, WorkSession, WorkSessionId};
 
 /// Request a work session. A superuser's own request is approved at once.
 #[utoipa::path(post, path = "/api/work-sessions", tag = "work-sessions", request_body = CreateWorkSession,
@@ -31,6 +31,20 @@ pub async fn create_work_session(
     req.scopes.dedup();
     req.servers.sort();
     req.servers.dedup();
+    // Root commands imply `sudo`; each is kept as written, once, in the order given.
+    let mut sudo_commands: Vec<String> = Vec::with_capacity(req.sudo_commands.len());
+    for pattern in &req.sudo_commands {
+        let pattern = pattern.trim().to_owned();
+        if !sudo_commands.contains(&pattern) {
+            sudo_commands.push(pattern);
+        }
+    }
+    if !sudo_commands.is_empty() && !req.scopes.contains(&Scope::Sudo) {
+        req.scopes.push(Scope::Sudo);
+        req.scopes.sort();
+    }
+    req.tunnel_ports.sort_unstable();
+    req.tunnel_ports.dedup();
 
     let assignee = match req.assignee.as_deref() {
         None => None,
@@ -79,6 +93,8 @@ pub async fn create_work_session(
         status: Status::Pending,
         scopes: req.scopes.clone(),
         servers: refs,
+        sudo_commands,
+        tunnel_ports: req.tunnel_ports.clone(),
         requested_by: auth.user_ref(),
         assignee: assignee_ref,
         approved_by: None,
@@ -102,15 +118,24 @@ pub async fn create_work_session(
     .actor(&auth.username)
     .target(pending.id.to_string())
     .work_session(pending.id)
-    .details(serde_json::json!({
-        "purpose": pending.purpose,
-        "scopes": pending.scopes,
-        "servers": req.servers,
-        "assignee": pending.assignee.username,
-        "starts_at": pending.starts_at,
-        "duration_secs": pending.duration_secs,
-        "expires_at": pending.expires_at,
-    }));
+    .details({
+        let mut details = serde_json::json!({
+            "purpose": pending.purpose,
+            "scopes": pending.scopes,
+            "servers": req.servers,
+            "assignee": pending.assignee.username,
+            "starts_at": pending.starts_at,
+            "duration_secs": pending.duration_secs,
+            "expires_at": pending.expires_at,
+        });
+        if !pending.sudo_commands.is_empty() {
+            details["sudo_commands"] = serde_json::json!(pending.sudo_commands);
+        }
+        if !pending.tunnel_ports.is_empty() {
+            details["tunnel_ports"] = serde_json::json!(pending.tunnel_ports);
+        }
+        details
+    });
     let mut session = pending.clone();
     // A superuser's own request is approved at once, in the same transaction.
     let last = if auth.role == Role::Superuser {

@@ -26,7 +26,8 @@ async fn act(
     Ok(Json(transition(state, id, &auth.actor(), &action).await?))
 }
 
-/// Approve a pending request (superusers; may narrow scopes and servers).
+/// Approve a pending request (superusers; may narrow scopes, servers, root commands and tunnel
+/// ports).
 #[utoipa::path(post, path = "/api/work-sessions/{id}/approve", tag = "work-sessions",
     request_body = ApproveWorkSession, params(("id" = String, Path, description = "work session id")),
     responses((status = 200, body = WorkSession), (status = 403, body = ErrorEnvelope),
@@ -40,6 +41,8 @@ pub async fn approve(
     let action = Action::Approve {
         scopes: body.scopes,
         servers: body.servers,
+        sudo_commands: body.sudo_commands,
+        tunnel_ports: body.tunnel_ports,
         reason: body
             .reason
             .map(|r| r.trim().to_owned())

@@ -78,6 +78,8 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
     let can_decide = can(Action::Approve {
         scopes: None,
         servers: None,
+        sudo_commands: None,
+        tunnel_ports: None,
         reason: None,
     });
     let can_revoke = can(Action::Revoke { reason: None });

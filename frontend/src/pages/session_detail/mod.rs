@@ -66,6 +66,17 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
             if !a.servers_removed.is_empty() {
                 parts.push(format!("servers removed: {}", a.servers_removed.join(", ")));
             }
+            if !a.sudo_commands_removed.is_empty() {
+                parts.push(format!(
+                    "sudo commands removed: {}",
+                    a.sudo_commands_removed.join(" | ")
+                ));
+            }
+            if !a.tunnel_ports_removed.is_empty() {
+                let ports: Vec<String> =
+                    a.tunnel_ports_removed.iter().map(u16::to_string).collect();
+                parts.push(format!("tunnel ports removed: {}", ports.join(", ")));
+            }
             parts.join("; ")
         });
     let status = session.status;
@@ -85,6 +96,18 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
                 <dd><ScopeList scopes=session.scopes.clone() /></dd>
                 <dt>"Servers"</dt>
                 <dd><ServerList servers=session.servers.clone() /></dd>
+                {(!session.sudo_commands.is_empty()).then(|| view! {
+                    <dt>"Sudo commands"</dt>
+                    <dd>
+                        <ul class="sudo-commands" data-testid="sudo-commands">
+                            {session.sudo_commands.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}
+                        </ul>
+                    </dd>
+                })}
+                {(!session.tunnel_ports.is_empty()).then(|| {
+                    let ports: Vec<String> = session.tunnel_ports.iter().map(u16::to_string).collect();
+                    view! { <dt>"Tunnel ports"</dt><dd>{ports.join(", ")}</dd> }
+                })}
                 <dt>"Time left"</dt>
                 <dd><TimeLeft session=session.clone() /></dd>
                 <dt>"Duration"</dt>
