@@ -62,7 +62,7 @@ pub async fn run_exec(
     ApiQuery(q): ApiQuery<ExecQuery>,
     ApiJson(req): ApiJson<ExecRequest>,
 ) -> ApiResult<Response> {
-    let program = program_of(&req, auth.method)?;
+    let mut program = program_of(&req, auth.method)?;
     let mut names = req.servers.clone();
     names.sort();
     names.dedup();
@@ -136,6 +136,14 @@ pub async fn run_exec(
             let pending =
                 command_approvals::request(&state, &auth.user_ref(), session, ask).await?;
             return Ok((StatusCode::ACCEPTED, Json(pending)).into_response());
+        }
+        // What matched a declared pattern is the argv, so that is what runs: a shell would
+        // expand globs and variables in the line into something no pattern was checked against.
+        let declared = session
+            .as_ref()
+            .is_some_and(|s| !s.sudo_commands.is_empty());
+        if let (true, Asked::Shell(_), Some(words)) = (declared, &program, words) {
+            program = Asked::Argv(words);
         }
     }
 
