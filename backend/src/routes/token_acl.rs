@@ -208,7 +208,7 @@ pub async fn grant_tunnel(
 /// Remove one rule (superuser).
 #[utoipa::path(delete, path = "/api/tokens/{id}/acl/{kind}/{acl_id}", tag = "tokens",
     params(("id" = String, Path, description = "token id"),
-           ("kind" = RuleKind, Path, description = "servers, commands, files or tunnels"),
+           ("kind" = String, Path, description = "servers, commands, files or tunnels"),
            ("acl_id" = String, Path, description = "rule id")),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 pub async fn remove_rule(
