@@ -6,7 +6,7 @@ use crate::auth::{cookie, secrets};
 use crate::core::admin::By;
 use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::store::{logins, tokens, users};
+use crate::store::{logins, settings, tokens, users};
 use crate::time::{now, opt_from_micros};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::ws::WebSocketUpgrade;
@@ -171,6 +171,14 @@ pub struct AuthUser {
 const PASSWORD_CHANGE_PATHS: &[&str] =
     &["/api/auth/whoami", "/api/auth/logout", "/api/auth/password"];
 
+/// What a person who must enrol in two-factor sign-in may still call before they have.
+const MFA_ENROLMENT_PATHS: &[&str] = &[
+    "/api/auth/whoami",
+    "/api/auth/logout",
+    "/api/auth/mfa/totp",
+    "/api/auth/mfa/totp/confirm",
+];
+
 /// The header that carries the CSRF token on cookie-authenticated state changes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -226,6 +234,22 @@ impl FromRequestParts<AppState> for AuthUser {
             return Err(ApiError::new(
                 ErrorCode::PasswordChangeRequired,
                 "your password was reset: choose a new one (POST /api/auth/password) first",
+            ));
+        }
+        // A workspace that requires two-factor sign-in sends a person who has not enrolled to
+        // enrol before anything else; the console shows only that. API tokens never carry a
+        // code, so the rule is for sign-ins.
+        if method == AuthMethod::Password
+            && user.totp_secret.is_none()
+            && !MFA_ENROLMENT_PATHS.contains(&parts.uri.path())
+            && settings::get(&state.db, state.workspace)
+                .await?
+                .require_mfa_enrolment
+        {
+            return Err(ApiError::new(
+                ErrorCode::MfaEnrolmentRequired,
+                "this workspace requires two-factor sign-in: enrol an authenticator app \
+                 (POST /api/auth/mfa/totp, then /api/auth/mfa/totp/confirm) first",
             ));
         }
         Ok(AuthUser {

@@ -177,6 +177,13 @@ fn instead_of_page(auth: Auth, pathname: Memo<String>, search: Memo<String>) -> 
         // A reset password buys nothing but choosing a new one, whatever page was asked for.
         return Some(view! { <pages::account::ForcedPasswordChange /> }.into_any());
     }
+    if auth
+        .me
+        .with(|me| me.as_ref().is_some_and(|m| m.mfa_enrolment_required))
+    {
+        // The workspace requires two-factor sign-in: enrolment comes first, whatever was asked.
+        return Some(view! { <pages::account::ForcedMfaEnrolment /> }.into_any());
+    }
     if auth.me.with(Option::is_some) {
         return None;
     }

@@ -75,6 +75,10 @@ pub struct WhoAmI {
     /// the server refuses everything else but `whoami`, sign-out and the password change.
     #[serde(default)]
     pub must_change_password: bool,
+    /// The workspace requires two-factor sign-in and this person has not enrolled: the console
+    /// shows only the enrolment, and the server refuses everything else for this sign-in.
+    #[serde(default)]
+    pub mfa_enrolment_required: bool,
 }
 
 /// `POST /api/auth/mfa/totp`: the secret to put in an authenticator app.

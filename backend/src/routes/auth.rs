@@ -7,7 +7,7 @@ use crate::core::state::AppState;
 use crate::core::stepup::{self, CodeKind, StepUp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
-use crate::store::{logins, throttle, users, work_sessions, WriteTx};
+use crate::store::{logins, settings, throttle, users, work_sessions, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -296,7 +296,13 @@ pub async fn whoami(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
         None => None,
     };
     let user = row.to_user()?;
+    let mfa_enrolment_required = auth.method == AuthMethod::Password
+        && !user.mfa_enabled
+        && settings::get(&state.db, state.workspace)
+            .await?
+            .require_mfa_enrolment;
     Ok(Json(WhoAmI {
+        mfa_enrolment_required,
         must_change_password: user.must_change_password,
         mfa_verified_at: auth.login.as_ref().and_then(|l| l.mfa_verified_at),
         user,

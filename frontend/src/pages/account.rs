@@ -92,6 +92,22 @@ pub fn ForcedPasswordChange() -> impl IntoView {
     }
 }
 
+/// What a person sees in place of every page while the workspace requires two-factor sign-in
+/// and they have not enrolled: the server refuses everything else for this sign-in anyway.
+#[component]
+pub fn ForcedMfaEnrolment() -> impl IntoView {
+    view! {
+        <section class="card narrow" data-testid="forced-mfa-enrolment">
+            <h1>"Set up two-factor sign-in"</h1>
+            <p>
+                "This workspace requires a code from an authenticator app at sign-in. Set one up "
+                "now to continue; until then nothing else is available."
+            </p>
+            <MfaSection />
+        </section>
+    }
+}
+
 /// Current, new and repeated password. Errors are shown once, under their field, in words,
 /// and go away as soon as that field is edited. With `forced` (after a staff reset), success
 /// reloads who is signed in, which lets the console past the forced form.

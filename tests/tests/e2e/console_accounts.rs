@@ -343,3 +343,44 @@ async fn console_account_page_password_errors_and_recovery_codes() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn console_requires_enrolment_first_when_the_workspace_says_so() {
+    let cx = Console::start(&[("mia", "member")], &[]).await;
+    // `ops` turns it on (and would have to enrol next, like everyone).
+    let (status, body) = cx
+        .api()
+        .call(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"require_mfa_enrolment": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let browser = cx.signed_in("mia").await;
+    run_ui_test(
+        "console_requires_enrolment_first_when_the_workspace_says_so",
+        &cx.driver,
+        async {
+            // Whatever page is asked for, only the enrolment shows.
+            browser.goto("/sessions").await;
+            browser.wait_for("[data-testid=forced-mfa-enrolment]").await;
+            assert_eq!(browser.count("[data-testid=new-session]").await, 0);
+            browser.click("[data-testid=mfa-enrol]").await;
+            let secret = browser.text("[data-testid=totp-secret]").await;
+            browser
+                .fill_and_enter(
+                    "[data-testid=mfa-confirm] input[name=otp]",
+                    &totp_code(secret.trim(), totp_step_now()),
+                )
+                .await;
+            // Enrolled: the console lets the person through to the page they asked for.
+            browser
+                .wait_gone("[data-testid=forced-mfa-enrolment]")
+                .await;
+            browser.goto("/account").await;
+            browser.wait_for("[data-testid=mfa-enabled]").await;
+        },
+    )
+    .await;
+}
