@@ -62,6 +62,8 @@ fn ExecForm(session: WorkSession) -> impl IntoView {
         let body = ExecRequest {
             servers: chosen.get_untracked(),
             command: command.get_untracked(),
+            argv: None,
+            request_approval: false,
             user: Some(user.get_untracked().trim().to_owned()).filter(|u| !u.is_empty()),
             env: None,
             timeout_secs: None,
