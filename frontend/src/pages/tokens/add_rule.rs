@@ -163,22 +163,15 @@ pub fn AddRule(
     } else {
         text_field(label, name, placeholder, main, true).into_any()
     };
-    let user_field = matches!(kind, RuleKind::Commands | RuleKind::Files).then(|| {
-        text_field(
-            "Run as (empty: the owner's own; * any but root)",
-            "user",
-            "deploy",
-            user,
-            false,
-        )
-    });
+    let user_field = matches!(kind, RuleKind::Commands | RuleKind::Files)
+        .then(|| text_field("Run as (optional)", "user", "own account", user, false));
     let action_field = (kind == RuleKind::Files).then(|| {
         view! {
             <label>
                 "Action"
                 <select name="action" on:change=move |ev| action.set(event_target_value(&ev))>
-                    <option value="download" selected=move || action.get() == "download">"Download (list, read)"</option>
-                    <option value="upload" selected=move || action.get() == "upload">"Upload (write, rename, delete)"</option>
+                    <option value="download" selected=move || action.get() == "download">"Download (read)"</option>
+                    <option value="upload" selected=move || action.get() == "upload">"Upload (write)"</option>
                     <option value="any" selected=move || action.get() == "any">"Both"</option>
                 </select>
                 <FieldError error=error field="action" />

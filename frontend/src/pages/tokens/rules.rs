@@ -120,8 +120,8 @@ pub fn kind_title(kind: RuleKind) -> &'static str {
 fn kind_hint(kind: RuleKind) -> &'static str {
     match kind {
         RuleKind::Servers => "Which servers the token may reach, by name or pattern (web-*). Every operation needs one.",
-        RuleKind::Commands => "The program, then one word per argument; a final lone * allows any further arguments. A lone * also allows a terminal.",
-        RuleKind::Files => "An absolute path: * within one component, a final ** for any depth.",
+        RuleKind::Commands => "The program, then one word per argument; a final lone * allows any further arguments. A lone * also allows a terminal. Run as: empty for the owner's own account, * for any but root, or an account name.",
+        RuleKind::Files => "An absolute path: * within one component, a final ** for any depth. Download covers listing and reading; upload covers writing, making directories, renaming and deleting.",
         RuleKind::Tunnels => "A port on the server, and the host it leads to there (127.0.0.1 when left empty).",
     }
 }

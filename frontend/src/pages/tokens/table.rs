@@ -10,7 +10,6 @@ use gatehouse_shared::token::ApiToken;
 use leptos::html::Button;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 /// What a token table shows besides name, dates and state.
@@ -107,11 +106,12 @@ fn TokenRow(token: ApiToken, columns: Columns) -> impl IntoView {
                 .with(|q| q.get("token").as_deref() == Some(id.as_str()))
                 .then_some("page")
         };
+        // A plain link (the router still takes the click): `A` would mark every row current,
+        // since they differ only in the query.
         view! {
-            <A href=rules_href(&row_id) attr:data-testid="token-rules-link"
-                attr:aria-current=current>
+            <a href=rules_href(&row_id) data-testid="token-rules-link" aria-current=current>
                 {label}
-            </A>
+            </a>
         }
         .into_any()
     } else {
