@@ -108,6 +108,13 @@ async fn console_tokens_grant_rules_and_explain_decisions_as_the_server_does() {
                 .wait_text("[data-testid=token-panel] [data-testid=no-rules]", "can do nothing")
                 .await;
             assert_eq!(admin.focused_id().await, "token-rules-heading");
+            assert_eq!(
+                admin
+                    .count("[data-testid=token-rules-link][aria-current=page]")
+                    .await,
+                1,
+                "only the chosen token's row is current"
+            );
 
             // A server rule, typed and sent with Enter.
             admin
