@@ -23,6 +23,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
 
+pub mod acl;
+
 thread_local! {
     /// The CSRF token of the signed-in console; sent on every state-changing request.
     static CSRF: RefCell<Option<String>> = const { RefCell::new(None) };

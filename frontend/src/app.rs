@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=|| guarded(|| lazy_page(record_page, Page::Audit)) />
                     <Route path=path!("/account") view=|| guarded(|| lazy_page(people_page, Page::Account)) />
                     <Route path=path!("/admin") view=|| guarded(|| lazy_page(people_page, Page::Admin)) />
+                    <Route path=path!("/admin/tokens") view=|| guarded(|| lazy_page(people_page, Page::Tokens)) />
+                    <Route path=path!("/admin/service-accounts") view=|| guarded(|| lazy_page(people_page, Page::ServiceAccounts)) />
                 </Routes>
             </main>
         </Router>
@@ -91,6 +93,8 @@ enum Page {
     Editor,
     Account,
     Admin,
+    Tokens,
+    ServiceAccounts,
 }
 
 // One split point (`#[lazy]`) per group of pages used together: each group's code, and whatever
@@ -142,12 +146,14 @@ fn files_page(page: Page) -> AnyView {
     }
 }
 
-/// People: one's own account, and administration.
+/// People: one's own account, administration, API tokens and service accounts.
 #[lazy]
 fn people_page(page: Page) -> AnyView {
     match page {
         Page::Account => view! { <pages::account::AccountPage /> }.into_any(),
         Page::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
+        Page::Tokens => view! { <pages::tokens::TokensPage /> }.into_any(),
+        Page::ServiceAccounts => view! { <pages::tokens::ServiceAccountsPage /> }.into_any(),
         _ => ().into_any(), // never: the routes pass each group only its own pages
     }
 }

@@ -5,13 +5,14 @@ use crate::api::{self, ApiError};
 use crate::auth::use_auth;
 use crate::components::qr::QrCodeSvg;
 use crate::components::{ErrorBox, StepUp, StepUpPrompt};
-use crate::pages::admin::form::{focus_when_rendered, CopyButton, FieldError};
-use crate::time::{format_at, now};
+use crate::pages::admin::form::{CopyButton, FieldError};
+use crate::pages::tokens::secret::NewToken;
+use crate::pages::tokens::table::{Columns, TokensTable};
+use crate::time::format_at;
 use gatehouse_shared::api::TotpEnrollment;
 use gatehouse_shared::gate::AuthMethod;
-use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken, MAX_TOKEN_DAYS};
+use gatehouse_shared::token::{CreateApiToken, CreatedApiToken, MAX_TOKEN_DAYS};
 use gatehouse_shared::user::MIN_PASSWORD_LEN;
-use leptos::html::Button;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -398,7 +399,7 @@ fn Enrolment(
     }
 }
 
-/// The caller's API tokens: list, create (secret shown once), revoke.
+/// The caller's API tokens: list with each one's rules, create (secret shown once), revoke.
 #[component]
 fn TokensSection() -> impl IntoView {
     let tokens = LocalResource::new(api::tokens);
@@ -422,11 +423,17 @@ fn TokensSection() -> impl IntoView {
         <section class="card admin-section" aria-labelledby="tokens-heading">
             <h2 id="tokens-heading">"API tokens"</h2>
             <p class="hint">
-                "For scripts and the command line. A token acts as you; it is shown once, when created."
+                "For scripts and the command line. A token acts as you, never beyond what you "
+                "may do, and only as its rules allow (a superuser grants them); it is shown once, "
+                "when created."
             </p>
             {status}
             <Show when=move || !items().is_empty()>
-                <TokensTable items=items />
+                <TokensTable items=items caption="Your API tokens" columns=Columns {
+                    rules_below: true,
+                    revoke: true,
+                    ..Columns::default()
+                } />
             </Show>
             {move || {
                 created
@@ -438,164 +445,6 @@ fn TokensSection() -> impl IntoView {
                 tokens.refetch();
             } />
         </section>
-    }
-}
-
-#[component]
-fn TokensTable(items: impl Fn() -> Vec<ApiToken> + Send + Sync + 'static) -> impl IntoView {
-    view! {
-        <div class="table-wrap">
-            <table class="list">
-                <caption class="visually-hidden">"Your API tokens"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Created"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                // Keyed by id, so rows (and keyboard focus in them) survive a refetch.
-                <tbody>
-                    <For each=items key=|t| t.id let:token>
-                        <TokenRow token=token />
-                    </For>
-                </tbody>
-            </table>
-        </div>
-    }
-}
-
-/// Whether a token still works, in one word.
-fn token_state(revoked: bool, expired: bool) -> &'static str {
-    if revoked {
-        "revoked"
-    } else if expired {
-        "expired"
-    } else {
-        "active"
-    }
-}
-
-#[component]
-fn TokenRow(token: ApiToken) -> impl IntoView {
-    // Revoking updates the row in place (no refetch), so focus can stay on it.
-    let revoked = RwSignal::new(token.revoked);
-    let expired = token.expires_at.is_some_and(|at| at <= now());
-    let state = move || token_state(revoked.get(), expired);
-    let row_id = token.id.to_string();
-    let expires = token
-        .expires_at
-        .as_ref()
-        .map(format_at)
-        .unwrap_or_else(|| "never".to_owned());
-    let last_used = token
-        .last_used_at
-        .as_ref()
-        .map(format_at)
-        .unwrap_or_else(|| "never".to_owned());
-    let badge_class = move || format!("badge token-{}", state());
-    view! {
-        <tr data-testid="token-row" data-token-state=state data-token-id=row_id
-            tabindex="-1">
-            <td>{token.name.clone()}</td>
-            <td>{format_at(&token.created_at)}</td>
-            <td>{expires}</td>
-            <td>{last_used}</td>
-            <td><span class=badge_class>{state}</span></td>
-            <td>
-                <Show when=move || !revoked.get()>
-                    <RevokeButton token=token.clone() on_revoked=move || revoked.set(true) />
-                </Show>
-            </td>
-        </tr>
-    }
-}
-
-/// "Revoke", then a confirm step; focus follows the buttons so the keyboard never loses its place.
-#[component]
-fn RevokeButton(
-    token: ApiToken,
-    on_revoked: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let confirming = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
-    let ask_ref = NodeRef::<Button>::new();
-    let confirm_ref = NodeRef::<Button>::new();
-    let focus_later = move |target: NodeRef<Button>| {
-        // After the swap has rendered.
-        request_animation_frame(move || {
-            if let Some(button) = target.get_untracked() {
-                let _ = button.focus();
-            }
-        });
-    };
-    let id = token.id.to_string();
-    let revoke = move |_| {
-        let id = id.clone();
-        spawn_local(async move {
-            match api::revoke_token(&id).await {
-                Ok(()) => {
-                    on_revoked();
-                    // The buttons vanish with the revoked state; keep the keyboard on the row.
-                    focus_when_rendered(format!("tr[data-token-id=\"{id}\"]"));
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    let name = token.name;
-    view! {
-        <Show
-            when=move || confirming.get()
-            fallback=move || {
-                view! {
-                    <button type="button" data-testid="token-revoke" node_ref=ask_ref
-                        on:click=move |_| {
-                            confirming.set(true);
-                            focus_later(confirm_ref);
-                        }>
-                        "Revoke"
-                    </button>
-                }
-            }
-        >
-            <span class="confirm">
-                {format!("Revoke {name}? Scripts using it stop working. ")}
-                <button type="button" class="danger" data-testid="token-revoke-confirm"
-                    node_ref=confirm_ref on:click=revoke.clone()>
-                    "Revoke"
-                </button>
-                <button type="button" on:click=move |_| {
-                    confirming.set(false);
-                    focus_later(ask_ref);
-                }>"Cancel"</button>
-            </span>
-        </Show>
-        <ErrorBox error=error />
-    }
-}
-
-/// The new token's secret, shown once.
-#[component]
-fn NewToken(
-    token: CreatedApiToken,
-    on_done: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    view! {
-        <div class="secret-box" role="status">
-            <p>
-                <strong>{format!("Token {} created. ", token.name)}</strong>
-                "Copy it now: it is not shown again."
-            </p>
-            <p class="secret-line">
-                <code data-testid="new-token">{token.token.clone()}</code>
-                <CopyButton text=token.token what="token" />
-            </p>
-            <button type="button" on:click=move |_| on_done()>"Done"</button>
-        </div>
     }
 }
 

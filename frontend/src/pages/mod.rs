@@ -18,4 +18,5 @@ pub mod servers;
 pub mod session_detail;
 pub mod sessions;
 pub mod setup;
+pub mod tokens;
 pub mod websh;

@@ -14,7 +14,7 @@ const PHONE: (u32, u32) = (390, 844);
 
 /// Makes the page's viewport a phone's, as Chromium's device emulation does (not `mobile`,
 /// which would let the layout viewport grow to fit a too-wide page and hide the overflow).
-async fn phone(driver: &Driver, browser: &Browser) {
+pub(crate) async fn phone(driver: &Driver, browser: &Browser) {
     driver
         .cdp(
             browser,
@@ -25,7 +25,7 @@ async fn phone(driver: &Driver, browser: &Browser) {
 }
 
 /// Fails when the page is wider than the window (something scrolls sideways).
-async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
+pub(crate) async fn assert_no_sideways_scroll(browser: &Browser, page: &str) {
     let sizes = browser
         .js(
             "return [document.documentElement.scrollWidth, window.innerWidth];",

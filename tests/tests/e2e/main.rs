@@ -18,6 +18,7 @@ mod console_recordings;
 mod console_sessions;
 mod console_share;
 mod console_terminals;
+mod console_tokens;
 mod disable;
 mod elevation;
 mod events;

@@ -1,5 +1,6 @@
 //! The administration screen (staff and above): users, groups, direct server access, server
-//! entries, agent registration tokens, and (superusers) the workspace settings. The server enforces every permission again.
+//! entries, agent registration tokens, and (superusers) the workspace settings and links to the
+//! API tokens and service accounts pages. The server enforces every permission again.
 
 pub mod form;
 mod groups;
@@ -13,6 +14,7 @@ use crate::api::{self, ApiResult};
 use crate::auth::use_auth;
 use gatehouse_shared::api::{Group, Page};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 /// The groups list, shared by the groups section and the server-entry form's group choices.
 type GroupsResource = LocalResource<ApiResult<Page<Group>>>;
@@ -56,6 +58,9 @@ fn AdminSections() -> impl IntoView {
                 <a href="#registration" rel="external">"Registration tokens"</a>
                 <Show when=move || superuser.get()>
                     <a href="#settings" rel="external">"Settings"</a>
+                    // Pages of their own, for superusers only (the server refuses others).
+                    <A href="/admin/tokens">"API tokens"</A>
+                    <A href="/admin/service-accounts">"Service accounts"</A>
                 </Show>
             </nav>
             <users::UsersSection directory=directory />
