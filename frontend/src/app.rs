@@ -95,6 +95,8 @@ enum Page {
     Admin,
     Tokens,
     ServiceAccounts,
+    /// In place of every page while the workspace requires an enrolment the person lacks.
+    MfaEnrolment,
 }
 
 // One split point (`#[lazy]`) per group of pages used together: each group's code, and whatever
@@ -154,6 +156,7 @@ fn people_page(page: Page) -> AnyView {
         Page::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
         Page::Tokens => view! { <pages::tokens::TokensPage /> }.into_any(),
         Page::ServiceAccounts => view! { <pages::tokens::ServiceAccountsPage /> }.into_any(),
+        Page::MfaEnrolment => view! { <pages::account::ForcedMfaEnrolment /> }.into_any(),
         _ => ().into_any(), // never: the routes pass each group only its own pages
     }
 }
@@ -188,7 +191,8 @@ fn instead_of_page(auth: Auth, pathname: Memo<String>, search: Memo<String>) -> 
         .with(|me| me.as_ref().is_some_and(|m| m.mfa_enrolment_required))
     {
         // The workspace requires two-factor sign-in: enrolment comes first, whatever was asked.
-        return Some(view! { <pages::account::ForcedMfaEnrolment /> }.into_any());
+        // Rare, so it loads with the account pages rather than with every start.
+        return Some(lazy_page(people_page, Page::MfaEnrolment).into_any());
     }
     if auth.me.with(Option::is_some) {
         return None;
