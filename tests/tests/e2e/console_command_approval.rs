@@ -47,6 +47,10 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
         "console_root_command_is_approved_from_the_queue_and_its_output_shown",
         &cx.driver,
         async {
+            // The browser's own sign-in selects the session.
+            member.goto(&format!("/sessions/{id}")).await;
+            member.click("button[data-action=use]").await;
+            member.wait_gone("button[data-action=use]").await;
             member.goto("/exec").await;
             member.wait_for("[data-testid=exec-form]").await;
             member.fill("input[name=command]", "id -u").await;
