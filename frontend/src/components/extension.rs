@@ -5,7 +5,7 @@ use crate::api::{self, ApiError};
 use crate::components::decision::DecisionKeys;
 use crate::components::ErrorBox;
 use crate::time::{format_at, format_duration};
-use gatehouse_shared::approval::Approval;
+use gatehouse_shared::approval::{Approval, ApprovalKind};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -53,6 +53,11 @@ pub fn ExtensionDecision(
     selected: Signal<bool>,
 ) -> impl IntoView {
     let id = approval.id;
+    // The same decision serves single root commands; the button says which it approves.
+    let approve_label = match approval.kind {
+        ApprovalKind::Command => "Approve and run once",
+        _ => "Approve extension",
+    };
     let reason = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
@@ -87,7 +92,7 @@ pub fn ExtensionDecision(
             <ErrorBox error=error />
             <div class="buttons">
                 <button class="primary" data-action="approve-extension" disabled=busy
-                    title="Approve (a)" on:click=move |_| decide("approve")>"Approve extension"</button>
+                    title="Approve (a)" on:click=move |_| decide("approve")>{approve_label}</button>
                 <Show
                     when=move || rejecting.get()
                     fallback=move || view! {

@@ -8,6 +8,10 @@
 //! view! { <button on:click=go>"Do it"</button> <StepUpPrompt step_up=step_up /> }
 //! ```
 //!
+//! A refusal met outside `run` (a listing that loaded by itself, a save that handles its own
+//! conflicts) is handed over with [`StepUp::refused`], which asks for the code without trying
+//! the action once more first.
+//!
 //! `mfa_enrolment_required` (no TOTP at all) is said in words, with a link to the Account page
 //! where it is set up; any other refusal shows as the usual error box.
 
@@ -56,9 +60,45 @@ impl StepUp {
         self.retry();
     }
 
+    /// Takes over a refusal the caller met itself: asks for the code (and runs `attempt` once
+    /// it is proved) or says to set up TOTP. False, and nothing done, for any other refusal,
+    /// which stays the caller's to show.
+    pub fn refused<F, Fut>(self, e: &ApiError, attempt: F) -> bool
+    where
+        F: Fn() -> Fut + 'static,
+        Fut: Future<Output = Option<ApiError>> + 'static,
+    {
+        if wants_step_up(e) {
+            let attempt: Attempt = Rc::new(move || Box::pin(attempt()));
+            self.attempt.set_value(Some(attempt));
+            self.error.set(None);
+            self.asking.set(true);
+            true
+        } else if e.code() == ErrorCode::MfaEnrolmentRequired {
+            self.attempt.set_value(None);
+            self.asking.set(false);
+            self.error.set(Some(e.clone()));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Whether the step-up deals with `e` itself (a code wanted, or TOTP to set up first).
+    pub fn takes(e: &ApiError) -> bool {
+        wants_step_up(e) || e.code() == ErrorCode::MfaEnrolmentRequired
+    }
+
     /// True while the action (or its retry) is in flight.
     pub fn busy(self) -> bool {
         self.busy.get()
+    }
+
+    /// Forgets a refusal shown and any code being asked for (a new, unrelated action starts).
+    pub fn clear(self) {
+        self.asking.set(false);
+        self.error.set(None);
+        self.attempt.set_value(None);
     }
 
     fn retry(self) {

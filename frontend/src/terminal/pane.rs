@@ -51,6 +51,21 @@ impl Tab {
         }
     }
 
+    /// A tab on a terminal of the signed-in user that was just opened (`id`), streamed as its
+    /// owner: the page opened it itself (a root terminal, which may need a step-up first).
+    pub fn opened(
+        key: u32,
+        server: String,
+        user: Option<String>,
+        session: Option<WorkSessionId>,
+        id: uuid::Uuid,
+    ) -> Self {
+        Self {
+            terminal: ArcRwSignal::new(Some(id)),
+            ..Self::own(key, server, user, session)
+        }
+    }
+
     /// A tab back on one of the user's own live terminals (after a reload, or from another
     /// browser tab): it attaches as the owner and replays what the gateway buffered.
     pub fn reattach(key: u32, live: &LiveTerminal) -> Self {

@@ -5,11 +5,14 @@
 //! nanosecond, size and inode), so a file changed on the server meanwhile is not overwritten: the server answers 409 and the user chooses to reload (losing
 //! their edits) or overwrite (losing the other change). CodeMirror itself is loaded only now
 //! (`crate::editor`), never with the console.
+//!
+//! As root, the gateway may want a fresh one-time code first: the load or save it refused asks
+//! for it in place and runs again once the code is proved.
 
 mod content;
 
 use crate::api::{self, ApiError, FileState, FileTarget};
-use crate::components::{ErrorBox, PathForm};
+use crate::components::{ErrorBox, PathForm, StepUp, StepUpPrompt};
 use crate::editor::{self, Editor};
 use crate::pages::files::{self, paths};
 use content::{Loaded, Refusal};
@@ -61,6 +64,8 @@ struct Page {
     editor: StoredValue<Option<Editor>, LocalStorage>,
     /// Bumped per load, so a slow load of a file no longer shown is dropped.
     generation: StoredValue<u32>,
+    /// The one-time code the gateway may want first (root).
+    step_up: StepUp,
 }
 
 impl Page {
@@ -103,6 +108,22 @@ impl Page {
                 return;
             }
             match (loaded, bundle) {
+                (Err(Refusal::Api(e)), _) if StepUp::takes(&e) => {
+                    self.phase.set(Phase::Error);
+                    self.step_up.refused(&e, move || {
+                        let (target, path, host) = (target.clone(), path.clone(), host.clone());
+                        async move {
+                            // The gate is asked again first; the load follows once it agrees.
+                            match api::files_stat(&target, &path, true).await {
+                                Ok(_) => {
+                                    self.load(host);
+                                    None
+                                }
+                                Err(e) => Some(e),
+                            }
+                        }
+                    });
+                }
                 (Err(refusal), _) => self.failed(refusal),
                 (Ok(_), Err(why)) => self.failed(Refusal::Text(why)),
                 (Ok(loaded), Ok(())) => self.open(&host, &path, loaded),
@@ -161,6 +182,14 @@ impl Page {
                     self.conflict.set(e.to_string());
                     self.phase.set(Phase::Conflict);
                 }
+                // Saved again once the code is proved (the edits are still in the editor).
+                Err(e) if StepUp::takes(&e) => {
+                    self.phase.set(Phase::Ready);
+                    self.step_up.refused(&e, move || async move {
+                        self.save(overwrite);
+                        None
+                    });
+                }
                 Err(e) => {
                     self.error.set(Some(e));
                     self.phase.set(Phase::Error);
@@ -210,6 +239,7 @@ pub fn EditorPage() -> impl IntoView {
         since: StoredValue::new(FileState::default()),
         editor: StoredValue::new_local(None),
         generation: StoredValue::new(0),
+        step_up: StepUp::new(),
     };
     let host = NodeRef::<Div>::new();
     // (Re)loads whenever the address names another file.
@@ -329,6 +359,7 @@ pub fn EditorPage() -> impl IntoView {
                 </div>
             </Show>
             {move || page.refusal.get().map(|t| view! { <p class="error" role="alert" data-testid="editor-refused">{t}</p> })}
+            <StepUpPrompt step_up=page.step_up />
             <ErrorBox error=page.error />
             <div class="editor-host" node_ref=host></div>
         </section>

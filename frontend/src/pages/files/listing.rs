@@ -5,6 +5,7 @@ use super::messages::FileError;
 use super::paths::{self, SortKey};
 use super::upload::Uploads;
 use super::{download, Here};
+use crate::components::StepUp;
 use gatehouse_shared::files::{FileEntry, FileKind};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -39,6 +40,11 @@ pub fn Listing(here: Here, uploads: Uploads) -> impl IntoView {
         >
             {move || match here.listing.get() {
                 None => view! { <p class="loading">"Loading…"</p> }.into_any(),
+                // The step-up prompt above says what to do instead.
+                Some(Err(e)) if StepUp::takes(&e) => view! {
+                    <p class="loading" data-testid="listing-needs-code">"Waiting for the code…"</p>
+                }
+                .into_any(),
                 Some(Err(e)) => view! {
                     <div data-testid="listing-failed">
                         <FileError error=Signal::derive(move || Some(e.clone())) />

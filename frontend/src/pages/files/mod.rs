@@ -5,6 +5,9 @@
 //! The current directory lives in the URL, so back/forward and reloads keep the place. Every
 //! operation is checked again by the gateway and run by the agent as the run-as user; this page
 //! only asks and reports.
+//!
+//! As root, the gateway may want a fresh one-time code first: the listing (or the operation)
+//! it refused asks for it in place and is tried again once the code is proved.
 
 mod download;
 mod listing;
@@ -14,6 +17,7 @@ mod toolbar;
 mod upload;
 
 use crate::api::{self, ApiError, ApiResult, FileTarget};
+use crate::components::{StepUp, StepUpPrompt};
 use gatehouse_shared::files::FileListing;
 use gatehouse_shared::WorkSessionId;
 use leptos::prelude::*;
@@ -69,6 +73,8 @@ pub struct Here {
     pub error: RwSignal<Option<ApiError>>,
     /// The last success worth saying (`Deleted 2 items`), for screen readers too.
     pub notice: RwSignal<Option<String>>,
+    /// The one-time code the gateway may want first (root), for the listing and operations.
+    pub step_up: StepUp,
 }
 
 impl Here {
@@ -142,7 +148,24 @@ pub fn FilesPage() -> impl IntoView {
         reload,
         error: RwSignal::new(None),
         notice: RwSignal::new(None),
+        step_up: StepUp::new(),
     };
+    // A listing refused for want of a fresh code asks for it, then lists again.
+    Effect::new(move |_| {
+        let Some(Err(e)) = listing.get() else {
+            return;
+        };
+        here.step_up.refused(&e, move || async move {
+            let target = target.get_untracked()?;
+            match api::files_list(&target, &dir.get_untracked()).await {
+                Ok(_) => {
+                    here.refresh();
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        });
+    });
     // A new directory starts with nothing selected and no stale message.
     Effect::new(move |_| {
         dir.track();
@@ -181,6 +204,7 @@ pub fn FilesPage() -> impl IntoView {
                 <div class="files-messages" aria-live="polite">
                     {move || here.notice.get().map(|n| view! { <p class="notice" data-testid="files-notice">{n}</p> })}
                 </div>
+                <StepUpPrompt step_up=here.step_up />
                 <FileError error=here.error />
                 <Listing here=here uploads=uploads />
                 <UploadList uploads=uploads />

@@ -4,10 +4,9 @@
 use super::upload::Uploads;
 use super::{paths, Here};
 use crate::api::{self, ApiError};
-use crate::components::PathForm;
+use crate::components::{PathForm, StepUp};
 use leptos::html::Input;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
@@ -177,19 +176,26 @@ fn escape_closes(panel: RwSignal<Panel>) -> impl Fn(web_sys::KeyboardEvent) + Co
     }
 }
 
-/// Runs one operation against the page's target, with the toolbar marked busy meanwhile.
+/// Runs one operation against the page's target, with the toolbar marked busy meanwhile. The
+/// operation reports its own outcome, except a refusal that wants a fresh code (root), which it
+/// returns: the code is asked for in place and the operation runs again.
 fn run<F, Fut>(here: Here, busy: RwSignal<bool>, op: F)
 where
-    F: FnOnce(api::FileTarget) -> Fut + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
+    F: Fn(api::FileTarget) -> Fut + 'static,
+    Fut: std::future::Future<Output = Option<ApiError>> + 'static,
 {
     let Some(target) = here.target.get_untracked() else {
         return;
     };
-    busy.set(true);
-    spawn_local(async move {
-        op(target).await;
-        busy.set(false);
+    let op = std::rc::Rc::new(op);
+    here.step_up.run(move || {
+        let (op, target) = (op.clone(), target.clone());
+        async move {
+            busy.set(true);
+            let outcome = op(target).await;
+            busy.set(false);
+            outcome
+        }
     });
 }
 
@@ -203,25 +209,31 @@ fn rename(
     overwrite: bool,
 ) {
     let (from_path, to_path) = (here.path_of(&from), here.path_of(&to));
-    run(here, busy, move |target| async move {
-        match api::files_rename(&target, from_path, to_path, overwrite).await {
-            Ok(()) => {
-                panel.set(Panel::None);
-                here.selected.update(|s| {
-                    s.remove(&from);
-                });
-                here.refresh();
-                here.report(Ok(format!("Renamed {from} to {to}.")));
+    run(here, busy, move |target| {
+        let (from_path, to_path) = (from_path.clone(), to_path.clone());
+        let (from, to) = (from.clone(), to.clone());
+        async move {
+            match api::files_rename(&target, from_path, to_path, overwrite).await {
+                Ok(()) => {
+                    panel.set(Panel::None);
+                    here.selected.update(|s| {
+                        s.remove(&from);
+                    });
+                    here.refresh();
+                    here.report(Ok(format!("Renamed {from} to {to}.")));
+                }
+                Err(e) if e.status == 409 && !overwrite => {
+                    here.error.set(None);
+                    panel.set(Panel::Replace {
+                        from,
+                        to,
+                        why: e.to_string(),
+                    });
+                }
+                Err(e) if StepUp::takes(&e) => return Some(e),
+                Err(e) => here.report(Err(e)),
             }
-            Err(e) if e.status == 409 && !overwrite => {
-                here.error.set(None);
-                panel.set(Panel::Replace {
-                    from,
-                    to,
-                    why: e.to_string(),
-                });
-            }
-            Err(e) => here.report(Err(e)),
+            None
         }
     });
 }
@@ -284,13 +296,21 @@ fn NameForm(
 /// Creates the folder `name` in the current directory.
 fn mkdir(here: Here, panel: RwSignal<Panel>, busy: RwSignal<bool>, name: String) {
     let path = here.path_of(&name);
-    run(here, busy, move |target| async move {
-        let result = api::files_mkdir(&target, path).await;
-        if result.is_ok() {
-            panel.set(Panel::None);
-            here.refresh();
+    run(here, busy, move |target| {
+        let (path, name) = (path.clone(), name.clone());
+        async move {
+            let result = api::files_mkdir(&target, path).await;
+            match result {
+                Err(e) if StepUp::takes(&e) => return Some(e),
+                Ok(()) => {
+                    panel.set(Panel::None);
+                    here.refresh();
+                }
+                Err(_) => {}
+            }
+            here.report(result.map(|_| format!("Created the folder {name}.")));
+            None
         }
-        here.report(result.map(|_| format!("Created the folder {name}.")));
     });
 }
 
@@ -335,32 +355,39 @@ fn DeleteConfirm(
         // Paths now: the directory shown may change while the deletions run.
         let targets: Vec<(String, String)> =
             names.iter().map(|n| (n.clone(), here.path_of(n))).collect();
-        run(here, busy, move |target| async move {
-            let mut deleted = 0;
-            let mut failure: Option<ApiError> = None;
-            for (name, path) in &targets {
-                match api::files_delete(&target, path.clone()).await {
-                    Ok(()) => {
-                        deleted += 1;
-                        here.selected.update(|s| {
-                            s.remove(name);
-                        });
-                    }
-                    // The rest may still go; the first refusal is the one shown.
-                    Err(e) => {
-                        failure.get_or_insert(e);
+        let targets = std::rc::Rc::new(targets);
+        run(here, busy, move |target| {
+            let targets = targets.clone();
+            async move {
+                let mut deleted = 0;
+                let mut failure: Option<ApiError> = None;
+                for (name, path) in targets.iter() {
+                    match api::files_delete(&target, path.clone()).await {
+                        Ok(()) => {
+                            deleted += 1;
+                            here.selected.update(|s| {
+                                s.remove(name);
+                            });
+                        }
+                        // Nothing goes without the code: ask for it, then try them all again.
+                        Err(e) if StepUp::takes(&e) => return Some(e),
+                        // The rest may still go; the first refusal is the one shown.
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                        }
                     }
                 }
+                panel.set(Panel::None);
+                here.refresh();
+                here.report(match failure {
+                    None => Ok(match deleted {
+                        1 => "Deleted 1 item.".to_owned(),
+                        n => format!("Deleted {n} items."),
+                    }),
+                    Some(e) => Err(e),
+                });
+                None
             }
-            panel.set(Panel::None);
-            here.refresh();
-            here.report(match failure {
-                None => Ok(match deleted {
-                    1 => "Deleted 1 item.".to_owned(),
-                    n => format!("Deleted {n} items."),
-                }),
-                Some(e) => Err(e),
-            });
         });
     };
     let cancel = NodeRef::<leptos::html::Button>::new();

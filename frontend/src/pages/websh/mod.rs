@@ -3,6 +3,10 @@
 //! then dropped from the address, so a reload does not open another one. The Share panel acts
 //! on the active tab. The tabs themselves live at the app level (`terminal::tabs`), so they
 //! outlive this page; "My terminals" re-attaches live ones no tab holds (after a reload).
+//!
+//! A root terminal is opened by the page itself before any tab exists: the gateway may want a
+//! fresh one-time code first (step-up), asked for in place and then the open is tried again, so
+//! a refused root terminal leaves no tab behind.
 
 mod links;
 mod mine;
@@ -10,10 +14,11 @@ mod share;
 mod tabs;
 
 use crate::api::{self, ApiError};
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, StepUp, StepUpPrompt};
 use crate::prefs::FontSizeControl;
 use crate::terminal::pane::{Tab, TerminalPane};
 use crate::terminal::tabs::use_terminals;
+use gatehouse_shared::websh::OpenWebsh;
 use gatehouse_shared::WorkSessionId;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -31,6 +36,9 @@ struct Target {
     session: Option<WorkSessionId>,
 }
 
+/// The run-as user whose terminals may need a fresh code first.
+const ROOT: &str = "root";
+
 fn non_empty(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -42,7 +50,35 @@ pub fn WebshPage() -> impl IntoView {
     let share_open = RwSignal::new(false);
     let watch_error = RwSignal::new(None::<ApiError>);
 
-    let open = move |target: Target| terminals.open(target.server, target.user, target.session);
+    let step_up = StepUp::new();
+    let open = move |target: Target| {
+        step_up.clear();
+        if target.user.as_deref() != Some(ROOT) {
+            terminals.open(target.server, target.user, target.session);
+            return;
+        }
+        step_up.run(move || {
+            let target = target.clone();
+            async move {
+                // The real size follows once the stream is open (every connection refits).
+                let body = OpenWebsh {
+                    server: target.server.clone(),
+                    cols: 80,
+                    rows: 24,
+                    user: target.user.clone(),
+                };
+                match api::open_websh(target.session, &body).await {
+                    Ok(opened) => {
+                        terminals.add(|key| {
+                            Tab::opened(key, target.server, target.user, target.session, opened.id)
+                        });
+                        None
+                    }
+                    Err(e) => Some(e),
+                }
+            }
+        });
+    };
     let watch = move |id: uuid::Uuid| {
         if terminals.show(id, true) {
             return;
@@ -152,6 +188,7 @@ pub fn WebshPage() -> impl IntoView {
                 <FontSizeControl />
             </div>
             <ErrorBox error=watch_error />
+            <StepUpPrompt step_up=step_up />
             <MyTerminals />
             <Show when=move || tabs.with(Vec::is_empty)>
                 <p class="empty terminal-hint">

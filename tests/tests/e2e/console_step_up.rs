@@ -1,0 +1,99 @@
+//! Step-up in place for a root terminal, against a real root agent: a member whose sign-in never
+//! proved a code asks for a root terminal, the console asks for the code right there (and no
+//! terminal opens without it), and with a valid code the terminal opens as root.
+
+use crate::console::Console;
+use fantoccini::key::Key;
+use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
+use gatehouse_e2e::Api;
+use serde_json::json;
+
+#[tokio::test]
+async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
+    if !gatehouse_e2e::is_root() {
+        eprintln!("skipped: a root terminal needs the agent to run as root");
+        return;
+    }
+    let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
+    cx.grant("mia", "web-01").await;
+    let mia = Api::login(&cx.server.base, "mia").await;
+    let session = mia
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "fix the disk", "scopes": ["websh", "sudo"], "servers": ["web-01"],
+                   "duration_secs": 3600, "sudo_commands": ["*"]}),
+        )
+        .await;
+    let id = session["id"].as_str().expect("id").to_owned();
+    cx.api()
+        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
+        .await;
+    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
+        .await;
+
+    // Signed in before enrolling: this sign-in has never proved a code.
+    let member = cx.signed_in("mia").await;
+    let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let confirm_step = totp_step_now();
+    mia.post(
+        "/api/auth/mfa/totp/confirm",
+        json!({"otp": totp_code(&secret, confirm_step)}),
+    )
+    .await;
+
+    run_ui_test(
+        "console_root_terminal_asks_for_a_code_in_place_then_opens_as_root",
+        &cx.driver,
+        async {
+            member
+                .goto(&format!("/websh?server=web-01&session={id}&user=root"))
+                .await;
+            let prompt = "[data-testid=step-up]";
+            member.wait_for(&format!("{prompt} input[name=otp]")).await;
+            // Without the code nothing opened: no tab, no terminal, none live on the gateway.
+            assert_eq!(member.count("[data-testid=terminal-tab]").await, 0);
+            assert_eq!(member.count("[data-testid=terminal]").await, 0);
+            let live = mia.get("/api/websh/live").await;
+            assert_eq!(live["items"], json!([]), "{live}");
+
+            // A wrong code is said at the field, and still nothing opens.
+            member
+                .fill_and_enter(&format!("{prompt} input[name=otp]"), "12345x")
+                .await;
+            member
+                .wait_text(
+                    &format!("{prompt} .field-error[data-field=otp]"),
+                    "not right",
+                )
+                .await;
+            assert_eq!(member.count("[data-testid=terminal-tab]").await, 0);
+
+            let step = (confirm_step + 1).max(totp_step_now());
+            member
+                .fill_and_enter(
+                    &format!("{prompt} input[name=otp]"),
+                    &totp_code(&secret, step),
+                )
+                .await;
+            member
+                .wait_for("[data-testid=terminal][data-state=open]")
+                .await;
+            member.wait_gone(prompt).await;
+            assert_eq!(member.count("[data-testid=terminal-tab]").await, 1);
+            let tab = member.text("[data-testid=terminal-tab]").await;
+            assert!(tab.contains("root@web-01"), "{tab}");
+
+            member.wait_terminal_prompt().await;
+            member
+                .type_in_terminal(&format!("id -u{}", char::from(Key::Enter)))
+                .await;
+            member.wait_terminal_line("0").await;
+            let live = mia.get("/api/websh/live").await;
+            assert_eq!(live["items"][0]["run_as"], "root", "{live}");
+        },
+    )
+    .await;
+}
