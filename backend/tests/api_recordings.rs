@@ -33,7 +33,8 @@ async fn record(
     let (id, rec) = record_live(app, owner, session, server, typed, shown).await;
     let info = TerminalInfo {
         id: ChannelId(id),
-        work_session: session.parse().unwrap(),
+        work_session: Some(session.parse().unwrap()),
+        token: None,
         owner: owner.id.parse().unwrap(),
         owner_name: owner.username.clone(),
         server_id: ServerId::new(),
@@ -67,7 +68,7 @@ async fn record_live(
         &mut tx,
         &websh::NewWebsh {
             id,
-            work_session: session.parse().unwrap(),
+            authority: websh::Authority::WorkSession(session.parse().unwrap()),
             server_id: ServerId::new(),
             server_name: server,
             user: owner.id.parse().unwrap(),

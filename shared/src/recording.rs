@@ -24,7 +24,8 @@ pub struct Recording {
     pub server: String,
     /// The account the shell ran as; `null` when it ran as the agent's own user.
     pub run_as: Option<String>,
-    pub work_session: WorkSessionBrief,
+    /// The work session it was made in; `null` for a terminal opened with an API token.
+    pub work_session: Option<WorkSessionBrief>,
     pub started_at: DateTime<Utc>,
     /// `null` while the terminal is live.
     pub ended_at: Option<DateTime<Utc>>,

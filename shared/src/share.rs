@@ -179,7 +179,8 @@ pub struct LiveTerminal {
     pub owner: UserRef,
     pub server: String,
     pub run_as: Option<String>,
-    pub work_session: WorkSessionId,
+    /// The work session it rides on; `null` for a terminal opened with an API token.
+    pub work_session: Option<WorkSessionId>,
     pub started_at: DateTime<Utc>,
     pub participants: Vec<Participant>,
     /// Links to it that can still be used.

@@ -41,17 +41,23 @@ impl Term {
         origin: Option<&str>,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Term, String> {
-        Self::open(url, Some(&api.cookie), origin, tls).await
+        Self::open(url, Some(&api.cookie), None, origin, tls).await
+    }
+
+    /// Opens the stream with an API token (`Authorization: Bearer`), as the CLI and scripts do.
+    pub async fn connect_bearer(url: &str, token: &str) -> Result<Term, String> {
+        Self::open(url, None, Some(token), None, None).await
     }
 
     /// Opens the stream with no sign-in at all (a guest whose URL carries its ticket).
     pub async fn connect_anonymous(url: &str, origin: Option<&str>) -> Result<Term, String> {
-        Self::open(url, None, origin, None).await
+        Self::open(url, None, None, origin, None).await
     }
 
     async fn open(
         url: &str,
         cookie: Option<&str>,
+        bearer: Option<&str>,
         origin: Option<&str>,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Term, String> {
@@ -61,6 +67,12 @@ impl Term {
             headers.insert(
                 "cookie",
                 HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
+            );
+        }
+        if let Some(token) = bearer {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?,
             );
         }
         if let Some(origin) = origin {

@@ -45,6 +45,12 @@ impl NewEvent {
         self
     }
 
+    /// The work session's timeline, when there is one (a token's terminal has none).
+    pub fn in_session(mut self, id: Option<WorkSessionId>) -> Self {
+        self.work_session = id.map(|id| id.to_string());
+        self
+    }
+
     pub fn server(mut self, name: impl Into<String>) -> Self {
         self.server = Some(name.into());
         self

@@ -94,9 +94,12 @@ fn recording(
         },
         server: row.server_name,
         run_as: row.run_as,
-        work_session: WorkSessionBrief {
-            id: parse_id(&row.work_session_id)?,
-            purpose: row.purpose,
+        work_session: match row.work_session_id {
+            Some(id) => Some(WorkSessionBrief {
+                id: parse_id(&id)?,
+                purpose: row.purpose.unwrap_or_default(),
+            }),
+            None => None,
         },
         started_at,
         ended_at,

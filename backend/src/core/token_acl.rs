@@ -292,8 +292,11 @@ impl TokenAccess {
     /// Reads token `id`; a dead or unknown token has no access.
     pub async fn load(state: &AppState, id: TokenId) -> Result<Self, CoreError> {
         let facts = live_token(state, id).await?;
+        // A disabled owner's tokens stop with them (requests are refused at sign-in already;
+        // this ends what they keep open).
         let owner = users::by_id(&state.db, state.workspace, facts.owner)
             .await?
+            .filter(|u| u.disabled_at.is_none())
             .ok_or(CoreError::NotFound("token owner"))?;
         let owner_servers = if facts.service_account {
             None

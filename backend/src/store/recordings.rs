@@ -73,8 +73,8 @@ pub struct RecordingFilter {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecordingRow {
     pub id: String,
-    pub work_session_id: String,
-    pub purpose: String,
+    pub work_session_id: Option<String>,
+    pub purpose: Option<String>,
     pub server_name: String,
     pub user_id: String,
     pub username: String,
@@ -92,7 +92,7 @@ pub struct RecordingRow {
 }
 
 const FROM: &str = " FROM websh_sessions w JOIN users u ON u.id = w.user_id \
-    JOIN work_sessions s ON s.id = w.work_session_id \
+    LEFT JOIN work_sessions s ON s.id = w.work_session_id \
     LEFT JOIN websh_text t ON t.websh_id = w.id";
 
 fn push_filters(q: &mut QueryBuilder<'_, Sqlite>, ws: WorkspaceId, f: &RecordingFilter) {

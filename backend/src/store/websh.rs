@@ -4,13 +4,14 @@ use super::{parse_id, Db};
 use super::{StoreError, WriteTx};
 use crate::time::to_micros;
 use chrono::{DateTime, Utc};
-use gatehouse_shared::{ServerId, UserId, WorkSessionId, WorkspaceId};
+use gatehouse_shared::{ServerId, TokenId, UserId, WorkSessionId, WorkspaceId};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WebshRow {
     pub id: String,
-    pub work_session_id: String,
+    pub work_session_id: Option<String>,
+    pub token_id: Option<String>,
     pub server_id: String,
     pub server_name: String,
     pub user_id: String,
@@ -25,7 +26,8 @@ pub struct WebshRow {
 
 pub struct NewWebsh<'a> {
     pub id: Uuid,
-    pub work_session: WorkSessionId,
+    /// What allowed it: a work session, or an API token (exactly one).
+    pub authority: Authority,
     pub server_id: ServerId,
     pub server_name: &'a str,
     pub user: UserId,
@@ -38,12 +40,14 @@ pub struct NewWebsh<'a> {
 pub async fn insert(tx: &mut WriteTx, w: &NewWebsh<'_>) -> Result<(), StoreError> {
     let (ws, now) = (tx.workspace(), tx.at());
     sqlx::query(
-        "INSERT INTO websh_sessions (id, workspace_id, work_session_id, server_id, server_name, \
-         user_id, run_as, cols, rows, recording, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO websh_sessions (id, workspace_id, work_session_id, token_id, server_id, \
+         server_name, user_id, run_as, cols, rows, recording, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(w.id.to_string())
     .bind(ws.to_string())
-    .bind(w.work_session.to_string())
+    .bind(w.authority.work_session().map(|s| s.to_string()))
+    .bind(w.authority.token().map(|t| t.to_string()))
     .bind(w.server_id.to_string())
     .bind(w.server_name)
     .bind(w.user.to_string())
@@ -57,7 +61,7 @@ pub async fn insert(tx: &mut WriteTx, w: &NewWebsh<'_>) -> Result<(), StoreError
     Ok(())
 }
 
-const SELECT: &str = "SELECT w.id, w.work_session_id, w.server_id, w.server_name, w.user_id, \
+const SELECT: &str = "SELECT w.id, w.work_session_id, w.token_id, w.server_id, w.server_name, w.user_id, \
     u.username, w.run_as, w.cols, w.rows, w.recording, w.created_at, w.ended_at \
     FROM websh_sessions w JOIN users u ON u.id = w.user_id";
 
@@ -109,12 +113,44 @@ pub async fn finish(
 }
 
 impl WebshRow {
-    pub fn ids(&self) -> Result<(Uuid, WorkSessionId, ServerId, UserId), StoreError> {
+    pub fn ids(&self) -> Result<(Uuid, Authority, ServerId, UserId), StoreError> {
+        let authority = match (&self.work_session_id, &self.token_id) {
+            (Some(session), None) => Authority::WorkSession(parse_id(session)?),
+            (None, Some(token)) => Authority::Token(parse_id(token)?),
+            _ => {
+                return Err(StoreError::Corrupt(
+                    "a terminal needs exactly one of a work session and a token".into(),
+                ))
+            }
+        };
         Ok((
             parse_id(&self.id)?,
-            parse_id(&self.work_session_id)?,
+            authority,
             parse_id(&self.server_id)?,
             parse_id(&self.user_id)?,
         ))
+    }
+}
+
+/// What allowed a terminal: a work session (people), or an API token (automation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    WorkSession(WorkSessionId),
+    Token(TokenId),
+}
+
+impl Authority {
+    pub fn work_session(self) -> Option<WorkSessionId> {
+        match self {
+            Authority::WorkSession(id) => Some(id),
+            Authority::Token(_) => None,
+        }
+    }
+
+    pub fn token(self) -> Option<TokenId> {
+        match self {
+            Authority::Token(id) => Some(id),
+            Authority::WorkSession(_) => None,
+        }
     }
 }

@@ -71,8 +71,9 @@ pub fn LiveTerminalsPage() -> impl IntoView {
 fn LiveRow(terminal: LiveTerminal, refresh: RwSignal<u32>) -> impl IntoView {
     let auth = use_auth();
     let id = terminal.id;
-    let session = terminal.work_session.to_string();
-    let short: String = session.chars().take(8).collect();
+    // A terminal an API token opened rides on no work session.
+    let session = terminal.work_session.map(|s| s.to_string());
+    let short: Option<String> = session.as_ref().map(|s| s.chars().take(8).collect());
     let names: Vec<String> = terminal
         .participants
         .iter()
@@ -93,7 +94,14 @@ fn LiveRow(terminal: LiveTerminal, refresh: RwSignal<u32>) -> impl IntoView {
             <td>{terminal.owner.username.clone()}</td>
             <td>{terminal.server.clone()}</td>
             <td>{terminal.run_as.clone().unwrap_or_else(|| "default".to_owned())}</td>
-            <td><A href=format!("/sessions/{session}") attr:class="mono">{short}</A></td>
+            <td>
+                {match (session, short) {
+                    (Some(session), Some(short)) => view! {
+                        <A href=format!("/sessions/{session}") attr:class="mono">{short}</A>
+                    }.into_any(),
+                    _ => view! { <span class="muted">"API token"</span> }.into_any(),
+                }}
+            </td>
             <td class="nowrap">{format_at(&terminal.started_at)}</td>
             <td class="wrap live-participants">{names.join(", ")}</td>
             <td class="num">{terminal.active_shares}</td>

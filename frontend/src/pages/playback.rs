@@ -85,7 +85,6 @@ fn Context(info: RecordingInfo) -> impl IntoView {
         (None, None) if info.is_live() => "live".to_owned(),
         (None, None) => "ended".to_owned(),
     };
-    let session = format!("/sessions/{}", info.work_session.id);
     let download = format!("{}?download=true", info.recording);
     let file = format!("{}-{}.cast", info.server, info.id);
     view! {
@@ -98,7 +97,14 @@ fn Context(info: RecordingInfo) -> impl IntoView {
             <dt>"When"</dt><dd>{when}</dd>
             <dt>"End"</dt><dd>{ending}</dd>
             <dt>"Purpose"</dt>
-            <dd><A href=session attr:data-testid="playback-session">{info.work_session.purpose.clone()}</A></dd>
+            <dd>
+                {match info.work_session.clone() {
+                    Some(s) => view! {
+                        <A href=format!("/sessions/{}", s.id) attr:data-testid="playback-session">{s.purpose}</A>
+                    }.into_any(),
+                    None => view! { <span data-testid="playback-session">"opened with an API token"</span> }.into_any(),
+                }}
+            </dd>
         </dl>
         // `download` and `rel=external` keep the router from treating the API path as a page.
         <p class="export">

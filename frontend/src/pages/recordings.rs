@@ -196,7 +196,6 @@ fn Results(page: Page<Recording>) -> impl IntoView {
         .into_iter()
         .map(|r| {
             let href = format!("/recordings/{}", r.id);
-            let session = format!("/sessions/{}", r.work_session.id);
             let duration = r
                 .duration_secs
                 .map(|s| format_duration(s.round() as i64))
@@ -209,7 +208,12 @@ fn Results(page: Page<Recording>) -> impl IntoView {
                     <td>{r.owner.username.clone()}</td>
                     <td>{r.server.clone()}{r.run_as.clone().map(|u| format!(" as {u}"))}</td>
                     <td class="wrap">
-                        <A href=session attr:title=r.work_session.id.to_string()>{r.work_session.purpose.clone()}</A>
+                        {match r.work_session.clone() {
+                            Some(s) => view! {
+                                <A href=format!("/sessions/{}", s.id) attr:title=s.id.to_string()>{s.purpose}</A>
+                            }.into_any(),
+                            None => view! { <span class="muted">"API token"</span> }.into_any(),
+                        }}
                     </td>
                     <td class="nowrap">{duration}</td>
                     <td>{ending}</td>

@@ -151,7 +151,12 @@ fn LiveHere(server: String) -> impl IntoView {
                                             format_at(&t.started_at)
                                         )}
                                         " · "
-                                        <A href=format!("/sessions/{}", t.work_session)>"work session"</A>
+                                        {match t.work_session {
+                                            Some(session) => view! {
+                                                <A href=format!("/sessions/{session}")>"work session"</A>
+                                            }.into_any(),
+                                            None => "API token".into_any(),
+                                        }}
                                     </li>
                                 }
                             })

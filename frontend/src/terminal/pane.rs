@@ -81,7 +81,7 @@ impl Tab {
             key,
             server: live.server.clone(),
             user: live.run_as.clone(),
-            session: Some(live.work_session),
+            session: live.work_session,
             watching: Some(live.owner.username.clone()),
             phase: ArcRwSignal::new(Phase::Connecting),
             terminal: ArcRwSignal::new(Some(live.id)),

@@ -4,9 +4,14 @@
 //! service account's token runs exactly what it was granted.
 
 use crate::Fixture;
+use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{is_root, shell_user};
+use gatehouse_shared::websh::close;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
 
 /// A bearer-token client for the fixture's server.
 struct TokenClient {
@@ -265,4 +270,54 @@ async fn a_service_account_token_runs_what_it_was_granted() {
     assert_eq!(status, 403);
     let runs = fx.api.get("/api/audit?action=exec.run").await;
     assert_eq!(runs["items"][0]["actor"], "svc:ci-deploy", "{runs}");
+}
+
+#[tokio::test]
+async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_ends_it() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (client, id) = token(&fx, None).await;
+    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
+    grant(&fx, &id, "commands", json!({"command": "uptime", "user": run_as()})).await;
+    let open = json!({"server": "web-01", "cols": 80, "rows": 24, "user": run_as()});
+    // A shell runs anything: a narrower command rule does not open one.
+    let (status, body) = client
+        .call(reqwest::Method::POST, "/api/websh", Some(open.clone()))
+        .await;
+    assert_eq!((status, body["error_code"].clone()), (403, json!("token_acl_denied")), "{body}");
+
+    grant(&fx, &id, "commands", json!({"command": "*", "user": run_as()})).await;
+    let (status, opened) = client
+        .call(reqwest::Method::POST, "/api/websh", Some(open))
+        .await;
+    assert_eq!(status, 201, "{opened}");
+    let url = fx.server.ws_url(opened["ws_path"].as_str().unwrap());
+    // Only the token that opened it attaches: not its owner's sign-in.
+    let mut by_cookie = Term::connect(&url, &fx.api, None).await.expect("connect");
+    by_cookie.read_until(WAIT, |_| false).await;
+    assert_eq!(by_cookie.closed, Some(close::NOT_FOUND));
+    let mut term = Term::connect_bearer(&url, &client.secret).await.expect("connect");
+    term.type_text("echo token-$((6*7))\n").await;
+    assert!(term.read_until(WAIT, |t| t.text().contains("token-42")).await, "{}", term.text());
+    // It rides on no work session, so it cannot be shared.
+    let share = format!("/api/websh/{}/share", opened["id"].as_str().unwrap());
+    let (status, _) = client
+        .call(reqwest::Method::POST, &share, Some(json!({})))
+        .await;
+    assert_eq!(status, 403);
+    let live = fx.api.get("/api/websh/live").await;
+    assert_eq!(live["items"][0]["work_session"], Value::Null, "{live}");
+
+    // Revoking the token ends the terminal within the watcher's sweep.
+    let (status, _) = fx
+        .api
+        .call(reqwest::Method::DELETE, &format!("/api/tokens/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    term.read_until(WAIT, |_| false).await;
+    assert!(term.closed.is_some(), "the terminal outlived its token");
+    let recording = fx
+        .api
+        .get(&format!("/api/recordings/{}", opened["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(recording["work_session"], Value::Null);
 }

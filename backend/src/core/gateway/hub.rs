@@ -53,7 +53,7 @@ impl Channel {
     /// The work session that authorized the channel (none for an API token's command).
     pub fn work_session(&self) -> Option<WorkSessionId> {
         match self {
-            Channel::Pty(term) => Some(term.work_session),
+            Channel::Pty(term) => term.work_session,
             Channel::Exec(run) => run.work_session,
             Channel::File(file) => file.work_session,
         }
@@ -459,7 +459,7 @@ impl Hub {
     pub fn terminals_of(&self, session: WorkSessionId) -> Vec<Arc<Terminal>> {
         lock(&self.terminals)
             .values()
-            .filter(|t| t.work_session == session)
+            .filter(|t| t.work_session == Some(session))
             .cloned()
             .collect()
     }

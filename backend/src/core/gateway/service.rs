@@ -34,7 +34,7 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
     let event = audit::event(AuditAction::WebshClosed, SUCCESS)
         .actor(&term.owner_name)
         .target(term.id.to_string())
-        .work_session(term.work_session)
+        .in_session(term.work_session)
         .server(&term.server_name)
         .details(audit::typed(&WebshDetails::Closed {
             websh: term.id.0,
@@ -78,7 +78,7 @@ pub async fn finalize(state: &AppState, term: &Arc<Terminal>) {
 /// Rebuilds a terminal the store knows but memory does not (the gateway restarted while the
 /// agent kept the PTY). Returns `None` when its recording cannot be reopened.
 pub fn restore(state: &AppState, row: &WebshRow) -> Option<Arc<Terminal>> {
-    let (id, work_session, server_id, owner) = row.ids().ok()?;
+    let (id, authority, server_id, owner) = row.ids().ok()?;
     let (recorder, tail) = match Recorder::reopen(&state.recording_path(&row.recording)) {
         Ok(reopened) => reopened,
         Err(e) => {
@@ -89,7 +89,8 @@ pub fn restore(state: &AppState, row: &WebshRow) -> Option<Arc<Terminal>> {
     let end = recorder.output_bytes();
     let info = TerminalInfo {
         id: ChannelId(id),
-        work_session,
+        work_session: authority.work_session(),
+        token: authority.token(),
         owner,
         owner_name: row.username.clone(),
         server_id,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
 use gatehouse_shared::share::{Participant, ParticipantRole};
 use gatehouse_shared::websh::{EndReason, NoticeLevel};
-use gatehouse_shared::{ParticipantId, ServerId, ShareId, UserId, WorkSessionId};
+use gatehouse_shared::{ParticipantId, ServerId, ShareId, TokenId, UserId, WorkSessionId};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, Notify};
@@ -32,7 +32,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Clone)]
 pub struct TerminalInfo {
     pub id: ChannelId,
-    pub work_session: WorkSessionId,
+    /// The work session it rides on; `None` for a terminal an API token opened.
+    pub work_session: Option<WorkSessionId>,
+    /// The API token that opened it (its ACLs allowed it; revoking the token ends it).
+    pub token: Option<TokenId>,
     pub owner: UserId,
     pub owner_name: String,
     pub server_id: ServerId,
@@ -448,7 +451,8 @@ mod tests {
         let recorder = Recorder::create(&dir.join("t.cast"), 80, 24, "test").expect("recording");
         let info = TerminalInfo {
             id: ChannelId(uuid::Uuid::new_v4()),
-            work_session: WorkSessionId::new(),
+            work_session: Some(WorkSessionId::new()),
+            token: None,
             owner: UserId::new(),
             owner_name: "ops".into(),
             server_id: ServerId::new(),

@@ -1,4 +1,5 @@
-//! Ends live channels when the work session that authorized them stops being usable: pushed by
+//! Ends live channels when the work session (or, for a terminal an API token opened, the token)
+//! that authorized them stops being usable: pushed by
 //! the session-change broadcast, so a revoke or an expiry cuts terminals, commands and file
 //! transfers at once, and backed by a sweep each second over every live channel, so a change the
 //! broadcast missed still does.
@@ -8,13 +9,17 @@ use crate::core::gateway::files::ChannelEnd;
 use crate::core::gateway::hub::Channel;
 use crate::core::gateway::service;
 use crate::core::gateway::terminal::Terminal;
+use crate::core::runas::RunAs;
 use crate::core::state::AppState;
+use crate::core::token_acl::TokenAccess;
+use crate::core::CoreError;
 use crate::store::work_sessions;
 use crate::time::now;
 use gatehouse_shared::agent_link::GatewayMessage;
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::work_session::Unusable;
-use gatehouse_shared::{Status, WorkSession, WorkSessionId};
+use gatehouse_shared::gate::runs_as_root;
+use gatehouse_shared::{Scope, Status, WorkSession, WorkSessionId};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -104,7 +109,7 @@ pub async fn recheck_all(state: &AppState) {
         .hub
         .all_terminals()
         .iter()
-        .map(|term| term.work_session)
+        .filter_map(|term| term.work_session)
         .chain(
             state
                 .hub
@@ -121,6 +126,33 @@ pub async fn recheck_all(state: &AppState) {
             end_session_channels(state, session, reason).await;
         }
     }
+    // Terminals an API token opened: the token itself (revoked, expired, its owner disabled)
+    // and its rules as they are now are what keep them open.
+    for term in state.hub.all_terminals() {
+        if term.token.is_some() && term.is_live() {
+            check_terminal(state, &term).await;
+        }
+    }
+}
+
+/// Why the terminal token `term` rides on no longer allows it, if it does not (a store error
+/// counts as allowed: the watcher is a second line, the gate already ran).
+async fn token_end(state: &AppState, term: &Terminal) -> Option<EndReason> {
+    let token = term.token?;
+    match TokenAccess::load(state, token).await {
+        Ok(access) => {
+            let run_as = RunAs {
+                user: term.run_as.clone(),
+                as_root: runs_as_root(term.run_as.as_deref()),
+                as_other: false,
+                own: false,
+            };
+            let op = run_as.operation(Scope::Websh, &term.server_name);
+            (!access.decide(&op, &run_as).0.allowed).then_some(EndReason::Revoked)
+        }
+        Err(CoreError::NotFound(_)) => Some(EndReason::Revoked),
+        Err(_) => None,
+    }
 }
 
 /// Why `session` no longer authorizes anything, if it does not (a store error counts as
@@ -135,7 +167,11 @@ pub async fn session_end(state: &AppState, session: WorkSessionId) -> Option<End
 
 /// Ends `term` if its session is no longer usable (after a restart or a missed change).
 pub async fn check_terminal(state: &AppState, term: &Arc<Terminal>) {
-    if let Some(reason) = session_end(state, term.work_session).await {
+    let ended = match term.work_session {
+        Some(session) => session_end(state, session).await,
+        None => token_end(state, term).await,
+    };
+    if let Some(reason) = ended {
         term.end(reason);
         service::finalize(state, term).await;
     }

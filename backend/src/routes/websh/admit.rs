@@ -19,7 +19,7 @@ use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{AuthMethod, Principal};
 use gatehouse_shared::share::ParticipantRole;
 use gatehouse_shared::websh::{close, NoticeLevel};
-use gatehouse_shared::{ParticipantId, Scope, UserId};
+use gatehouse_shared::{ParticipantId, Scope, TokenId, UserId};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -46,24 +46,30 @@ fn live_terminal(state: &AppState, id: Uuid) -> Result<Arc<Terminal>, Refusal> {
         .ok_or_else(not_found)
 }
 
-/// The gate, as on every attach: the terminal's work session must still let `principal` use
-/// websh (and sudo when it runs as root) on its server. Denials are audited as `actor`; the
-/// pass is not needed past the check (the channel is open already).
+/// The gate, as on every attach: the terminal's work session (or, for a terminal an API token
+/// opened, that token's ACLs) must still let `principal` use websh (and sudo when it runs as
+/// root) on its server. Denials are audited as `actor`; the pass is not needed past the check
+/// (the channel is open already). A token's terminal has no session, so sharing it or joining
+/// it any other way than with its own token is refused here.
 pub async fn attach_gate(
     state: &AppState,
     term: &Terminal,
     principal: Principal,
+    token: Option<TokenId>,
     actor: &str,
     attach_as: &'static str,
 ) -> Result<(), Refusal> {
-    let session = work_sessions::get(&state.db, state.workspace, term.work_session)
-        .await
-        .map_err(|_| {
-            (
-                close::GATE_DENIED,
-                "cannot read the work session".to_owned(),
-            )
-        })?;
+    let session = match term.work_session {
+        Some(id) => work_sessions::get(&state.db, state.workspace, id)
+            .await
+            .map_err(|_| {
+                (
+                    close::GATE_DENIED,
+                    "cannot read the work session".to_owned(),
+                )
+            })?,
+        None => None,
+    };
     // The terminal already runs as its account; whether that still needs `sudo` is decided
     // against the owner's account and grants as they are now.
     let decided = match &term.run_as {
@@ -82,7 +88,7 @@ pub async fn attach_gate(
     let asker = Asker {
         principal,
         actor,
-        token: None,
+        token,
     };
     let note = DenialNote {
         attach: Some((term.id.0, attach_as)),
@@ -114,10 +120,20 @@ pub async fn owner(
 ) -> Result<Admitted, Refusal> {
     let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
     let term = live_terminal(state, id)?;
-    if term.owner != auth.id {
+    // The owner, with the same kind of credential that opened it: a token's terminal only with
+    // that token, a work session's only with a sign-in.
+    if term.owner != auth.id || term.token != auth.token {
         return Err(not_found());
     }
-    attach_gate(state, &term, auth.principal(), &auth.username, "owner").await?;
+    attach_gate(
+        state,
+        &term,
+        auth.principal(),
+        auth.token,
+        &auth.username,
+        "owner",
+    )
+    .await?;
     let who = ViewerIdentity {
         participant: user_participant(auth.id),
         name: auth.username.clone(),
@@ -146,7 +162,7 @@ pub async fn watcher(
     let event = audit::event(AuditAction::WebshWatched, audit::SUCCESS)
         .actor(&auth.username)
         .target(id.to_string())
-        .work_session(term.work_session)
+        .in_session(term.work_session)
         .server(&term.server_name)
         .details(serde_json::json!({"websh": id, "owner": term.owner_name}));
     audit::record_event(state, event)
@@ -212,6 +228,7 @@ pub async fn guest(state: &AppState, id: Uuid, ticket: &str) -> Result<Admitted,
         state,
         &term,
         owner_principal(&term),
+        None,
         &guest_actor(&row.name),
         "guest",
     )

@@ -58,7 +58,7 @@ impl Attempt<'_> {
         }
         if let Some(term) = self.term {
             event = event
-                .work_session(term.work_session)
+                .in_session(term.work_session)
                 .server(&term.server_name);
         }
         event
@@ -207,7 +207,7 @@ pub async fn join(
 
     // The owner's session must still allow the terminal.
     if let Err((_, message)) =
-        attach_gate(&state, &term, owner_principal(&term), "guest", "guest").await
+        attach_gate(&state, &term, owner_principal(&term), None, "guest", "guest").await
     {
         let error = ApiError::forbidden(message);
         return Err(attempt.refuse("gate_denied", error).await);

@@ -16,7 +16,8 @@ use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
 use crate::gatekeeper;
-use crate::store::{websh, WriteTx};
+use crate::store::websh::{self, Authority};
+use crate::store::WriteTx;
 use crate::time::now;
 use axum::body::Body;
 use axum::extract::State;
@@ -72,10 +73,13 @@ pub async fn open_websh(
     // commands, a declared lone `*` (a shell runs anything).
     let terminal = crate::core::elevation::Ask::Terminal;
     gatekeeper::elevate(&state, &auth, &pass, &op, terminal, None, false).await?;
-    let session = pass
-        .session()
-        .cloned()
-        .ok_or_else(|| ApiError::forbidden("terminals need a work session"))?;
+    // A person's terminal rides on their work session; an API token's on the token, whose ACLs
+    // the gate just weighed (a command rule of a lone `*` for this account).
+    let authority = match (pass.session(), auth.token) {
+        (Some(session), _) => Authority::WorkSession(session.id),
+        (None, Some(token)) => Authority::Token(token),
+        (None, None) => return Err(ApiError::forbidden("terminals need a work session")),
+    };
     let (Some(server), Some(link)) = (server, link) else {
         return Err(ApiError::conflict(format!(
             "server {} is not connected; its agent is offline",
@@ -122,7 +126,7 @@ pub async fn open_websh(
         &mut tx,
         &websh::NewWebsh {
             id,
-            work_session: session.id,
+            authority,
             server_id: link.server_id,
             server_name: &server.name,
             user: auth.id,
@@ -137,7 +141,7 @@ pub async fn open_websh(
         audit::event(AuditAction::WebshOpened, SUCCESS)
             .actor(&auth.username)
             .target(id.to_string())
-            .work_session(session.id)
+            .in_session(authority.work_session())
             .server(&server.name)
             .details(audit::typed(&WebshDetails::Opened {
                 websh: id,
@@ -150,7 +154,8 @@ pub async fn open_websh(
     .await?;
     let info = TerminalInfo {
         id: ChannelId(id),
-        work_session: session.id,
+        work_session: authority.work_session(),
+        token: authority.token(),
         owner: auth.id,
         owner_name: auth.username.clone(),
         server_id: link.server_id,
@@ -257,7 +262,7 @@ pub async fn terminate(
         audit::event(AuditAction::WebshTerminated, SUCCESS)
             .actor(&auth.username)
             .target(id.to_string())
-            .work_session(term.work_session)
+            .in_session(term.work_session)
             .server(&term.server_name)
             .details(serde_json::json!({ "websh": id, "owner": term.owner_name })),
     )

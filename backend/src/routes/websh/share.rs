@@ -91,6 +91,7 @@ pub async fn create_share(
         &state,
         &term,
         owner_principal(&term),
+        None,
         &auth.username,
         "share",
     )
@@ -125,7 +126,7 @@ pub async fn create_share(
         audit::event(AuditAction::ShareCreated, SUCCESS)
             .actor(&auth.username)
             .target(share_id.to_string())
-            .work_session(term.work_session)
+            .in_session(term.work_session)
             .server(&term.server_name)
             .details(serde_json::json!({
                 "websh": id, "share": share_id, "read_only": req.read_only,
@@ -193,7 +194,7 @@ pub async fn revoke_share(
             audit::event(AuditAction::ShareRevoked, SUCCESS)
                 .actor(&auth.username)
                 .target(share_id.to_string())
-                .work_session(term.work_session)
+                .in_session(term.work_session)
                 .server(&term.server_name)
                 .details(serde_json::json!({
                     "websh": id, "share": share_id, "created_by": share.created_by_name,
@@ -268,7 +269,7 @@ pub async fn remove_participant(
         audit::event(AuditAction::ShareParticipantRemoved, SUCCESS)
             .actor(&auth.username)
             .target(participant.to_string())
-            .work_session(term.work_session)
+            .in_session(term.work_session)
             .server(&term.server_name)
             .details(serde_json::json!({
                 "websh": id, "participant": participant,

@@ -106,7 +106,7 @@ async fn audit_dropped(state: &AppState, term: &Terminal, who: &ViewerIdentity, 
     let event = audit::event(AuditAction::WebshInputDropped, audit::DENIED)
         .actor(actor(who))
         .target(term.id.to_string())
-        .work_session(term.work_session)
+        .in_session(term.work_session)
         .server(&term.server_name)
         .details(serde_json::json!({
             "websh": term.id, "participant": who.participant, "role": who.role,
@@ -348,7 +348,7 @@ async fn left(
     let event = audit::event(AuditAction::WebshViewerLeft, audit::SUCCESS)
         .actor(actor(who))
         .target(term.id.to_string())
-        .work_session(term.work_session)
+        .in_session(term.work_session)
         .server(&term.server_name)
         .details(serde_json::json!({
             "websh": term.id, "participant": who.participant, "role": who.role,
