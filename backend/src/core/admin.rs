@@ -940,6 +940,18 @@ pub struct IssuedApiToken {
     pub expires_at: DateTime<Utc>,
 }
 
+impl IssuedApiToken {
+    /// The answer that shows the secret, this once.
+    pub fn shown(self, name: &str) -> gatehouse_shared::token::CreatedApiToken {
+        gatehouse_shared::token::CreatedApiToken {
+            id: self.id,
+            name: name.trim().to_owned(),
+            token: self.token,
+            expires_at: Some(self.expires_at),
+        }
+    }
+}
+
 /// Issues an API token to `owner`, valid `days` days.
 pub async fn issue_api_token(
     db: &Db,

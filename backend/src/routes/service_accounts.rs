@@ -77,15 +77,7 @@ pub async fn create_account_token(
         req.expires_in_days.unwrap_or(90),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedApiToken {
-            id: issued.id,
-            name: req.name.trim().to_owned(),
-            token: issued.token,
-            expires_at: Some(issued.expires_at),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.shown(&req.name))))
 }
 
 /// A service account's tokens (never their secrets).

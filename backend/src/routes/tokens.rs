@@ -70,15 +70,7 @@ pub async fn create_token(
         now(),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedApiToken {
-            id: issued.id,
-            name: req.name.trim().to_owned(),
-            token: issued.token,
-            expires_at: Some(issued.expires_at),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(issued.shown(&req.name))))
 }
 
 /// Revoke one of the caller's tokens (a superuser may also revoke a service account's).

@@ -61,7 +61,8 @@ pub async fn insert(tx: &mut WriteTx, w: &NewWebsh<'_>) -> Result<(), StoreError
     Ok(())
 }
 
-const SELECT: &str = "SELECT w.id, w.work_session_id, w.token_id, w.server_id, w.server_name, w.user_id, \
+const SELECT: &str =
+    "SELECT w.id, w.work_session_id, w.token_id, w.server_id, w.server_name, w.user_id, \
     u.username, w.run_as, w.cols, w.rows, w.recording, w.created_at, w.ended_at \
     FROM websh_sessions w JOIN users u ON u.id = w.user_id";
 

@@ -277,15 +277,31 @@ async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_end
     let fx = Fixture::start(&["web-01"]).await;
     let (client, id) = token(&fx, None).await;
     grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    grant(&fx, &id, "commands", json!({"command": "uptime", "user": run_as()})).await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "uptime", "user": run_as()}),
+    )
+    .await;
     let open = json!({"server": "web-01", "cols": 80, "rows": 24, "user": run_as()});
     // A shell runs anything: a narrower command rule does not open one.
     let (status, body) = client
         .call(reqwest::Method::POST, "/api/websh", Some(open.clone()))
         .await;
-    assert_eq!((status, body["error_code"].clone()), (403, json!("token_acl_denied")), "{body}");
+    assert_eq!(
+        (status, body["error_code"].clone()),
+        (403, json!("token_acl_denied")),
+        "{body}"
+    );
 
-    grant(&fx, &id, "commands", json!({"command": "*", "user": run_as()})).await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "*", "user": run_as()}),
+    )
+    .await;
     let (status, opened) = client
         .call(reqwest::Method::POST, "/api/websh", Some(open))
         .await;
@@ -295,9 +311,16 @@ async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_end
     let mut by_cookie = Term::connect(&url, &fx.api, None).await.expect("connect");
     by_cookie.read_until(WAIT, |_| false).await;
     assert_eq!(by_cookie.closed, Some(close::NOT_FOUND));
-    let mut term = Term::connect_bearer(&url, &client.secret).await.expect("connect");
+    let mut term = Term::connect_bearer(&url, &client.secret)
+        .await
+        .expect("connect");
     term.type_text("echo token-$((6*7))\n").await;
-    assert!(term.read_until(WAIT, |t| t.text().contains("token-42")).await, "{}", term.text());
+    assert!(
+        term.read_until(WAIT, |t| t.text().contains("token-42"))
+            .await,
+        "{}",
+        term.text()
+    );
     // It rides on no work session, so it cannot be shared.
     let share = format!("/api/websh/{}/share", opened["id"].as_str().unwrap());
     let (status, _) = client
@@ -317,7 +340,10 @@ async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_end
     assert!(term.closed.is_some(), "the terminal outlived its token");
     let recording = fx
         .api
-        .get(&format!("/api/recordings/{}", opened["id"].as_str().unwrap()))
+        .get(&format!(
+            "/api/recordings/{}",
+            opened["id"].as_str().unwrap()
+        ))
         .await;
     assert_eq!(recording["work_session"], Value::Null);
 }

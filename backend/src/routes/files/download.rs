@@ -8,7 +8,7 @@
 //! agent's SHA-256 before the body ends.
 
 use super::outcome::{self, TransferLog};
-use super::{path, Target};
+use super::{path, Asked, Target};
 use crate::core::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -18,7 +18,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
-use gatehouse_shared::acl::FileAction;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::files::AbsolutePath;
 use gatehouse_shared::files::{FileOp, FileReply};
@@ -78,10 +77,7 @@ pub async fn download(
         &auth,
         &headers,
         &server,
-        scope,
-        q.user,
-        FileAction::Download,
-        &[&path],
+        Asked::reading(scope, q.user, &[&path]),
     )
     .await?;
     let mut log = TransferLog::new(

@@ -82,6 +82,39 @@ pub struct FileOpDone {
     pub ok: bool,
 }
 
+/// What a file operation asks the gate for: its scope (`webftp`, or `editor`), the run-as
+/// account, and what it does to which paths (which an API token's file rules weigh).
+pub(crate) struct Asked<'a> {
+    scope: Scope,
+    user: Option<String>,
+    action: FileAction,
+    paths: &'a [&'a str],
+}
+
+impl<'a> Asked<'a> {
+    /// Listing, stat or download.
+    pub(crate) fn reading(scope: Scope, user: Option<String>, paths: &'a [&'a str]) -> Self {
+        let action = FileAction::Download;
+        Self {
+            scope,
+            user,
+            action,
+            paths,
+        }
+    }
+
+    /// Upload, mkdir, rename or delete.
+    pub(crate) fn writing(scope: Scope, user: Option<String>, paths: &'a [&'a str]) -> Self {
+        let action = FileAction::Upload;
+        Self {
+            scope,
+            user,
+            action,
+            paths,
+        }
+    }
+}
+
 /// Where a gated file operation runs, with the gate's pass for it (spent by its one channel).
 pub(crate) struct Target {
     link: Arc<AgentLink>,
@@ -90,19 +123,21 @@ pub(crate) struct Target {
 }
 
 impl Target {
-    /// Runs the gate for `scope` on `server` (`action` on `paths`, which an API token's file
-    /// rules weigh), then finds the agent, which must be connected and serve file operations.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the gate for what is `asked` on `server`, then finds the agent, which must be
+    /// connected and serve file operations.
     async fn resolve(
         state: &AppState,
         auth: &AuthUser,
         headers: &HeaderMap,
         server: &str,
-        scope: Scope,
-        user: Option<String>,
-        action: FileAction,
-        paths: &[&str],
+        asked: Asked<'_>,
     ) -> ApiResult<Self> {
+        let Asked {
+            scope,
+            user,
+            action,
+            paths,
+        } = asked;
         let (row, link) = gatekeeper::target(state, server).await?;
         let decided = gatekeeper::run_as(
             &gatekeeper::person(state, auth).await?,
@@ -206,10 +241,7 @@ pub async fn list(
         &auth,
         &headers,
         &server,
-        Scope::Webftp,
-        q.user,
-        FileAction::Download,
-        &[&path],
+        Asked::reading(Scope::Webftp, q.user, &[&path]),
     )
     .await?;
     let op = FileOp::List { path: path.clone() };
@@ -258,10 +290,7 @@ pub async fn stat(
         &auth,
         &headers,
         &server,
-        scope,
-        q.user,
-        FileAction::Download,
-        &[&path],
+        Asked::reading(scope, q.user, &[&path]),
     )
     .await?;
     let op = FileOp::Stat { path: path.clone() };
@@ -296,10 +325,7 @@ pub async fn mkdir(
         &auth,
         &headers,
         &server,
-        Scope::Webftp,
-        q.user,
-        FileAction::Upload,
-        &[&path],
+        Asked::writing(Scope::Webftp, q.user, &[&path]),
     )
     .await?;
     let op = FileOp::Mkdir { path: path.clone() };
@@ -329,10 +355,7 @@ pub async fn rename(
         &auth,
         &headers,
         &server,
-        Scope::Webftp,
-        q.user,
-        FileAction::Upload,
-        &[&from, &to],
+        Asked::writing(Scope::Webftp, q.user, &[&from, &to]),
     )
     .await?;
     let details = json!({"from": from, "to": to, "overwrite": body.overwrite});
@@ -366,10 +389,7 @@ pub async fn delete(
         &auth,
         &headers,
         &server,
-        Scope::Webftp,
-        q.user,
-        FileAction::Upload,
-        &[&path],
+        Asked::writing(Scope::Webftp, q.user, &[&path]),
     )
     .await?;
     let op = FileOp::Delete { path: path.clone() };

@@ -7,7 +7,7 @@
 //! memory stays flat. At the end the agent's SHA-256 must equal the gateway's own.
 
 use super::outcome::{self, TransferLog};
-use super::{path, Target};
+use super::{path, Asked, Target};
 use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +17,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use futures_util::StreamExt;
-use gatehouse_shared::acl::FileAction;
 use gatehouse_shared::agent_link::{
     encode_output, GatewayMessage, OutputStream, FILE_CHUNK_BYTES, FILE_WINDOW,
 };
@@ -85,10 +84,7 @@ pub async fn upload(
         &auth,
         &headers,
         &server,
-        scope,
-        q.user,
-        FileAction::Upload,
-        &[&path],
+        Asked::writing(scope, q.user, &[&path]),
     )
     .await?;
     let mut log = TransferLog::new(

@@ -206,8 +206,15 @@ pub async fn join(
     shares::release_attempt(&state.db, state.workspace, &share).await?;
 
     // The owner's session must still allow the terminal.
-    if let Err((_, message)) =
-        attach_gate(&state, &term, owner_principal(&term), None, "guest", "guest").await
+    if let Err((_, message)) = attach_gate(
+        &state,
+        &term,
+        owner_principal(&term),
+        None,
+        "guest",
+        "guest",
+    )
+    .await
     {
         let error = ApiError::forbidden(message);
         return Err(attempt.refuse("gate_denied", error).await);
