@@ -677,3 +677,97 @@ async fn service_accounts_act_only_through_their_own_tokens() {
     .await
     .expect_error(401, "unauthenticated");
 }
+
+#[tokio::test]
+async fn the_explain_endpoint_decides_every_kind_as_the_gate_does() {
+    let app = TestApp::new().await;
+    let root = app.superuser().await;
+    app.server(&root, "web-01").await;
+    let member = app.user(&root, "mia", "member").await;
+    let (_, token_id) = token_of(&app, &root, "kinds").await;
+    let test = |body: Value, who: &Caller| {
+        let app = &app;
+        let who = who.clone();
+        let path = format!("/api/tokens/{token_id}/acl/test");
+        async move { app.post(&path, body, &who).await }
+    };
+    // Nothing granted: every kind is denied, for want of a server rule first.
+    let denied = test(
+        json!({"scope": "tunnel", "server": "web-01", "port": 5432}),
+        &root,
+    )
+    .await
+    .expect(200);
+    assert_eq!(denied["allowed"], false);
+    assert!(
+        denied["reason"].as_str().unwrap().contains("server rule"),
+        "{denied}"
+    );
+
+    grant(
+        &app,
+        &root,
+        &token_id,
+        "servers",
+        json!({"pattern": "web-01"}),
+    )
+    .await;
+    let tunnel = grant(&app, &root, &token_id, "tunnels", json!({"port": 5432})).await;
+    grant(
+        &app,
+        &root,
+        &token_id,
+        "commands",
+        json!({"command": "*", "user": "deploy"}),
+    )
+    .await;
+    for (body, allowed) in [
+        (
+            json!({"scope": "tunnel", "server": "web-01", "port": 5432}),
+            true,
+        ),
+        (
+            json!({"scope": "tunnel", "server": "web-01", "port": 5433}),
+            false,
+        ),
+        (
+            json!({"scope": "tunnel", "server": "web-01", "port": 5432, "host": "10.0.0.5"}),
+            false,
+        ),
+        // A lone `*` for `deploy` opens a terminal as deploy, and nothing as anyone else.
+        (
+            json!({"scope": "websh", "server": "web-01", "user": "deploy"}),
+            true,
+        ),
+        (
+            json!({"scope": "websh", "server": "web-01", "user": "root"}),
+            false,
+        ),
+        (json!({"scope": "websh", "server": "web-01"}), false),
+        // No file rule at all: files are denied whatever the path.
+        (
+            json!({"scope": "webftp", "server": "web-01", "path": "/tmp", "action": "download"}),
+            false,
+        ),
+    ] {
+        let decision = test(body.clone(), &root).await.expect(200);
+        assert_eq!(decision["allowed"], allowed, "{body}: {decision}");
+    }
+    let decision = test(
+        json!({"scope": "tunnel", "server": "web-01", "port": 5432}),
+        &root,
+    )
+    .await
+    .expect(200);
+    assert_eq!(decision["rule"], tunnel["id"]);
+    // Someone who neither owns the token nor is a superuser learns nothing; bad input is a 400.
+    test(json!({"server": "web-01"}), &member)
+        .await
+        .expect_error(404, "not_found");
+    test(json!({"server": ""}), &root)
+        .await
+        .expect_error(400, "validation_error");
+    test(json!({"server": "web-01", "bogus": 1}), &root)
+        .await
+        .expect_error(400, "validation_error");
+}
