@@ -93,6 +93,9 @@ pub mod close {
     pub const SHARE_ENDED: u16 = 4012;
     /// The owner or staff removed this participant.
     pub const REMOVED: u16 = 4013;
+    /// The terminal is alive on its server, but the gateway restarted and the server's agent
+    /// has not reconnected yet: retry (with backoff); nothing is lost meanwhile.
+    pub const AGENT_PENDING: u16 = 4015;
 }
 
 /// Builds a server → client output frame.

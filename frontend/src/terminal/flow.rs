@@ -182,6 +182,8 @@ pub fn close_outcome(
             "you are signed out; sign in and open a new terminal.",
         ),
         close::GATE_DENIED => Phase::ended("denied", explain("the gate refused access")),
+        // Still on its server, which has not reconnected since the gateway restarted: retry.
+        close::AGENT_PENDING => return None,
         close::NOT_FOUND if lost_for_ms.is_some_and(|t| t < REATTACH_GRACE_MS) => return None,
         close::NOT_FOUND => Phase::ended("gone", "this terminal no longer exists."),
         close::WORK_SESSION_ENDED => Phase::ended("ended", "the work session ended."),
@@ -324,6 +326,14 @@ mod tests {
             .unwrap()
             .is_final());
         assert!(member(4004, "", None).unwrap().is_final());
+    }
+
+    #[test]
+    fn a_terminal_waiting_for_its_agent_is_retried_however_long_it_takes() {
+        for lost in [None, Some(1_000.0), Some(10.0 * REATTACH_GRACE_MS)] {
+            assert_eq!(member(4015, "", lost), None);
+            assert_eq!(close_outcome(Viewer::Guest, 4015, "", lost), None);
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{free_port, wait_connected, Agent, Api, Server};
+use gatehouse_shared::websh::close;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -173,4 +174,49 @@ async fn a_gateway_killed_mid_output_records_exactly_what_viewers_received() {
         "the recording lost output"
     );
     drop((server, agents, dir));
+}
+
+#[tokio::test]
+async fn a_viewer_is_told_to_retry_until_the_agent_is_back() {
+    let fx = Fixture::start_on(&["web-01"], free_port()).await;
+    fx.session(&["websh", "sudo"], &["web-01"]).await;
+    let (id, url) = fx.terminal("web-01").await;
+    let mut term = Term::connect(&url, &fx.api, None).await.expect("connect");
+    term.type_text("echo up-$((40+2))\r").await;
+    assert!(term.read_until(WAIT, |t| t.text().contains("up-42")).await);
+    term.drop_connection();
+
+    // The gateway comes back on another port, where the agent does not look for it: the
+    // terminal is alive on its server, but not attachable yet.
+    let Fixture {
+        server,
+        api,
+        dir,
+        agents,
+    } = fx;
+    let port = server.port();
+    server.kill();
+    let elsewhere = Server::start(dir.path(), free_port());
+    let there = Api::login(&elsewhere.base, "ops").await;
+    let mut waiting = Term::connect(&elsewhere.ws_url(&format!("/ws/websh/{id}")), &there, None)
+        .await
+        .expect("connect");
+    waiting.read_until(WAIT, |_| false).await;
+    assert_eq!(waiting.closed, Some(close::AGENT_PENDING));
+    // A terminal that never existed is still simply not found.
+    let unknown = elsewhere.ws_url("/ws/websh/00000000-0000-4000-8000-000000000000");
+    let mut nothing = Term::connect(&unknown, &there, None)
+        .await
+        .expect("connect");
+    nothing.read_until(WAIT, |_| false).await;
+    assert_eq!(nothing.closed, Some(close::NOT_FOUND));
+    elsewhere.kill();
+
+    // Back where the agent dials: the same shell, nothing lost.
+    let server = Server::start(dir.path(), port);
+    wait_connected(&api, "web-01", true).await;
+    wait_reattached(&api, &id).await;
+    let mut back = Term::connect(&url, &api, None).await.expect("reconnect");
+    assert!(back.read_until(WAIT, |t| t.text().contains("up-42")).await);
+    drop((server, agents));
 }

@@ -11,7 +11,7 @@ use crate::core::runas;
 use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
-use crate::store::{shares, work_sessions};
+use crate::store::{shares, websh, work_sessions};
 use crate::time::now;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::agent_link::ChannelId;
@@ -44,6 +44,40 @@ fn live_terminal(state: &AppState, id: Uuid) -> Result<Arc<Terminal>, Refusal> {
         .terminal(ChannelId(id))
         .filter(|t| t.is_live())
         .ok_or_else(not_found)
+}
+
+/// Why a terminal the hub does not hold cannot be attached to: gone for good (4004), or, when
+/// the store still has it open, waiting for its agent to come back after a gateway restart
+/// (4015, retryable), so a client never has to guess from timing which one it is. `owner`,
+/// when given, must be its owner (anyone else learns nothing).
+async fn missing(state: &AppState, id: Uuid, owner: Option<UserId>) -> Refusal {
+    let open = websh::get(&state.db, state.workspace, id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|row| row.ended_at.is_none())
+        .filter(|row| owner.is_none_or(|o| row.user_id == o.to_string()));
+    match open {
+        Some(_) => (
+            close::AGENT_PENDING,
+            "the gateway restarted and this terminal's server has not reconnected yet; retrying \
+             is safe"
+                .to_owned(),
+        ),
+        None => not_found(),
+    }
+}
+
+/// The live terminal `id`, or why not (see [`missing`]).
+async fn attachable(
+    state: &AppState,
+    id: Uuid,
+    owner: Option<UserId>,
+) -> Result<Arc<Terminal>, Refusal> {
+    match live_terminal(state, id) {
+        Ok(term) => Ok(term),
+        Err(_) => Err(missing(state, id, owner).await),
+    }
 }
 
 /// The gate, as on every attach: the terminal's work session (or, for a terminal an API token
@@ -119,7 +153,7 @@ pub async fn owner(
     id: Uuid,
 ) -> Result<Admitted, Refusal> {
     let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
-    let term = live_terminal(state, id)?;
+    let term = attachable(state, id, Some(auth.id)).await?;
     // The owner, with the same kind of credential that opened it: a token's terminal only with
     // that token, a work session's only with a sign-in.
     if term.owner != auth.id || term.token != auth.token {
@@ -158,7 +192,7 @@ pub async fn watcher(
     if !auth.role.is_staff_or_above() {
         return Err(not_found());
     }
-    let term = live_terminal(state, id)?;
+    let term = attachable(state, id, None).await?;
     let event = audit::event(AuditAction::WebshWatched, audit::SUCCESS)
         .actor(&auth.username)
         .target(id.to_string())
@@ -223,7 +257,7 @@ pub async fn guest(state: &AppState, id: Uuid, ticket: &str) -> Result<Admitted,
             "this link was revoked or has expired".to_owned(),
         ));
     }
-    let term = live_terminal(state, id)?;
+    let term = attachable(state, id, None).await?;
     attach_gate(
         state,
         &term,
