@@ -7,6 +7,7 @@ use fantoccini::key::Key;
 use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
 use gatehouse_e2e::Api;
 use serde_json::json;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 #[tokio::test]
 async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
@@ -94,6 +95,94 @@ async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
             member.wait_terminal_line("0").await;
             let live = mia.get("/api/websh/live").await;
             assert_eq!(live["items"][0]["run_as"], "root", "{live}");
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn console_files_as_root_ask_for_a_code_in_place_then_list_and_upload() {
+    // Never skipped: run the tests as root (as CI does), since files as root need a root agent.
+    assert!(
+        gatehouse_e2e::is_root(),
+        "this test needs root: files as root need the agent to run as root"
+    );
+    let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
+    cx.grant("mia", "web-01").await;
+    let mia = Api::login(&cx.server.base, "mia").await;
+    let session = mia
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "read root's notes", "scopes": ["webftp", "sudo"], "servers": ["web-01"],
+                   "duration_secs": 3600, "sudo_commands": ["*"]}),
+        )
+        .await;
+    let id = session["id"].as_str().expect("id").to_owned();
+    cx.api()
+        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
+        .await;
+    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
+        .await;
+    // A folder only root reads.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), "root only\n").expect("write");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let local = tempfile::tempdir().expect("tempdir");
+    let upload = local.path().join("from-mia.txt");
+    std::fs::write(&upload, "uploaded as root\n").expect("write");
+
+    let member = cx.signed_in("mia").await;
+    let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let confirm_step = totp_step_now();
+    mia.post(
+        "/api/auth/mfa/totp/confirm",
+        json!({"otp": totp_code(&secret, confirm_step)}),
+    )
+    .await;
+
+    run_ui_test(
+        "console_files_as_root_ask_for_a_code_in_place_then_list_and_upload",
+        &cx.driver,
+        async {
+            member
+                .goto(&format!(
+                    "/files?server=web-01&session={id}&user=root&path={}",
+                    dir.path().display()
+                ))
+                .await;
+            let prompt = "[data-testid=step-up]";
+            member.wait_for(&format!("{prompt} input[name=otp]")).await;
+            assert_eq!(member.count("[data-testid=file-row]").await, 0);
+            let step = (confirm_step + 1).max(totp_step_now());
+            member
+                .fill_and_enter(
+                    &format!("{prompt} input[name=otp]"),
+                    &totp_code(&secret, step),
+                )
+                .await;
+            member
+                .wait_for("[data-testid=file-row][data-name='notes.txt']")
+                .await;
+            member.wait_gone(prompt).await;
+            // Proved just now: an upload goes straight through, written as root.
+            member
+                .wait_for("input[type=file][data-testid=upload-input]")
+                .await
+                .send_keys(&upload.display().to_string())
+                .await
+                .expect("choose the file");
+            member
+                .wait_for("[data-testid=upload-row][data-name='from-mia.txt'][data-state=done]")
+                .await;
+            let written = dir.path().join("from-mia.txt");
+            assert_eq!(
+                std::fs::read_to_string(&written).expect("uploaded"),
+                "uploaded as root\n"
+            );
+            assert_eq!(written.metadata().expect("stat").uid(), 0);
         },
     )
     .await;

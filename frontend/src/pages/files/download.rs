@@ -46,7 +46,22 @@ pub fn start(here: Here, name: String, path: String, size: u64) {
             Ok(blob) => save(&blob, &name)
                 .map(|()| format!("Downloaded {name} ({}).", human_size(blob.size() as u64)))
                 .map_err(|_| ApiError::local("the browser refused to save the downloaded file")),
-            Err(e) => Err(e),
+            Err(e) => {
+                // As root it may need a fresh authenticator code: asked for in place, then the
+                // download starts again.
+                let (name, path) = (name.clone(), path.clone());
+                let again = move || {
+                    let (name, path) = (name.clone(), path.clone());
+                    async move {
+                        start(here, name, path, size);
+                        None
+                    }
+                };
+                if here.step_up.refused(&e, again) {
+                    return;
+                }
+                Err(e)
+            }
         };
         here.report(outcome);
     });

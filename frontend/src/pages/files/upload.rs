@@ -4,7 +4,8 @@
 //!
 //! At most [`MAX_PARALLEL`] run at once, so a batch of files neither fills the browser's
 //! connections to the server (the listing must still load) nor floods the agent. A 409 (the
-//! name exists) asks "Replace?" on the row and retries with `overwrite=true`.
+//! name exists) asks "Replace?" on the row and retries with `overwrite=true`; a refusal for
+//! want of a fresh authenticator code (root) asks for the code in place and sends it again.
 
 use super::messages::describe;
 use super::paths::{self, human_size};
@@ -27,6 +28,8 @@ pub enum State {
     Uploading,
     /// The name exists: waiting for the user to replace or skip.
     Conflict,
+    /// Refused for want of a fresh authenticator code: sent again once it is proved.
+    NeedsCode,
     Done,
     Failed,
     Cancelled,
@@ -38,6 +41,7 @@ impl State {
             State::Queued => "queued",
             State::Uploading => "uploading",
             State::Conflict => "conflict",
+            State::NeedsCode => "needs-code",
             State::Done => "done",
             State::Failed => "failed",
             State::Cancelled => "cancelled",
@@ -254,6 +258,17 @@ impl Uploads {
             return false;
         }
         let error = api::error_from(status, body);
+        // As root, the upload may need a fresh authenticator code: ask for it in place, keep
+        // the file, and send it again once the code is proved.
+        let id = row.id;
+        let again = move || async move {
+            self.start(id, overwrite);
+            None
+        };
+        if self.here.step_up.refused(&error, again) {
+            row.state.set(State::NeedsCode);
+            return true;
+        }
         if status == 409 && !overwrite {
             row.message.set(Some(error.to_string()));
             row.state.set(State::Conflict);
@@ -352,6 +367,7 @@ fn UploadRow(row: Row, uploads: Uploads) -> impl IntoView {
             "{} Replace it?",
             message.get().unwrap_or_else(|| "The file exists.".into())
         ),
+        State::NeedsCode => "Waiting for a code from your authenticator app…".to_owned(),
         State::Failed => message.get().unwrap_or_else(|| "Failed.".into()),
     };
     let done = move || {
@@ -377,6 +393,10 @@ fn UploadRow(row: Row, uploads: Uploads) -> impl IntoView {
             <button class="danger" data-action="confirm-overwrite" on:click=move |_| uploads.start(id, true)>
                 "Replace"
             </button>
+            <button data-action="skip-upload" on:click=move |_| uploads.cancel(id)>"Skip"</button>
+        }
+        .into_any(),
+        State::NeedsCode => view! {
             <button data-action="skip-upload" on:click=move |_| uploads.cancel(id)>"Skip"</button>
         }
         .into_any(),
