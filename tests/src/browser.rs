@@ -84,6 +84,22 @@ pub fn doc_screenshot_dir() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+/// An authenticator enrolled for `api`'s user through the API: its secret and the step whose
+/// code confirmed it (each code works once, so a later proof uses a later step).
+pub async fn enrol_totp(api: &crate::Api) -> (String, i64) {
+    let secret = api.post("/api/auth/mfa/totp", json!({})).await["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let step = totp_step_now();
+    api.post(
+        "/api/auth/mfa/totp/confirm",
+        json!({"otp": totp_code(&secret, step)}),
+    )
+    .await;
+    (secret, step)
+}
+
 /// The TOTP time step (RFC 6238, 30 s) of now.
 pub fn totp_step_now() -> i64 {
     let secs = std::time::SystemTime::now()

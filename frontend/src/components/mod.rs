@@ -16,4 +16,4 @@ pub use path_form::PathForm;
 pub use pending::ApprovalsLink;
 pub use run_as::RunAsField;
 pub use session_bits::{ScopeList, ServerList, StatusBadge, TimeLeft};
-pub use step_up::{StepUp, StepUpPrompt};
+pub use step_up::{fields_at_form, StepUp, StepUpPrompt};

@@ -230,3 +230,24 @@ pub fn StepUpPrompt(step_up: StepUp) -> impl IntoView {
         {refusal}
     }
 }
+
+/// A form's call as a step-up attempt: success goes to `ok`; field errors stay with the form
+/// (`error`, shown under their fields); anything else is returned for the step-up to ask for a
+/// code or to show.
+pub fn fields_at_form<T>(
+    result: Result<T, ApiError>,
+    error: RwSignal<Option<ApiError>>,
+    ok: impl FnOnce(T),
+) -> Option<ApiError> {
+    match result {
+        Ok(value) => {
+            ok(value);
+            None
+        }
+        Err(e) if !e.envelope.fields.is_empty() => {
+            error.set(Some(e));
+            None
+        }
+        Err(e) => Some(e),
+    }
+}

@@ -4,7 +4,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
 use crate::components::qr::QrCodeSvg;
-use crate::components::{ErrorBox, StepUp, StepUpPrompt};
+use crate::components::{fields_at_form, ErrorBox, StepUp, StepUpPrompt};
 use crate::pages::admin::form::{CopyButton, FieldError};
 use crate::pages::tokens::secret::NewToken;
 use crate::pages::tokens::table::{Columns, TokensTable};
@@ -474,19 +474,10 @@ fn CreateTokenForm(
         step_up.run(move || {
             let body = body.clone();
             async move {
-                match api::create_token(&body).await {
-                    Ok(token) => {
-                        name.set(String::new());
-                        on_created(token);
-                        None
-                    }
-                    // Field errors belong under their fields.
-                    Err(e) if !e.envelope.fields.is_empty() => {
-                        error.set(Some(e));
-                        None
-                    }
-                    Err(e) => Some(e),
-                }
+                fields_at_form(api::create_token(&body).await, error, |token| {
+                    name.set(String::new());
+                    on_created(token);
+                })
             }
         });
     };

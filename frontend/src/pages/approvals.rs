@@ -17,7 +17,7 @@ use crate::live::use_live;
 use crate::time::format_at;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::approval::Approval;
-use gatehouse_shared::WorkSession;
+use gatehouse_shared::{WorkSession, WorkSessionId};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use uuid::Uuid;
@@ -220,20 +220,7 @@ fn ApprovalCard(
     let servers = session.servers.clone();
     let scopes = session.scopes.clone();
     view! {
-        <article
-            class="card approval"
-            class:selected=is_selected
-            id=format!("approval-{id}")
-            tabindex="0"
-            data-testid="approval-card"
-            data-kind="work_session"
-            data-id=id.to_string()
-            on:focusin=move |_| selected.set(Some(id.0))
-        >
-            <header>
-                <A href=format!("/sessions/{id}") attr:class="purpose">{purpose}</A>
-                <span class="meta">{meta}</span>
-            </header>
+        <CardFrame id=id.0 kind="work_session" session=id purpose=purpose meta=meta selected=selected>
             <p>
                 <ServerList servers=servers />
                 " · "
@@ -242,7 +229,7 @@ fn ApprovalCard(
                 {window}
             </p>
             <DecisionForm session=session on_done=Callback::new(move |_| on_done.run(id.0)) selected=is_selected />
-        </article>
+        </CardFrame>
     }
 }
 
@@ -268,23 +255,10 @@ fn ExtensionCard(
         .unwrap_or_default();
     let what = format!("Extension {} · {current}", asked(&approval));
     view! {
-        <article
-            class="card approval"
-            class:selected=is_selected
-            id=format!("approval-{id}")
-            tabindex="0"
-            data-testid="approval-card"
-            data-kind="extension"
-            data-id=id.to_string()
-            on:focusin=move |_| selected.set(Some(id))
-        >
-            <header>
-                <A href=format!("/sessions/{session}") attr:class="purpose">{purpose}</A>
-                <span class="meta">{meta}</span>
-            </header>
+        <CardFrame id=id kind="extension" session=session purpose=purpose meta=meta selected=selected>
             <p data-testid="extension-ask">{what}</p>
             <ExtensionDecision approval=approval on_done=Callback::new(move |_| on_done.run(id)) selected=is_selected />
-        </article>
+        </CardFrame>
     }
 }
 
@@ -327,13 +301,36 @@ fn CommandCard(
         .map(|c| format!("lapses {}", format_at(&c.expires_at)))
         .unwrap_or_default();
     view! {
+        <CardFrame id=id kind="command" session=session purpose=purpose meta=meta selected=selected>
+            <p>"Run once as " <strong data-testid="command-user">{user}</strong> " on "
+                <strong data-testid="command-servers">{servers}</strong> " · " {expires}</p>
+            <pre class="command" data-testid="command-argv">{argv}</pre>
+            <ExtensionDecision approval=approval on_done=Callback::new(move |_| on_done.run(id)) selected=is_selected />
+        </CardFrame>
+    }
+}
+
+/// What every card in the queue shares: the keyboard's selection, the session it is about
+/// (linked by its purpose), who asked and when; the card's own facts and decision go inside.
+#[component]
+fn CardFrame(
+    id: Uuid,
+    kind: &'static str,
+    session: WorkSessionId,
+    purpose: String,
+    meta: String,
+    selected: RwSignal<Option<Uuid>>,
+    children: Children,
+) -> impl IntoView {
+    let is_selected = Signal::derive(move || selected.get() == Some(id));
+    view! {
         <article
             class="card approval"
             class:selected=is_selected
             id=format!("approval-{id}")
             tabindex="0"
             data-testid="approval-card"
-            data-kind="command"
+            data-kind=kind
             data-id=id.to_string()
             on:focusin=move |_| selected.set(Some(id))
         >
@@ -341,10 +338,7 @@ fn CommandCard(
                 <A href=format!("/sessions/{session}") attr:class="purpose">{purpose}</A>
                 <span class="meta">{meta}</span>
             </header>
-            <p>"Run once as " <strong data-testid="command-user">{user}</strong> " on "
-                <strong data-testid="command-servers">{servers}</strong> " · " {expires}</p>
-            <pre class="command" data-testid="command-argv">{argv}</pre>
-            <ExtensionDecision approval=approval on_done=Callback::new(move |_| on_done.run(id)) selected=is_selected />
+            {children()}
         </article>
     }
 }

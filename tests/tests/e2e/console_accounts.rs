@@ -8,7 +8,7 @@
 //! in.
 
 use crate::console::Console;
-use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
+use gatehouse_e2e::browser::{enrol_totp, run_ui_test, totp_code, totp_step_now};
 use gatehouse_e2e::{Api, PASSWORD};
 use serde_json::json;
 
@@ -21,15 +21,7 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
     .await;
     // Max has TOTP, so his row offers "Reset MFA".
     let max = Api::login(&cx.server.base, "max").await;
-    let max_secret = max.post("/api/auth/mfa/totp", json!({})).await["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    max.post(
-        "/api/auth/mfa/totp/confirm",
-        json!({"otp": totp_code(&max_secret, totp_step_now())}),
-    )
-    .await;
+    enrol_totp(&max).await;
     // Signed in before enrolling: this sign-in has never proved a code, so the reset asks.
     let staff = cx.signed_in("sam").await;
     let member = cx.browser().await;
@@ -61,16 +53,7 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
 
             // Sam enrols (elsewhere), then tries again.
             let sam = Api::login(&cx.server.base, "sam").await;
-            let secret = sam.post("/api/auth/mfa/totp", json!({})).await["secret"]
-                .as_str()
-                .expect("secret")
-                .to_owned();
-            let confirm_step = totp_step_now();
-            sam.post(
-                "/api/auth/mfa/totp/confirm",
-                json!({"otp": totp_code(&secret, confirm_step)}),
-            )
-            .await;
+            let (secret, confirm_step) = enrol_totp(&sam).await;
             reset().await;
             staff.wait_gone(&refusal).await;
 
@@ -287,16 +270,7 @@ async fn console_account_page_password_errors_and_recovery_codes() {
 
             // With TOTP on, recovery codes are made behind the step-up prompt and shown once.
             let mia = Api::login(&cx.server.base, "mia").await;
-            let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
-                .as_str()
-                .expect("secret")
-                .to_owned();
-            let confirm_step = totp_step_now();
-            mia.post(
-                "/api/auth/mfa/totp/confirm",
-                json!({"otp": totp_code(&secret, confirm_step)}),
-            )
-            .await;
+            let (secret, confirm_step) = enrol_totp(&mia).await;
             browser.goto("/account").await;
             // This sign-in has not proved a code yet: a new API token asks for one in place.
             browser

@@ -4,25 +4,21 @@
 
 use crate::console::Console;
 use fantoccini::key::Key;
-use gatehouse_e2e::browser::{run_ui_test, totp_code, totp_step_now};
+use gatehouse_e2e::browser::{enrol_totp, run_ui_test, totp_code, totp_step_now};
 use gatehouse_e2e::Api;
 use serde_json::json;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
-#[tokio::test]
-async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
-    // Never skipped: run the tests as root (as CI does), since a root terminal needs the agent to run as root.
-    assert!(
-        gatehouse_e2e::is_root(),
-        "this test needs root: a root terminal needs the agent to run as root"
-    );
+/// A console whose member `mia` (signed in through the API) holds an active session of `scope`
+/// and `sudo` on web-01 that declared a lone `*`, so root is hers once she proves a code.
+async fn mia_with_root_session(purpose: &str, scope: &str) -> (Console, Api, String) {
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
     let session = mia
         .post(
             "/api/work-sessions",
-            json!({"purpose": "fix the disk", "scopes": ["websh", "sudo"], "servers": ["web-01"],
+            json!({"purpose": purpose, "scopes": [scope, "sudo"], "servers": ["web-01"],
                    "duration_secs": 3600, "sudo_commands": ["*"]}),
         )
         .await;
@@ -32,19 +28,21 @@ async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
         .await;
     mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
         .await;
+    (cx, mia, id)
+}
+
+#[tokio::test]
+async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
+    // Never skipped: run the tests as root (as CI does), since a root terminal needs the agent to run as root.
+    assert!(
+        gatehouse_e2e::is_root(),
+        "this test needs root: a root terminal needs the agent to run as root"
+    );
+    let (cx, mia, id) = mia_with_root_session("fix the disk", "websh").await;
 
     // Signed in before enrolling: this sign-in has never proved a code.
     let member = cx.signed_in("mia").await;
-    let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    let confirm_step = totp_step_now();
-    mia.post(
-        "/api/auth/mfa/totp/confirm",
-        json!({"otp": totp_code(&secret, confirm_step)}),
-    )
-    .await;
+    let (secret, confirm_step) = enrol_totp(&mia).await;
 
     run_ui_test(
         "console_root_terminal_asks_for_a_code_in_place_then_opens_as_root",
@@ -107,22 +105,7 @@ async fn console_files_as_root_ask_for_a_code_in_place_then_list_and_upload() {
         gatehouse_e2e::is_root(),
         "this test needs root: files as root need the agent to run as root"
     );
-    let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
-    cx.grant("mia", "web-01").await;
-    let mia = Api::login(&cx.server.base, "mia").await;
-    let session = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "read root's notes", "scopes": ["webftp", "sudo"], "servers": ["web-01"],
-                   "duration_secs": 3600, "sudo_commands": ["*"]}),
-        )
-        .await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-        .await;
-    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let (cx, mia, id) = mia_with_root_session("read root's notes", "webftp").await;
     // A folder only root reads.
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("notes.txt"), "root only\n").expect("write");
@@ -132,16 +115,7 @@ async fn console_files_as_root_ask_for_a_code_in_place_then_list_and_upload() {
     std::fs::write(&upload, "uploaded as root\n").expect("write");
 
     let member = cx.signed_in("mia").await;
-    let secret = mia.post("/api/auth/mfa/totp", json!({})).await["secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
-    let confirm_step = totp_step_now();
-    mia.post(
-        "/api/auth/mfa/totp/confirm",
-        json!({"otp": totp_code(&secret, confirm_step)}),
-    )
-    .await;
+    let (secret, confirm_step) = enrol_totp(&mia).await;
 
     run_ui_test(
         "console_files_as_root_ask_for_a_code_in_place_then_list_and_upload",

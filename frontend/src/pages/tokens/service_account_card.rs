@@ -4,7 +4,7 @@
 use super::secret::NewToken;
 use super::table::{Columns, TokensTable};
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBox, StepUp, StepUpPrompt};
+use crate::components::{fields_at_form, ErrorBox, StepUp, StepUpPrompt};
 use crate::pages::admin::form::{clear_field, FieldError};
 use crate::time::format_at;
 use gatehouse_shared::acl::api::ServiceAccount;
@@ -103,19 +103,11 @@ fn IssueToken(
             let body = body.clone();
             let account = account.clone();
             async move {
-                match api::acl::issue_service_token(&account, &body).await {
-                    Ok(token) => {
-                        name.set(String::new());
-                        on_issued(token);
-                        None
-                    }
-                    // Field errors belong under their fields.
-                    Err(e) if !e.envelope.fields.is_empty() => {
-                        error.set(Some(e));
-                        None
-                    }
-                    Err(e) => Some(e),
-                }
+                let issued = api::acl::issue_service_token(&account, &body).await;
+                fields_at_form(issued, error, |token| {
+                    name.set(String::new());
+                    on_issued(token);
+                })
             }
         });
     };
