@@ -64,15 +64,10 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
             assert_eq!(member.count("[data-testid=exec-runs]").await, 0);
 
             member.click("button[data-action=request-approval]").await;
-            let pending = member
-                .wait_for("[data-testid=command-approval][data-status=pending]")
-                .await;
-            let approval = pending
-                .attr("data-id")
-                .await
-                .expect("data-id")
-                .expect("an approval id");
-            let words = pending.text().await.expect("text");
+            let pending = "[data-testid=command-approval][data-status=pending]";
+            member.wait_for(pending).await;
+            let approval = member.attrs(pending, "data-id").await.remove(0);
+            let words = member.text(pending).await;
             assert!(words.contains("Waiting for an approver"), "{words}");
             assert_eq!(member.count("[data-testid=ask-approval]").await, 0);
             // Nothing ran while it waits.

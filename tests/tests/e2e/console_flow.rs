@@ -140,10 +140,10 @@ async fn console_request_approve_narrow_websh_revoke() {
                 .await;
             approver.click("button[data-action=confirm-revoke]").await;
             let revoked_at = Instant::now();
-            let ended = member
+            member
                 .wait_for_within("[data-testid=terminal-ended]", REVOKE_SHOWN_WITHIN)
                 .await;
-            let text = ended.text().await.expect("text");
+            let text = member.text("[data-testid=terminal-ended]").await;
             assert!(
                 text.to_lowercase().contains("revoked"),
                 "terminal-ended says {text:?}"
@@ -163,10 +163,10 @@ async fn console_request_approve_narrow_websh_revoke() {
             // The member's page of the session says why it ended and offers to ask again with
             // the same fields.
             member.goto(&format!("/sessions/{id}")).await;
-            let notice = member
+            member
                 .wait_text("[data-testid=ended-notice]", "Revoked by ops")
                 .await;
-            let text = notice.text().await.expect("text");
+            let text = member.text("[data-testid=ended-notice]").await;
             assert!(text.contains("e2e: work is done"), "ended notice: {text:?}");
             member.click("[data-testid=request-again]").await;
             member.wait_path("/sessions/new").await;

@@ -83,10 +83,13 @@ async fn console_admin_disables_a_leaver_and_their_terminal_ends() {
                 .await;
             admin.wait_for(&format!("{row}[data-status=disabled]")).await;
 
-            let ended = leaver
+            leaver
                 .wait_for_within("[data-testid=terminal-ended]", CUT_WITHIN)
                 .await;
-            let text = ended.text().await.expect("text").to_lowercase();
+            let text = leaver
+                .text("[data-testid=terminal-ended]")
+                .await
+                .to_lowercase();
             assert!(text.contains("revoked"), "terminal-ended says {text:?}");
             let session = cx.get_session(&id).await;
             assert_eq!(session["status"], "revoked");

@@ -95,10 +95,9 @@ async fn console_share_read_only_link_joined_then_revoked() {
             guest.fill("#join-name", "carol").await;
             guest.fill("#join-password", "not the password").await;
             guest.click("#join-submit").await;
-            let wrong = guest
-                .wait_for("#join-error[data-error-code=unauthenticated]")
+            let text = guest
+                .text("#join-error[data-error-code=unauthenticated]")
                 .await;
-            let text = wrong.text().await.expect("text");
             assert!(text.contains("wrong password"), "join error {text:?}");
             join_after_backoff(&guest, password.trim()).await;
             guest
@@ -147,13 +146,9 @@ async fn console_share_read_only_link_joined_then_revoked() {
                 .click(".share-row[data-state=active] .share-revoke")
                 .await;
             let revoked_at = Instant::now();
-            let ended = guest
-                .wait_for_within(
-                    "[data-testid=terminal-ended][data-reason=link-ended]",
-                    REVOKE_SHOWN_WITHIN,
-                )
-                .await;
-            let text = ended.text().await.expect("text");
+            let ended = "[data-testid=terminal-ended][data-reason=link-ended]";
+            guest.wait_for_within(ended, REVOKE_SHOWN_WITHIN).await;
+            let text = guest.text(ended).await;
             assert!(
                 text.to_lowercase().contains("link"),
                 "terminal-ended says {text:?}"

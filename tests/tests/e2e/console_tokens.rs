@@ -27,10 +27,10 @@ async fn explain(browser: &Browser, command: &str, allowed: bool) -> (String, Op
         .fill_and_enter(&format!("{form} input[name=command]"), command)
         .await;
     let result = format!("[data-testid=explain-result][data-allowed={allowed}]");
-    let shown = browser
+    browser
         .wait_text(&result, if allowed { "Allowed" } else { "Denied" })
         .await;
-    let text = shown.text().await.expect("text");
+    let text = browser.text(&result).await;
     let rule = browser
         .find(&format!("{result} [data-testid=explain-rule]"))
         .await;
