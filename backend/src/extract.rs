@@ -17,6 +17,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use gatehouse_shared::gate::{AuthMethod, Principal};
 use gatehouse_shared::lifecycle::Actor;
+use gatehouse_shared::signin::{SigninClient, CLI_SIGNIN_PREFIX};
 use gatehouse_shared::{ErrorCode, Role, TokenId, UserId, UserRef, WorkSessionId};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -193,35 +194,35 @@ impl FromRequestParts<AppState> for AuthUser {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
-        let (user_id, method, login, token) = if let Some(secret) = bearer {
-            let hash = secrets::sha256_hex(secret.trim());
-            let (token_id, user_id) = tokens::authenticate(&state.db, state.workspace, &hash, now)
-                .await?
-                .ok_or_else(unauthenticated)?;
-            (user_id, AuthMethod::ApiToken, None, Some(token_id))
-        } else {
-            let secret = cookie::read(&parts.headers).ok_or_else(unauthenticated)?;
-            let hash = secrets::sha256_hex(&secret);
-            let row = logins::find(&state.db, state.workspace, &hash, now)
-                .await?
-                .ok_or_else(unauthenticated)?;
-            if !is_safe(&parts.method) {
-                let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if !sent.is_some_and(|s| secrets::constant_time_eq(s, &row.csrf_token)) {
-                    return Err(ApiError::new(
-                        ErrorCode::CsrfRequired,
-                        "state-changing requests need the X-CSRF-Token header from sign-in",
-                    ));
-                }
+        let (user_id, method, login, token) = match bearer.map(str::trim) {
+            Some(secret) if secret.starts_with(CLI_SIGNIN_PREFIX) => {
+                let row = signin_row(state, secret, SigninClient::Cli, now).await?;
+                let user_id = crate::store::parse_id(&row.user_id)?;
+                (user_id, AuthMethod::Cli, Some(Login::from(row)), None)
             }
-            let login = Login {
-                token_hash: row.token_hash,
-                csrf_token: row.csrf_token,
-                active_work_session: row.active_work_session.and_then(|s| s.parse().ok()),
-                mfa_verified_at: opt_from_micros(row.mfa_verified_at),
-            };
-            let user_id = crate::store::parse_id(&row.user_id)?;
-            (user_id, AuthMethod::Password, Some(login), None)
+            Some(secret) => {
+                let hash = secrets::sha256_hex(secret);
+                let (token_id, user_id) =
+                    tokens::authenticate(&state.db, state.workspace, &hash, now)
+                        .await?
+                        .ok_or_else(unauthenticated)?;
+                (user_id, AuthMethod::ApiToken, None, Some(token_id))
+            }
+            None => {
+                let secret = cookie::read(&parts.headers).ok_or_else(unauthenticated)?;
+                let row = signin_row(state, &secret, SigninClient::Browser, now).await?;
+                if !is_safe(&parts.method) {
+                    let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                    if !sent.is_some_and(|s| secrets::constant_time_eq(s, &row.csrf_token)) {
+                        return Err(ApiError::new(
+                            ErrorCode::CsrfRequired,
+                            "state-changing requests need the X-CSRF-Token header from sign-in",
+                        ));
+                    }
+                }
+                let user_id = crate::store::parse_id(&row.user_id)?;
+                (user_id, AuthMethod::Password, Some(Login::from(row)), None)
+            }
         };
         // A disabled person's token (and any sign-in that outlived the disabling) is refused.
         let user = users::by_id(&state.db, state.workspace, user_id)
@@ -239,7 +240,7 @@ impl FromRequestParts<AppState> for AuthUser {
         // A workspace that requires two-factor sign-in sends a person who has not enrolled to
         // enrol before anything else; the console shows only that. API tokens never carry a
         // code, so the rule is for sign-ins.
-        if method == AuthMethod::Password
+        if method.is_interactive()
             && user.totp_secret.is_none()
             && !MFA_ENROLMENT_PATHS.contains(&parts.uri.path())
             && settings::get(&state.db, state.workspace)
@@ -252,6 +253,12 @@ impl FromRequestParts<AppState> for AuthUser {
                  (POST /api/auth/mfa/totp, then /api/auth/mfa/totp/confirm) first",
             ));
         }
+        // A service account's token is told apart, so `whoami` and the audit can say so.
+        let method = if method == AuthMethod::ApiToken && user.is_service() {
+            AuthMethod::ServiceToken
+        } else {
+            method
+        };
         Ok(AuthUser {
             id: user_id,
             username: user.username.clone(),
@@ -260,6 +267,41 @@ impl FromRequestParts<AppState> for AuthUser {
             login,
             token,
         })
+    }
+}
+
+/// How often a sign-in's "last used" time is written: often enough for the list people see,
+/// rarely enough that requests do not each write.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The unexpired sign-in of `client` whose secret is `secret`, noted as used.
+async fn signin_row(
+    state: &AppState,
+    secret: &str,
+    client: SigninClient,
+    now: DateTime<Utc>,
+) -> Result<logins::LoginRow, ApiError> {
+    let hash = secrets::sha256_hex(secret);
+    let row = logins::find(&state.db, state.workspace, &hash, now)
+        .await?
+        .filter(|row| row.client().is_ok_and(|c| c == client))
+        .ok_or_else(|| ApiError::unauthenticated("sign in or present an API token"))?;
+    let stale = opt_from_micros(row.last_used_at)
+        .is_none_or(|at| now - at >= chrono::Duration::seconds(TOUCH_EVERY_SECS));
+    if stale {
+        logins::touch(&state.db, state.workspace, &hash, now).await?;
+    }
+    Ok(row)
+}
+
+impl From<logins::LoginRow> for Login {
+    fn from(row: logins::LoginRow) -> Self {
+        Login {
+            active_work_session: row.active_work_session.and_then(|s| s.parse().ok()),
+            mfa_verified_at: opt_from_micros(row.mfa_verified_at),
+            token_hash: row.token_hash,
+            csrf_token: row.csrf_token,
+        }
     }
 }
 
@@ -446,4 +488,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
         return false;
     };
     origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+/// `scheme://host` of this server as the caller reached it.
+pub fn own_origin(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let scheme = if state.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
 }

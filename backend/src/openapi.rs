@@ -15,6 +15,8 @@ use utoipa::OpenApi;
         routes::auth::login, routes::auth::logout, routes::auth::whoami,
         routes::auth::totp_enroll, routes::auth::totp_confirm,
         routes::auth::mfa_verify, routes::auth::recovery_codes,
+        routes::device::request, routes::device::token, routes::device::describe,
+        routes::device::decide, routes::signins::list, routes::signins::revoke,
         routes::users::reset_password, routes::users::reset_mfa,
         routes::users::list_users, routes::users::create_user, routes::users::grant_servers,
         routes::users::update_user, routes::groups::add_run_as, routes::servers::run_as_choices,
@@ -76,6 +78,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/setup"),
     ("POST", "/api/setup"),
     ("POST", "/api/auth/login"),
+    ("POST", "/api/auth/device"),
+    ("POST", "/api/auth/device/token"),
     ("POST", "/api/agents/register"),
     ("POST", "/api/share/join"),
 ];
@@ -84,6 +88,7 @@ const PUBLIC: &[(&str, &str)] = &[
 const THROTTLED: &[(&str, &str)] = &[
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/mfa/verify"),
+    ("POST", "/api/auth/device"),
     ("POST", "/api/agents/register"),
     ("POST", "/api/share/join"),
     ("POST", "/api/websh"),

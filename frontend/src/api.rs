@@ -24,6 +24,7 @@ use serde::Serialize;
 use std::cell::RefCell;
 
 pub mod acl;
+pub mod signins;
 
 thread_local! {
     /// The CSRF token of the signed-in console; sent on every state-changing request.

@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/editor") view=|| guarded(|| lazy_page(files_page, Page::Editor)) />
                     <Route path=path!("/audit") view=|| guarded(|| lazy_page(record_page, Page::Audit)) />
                     <Route path=path!("/account") view=|| guarded(|| lazy_page(people_page, Page::Account)) />
+                    <Route path=path!("/device") view=|| guarded(|| lazy_page(people_page, Page::Device)) />
                     <Route path=path!("/admin") view=|| guarded(|| lazy_page(people_page, Page::Admin)) />
                     <Route path=path!("/admin/tokens") view=|| guarded(|| lazy_page(people_page, Page::Tokens)) />
                     <Route path=path!("/admin/service-accounts") view=|| guarded(|| lazy_page(people_page, Page::ServiceAccounts)) />
@@ -95,6 +96,8 @@ enum Page {
     Admin,
     Tokens,
     ServiceAccounts,
+    /// Approving a `gate` CLI's device sign-in.
+    Device,
     /// In place of every page while the workspace requires an enrolment the person lacks.
     MfaEnrolment,
 }
@@ -156,6 +159,7 @@ fn people_page(page: Page) -> AnyView {
         Page::Admin => view! { <pages::admin::AdminPage /> }.into_any(),
         Page::Tokens => view! { <pages::tokens::TokensPage /> }.into_any(),
         Page::ServiceAccounts => view! { <pages::tokens::ServiceAccountsPage /> }.into_any(),
+        Page::Device => view! { <pages::device::DevicePage /> }.into_any(),
         Page::MfaEnrolment => view! { <pages::account::ForcedMfaEnrolment /> }.into_any(),
         _ => ().into_any(), // never: the routes pass each group only its own pages
     }
@@ -200,7 +204,13 @@ fn instead_of_page(auth: Auth, pathname: Memo<String>, search: Memo<String>) -> 
     if auth.setup_needed.get() {
         return Some(view! { <Redirect path="/setup" /> }.into_any());
     }
-    let here = format!("{}{}", pathname.get_untracked(), search.get_untracked());
+    // The router's `search` comes without its `?`: put it back, or `/device?user_code=X`
+    // would come back from sign-in as `/deviceuser_code=X`.
+    let search = search.get_untracked();
+    let here = match search.trim_start_matches('?') {
+        "" => pathname.get_untracked(),
+        query => format!("{}?{query}", pathname.get_untracked()),
+    };
     let target = format!("/login?next={}", crate::api::encode(&here));
     Some(view! { <Redirect path=target /> }.into_any())
 }

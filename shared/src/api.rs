@@ -36,7 +36,7 @@ pub struct SetupStatus {
     pub needed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -44,6 +44,12 @@ pub struct LoginRequest {
     pub password: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub otp: Option<String>,
+    /// `cli`: answer a bearer secret (`CliLoginResponse`) instead of setting a cookie.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<crate::signin::SigninClient>,
+    /// With `client: "cli"`: the name the sign-in is listed under, such as `gate on build-07`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
 }
 
 /// Result of sign-in (the cookie travels in `Set-Cookie`).
@@ -79,6 +85,19 @@ pub struct WhoAmI {
     /// shows only the enrolment, and the server refuses everything else for this sign-in.
     #[serde(default)]
     pub mfa_enrolment_required: bool,
+    /// A person, or a service account behind a service token.
+    #[serde(default)]
+    pub principal: PrincipalKind,
+}
+
+/// Who stands behind a credential.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    #[default]
+    User,
+    ServiceAccount,
 }
 
 /// `POST /api/auth/mfa/totp`: the secret to put in an authenticator app.

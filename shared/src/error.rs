@@ -40,6 +40,14 @@ pub enum ErrorCode {
     /// A root operation outside the work session's declared `sudo_commands` (a gate denial;
     /// `request_approval` asks a superuser to approve the one command instead).
     SudoCommandNotAllowed,
+    /// Device sign-in (RFC 8628): nobody has approved or denied the code yet; poll again.
+    AuthorizationPending,
+    /// Device sign-in: polled faster than `interval`; wait five seconds more between polls.
+    SlowDown,
+    /// Device sign-in: the code expired or was already used; start again.
+    ExpiredToken,
+    /// Device sign-in: the person denied it.
+    AccessDenied,
 }
 
 impl ErrorCode {
@@ -69,13 +77,23 @@ impl ErrorCode {
             ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
             ErrorCode::PasswordChangeRequired => "password_change_required",
             ErrorCode::SudoCommandNotAllowed => "sudo_command_not_allowed",
+            ErrorCode::AuthorizationPending => "authorization_pending",
+            ErrorCode::SlowDown => "slow_down",
+            ErrorCode::ExpiredToken => "expired_token",
+            ErrorCode::AccessDenied => "access_denied",
         }
     }
 
     /// The HTTP status that goes with the code.
     pub fn http_status(self) -> u16 {
         match self {
-            ErrorCode::BadRequest | ErrorCode::ValidationError => 400,
+            // RFC 8628 answers a device-code poll that has no token yet with 400.
+            ErrorCode::BadRequest
+            | ErrorCode::ValidationError
+            | ErrorCode::AuthorizationPending
+            | ErrorCode::SlowDown
+            | ErrorCode::ExpiredToken
+            | ErrorCode::AccessDenied => 400,
             ErrorCode::Unauthenticated | ErrorCode::MfaRequired | ErrorCode::MfaStepUpRequired => {
                 401
             }

@@ -15,18 +15,35 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuthMethod {
-    /// Browser or CLI sign-in with password (and TOTP): needs a work session.
+    /// Browser sign-in with password (and TOTP): needs a work session.
     Password,
-    /// `Authorization: Bearer`: bypasses work sessions, bounded by token ACLs.
+    /// A `gate` CLI sign-in (password or device sign-in, `ghs_` bearer): a person at a
+    /// terminal, so exactly as interactive as the browser: it needs a work session.
+    Cli,
+    /// A person's API token: bypasses work sessions, bounded by the token's ACLs.
     ApiToken,
+    /// A service account's token (`ghst_`): like an API token, with no person behind it.
+    ServiceToken,
 }
 
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Password => "password",
+            AuthMethod::Cli => "cli",
             AuthMethod::ApiToken => "api_token",
+            AuthMethod::ServiceToken => "service_token",
         }
+    }
+
+    /// Automation: no work session, bounded by token ACLs, never a step-up code.
+    pub fn is_token(self) -> bool {
+        matches!(self, AuthMethod::ApiToken | AuthMethod::ServiceToken)
+    }
+
+    /// A person signed in (browser or CLI): needs work sessions, may be asked for a code.
+    pub fn is_interactive(self) -> bool {
+        !self.is_token()
     }
 }
 
@@ -129,7 +146,7 @@ pub fn check(
     now: DateTime<Utc>,
 ) -> Result<(), Box<GateDenial>> {
     let required = op.needs_sudo().then_some(Scope::Sudo);
-    if principal.auth_method == AuthMethod::ApiToken {
+    if principal.auth_method.is_token() {
         return if token_allows {
             Ok(())
         } else {

@@ -46,6 +46,7 @@ pub mod scope;
 pub mod server;
 pub mod settings;
 pub mod share;
+pub mod signin;
 pub mod token;
 pub mod user;
 pub mod websh;

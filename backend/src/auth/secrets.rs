@@ -1,6 +1,7 @@
 //! Random secrets (session cookies, API tokens, agent keys) and the hashes we store instead.
 
 use data_encoding::BASE64URL_NOPAD;
+use gatehouse_shared::signin::USER_CODE_ALPHABET;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -38,4 +39,17 @@ pub fn random_password(len: usize) -> String {
     (0..len)
         .map(|_| char::from(PASSWORD_ALPHABET[rng.gen_range(0..PASSWORD_ALPHABET.len())]))
         .collect()
+}
+
+/// A device sign-in's user code, `XXXX-XXXX` from [`USER_CODE_ALPHABET`]: 20⁸ (about 34 bits),
+/// enough for a code that lives ten minutes and is only accepted from a signed-in person.
+pub fn random_user_code() -> String {
+    use rand::Rng;
+    let alphabet = USER_CODE_ALPHABET.as_bytes();
+    let mut rng = rand::rngs::OsRng;
+    let mut code: String = (0..8)
+        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
+        .collect();
+    code.insert(4, '-');
+    code
 }

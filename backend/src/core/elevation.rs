@@ -28,7 +28,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_shared::acl::command::CommandPattern;
 use gatehouse_shared::acl::words::split;
 use gatehouse_shared::audit::AuditAction;
-use gatehouse_shared::gate::{AuthMethod, GateContext, GateDenial, Operation};
+use gatehouse_shared::gate::{GateContext, GateDenial, Operation};
 use gatehouse_shared::{ErrorCode, WorkSession};
 
 /// What runs as root.
@@ -105,7 +105,7 @@ pub async fn check(
     facts: Facts<'_>,
     ask: Ask<'_>,
 ) -> Result<Result<(), Refusal>, CoreError> {
-    if !facts.op.as_root || facts.asker.principal.auth_method == AuthMethod::ApiToken {
+    if !facts.op.as_root || facts.asker.principal.auth_method.is_token() {
         return Ok(Ok(()));
     }
     let declared = facts.session.and_then(|s| declared_allows(s, &ask));

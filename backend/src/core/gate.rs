@@ -12,7 +12,7 @@ use crate::store::servers;
 use crate::time::now;
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::audit::AuditAction;
-use gatehouse_shared::gate::{self, AuthMethod, GateDenial, Operation, Principal};
+use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
 use gatehouse_shared::{Scope, TokenId, WorkSession};
 
 /// Who asks the gate: the principal it decides for, and the name the audit log shows (a guest
@@ -114,7 +114,9 @@ pub async fn check(
     note: DenialNote,
 ) -> Result<GatePass, Box<GateDenial>> {
     let token = match (asker.principal.auth_method, asker.token) {
-        (AuthMethod::ApiToken, Some(id)) => Some(token_decision(state, id, op, &run_as).await),
+        (method, Some(id)) if method.is_token() => {
+            Some(token_decision(state, id, op, &run_as).await)
+        }
         _ => None,
     };
     let token_allows = token.as_ref().is_some_and(|(d, _)| d.allowed);

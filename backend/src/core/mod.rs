@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod service_accounts;
 pub mod sessions;
 pub mod settings;
+pub mod signins;
 pub mod state;
 pub mod stepup;
 pub mod token_acl;

@@ -3,24 +3,27 @@
 
 use crate::auth::{cookie, password, secrets, totp};
 use crate::core::audit::{self, FAILURE, SUCCESS};
+use crate::core::signins;
 use crate::core::state::AppState;
 use crate::core::stepup::{self, CodeKind, StepUp};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, PeerAddr};
+use crate::store::audit::NewEvent;
 use crate::store::{logins, settings, throttle, users, work_sessions, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Duration;
 use gatehouse_shared::api::{
-    ChangePassword, LoginRequest, LoginResponse, MfaVerified, MfaVerify, OtpBody, RecoveryCodes,
-    TotpEnrollment, WhoAmI,
+    ChangePassword, LoginRequest, LoginResponse, MfaVerified, MfaVerify, OtpBody, PrincipalKind,
+    RecoveryCodes, TotpEnrollment, WhoAmI,
 };
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::AuthMethod;
+use gatehouse_shared::signin::{CliLoginResponse, SigninClient};
 use gatehouse_shared::user::MAX_PASSWORD_LEN;
 use gatehouse_shared::{ErrorCode, ErrorEnvelope};
 
@@ -151,16 +154,22 @@ async fn reserve_attempt(state: &AppState, username: &str, peer: &str) -> ApiRes
     }
 }
 
-/// Sign in with password (and TOTP once enrolled); sets the session cookie.
+/// Sign in with password (and TOTP once enrolled); sets the session cookie, or with
+/// `client: "cli"` answers a `ghs_` bearer secret for the `gate` CLI instead.
 #[utoipa::path(post, path = "/api/auth/login", tag = "identity", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorEnvelope),
-              (status = 429, body = ErrorEnvelope)))]
+    responses((status = 200, body = LoginResponse,
+               description = "A browser sign-in; with `client: \"cli\"` the body is a CliLoginResponse"),
+              (status = 401, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn login(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     let username = req.username.trim().to_owned();
+    let cli_name = match req.client {
+        Some(SigninClient::Cli) => Some(signins::client_name(req.client_name.as_deref())?),
+        _ => None,
+    };
     // The attempt counts as a failure until it succeeds.
     let reserved = reserve_attempt(&state, &username, &peer.to_string()).await?;
     let row = users::by_username(&state.db, state.workspace, &username).await?;
@@ -224,11 +233,40 @@ pub async fn login(
         }
         mfa_verified_at = Some(now);
     }
+    let now = now();
+    let peer = peer.to_string();
+    let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
+    if let Some(name) = cli_name {
+        // Headless `gate login --password`: a bearer secret in the answer, no cookie.
+        let issued = signins::issue_cli_signin(
+            &state,
+            &mut tx,
+            user.id,
+            Some(&name),
+            &peer,
+            mfa_verified_at,
+        )
+        .await?;
+        tx.commit(login_event(
+            &user.username,
+            &peer,
+            mfa_verified_at.is_some(),
+            Some(&name),
+        ))
+        .await?;
+        signed_in(&state, &reserved, &username).await?;
+        let must_change_password = user.must_change_password;
+        return Ok(Json(CliLoginResponse {
+            user,
+            access_token: issued.secret,
+            expires_at: issued.expires_at,
+            must_change_password,
+        })
+        .into_response());
+    }
     let token = secrets::random_secret();
     let csrf_token = secrets::random_secret();
-    let now = now();
     let ttl = state.config.login_ttl_secs;
-    let mut tx = WriteTx::begin(&state.db, state.workspace, now).await?;
     logins::insert(
         &mut tx,
         state.workspace,
@@ -238,20 +276,21 @@ pub async fn login(
             csrf_token: &csrf_token,
             expires_at: now + Duration::seconds(ttl),
             mfa_verified_at,
+            client: SigninClient::Browser,
+            client_name: None,
+            address: &peer,
         },
         now,
     )
     .await?;
-    tx.commit(
-        audit::event(AuditAction::AuthLogin, SUCCESS)
-            .actor(&user.username)
-            .details(
-                serde_json::json!({"peer": peer.to_string(), "mfa": mfa_verified_at.is_some()}),
-            ),
-    )
+    tx.commit(login_event(
+        &user.username,
+        &peer,
+        mfa_verified_at.is_some(),
+        None,
+    ))
     .await?;
-    throttle::release(&state.db, state.workspace, &reserved).await?;
-    throttle::clear(&state.db, state.workspace, &format!("user:{username}")).await?;
+    signed_in(&state, &reserved, &username).await?;
     let mut headers = HeaderMap::new();
     if let Some(value) = cookie::set_cookie(&token, ttl, state.config.secure_cookies) {
         headers.insert(header::SET_COOKIE, value);
@@ -264,7 +303,26 @@ pub async fn login(
             csrf_token,
             must_change_password,
         }),
-    ))
+    )
+        .into_response())
+}
+
+fn login_event(username: &str, peer: &str, mfa: bool, cli_name: Option<&str>) -> NewEvent {
+    let mut details = serde_json::json!({"peer": peer, "mfa": mfa});
+    if let Some(name) = cli_name {
+        details["client"] = "cli".into();
+        details["client_name"] = name.into();
+    }
+    audit::event(AuditAction::AuthLogin, SUCCESS)
+        .actor(username)
+        .details(details)
+}
+
+/// A right password and code: the attempt no longer counts, nor do the account's failures.
+async fn signed_in(state: &AppState, reserved: &[i64], username: &str) -> ApiResult<()> {
+    throttle::release(&state.db, state.workspace, reserved).await?;
+    throttle::clear(&state.db, state.workspace, &format!("user:{username}")).await?;
+    Ok(())
 }
 
 /// Sign out: forgets the sign-in and clears the cookie.
@@ -296,7 +354,7 @@ pub async fn whoami(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
         None => None,
     };
     let user = row.to_user()?;
-    let mfa_enrolment_required = auth.method == AuthMethod::Password
+    let mfa_enrolment_required = auth.method.is_interactive()
         && !user.mfa_enabled
         && settings::get(&state.db, state.workspace)
             .await?
@@ -307,9 +365,18 @@ pub async fn whoami(State(state): State<AppState>, auth: AuthUser) -> ApiResult<
         mfa_verified_at: auth.login.as_ref().and_then(|l| l.mfa_verified_at),
         user,
         auth_method: auth.method,
-        work_session_required: auth.method == AuthMethod::Password,
+        work_session_required: auth.method.is_interactive(),
         active_work_session: active,
-        csrf_token: auth.login.map(|l| l.csrf_token),
+        // A bearer sign-in needs no CSRF token: only the browser's cookie is sent on its own.
+        csrf_token: auth
+            .login
+            .filter(|_| auth.method == AuthMethod::Password)
+            .map(|l| l.csrf_token),
+        principal: if row.is_service() {
+            PrincipalKind::ServiceAccount
+        } else {
+            PrincipalKind::User
+        },
     }))
 }
 

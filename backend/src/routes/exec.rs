@@ -73,7 +73,7 @@ pub async fn run_exec(
         ));
     }
     let env: Vec<(String, String)> = req.env.clone().unwrap_or_default().into_iter().collect();
-    if auth.method == AuthMethod::ApiToken && !env.is_empty() {
+    if auth.method.is_token() && !env.is_empty() {
         return Err(ApiError::validation(
             "env",
             "an API token cannot pass environment variables",
@@ -420,7 +420,7 @@ fn program_of(req: &ExecRequest, method: AuthMethod) -> ApiResult<Asked> {
                     format!("1 to {MAX_COMMAND_LEN} bytes (or give argv)"),
                 ));
             }
-            if method != AuthMethod::ApiToken {
+            if method.is_interactive() {
                 return Ok(Asked::Shell(command.to_owned()));
             }
             Ok(match words::split(command) {

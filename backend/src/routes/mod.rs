@@ -5,6 +5,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod device;
 pub mod events;
 pub mod exec;
 pub mod files;
@@ -15,6 +16,7 @@ pub mod servers;
 pub mod service_accounts;
 pub mod settings;
 pub mod setup;
+pub mod signins;
 pub mod token_acl;
 pub mod tokens;
 pub mod users;
@@ -32,6 +34,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(setup::router())
         .merge(auth::router())
+        .merge(device::router())
+        .merge(signins::router())
         .merge(users::router())
         .merge(groups::router())
         .merge(tokens::router())

@@ -19,7 +19,6 @@ use gatehouse_shared::acl::api::{
 };
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::audit::AuditAction;
-use gatehouse_shared::gate::AuthMethod;
 use gatehouse_shared::{ErrorEnvelope, Role, TokenId};
 use uuid::Uuid;
 
@@ -59,7 +58,7 @@ fn changer(auth: &AuthUser) -> Changer<'_> {
     Changer {
         by: auth.by(),
         superuser: auth.role == Role::Superuser,
-        interactive: auth.method != AuthMethod::ApiToken,
+        interactive: auth.method.is_interactive(),
     }
 }
 

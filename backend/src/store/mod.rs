@@ -17,6 +17,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod command_approvals;
+pub mod devices;
 pub mod exec;
 pub mod groups;
 pub mod logins;

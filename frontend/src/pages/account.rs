@@ -1,5 +1,6 @@
 //! The signed-in user's own account: who they are, their password (and the forced change
-//! after a staff reset), TOTP enrolment, recovery codes and their API tokens.
+//! after a staff reset), TOTP enrolment, recovery codes, where they are signed in and their API
+//! tokens.
 
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
@@ -25,6 +26,7 @@ pub fn AccountPage() -> impl IntoView {
             <PasswordSection />
             <MfaSection />
             <RecoveryCodesSection />
+            <crate::pages::signins::SigninsSection />
             <TokensSection />
         </div>
     }
@@ -56,7 +58,9 @@ fn Profile() -> impl IntoView {
                 <dd>
                     {fact(|m| match m.auth_method {
                         AuthMethod::Password => "password".to_owned(),
+                        AuthMethod::Cli => "the gate command line".to_owned(),
                         AuthMethod::ApiToken => "an API token".to_owned(),
+                        AuthMethod::ServiceToken => "a service account's token".to_owned(),
                     })}
                 </dd>
                 <dt>"Member since"</dt>

@@ -54,6 +54,7 @@ pub fn LoginPage() -> impl IntoView {
             otp: needs_otp
                 .get_untracked()
                 .then(|| otp.get_untracked().trim().to_owned()),
+            ..Default::default()
         };
         spawn_local(async move {
             match api::login(&request).await {

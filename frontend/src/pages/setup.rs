@@ -54,7 +54,7 @@ pub fn SetupPage() -> impl IntoView {
             let login = LoginRequest {
                 username: body.username.clone(),
                 password: body.password.clone(),
-                otp: None,
+                ..Default::default()
             };
             let result = match api::setup(&body).await {
                 Ok(_) => api::login(&login).await.map(|_| ()),

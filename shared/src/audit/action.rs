@@ -39,6 +39,14 @@ audit_actions! {
     SetupFirstSuperuser => "setup.first_superuser",
     AuthLogin => "auth.login",
     AuthLogout => "auth.logout",
+    /// A `gate` CLI asked to sign in through the console (device sign-in).
+    AuthDeviceRequested => "auth.device_requested",
+    /// A person approved a device sign-in in the console.
+    AuthDeviceApproved => "auth.device_approved",
+    /// A person denied a device sign-in in the console.
+    AuthDeviceDenied => "auth.device_denied",
+    /// A person ended one of their own sign-ins from the list.
+    AuthSigninRevoked => "auth.signin_revoked",
     AuthPasswordChanged => "auth.password_changed",
     /// A sign-in's one-time code was missing, wrong or reused.
     AuthMfa => "auth.mfa",

@@ -8,6 +8,7 @@ mod console_accounts;
 mod console_approvals;
 mod console_auth;
 mod console_command_approval;
+mod console_device;
 mod console_exec;
 mod console_files;
 mod console_flow;

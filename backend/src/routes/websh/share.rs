@@ -11,7 +11,7 @@ use crate::extract::{ApiJsonOrDefault, ApiPath, AuthUser};
 use crate::store::{shares, WriteTx};
 use crate::time::now;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use gatehouse_shared::agent_link::ChannelId;
@@ -53,21 +53,6 @@ pub fn managed_terminal(
         .filter(|t| t.owner == auth.id || (staff_too && auth.role.is_staff_or_above()))
         .filter(|t| t.is_live())
         .ok_or_else(|| ApiError::not_found("live terminal"))
-}
-
-/// `scheme://host` of this server as the caller reached it.
-fn own_origin(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    let scheme = if state.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
 }
 
 /// Share a live terminal: read-only unless asked otherwise, for 5 minutes to 3 hours (default
@@ -138,7 +123,10 @@ pub async fn create_share(
         StatusCode::CREATED,
         Json(ShareCreated {
             id: share_id,
-            url: format!("{}/join#{secret}", own_origin(&state, &headers)),
+            url: format!(
+                "{}/join#{secret}",
+                crate::extract::own_origin(&state, &headers)
+            ),
             password,
             read_only: req.read_only,
             expires_at,
