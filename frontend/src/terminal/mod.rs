@@ -1,14 +1,15 @@
 //! The browser terminal: xterm.js bindings, the websh stream client, the panels of live
 //! terminals (owner tabs, watch tabs, the guest page), participants, and asciicast playback.
 //!
-//! `flow`, `source` and `asciicast` hold the protocol and file-format logic without browser
-//! types, so their tests run natively; the other modules wire them to xterm, WebSockets and
+//! `source` and `asciicast` hold the protocol and file-format logic without browser types, so
+//! their tests run natively (the stream's offsets, acknowledgements and close codes are
+//! `gatehouse_shared::websh::flow`, which the CLI runs too); the other modules wire them to xterm, WebSockets and
 //! Leptos.
 
 pub mod asciicast;
 pub mod banner;
 pub mod body;
-pub mod flow;
+pub use gatehouse_shared::websh::flow;
 pub mod key_row;
 pub mod keys;
 pub mod pane;

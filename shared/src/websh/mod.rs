@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod flow;
+
 /// Client → server control.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]

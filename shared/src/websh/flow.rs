@@ -1,8 +1,8 @@
-//! The websh stream's bookkeeping, free of browser types so it is unit-tested natively: which
-//! output bytes are new, when to acknowledge them, what a close code means and how long to wait
-//! before reconnecting.
+//! A websh client's bookkeeping, shared by the console and the `gate` CLI so both resume, pace
+//! and read close codes the same way: which output bytes are new, when to acknowledge them, what
+//! a close code means and how long to wait before reconnecting.
 
-use gatehouse_shared::websh::{close, EndReason};
+use super::{close, EndReason};
 
 /// Acknowledge at least this often while xterm still has writes queued, so the gateway's
 /// 256 KiB window never runs dry while the browser catches up.
