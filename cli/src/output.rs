@@ -24,9 +24,10 @@ impl Output {
         }
     }
 
-    /// A progress message or notice (stderr; not with `-q`).
+    /// A progress message or notice (stderr; not with `-q`, nor under `--output json`, where
+    /// stderr carries only the error object).
     pub fn info(&self, message: &str) {
-        if !self.quiet {
+        if !self.quiet && !self.json {
             eprintln!("{}", sanitize(message));
         }
     }

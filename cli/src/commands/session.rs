@@ -76,6 +76,9 @@ pub async fn run(ctx: &Context, cmd: SessionCommand) -> Result<i32, CliError> {
             Ok(0)
         }
         SessionCommand::Use { id, unset } => {
+            if matches!(creds, Credentials::Environment { .. }) {
+                return Err(nothing_stored());
+            }
             let chosen = match id {
                 Some(id) if !unset => Some(client.work_session(id).await?.id),
                 _ => None,
@@ -294,12 +297,18 @@ async fn resolve(
         .ok_or_else(|| CliError::usage("which work session? name its id (none is selected)"))
 }
 
+/// Under `GATE_URL`/`GATE_TOKEN` nothing is written, so a selection cannot be stored.
+fn nothing_stored() -> CliError {
+    CliError::usage(
+        "credentials come from GATE_URL/GATE_TOKEN, so nothing is stored: \
+         set GATE_WORK_SESSION (or pass --work-session) instead",
+    )
+}
+
 /// Stores (or clears) the profile's selected session.
 fn select(ctx: &Context, creds: &Credentials, id: Option<WorkSessionId>) -> Result<(), CliError> {
     let Credentials::Profile { path, .. } = creds else {
-        return Err(CliError::usage(
-            "credentials come from GATE_URL/GATE_TOKEN, so nothing is stored: set GATE_WORK_SESSION (or pass --work-session) instead",
-        ));
+        return Err(nothing_stored());
     };
     let (_, mut config) = ctx.load_config()?;
     let profile = config
