@@ -164,7 +164,7 @@ pub async fn elevate(
                  then try again",
             );
             envelope.next_actions = vec![
-                "gate mfa verify".to_owned(),
+                gatehouse_shared::next_action::verify_mfa(),
                 "POST /api/auth/mfa/verify".to_owned(),
             ];
             ApiError(Box::new(envelope))

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
     info(title = "Gatehouse API", description = "Privileged access through approved, scoped, time-bound work sessions."),
     paths(
         routes::setup::setup, routes::setup::setup_status, routes::events::events,
+        routes::version::version,
         routes::auth::login, routes::auth::logout, routes::auth::whoami,
         routes::auth::totp_enroll, routes::auth::totp_confirm,
         routes::auth::mfa_verify, routes::auth::recovery_codes,
@@ -76,6 +77,7 @@ pub struct ApiDoc;
 /// Operations anyone may call without signing in.
 const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/setup"),
+    ("GET", "/api/version"),
     ("POST", "/api/setup"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/device"),

@@ -605,3 +605,19 @@ async fn failed_agent_registrations_are_throttled_per_peer() {
     .await
     .expect(201);
 }
+
+#[tokio::test]
+async fn the_version_is_public_and_names_the_api() {
+    let app = TestApp::new().await;
+    let version = app
+        .get("/api/version", &Caller::default())
+        .await
+        .expect(200);
+    assert_eq!(version["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(version["api"], gatehouse_shared::api::API_VERSION);
+    let spec = app
+        .get("/api/openapi.json", &Caller::default())
+        .await
+        .expect(200);
+    assert!(spec["paths"]["/api/version"]["get"].is_object());
+}

@@ -294,3 +294,17 @@ pub struct GateCheckAllowed {
     pub ok: bool,
     pub work_session: Option<WorkSession>,
 }
+
+/// The major version of the HTTP API: a client and a server of the same one understand each
+/// other (fields are added within a version, never renamed or removed).
+pub const API_VERSION: u32 = 1;
+
+/// `GET /api/version` (no sign-in needed): which release the server runs and which API it speaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VersionInfo {
+    /// The server's release (its crate version).
+    pub version: String,
+    /// The API's major version ([`API_VERSION`]).
+    pub api: u32,
+}

@@ -188,7 +188,7 @@ impl PendingApproval {
             message: message.into(),
             next_actions: vec![
                 format!("GET /api/approvals/{approval_id}"),
-                format!("gate approval describe {approval_id}"),
+                crate::next_action::describe_approval(approval_id),
             ],
         }
     }

@@ -196,10 +196,7 @@ pub fn check(
             "the selected work session belongs to someone else".into(),
             // Never name the other user: the caller may not even be allowed to see the session.
             format!("session {id} is assigned to another user"),
-            vec![
-                "gate work-session list --user me".into(),
-                create_command(op),
-            ],
+            vec![crate::next_action::list_my_sessions(), create_command(op)],
         );
     }
     match session.usable_at(now) {
@@ -217,9 +214,9 @@ pub fn check(
         }
         Err(Unusable::NotActiveYet) => {
             let next = if session.status == Status::Pending {
-                format!("gate work-session show {id}  # waiting for approval")
+                crate::next_action::describe_session(id)
             } else {
-                format!("gate work-session activate {id}")
+                crate::next_action::activate_session(id)
             };
             return fail(
                 ErrorCode::WorkSessionNotActive,
@@ -290,9 +287,5 @@ fn deny(
 
 /// The CLI command that would request a session allowing `op`.
 fn create_command(op: &Operation<'_>) -> String {
-    let sudo = if op.needs_sudo() { " --scope sudo" } else { "" };
-    format!(
-        "gate work-session create --scope {}{sudo} --server {} --expires-in 1h --purpose \"<intent>\" --use",
-        op.scope, op.server
-    )
+    crate::next_action::create_session(op.scope, op.needs_sudo(), false, op.server)
 }

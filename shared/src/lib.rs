@@ -40,6 +40,7 @@ pub mod files;
 pub mod gate;
 pub mod ids;
 pub mod lifecycle;
+pub mod next_action;
 pub mod pattern;
 pub mod recording;
 pub mod scope;

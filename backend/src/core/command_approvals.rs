@@ -103,7 +103,7 @@ pub async fn request(
     );
     pending
         .next_actions
-        .push(format!("gate approval describe {id} --wait"));
+        .push(gatehouse_shared::next_action::wait_for_approval(id));
     Ok(pending)
 }
 

@@ -156,10 +156,11 @@ fn not_declared(facts: Facts<'_>, ask: &Ask<'_>) -> Box<GateDenial> {
                 .to_owned(),
         );
     }
-    next_actions.push(format!(
-        "gate work-session create --scope {} --scope sudo --server {} --sudo \"<command>\" \
-         --expires-in 1h --purpose \"<intent>\" --use",
-        facts.op.scope, facts.op.server
+    next_actions.push(gatehouse_shared::next_action::create_session(
+        facts.op.scope,
+        true,
+        true,
+        facts.op.server,
     ));
     Box::new(GateDenial {
         code: ErrorCode::SudoCommandNotAllowed,

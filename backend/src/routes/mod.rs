@@ -20,6 +20,7 @@ pub mod signins;
 pub mod token_acl;
 pub mod tokens;
 pub mod users;
+pub mod version;
 pub mod websh;
 pub mod work_sessions;
 
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(exec::router())
         .merge(files::router())
         .merge(events::router())
+        .merge(version::router())
 }
 
 /// `?limit=` clamped to 1..=500, default 50.

@@ -3,6 +3,10 @@
 
 mod agent_link_rules;
 mod agents;
+mod cli_exec;
+mod cli_login;
+mod cli_sessions;
+mod cli_tokens;
 mod console;
 mod console_accounts;
 mod console_approvals;
@@ -43,6 +47,15 @@ mod websh;
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
 use serde_json::{json, Value};
 use tempfile::TempDir;
+
+/// A new API token of the person signed in to `api`: its secret and id.
+pub async fn api_token(api: &Api, name: &str) -> (String, String) {
+    let created = api.post("/api/tokens", json!({"name": name})).await;
+    (
+        created["token"].as_str().expect("secret").to_owned(),
+        created["id"].as_str().expect("id").to_owned(),
+    )
+}
 
 /// A server with a superuser `ops` signed in and registered, connected agents.
 pub struct Fixture {
@@ -110,6 +123,28 @@ impl Fixture {
         self.api
             .post(&format!("/api/work-sessions/{id}/use"), json!({}))
             .await
+    }
+
+    /// A member `username` signed in, granted the servers matching `pattern`.
+    pub async fn member(&self, username: &str, pattern: &str) -> Api {
+        let user = self
+            .api
+            .post(
+                "/api/users",
+                json!({"username": username, "password": gatehouse_e2e::PASSWORD, "role": "member"}),
+            )
+            .await;
+        let id = user["id"].as_str().expect("user id");
+        let (status, body) = self
+            .api
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/users/{id}/servers"),
+                Some(json!({"pattern": pattern})),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        Api::login(&self.server.base, username).await
     }
 
     /// Tries to open a terminal on `server`; returns the HTTP status and body.

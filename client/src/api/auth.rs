@@ -1,0 +1,88 @@
+//! Identity: who am I, signing in from the command line (password or device flow), signing
+//! out, step-up MFA, the server's version and the live-update stream.
+
+use super::{Client, Method};
+use crate::error::ClientError;
+use crate::transport::EventStream;
+use crate::types::{CliLogin, CliSignIn, DeviceAuthorization, DeviceStart, DeviceTokenRequest};
+use gatehouse_shared::api::{MfaVerified, MfaVerify, VersionInfo, WhoAmI};
+
+impl Client {
+    /// `GET /api/auth/whoami`.
+    pub async fn whoami(&self) -> Result<WhoAmI, ClientError> {
+        self.get("/api/auth/whoami", Vec::new()).await
+    }
+
+    /// `POST /api/auth/login` with `client: "cli"`: a CLI sign-in instead of a cookie.
+    /// `mfa_required` (401) asks for the one-time code.
+    pub async fn login_cli(
+        &self,
+        username: &str,
+        password: &str,
+        otp: Option<&str>,
+    ) -> Result<CliSignIn, ClientError> {
+        let body = CliLogin {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            otp: otp.map(str::to_owned),
+            client: "cli",
+        };
+        self.post("/api/auth/login", &body).await
+    }
+
+    /// `POST /api/auth/device`: starts the device flow.
+    pub async fn device_start(
+        &self,
+        client_name: &str,
+    ) -> Result<DeviceAuthorization, ClientError> {
+        let body = DeviceStart {
+            client_name: client_name.to_owned(),
+        };
+        self.post("/api/auth/device", &body).await
+    }
+
+    /// `POST /api/auth/device/token`: one poll; `authorization_pending`, `slow_down`,
+    /// `expired_token` and `access_denied` come back as [`ClientError::Api`].
+    pub async fn device_token(&self, device_code: &str) -> Result<CliSignIn, ClientError> {
+        let body = DeviceTokenRequest {
+            device_code: device_code.to_owned(),
+        };
+        self.post("/api/auth/device/token", &body).await
+    }
+
+    /// `POST /api/auth/logout`: ends this sign-in.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.post_empty("/api/auth/logout", &serde_json::json!({}))
+            .await
+    }
+
+    /// `GET /api/auth/signins`: the caller's browser and CLI sign-ins, as the server shows them.
+    pub async fn signins(&self) -> Result<serde_json::Value, ClientError> {
+        self.get("/api/auth/signins", Vec::new()).await
+    }
+
+    /// `DELETE /api/auth/signins/{id}`: ends one sign-in.
+    pub async fn revoke_signin(&self, id: &str) -> Result<(), ClientError> {
+        self.delete(&format!("/api/auth/signins/{id}")).await
+    }
+
+    /// `POST /api/auth/mfa/verify`: proves a one-time code on this sign-in (step-up).
+    pub async fn mfa_verify(&self, otp: &str) -> Result<MfaVerified, ClientError> {
+        let body = MfaVerify {
+            otp: otp.to_owned(),
+        };
+        self.post("/api/auth/mfa/verify", &body).await
+    }
+
+    /// `GET /api/version` (no sign-in needed).
+    pub async fn version(&self) -> Result<VersionInfo, ClientError> {
+        self.get("/api/version", Vec::new()).await
+    }
+
+    /// `GET /api/events`: "work sessions changed" pushes, to refetch on.
+    pub async fn events(&self) -> Result<EventStream, ClientError> {
+        self.transport
+            .stream(self.request(Method::Get, "/api/events"))
+            .await
+    }
+}

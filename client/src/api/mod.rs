@@ -1,0 +1,172 @@
+//! [`Client`]: one method per endpoint, typed over the `gatehouse-shared` models. This module
+//! holds the plumbing (auth headers, the error envelope, JSON); the endpoints are grouped by
+//! concept in its submodules.
+
+mod auth;
+pub mod ops;
+pub mod sessions;
+mod tokens;
+
+use crate::error::{ApiError, ClientError};
+use crate::transport::{Method, Request, Response, Transport};
+use gatehouse_shared::approval::PendingApproval;
+use gatehouse_shared::WorkSessionId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// What a client needs to know to talk to one server.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfig {
+    /// The server's base URL, such as `https://gate.example.com`.
+    pub base_url: String,
+    /// A bearer secret: an API token (`gh_`, `ghst_`) or a CLI sign-in (`ghs_`).
+    pub credential: Option<String>,
+    /// The work session gated calls use (`X-Work-Session`); else the sign-in's active one.
+    pub work_session: Option<WorkSessionId>,
+    /// A PEM CA file's contents to trust besides the usual roots (a self-signed server).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Sent as `User-Agent`.
+    pub user_agent: String,
+}
+
+/// An answer that may instead be a request waiting for a human (`202 pending_approval`).
+#[derive(Debug, Clone)]
+pub enum Accepted<T> {
+    Done(T),
+    Pending(PendingApproval),
+}
+
+/// A client of one server as one principal.
+#[derive(Debug, Clone)]
+pub struct Client {
+    transport: Transport,
+    credential: Option<String>,
+    work_session: Option<WorkSessionId>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let agent = if config.user_agent.is_empty() {
+            concat!("gatehouse-client/", env!("CARGO_PKG_VERSION")).to_owned()
+        } else {
+            config.user_agent
+        };
+        Ok(Client {
+            transport: Transport::new(&config.base_url, config.ca_pem.as_deref(), &agent)?,
+            credential: config.credential,
+            work_session: config.work_session,
+        })
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.transport.base()
+    }
+
+    /// The work session gated calls name, if any.
+    pub fn selected_work_session(&self) -> Option<WorkSessionId> {
+        self.work_session
+    }
+
+    fn request(&self, method: Method, path: &str) -> Request {
+        let mut req = Request::new(method, path);
+        if let Some(secret) = &self.credential {
+            req.headers
+                .push(("authorization", format!("Bearer {secret}")));
+        }
+        if let Some(ws) = self.work_session {
+            req.headers.push(("x-work-session", ws.to_string()));
+        }
+        req
+    }
+
+    async fn send(&self, req: Request) -> Result<Response, ClientError> {
+        let r = self.transport.send(req).await?;
+        if (200..300).contains(&r.status) {
+            Ok(r)
+        } else {
+            Err(ClientError::Api(Box::new(ApiError::from_response(
+                r.status,
+                r.retry_after,
+                &r.body,
+            ))))
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(&self, req: Request) -> Result<T, ClientError> {
+        decode(&self.send(req).await?.body)
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Vec<(String, String)>,
+    ) -> Result<T, ClientError> {
+        let mut req = self.request(Method::Get, path);
+        req.query = query;
+        self.call(req).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.call(self.with_body(Method::Post, path, body)?).await
+    }
+
+    /// A POST that may answer `202 pending_approval` instead of its result.
+    async fn post_accepted<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: Vec<(String, String)>,
+        body: &B,
+    ) -> Result<Accepted<T>, ClientError> {
+        let mut req = self.with_body(Method::Post, path, body)?;
+        req.query = query;
+        let r = self.send(req).await?;
+        if r.status == 202 {
+            let value: serde_json::Value = decode(&r.body)?;
+            if value.get("status").and_then(|s| s.as_str()) == Some("pending_approval") {
+                return Ok(Accepted::Pending(decode(&r.body)?));
+            }
+        }
+        Ok(Accepted::Done(decode(&r.body)?))
+    }
+
+    /// A call whose answer carries nothing to read (204).
+    async fn post_empty<B: Serialize>(&self, path: &str, body: &B) -> Result<(), ClientError> {
+        self.send(self.with_body(Method::Post, path, body)?)
+            .await
+            .map(drop)
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), ClientError> {
+        self.send(self.request(Method::Delete, path))
+            .await
+            .map(drop)
+    }
+
+    fn with_body<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<Request, ClientError> {
+        let mut req = self.request(method, path);
+        req.body = Some(serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?);
+        Ok(req)
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// Query pairs from optional values: absent ones are left out.
+fn query(pairs: &[(&str, Option<String>)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.clone().map(|v| ((*k).to_owned(), v)))
+        .collect()
+}

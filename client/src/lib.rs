@@ -1,0 +1,14 @@
+//! `gatehouse-client`: a typed client of the Gatehouse HTTP API over the `gatehouse-shared` wire
+//! types, one method per endpoint, with the error envelope as a typed [`ClientError`].
+//!
+//! Only [`transport`] knows how bytes travel (reqwest natively); the endpoint methods in [`api`]
+//! build requests and read answers, so another transport (fetch on wasm) can reuse them.
+
+pub mod api;
+pub mod error;
+pub mod exit;
+pub mod transport;
+pub mod types;
+
+pub use api::{Accepted, Client, ClientConfig};
+pub use error::{ApiError, ClientError};
