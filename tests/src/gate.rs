@@ -112,6 +112,33 @@ impl Gate {
         finish(self.command(args).spawn().expect("start gate")).await
     }
 
+    /// Runs `gate ARGS…` with `input` on its standard input (a pipe, not a terminal).
+    pub async fn run_input(&self, args: &[&str], input: &str) -> Run {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped());
+        let mut child = cmd.spawn().expect("start gate");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(input.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(stdin);
+        finish(child).await
+    }
+
+    /// Signs in to `base` as `username` with a password read from standard input (`client:
+    /// "cli"`): an interactive sign-in that needs work sessions, like the browser's.
+    pub async fn login_password(&self, base: &str, username: &str, password: &str) {
+        let run = self
+            .run_input(
+                &["login", base, "--password", "--username", username],
+                &format!("{password}\n"),
+            )
+            .await;
+        assert_eq!(run.code, 0, "gate login --password: {run:?}");
+    }
+
     /// Runs with extra variables for this run only.
     pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = self.command(args);

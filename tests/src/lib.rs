@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 pub mod browser;
 pub mod files;
 pub mod gate;
+pub mod pty;
 pub mod terminal;
 
 pub const PASSWORD: &str = "correct horse battery staple";

@@ -4,10 +4,12 @@
 mod access;
 mod ops;
 mod session;
+mod websh;
 
 pub use access::{AclAction, AclKind, LoginArgs, MfaCommand, TokenCommand};
 pub use ops::{AuditArgs, AuditCommand, ExecArgs, ServerCommand};
 pub use session::{ApprovalCommand, CreateArgs, SessionCommand};
+pub use websh::{WebshArgs, WebshCommand};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gatehouse_shared::WorkSessionId;
@@ -77,6 +79,8 @@ pub enum Command {
     Mfa(MfaCommand),
     /// Run a command on one or more servers.
     Exec(ExecArgs),
+    /// A terminal on a server (raw mode, resizes, `~.` after Enter leaves), or a shared one.
+    Websh(WebshArgs),
     /// Servers you can reach.
     #[command(subcommand)]
     Server(ServerCommand),

@@ -137,7 +137,7 @@ fn split_words(mut words: Vec<String>, all: bool) -> (Option<String>, Vec<String
 }
 
 /// `[USER@]SERVER[,SERVER…]`.
-fn parse_target(target: &str) -> Result<(Option<String>, Vec<String>), CliError> {
+pub(super) fn parse_target(target: &str) -> Result<(Option<String>, Vec<String>), CliError> {
     let (user, list) = match target.split_once('@') {
         Some((user, list)) if !user.is_empty() => (Some(user.to_owned()), list),
         Some(_) => return Err(CliError::usage(format!("{target:?}: empty user before @"))),

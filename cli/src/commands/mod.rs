@@ -12,6 +12,7 @@ mod server;
 mod session;
 mod token;
 mod version;
+mod websh;
 mod whoami;
 
 use crate::args::{Cli, Command, MfaCommand};
@@ -28,6 +29,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32, CliError> {
         Command::Approval(cmd) => approval::run(ctx, cmd).await,
         Command::Mfa(MfaCommand::Verify { otp }) => whoami::mfa_verify(ctx, otp).await,
         Command::Exec(args) => exec::run(ctx, args).await,
+        Command::Websh(args) => websh::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(args) => audit::run(ctx, args).await,

@@ -6,6 +6,7 @@ mod auth;
 pub mod ops;
 pub mod sessions;
 mod tokens;
+mod websh;
 
 use crate::error::{ApiError, ClientError};
 use crate::transport::{Method, Request, Response, Transport};
@@ -61,6 +62,15 @@ impl Client {
     /// The server's base URL.
     pub fn base_url(&self) -> &str {
         self.transport.base()
+    }
+
+    /// Opens the WebSocket at `path` (a `ws_path` the API answered) with this client's
+    /// credential.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn websocket(&self, path: &str) -> Result<crate::transport::ws::Socket, ClientError> {
+        self.transport
+            .websocket(path, self.credential.as_deref())
+            .await
     }
 
     /// The work session gated calls name, if any.

@@ -5,6 +5,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 mod sse;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod ws;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{EventStream, Transport};

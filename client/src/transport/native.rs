@@ -14,6 +14,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Transport {
     http: reqwest::Client,
     base: String,
+    /// The CA file's contents, for the WebSocket streams' own TLS set-up.
+    ca_pem: Option<Vec<u8>>,
 }
 
 impl Transport {
@@ -44,12 +46,26 @@ impl Transport {
         let http = builder
             .build()
             .map_err(|e| ClientError::Config(format!("cannot set up HTTP: {e}")))?;
-        Ok(Transport { http, base })
+        Ok(Transport {
+            http,
+            base,
+            ca_pem: ca_pem.map(<[u8]>::to_vec),
+        })
     }
 
     /// The server's base URL.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// Opens the WebSocket at `path` (such as `/ws/websh/{id}?resume_from=0`) as `credential`.
+    pub async fn websocket(
+        &self,
+        path: &str,
+        credential: Option<&str>,
+    ) -> Result<super::ws::Socket, ClientError> {
+        let tls = super::ws::tls_config(self.ca_pem.as_deref())?;
+        super::ws::connect(&super::ws::ws_url(&self.base, path), credential, tls).await
     }
 
     fn builder(&self, req: &Request) -> reqwest::RequestBuilder {

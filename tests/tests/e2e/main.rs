@@ -7,6 +7,7 @@ mod cli_exec;
 mod cli_login;
 mod cli_sessions;
 mod cli_tokens;
+mod cli_websh;
 mod console;
 mod console_accounts;
 mod console_approvals;

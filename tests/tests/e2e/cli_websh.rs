@@ -1,0 +1,113 @@
+//! `gate websh` in a real pseudo-terminal against a real agent, signed in with a password as a
+//! person (so inside a work session): keys echo, a resize reaches the remote shell, the shell's
+//! exit status is gate's, `~.` after Enter leaves at once (255, as ssh), and a gateway restart
+//! mid-session is ridden out with no byte lost or repeated.
+
+use crate::Fixture;
+use gatehouse_e2e::gate::Gate;
+use gatehouse_e2e::pty::PtyGate;
+use gatehouse_e2e::{free_port, shell_user, wait_connected, Server, PASSWORD};
+
+/// `ops` signed in to a `gate` by password, with a websh session on web-01 in use.
+async fn signed_in(fx: &Fixture) -> Gate {
+    let gate = Gate::new();
+    gate.login_password(&fx.server.base, "ops", PASSWORD).await;
+    let args = "--json work-session create --purpose websh --scope websh --server web-01 \
+                --expires-in 1h --use";
+    let created = gate.run(&args.split_whitespace().collect::<Vec<_>>()).await;
+    assert_eq!(created.code, 0, "{created:?}");
+    let id = created.json()["id"].as_str().expect("id").to_owned();
+    // A superuser's own request is approved as made; it starts when activated.
+    let active = gate.run(&["work-session", "activate", &id]).await;
+    assert_eq!(active.code, 0, "{active:?}");
+    gate
+}
+
+/// The target: the test shell account when running as root.
+fn target() -> String {
+    match shell_user() {
+        Some(user) => format!("{user}@web-01"),
+        None => "web-01".to_owned(),
+    }
+}
+
+/// `gate websh` in a `cols`×`rows` pseudo-terminal, once the remote shell has drawn its prompt.
+async fn websh(gate: &Gate, cols: u16, rows: u16) -> PtyGate {
+    let term = PtyGate::spawn(gate.home.path(), &["websh", &target()], &[], cols, rows);
+    term.wait_after("after Enter leaves it").await;
+    term
+}
+
+#[tokio::test]
+async fn websh_in_a_pty_echoes_resizes_and_exits_with_the_shell_status() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = signed_in(&fx).await;
+    let mut term = websh(&gate, 80, 24).await;
+    term.type_keys("echo hi-$((40+2))\r").await;
+    term.wait_for("hi-42").await;
+    // The size at start, then a resize, as the remote shell sees them.
+    term.type_keys("stty size\r").await;
+    term.wait_for("24 80").await;
+    term.resize(100, 30);
+    // The new size travels as SIGWINCH to gate, a message to the gateway, a resize of the remote
+    // terminal: ask again until the remote shell answers with it.
+    for asked in 1.. {
+        let stale = term.count("24 80");
+        term.type_keys("stty size\r").await;
+        term.wait_until("an answer to stty size", |text| {
+            text.matches("24 80").count() > stale || text.contains("30 100")
+        })
+        .await;
+        if term.text().contains("30 100") {
+            break;
+        }
+        assert!(asked < 100, "the resize never arrived: {}", term.text());
+    }
+    term.type_keys("exit 7\r").await;
+    assert_eq!(term.wait_exit().await, 7, "{}", term.text());
+}
+
+#[tokio::test]
+async fn websh_escape_leaves_at_once_and_a_tilde_elsewhere_is_typed() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = signed_in(&fx).await;
+    let mut term = websh(&gate, 80, 24).await;
+    // A tilde inside a line is typed; `~~` sends one; neither leaves.
+    term.type_keys("echo a~b; echo ~~c\r").await;
+    term.wait_for("a~b").await;
+    term.wait_for("~~c").await;
+    term.type_keys("~.").await;
+    let code = term.wait_exit().await;
+    assert_eq!(code, 255, "{}", term.text());
+    assert!(term.text().contains("left the terminal"), "{}", term.text());
+}
+
+#[tokio::test]
+async fn websh_rides_out_a_gateway_restart_with_no_byte_lost_or_repeated() {
+    let fx = Fixture::start_on(&["web-01"], free_port()).await;
+    let gate = signed_in(&fx).await;
+    let mut term = websh(&gate, 80, 24).await;
+    term.type_keys("export MARK=kept-$((40+2)); echo set-$MARK\r")
+        .await;
+    term.wait_for("set-kept-42").await;
+
+    let Fixture {
+        server,
+        api,
+        dir,
+        agents,
+    } = fx;
+    let port = server.port();
+    server.kill();
+    let server = Server::start(dir.path(), port);
+    wait_connected(&api, "web-01", true).await;
+
+    // gate reconnects by itself and resumes where it was: the shell kept its state, and what
+    // was drawn before the restart is not drawn again.
+    term.type_keys("echo again-$MARK\r").await;
+    term.wait_for("again-kept-42").await;
+    assert_eq!(term.count("set-kept-42"), 1, "{}", term.text());
+    term.type_keys("exit\r").await;
+    assert_eq!(term.wait_exit().await, 0, "{}", term.text());
+    drop((server, agents, dir));
+}
