@@ -7,7 +7,8 @@ use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::Gate;
 use serde_json::{json, Value};
 
-const CREATE: &[&str] = &[
+/// A work-session request on web-01 (the other tests of `gate` sign-ins reuse it).
+pub const CREATE: &[&str] = &[
     "work-session",
     "create",
     "--purpose",

@@ -3,6 +3,7 @@
 //! wrong passwords (exit 5), work sessions a sign-in needs, token rules granted by a superuser
 //! through gate, and signing out ending the sign-in on the server.
 
+use crate::cli_sessions::CREATE;
 use crate::{api_token, Fixture};
 use gatehouse_e2e::browser::{enrol_totp, totp_code, totp_step_now};
 use gatehouse_e2e::gate::Gate;
@@ -109,21 +110,7 @@ async fn a_password_sign_in_asks_for_the_code_needs_sessions_and_logout_ends_it(
         .unwrap()
         .starts_with("gate work-session create"));
     // A superuser's own request is approved at once; --use makes it this sign-in's session.
-    let created = gate
-        .run(&[
-            "work-session",
-            "create",
-            "--purpose",
-            "check",
-            "--scope",
-            "command",
-            "--server",
-            "web-01",
-            "--expires-in",
-            "1h",
-            "--use",
-        ])
-        .await;
+    let created = gate.run(&[CREATE, &["--use"]].concat()).await;
     assert_eq!(created.code, 0, "{created:?}");
     let ran = gate.run(&exec[1..]).await;
     assert_eq!(ran.code, 0, "{ran:?}");
