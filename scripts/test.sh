@@ -15,8 +15,8 @@ cargo fmt --all -- --check
 step "clippy (native, all targets)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "clippy (wasm32: shared and the console)"
-cargo clippy -p gatehouse-shared -p gatehouse-frontend --target wasm32-unknown-unknown --locked -- -D warnings
+step "clippy (wasm32: shared, the client crate and the console)"
+cargo clippy -p gatehouse-shared -p gatehouse-client -p gatehouse-frontend --target wasm32-unknown-unknown --locked -- -D warnings
 
 step "console build (trunk, then the wasm split)"
 bash scripts/build-console.sh

@@ -22,8 +22,8 @@ pub enum CredentialKind {
     Cli,
 }
 
-/// One server and how to sign in to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One server and how to sign in to it. Its `Debug` never shows the credential.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
     pub url: String,
     pub credential: String,
@@ -39,6 +39,20 @@ pub struct Profile {
     /// A PEM CA file to trust for this server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("url", &self.url)
+            .field("credential", &"<redacted>")
+            .field("kind", &self.kind)
+            .field("expires_at", &self.expires_at)
+            .field("username", &self.username)
+            .field("work_session", &self.work_session)
+            .field("ca", &self.ca)
+            .finish()
+    }
 }
 
 /// The whole file.
@@ -171,6 +185,12 @@ mod tests {
         assert_eq!(ConfigFile::load(&path).unwrap(), ConfigFile::default());
         fs::write(&path, b"{not json").unwrap();
         assert!(ConfigFile::load(&path).is_err());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_credential() {
+        let text = format!("{:?}", profile("ghs_very-secret"));
+        assert!(!text.contains("very-secret"), "{text}");
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub struct Context {
     pub work_session_on_command_line: bool,
 }
 
-/// Where this run's credentials come from.
-#[derive(Debug, Clone)]
+/// Where this run's credentials come from (no `Debug`: it holds the secret).
+#[derive(Clone)]
 pub enum Credentials {
     /// `GATE_URL` + `GATE_TOKEN` (+ `GATE_CA`): CI, nothing on disk.
     Environment {

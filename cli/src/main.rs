@@ -46,12 +46,24 @@ fn main() {
     };
     let code = match runtime.block_on(commands::run(&ctx, cli.command)) {
         Ok(code) => code,
-        Err(e) => {
+        Err(mut e) => {
+            suggest_signing_in(&mut e);
             out.error(&e);
             e.exit_code
         }
     };
     std::process::exit(code);
+}
+
+/// A credential the server no longer takes (expired, revoked, signed out elsewhere) is fixed by
+/// signing in again: say so when the server suggested nothing.
+fn suggest_signing_in(e: &mut CliError) {
+    let empty = e.envelope["next_actions"]
+        .as_array()
+        .is_none_or(|a| a.is_empty());
+    if e.error_code() == "unauthenticated" && empty {
+        e.envelope["next_actions"] = serde_json::json!(["gate login"]);
+    }
 }
 
 /// Parses the command line; also says whether `--work-session` came from it (not the

@@ -5,6 +5,11 @@ use crate::exit::CliError;
 use rustix::termios::{self, LocalModes, OptionalActions};
 use std::io::{BufRead, IsTerminal, Write};
 
+/// Whether a person can be asked (standard input is a terminal).
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal()
+}
+
 /// One line (without its line end), prompting on stderr when stdin is a terminal.
 pub fn line(prompt: &str) -> Result<String, CliError> {
     let stdin = std::io::stdin();

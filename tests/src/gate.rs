@@ -148,6 +148,19 @@ impl Gate {
         finish(cmd.spawn().expect("start gate")).await
     }
 
+    /// Runs with `input` on standard input (a pipe, as in a script).
+    pub async fn run_stdin(&self, args: &[&str], input: &str) -> Run {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::piped());
+        let mut child = cmd.spawn().expect("start gate");
+        let mut stdin = child.stdin.take().expect("stdin");
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, input.as_bytes())
+            .await
+            .expect("write stdin");
+        drop(stdin);
+        finish(child).await
+    }
+
     /// Starts `gate ARGS…` and returns it once a line of its stderr contains `marker`, with that
     /// line (for a run that waits on something the test then does).
     pub async fn start_until(&self, args: &[&str], marker: &str) -> (Waiting, String) {

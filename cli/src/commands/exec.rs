@@ -9,9 +9,10 @@ use crate::args::ExecArgs;
 use crate::context::{Context, Credentials};
 use crate::exit::CliError;
 use crate::output::sanitize;
+use crate::prompt;
 use crate::time::parse_duration;
-use gatehouse_client::{exit, Accepted, Client};
-use gatehouse_shared::exec::{ExecRequest, ExecRun, RunStatus};
+use gatehouse_client::{exit, Accepted, Client, ClientError};
+use gatehouse_shared::exec::{ExecJob, ExecRequest, ExecRun, RunStatus};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -70,7 +71,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
             servers: chunk.to_vec(),
             ..request.clone()
         };
-        match exec_transport::run_batch(&client, &asked).await? {
+        match run_answering_step_up(ctx, &client, &asked).await? {
             Accepted::Done(job) => {
                 jobs.push(job.id);
                 runs.extend(job.runs);
@@ -125,6 +126,27 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
         ctx.out.info(&summary(&runs));
     }
     Ok(code)
+}
+
+/// Runs one batch; a step-up MFA refusal is answered at a terminal (a code asked without echo,
+/// verified, then the batch sent again once). Elsewhere it stays a refusal (exit 3): a script
+/// runs `gate mfa verify` first.
+async fn run_answering_step_up(
+    ctx: &Context,
+    client: &Client,
+    asked: &ExecRequest,
+) -> Result<Accepted<ExecJob>, CliError> {
+    match exec_transport::run_batch(client, asked).await {
+        Err(ClientError::Api(e))
+            if e.error_code == "mfa_step_up_required" && !ctx.out.json && prompt::can_ask() =>
+        {
+            ctx.out.info(&e.message);
+            let otp = prompt::secret("One-time code: ")?;
+            client.mfa_verify(otp.trim()).await?;
+            Ok(exec_transport::run_batch(client, asked).await?)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// The target (unless `--all`) and the command, without the `--` that may separate them.

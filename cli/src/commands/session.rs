@@ -3,6 +3,7 @@
 //! 6 when refused).
 
 use crate::args::{CreateArgs, SessionCommand};
+use crate::config::CredentialKind;
 use crate::context::{Context, Credentials};
 use crate::exit::CliError;
 use crate::output::Table;
@@ -80,6 +81,14 @@ pub async fn run(ctx: &Context, cmd: SessionCommand) -> Result<i32, CliError> {
                 return Err(nothing_stored());
             }
             let chosen = match id {
+                // A sign-in also makes it its active session on the server (activating an
+                // approved one); a token names it in each request instead.
+                Some(id) if !unset && signed_in(&creds) => Some(
+                    client
+                        .transition_work_session(id, SessionStep::Use)
+                        .await?
+                        .id,
+                ),
                 Some(id) if !unset => Some(client.work_session(id).await?.id),
                 _ => None,
             };
@@ -212,8 +221,22 @@ async fn create(
         )
         .await?;
     }
+    if args.use_it
+        && signed_in(creds)
+        && matches!(session.status, Status::Approved | Status::Active)
+    {
+        session = client
+            .transition_work_session(session.id, SessionStep::Use)
+            .await?;
+    }
     show(ctx, &session)?;
     outcome(ctx, creds, &session, args.use_it)
+}
+
+/// Whether the credential is a CLI sign-in (which has an active session on the server), not a
+/// token.
+fn signed_in(creds: &Credentials) -> bool {
+    matches!(creds, Credentials::Profile { profile, .. } if profile.kind == CredentialKind::Cli)
 }
 
 /// The exit a session's state means for its requester: usable or on its way (0), still waiting

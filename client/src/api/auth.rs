@@ -1,8 +1,9 @@
 //! Identity: who am I, signing in from the command line (password or device flow), signing
 //! out, step-up MFA, the server's version and the live-update stream.
 
-use super::{Client, Method};
+use super::Client;
 use crate::error::ClientError;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::transport::EventStream;
 use crate::types::{CliLogin, CliSignIn, DeviceAuthorization, DeviceStart, DeviceTokenRequest};
 use gatehouse_shared::api::{MfaVerified, MfaVerify, VersionInfo, WhoAmI};
@@ -79,10 +80,12 @@ impl Client {
         self.get("/api/version", Vec::new()).await
     }
 
-    /// `GET /api/events`: "work sessions changed" pushes, to refetch on.
+    /// `GET /api/events`: "work sessions changed" pushes, to refetch on. (In a browser the
+    /// console's own `EventSource` reads them.)
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn events(&self) -> Result<EventStream, ClientError> {
         self.transport
-            .stream(self.request(Method::Get, "/api/events"))
+            .stream(self.request(super::Method::Get, "/api/events"))
             .await
     }
 }

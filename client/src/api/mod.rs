@@ -15,8 +15,8 @@ use gatehouse_shared::WorkSessionId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// What a client needs to know to talk to one server.
-#[derive(Debug, Clone, Default)]
+/// What a client needs to know to talk to one server. Its `Debug` never shows the credential.
+#[derive(Clone, Default)]
 pub struct ClientConfig {
     /// The server's base URL, such as `https://gate.example.com`.
     pub base_url: String,
@@ -37,12 +37,43 @@ pub enum Accepted<T> {
     Pending(PendingApproval),
 }
 
-/// A client of one server as one principal.
-#[derive(Debug, Clone)]
+/// A client of one server as one principal. Its `Debug` never shows the credential.
+#[derive(Clone)]
 pub struct Client {
     transport: Transport,
     credential: Option<String>,
     work_session: Option<WorkSessionId>,
+}
+
+/// Stands in for a secret wherever a value is debug-printed.
+fn redacted(secret: &Option<String>) -> &'static str {
+    if secret.is_some() {
+        "<redacted>"
+    } else {
+        "<none>"
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("base_url", &self.base_url)
+            .field("credential", &redacted(&self.credential))
+            .field("work_session", &self.work_session)
+            .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
+            .field("user_agent", &self.user_agent)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.transport.base())
+            .field("credential", &redacted(&self.credential))
+            .field("work_session", &self.work_session)
+            .finish()
+    }
 }
 
 impl Client {
@@ -179,4 +210,33 @@ fn query(pairs: &[(&str, Option<String>)]) -> Vec<(String, String)> {
         .iter()
         .filter_map(|(k, v)| v.clone().map(|v| ((*k).to_owned(), v)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_credential() {
+        let config = ClientConfig {
+            base_url: "https://gate.example.com".into(),
+            credential: Some("ghs_very-secret".into()),
+            ..ClientConfig::default()
+        };
+        let client = Client::new(config.clone()).unwrap();
+        for text in [format!("{config:?}"), format!("{client:?}")] {
+            assert!(!text.contains("very-secret"), "{text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_url_without_a_scheme_is_refused() {
+        let e = Client::new(ClientConfig {
+            base_url: "gate.example.com".into(),
+            ..ClientConfig::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, ClientError::Config(_)), "{e}");
+    }
 }

@@ -2,12 +2,16 @@
 //! data; a transport sends it and hands back a [`Response`] (status, `Retry-After`, body), or
 //! a stream of server-sent events.
 
+#[cfg(target_arch = "wasm32")]
+mod fetch;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 mod sse;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod ws;
 
+#[cfg(target_arch = "wasm32")]
+pub use fetch::Transport;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{EventStream, Transport};
 pub use sse::SseParser;

@@ -145,6 +145,33 @@ async fn exec_fans_out_with_prefixed_lines_a_summary_and_log_files() {
         assert_eq!((out.as_str(), err.as_str()), ("hello\n", "oops\n"));
     }
 
+    // --all: every server of the named work session (a superuser's own, approved at once).
+    let session = gate
+        .run(&[
+            "--json",
+            "work-session",
+            "create",
+            "--purpose",
+            "fan out",
+            "--scope",
+            "command",
+            "--server",
+            "web-01,web-02",
+            "--expires-in",
+            "1h",
+        ])
+        .await;
+    assert_eq!(session.code, 0, "{session:?}");
+    let id = session.json()["id"].as_str().unwrap().to_owned();
+    let mut all = vec!["--work-session", id.as_str(), "exec", "--all"];
+    if let Some(user) = shell_user() {
+        all.extend(["-u", user]);
+    }
+    all.extend(["--", "sh", "-c", "echo all"]);
+    let run = gate.run(&all).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "web-01 | all\nweb-02 | all\n");
+
     // All succeed: 0; one at a time (--parallel 1) gives the same report.
     let run = gate
         .run(&exec_args(&["--parallel", "1"], "web-01,web-02", "echo hi"))

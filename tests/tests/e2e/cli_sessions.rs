@@ -7,7 +7,8 @@ use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::Gate;
 use serde_json::{json, Value};
 
-const CREATE: &[&str] = &[
+/// A work-session request on web-01 (the other tests of `gate` sign-ins reuse it).
+pub const CREATE: &[&str] = &[
     "work-session",
     "create",
     "--purpose",
@@ -228,4 +229,58 @@ async fn the_audit_log_reads_back_with_filters_verifies_and_exports() {
     let refused = mia.run(&["--json", "audit"]).await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_eq!(refused.error_json()["error_code"], "forbidden");
+}
+
+#[tokio::test]
+async fn an_extension_waits_for_a_superuser_and_approval_describe_wait_follows_it() {
+    let fx = Fixture::start(&[]).await;
+    let (ops, mia) = people(&fx).await;
+    let created = mia.run(&[&["--json"], CREATE].concat()).await;
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(ops.run(&["work-session", "approve", &id]).await.code, 0);
+    let active = mia.run(&["work-session", "activate", &id]).await;
+    assert_eq!(active.code, 0, "{active:?}");
+
+    // Past the (zero) self-extension allowance an extension is a request: exit 4, and the
+    // approval to follow is on stdout.
+    let extend = |by: &'static str| {
+        let (mia, id) = (&mia, id.clone());
+        async move {
+            let run = mia
+                .run(&["--json", "work-session", "extend", &id, "--by", by])
+                .await;
+            assert_eq!(run.code, 4, "{run:?}");
+            assert_eq!(run.error_json()["exit_code"], 4);
+            let pending = run.json();
+            assert_eq!(pending["kind"], "extension");
+            pending["approval_id"].as_str().unwrap().to_owned()
+        }
+    };
+    let approval = extend("30m").await;
+    let (waiting, _) = mia
+        .start_until(
+            &["approval", "describe", &approval, "--wait"],
+            "waiting for a superuser",
+        )
+        .await;
+    let approve = ops.run(&["approval", "approve", &approval]).await;
+    assert_eq!(approve.code, 0, "{approve:?}");
+    let approved = waiting.finish().await;
+    assert_eq!(approved.code, 0, "{approved:?}");
+    assert!(approved.stdout.contains("approved"), "{approved:?}");
+
+    let approval = extend("1h").await;
+    let (waiting, _) = mia
+        .start_until(
+            &["approval", "describe", &approval, "--wait"],
+            "waiting for a superuser",
+        )
+        .await;
+    let reject = ops
+        .run(&["approval", "reject", &approval, "--reason", "enough"])
+        .await;
+    assert_eq!(reject.code, 0, "{reject:?}");
+    let rejected = waiting.finish().await;
+    assert_eq!(rejected.code, 6, "{rejected:?}");
+    assert!(rejected.stderr.contains("enough"), "{rejected:?}");
 }

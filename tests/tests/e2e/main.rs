@@ -6,6 +6,7 @@ mod agents;
 mod cli_exec;
 mod cli_login;
 mod cli_sessions;
+mod cli_signin;
 mod cli_tokens;
 mod cli_websh;
 mod console;
