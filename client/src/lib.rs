@@ -8,7 +8,6 @@ pub mod api;
 pub mod error;
 pub mod exit;
 pub mod transport;
-pub mod types;
 
 pub use api::{Accepted, Client, ClientConfig};
 pub use error::{ApiError, ClientError};

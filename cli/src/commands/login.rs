@@ -8,8 +8,8 @@ use crate::config::{CredentialKind, Profile};
 use crate::context::{self, Context};
 use crate::exit::CliError;
 use crate::prompt;
-use gatehouse_client::types::CliSignIn;
 use gatehouse_client::{Client, ClientError};
+use gatehouse_shared::signin::DeviceToken;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,10 +41,10 @@ pub async fn run(ctx: &Context, args: LoginArgs) -> Result<i32, CliError> {
         (prompt::line("")?.trim().to_owned(), None)
     } else if args.password {
         let s = password(&anonymous, &args).await?;
-        (s.access_token, s.expires_at)
+        (s.access_token, Some(s.expires_at))
     } else {
         let s = device(ctx, &anonymous, args.no_browser).await?;
-        (s.access_token, s.expires_at)
+        (s.access_token, Some(s.expires_at))
     };
     if secret.is_empty() {
         return Err(CliError::usage("the token is empty"));
@@ -93,17 +93,20 @@ fn absolute(path: PathBuf) -> Result<PathBuf, CliError> {
 }
 
 /// Username and password (and a one-time code when the server asks for one).
-async fn password(client: &Client, args: &LoginArgs) -> Result<CliSignIn, CliError> {
+async fn password(client: &Client, args: &LoginArgs) -> Result<DeviceToken, CliError> {
     let username = match &args.username {
         Some(u) => u.clone(),
         None => prompt::line("Username: ")?,
     };
     let password = prompt::secret("Password: ")?;
-    match client.login_cli(&username, &password, None).await {
+    match client
+        .login_cli(&username, &password, None, &client_name())
+        .await
+    {
         Err(ClientError::Api(e)) if e.error_code == "mfa_required" => {
             let otp = prompt::secret("One-time code: ")?;
             Ok(client
-                .login_cli(&username, &password, Some(otp.trim()))
+                .login_cli(&username, &password, Some(otp.trim()), &client_name())
                 .await?)
         }
         other => Ok(other?),
@@ -111,7 +114,7 @@ async fn password(client: &Client, args: &LoginArgs) -> Result<CliSignIn, CliErr
 }
 
 /// The device flow: show the code and link, maybe open a browser, poll until decided.
-async fn device(ctx: &Context, client: &Client, no_browser: bool) -> Result<CliSignIn, CliError> {
+async fn device(ctx: &Context, client: &Client, no_browser: bool) -> Result<DeviceToken, CliError> {
     let auth = client.device_start(&client_name()).await?;
     ctx.out.info(&format!(
         "To sign in, open {}\nand check that it shows the code {}",
@@ -120,8 +123,8 @@ async fn device(ctx: &Context, client: &Client, no_browser: bool) -> Result<CliS
     if !no_browser {
         open_browser(&auth.verification_uri_complete);
     }
-    let mut interval = Duration::from_secs(auth.interval.max(1));
-    let deadline = Instant::now() + Duration::from_secs(auth.expires_in.max(1));
+    let mut interval = Duration::from_secs(auth.interval.max(1).unsigned_abs());
+    let deadline = Instant::now() + Duration::from_secs(auth.expires_in.max(1).unsigned_abs());
     loop {
         tokio::time::sleep(interval).await;
         match client.device_token(&auth.device_code).await {

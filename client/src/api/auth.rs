@@ -5,8 +5,11 @@ use super::Client;
 use crate::error::ClientError;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::transport::EventStream;
-use crate::types::{CliLogin, CliSignIn, DeviceAuthorization, DeviceStart, DeviceTokenRequest};
-use gatehouse_shared::api::{MfaVerified, MfaVerify, VersionInfo, WhoAmI};
+use gatehouse_shared::api::{LoginRequest, MfaVerified, MfaVerify, Page, VersionInfo, WhoAmI};
+use gatehouse_shared::signin::{
+    CliLoginResponse, DeviceAuthorization, DeviceRequest, DeviceToken, DeviceTokenRequest, Signin,
+    SigninClient,
+};
 
 impl Client {
     /// `GET /api/auth/whoami`.
@@ -14,21 +17,29 @@ impl Client {
         self.get("/api/auth/whoami", Vec::new()).await
     }
 
-    /// `POST /api/auth/login` with `client: "cli"`: a CLI sign-in instead of a cookie.
-    /// `mfa_required` (401) asks for the one-time code.
+    /// `POST /api/auth/login` with `client: "cli"`: a CLI sign-in instead of a cookie, in the
+    /// shape a device sign-in also ends in. `mfa_required` (401) asks for the one-time code.
     pub async fn login_cli(
         &self,
         username: &str,
         password: &str,
         otp: Option<&str>,
-    ) -> Result<CliSignIn, ClientError> {
-        let body = CliLogin {
+        client_name: &str,
+    ) -> Result<DeviceToken, ClientError> {
+        let body = LoginRequest {
             username: username.to_owned(),
             password: password.to_owned(),
             otp: otp.map(str::to_owned),
-            client: "cli",
+            client: Some(SigninClient::Cli),
+            client_name: Some(client_name.to_owned()),
         };
-        self.post("/api/auth/login", &body).await
+        let signed_in: CliLoginResponse = self.post("/api/auth/login", &body).await?;
+        Ok(DeviceToken {
+            access_token: signed_in.access_token,
+            token_type: "Bearer".to_owned(),
+            expires_at: signed_in.expires_at,
+            user: signed_in.user,
+        })
     }
 
     /// `POST /api/auth/device`: starts the device flow.
@@ -36,15 +47,15 @@ impl Client {
         &self,
         client_name: &str,
     ) -> Result<DeviceAuthorization, ClientError> {
-        let body = DeviceStart {
-            client_name: client_name.to_owned(),
+        let body = DeviceRequest {
+            client_name: Some(client_name.to_owned()),
         };
         self.post("/api/auth/device", &body).await
     }
 
     /// `POST /api/auth/device/token`: one poll; `authorization_pending`, `slow_down`,
     /// `expired_token` and `access_denied` come back as [`ClientError::Api`].
-    pub async fn device_token(&self, device_code: &str) -> Result<CliSignIn, ClientError> {
+    pub async fn device_token(&self, device_code: &str) -> Result<DeviceToken, ClientError> {
         let body = DeviceTokenRequest {
             device_code: device_code.to_owned(),
         };
@@ -58,7 +69,7 @@ impl Client {
     }
 
     /// `GET /api/auth/signins`: the caller's browser and CLI sign-ins, as the server shows them.
-    pub async fn signins(&self) -> Result<serde_json::Value, ClientError> {
+    pub async fn signins(&self) -> Result<Page<Signin>, ClientError> {
         self.get("/api/auth/signins", Vec::new()).await
     }
 
