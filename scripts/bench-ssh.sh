@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a throwaway sshd on loopback (key auth only) and runs a benchmark (default `websh`; also
-# `files`) side by side with OpenSSH. Needs root (it logs in as root with a temporary key).
+# `files`, `cli`) side by side with OpenSSH. Needs root (it logs in as root with a temporary key).
 # Installs openssh from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,5 +31,5 @@ Subsystem sftp internal-sftp
 CFG
 mkdir -p /run/sshd
 /usr/sbin/sshd -f "$work/sshd_config"
-cargo build --release --locked -p gatehouse -p gatehouse-agent
+cargo build --release --locked -p gatehouse -p gatehouse-agent -p gatehouse-cli
 BENCH_SSH="$port $work/user_key" cargo bench -p gatehouse-e2e --bench "${1:-websh}"

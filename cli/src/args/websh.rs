@@ -48,6 +48,8 @@ pub enum WebshCommand {
         #[arg(long)]
         show_password: bool,
     },
+    /// Watch a live terminal read-only (staff; its owner is told).
+    Watch { id: uuid::Uuid },
     /// Live terminals: yours (staff: everyone's).
     #[command(visible_alias = "list")]
     Ls,

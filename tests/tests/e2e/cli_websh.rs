@@ -110,3 +110,62 @@ async fn websh_rides_out_a_gateway_restart_with_no_byte_lost_or_repeated() {
     assert_eq!(term.wait_exit().await, 0, "{}", term.text());
     drop((server, agents, dir));
 }
+
+#[tokio::test]
+async fn websh_share_join_watch_and_close_from_the_command_line() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = signed_in(&fx).await;
+    let mut owner = websh(&gate, 80, 24).await;
+
+    // The owner's terminal is listed, with its id.
+    let ls = gate.run(&["--json", "websh", "ls"]).await;
+    assert_eq!(ls.code, 0, "{ls:?}");
+    let id = ls.json()["items"][0]["id"]
+        .as_str()
+        .expect("a live terminal")
+        .to_owned();
+
+    // Shared: the link on stdout and, stdout being a pipe here, the password after it.
+    let shared = gate.run(&["websh", "share", &id]).await;
+    assert_eq!(shared.code, 0, "{shared:?}");
+    let mut lines = shared.stdout.lines();
+    let url = lines.next().expect("the link").to_owned();
+    let password = lines.next().expect("the password").to_owned();
+    assert!(url.contains("/join#"), "{url}");
+
+    // A guest with no sign-in joins, is asked for the password without echo, and watches.
+    let nobody = Gate::new();
+    let mut guest = PtyGate::spawn(nobody.home.path(), &["websh", "join", &url], &[], 80, 24);
+    guest.wait_for("Link password:").await;
+    guest.type_keys(&format!("{password}\r")).await;
+    // Staff watch it too.
+    let mut watcher = PtyGate::spawn(
+        gate.home.path(),
+        &["websh", "watch", &id],
+        &[],
+        80,
+        24,
+    );
+    watcher.wait_after("~. after Enter leaves").await;
+
+    owner.type_keys("echo shared-$((6*7))\r").await;
+    guest.wait_for("shared-42").await;
+    watcher.wait_for("shared-42").await;
+    assert!(
+        !guest.text().contains(&password),
+        "the password was echoed: {}",
+        guest.text()
+    );
+    // A read-only guest's keys go nowhere.
+    guest.type_keys("echo from-guest-$((1+1))\r").await;
+    owner.type_keys("echo owner-after\r").await;
+    owner.wait_for("owner-after").await;
+    assert_eq!(owner.count("from-guest-2"), 0, "{}", owner.text());
+
+    // Closing it ends every view; the owner's gate says so and exits non-zero.
+    let closed = gate.run(&["websh", "close", &id]).await;
+    assert_eq!(closed.code, 0, "{closed:?}");
+    assert_ne!(owner.wait_exit().await, 0, "{}", owner.text());
+    assert_ne!(guest.wait_exit().await, 0, "{}", guest.text());
+    assert_ne!(watcher.wait_exit().await, 0, "{}", watcher.text());
+}

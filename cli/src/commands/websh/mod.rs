@@ -1,6 +1,6 @@
 //! `gate websh`: a terminal on a server in this terminal (raw mode, resizes, `~.`, resume after
 //! a drop or a gateway restart, the remote shell's exit status as gate's), a shared link's
-//! terminal as a guest, and the owner's `share`, `ls` and `close`.
+//! terminal as a guest, staff watching one read-only, and `share`, `ls` and `close`.
 
 mod escape;
 mod raw;
@@ -32,6 +32,15 @@ pub async fn run(ctx: &Context, args: WebshArgs) -> Result<i32, CliError> {
             show_password,
         }) => share(ctx, id, write, expires_in, show_password).await,
         Some(WebshCommand::Ls) => ls(ctx).await,
+        Some(WebshCommand::Watch { id }) => {
+            let client = ctx.client()?;
+            ctx.out.info(&format!(
+                "watching terminal {}; ~. after Enter leaves",
+                short(id)
+            ));
+            let target = Target::Watch(format!("/ws/websh/{id}?watch=true"));
+            stream::run(&client, target, &ctx.out).await
+        }
         Some(WebshCommand::Close { id }) => {
             ctx.client()?.close_websh(id).await?;
             ctx.out.info(&format!("terminal {} ended", short(id)));

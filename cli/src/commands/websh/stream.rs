@@ -43,6 +43,8 @@ pub const LEFT: i32 = 255;
 pub enum Target {
     /// The caller's own terminal at this `ws_path`.
     Own(String),
+    /// Staff watching someone's terminal, read-only (`ws_path?watch=true`).
+    Watch(String),
     /// A shared link: a guest asks for a fresh ticket before every attempt, keeping its
     /// participant so the others see one guest, not one per reconnect.
     Guest { join: JoinShare, read_only: bool },
@@ -51,7 +53,7 @@ pub enum Target {
 impl Target {
     fn viewer(&self) -> Viewer {
         match self {
-            Target::Own(_) => Viewer::Member,
+            Target::Own(_) | Target::Watch(_) => Viewer::Member,
             Target::Guest { .. } => Viewer::Guest,
         }
     }
@@ -59,17 +61,23 @@ impl Target {
     fn typing(&self) -> bool {
         !matches!(
             self,
-            Target::Guest {
-                read_only: true,
-                ..
-            }
+            Target::Watch(_)
+                | Target::Guest {
+                    read_only: true,
+                    ..
+                }
         )
+    }
+
+    /// Only the owner sizes the terminal.
+    fn sizes(&self) -> bool {
+        matches!(self, Target::Own(_))
     }
 
     /// The path for the next attempt.
     async fn path(&mut self, client: &Client) -> Result<String, ClientError> {
         match self {
-            Target::Own(path) => Ok(path.clone()),
+            Target::Own(path) | Target::Watch(path) => Ok(path.clone()),
             Target::Guest { join, read_only } => {
                 let joined = client.join_share(join).await?;
                 join.participant = Some(joined.participant);
@@ -120,8 +128,10 @@ pub async fn run(client: &Client, mut target: Target, out: &Output) -> Result<i3
                 }
                 connected_once = true;
                 attempt = 0;
-                let (cols, rows) = raw::size();
-                let _ = send_json(&mut socket, &ClientMessage::Resize { cols, rows }).await;
+                if target.sizes() {
+                    let (cols, rows) = raw::size();
+                    let _ = send_json(&mut socket, &ClientMessage::Resize { cols, rows }).await;
+                }
                 let ended = pump(
                     &mut socket,
                     Keys {
@@ -129,6 +139,7 @@ pub async fn run(client: &Client, mut target: Target, out: &Output) -> Result<i3
                         escape: &mut escape,
                         held: &mut held,
                         typing: target.typing(),
+                        sizes: target.sizes(),
                     },
                     &mut flow,
                     &mut exit_code,
@@ -214,7 +225,10 @@ struct Keys<'a> {
     /// Sent once the gateway has attached this connection (its first message): a connection
     /// refused right after the upgrade (the agent not back yet) must not swallow them.
     held: &'a mut Vec<u8>,
+    /// Whether keys are sent (a watcher's and a read-only guest's are only read for `~.`).
     typing: bool,
+    /// Whether resizes are sent (the owner's only).
+    sizes: bool,
 }
 
 /// One connection: until it closes, drops, or the person leaves.
@@ -236,6 +250,7 @@ async fn pump(
         escape,
         held,
         typing,
+        sizes,
     } = keys;
     let mut attached = false;
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -244,10 +259,12 @@ async fn pump(
     loop {
         let frame = tokio::select! {
             frame = socket.next() => frame,
-            typed = rx.recv(), if typing => {
+            typed = rx.recv() => {
                 let Some(typed) = typed else { continue };
                 let (send, asked) = escape.feed(&typed);
-                held.extend_from_slice(&send);
+                if typing {
+                    held.extend_from_slice(&send);
+                }
                 if attached
                     && !held.is_empty()
                     && socket.send(Message::Binary(std::mem::take(held).into())).await.is_err()
@@ -263,7 +280,7 @@ async fn pump(
                 }
                 continue;
             }
-            _ = winch.recv() => {
+            _ = winch.recv(), if sizes => {
                 let (cols, rows) = raw::size();
                 if send_json(socket, &ClientMessage::Resize { cols, rows }).await.is_err() {
                     return Pump::Dropped;

@@ -1,0 +1,230 @@
+//! The `gate` command line, timed whole as a person or a script runs it, side by side with its
+//! anchors in the same run:
+//! - `gate exec web-01 -- true`, wall time p50 over 50 runs, against `ssh host true` (a key
+//!   exchange per command) when `BENCH_SSH` names a throwaway sshd (`scripts/bench-ssh.sh cli`);
+//! - `gate version` start-up (no server configured), against spawning `/bin/true`;
+//! - the `gate` binary's size;
+//! - `gate exec --all -- true` on 1,000 agents (real links from `gatehouse-agent load-test`).
+//!
+//! Environment: BENCH_RUNS (50), BENCH_FANOUT (1000; 0 skips it), BENCH_FANOUT_RUNS (7).
+
+use gatehouse_e2e::gate::Gate;
+use gatehouse_e2e::{binary, create_user, eventually, Agent, Api, Server, PASSWORD};
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// p50 and p99 of `samples` (sorted in place).
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort();
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Times `runs` runs of `cmd` (a fresh process each), asserting each succeeds.
+fn time_runs(runs: usize, mut cmd: impl FnMut() -> Command) -> Vec<Duration> {
+    (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let status = cmd()
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("run");
+            let took = started.elapsed();
+            assert!(status.success(), "a timed run failed: {status}");
+            took
+        })
+        .collect()
+}
+
+fn report(label: &str, samples: &mut [Duration]) -> Duration {
+    let (p50, p99) = percentiles(samples);
+    println!(
+        "{label}: p50 {p50:.2?}, p99 {p99:.2?} over {} runs",
+        samples.len()
+    );
+    p50
+}
+
+/// A `gate` command in `gate`'s own home (its profile), as a synchronous process.
+fn gate_cmd(gate: &Gate, args: &[&str]) -> Command {
+    let mut cmd = Command::new(binary("gate"));
+    cmd.args(args)
+        .env("HOME", gate.home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("GATE_URL")
+        .env_remove("GATE_TOKEN");
+    cmd
+}
+
+#[tokio::main]
+async fn main() {
+    let runs = env_num("BENCH_RUNS", 50);
+    let dir = tempfile::tempdir().unwrap();
+    create_user(dir.path(), "ops", "superuser");
+    let server = Server::start(dir.path(), 0);
+    let api = Api::login(&server.base, "ops").await;
+    let reg = api
+        .post("/api/servers/registration-tokens", json!({"max_uses": 1}))
+        .await;
+    let _agent = Agent::register_and_run(
+        &server.base,
+        reg["token"].as_str().unwrap(),
+        "web-01",
+        dir.path(),
+    );
+    gatehouse_e2e::wait_connected(&api, "web-01", true).await;
+
+    // A person at a terminal: signed in by password, in a work session.
+    let gate = Gate::new();
+    gate.login_password(&server.base, "ops", PASSWORD).await;
+    let scopes = if gatehouse_e2e::is_root() {
+        "--scope command --scope sudo"
+    } else {
+        "--scope command"
+    };
+    let create = format!(
+        "work-session create --purpose bench {scopes} --server web-01 --expires-in 1h --use"
+    );
+    let made = gate
+        .run(&create.split_whitespace().collect::<Vec<_>>())
+        .await;
+    assert_eq!(made.code, 0, "{made:?}");
+    // As root the command runs as root (the sudo scope), as `ssh root@host true` does.
+    let exec: Vec<&str> = if gatehouse_e2e::is_root() {
+        vec!["exec", "-u", "root", "web-01", "--", "true"]
+    } else {
+        vec!["exec", "web-01", "--", "true"]
+    };
+    let mut gate_exec = time_runs(runs, || gate_cmd(&gate, &exec));
+    let gate_p50 = report("gate exec web-01 -- true", &mut gate_exec);
+
+    match std::env::var("BENCH_SSH") {
+        Ok(ssh) => {
+            let (port, key) = ssh.split_once(' ').expect("BENCH_SSH=\"PORT KEYFILE\"");
+            let mut ssh_true = time_runs(runs, || {
+                let mut cmd = Command::new("ssh");
+                cmd.args([
+                    "-p",
+                    port,
+                    "-i",
+                    key,
+                    "-o",
+                    "StrictHostKeyChecking=no",
+                    "-o",
+                    "UserKnownHostsFile=/dev/null",
+                    "-o",
+                    "LogLevel=ERROR",
+                    "-o",
+                    "BatchMode=yes",
+                    "root@127.0.0.1",
+                    "true",
+                ]);
+                cmd
+            });
+            let ssh_p50 = report("ssh host true", &mut ssh_true);
+            println!(
+                "ratio gate exec / ssh (p50): {:.2} (target ≤ 0.5)",
+                gate_p50.as_secs_f64() / ssh_p50.as_secs_f64()
+            );
+        }
+        Err(_) => println!("ssh: skipped (run through scripts/bench-ssh.sh cli for the anchor)"),
+    }
+
+    // Start-up: nothing configured, so `version` only prints the client's own.
+    let empty = Gate::new();
+    let mut version = time_runs(runs, || gate_cmd(&empty, &["version"]));
+    let version_p50 = report("gate version (start-up)", &mut version);
+    let mut bare = time_runs(runs, || Command::new("/bin/true"));
+    let bare_p50 = report("/bin/true (process spawn)", &mut bare);
+    println!(
+        "gate version start-up beyond a bare spawn: {:.2?} (target: under 10 ms in all)",
+        version_p50.saturating_sub(bare_p50)
+    );
+    let size = std::fs::metadata(binary("gate"))
+        .expect("gate binary")
+        .len();
+    println!(
+        "gate binary: {:.1} MB ({size} bytes; target under 15 MB)",
+        size as f64 / 1e6
+    );
+
+    let fanout = env_num("BENCH_FANOUT", 1000);
+    if fanout > 0 {
+        fan_out(&api, &server, &gate, fanout).await;
+    }
+}
+
+/// `gate exec --all -- true` over `count` agents of one work session.
+async fn fan_out(api: &Api, server: &Server, gate: &Gate, count: usize) {
+    let token = api
+        .post(
+            "/api/servers/registration-tokens",
+            json!({"max_uses": count, "expires_in_secs": 3600}),
+        )
+        .await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut load = Command::new(binary("gatehouse-agent"))
+        .args([
+            "load-test",
+            "--server",
+            &server.base,
+            "--token",
+            &token,
+            "--count",
+            &count.to_string(),
+            "--prefix",
+            "fan-",
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the load-test agents");
+    eventually(
+        "the fan-out agents to connect",
+        Duration::from_secs(600),
+        || async {
+            let list = api.get("/api/servers?connected=true").await;
+            (list["total"].as_u64().unwrap_or(0) as usize > count).then_some(())
+        },
+    )
+    .await;
+    let names: Vec<String> = (0..count).map(|i| format!("fan-{i:05}")).collect();
+    let servers = names.join(",");
+    let scopes = if gatehouse_e2e::is_root() {
+        "--scope command --scope sudo"
+    } else {
+        "--scope command"
+    };
+    let create = format!(
+        "work-session create --purpose fan-out {scopes} --server {servers} --expires-in 1h --use"
+    );
+    let made = gate
+        .run(&create.split_whitespace().collect::<Vec<_>>())
+        .await;
+    assert_eq!(made.code, 0, "{made:?}");
+    // As in the fan-out bench: the load-test links share one process, so commands run as the
+    // agents' own user (root) rather than forking that process per account.
+    let exec: Vec<&str> = if gatehouse_e2e::is_root() {
+        vec!["exec", "-u", "root", "--all", "--", "true"]
+    } else {
+        vec!["exec", "--all", "--", "true"]
+    };
+    let mut samples = time_runs(env_num("BENCH_FANOUT_RUNS", 7), || gate_cmd(gate, &exec));
+    report(
+        &format!("gate exec --all -- true on {count} agents"),
+        &mut samples,
+    );
+    let _ = load.kill();
+    let _ = load.wait();
+}
