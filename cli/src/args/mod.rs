@@ -89,6 +89,9 @@ pub enum Command {
     Token(TokenCommand),
     /// The audit log: list, follow, verify, export.
     Audit(AuditArgs),
+    /// A Model Context Protocol server on stdin/stdout, for AI agents: the API's calls as
+    /// tools, with these credentials and the same gate.
+    Mcp,
     /// Print a shell completion script.
     Completion {
         #[arg(value_enum)]

@@ -8,6 +8,7 @@ mod exec;
 mod exec_transport;
 mod login;
 mod logout;
+mod mcp;
 mod server;
 mod session;
 mod token;
@@ -33,6 +34,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32, CliError> {
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(args) => audit::run(ctx, args).await,
+        Command::Mcp => mcp::run(ctx).await,
         Command::Completion { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "gate", &mut std::io::stdout());

@@ -139,13 +139,7 @@ async fn websh_share_join_watch_and_close_from_the_command_line() {
     guest.wait_for("Link password:").await;
     guest.type_keys(&format!("{password}\r")).await;
     // Staff watch it too.
-    let mut watcher = PtyGate::spawn(
-        gate.home.path(),
-        &["websh", "watch", &id],
-        &[],
-        80,
-        24,
-    );
+    let mut watcher = PtyGate::spawn(gate.home.path(), &["websh", "watch", &id], &[], 80, 24);
     watcher.wait_after("~. after Enter leaves").await;
 
     owner.type_keys("echo shared-$((6*7))\r").await;

@@ -5,6 +5,7 @@ mod agent_link_rules;
 mod agents;
 mod cli_exec;
 mod cli_login;
+mod cli_mcp;
 mod cli_sessions;
 mod cli_signin;
 mod cli_tokens;
