@@ -1,0 +1,476 @@
+//! The exec stream `WS /ws/exec/{id}` (docs/protocol.md, "Exec stream"): `Origin` checked before
+//! the upgrade, the job's owner admitted with the same credential that started it and the gate
+//! asked again, then every run's output (stdout and stderr apart, numbered by offset) with its
+//! exit, and standard input, signals and resizes back, until every run ended or the gateway
+//! ended the job.
+
+use crate::core::gate::{self as core_gate, DenialNote};
+use crate::core::gateway::capture::{ExecRunState, RunEnd};
+use crate::core::gateway::exec_job::LiveJob;
+use crate::core::state::AppState;
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery, AuthUser, WsUpgrade};
+use crate::gatekeeper::{asker, person, run_as, target};
+use crate::store::work_sessions;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::exec_stream::{
+    close, encode_output, parse_resume, ClientMessage, ServerMessage, StreamName, StreamRun,
+    STDIN_BUFFER, VERSION,
+};
+use gatehouse_shared::gate::Detail;
+use gatehouse_shared::websh::{valid_size, EndReason};
+use gatehouse_shared::Scope;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Largest client → server message (standard input, control).
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// What the WebSocket layer itself accepts: a message between the two limits is read whole and
+/// refused with 1009, so the close frame reaches the client instead of a reset.
+const MAX_READ_MESSAGE: usize = 1024 * 1024;
+/// Output bytes per frame to a viewer.
+const FRAME_BYTES: usize = 32 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    /// `RUN:STREAM:OFFSET[,…]`: where a reconnecting client continues.
+    resume_from: Option<String>,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+type Refusal = (u16, String);
+
+/// The exec stream (docs/protocol.md, "Exec stream").
+pub async fn exec_socket(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+    upgrade: WsUpgrade,
+) -> Response {
+    let upgrade = match upgrade.upgrade() {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
+    };
+    let resume = match parse_resume(q.resume_from.as_deref().unwrap_or_default()) {
+        Ok(resume) => resume,
+        Err(message) => return ApiError::validation("resume_from", message).into_response(),
+    };
+    upgrade
+        .max_message_size(MAX_READ_MESSAGE)
+        .max_frame_size(MAX_READ_MESSAGE)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            match admit(&state, auth, id).await {
+                Ok(job) => serve(socket, job, &resume).await,
+                Err((code, reason)) => {
+                    let (sink, stream) = socket.split();
+                    finish_close(sink, stream, code, &reason).await;
+                }
+            }
+        })
+}
+
+fn not_found() -> Refusal {
+    (close::NOT_FOUND, "no such command job".to_owned())
+}
+
+/// The job's owner, with the credential that started it (a token's job only with that token, a
+/// session's only with a sign-in), while the gate still allows the command on every server.
+async fn admit(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: Uuid,
+) -> Result<Arc<LiveJob>, Refusal> {
+    let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
+    let job = state.hub.job(id).ok_or_else(not_found)?;
+    if job.owner != auth.id || job.token != auth.token {
+        return Err(not_found());
+    }
+    if job.finished() {
+        // Nothing more can run: what is left is reading what it printed.
+        return Ok(job);
+    }
+    fn gate_error<E>(_: E) -> Refusal {
+        (close::GATE_DENIED, "cannot check the gate".to_owned())
+    }
+    let session = match job.work_session {
+        Some(session) => work_sessions::get(&state.db, state.workspace, session)
+            .await
+            .map_err(gate_error)?,
+        None => None,
+    };
+    let person = person(state, &auth).await.map_err(gate_error)?;
+    let detail = match &job.argv {
+        Some(argv) => Detail::Argv(argv),
+        None => Detail::None,
+    };
+    for run in job.runs.iter().filter(|r| r.outcome().is_none()) {
+        let (_, link) = target(state, &run.server_name).await.map_err(gate_error)?;
+        let decided = run_as(
+            &person,
+            &run.server_name,
+            job.run_as.as_deref(),
+            link.as_ref(),
+        );
+        let op = decided
+            .operation(Scope::Command, &run.server_name)
+            .with_detail(detail);
+        let note = DenialNote {
+            attach_exec: Some(job.id),
+            ..DenialNote::default()
+        };
+        core_gate::check(state, asker(&auth), session.clone(), &op, decided, note)
+            .await
+            .map_err(|denial| (close::GATE_DENIED, denial.message))?;
+    }
+    Ok(job)
+}
+
+fn text(msg: &ServerMessage) -> Message {
+    Message::Text(serde_json::to_string(msg).unwrap_or_default().into())
+}
+
+/// What one viewer has been sent of one run.
+struct Sent {
+    offsets: [u64; 2],
+    exit: bool,
+}
+
+/// Sends every byte of `run` this viewer may have now, gaps announced; `Err` when the socket
+/// is gone.
+async fn send_output(
+    sink: &mut Sink,
+    index: u16,
+    run: &ExecRunState,
+    viewer: u64,
+    sent: &mut Sent,
+) -> Result<(), ()> {
+    for (at, stream) in StreamName::BOTH.into_iter().enumerate() {
+        loop {
+            let (from, bytes) = run.read(stream, viewer, sent.offsets[at], FRAME_BYTES);
+            if from > sent.offsets[at] {
+                let gap = ServerMessage::Gap {
+                    run: index,
+                    server: run.server_name.clone(),
+                    stream,
+                    from: sent.offsets[at],
+                    to: from,
+                };
+                sink.send(text(&gap)).await.map_err(drop)?;
+            }
+            sent.offsets[at] = from;
+            if bytes.is_empty() {
+                break;
+            }
+            sent.offsets[at] += bytes.len() as u64;
+            let frame = encode_output(index, stream, from, &bytes);
+            sink.send(Message::Binary(frame.into()))
+                .await
+                .map_err(drop)?;
+        }
+    }
+    Ok(())
+}
+
+/// The run's `exit`, once it ended and this viewer has all its output.
+fn exit_of(index: u16, run: &ExecRunState, sent: &Sent) -> Option<ServerMessage> {
+    let end = run.outcome()?;
+    let all_sent = StreamName::BOTH
+        .into_iter()
+        .enumerate()
+        .all(|(at, stream)| sent.offsets[at] >= run.end_of(stream));
+    // A run the gateway ended may have output in flight that will never come: it ends here.
+    if !all_sent && matches!(end, RunEnd::Done { .. }) {
+        return None;
+    }
+    let server = run.server_name.clone();
+    Some(match end {
+        RunEnd::Done {
+            exit_code,
+            timed_out,
+            signal,
+            ..
+        } => ServerMessage::Exit {
+            run: index,
+            server,
+            code: exit_code.or(signal.map(|n| 128 + n)),
+            signal,
+            timed_out,
+            error: None,
+        },
+        RunEnd::Failed(message) => ServerMessage::Exit {
+            run: index,
+            server,
+            code: None,
+            signal: None,
+            timed_out: false,
+            error: Some(message),
+        },
+    })
+}
+
+/// A refused client frame: said in an `error` message, then the close.
+async fn refuse(sink: &mut Sink, code: u16, message: &str) -> Option<(u16, String)> {
+    let error = ServerMessage::Error {
+        message: message.to_owned(),
+    };
+    let _ = sink.send(text(&error)).await;
+    Some((code, message.to_owned()))
+}
+
+/// Streams the job to one viewer and its input back, until every run ended, the gateway ended
+/// the job, or the client left. The job goes on without its viewer.
+async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName, u64)]) {
+    let (mut sink, mut stream) = socket.split();
+    let hello = ServerMessage::Hello {
+        version: VERSION,
+        job: job.id,
+        stdin: job.stdin,
+        tty: job.tty,
+        runs: job
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(index, run)| StreamRun {
+                index: index as u16,
+                server: run.server_name.clone(),
+                run: run.channel.0,
+            })
+            .collect(),
+    };
+    if sink.send(text(&hello)).await.is_err() {
+        return;
+    }
+    let viewer = job.add_viewer(resume);
+    let mut sent: Vec<Sent> = (0..job.runs.len())
+        .map(|index| {
+            let at = |stream| {
+                resume
+                    .iter()
+                    .find(|(i, s, _)| usize::from(*i) == index && *s == stream)
+                    .map_or(0, |(_, _, offset)| *offset)
+            };
+            Sent {
+                offsets: [at(StreamName::Stdout), at(StreamName::Stderr)],
+                exit: false,
+            }
+        })
+        .collect();
+    let mut input = Input::default();
+    let mut keepalive = tokio::time::interval(Duration::from_secs(20));
+    let outcome: Option<(u16, String)> = 'serve: loop {
+        let changed = job.changed.notified();
+        if let Some(run) = job.runs.first().filter(|_| job.stdin) {
+            if input.flush(run, &mut sink).await.is_err() {
+                break 'serve None;
+            }
+        }
+        for (index, run) in job.runs.iter().enumerate() {
+            let index = index as u16;
+            let progress = &mut sent[usize::from(index)];
+            if send_output(&mut sink, index, run, viewer, progress)
+                .await
+                .is_err()
+            {
+                break 'serve None;
+            }
+            if !progress.exit {
+                if let Some(exit) = exit_of(index, run, progress) {
+                    progress.exit = true;
+                    if sink.send(text(&exit)).await.is_err() {
+                        break 'serve None;
+                    }
+                }
+            }
+        }
+        if let Some(reason) = job.ended() {
+            let _ = sink.send(text(&ServerMessage::Ended { reason })).await;
+            let code = if reason == EndReason::Terminated {
+                close::TERMINATED
+            } else {
+                close::WORK_SESSION_ENDED
+            };
+            break Some((
+                code,
+                crate::core::gateway::service::end_reason_text(reason).to_owned(),
+            ));
+        }
+        if sent.iter().all(|s| s.exit) {
+            let _ = sink.send(text(&ServerMessage::Done)).await;
+            break Some((close::SHELL_EXITED, "every run ended".to_owned()));
+        }
+        tokio::select! {
+            _ = changed => {}
+            _ = keepalive.tick() => {
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break None;
+                }
+            }
+            // Past the standard-input buffer the socket is not read until the command reads.
+            msg = stream.next(), if input.pending.len() < STDIN_BUFFER as usize => match msg {
+                Some(Ok(Message::Binary(data))) if data.len() > MAX_CLIENT_MESSAGE => {
+                    break refuse(&mut sink, close::TOO_BIG, "message too big (64 KiB at most)").await;
+                }
+                Some(Ok(Message::Text(body))) if body.len() > MAX_CLIENT_MESSAGE => {
+                    break refuse(&mut sink, close::TOO_BIG, "message too big (64 KiB at most)").await;
+                }
+                Some(Ok(Message::Binary(data))) => {
+                    if !job.stdin {
+                        break refuse(&mut sink, close::MALFORMED, "this job has no standard input (start it with stdin: true)").await;
+                    }
+                    if input.eof {
+                        break refuse(&mut sink, close::MALFORMED, "standard input was closed (eof)").await;
+                    }
+                    input.pending.extend(data.iter());
+                }
+                Some(Ok(Message::Text(body))) => {
+                    if let Err(message) = control(&job, viewer, &body, &mut sink, &mut input).await {
+                        break refuse(&mut sink, close::MALFORMED, &message).await;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let msg = e.to_string();
+                    if msg.contains("too long") || msg.contains("too big") || msg.contains("Space limit") {
+                        break refuse(&mut sink, close::TOO_BIG, "message too big").await;
+                    }
+                    break None;
+                }
+            }
+        }
+    };
+    job.remove_viewer(viewer);
+    if let Some((code, reason)) = outcome {
+        finish_close(sink, stream, code, &reason).await;
+    }
+}
+
+/// Standard input from this client on its way to the command: held here while the agent's
+/// credit is used up, so the socket keeps being read (acknowledgements, signals) meanwhile.
+#[derive(Default)]
+struct Input {
+    pending: VecDeque<u8>,
+    /// The client closed standard input; sent on once everything before it went.
+    eof: bool,
+    eof_sent: bool,
+    /// The last `stdin_ack` offset told to the client.
+    told: u64,
+}
+
+impl Input {
+    /// Sends what the agent's credit allows, then the end of input when it is due, and tells
+    /// the client how far the command got. `Err` when the socket is gone.
+    async fn flush(&mut self, run: &ExecRunState, sink: &mut Sink) -> Result<(), ()> {
+        if run.outcome().is_some() {
+            // Nothing reads it any more.
+            self.pending.clear();
+            return Ok(());
+        }
+        loop {
+            let (room, written) = run.stdin_room();
+            if written > self.told {
+                self.told = written;
+                let ack = ServerMessage::StdinAck { offset: written };
+                sink.send(text(&ack)).await.map_err(drop)?;
+            }
+            let n = (room as usize).min(self.pending.len()).min(FRAME_BYTES);
+            if n == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = self.pending.drain(..n).collect();
+            if !run.send_stdin(&chunk).await {
+                self.pending.clear();
+                break;
+            }
+        }
+        if self.eof && !self.eof_sent && self.pending.is_empty() {
+            self.eof_sent = true;
+            run.stdin_eof().await;
+        }
+        Ok(())
+    }
+}
+
+/// One client control message; `Err` says why it is refused.
+async fn control(
+    job: &LiveJob,
+    viewer: u64,
+    body: &str,
+    sink: &mut Sink,
+    input: &mut Input,
+) -> Result<(), String> {
+    let msg: ClientMessage =
+        serde_json::from_str(body).map_err(|e| format!("malformed control message: {e}"))?;
+    match msg {
+        ClientMessage::Ack {
+            run,
+            stream,
+            offset,
+        } => {
+            let run = job
+                .runs
+                .get(usize::from(run))
+                .ok_or_else(|| format!("the job has no run {run}"))?;
+            run.viewer_ack(viewer, stream, offset);
+        }
+        ClientMessage::Eof => {
+            if !job.stdin {
+                return Err("this job has no standard input".into());
+            }
+            // After the input sent before it (see `Input::flush`).
+            input.eof = true;
+        }
+        ClientMessage::Signal { name } => {
+            for run in &job.runs {
+                run.signal(name).await;
+            }
+        }
+        ClientMessage::Resize { cols, rows } => {
+            if !job.tty {
+                return Err("resize needs a job started with tty: true".into());
+            }
+            if !valid_size(cols, rows) {
+                return Err("cols and rows are 1 to 1000".into());
+            }
+            for run in &job.runs {
+                run.resize(cols, rows).await;
+            }
+        }
+        ClientMessage::Ping => {
+            let _ = sink.send(text(&ServerMessage::Pong)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Sends the close frame and waits (briefly) for the client's reply.
+async fn finish_close(mut sink: Sink, mut stream: SplitStream<WebSocket>, code: u16, reason: &str) {
+    // Close reasons are limited to 123 bytes.
+    let reason: String = reason.chars().take(100).collect();
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if sink.send(Message::Close(Some(frame))).await.is_ok() {
+        // Dropping the socket with unread frames in flight would reset the connection and lose
+        // the close frame.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
