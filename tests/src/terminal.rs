@@ -61,31 +61,7 @@ impl Term {
         origin: Option<&str>,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Term, String> {
-        let mut request = url.into_client_request().map_err(|e| e.to_string())?;
-        let headers = request.headers_mut();
-        if let Some(cookie) = cookie {
-            headers.insert(
-                "cookie",
-                HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
-            );
-        }
-        if let Some(token) = bearer {
-            headers.insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?,
-            );
-        }
-        if let Some(origin) = origin {
-            headers.insert(
-                "origin",
-                HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
-            );
-        }
-        let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-        let (ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
-                .await
-                .map_err(|e| e.to_string())?;
+        let ws = dial(url, cookie, bearer, origin, tls).await?;
         let start = url
             .split("resume_from=")
             .nth(1)
@@ -218,6 +194,42 @@ impl Term {
         }
         samples
     }
+}
+
+/// Opens a WebSocket at `url` with a sign-in cookie or a bearer token and an `Origin`, as the
+/// gateway's streams expect; `Err` carries the refusal (an HTTP status before the upgrade).
+pub async fn dial(
+    url: &str,
+    cookie: Option<&str>,
+    bearer: Option<&str>,
+    origin: Option<&str>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, String> {
+    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+    let headers = request.headers_mut();
+    if let Some(cookie) = cookie {
+        headers.insert(
+            "cookie",
+            HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(token) = bearer {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(origin) = origin {
+        headers.insert(
+            "origin",
+            HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
+        );
+    }
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
 }
 
 /// The `p` quantile (0..=1) of `samples`.

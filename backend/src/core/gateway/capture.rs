@@ -95,6 +95,8 @@ struct Live {
     /// Standard-input bytes sent to the agent, and what it reported written.
     stdin_sent: u64,
     stdin_written: u64,
+    /// The agent answered `opened`: the command runs, and frames for it may follow the open.
+    opened: bool,
 }
 
 impl Live {
@@ -237,6 +239,17 @@ impl ExecRunState {
             live.stdin_written = live.stdin_written.max(offset.min(live.stdin_sent));
         }
         self.changed.notify_waiters();
+    }
+
+    /// The agent started the command.
+    pub fn mark_opened(&self) {
+        lock(&self.live).opened = true;
+        self.changed.notify_waiters();
+    }
+
+    /// Opened, or over: a viewer's frames for it can no longer overtake the open on the link.
+    pub fn settled(&self) -> bool {
+        lock(&self.live).opened || self.outcome().is_some()
     }
 
     /// Standard-input bytes the agent takes now (its credit), and what it wrote so far.

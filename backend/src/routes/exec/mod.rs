@@ -238,9 +238,12 @@ pub async fn run_exec(
                     let opened = link
                         .open_exec(channel, pass, command, env, timeout, io)
                         .await;
-                    if let Err(refused) = opened {
-                        link.remove(channel);
-                        run.finish(RunEnd::Failed(refused.to_string()));
+                    match opened {
+                        Ok(()) => run.mark_opened(),
+                        Err(refused) => {
+                            link.remove(channel);
+                            run.finish(RunEnd::Failed(refused.to_string()));
+                        }
                     }
                 });
             }

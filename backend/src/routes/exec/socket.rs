@@ -55,13 +55,13 @@ pub async fn exec_socket(
     ApiQuery(q): ApiQuery<StreamQuery>,
     upgrade: WsUpgrade,
 ) -> Response {
-    let upgrade = match upgrade.upgrade() {
-        Ok(upgrade) => upgrade,
-        Err(refused) => return refused.into_response(),
-    };
     let resume = match parse_resume(q.resume_from.as_deref().unwrap_or_default()) {
         Ok(resume) => resume,
         Err(message) => return ApiError::validation("resume_from", message).into_response(),
+    };
+    let upgrade = match upgrade.upgrade() {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
     };
     upgrade
         .max_message_size(MAX_READ_MESSAGE)
@@ -85,6 +85,8 @@ fn not_found() -> Refusal {
 
 /// The job's owner, with the credential that started it (a token's job only with that token, a
 /// session's only with a sign-in), while the gate still allows the command on every server.
+/// Elevation (declared root commands, step-up MFA) was decided when the job started and is not
+/// asked again.
 async fn admit(
     state: &AppState,
     auth: Result<AuthUser, ApiError>,
@@ -94,10 +96,6 @@ async fn admit(
     let job = state.hub.job(id).ok_or_else(not_found)?;
     if job.owner != auth.id || job.token != auth.token {
         return Err(not_found());
-    }
-    if job.finished() {
-        // Nothing more can run: what is left is reading what it printed.
-        return Ok(job);
     }
     fn gate_error<E>(_: E) -> Refusal {
         (close::GATE_DENIED, "cannot check the gate".to_owned())
@@ -113,7 +111,9 @@ async fn admit(
         Some(argv) => Detail::Argv(argv),
         None => Detail::None,
     };
-    for run in job.runs.iter().filter(|r| r.outcome().is_none()) {
+    // Every server again, even for a job that ended: reading what it printed is still using
+    // the session (or token) that ran it.
+    for run in &job.runs {
         let (_, link) = target(state, &run.server_name).await.map_err(gate_error)?;
         let decided = run_as(
             &person,
@@ -308,6 +308,7 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
             let _ = sink.send(text(&ServerMessage::Done)).await;
             break Some((close::SHELL_EXITED, "every run ended".to_owned()));
         }
+        let settled = job.runs.iter().all(|r| r.settled());
         tokio::select! {
             _ = changed => {}
             _ = keepalive.tick() => {
@@ -315,8 +316,9 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
                     break None;
                 }
             }
-            // Past the standard-input buffer the socket is not read until the command reads.
-            msg = stream.next(), if input.pending.len() < STDIN_BUFFER as usize => match msg {
+            // Past the standard-input buffer the socket is not read until the command reads;
+            // nor before every run started, so no input, signal or resize overtakes its open.
+            msg = stream.next(), if input.pending.len() < STDIN_BUFFER as usize && settled => match msg {
                 Some(Ok(Message::Binary(data))) if data.len() > MAX_CLIENT_MESSAGE => {
                     break refuse(&mut sink, close::TOO_BIG, "message too big (64 KiB at most)").await;
                 }
@@ -371,17 +373,17 @@ impl Input {
     /// Sends what the agent's credit allows, then the end of input when it is due, and tells
     /// the client how far the command got. `Err` when the socket is gone.
     async fn flush(&mut self, run: &ExecRunState, sink: &mut Sink) -> Result<(), ()> {
-        if run.outcome().is_some() {
-            // Nothing reads it any more.
-            self.pending.clear();
-            return Ok(());
-        }
         loop {
             let (room, written) = run.stdin_room();
             if written > self.told {
                 self.told = written;
                 let ack = ServerMessage::StdinAck { offset: written };
                 sink.send(text(&ack)).await.map_err(drop)?;
+            }
+            if run.outcome().is_some() {
+                // Nothing reads it any more.
+                self.pending.clear();
+                return Ok(());
             }
             let n = (room as usize).min(self.pending.len()).min(FRAME_BYTES);
             if n == 0 {
