@@ -2,7 +2,7 @@
 //! with bounded output capture; `GET /api/exec/{id}`; the live stream `WS /ws/exec/{id}` is in
 //! `socket`.
 
-mod socket;
+pub mod socket;
 
 use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};

@@ -38,16 +38,34 @@ const MAX_READ_MESSAGE: usize = 1024 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamQuery {
-    /// `RUN:STREAM:OFFSET[,…]`: where a reconnecting client continues.
+    /// `RUN:STREAM:OFFSET[,…]` (`0:stdout:1234,0:stderr:56`): where a reconnecting client
+    /// continues each stream; a stream not named starts at 0.
     resume_from: Option<String>,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 type Refusal = (u16, String);
 
-/// The exec stream (docs/protocol.md, "Exec stream").
+/// The live stream of a command job (a WebSocket; `docs/protocol.md`, "Exec stream"): every
+/// run's stdout and stderr apart, each frame numbered by its offset within (run, stream) for
+/// `resume_from`; an `exit` per run and a final `done`; standard input (jobs started with
+/// `stdin`, one server), `eof`, signals (`INT`, `TERM`, `KILL`, `HUP`) and `resize` (with
+/// `tty`) from the client. Authenticated like `/ws/websh/{id}` (cookie with a same-origin
+/// `Origin`, or `Authorization: Bearer`); only the job's owner, with the credential that started
+/// it, and the gate is asked again. After the upgrade, refusals are close codes: 4001
+/// unauthenticated, 4003 gate denied, 4004 no such job (or not yours); the stream ends with 1000
+/// when every run ended, 4010/4011 when the work session or token ended it, 1008/1009 on a bad
+/// client frame.
+#[utoipa::path(get, path = "/ws/exec/{id}", tag = "exec",
+    params(("id" = String, Path, description = "job id"), StreamQuery),
+    responses((status = 101, description = "switching to the exec stream (WebSocket)"),
+              (status = 400, body = gatehouse_shared::ErrorEnvelope,
+               description = "not a WebSocket request, or a malformed resume_from"),
+              (status = 403, body = gatehouse_shared::ErrorEnvelope,
+               description = "a foreign Origin, refused before the upgrade")))]
 pub async fn exec_socket(
     State(state): State<AppState>,
     auth: Result<AuthUser, ApiError>,
