@@ -3,6 +3,7 @@
 //! or repetition, who may attach, revocation, and bad frames.
 
 use crate::revocation::at;
+use crate::token_acl::{grant, run_as, token};
 use crate::Fixture;
 use gatehouse_e2e::exec_stream::ExecStream;
 use gatehouse_e2e::{create_user, eventually, shell_user, Api};
@@ -28,6 +29,19 @@ async fn attach(fx: &Fixture, url: &str) -> ExecStream {
     ExecStream::connect(url, &fx.api, None, &[])
         .await
         .expect("attach")
+}
+
+/// The job as stored once every run's result is written (a moment after the stream's `done`).
+async fn stored(fx: &Fixture, job: &Value) -> Value {
+    let path = format!("/api/exec/{}", job["id"].as_str().expect("job id"));
+    eventually("the stored result", WAIT, || async {
+        let stored = fx.api.get(&path).await;
+        let runs = stored["runs"].as_array()?;
+        runs.iter()
+            .all(|r| r["status"] != "running")
+            .then_some(stored)
+    })
+    .await
 }
 
 fn exits(stream: &ExecStream) -> Vec<&Value> {
@@ -72,10 +86,7 @@ async fn stdout_and_stderr_arrive_apart_and_in_order_then_each_exit_and_done() {
         Some(json!("done"))
     );
     // The stored result is the same.
-    let stored = fx
-        .api
-        .get(&format!("/api/exec/{}", job["id"].as_str().unwrap()))
-        .await;
+    let stored = stored(&fx, &job).await;
     assert_eq!(stored["runs"][0]["stdout"], "out-1\nout-2\nout-3\n");
     assert_eq!(stored["runs"][1]["exit_code"], 3);
 }
@@ -204,10 +215,7 @@ async fn three_megabytes_arrive_whole_and_a_dropped_client_resumes_exactly() {
     );
     assert!(stream.has("gap").is_none());
     // The stored capture keeps its head and tail only.
-    let stored = fx
-        .api
-        .get(&format!("/api/exec/{}", job["id"].as_str().unwrap()))
-        .await;
+    let stored = stored(&fx, &job).await;
     let capture = stored["runs"][0]["stdout"].as_str().unwrap();
     assert!(capture.len() < 1_100_000, "{}", capture.len());
     assert!(capture.contains("bytes truncated"));
@@ -378,4 +386,63 @@ async fn bad_frames_get_a_clear_error_and_the_job_carries_on() {
     good.control(json!({"t": "signal", "name": "TERM"})).await;
     assert_eq!(good.until_closed(WAIT).await, Some(1000));
     assert_eq!(exits(&good)[0]["code"], 143);
+}
+
+#[tokio::test]
+async fn a_tokens_job_streams_only_to_that_token_and_revoking_it_ends_the_command() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (client, id) = token(&fx, None).await;
+    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
+    grant(
+        &fx,
+        &id,
+        "commands",
+        json!({"command": "sleep 100", "user": run_as()}),
+    )
+    .await;
+    let (status, job) = client
+        .call(
+            reqwest::Method::POST,
+            "/api/exec",
+            Some(
+                json!({"servers": ["web-01"], "argv": ["sleep", "100"], "user": run_as(),
+                        "stream": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{job}");
+    let url = fx.server.ws_url(job["stream_path"].as_str().unwrap());
+    // Its owner's sign-in is not the credential that started it.
+    let mut by_cookie = attach(&fx, &url).await;
+    assert_eq!(by_cookie.until_closed(WAIT).await, Some(4004));
+    let mut stream = ExecStream::connect_bearer(&url, &client.secret)
+        .await
+        .expect("attach with the token");
+    assert!(stream.read_until(WAIT, |s| s.has("hello").is_some()).await);
+
+    let (status, _) = fx
+        .api
+        .call(reqwest::Method::DELETE, &format!("/api/tokens/{id}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(stream.until_closed(WAIT).await, Some(4010));
+    assert_eq!(stream.has("ended").expect("ended")["reason"], "revoked");
+    // The server's own clock: the command's end is recorded within a second of the revoke.
+    let find = |action: &'static str| {
+        let api = fx.api.clone();
+        async move {
+            let items = api.get(&format!("/api/audit?action={action}")).await["items"].clone();
+            items.as_array().and_then(|i| i.first().cloned())
+        }
+    };
+    let ran = eventually("the command's end on the record", WAIT, || find("exec.run")).await;
+    let revoked = find("token.revoked")
+        .await
+        .expect("the revoke on the record");
+    let took = at(&ran) - at(&revoked);
+    assert!(
+        took < chrono::Duration::seconds(1),
+        "ended {took} after the revoke"
+    );
+    assert_eq!(ran["details"]["status"], "error", "{ran}");
 }

@@ -20,7 +20,7 @@ use gatehouse_shared::agent_link::GatewayMessage;
 use gatehouse_shared::gate::{runs_as_root, Detail};
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::work_session::Unusable;
-use gatehouse_shared::{Scope, Status, WorkSession, WorkSessionId};
+use gatehouse_shared::{Scope, Status, TokenId, WorkSession, WorkSessionId};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -149,6 +149,20 @@ pub async fn recheck_all(state: &AppState) {
                 EndReason::Revoked,
                 "the API token was revoked or no longer allows the command",
             );
+        }
+    }
+}
+
+/// A token was revoked: what it keeps open ends now, pushed rather than left to the sweep.
+pub async fn token_revoked(state: &AppState, token: TokenId) {
+    for job in state.hub.all_jobs() {
+        if job.token == Some(token) && !job.finished() {
+            job.end(EndReason::Revoked, "the API token was revoked");
+        }
+    }
+    for term in state.hub.all_terminals() {
+        if term.token == Some(token) && term.is_live() {
+            check_terminal(state, &term).await;
         }
     }
 }
