@@ -3,7 +3,7 @@
 //! or repetition, who may attach, revocation, and bad frames.
 
 use crate::revocation::at;
-use crate::token_acl::{grant, run_as, token};
+use crate::token_acl::{run_as, token_running};
 use crate::Fixture;
 use gatehouse_e2e::exec_stream::ExecStream;
 use gatehouse_e2e::{create_user, eventually, shell_user, Api};
@@ -391,15 +391,7 @@ async fn bad_frames_get_a_clear_error_and_the_job_carries_on() {
 #[tokio::test]
 async fn a_tokens_job_streams_only_to_that_token_and_revoking_it_ends_the_command() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (client, id) = token(&fx, None).await;
-    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "sleep 100", "user": run_as()}),
-    )
-    .await;
+    let (client, id) = token_running(&fx, &["sleep 100"]).await;
     let (status, job) = client
         .call(
             reqwest::Method::POST,

@@ -76,6 +76,17 @@ pub(crate) async fn grant(fx: &Fixture, token: &str, kind: &str, body: Value) {
         .await;
 }
 
+/// A token of `ops` allowed on web-01 to run each of `commands` as [`run_as`], and its id.
+pub(crate) async fn token_running(fx: &Fixture, commands: &[&str]) -> (TokenClient, String) {
+    let (client, id) = token(fx, None).await;
+    grant(fx, &id, "servers", json!({"pattern": "web-01"})).await;
+    for command in commands {
+        let rule = json!({"command": command, "user": run_as()});
+        grant(fx, &id, "commands", rule).await;
+    }
+    (client, id)
+}
+
 /// Whom the token's commands run as here: the test's own account under root (an agent that
 /// is root runs a token as the account its rule names), else the agent's own account.
 pub(crate) fn run_as() -> Option<&'static str> {
