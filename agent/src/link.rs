@@ -237,7 +237,13 @@ impl Agent {
             hostname: host::hostname(),
             os: std::env::consts::OS.to_owned(),
             platform: std::env::consts::ARCH.to_owned(),
-            capabilities: vec!["pty".into(), "exec".into(), "files".into()],
+            // `exec_io`: exec takes `stdin`, `tty`, `signal` and `stdin_eof`.
+            capabilities: vec![
+                "pty".into(),
+                "exec".into(),
+                "exec_io".into(),
+                "files".into(),
+            ],
             privileged: host::privileged(),
             ptys,
         }

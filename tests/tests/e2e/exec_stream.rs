@@ -438,3 +438,39 @@ async fn a_tokens_job_streams_only_to_that_token_and_revoking_it_ends_the_comman
     );
     assert_eq!(ran["details"]["status"], "error", "{ran}");
 }
+
+#[tokio::test]
+async fn a_stalled_viewer_holds_back_only_its_own_command() {
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["command"], &["web-01"]).await;
+    // `yes` forever, watched by a client that reads nothing for now.
+    let (_, stalled_url) = start(
+        &fx,
+        json!({"servers": ["web-01"], "argv": ["yes"], "stream": true}),
+    )
+    .await;
+    let mut stalled = attach(&fx, &stalled_url).await;
+    // Meanwhile another command on the same agent, over the same link, streams in full.
+    let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
+    let (_, url) = start(
+        &fx,
+        json!({"servers": ["web-01"], "argv": ["seq", "1", "200000"], "stream": true}),
+    )
+    .await;
+    let mut other = attach(&fx, &url).await;
+    assert_eq!(other.until_closed(WAIT).await, Some(1000));
+    assert!(other.bytes(0, Stdout) == expected.as_bytes());
+    // The stalled client was held, not skipped: once it reads, `yes` flows on without a gap.
+    assert!(
+        stalled
+            .read_until(WAIT, |s| s.end(0, Stdout) > 4 * 1024 * 1024)
+            .await
+    );
+    assert!(stalled.has("gap").is_none());
+    assert!(stalled.bytes(0, Stdout).chunks(2).all(|c| c == b"y\n"));
+    stalled
+        .control(json!({"t": "signal", "name": "KILL"}))
+        .await;
+    assert_eq!(stalled.until_closed(WAIT).await, Some(1000));
+    assert_eq!(exits(&stalled)[0]["code"], 137);
+}

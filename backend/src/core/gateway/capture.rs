@@ -281,8 +281,11 @@ impl ExecRunState {
         }
     }
 
+    /// Signals the command's process group (agents with `exec_io`; older ones would not know
+    /// the message).
     pub async fn signal(&self, signal: ExecSignal) {
-        if let (None, Some(link)) = (self.outcome(), self.link()) {
+        let link = self.link().filter(|l| l.supports("exec_io"));
+        if let (None, Some(link)) = (self.outcome(), link) {
             let msg = GatewayMessage::Signal {
                 channel: self.channel,
                 signal,

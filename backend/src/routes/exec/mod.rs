@@ -228,6 +228,12 @@ pub async fn run_exec(
         let channel = run.channel;
         match link {
             None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
+            // An agent from before standard input and terminals would run it without them.
+            Some(link) if io != ExecIo::default() && !link.supports("exec_io") => {
+                run.finish(RunEnd::Failed(format!(
+                    "the agent on {name} is too old for stdin or tty; upgrade it"
+                )))
+            }
             Some(link) => {
                 link.add_exec(channel, run.clone());
                 let command = program.to_agent();
