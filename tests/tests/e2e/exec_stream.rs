@@ -25,6 +25,13 @@ async fn start(fx: &Fixture, body: Value) -> (Value, String) {
     (job, url)
 }
 
+/// Starts a job and attaches to its stream.
+async fn started(fx: &Fixture, body: Value) -> (Value, String, ExecStream) {
+    let (job, url) = start(fx, body).await;
+    let stream = attach(fx, &url).await;
+    (job, url, stream)
+}
+
 async fn attach(fx: &Fixture, url: &str) -> ExecStream {
     ExecStream::connect(url, &fx.api, None, &[])
         .await
@@ -57,12 +64,11 @@ async fn stdout_and_stderr_arrive_apart_and_in_order_then_each_exit_and_done() {
     let fx = Fixture::start(&["web-01", "web-02"]).await;
     fx.session(&["command"], &["web-01", "web-02"]).await;
     let command = "for i in 1 2 3; do echo out-$i; echo err-$i >&2; done; exit 3";
-    let (job, url) = start(
+    let (job, _, mut stream) = started(
         &fx,
         json!({"servers": ["web-02", "web-01"], "command": command, "stream": true}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     assert_eq!(stream.until_closed(WAIT).await, Some(1000));
     let hello = &stream.messages[0];
     assert_eq!(hello["t"], "hello", "{hello}");
@@ -108,12 +114,11 @@ async fn stdin_round_trips_through_cat_and_two_servers_are_refused() {
     assert_eq!(body["error_code"], "validation_error");
     assert_eq!(body["fields"][0]["field"], "stdin", "{body}");
 
-    let (_, url) = start(
+    let (_, _, mut stream) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["cat"], "stdin": true}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     stream.stdin(b"hello\n").await;
     assert!(
         stream
@@ -152,12 +157,11 @@ async fn stdin_round_trips_through_cat_and_two_servers_are_refused() {
 async fn int_ends_sleep_with_its_signal_status_and_tty_gives_a_terminal() {
     let fx = Fixture::start(&["web-01"]).await;
     fx.session(&["command"], &["web-01"]).await;
-    let (_, url) = start(
+    let (_, _, mut stream) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["sleep", "100"], "stream": true}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     assert!(stream.read_until(WAIT, |s| s.has("hello").is_some()).await);
     stream.control(json!({"t": "signal", "name": "INT"})).await;
     assert_eq!(stream.until_closed(WAIT).await, Some(1000));
@@ -167,13 +171,12 @@ async fn int_ends_sleep_with_its_signal_status_and_tty_gives_a_terminal() {
 
     // On a terminal: `tty` names a pseudo-terminal of the asked size, resize reaches it, and
     // standard input goes through the terminal.
-    let (_, url) = start(
+    let (_, _, mut stream) = started(
         &fx,
         json!({"servers": ["web-01"], "command": "tty; stty size; read line; stty size; echo got-$line",
                "tty": true, "stdin": true, "cols": 100, "rows": 33}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     assert!(
         stream
             .read_until(WAIT, |s| s.text(0, Stdout).contains("33 100"))
@@ -199,12 +202,11 @@ async fn three_megabytes_arrive_whole_and_a_dropped_client_resumes_exactly() {
     fx.session(&["command"], &["web-01"]).await;
     let expected: String = (1..=460_000).map(|n| format!("{n}\n")).collect();
     assert!(expected.len() > 3_000_000);
-    let (job, url) = start(
+    let (job, _, mut stream) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["seq", "1", "460000"], "stream": true}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     assert_eq!(stream.until_closed(WAIT).await, Some(1000));
     let got = stream.bytes(0, Stdout);
     assert_eq!(got.len(), expected.len());
@@ -222,12 +224,11 @@ async fn three_megabytes_arrive_whole_and_a_dropped_client_resumes_exactly() {
     assert!(capture.starts_with("1\n2\n3\n") && capture.ends_with("459999\n460000\n"));
 
     // Dropped mid-stream, then back with its offsets: exactly the missing bytes.
-    let (_, url) = start(
+    let (_, url, mut first) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["seq", "1", "460000"], "stream": true}),
     )
     .await;
-    let mut first = attach(&fx, &url).await;
     assert!(first.read_until(WAIT, |s| s.end(0, Stdout) > 300_000).await);
     let offsets = first.offsets(1);
     let head = first.bytes(0, Stdout).to_vec();
@@ -303,12 +304,11 @@ async fn a_revoked_session_ends_a_running_stream_within_a_second() {
         .as_str()
         .expect("the active session")
         .to_owned();
-    let (job, url) = start(
+    let (job, url, mut stream) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["sleep", "100"], "stream": true}),
     )
     .await;
-    let mut stream = attach(&fx, &url).await;
     assert!(stream.read_until(WAIT, |s| s.has("hello").is_some()).await);
     fx.api
         .post(
@@ -444,20 +444,18 @@ async fn a_stalled_viewer_holds_back_only_its_own_command() {
     let fx = Fixture::start(&["web-01"]).await;
     fx.session(&["command"], &["web-01"]).await;
     // `yes` forever, watched by a client that reads nothing for now.
-    let (_, stalled_url) = start(
+    let (_, _, mut stalled) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["yes"], "stream": true}),
     )
     .await;
-    let mut stalled = attach(&fx, &stalled_url).await;
     // Meanwhile another command on the same agent, over the same link, streams in full.
     let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
-    let (_, url) = start(
+    let (_, _, mut other) = started(
         &fx,
         json!({"servers": ["web-01"], "argv": ["seq", "1", "200000"], "stream": true}),
     )
     .await;
-    let mut other = attach(&fx, &url).await;
     assert_eq!(other.until_closed(WAIT).await, Some(1000));
     assert!(other.bytes(0, Stdout) == expected.as_bytes());
     // The stalled client was held, not skipped: once it reads, `yes` flows on without a gap.
