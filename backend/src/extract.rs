@@ -447,3 +447,35 @@ fn same_origin(headers: &HeaderMap) -> bool {
     };
     origin == format!("http://{host}") || origin == format!("https://{host}")
 }
+
+/// Ends a client's WebSocket stream: sends the close frame with `code` and `reason` (cut to fit
+/// the 123 bytes a close reason may take), then waits briefly for the client's reply, because
+/// dropping the socket with unread frames in flight would reset the connection and lose the
+/// close frame on its way.
+pub async fn finish_close(
+    mut sink: futures_util::stream::SplitSink<
+        axum::extract::ws::WebSocket,
+        axum::extract::ws::Message,
+    >,
+    mut stream: futures_util::stream::SplitStream<axum::extract::ws::WebSocket>,
+    code: u16,
+    reason: &str,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures_util::{SinkExt, StreamExt};
+    let reason: String = reason.chars().take(100).collect();
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if sink.send(Message::Close(Some(frame))).await.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}

@@ -2,13 +2,13 @@
 //! keeps every run's stdout and stderr apart, checks that each stream's offsets are contiguous
 //! (no lost or repeated byte), and acknowledges what it read.
 
-use crate::terminal::dial;
+use crate::terminal::{dial, read_until, stream_client};
 use crate::Api;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use gatehouse_shared::exec_stream::{decode_output, format_resume, StreamName};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -114,22 +114,7 @@ impl ExecStream {
 
     /// Reads frames until `done` holds, the stream closes, or `limit` passes; whether `done` held.
     pub async fn read_until(&mut self, limit: Duration, done: impl Fn(&Self) -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        while !done(self) {
-            if self.closed.is_some() {
-                return false;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            match tokio::time::timeout(left, self.ws.next()).await {
-                Err(_) => return false,
-                Ok(None) | Ok(Some(Err(_))) => self.closed = Some(1006),
-                Ok(Some(Ok(frame))) => self.take(frame).await,
-            }
-        }
-        true
+        read_until(self, limit, done).await
     }
 
     /// Reads until the server closes the stream; its close code.
@@ -170,3 +155,5 @@ impl ExecStream {
         drop(self.ws);
     }
 }
+
+stream_client!(ExecStream);

@@ -106,23 +106,7 @@ impl Term {
     /// Reads frames until `done` holds, the stream closes, or `limit` passes.
     /// Returns whether `done` held.
     pub async fn read_until(&mut self, limit: Duration, done: impl Fn(&Term) -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        while !done(self) {
-            if self.closed.is_some() {
-                return false;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            match tokio::time::timeout(left, self.ws.next()).await {
-                Err(_) => return false,
-                Ok(None) => self.closed = Some(1006),
-                Ok(Some(Err(_))) => self.closed = Some(1006),
-                Ok(Some(Ok(frame))) => self.take(frame).await,
-            }
-        }
-        true
+        read_until(self, limit, done).await
     }
 
     async fn take(&mut self, frame: Message) {
@@ -194,6 +178,61 @@ impl Term {
         }
         samples
     }
+}
+
+/// A test client of one of the gateway's streams: its socket, its close code, and what it
+/// makes of a frame.
+pub trait StreamClient {
+    fn socket(&mut self) -> &mut WebSocketStream<MaybeTlsStream<TcpStream>>;
+    fn closed_code(&mut self) -> &mut Option<u16>;
+    fn take_frame(&mut self, frame: Message) -> impl std::future::Future<Output = ()>;
+}
+
+/// Implements [`StreamClient`] for a client with fields `ws` and `closed` and a method `take`.
+macro_rules! stream_client {
+    ($client:ty) => {
+        impl $crate::terminal::StreamClient for $client {
+            fn socket(&mut self) -> &mut WebSocketStream<MaybeTlsStream<TcpStream>> {
+                &mut self.ws
+            }
+
+            fn closed_code(&mut self) -> &mut Option<u16> {
+                &mut self.closed
+            }
+
+            fn take_frame(&mut self, frame: Message) -> impl std::future::Future<Output = ()> {
+                self.take(frame)
+            }
+        }
+    };
+}
+pub(crate) use stream_client;
+
+stream_client!(Term);
+
+/// Reads `client`'s frames until `done` holds, the stream closes, or `limit` passes; whether
+/// `done` held.
+pub async fn read_until<C: StreamClient>(
+    client: &mut C,
+    limit: Duration,
+    done: impl Fn(&C) -> bool,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done(client) {
+        if client.closed_code().is_some() {
+            return false;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match tokio::time::timeout(left, client.socket().next()).await {
+            Err(_) => return false,
+            Ok(None) | Ok(Some(Err(_))) => *client.closed_code() = Some(1006),
+            Ok(Some(Ok(frame))) => client.take_frame(frame).await,
+        }
+    }
+    true
 }
 
 /// Opens a WebSocket at `url` with a sign-in cookie or a bearer token and an `Origin`, as the

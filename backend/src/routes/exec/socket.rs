@@ -9,13 +9,13 @@ use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::gateway::exec_job::LiveJob;
 use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, AuthUser, WsUpgrade};
+use crate::extract::{finish_close, ApiPath, ApiQuery, AuthUser, WsUpgrade};
 use crate::gatekeeper::{asker, person, run_as, target};
 use crate::store::work_sessions;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::exec_stream::{
     close, encode_output, parse_resume, ClientMessage, ServerMessage, StreamName, StreamRun,
@@ -471,26 +471,4 @@ async fn control(
         }
     }
     Ok(())
-}
-
-/// Sends the close frame and waits (briefly) for the client's reply.
-async fn finish_close(mut sink: Sink, mut stream: SplitStream<WebSocket>, code: u16, reason: &str) {
-    // Close reasons are limited to 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if sink.send(Message::Close(Some(frame))).await.is_ok() {
-        // Dropping the socket with unread frames in flight would reset the connection and lose
-        // the close frame.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(Ok(msg)) = stream.next().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
 }

@@ -9,12 +9,12 @@ use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::viewers::{Kick, ViewerIdentity};
 use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, AuthUser, WsUpgrade};
+use crate::extract::{finish_close, ApiPath, ApiQuery, AuthUser, WsUpgrade};
 use crate::store::shares;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::ParticipantRole;
@@ -356,28 +356,6 @@ async fn left(
             "dropped": {"input": dropped.input, "resize": dropped.resize, "other": dropped.other},
         }));
     let _ = audit::record_event(state, event).await;
-}
-
-/// Sends the close frame and waits (briefly) for the client's reply.
-async fn finish_close(mut sink: Sink, mut stream: SplitStream<WebSocket>, code: u16, reason: &str) {
-    // Close reasons are limited to 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if sink.send(Message::Close(Some(frame))).await.is_ok() {
-        // Wait (briefly) for the client's close reply: dropping the socket with unread acks in
-        // flight would reset the connection and lose the close frame.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(Ok(msg)) = stream.next().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
 }
 
 /// A deadline that never comes (for viewers without a link expiry).
