@@ -432,6 +432,19 @@ impl WsUpgrade {
         self.0
             .ok_or_else(|| ApiError::bad_request("this endpoint speaks WebSocket only"))
     }
+
+    /// The upgrade of a client stream (websh, exec): messages up to 1 MiB are read whole, well
+    /// past what the streams accept (64 KiB), so one between the two is refused with 1009 and
+    /// its close frame arrives instead of a reset; nothing is buffered on the way out.
+    pub fn client_stream(self) -> Result<WebSocketUpgrade, ApiError> {
+        const MAX_READ_MESSAGE: usize = 1024 * 1024;
+        Ok(self
+            .upgrade()?
+            .max_message_size(MAX_READ_MESSAGE)
+            .max_frame_size(MAX_READ_MESSAGE)
+            .read_buffer_size(8 * 1024)
+            .write_buffer_size(0))
+    }
 }
 
 /// No `Origin`, or exactly this server's own (`http(s)://` + the `Host` the client used).

@@ -2,7 +2,7 @@
 //! keeps every run's stdout and stderr apart, checks that each stream's offsets are contiguous
 //! (no lost or repeated byte), and acknowledges what it read.
 
-use crate::terminal::{dial, read_until, stream_client};
+use crate::terminal::{dial, note, read_until, stream_client};
 use crate::Api;
 use futures_util::SinkExt;
 use gatehouse_shared::exec_stream::{decode_output, format_resume, StreamName};
@@ -139,14 +139,7 @@ impl ExecStream {
                 let ack = json!({"t": "ack", "run": run, "stream": stream, "offset": self.end(run, stream)});
                 let _ = self.ws.send(Message::Text(ack.to_string().into())).await;
             }
-            Message::Text(text) => {
-                self.messages
-                    .push(serde_json::from_str(&text).expect("control JSON"));
-            }
-            Message::Close(frame) => {
-                self.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
-            }
-            _ => {}
+            other => note(other, &mut self.messages, &mut self.closed),
         }
     }
 

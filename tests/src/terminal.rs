@@ -131,14 +131,7 @@ impl Term {
                     let _ = self.ws.send(Message::Text(ack.to_string().into())).await;
                 }
             }
-            Message::Text(text) => {
-                self.messages
-                    .push(serde_json::from_str(&text).expect("control JSON"));
-            }
-            Message::Close(frame) => {
-                self.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
-            }
-            _ => {}
+            other => note(other, &mut self.messages, &mut self.closed),
         }
     }
 
@@ -177,6 +170,17 @@ impl Term {
             samples.push(sent.elapsed());
         }
         samples
+    }
+}
+
+/// Keeps a control message, or the close code of a close frame (pings and pongs say nothing).
+pub fn note(frame: Message, messages: &mut Vec<Value>, closed: &mut Option<u16>) {
+    match frame {
+        Message::Text(text) => messages.push(serde_json::from_str(&text).expect("control JSON")),
+        Message::Close(frame) => {
+            *closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+        }
+        _ => {}
     }
 }
 

@@ -32,9 +32,6 @@ use uuid::Uuid;
 
 /// Largest client → server message (standard input, control).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// What the WebSocket layer itself accepts: a message between the two limits is read whole and
-/// refused with 1009, so the close frame reaches the client instead of a reset.
-const MAX_READ_MESSAGE: usize = 1024 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
 
@@ -77,24 +74,19 @@ pub async fn exec_socket(
         Ok(resume) => resume,
         Err(message) => return ApiError::validation("resume_from", message).into_response(),
     };
-    let upgrade = match upgrade.upgrade() {
+    let upgrade = match upgrade.client_stream() {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_response(),
     };
-    upgrade
-        .max_message_size(MAX_READ_MESSAGE)
-        .max_frame_size(MAX_READ_MESSAGE)
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            match admit(&state, auth, id).await {
-                Ok(job) => serve(socket, job, &resume).await,
-                Err((code, reason)) => {
-                    let (sink, stream) = socket.split();
-                    finish_close(sink, stream, code, &reason).await;
-                }
+    upgrade.on_upgrade(move |socket| async move {
+        match admit(&state, auth, id).await {
+            Ok(job) => serve(socket, job, &resume).await,
+            Err((code, reason)) => {
+                let (sink, stream) = socket.split();
+                finish_close(sink, stream, code, &reason).await;
             }
-        })
+        }
+    })
 }
 
 fn not_found() -> Refusal {

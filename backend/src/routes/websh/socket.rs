@@ -29,10 +29,6 @@ use uuid::Uuid;
 
 /// Largest client → server message (keystrokes, pastes, control).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// What the WebSocket layer itself accepts. Larger than the protocol's limit on purpose: a
-/// message between the two is read whole and refused with 1009, so no unread bytes are left in
-/// the connection to make the kernel reset it and lose the close frame on its way.
-const MAX_READ_MESSAGE: usize = 1024 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
 
@@ -54,26 +50,21 @@ pub async fn websh_socket(
     ApiQuery(q): ApiQuery<StreamQuery>,
     upgrade: WsUpgrade,
 ) -> Response {
-    let upgrade = match upgrade.upgrade() {
+    let upgrade = match upgrade.client_stream() {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_response(),
     };
-    upgrade
-        .max_message_size(MAX_READ_MESSAGE)
-        .max_frame_size(MAX_READ_MESSAGE)
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            let admitted = match (&q.ticket, q.watch) {
-                (Some(ticket), _) => admit::guest(&state, id, ticket).await,
-                (None, true) => admit::watcher(&state, auth, id).await,
-                (None, false) => admit::owner(&state, auth, id).await,
-            };
-            match admitted {
-                Ok(admitted) => view(state, socket, admitted, q.resume_from.unwrap_or(0)).await,
-                Err((code, reason)) => close_socket(socket, code, &reason).await,
-            }
-        })
+    upgrade.on_upgrade(move |socket| async move {
+        let admitted = match (&q.ticket, q.watch) {
+            (Some(ticket), _) => admit::guest(&state, id, ticket).await,
+            (None, true) => admit::watcher(&state, auth, id).await,
+            (None, false) => admit::owner(&state, auth, id).await,
+        };
+        match admitted {
+            Ok(admitted) => view(state, socket, admitted, q.resume_from.unwrap_or(0)).await,
+            Err((code, reason)) => close_socket(socket, code, &reason).await,
+        }
+    })
 }
 
 /// Refuses an upgraded socket before any stream starts.
