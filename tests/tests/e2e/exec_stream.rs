@@ -113,6 +113,17 @@ async fn stdin_round_trips_through_cat_and_two_servers_are_refused() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error_code"], "validation_error");
     assert_eq!(body["fields"][0]["field"], "stdin", "{body}");
+    // A terminal's size only with a terminal.
+    let (status, body) = fx
+        .api
+        .call(
+            reqwest::Method::POST,
+            "/api/exec",
+            Some(json!({"servers": ["web-01"], "command": "true", "cols": 100})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"][0]["field"], "cols", "{body}");
 
     let (_, _, mut stream) = started(
         &fx,

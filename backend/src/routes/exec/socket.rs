@@ -191,15 +191,15 @@ async fn send_output(
     Ok(())
 }
 
-/// The run's `exit`, once it ended and this viewer has all its output.
-fn exit_of(index: u16, run: &ExecRunState, sent: &Sent) -> Option<ServerMessage> {
+/// The run's `exit`, once it ended and this viewer has all its output (or, `cut`, when the
+/// gateway ended the job: what was not sent by then is not sent).
+fn exit_of(index: u16, run: &ExecRunState, sent: &Sent, cut: bool) -> Option<ServerMessage> {
     let end = run.outcome()?;
     let all_sent = StreamName::BOTH
         .into_iter()
         .enumerate()
         .all(|(at, stream)| sent.offsets[at] >= run.end_of(stream));
-    // A run the gateway ended may have output in flight that will never come: it ends here.
-    if !all_sent && matches!(end, RunEnd::Done { .. }) {
+    if !all_sent && !cut {
         return None;
     }
     let server = run.server_name.clone();
@@ -279,6 +279,7 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
     let mut keepalive = tokio::time::interval(Duration::from_secs(20));
     let outcome: Option<(u16, String)> = 'serve: loop {
         let changed = job.changed.notified();
+        let ended = job.ended();
         if let Some(run) = job.runs.first().filter(|_| job.stdin) {
             if input.flush(run, &mut sink).await.is_err() {
                 break 'serve None;
@@ -294,7 +295,7 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
                 break 'serve None;
             }
             if !progress.exit {
-                if let Some(exit) = exit_of(index, run, progress) {
+                if let Some(exit) = exit_of(index, run, progress, ended.is_some()) {
                     progress.exit = true;
                     if sink.send(text(&exit)).await.is_err() {
                         break 'serve None;
@@ -302,7 +303,7 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
                 }
             }
         }
-        if let Some(reason) = job.ended() {
+        if let Some(reason) = ended {
             let _ = sink.send(text(&ServerMessage::Ended { reason })).await;
             let code = if reason == EndReason::Terminated {
                 close::TERMINATED
