@@ -61,6 +61,16 @@ pub enum ExecSignal {
 }
 
 impl ExecSignal {
+    /// The name a client sends (`INT`); `SIG` + it is the usual name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ExecSignal::Hup => "HUP",
+            ExecSignal::Int => "INT",
+            ExecSignal::Kill => "KILL",
+            ExecSignal::Term => "TERM",
+        }
+    }
+
     /// The signal's number on Linux (and every POSIX system for these four).
     pub fn number(self) -> i32 {
         match self {

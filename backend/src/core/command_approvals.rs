@@ -380,6 +380,8 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
                 run_as: req.run_as.clone(),
                 servers: req.servers.clone(),
                 timeout_secs: req.timeout_secs,
+                stdin: false,
+                tty: false,
             })),
     )
     .await?;
@@ -456,6 +458,7 @@ async fn record(
                     exit_code: result.exit_code,
                     duration_ms: result.duration_ms,
                     error: result.error.clone(),
+                    signal: end.signal(),
                 })),
         )
         .await?;

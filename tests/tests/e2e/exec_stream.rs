@@ -179,6 +179,17 @@ async fn int_ends_sleep_with_its_signal_status_and_tty_gives_a_terminal() {
     let exit = exits(&stream)[0].clone();
     assert_eq!(exit["code"], 130, "{exit}");
     assert_eq!(exit["signal"], 2, "{exit}");
+    // On the record: who sent which signal, and what it ended.
+    let sent = fx.api.get("/api/audit?action=exec.signal").await["items"][0].clone();
+    assert_eq!(sent["actor"], "ops", "{sent}");
+    assert_eq!(sent["details"]["signal"], "INT", "{sent}");
+    assert_eq!(sent["details"]["servers"], json!(["web-01"]), "{sent}");
+    let ran = eventually("the run on the record", WAIT, || async {
+        let items = fx.api.get("/api/audit?action=exec.run").await["items"].clone();
+        items.as_array().and_then(|i| i.first().cloned())
+    })
+    .await;
+    assert_eq!(ran["details"]["signal"], 2, "{ran}");
 
     // On a terminal: `tty` names a pseudo-terminal of the asked size, resize reaches it, and
     // standard input goes through the terminal.

@@ -68,6 +68,16 @@ pub enum RunEnd {
     Failed(String),
 }
 
+impl RunEnd {
+    /// The signal that ended the command, when one did.
+    pub fn signal(&self) -> Option<i32> {
+        match self {
+            RunEnd::Done { signal, .. } => *signal,
+            RunEnd::Failed(_) => None,
+        }
+    }
+}
+
 /// The live state of one run, shared by the link (which feeds it), the API (which waits) and
 /// the exec stream's viewers.
 pub struct ExecRunState {

@@ -25,6 +25,8 @@ pub struct JobInfo {
     pub work_session: Option<WorkSessionId>,
     /// The run-as user asked for.
     pub run_as: Option<String>,
+    /// The command as the job names it (for the log).
+    pub command: String,
     /// The argv when it runs without a shell (what a token's rules are matched against).
     pub argv: Option<Vec<String>>,
     pub stdin: bool,

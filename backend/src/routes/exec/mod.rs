@@ -185,6 +185,8 @@ pub async fn run_exec(
             run_as: req.user.clone(),
             servers: runs.iter().map(|(_, name)| name.clone()).collect(),
             timeout_secs: timeout,
+            stdin: io.stdin,
+            tty: io.tty.is_some(),
         }));
     if let Some(s) = &session {
         started_event = started_event.work_session(s.id);
@@ -215,6 +217,7 @@ pub async fn run_exec(
             token: auth.token,
             work_session: session.as_ref().map(|s| s.id),
             run_as: req.user.clone(),
+            command: program.display(),
             argv: program.argv().map(<[String]>::to_vec),
             stdin: io.stdin,
             tty: io.tty.is_some(),
@@ -346,6 +349,7 @@ async fn record_results(
                         exit_code: result.exit_code,
                         duration_ms: result.duration_ms,
                         error: result.error.clone(),
+                        signal: end.signal(),
                     }));
                 if let Some(ws) = work_session {
                     event = event.work_session(ws);

@@ -4,6 +4,7 @@
 //! exit, and standard input, signals and resizes back, until every run ended or the gateway
 //! ended the job.
 
+use crate::core::audit;
 use crate::core::gate::{self as core_gate, DenialNote};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::gateway::exec_job::LiveJob;
@@ -17,9 +18,10 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::audit::{AuditAction, ExecSignalDetails};
 use gatehouse_shared::exec_stream::{
-    close, encode_output, parse_resume, ClientMessage, ServerMessage, StreamName, StreamRun,
-    STDIN_BUFFER, VERSION,
+    close, encode_output, parse_resume, ClientMessage, ExecSignal, ServerMessage, StreamName,
+    StreamRun, STDIN_BUFFER, VERSION,
 };
 use gatehouse_shared::gate::Detail;
 use gatehouse_shared::websh::{valid_size, EndReason};
@@ -80,7 +82,14 @@ pub async fn exec_socket(
     };
     upgrade.on_upgrade(move |socket| async move {
         match admit(&state, auth, id).await {
-            Ok(job) => serve(socket, job, &resume).await,
+            Ok((job, actor)) => {
+                let who = Client {
+                    state: &state,
+                    job,
+                    actor,
+                };
+                serve(socket, who, &resume).await
+            }
             Err((code, reason)) => {
                 let (sink, stream) = socket.split();
                 finish_close(sink, stream, code, &reason).await;
@@ -101,7 +110,7 @@ async fn admit(
     state: &AppState,
     auth: Result<AuthUser, ApiError>,
     id: Uuid,
-) -> Result<Arc<LiveJob>, Refusal> {
+) -> Result<(Arc<LiveJob>, String), Refusal> {
     let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
     let job = state.hub.job(id).ok_or_else(not_found)?;
     if job.owner != auth.id || job.token != auth.token {
@@ -142,7 +151,7 @@ async fn admit(
             .await
             .map_err(|denial| (close::GATE_DENIED, denial.message))?;
     }
-    Ok(job)
+    Ok((job, auth.username))
 }
 
 fn text(msg: &ServerMessage) -> Message {
@@ -239,7 +248,8 @@ async fn refuse(sink: &mut Sink, code: u16, message: &str) -> Option<(u16, Strin
 
 /// Streams the job to one viewer and its input back, until every run ended, the gateway ended
 /// the job, or the client left. The job goes on without its viewer.
-async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName, u64)]) {
+async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u64)]) {
+    let job = who.job.clone();
     let (mut sink, mut stream) = socket.split();
     let hello = ServerMessage::Hello {
         version: VERSION,
@@ -346,7 +356,7 @@ async fn serve(socket: WebSocket, job: Arc<LiveJob>, resume: &[(u16, StreamName,
                     input.pending.extend(data.iter());
                 }
                 Some(Ok(Message::Text(body))) => {
-                    if let Err(message) = control(&job, viewer, &body, &mut sink, &mut input).await {
+                    if let Err(message) = control(&who, viewer, &body, &mut sink, &mut input).await {
                         break refuse(&mut sink, close::MALFORMED, &message).await;
                     }
                 }
@@ -414,14 +424,44 @@ impl Input {
     }
 }
 
+/// An admitted client: the job and the name its signals are logged under.
+struct Client<'a> {
+    state: &'a AppState,
+    job: Arc<LiveJob>,
+    actor: String,
+}
+
+/// Sends `signal` to every run still going, and logs that it did.
+async fn signal(who: &Client<'_>, signal: ExecSignal) {
+    let job = &who.job;
+    let mut servers = Vec::new();
+    for run in job.runs.iter().filter(|r| r.outcome().is_none()) {
+        run.signal(signal).await;
+        servers.push(run.server_name.clone());
+    }
+    let event = audit::event(AuditAction::ExecSignal, audit::SUCCESS)
+        .actor(&who.actor)
+        .target(job.id.to_string())
+        .in_session(job.work_session)
+        .details(audit::typed(&ExecSignalDetails {
+            job: job.id,
+            command: job.command.clone(),
+            signal,
+            servers,
+        }));
+    // A signal sent is not taken back when the log cannot take it; `record_event` logs that.
+    let _ = audit::record_event(who.state, event).await;
+}
+
 /// One client control message; `Err` says why it is refused.
 async fn control(
-    job: &LiveJob,
+    who: &Client<'_>,
     viewer: u64,
     body: &str,
     sink: &mut Sink,
     input: &mut Input,
 ) -> Result<(), String> {
+    let job = &who.job;
     let msg: ClientMessage =
         serde_json::from_str(body).map_err(|e| format!("malformed control message: {e}"))?;
     match msg {
@@ -443,11 +483,7 @@ async fn control(
             // After the input sent before it (see `Input::flush`).
             input.eof = true;
         }
-        ClientMessage::Signal { name } => {
-            for run in &job.runs {
-                run.signal(name).await;
-            }
-        }
+        ClientMessage::Signal { name } => signal(who, name).await,
         ClientMessage::Resize { cols, rows } => {
             if !job.tty {
                 return Err("resize needs a job started with tty: true".into());
