@@ -439,6 +439,10 @@ async fn signal(who: &Client<'_>, signal: ExecSignal) {
         run.signal(signal).await;
         servers.push(run.server_name.clone());
     }
+    if servers.is_empty() {
+        // Every run had ended: nothing was signalled.
+        return;
+    }
     let event = audit::event(AuditAction::ExecSignal, audit::SUCCESS)
         .actor(&who.actor)
         .target(job.id.to_string())
