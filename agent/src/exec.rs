@@ -38,6 +38,8 @@ pub struct Io {
 enum InputOp {
     Bytes(Vec<u8>),
     Eof,
+    /// A terminal's new size, in order with the input around it.
+    Resize(u16, u16),
 }
 
 /// Where standard input goes.
@@ -234,10 +236,18 @@ impl ExecRun {
         }
     }
 
-    /// Resizes the command's pseudo-terminal, if it has one.
+    /// Resizes the command's pseudo-terminal, if it has one. With standard input the writer
+    /// does it, in order with the input, and the link never waits on a writer that waits for a
+    /// command that does not read; without, nothing else holds the terminal.
     pub async fn resize(&self, cols: u16, rows: u16) {
-        if let Some(pty) = &self.pty {
-            let _ = pty.lock().await.resize(pty_process::Size::new(rows, cols));
+        match (&self.pty, &self.input) {
+            (Some(_), Some(tx)) => {
+                let _ = tx.send(InputOp::Resize(cols, rows));
+            }
+            (Some(pty), None) => {
+                let _ = pty.lock().await.resize(pty_process::Size::new(rows, cols));
+            }
+            (None, _) => {}
         }
     }
 }
@@ -276,6 +286,11 @@ async fn write_input(
                 let _ = pty.lock().await.write_all(&[VEOF]).await;
                 continue;
             }
+            (InputOp::Resize(cols, rows), InputSink::Pty(pty)) => {
+                let _ = pty.lock().await.resize(pty_process::Size::new(rows, cols));
+                continue;
+            }
+            (InputOp::Resize(..), InputSink::Pipe(_)) => continue,
         }
         let _ = credit.send(written);
     }

@@ -323,9 +323,7 @@ impl Agent {
                 }
                 let run = lock(&self.execs).get(&channel).cloned();
                 if let Some(run) = run {
-                    // Off the read loop: the terminal's writer may be waiting for a command that
-                    // does not read its input, and the link must not wait with it.
-                    tokio::spawn(async move { run.resize(cols, rows).await });
+                    run.resize(cols, rows).await;
                 }
             }
             GatewayMessage::Signal { channel, signal } => {
