@@ -313,7 +313,10 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
                 }
             }
         }
-        if let Some(reason) = ended {
+        let all_exited = sent.iter().all(|s| s.exit);
+        // The gateway marks a job ended just before it ends its runs: the `ended` follows
+        // their exits.
+        if let (Some(reason), true) = (ended, all_exited) {
             let _ = sink.send(text(&ServerMessage::Ended { reason })).await;
             let code = if reason == EndReason::Terminated {
                 close::TERMINATED
@@ -325,7 +328,8 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
                 crate::core::gateway::service::end_reason_text(reason).to_owned(),
             ));
         }
-        if sent.iter().all(|s| s.exit) {
+        // Read again: a job ended while this pass ran has its runs' ends behind its mark.
+        if all_exited && job.ended().is_none() {
             let _ = sink.send(text(&ServerMessage::Done)).await;
             break Some((close::SHELL_EXITED, "every run ended".to_owned()));
         }
