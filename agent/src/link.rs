@@ -3,7 +3,7 @@
 //! the grace period and are re-attached when the gateway asks; file channels end with the link.
 
 use crate::config::AgentConfig;
-use crate::exec::{Environment, ExecOutcome, ExecRun, Program};
+use crate::exec::{Environment, ExecOutcome, ExecRun, Io, Program};
 use crate::files::channel::{FileService, OpenAs, Outboxes};
 use crate::files::paths;
 use crate::flow::{Next, Outflow};
@@ -201,6 +201,10 @@ impl Agent {
                         if let Some(pty) = pty {
                             self.files.keystroke();
                             pty.write(bytes).await;
+                        } else if let Some(run) = lock(&self.execs).get(&channel) {
+                            // Queued, never awaited: a command that does not read its input
+                            // must not hold up the link (the gateway keeps to stdin credit).
+                            run.input(bytes);
                         }
                     }
                     Some((channel, DataKind::FileData, payload)) => {
@@ -233,7 +237,13 @@ impl Agent {
             hostname: host::hostname(),
             os: std::env::consts::OS.to_owned(),
             platform: std::env::consts::ARCH.to_owned(),
-            capabilities: vec!["pty".into(), "exec".into(), "files".into()],
+            // `exec_io`: exec takes `stdin`, `tty`, `signal` and `stdin_eof`.
+            capabilities: vec![
+                "pty".into(),
+                "exec".into(),
+                "exec_io".into(),
+                "files".into(),
+            ],
             privileged: host::privileged(),
             ptys,
         }
@@ -311,6 +321,22 @@ impl Agent {
                 if let Some(pty) = pty {
                     pty.resize(cols, rows).await;
                 }
+                let run = lock(&self.execs).get(&channel).cloned();
+                if let Some(run) = run {
+                    run.resize(cols, rows).await;
+                }
+            }
+            GatewayMessage::Signal { channel, signal } => {
+                if let Some(run) = lock(&self.execs).get(&channel) {
+                    if let Ok(signal) = nix::sys::signal::Signal::try_from(signal.number()) {
+                        run.signal(signal);
+                    }
+                }
+            }
+            GatewayMessage::StdinEof { channel } => {
+                if let Some(run) = lock(&self.execs).get(&channel) {
+                    run.eof();
+                }
             }
             GatewayMessage::Close { channel } => {
                 if self.files.close(channel) {
@@ -345,6 +371,8 @@ impl Agent {
                 allow_root,
                 provision,
                 provision_groups,
+                stdin,
+                tty,
             } => {
                 let run_as = runas::resolve(runas::Request {
                     user: user.as_deref(),
@@ -365,7 +393,11 @@ impl Agent {
                 } else {
                     Environment::Account(&env)
                 };
-                self.start_exec(channel, program, run_as, env, timeout_secs, tx)
+                let io = Io {
+                    stdin,
+                    tty: tty.map(|t| (t.cols, t.rows)),
+                };
+                self.start_exec(channel, program, run_as, env, timeout_secs, io, tx)
                     .await;
             }
             GatewayMessage::FileOpen {
@@ -400,6 +432,7 @@ impl Agent {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn start_exec(
         self: &Arc<Self>,
         channel: ChannelId,
@@ -407,14 +440,24 @@ impl Agent {
         run_as: Result<runas::RunAs, String>,
         env: Environment<'_>,
         timeout_secs: u64,
+        io: Io,
         tx: &Outbox,
     ) {
         let (done_tx, done_rx) = oneshot::channel::<ExecOutcome>();
         let timeout = Duration::from_secs(timeout_secs.clamp(1, 24 * 3600));
+        let (credit_tx, mut credit_rx) = mpsc::unbounded_channel::<u64>();
         let started = run_as.and_then(|run_as| {
-            ExecRun::spawn(program, &run_as, env, timeout, move |outcome| {
-                let _ = done_tx.send(outcome);
-            })
+            ExecRun::spawn(
+                program,
+                &run_as,
+                env,
+                timeout,
+                io,
+                credit_tx,
+                move |outcome| {
+                    let _ = done_tx.send(outcome);
+                },
+            )
         });
         let run = match started {
             Ok(run) => run,
@@ -427,6 +470,16 @@ impl Agent {
         };
         lock(&self.execs).insert(channel, run.clone());
         let _ = tx.send(control(&AgentMessage::Opened { channel })).await;
+        // Stdin credit goes out as the writer reports it (awaited here, off the read loop).
+        let credit_out = tx.clone();
+        tokio::spawn(async move {
+            while let Some(offset) = credit_rx.recv().await {
+                let msg = control(&AgentMessage::StdinCredit { channel, offset });
+                if credit_out.send(msg).await.is_err() {
+                    break;
+                }
+            }
+        });
         let (out, err) = (run.stdout.rewind(0), run.stderr.rewind(0));
         let out = send_stream(
             tx.clone(),
@@ -454,6 +507,7 @@ impl Agent {
                     exit_code: o.exit_code,
                     timed_out: o.timed_out,
                     duration_ms: o.duration_ms,
+                    signal: o.signal,
                 };
                 let _ = tx.send(control(&msg)).await;
             }

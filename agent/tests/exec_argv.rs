@@ -70,6 +70,8 @@ async fn run(gw: &mut Gateway, exec: Exec) -> Ran {
         allow_root,
         provision: false,
         provision_groups: Vec::new(),
+        stdin: false,
+        tty: None,
     })
     .await;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());

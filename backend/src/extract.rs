@@ -474,6 +474,19 @@ impl WsUpgrade {
         self.0
             .ok_or_else(|| ApiError::bad_request("this endpoint speaks WebSocket only"))
     }
+
+    /// The upgrade of a client stream (websh, exec): messages up to 1 MiB are read whole, well
+    /// past what the streams accept (64 KiB), so one between the two is refused with 1009 and
+    /// its close frame arrives instead of a reset; nothing is buffered on the way out.
+    pub fn client_stream(self) -> Result<WebSocketUpgrade, ApiError> {
+        const MAX_READ_MESSAGE: usize = 1024 * 1024;
+        Ok(self
+            .upgrade()?
+            .max_message_size(MAX_READ_MESSAGE)
+            .max_frame_size(MAX_READ_MESSAGE)
+            .read_buffer_size(8 * 1024)
+            .write_buffer_size(0))
+    }
 }
 
 /// No `Origin`, or exactly this server's own (`http(s)://` + the `Host` the client used).
@@ -503,4 +516,36 @@ pub fn own_origin(state: &AppState, headers: &HeaderMap) -> String {
         "http"
     };
     format!("{scheme}://{host}")
+}
+
+/// Ends a client's WebSocket stream: sends the close frame with `code` and `reason` (cut to fit
+/// the 123 bytes a close reason may take), then waits briefly for the client's reply, because
+/// dropping the socket with unread frames in flight would reset the connection and lose the
+/// close frame on its way.
+pub async fn finish_close(
+    mut sink: futures_util::stream::SplitSink<
+        axum::extract::ws::WebSocket,
+        axum::extract::ws::Message,
+    >,
+    mut stream: futures_util::stream::SplitStream<axum::extract::ws::WebSocket>,
+    code: u16,
+    reason: &str,
+) {
+    use axum::extract::ws::{CloseFrame, Message};
+    use futures_util::{SinkExt, StreamExt};
+    let reason: String = reason.chars().take(100).collect();
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    if sink.send(Message::Close(Some(frame))).await.is_ok() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+            while let Some(Ok(msg)) = stream.next().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
 }

@@ -50,7 +50,7 @@ use utoipa::OpenApi;
         routes::websh::share::remove_participant, routes::websh::join::join,
         routes::websh::live::live_terminals,
         routes::recordings::list_recordings, routes::recordings::get_recording,
-        routes::exec::run_exec, routes::exec::get_exec,
+        routes::exec::run_exec, routes::exec::get_exec, routes::exec::socket::exec_socket,
         routes::files::list, routes::files::stat, routes::files::download::download,
         routes::files::upload::upload,
         routes::files::mkdir, routes::files::rename, routes::files::delete,

@@ -128,6 +128,8 @@ async fn the_openapi_document_describes_the_contract() {
         "/api/gate/check",
         "/api/audit",
         "/api/audit/verify",
+        "/api/exec",
+        "/ws/exec/{id}",
     ] {
         assert!(paths.contains_key(path), "missing {path}");
     }
@@ -196,7 +198,8 @@ async fn every_websocket_upgrade_refuses_a_foreign_origin() {
     let app = TestApp::new().await;
     let root = app.superuser().await;
     let terminal = format!("/ws/websh/{}", uuid::Uuid::new_v4());
-    for path in ["/ws/agent", terminal.as_str()] {
+    let job = format!("/ws/exec/{}", uuid::Uuid::new_v4());
+    for path in ["/ws/agent", terminal.as_str(), job.as_str()] {
         for origin in [
             "https://evil.example",
             "null",
@@ -222,7 +225,9 @@ async fn every_websocket_upgrade_refuses_a_foreign_origin() {
     app.call_raw("GET", "/ws/agent", None, &Caller::default(), &own)
         .await
         .expect_error(401, "unauthenticated");
-    app.call_raw("GET", &terminal, None, &root, &own)
-        .await
-        .expect_error(400, "bad_request");
+    for path in [&terminal, &job] {
+        app.call_raw("GET", path, None, &root, &own)
+            .await
+            .expect_error(400, "bad_request");
+    }
 }

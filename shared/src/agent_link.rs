@@ -81,7 +81,13 @@ pub enum AgentMessage {
         exit_code: Option<i32>,
         timed_out: bool,
         duration_ms: u64,
+        /// The signal that ended the command, when one did (`exit_code` is then null).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<i32>,
     },
+    /// Stdin credit of an exec channel opened with `stdin`: the agent has written the input
+    /// bytes before `offset` to the command; the gateway may send until `offset + CHANNEL_WINDOW`.
+    StdinCredit { channel: ChannelId, offset: u64 },
     /// The answer to `FileOpen` (and, for reads and writes, the final `Done` or `Error`).
     FileReply {
         channel: ChannelId,
@@ -159,6 +165,24 @@ pub enum GatewayMessage {
         /// Groups a created account joins (the server entry's `provision_groups`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         provision_groups: Vec<String>,
+        /// Keep the command's standard input open: binary `Input` frames for this channel are
+        /// its bytes (within stdin credit), `stdin_eof` closes it. Otherwise it reads /dev/null.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        stdin: bool,
+        /// Run the command on a pseudo-terminal of this size; its output is then one stream,
+        /// `stdout`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tty: Option<TtySize>,
+    },
+    /// Delivers a signal to an exec channel's whole process group.
+    Signal {
+        channel: ChannelId,
+        signal: crate::exec_stream::ExecSignal,
+    },
+    /// Closes an exec channel's standard input once the input sent before it was written (with
+    /// a terminal: writes its end-of-file character).
+    StdinEof {
+        channel: ChannelId,
     },
     /// Runs one file operation as `user` (agents announce the `files` capability).
     FileOpen {
@@ -181,6 +205,13 @@ pub enum GatewayMessage {
     FileEnd {
         channel: ChannelId,
     },
+}
+
+/// The size of a command's pseudo-terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtySize {
+    pub cols: u16,
+    pub rows: u16,
 }
 
 /// One output stream of a channel; each has its own offsets and credit.
@@ -216,7 +247,8 @@ pub enum DataKind {
     Stdout = 1,
     /// Command standard error (agent → gateway), offset first.
     Stderr = 2,
-    /// Keystrokes for a PTY (gateway → agent).
+    /// Keystrokes for a PTY, or standard input of an exec channel opened with `stdin`
+    /// (gateway → agent).
     Input = 3,
     /// File bytes: agent → gateway for reads (offset-numbered like output), gateway → agent for
     /// writes (offset-numbered too, so a lost frame is detected).

@@ -34,6 +34,32 @@ pub struct ExecRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400))]
     pub timeout_secs: Option<u64>,
+    /// Keep the command's standard input open for the stream (`WS /ws/exec/{id}`): binary
+    /// frames are its bytes, `{"t":"eof"}` closes it. Only with exactly one server.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin: bool,
+    /// Run the command on a pseudo-terminal (stdout and stderr then arrive as one stream,
+    /// `stdout`); `cols`/`rows` size it (80x24 when absent).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
+    pub cols: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
+    pub rows: Option<u16>,
+    /// The command is paced by its stream: output waits (within the gateway's buffer) for the
+    /// stream's viewer instead of flowing past it, so a viewer that attaches after the start,
+    /// or reconnects, misses nothing. Implied by `stdin` and `tty`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
+}
+
+impl ExecRequest {
+    /// Whether the command is paced by its stream (see `stream`).
+    pub fn paced(&self) -> bool {
+        self.stream || self.stdin || self.tty
+    }
 }
 
 /// Where one server's run is.
@@ -90,6 +116,13 @@ pub struct ExecJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub argv: Option<Vec<String>>,
     pub runs: Vec<ExecRun>,
+    /// The live stream of the job's output while the gateway holds it: `/ws/exec/{id}`.
+    pub stream_path: String,
+}
+
+/// Where a job's stream is.
+pub fn stream_path(job: uuid::Uuid) -> String {
+    format!("/ws/exec/{job}")
 }
 
 pub const MAX_COMMAND_LEN: usize = 64 * 1024;

@@ -36,6 +36,7 @@ pub mod approval;
 pub mod audit;
 pub mod error;
 pub mod exec;
+pub mod exec_stream;
 pub mod files;
 pub mod gate;
 pub mod ids;

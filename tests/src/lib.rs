@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod browser;
+pub mod exec_stream;
 pub mod files;
 pub mod gate;
 pub mod pty;

@@ -61,31 +61,7 @@ impl Term {
         origin: Option<&str>,
         tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     ) -> Result<Term, String> {
-        let mut request = url.into_client_request().map_err(|e| e.to_string())?;
-        let headers = request.headers_mut();
-        if let Some(cookie) = cookie {
-            headers.insert(
-                "cookie",
-                HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
-            );
-        }
-        if let Some(token) = bearer {
-            headers.insert(
-                "authorization",
-                HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?,
-            );
-        }
-        if let Some(origin) = origin {
-            headers.insert(
-                "origin",
-                HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
-            );
-        }
-        let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-        let (ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
-                .await
-                .map_err(|e| e.to_string())?;
+        let ws = dial(url, cookie, bearer, origin, tls).await?;
         let start = url
             .split("resume_from=")
             .nth(1)
@@ -130,23 +106,7 @@ impl Term {
     /// Reads frames until `done` holds, the stream closes, or `limit` passes.
     /// Returns whether `done` held.
     pub async fn read_until(&mut self, limit: Duration, done: impl Fn(&Term) -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        while !done(self) {
-            if self.closed.is_some() {
-                return false;
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            match tokio::time::timeout(left, self.ws.next()).await {
-                Err(_) => return false,
-                Ok(None) => self.closed = Some(1006),
-                Ok(Some(Err(_))) => self.closed = Some(1006),
-                Ok(Some(Ok(frame))) => self.take(frame).await,
-            }
-        }
-        true
+        read_until(self, limit, done).await
     }
 
     async fn take(&mut self, frame: Message) {
@@ -171,14 +131,7 @@ impl Term {
                     let _ = self.ws.send(Message::Text(ack.to_string().into())).await;
                 }
             }
-            Message::Text(text) => {
-                self.messages
-                    .push(serde_json::from_str(&text).expect("control JSON"));
-            }
-            Message::Close(frame) => {
-                self.closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
-            }
-            _ => {}
+            other => note(other, &mut self.messages, &mut self.closed),
         }
     }
 
@@ -218,6 +171,108 @@ impl Term {
         }
         samples
     }
+}
+
+/// Keeps a control message, or the close code of a close frame (pings and pongs say nothing).
+pub fn note(frame: Message, messages: &mut Vec<Value>, closed: &mut Option<u16>) {
+    match frame {
+        Message::Text(text) => messages.push(serde_json::from_str(&text).expect("control JSON")),
+        Message::Close(frame) => {
+            *closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+        }
+        _ => {}
+    }
+}
+
+/// A test client of one of the gateway's streams: its socket, its close code, and what it
+/// makes of a frame.
+pub trait StreamClient {
+    fn socket(&mut self) -> &mut WebSocketStream<MaybeTlsStream<TcpStream>>;
+    fn closed_code(&mut self) -> &mut Option<u16>;
+    fn take_frame(&mut self, frame: Message) -> impl std::future::Future<Output = ()>;
+}
+
+/// Implements [`StreamClient`] for a client with fields `ws` and `closed` and a method `take`.
+macro_rules! stream_client {
+    ($client:ty) => {
+        impl $crate::terminal::StreamClient for $client {
+            fn socket(&mut self) -> &mut WebSocketStream<MaybeTlsStream<TcpStream>> {
+                &mut self.ws
+            }
+
+            fn closed_code(&mut self) -> &mut Option<u16> {
+                &mut self.closed
+            }
+
+            fn take_frame(&mut self, frame: Message) -> impl std::future::Future<Output = ()> {
+                self.take(frame)
+            }
+        }
+    };
+}
+pub(crate) use stream_client;
+
+stream_client!(Term);
+
+/// Reads `client`'s frames until `done` holds, the stream closes, or `limit` passes; whether
+/// `done` held.
+pub async fn read_until<C: StreamClient>(
+    client: &mut C,
+    limit: Duration,
+    done: impl Fn(&C) -> bool,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    while !done(client) {
+        if client.closed_code().is_some() {
+            return false;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match tokio::time::timeout(left, client.socket().next()).await {
+            Err(_) => return false,
+            Ok(None) | Ok(Some(Err(_))) => *client.closed_code() = Some(1006),
+            Ok(Some(Ok(frame))) => client.take_frame(frame).await,
+        }
+    }
+    true
+}
+
+/// Opens a WebSocket at `url` with a sign-in cookie or a bearer token and an `Origin`, as the
+/// gateway's streams expect; `Err` carries the refusal (an HTTP status before the upgrade).
+pub async fn dial(
+    url: &str,
+    cookie: Option<&str>,
+    bearer: Option<&str>,
+    origin: Option<&str>,
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, String> {
+    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+    let headers = request.headers_mut();
+    if let Some(cookie) = cookie {
+        headers.insert(
+            "cookie",
+            HeaderValue::from_str(cookie).map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(token) = bearer {
+        headers.insert(
+            "authorization",
+            HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| e.to_string())?,
+        );
+    }
+    if let Some(origin) = origin {
+        headers.insert(
+            "origin",
+            HeaderValue::from_str(origin).map_err(|e| e.to_string())?,
+        );
+    }
+    let connector = tls.map(tokio_tungstenite::Connector::Rustls);
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ws)
 }
 
 /// The `p` quantile (0..=1) of `samples`.

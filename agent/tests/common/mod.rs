@@ -91,6 +91,12 @@ impl Gateway {
         self.ws.send(Message::Binary(frame.into())).await.unwrap();
     }
 
+    /// Input bytes for a PTY, or standard input for an exec opened with `stdin`.
+    pub async fn send_input(&mut self, channel: ChannelId, bytes: &[u8]) {
+        let frame = gatehouse_shared::agent_link::encode_data(channel, DataKind::Input, bytes);
+        self.ws.send(Message::Binary(frame.into())).await.unwrap();
+    }
+
     pub async fn next(&mut self) -> Frame {
         loop {
             let msg = tokio::time::timeout(PATIENCE, self.ws.next())

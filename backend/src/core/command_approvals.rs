@@ -12,7 +12,7 @@ use crate::core::approvals::{subject, Viewer};
 use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gate::{self, Asker, DenialNote};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
-use crate::core::gateway::hub::Program;
+use crate::core::gateway::hub::{ExecIo, Program};
 use crate::core::runas::Person;
 use crate::core::state::AppState;
 use crate::core::CoreError;
@@ -380,6 +380,8 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
                 run_as: req.run_as.clone(),
                 servers: req.servers.clone(),
                 timeout_secs: req.timeout_secs,
+                stdin: false,
+                tty: false,
             })),
     )
     .await?;
@@ -400,7 +402,14 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
                     None => Program::Shell(req.command.clone()),
                 };
                 if let Err(refused) = link
-                    .open_exec(channel, pass, program, env.clone(), req.timeout_secs)
+                    .open_exec(
+                        channel,
+                        pass,
+                        program,
+                        env.clone(),
+                        req.timeout_secs,
+                        ExecIo::default(),
+                    )
                     .await
                 {
                     link.remove(channel);
@@ -449,6 +458,7 @@ async fn record(
                     exit_code: result.exit_code,
                     duration_ms: result.duration_ms,
                     error: result.error.clone(),
+                    signal: end.signal(),
                 })),
         )
         .await?;
@@ -468,6 +478,7 @@ fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {
             exit_code,
             timed_out,
             duration_ms,
+            ..
         } => (
             if *timed_out {
                 RunStatus::TimedOut

@@ -32,6 +32,8 @@ pub struct DenialNote {
     pub preflight: bool,
     /// The terminal a viewer tried to attach to, and as what.
     pub attach: Option<(uuid::Uuid, &'static str)>,
+    /// The command job whose stream its owner tried to attach to.
+    pub attach_exec: Option<uuid::Uuid>,
 }
 
 /// Proof that the gate allowed one operation: the session it rode on, the server, the scope,
@@ -204,6 +206,10 @@ async fn audit_denial(
         details["websh"] = websh.to_string().into();
         details["attach"] = true.into();
         details["as"] = attach_as.into();
+    }
+    if let Some(job) = note.attach_exec {
+        details["exec"] = job.to_string().into();
+        details["attach"] = true.into();
     }
     let mut event = audit::event(AuditAction::GateDenied, DENIED)
         .actor(asker.actor)

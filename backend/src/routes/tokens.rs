@@ -92,5 +92,7 @@ pub async fn revoke_token(
         return Err(ApiError::not_found("token"));
     };
     admin::revoke_api_token(&state.db, state.workspace, auth.by(), owner, id, now()).await?;
+    // Its running commands and terminals end now, not at the watcher's next sweep.
+    crate::core::gateway::watcher::token_revoked(&state, id).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -142,6 +142,7 @@ pub async fn get(
             command,
             argv,
             runs,
+            stream_path: gatehouse_shared::exec::stream_path(id),
         },
         owner,
     )))

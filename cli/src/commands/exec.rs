@@ -62,6 +62,11 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
             .map(parse_duration)
             .transpose()?
             .map(|d| d.num_seconds() as u64),
+        stdin: false,
+        tty: false,
+        cols: None,
+        rows: None,
+        stream: false,
     };
     let batch = args.parallel.unwrap_or(servers.len()).max(1);
     let mut runs: Vec<ExecRun> = Vec::new();

@@ -230,6 +230,11 @@ fn ExecForm(session: WorkSession) -> impl IntoView {
             user: Some(user.get_untracked().trim().to_owned()).filter(|u| !u.is_empty()),
             env: None,
             timeout_secs: None,
+            stdin: false,
+            tty: false,
+            cols: None,
+            rows: None,
+            stream: false,
         });
     };
     let ask_approval = move |_| {

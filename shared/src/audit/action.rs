@@ -130,6 +130,8 @@ audit_actions! {
     /// A command was sent to its servers (one `exec.run` follows per server as each ends).
     ExecStarted => "exec.started",
     ExecRun => "exec.run",
+    /// The job's owner sent its running commands a signal through the exec stream.
+    ExecSignal => "exec.signal",
     FileList => "file.list",
     FileStat => "file.stat",
     FileDownload => "file.download",

@@ -46,6 +46,12 @@ pub struct ExecStartedDetails {
     pub run_as: Option<String>,
     pub servers: Vec<String>,
     pub timeout_secs: u64,
+    /// Standard input came from the job's stream (absent, as in rows written before, when not).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdin: bool,
+    /// It ran on a pseudo-terminal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
 }
 
 /// `exec.run`: one command on one server, as it ended.
@@ -57,6 +63,19 @@ pub struct ExecRunDetails {
     pub exit_code: Option<i32>,
     pub duration_ms: Option<u64>,
     pub error: Option<String>,
+    /// The signal that ended it, when one did (absent otherwise, as in rows written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+/// `exec.signal`: the owner of a running job sent its commands a signal through the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecSignalDetails {
+    pub job: Uuid,
+    pub command: String,
+    pub signal: crate::exec_stream::ExecSignal,
+    /// The servers whose run was still going.
+    pub servers: Vec<String>,
 }
 
 /// `websh.opened` and `websh.closed`: a terminal and its recording.
@@ -140,6 +159,7 @@ mod tests {
             exit_code: None,
             duration_ms: Some(5),
             error: Some("the agent disconnected".into()),
+            signal: None,
         };
         let before = json!({
             "job": id, "command": "uptime", "status": RunStatus::Failed,

@@ -6,7 +6,8 @@ mod sentence;
 
 pub use action::AuditAction;
 pub use details::{
-    ExecRunDetails, ExecStartedDetails, ExtensionDetails, TransitionDetails, WebshDetails,
+    ExecRunDetails, ExecSignalDetails, ExecStartedDetails, ExtensionDetails, TransitionDetails,
+    WebshDetails,
 };
 pub use sentence::{sentence, short_id, EventParts};
 

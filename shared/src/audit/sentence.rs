@@ -5,7 +5,10 @@
 //! "<actor> <action> <target>".
 
 use super::WebshDetails;
-use super::{AuditAction, AuditEvent, ExecRunDetails, ExecStartedDetails, TransitionDetails};
+use super::{
+    AuditAction, AuditEvent, ExecRunDetails, ExecSignalDetails, ExecStartedDetails,
+    TransitionDetails,
+};
 use crate::work_session::TimelineEvent;
 use serde_json::Value;
 
@@ -110,11 +113,23 @@ pub fn sentence<'a>(event: impl Into<EventParts<'a>>) -> String {
                 let end = match (run.exit_code, run.error) {
                     (_, Some(error)) => format!("{}: {error}", run.status.as_str()),
                     (Some(code), None) => format!("exit {code}"),
-                    (None, None) => run.status.as_str().to_owned(),
+                    (None, None) => match run.signal {
+                        Some(n) => format!("{} by signal {n}", run.status.as_str()),
+                        None => run.status.as_str().to_owned(),
+                    },
                 };
                 format!("`{}`{on} ended: {end}", run.command)
             }
             Err(_) => format!("a command{on} ended"),
+        },
+        Some(A::ExecSignal) => match serde_json::from_value::<ExecSignalDetails>(d.clone()) {
+            Ok(sent) => format!(
+                "{who} sent SIG{} to `{}` on {}",
+                sent.signal.name(),
+                sent.command,
+                sent.servers.join(", ")
+            ),
+            Err(_) => format!("{who} signalled a command"),
         },
         Some(A::FileList) => format!("{who} listed {path}{on}"),
         Some(A::FileStat) => format!("{who} looked at {path}{on}"),

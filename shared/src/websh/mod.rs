@@ -85,6 +85,8 @@ pub struct OpenedWebsh {
 /// WebSocket close codes of the websh stream.
 pub mod close {
     pub const SHELL_EXITED: u16 = 1000;
+    /// A malformed or refused control message.
+    pub const MALFORMED: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const UNAUTHENTICATED: u16 = 4001;
     pub const GATE_DENIED: u16 = 4003;

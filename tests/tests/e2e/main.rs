@@ -33,6 +33,7 @@ mod disable;
 mod elevation;
 mod events;
 mod exec;
+mod exec_stream;
 mod files;
 mod files_stall;
 mod races;

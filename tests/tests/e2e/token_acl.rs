@@ -14,14 +14,19 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A bearer-token client for the fixture's server.
-struct TokenClient {
+pub(crate) struct TokenClient {
     http: reqwest::Client,
     base: String,
-    secret: String,
+    pub(crate) secret: String,
 }
 
 impl TokenClient {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -45,7 +50,7 @@ impl TokenClient {
 }
 
 /// A token of `ops` (or of the service account `service`) and its id.
-async fn token(fx: &Fixture, service: Option<&str>) -> (TokenClient, String) {
+pub(crate) async fn token(fx: &Fixture, service: Option<&str>) -> (TokenClient, String) {
     let created = match service {
         None => fx.api.post("/api/tokens", json!({"name": "e2e"})).await,
         Some(account) => {
@@ -65,15 +70,26 @@ async fn token(fx: &Fixture, service: Option<&str>) -> (TokenClient, String) {
     (client, created["id"].as_str().expect("id").to_owned())
 }
 
-async fn grant(fx: &Fixture, token: &str, kind: &str, body: Value) {
+pub(crate) async fn grant(fx: &Fixture, token: &str, kind: &str, body: Value) {
     fx.api
         .post(&format!("/api/tokens/{token}/acl/{kind}"), body)
         .await;
 }
 
+/// A token of `ops` allowed on web-01 to run each of `commands` as [`run_as`], and its id.
+pub(crate) async fn token_running(fx: &Fixture, commands: &[&str]) -> (TokenClient, String) {
+    let (client, id) = token(fx, None).await;
+    grant(fx, &id, "servers", json!({"pattern": "web-01"})).await;
+    for command in commands {
+        let rule = json!({"command": command, "user": run_as()});
+        grant(fx, &id, "commands", rule).await;
+    }
+    (client, id)
+}
+
 /// Whom the token's commands run as here: the test's own account under root (an agent that
 /// is root runs a token as the account its rule names), else the agent's own account.
-fn run_as() -> Option<&'static str> {
+pub(crate) fn run_as() -> Option<&'static str> {
     shell_user()
 }
 

@@ -2,11 +2,12 @@
 
 use crate::core::gate::GatePass;
 use crate::core::gateway::capture::ExecRunState;
+use crate::core::gateway::exec_job::LiveJob;
 use crate::core::gateway::files::FileChannel;
 use crate::core::gateway::terminal::Terminal;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
-use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage};
+use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage, TtySize};
 use gatehouse_shared::files::FileOp;
 use gatehouse_shared::{ServerId, UserId, WorkSessionId};
 use std::collections::HashMap;
@@ -65,6 +66,14 @@ impl Channel {
 pub enum Program {
     Shell(String),
     Argv(Vec<String>),
+}
+
+/// How an exec's standard streams are connected: standard input kept open for the stream,
+/// and a pseudo-terminal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecIo {
+    pub stdin: bool,
+    pub tty: Option<TtySize>,
 }
 
 /// Why a channel could not be opened on an agent link.
@@ -190,6 +199,7 @@ impl AgentLink {
         program: Program,
         env: Vec<(String, String)>,
         timeout_secs: u64,
+        io: ExecIo,
     ) -> Result<(), LinkError> {
         let (command, argv) = match program {
             Program::Shell(command) => (command, None),
@@ -206,6 +216,8 @@ impl AgentLink {
             allow_root: pass.allow_root(),
             provision: pass.provision(),
             provision_groups: pass.provision_groups(),
+            stdin: io.stdin,
+            tty: io.tty,
         };
         self.open(channel, &msg).await
     }
@@ -264,7 +276,8 @@ impl AgentLink {
         term.attach_link(self.clone());
     }
 
-    pub fn add_exec(&self, channel: ChannelId, run: Arc<ExecRunState>) {
+    pub fn add_exec(self: &Arc<Self>, channel: ChannelId, run: Arc<ExecRunState>) {
+        run.attach_link(self);
         lock(&self.channels).insert(channel, Channel::Exec(run));
     }
 
@@ -340,6 +353,8 @@ pub struct Hub {
     /// after `terminals`, so a count over both is one consistent reading.
     opening: Mutex<HashMap<u64, (UserId, ServerId)>>,
     next_slot: std::sync::atomic::AtomicU64,
+    /// Command jobs whose stream can be attached, by job id (dropped a while after they end).
+    jobs: Mutex<HashMap<uuid::Uuid, Arc<LiveJob>>>,
 }
 
 /// Which terminal cap an open would exceed.
@@ -475,5 +490,30 @@ impl Hub {
             .filter(|t| t.server_id == server)
             .cloned()
             .collect()
+    }
+
+    pub fn add_job(&self, job: Arc<LiveJob>) {
+        lock(&self.jobs).insert(job.id, job);
+    }
+
+    pub fn job(&self, id: uuid::Uuid) -> Option<Arc<LiveJob>> {
+        lock(&self.jobs).get(&id).cloned()
+    }
+
+    pub fn remove_job(&self, id: uuid::Uuid) {
+        lock(&self.jobs).remove(&id);
+    }
+
+    /// Jobs authorized by `session`.
+    pub fn jobs_of(&self, session: WorkSessionId) -> Vec<Arc<LiveJob>> {
+        lock(&self.jobs)
+            .values()
+            .filter(|j| j.work_session == Some(session))
+            .cloned()
+            .collect()
+    }
+
+    pub fn all_jobs(&self) -> Vec<Arc<LiveJob>> {
+        lock(&self.jobs).values().cloned().collect()
     }
 }

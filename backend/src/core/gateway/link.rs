@@ -15,9 +15,10 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::agent_link::{
     decode_data, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
-    OutputStream, PROTOCOL_VERSION,
+    PROTOCOL_VERSION,
 };
 use gatehouse_shared::audit::AuditAction;
+use gatehouse_shared::exec_stream::StreamName;
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::ServerId;
 use std::collections::HashSet;
@@ -292,13 +293,20 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
             exit_code,
             timed_out,
             duration_ms,
+            signal,
         } => {
             if let Some(run) = link.take_exec(channel) {
                 run.finish(RunEnd::Done {
                     exit_code,
                     timed_out,
                     duration_ms,
+                    signal,
                 });
+            }
+        }
+        AgentMessage::StdinCredit { channel, offset } => {
+            if let Some(run) = link.exec(channel) {
+                run.on_stdin_credit(offset);
             }
         }
         // Replies and credit for channels that already ended are dropped.
@@ -346,27 +354,12 @@ fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
         }
         DataKind::Stdout | DataKind::Stderr => {
             if let Some(run) = link.exec(channel) {
-                let (capture, stream) = if kind == DataKind::Stdout {
-                    (&run.stdout, OutputStream::Stdout)
+                let stream = if kind == DataKind::Stdout {
+                    StreamName::Stdout
                 } else {
-                    (&run.stderr, OutputStream::Stderr)
+                    StreamName::Stderr
                 };
-                let mut capture = capture.lock().unwrap_or_else(|e| e.into_inner());
-                // Resent bytes after a hiccup are skipped by offset.
-                let have = capture.total();
-                if offset <= have {
-                    let skip = (have - offset) as usize;
-                    if skip < bytes.len() {
-                        capture.push(&bytes[skip..]);
-                    }
-                }
-                let consumed = capture.total();
-                drop(capture);
-                link.try_send(&GatewayMessage::Ack {
-                    channel,
-                    stream,
-                    offset: consumed,
-                });
+                run.on_output(stream, offset, bytes);
             }
         }
         DataKind::Input => return false,

@@ -2,6 +2,8 @@
 //! an agent except through these types, and they are only created behind the gate.
 
 pub mod capture;
+pub mod exec_job;
+pub mod exec_stream;
 pub mod files;
 pub mod hub;
 pub mod link;

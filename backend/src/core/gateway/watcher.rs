@@ -5,6 +5,7 @@
 //! broadcast missed still does.
 
 use crate::core::gateway::capture::RunEnd;
+use crate::core::gateway::exec_job::LiveJob;
 use crate::core::gateway::files::ChannelEnd;
 use crate::core::gateway::hub::Channel;
 use crate::core::gateway::service;
@@ -16,10 +17,10 @@ use crate::core::CoreError;
 use crate::store::work_sessions;
 use crate::time::now;
 use gatehouse_shared::agent_link::GatewayMessage;
-use gatehouse_shared::gate::runs_as_root;
+use gatehouse_shared::gate::{runs_as_root, Detail};
 use gatehouse_shared::websh::EndReason;
 use gatehouse_shared::work_session::Unusable;
-use gatehouse_shared::{Scope, Status, WorkSession, WorkSessionId};
+use gatehouse_shared::{Scope, Status, TokenId, WorkSession, WorkSessionId};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -74,6 +75,10 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 
 /// Ends every terminal, command and file channel `session` authorized.
 pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reason: EndReason) {
+    // Command jobs first, so their streams say why their runs ended.
+    for job in state.hub.jobs_of(session) {
+        job.end(reason, &session_ended_text(reason));
+    }
     // Terminals are found through the hub: one may be between links (its agent reconnecting).
     for term in state.hub.terminals_of(session) {
         term.end(reason);
@@ -88,10 +93,7 @@ pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reas
                         channel: run.channel,
                     });
                     link.remove(run.channel);
-                    run.finish(RunEnd::Failed(format!(
-                        "the work session ended ({}) while the command ran",
-                        service::end_reason_text(reason)
-                    )));
+                    run.finish(RunEnd::Failed(session_ended_text(reason)));
                 }
                 Channel::File(file) => {
                     link.try_send(&GatewayMessage::Close { channel: file.id });
@@ -101,6 +103,13 @@ pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reas
             }
         }
     }
+}
+
+fn session_ended_text(reason: EndReason) -> String {
+    format!(
+        "the work session ended ({}) while the command ran",
+        service::end_reason_text(reason)
+    )
 }
 
 /// After missed changes: checks the session of every live channel, of every kind, once.
@@ -133,6 +142,58 @@ pub async fn recheck_all(state: &AppState) {
             check_terminal(state, &term).await;
         }
     }
+    // Commands an API token started, likewise.
+    for job in state.hub.all_jobs() {
+        if job.token.is_some() && !job.finished() && job_token_end(state, &job).await {
+            job.end(
+                EndReason::Revoked,
+                "the API token was revoked or no longer allows the command",
+            );
+        }
+    }
+}
+
+/// A token was revoked: what it keeps open ends now, pushed rather than left to the sweep.
+pub async fn token_revoked(state: &AppState, token: TokenId) {
+    for job in state.hub.all_jobs() {
+        if job.token == Some(token) && !job.finished() {
+            job.end(EndReason::Revoked, "the API token was revoked");
+        }
+    }
+    for term in state.hub.all_terminals() {
+        if term.token == Some(token) && term.is_live() {
+            check_terminal(state, &term).await;
+        }
+    }
+}
+
+/// Whether the token a job rides on no longer allows it on one of its servers (a store error
+/// counts as allowed, as for terminals).
+async fn job_token_end(state: &AppState, job: &LiveJob) -> bool {
+    let Some(token) = job.token else {
+        return false;
+    };
+    let access = match TokenAccess::load(state, token).await {
+        Ok(access) => access,
+        Err(CoreError::NotFound(_)) => return true,
+        Err(_) => return false,
+    };
+    let run_as = RunAs {
+        user: job.run_as.clone(),
+        as_root: runs_as_root(job.run_as.as_deref()),
+        as_other: false,
+        own: false,
+    };
+    let detail = match &job.argv {
+        Some(argv) => Detail::Argv(argv),
+        None => Detail::None,
+    };
+    job.runs.iter().any(|run| {
+        let op = run_as
+            .operation(Scope::Command, &run.server_name)
+            .with_detail(detail);
+        !access.decide(&op, &run_as).0.allowed
+    })
 }
 
 /// Why the terminal token `term` rides on no longer allows it, if it does not (a store error

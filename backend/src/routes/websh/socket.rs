@@ -9,12 +9,12 @@ use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::viewers::{Kick, ViewerIdentity};
 use crate::core::state::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiPath, ApiQuery, AuthUser, WsUpgrade};
+use crate::extract::{finish_close, ApiPath, ApiQuery, AuthUser, WsUpgrade};
 use crate::store::shares;
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::ParticipantRole;
@@ -29,10 +29,6 @@ use uuid::Uuid;
 
 /// Largest client → server message (keystrokes, pastes, control).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
-/// What the WebSocket layer itself accepts. Larger than the protocol's limit on purpose: a
-/// message between the two is read whole and refused with 1009, so no unread bytes are left in
-/// the connection to make the kernel reset it and lose the close frame on its way.
-const MAX_READ_MESSAGE: usize = 1024 * 1024;
 /// Output bytes per frame to a viewer.
 const FRAME_BYTES: usize = 32 * 1024;
 
@@ -54,26 +50,21 @@ pub async fn websh_socket(
     ApiQuery(q): ApiQuery<StreamQuery>,
     upgrade: WsUpgrade,
 ) -> Response {
-    let upgrade = match upgrade.upgrade() {
+    let upgrade = match upgrade.client_stream() {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_response(),
     };
-    upgrade
-        .max_message_size(MAX_READ_MESSAGE)
-        .max_frame_size(MAX_READ_MESSAGE)
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            let admitted = match (&q.ticket, q.watch) {
-                (Some(ticket), _) => admit::guest(&state, id, ticket).await,
-                (None, true) => admit::watcher(&state, auth, id).await,
-                (None, false) => admit::owner(&state, auth, id).await,
-            };
-            match admitted {
-                Ok(admitted) => view(state, socket, admitted, q.resume_from.unwrap_or(0)).await,
-                Err((code, reason)) => close_socket(socket, code, &reason).await,
-            }
-        })
+    upgrade.on_upgrade(move |socket| async move {
+        let admitted = match (&q.ticket, q.watch) {
+            (Some(ticket), _) => admit::guest(&state, id, ticket).await,
+            (None, true) => admit::watcher(&state, auth, id).await,
+            (None, false) => admit::owner(&state, auth, id).await,
+        };
+        match admitted {
+            Ok(admitted) => view(state, socket, admitted, q.resume_from.unwrap_or(0)).await,
+            Err((code, reason)) => close_socket(socket, code, &reason).await,
+        }
+    })
 }
 
 /// Refuses an upgraded socket before any stream starts.
@@ -356,28 +347,6 @@ async fn left(
             "dropped": {"input": dropped.input, "resize": dropped.resize, "other": dropped.other},
         }));
     let _ = audit::record_event(state, event).await;
-}
-
-/// Sends the close frame and waits (briefly) for the client's reply.
-async fn finish_close(mut sink: Sink, mut stream: SplitStream<WebSocket>, code: u16, reason: &str) {
-    // Close reasons are limited to 123 bytes.
-    let reason: String = reason.chars().take(100).collect();
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    if sink.send(Message::Close(Some(frame))).await.is_ok() {
-        // Wait (briefly) for the client's close reply: dropping the socket with unread acks in
-        // flight would reset the connection and lose the close frame.
-        let _ = tokio::time::timeout(Duration::from_secs(2), async {
-            while let Some(Ok(msg)) = stream.next().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
-    }
 }
 
 /// A deadline that never comes (for viewers without a link expiry).

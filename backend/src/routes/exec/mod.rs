@@ -1,9 +1,13 @@
 //! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
-//! with bounded output capture; `GET /api/exec/{id}`.
+//! with bounded output capture; `GET /api/exec/{id}`; the live stream `WS /ws/exec/{id}` is in
+//! `socket`.
+
+pub mod socket;
 
 use crate::core::audit::{self, typed, SUCCESS};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
-use crate::core::gateway::hub::Program;
+use crate::core::gateway::exec_job::{JobInfo, LiveJob, LINGER};
+use crate::core::gateway::hub::{ExecIo, Program};
 use crate::core::state::AppState;
 use crate::core::{command_approvals, elevation};
 use crate::error::{ApiError, ApiResult};
@@ -19,13 +23,14 @@ use axum::{Json, Router};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::acl::words;
-use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId};
+use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId, TtySize};
 use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
 use gatehouse_shared::exec::{
     ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_ARGS, MAX_COMMAND_LEN,
     MAX_TIMEOUT_SECS,
 };
 use gatehouse_shared::gate::{AuthMethod, Detail};
+use gatehouse_shared::websh::valid_size;
 use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -36,6 +41,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/exec", post(run_exec))
         .route("/api/exec/{id}", get(get_exec))
+        .route("/ws/exec/{id}", get(socket::exec_socket))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -82,6 +88,7 @@ pub async fn run_exec(
     if let Some((key, _)) = env.iter().find(|(k, _)| is_dangerous_env(k)) {
         return Err(ApiError::validation("env", format!("{key} may not be set")));
     }
+    let io = io_of(&req, names.len())?;
     let timeout = req.timeout_secs.unwrap_or(DEFAULT_TIMEOUT_SECS);
     if !(1..=MAX_TIMEOUT_SECS).contains(&timeout) {
         return Err(ApiError::validation(
@@ -178,41 +185,80 @@ pub async fn run_exec(
             run_as: req.user.clone(),
             servers: runs.iter().map(|(_, name)| name.clone()).collect(),
             timeout_secs: timeout,
+            stdin: io.stdin,
+            tty: io.tty.is_some(),
         }));
     if let Some(s) = &session {
         started_event = started_event.work_session(s.id);
     }
     tx.commit(started_event).await?;
 
+    // The job's stream: every run in the order the job lists them (by server name), sharing
+    // one wake-up for the job's viewers.
+    let changed = Arc::new(tokio::sync::Notify::new());
     let mut started = Vec::with_capacity(runs.len());
+    let mut opens = Vec::with_capacity(runs.len());
     for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(targets) {
         let channel = ChannelId(run_id);
-        let run = Arc::new(ExecRunState::new(
+        let run = Arc::new(ExecRunState::in_job(
             channel,
             name.clone(),
             session.as_ref().map(|s| s.id),
+            req.paced(),
+            changed.clone(),
         ));
+        opens.push((name, link, pass, run.clone()));
+        started.push((run_id, run));
+    }
+    let job = LiveJob::new(
+        JobInfo {
+            id: job_id,
+            owner: auth.id,
+            token: auth.token,
+            work_session: session.as_ref().map(|s| s.id),
+            run_as: req.user.clone(),
+            command: program.display(),
+            argv: program.argv().map(<[String]>::to_vec),
+            stdin: io.stdin,
+            tty: io.tty.is_some(),
+        },
+        started.iter().map(|(_, run)| run.clone()).collect(),
+        changed,
+    );
+    // Attachable before anything runs, so no output can come before a viewer may.
+    state.hub.add_job(job.clone());
+    for (name, link, pass, run) in opens {
+        let channel = run.channel;
         match link {
             None => run.finish(RunEnd::Failed(format!("server {name} is not connected"))),
+            // An agent from before standard input and terminals would run it without them.
+            Some(link) if io != ExecIo::default() && !link.supports("exec_io") => {
+                run.finish(RunEnd::Failed(format!(
+                    "the agent on {name} is too old for stdin or tty; upgrade it"
+                )))
+            }
             Some(link) => {
                 link.add_exec(channel, run.clone());
                 let command = program.to_agent();
                 let env = env.clone();
-                let link2 = link.clone();
-                let run2 = run.clone();
                 // Opening waits for the agent's answer; do it off the request path so a
                 // thousand servers start in parallel.
                 tokio::spawn(async move {
-                    let opened = link2.open_exec(channel, pass, command, env, timeout).await;
-                    if let Err(refused) = opened {
-                        link2.remove(channel);
-                        run2.finish(RunEnd::Failed(refused.to_string()));
+                    let opened = link
+                        .open_exec(channel, pass, command, env, timeout, io)
+                        .await;
+                    match opened {
+                        Ok(()) => run.mark_opened(),
+                        Err(refused) => {
+                            link.remove(channel);
+                            run.finish(RunEnd::Failed(refused.to_string()));
+                        }
                     }
                 });
             }
         }
-        started.push((run_id, run));
     }
+    tokio::spawn(forget_when_done(state.clone(), job));
     let collector = tokio::spawn(record_results(
         state.clone(),
         job_id,
@@ -229,6 +275,39 @@ pub async fn run_exec(
         .await?
         .ok_or_else(ApiError::internal)?;
     Ok((StatusCode::CREATED, Json(job)).into_response())
+}
+
+/// Keeps an ended job attachable for a while (a client that lost its socket near the end gets
+/// the tail and the exits), then lets its buffers go.
+async fn forget_when_done(state: AppState, job: Arc<LiveJob>) {
+    for run in &job.runs {
+        run.wait().await;
+    }
+    tokio::time::sleep(LINGER).await;
+    state.hub.remove_job(job.id);
+}
+
+/// Standard input (one server only) and the terminal, checked.
+fn io_of(req: &ExecRequest, servers: usize) -> ApiResult<ExecIo> {
+    if req.stdin && servers != 1 {
+        return Err(ApiError::validation(
+            "stdin",
+            "standard input goes to exactly one server",
+        ));
+    }
+    if !req.tty && (req.cols.is_some() || req.rows.is_some()) {
+        let field = if req.cols.is_some() { "cols" } else { "rows" };
+        return Err(ApiError::validation(field, "only with tty"));
+    }
+    let (cols, rows) = (req.cols.unwrap_or(80), req.rows.unwrap_or(24));
+    if !valid_size(cols, rows) {
+        let field = if valid_size(cols, 1) { "rows" } else { "cols" };
+        return Err(ApiError::validation(field, "1 to 1000"));
+    }
+    Ok(ExecIo {
+        stdin: req.stdin,
+        tty: req.tty.then_some(TtySize { cols, rows }),
+    })
 }
 
 /// Stores results and their audit events as runs finish, batching the ones that finish together
@@ -270,6 +349,7 @@ async fn record_results(
                         exit_code: result.exit_code,
                         duration_ms: result.duration_ms,
                         error: result.error.clone(),
+                        signal: end.signal(),
                     }));
                 if let Some(ws) = work_session {
                     event = event.work_session(ws);
@@ -301,6 +381,7 @@ fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {
             exit_code,
             timed_out,
             duration_ms,
+            ..
         } => ExecRun {
             server: run.server_name.clone(),
             status: if *timed_out {

@@ -1,0 +1,511 @@
+//! The exec stream `WS /ws/exec/{id}` (docs/protocol.md, "Exec stream"): `Origin` checked before
+//! the upgrade, the job's owner admitted with the same credential that started it and the gate
+//! asked again, then every run's output (stdout and stderr apart, numbered by offset) with its
+//! exit, and standard input, signals and resizes back, until every run ended or the gateway
+//! ended the job.
+
+use crate::core::audit;
+use crate::core::gate::{self as core_gate, DenialNote};
+use crate::core::gateway::capture::{ExecRunState, RunEnd};
+use crate::core::gateway::exec_job::LiveJob;
+use crate::core::state::AppState;
+use crate::error::ApiError;
+use crate::extract::{finish_close, ApiPath, ApiQuery, AuthUser, WsUpgrade};
+use crate::gatekeeper::{asker, person, run_as, target};
+use crate::store::work_sessions;
+use axum::extract::ws::{Message, WebSocket};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use gatehouse_shared::audit::{AuditAction, ExecSignalDetails};
+use gatehouse_shared::exec_stream::{
+    close, encode_output, parse_resume, ClientMessage, ExecSignal, ServerMessage, StreamName,
+    StreamRun, STDIN_BUFFER, VERSION,
+};
+use gatehouse_shared::gate::Detail;
+use gatehouse_shared::websh::{valid_size, EndReason};
+use gatehouse_shared::Scope;
+use serde::Deserialize;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Largest client → server message (standard input, control).
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// Output bytes per frame to a viewer.
+const FRAME_BYTES: usize = 32 * 1024;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// `RUN:STREAM:OFFSET[,…]` (`0:stdout:1234,0:stderr:56`): where a reconnecting client
+    /// continues each stream; a stream not named starts at 0.
+    resume_from: Option<String>,
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+type Refusal = (u16, String);
+
+/// The live stream of a command job (a WebSocket; `docs/protocol.md`, "Exec stream"): every
+/// run's stdout and stderr apart, each frame numbered by its offset within (run, stream) for
+/// `resume_from`; an `exit` per run and a final `done`; standard input (jobs started with
+/// `stdin`, one server), `eof`, signals (`INT`, `TERM`, `KILL`, `HUP`) and `resize` (with
+/// `tty`) from the client. Authenticated like `/ws/websh/{id}` (cookie with a same-origin
+/// `Origin`, or `Authorization: Bearer`); only the job's owner, with the credential that started
+/// it, and the gate is asked again. After the upgrade, refusals are close codes: 4001
+/// unauthenticated, 4003 gate denied, 4004 no such job (or not yours); the stream ends with 1000
+/// when every run ended, 4010/4011 when the work session or token ended it, 1008/1009 on a bad
+/// client frame.
+#[utoipa::path(get, path = "/ws/exec/{id}", tag = "exec",
+    params(("id" = String, Path, description = "job id"), StreamQuery),
+    responses((status = 101, description = "switching to the exec stream (WebSocket)"),
+              (status = 400, body = gatehouse_shared::ErrorEnvelope,
+               description = "not a WebSocket request, or a malformed resume_from"),
+              (status = 403, body = gatehouse_shared::ErrorEnvelope,
+               description = "a foreign Origin, refused before the upgrade")))]
+pub async fn exec_socket(
+    State(state): State<AppState>,
+    auth: Result<AuthUser, ApiError>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+    upgrade: WsUpgrade,
+) -> Response {
+    let resume = match parse_resume(q.resume_from.as_deref().unwrap_or_default()) {
+        Ok(resume) => resume,
+        Err(message) => return ApiError::validation("resume_from", message).into_response(),
+    };
+    let upgrade = match upgrade.client_stream() {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
+    };
+    upgrade.on_upgrade(move |socket| async move {
+        match admit(&state, auth, id).await {
+            Ok((job, actor)) => {
+                let who = Client {
+                    state: &state,
+                    job,
+                    actor,
+                };
+                serve(socket, who, &resume).await
+            }
+            Err((code, reason)) => {
+                let (sink, stream) = socket.split();
+                finish_close(sink, stream, code, &reason).await;
+            }
+        }
+    })
+}
+
+fn not_found() -> Refusal {
+    (close::NOT_FOUND, "no such command job".to_owned())
+}
+
+/// The job's owner, with the credential that started it (a token's job only with that token, a
+/// session's only with a sign-in), while the gate still allows the command on every server.
+/// Elevation (declared root commands, step-up MFA) was decided when the job started and is not
+/// asked again.
+async fn admit(
+    state: &AppState,
+    auth: Result<AuthUser, ApiError>,
+    id: Uuid,
+) -> Result<(Arc<LiveJob>, String), Refusal> {
+    let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
+    let job = state.hub.job(id).ok_or_else(not_found)?;
+    if job.owner != auth.id || job.token != auth.token {
+        return Err(not_found());
+    }
+    fn gate_error<E>(_: E) -> Refusal {
+        (close::GATE_DENIED, "cannot check the gate".to_owned())
+    }
+    let session = match job.work_session {
+        Some(session) => work_sessions::get(&state.db, state.workspace, session)
+            .await
+            .map_err(gate_error)?,
+        None => None,
+    };
+    let person = person(state, &auth).await.map_err(gate_error)?;
+    let detail = match &job.argv {
+        Some(argv) => Detail::Argv(argv),
+        None => Detail::None,
+    };
+    // Every server again, even for a job that ended: reading what it printed is still using
+    // the session (or token) that ran it.
+    for run in &job.runs {
+        let (_, link) = target(state, &run.server_name).await.map_err(gate_error)?;
+        let decided = run_as(
+            &person,
+            &run.server_name,
+            job.run_as.as_deref(),
+            link.as_ref(),
+        );
+        let op = decided
+            .operation(Scope::Command, &run.server_name)
+            .with_detail(detail);
+        let note = DenialNote {
+            attach_exec: Some(job.id),
+            ..DenialNote::default()
+        };
+        core_gate::check(state, asker(&auth), session.clone(), &op, decided, note)
+            .await
+            .map_err(|denial| (close::GATE_DENIED, denial.message))?;
+    }
+    Ok((job, auth.username))
+}
+
+fn text(msg: &ServerMessage) -> Message {
+    Message::Text(serde_json::to_string(msg).unwrap_or_default().into())
+}
+
+/// What one viewer has been sent of one run.
+struct Sent {
+    offsets: [u64; 2],
+    exit: bool,
+}
+
+/// Sends every byte of `run` this viewer may have now, gaps announced; `Err` when the socket
+/// is gone.
+async fn send_output(
+    sink: &mut Sink,
+    index: u16,
+    run: &ExecRunState,
+    viewer: u64,
+    sent: &mut Sent,
+) -> Result<(), ()> {
+    for (at, stream) in StreamName::BOTH.into_iter().enumerate() {
+        loop {
+            let (from, bytes) = run.read(stream, viewer, sent.offsets[at], FRAME_BYTES);
+            if from > sent.offsets[at] {
+                let gap = ServerMessage::Gap {
+                    run: index,
+                    server: run.server_name.clone(),
+                    stream,
+                    from: sent.offsets[at],
+                    to: from,
+                };
+                sink.send(text(&gap)).await.map_err(drop)?;
+            }
+            sent.offsets[at] = from;
+            if bytes.is_empty() {
+                break;
+            }
+            sent.offsets[at] += bytes.len() as u64;
+            let frame = encode_output(index, stream, from, &bytes);
+            sink.send(Message::Binary(frame.into()))
+                .await
+                .map_err(drop)?;
+        }
+    }
+    Ok(())
+}
+
+/// The run's `exit`, once it ended and this viewer has all its output (or, `cut`, when the
+/// gateway ended the job: what was not sent by then is not sent).
+fn exit_of(index: u16, run: &ExecRunState, sent: &Sent, cut: bool) -> Option<ServerMessage> {
+    let end = run.outcome()?;
+    let all_sent = StreamName::BOTH
+        .into_iter()
+        .enumerate()
+        .all(|(at, stream)| sent.offsets[at] >= run.end_of(stream));
+    if !all_sent && !cut {
+        return None;
+    }
+    let server = run.server_name.clone();
+    Some(match end {
+        RunEnd::Done {
+            exit_code,
+            timed_out,
+            signal,
+            ..
+        } => ServerMessage::Exit {
+            run: index,
+            server,
+            code: exit_code.or(signal.map(|n| 128 + n)),
+            signal,
+            timed_out,
+            error: None,
+        },
+        RunEnd::Failed(message) => ServerMessage::Exit {
+            run: index,
+            server,
+            code: None,
+            signal: None,
+            timed_out: false,
+            error: Some(message),
+        },
+    })
+}
+
+/// A refused client frame: said in an `error` message, then the close.
+async fn refuse(sink: &mut Sink, code: u16, message: &str) -> Option<(u16, String)> {
+    let error = ServerMessage::Error {
+        message: message.to_owned(),
+    };
+    let _ = sink.send(text(&error)).await;
+    Some((code, message.to_owned()))
+}
+
+/// Streams the job to one viewer and its input back, until every run ended, the gateway ended
+/// the job, or the client left. The job goes on without its viewer.
+async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u64)]) {
+    let job = who.job.clone();
+    let (mut sink, mut stream) = socket.split();
+    let hello = ServerMessage::Hello {
+        version: VERSION,
+        job: job.id,
+        stdin: job.stdin,
+        tty: job.tty,
+        runs: job
+            .runs
+            .iter()
+            .enumerate()
+            .map(|(index, run)| StreamRun {
+                index: index as u16,
+                server: run.server_name.clone(),
+                run: run.channel.0,
+            })
+            .collect(),
+    };
+    if sink.send(text(&hello)).await.is_err() {
+        return;
+    }
+    let viewer = job.add_viewer(resume);
+    let mut sent: Vec<Sent> = (0..job.runs.len())
+        .map(|index| {
+            let at = |stream| {
+                resume
+                    .iter()
+                    .find(|(i, s, _)| usize::from(*i) == index && *s == stream)
+                    .map_or(0, |(_, _, offset)| *offset)
+            };
+            Sent {
+                offsets: [at(StreamName::Stdout), at(StreamName::Stderr)],
+                exit: false,
+            }
+        })
+        .collect();
+    let mut input = Input::default();
+    let mut keepalive = tokio::time::interval(Duration::from_secs(20));
+    let outcome: Option<(u16, String)> = 'serve: loop {
+        let changed = job.changed.notified();
+        let ended = job.ended();
+        if let Some(run) = job.runs.first().filter(|_| job.stdin) {
+            if input.flush(run, &mut sink).await.is_err() {
+                break 'serve None;
+            }
+        }
+        for (index, run) in job.runs.iter().enumerate() {
+            let index = index as u16;
+            let progress = &mut sent[usize::from(index)];
+            if send_output(&mut sink, index, run, viewer, progress)
+                .await
+                .is_err()
+            {
+                break 'serve None;
+            }
+            if !progress.exit {
+                if let Some(exit) = exit_of(index, run, progress, ended.is_some()) {
+                    progress.exit = true;
+                    if sink.send(text(&exit)).await.is_err() {
+                        break 'serve None;
+                    }
+                }
+            }
+        }
+        let all_exited = sent.iter().all(|s| s.exit);
+        // The gateway marks a job ended just before it ends its runs: the `ended` follows
+        // their exits.
+        if let (Some(reason), true) = (ended, all_exited) {
+            let _ = sink.send(text(&ServerMessage::Ended { reason })).await;
+            let code = if reason == EndReason::Terminated {
+                close::TERMINATED
+            } else {
+                close::WORK_SESSION_ENDED
+            };
+            break Some((
+                code,
+                crate::core::gateway::service::end_reason_text(reason).to_owned(),
+            ));
+        }
+        // Read again: a job ended while this pass ran has its runs' ends behind its mark.
+        if all_exited && job.ended().is_none() {
+            let _ = sink.send(text(&ServerMessage::Done)).await;
+            break Some((close::SHELL_EXITED, "every run ended".to_owned()));
+        }
+        let settled = job.runs.iter().all(|r| r.settled());
+        tokio::select! {
+            _ = changed => {}
+            _ = keepalive.tick() => {
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break None;
+                }
+            }
+            // Past the standard-input buffer the socket is not read until the command reads;
+            // nor before every run started, so no input, signal or resize overtakes its open.
+            msg = stream.next(), if input.pending.len() < STDIN_BUFFER as usize && settled => match msg {
+                Some(Ok(Message::Binary(data))) if data.len() > MAX_CLIENT_MESSAGE => {
+                    break refuse(&mut sink, close::TOO_BIG, "message too big (64 KiB at most)").await;
+                }
+                Some(Ok(Message::Text(body))) if body.len() > MAX_CLIENT_MESSAGE => {
+                    break refuse(&mut sink, close::TOO_BIG, "message too big (64 KiB at most)").await;
+                }
+                Some(Ok(Message::Binary(data))) => {
+                    if !job.stdin {
+                        break refuse(&mut sink, close::MALFORMED, "this job has no standard input (start it with stdin: true)").await;
+                    }
+                    if input.eof {
+                        break refuse(&mut sink, close::MALFORMED, "standard input was closed (eof)").await;
+                    }
+                    input.pending.extend(data.iter());
+                }
+                Some(Ok(Message::Text(body))) => {
+                    if let Err(message) = control(&who, viewer, &body, &mut sink, &mut input).await {
+                        break refuse(&mut sink, close::MALFORMED, &message).await;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break None,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    let msg = e.to_string();
+                    if msg.contains("too long") || msg.contains("too big") || msg.contains("Space limit") {
+                        break refuse(&mut sink, close::TOO_BIG, "message too big").await;
+                    }
+                    break None;
+                }
+            }
+        }
+    };
+    job.remove_viewer(viewer);
+    if let Some((code, reason)) = outcome {
+        finish_close(sink, stream, code, &reason).await;
+    }
+}
+
+/// Standard input from this client on its way to the command: held here while the agent's
+/// credit is used up, so the socket keeps being read (acknowledgements, signals) meanwhile.
+#[derive(Default)]
+struct Input {
+    pending: VecDeque<u8>,
+    /// The client closed standard input; sent on once everything before it went.
+    eof: bool,
+    eof_sent: bool,
+    /// The last `stdin_ack` offset told to the client.
+    told: u64,
+}
+
+impl Input {
+    /// Sends what the agent's credit allows, then the end of input when it is due, and tells
+    /// the client how far the command got. `Err` when the socket is gone.
+    async fn flush(&mut self, run: &ExecRunState, sink: &mut Sink) -> Result<(), ()> {
+        loop {
+            let (room, written) = run.stdin_room();
+            if written > self.told {
+                self.told = written;
+                let ack = ServerMessage::StdinAck { offset: written };
+                sink.send(text(&ack)).await.map_err(drop)?;
+            }
+            if run.outcome().is_some() {
+                // Nothing reads it any more.
+                self.pending.clear();
+                return Ok(());
+            }
+            let n = (room as usize).min(self.pending.len()).min(FRAME_BYTES);
+            if n == 0 {
+                break;
+            }
+            let chunk: Vec<u8> = self.pending.drain(..n).collect();
+            if !run.send_stdin(&chunk).await {
+                self.pending.clear();
+                break;
+            }
+        }
+        if self.eof && !self.eof_sent && self.pending.is_empty() {
+            self.eof_sent = true;
+            run.stdin_eof().await;
+        }
+        Ok(())
+    }
+}
+
+/// An admitted client: the job and the name its signals are logged under.
+struct Client<'a> {
+    state: &'a AppState,
+    job: Arc<LiveJob>,
+    actor: String,
+}
+
+/// Sends `signal` to every run still going, and logs that it did.
+async fn signal(who: &Client<'_>, signal: ExecSignal) {
+    let job = &who.job;
+    let mut servers = Vec::new();
+    for run in job.runs.iter().filter(|r| r.outcome().is_none()) {
+        run.signal(signal).await;
+        servers.push(run.server_name.clone());
+    }
+    if servers.is_empty() {
+        // Every run had ended: nothing was signalled.
+        return;
+    }
+    let event = audit::event(AuditAction::ExecSignal, audit::SUCCESS)
+        .actor(&who.actor)
+        .target(job.id.to_string())
+        .in_session(job.work_session)
+        .details(audit::typed(&ExecSignalDetails {
+            job: job.id,
+            command: job.command.clone(),
+            signal,
+            servers,
+        }));
+    // A signal sent is not taken back when the log cannot take it; `record_event` logs that.
+    let _ = audit::record_event(who.state, event).await;
+}
+
+/// One client control message; `Err` says why it is refused.
+async fn control(
+    who: &Client<'_>,
+    viewer: u64,
+    body: &str,
+    sink: &mut Sink,
+    input: &mut Input,
+) -> Result<(), String> {
+    let job = &who.job;
+    let msg: ClientMessage =
+        serde_json::from_str(body).map_err(|e| format!("malformed control message: {e}"))?;
+    match msg {
+        ClientMessage::Ack {
+            run,
+            stream,
+            offset,
+        } => {
+            let run = job
+                .runs
+                .get(usize::from(run))
+                .ok_or_else(|| format!("the job has no run {run}"))?;
+            run.viewer_ack(viewer, stream, offset);
+        }
+        ClientMessage::Eof => {
+            if !job.stdin {
+                return Err("this job has no standard input".into());
+            }
+            // After the input sent before it (see `Input::flush`).
+            input.eof = true;
+        }
+        ClientMessage::Signal { name } => signal(who, name).await,
+        ClientMessage::Resize { cols, rows } => {
+            if !job.tty {
+                return Err("resize needs a job started with tty: true".into());
+            }
+            if !valid_size(cols, rows) {
+                return Err("cols and rows are 1 to 1000".into());
+            }
+            for run in &job.runs {
+                run.resize(cols, rows).await;
+            }
+        }
+        ClientMessage::Ping => {
+            let _ = sink.send(text(&ServerMessage::Pong)).await;
+        }
+    }
+    Ok(())
+}
