@@ -112,26 +112,11 @@ impl Gate {
         finish(self.command(args).spawn().expect("start gate")).await
     }
 
-    /// Runs `gate ARGS…` with `input` on its standard input (a pipe, not a terminal).
-    pub async fn run_input(&self, args: &[&str], input: &str) -> Run {
-        use tokio::io::AsyncWriteExt;
-        let mut cmd = self.command(args);
-        cmd.stdin(Stdio::piped());
-        let mut child = cmd.spawn().expect("start gate");
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.as_bytes())
-            .await
-            .expect("write stdin");
-        drop(stdin);
-        finish(child).await
-    }
-
     /// Signs in to `base` as `username` with a password read from standard input (`client:
     /// "cli"`): an interactive sign-in that needs work sessions, like the browser's.
     pub async fn login_password(&self, base: &str, username: &str, password: &str) {
         let run = self
-            .run_input(
+            .run_stdin(
                 &["login", base, "--password", "--username", username],
                 &format!("{password}\n"),
             )
@@ -190,6 +175,11 @@ pub struct Waiting {
 }
 
 impl Waiting {
+    /// Its process id (to signal it as a terminal or a CI runner would).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("gate is running")
+    }
+
     /// Waits for its end.
     pub async fn finish(mut self) -> Run {
         let mut stdout = self.child.stdout.take().expect("stdout");

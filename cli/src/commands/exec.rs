@@ -11,19 +11,14 @@ use crate::exit::CliError;
 use crate::output::sanitize;
 use crate::prompt;
 use crate::time::parse_duration;
-use gatehouse_client::{exit, Accepted, Client, ClientError};
-use gatehouse_shared::exec::{ExecJob, ExecRequest, ExecRun, RunStatus};
+use gatehouse_client::{exit, Accepted, Client};
+use gatehouse_shared::exec::{ExecRequest, ExecRun, RunStatus};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
-    if args.stdin || args.tty {
-        return Err(CliError::usage(
-            "--stdin and -t need the streaming exec, which this server does not offer yet",
-        ));
-    }
     let creds = ctx.require_credentials()?;
     let client = ctx.client_for(&creds)?;
     let (target, words) = split_words(args.words.clone(), args.all);
@@ -39,6 +34,11 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
         }
         (a, b) => a.or(b),
     };
+    if (args.stdin || args.tty) && servers.len() != 1 {
+        return Err(CliError::usage(
+            "--stdin and -t take exactly one server: input cannot go to several",
+        ));
+    }
     if words.is_empty() {
         return Err(CliError::usage(
             "no command: `gate exec SERVER -- PROGRAM ARGS…`",
@@ -62,25 +62,28 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
             .map(parse_duration)
             .transpose()?
             .map(|d| d.num_seconds() as u64),
-        stdin: false,
-        tty: false,
-        cols: None,
-        rows: None,
-        stream: false,
+        // A terminal is interactive: what is typed goes to it.
+        stdin: args.stdin || args.tty,
+        tty: args.tty,
+        cols: args.tty.then(|| super::websh::raw::size().0),
+        rows: args.tty.then(|| super::websh::raw::size().1),
+        stream: true,
+    };
+    let single = servers.len() == 1;
+    // Output is shown as it arrives, unless it is wanted whole at the end.
+    let live = exec_transport::Live {
+        prefix: !single,
+        collect: ctx.out.json || args.log_dir.is_some(),
     };
     let batch = args.parallel.unwrap_or(servers.len()).max(1);
     let mut runs: Vec<ExecRun> = Vec::new();
-    let mut jobs = Vec::new();
     for chunk in servers.chunks(batch) {
         let asked = ExecRequest {
             servers: chunk.to_vec(),
             ..request.clone()
         };
-        match run_answering_step_up(ctx, &client, &asked).await? {
-            Accepted::Done(job) => {
-                jobs.push(job.id);
-                runs.extend(job.runs);
-            }
+        match run_answering_step_up(ctx, &client, &asked, live).await? {
+            Accepted::Done(done) => runs.extend(done),
             Accepted::Pending(p) => return Err(super::session::pending(ctx, &p)?),
         }
     }
@@ -89,7 +92,7 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
     if let Some(dir) = &args.log_dir {
         write_logs(dir, &runs)?;
     }
-    let code = exit_code(&runs, servers.len() == 1, args.gate_exit_codes);
+    let code = exit_code(&runs, single, args.gate_exit_codes);
     if ctx.out.json {
         let runs: Vec<_> = runs
             .iter()
@@ -102,35 +105,48 @@ pub async fn run(ctx: &Context, args: ExecArgs) -> Result<i32, CliError> {
             })
             .collect();
         ctx.out
-            .json_value(&json!({"jobs": jobs, "runs": runs, "exit_code": code}))?;
-    } else if servers.len() == 1 {
+            .json_value(&json!({"runs": runs, "exit_code": code}))?;
+        return Ok(code);
+    }
+    if live.collect {
+        print_collected(&runs, single)?;
+    }
+    if single {
+        if let Some(problem) = runs.first().and_then(|run| Some((run, problem(run)?))) {
+            ctx.out
+                .warn(&format!("{}: {}", problem.0.server, problem.1));
+        }
+    } else {
+        ctx.out.info(&summary(&runs));
+    }
+    Ok(code)
+}
+
+/// Output kept for `--log-dir` is shown at the end, as it would have been live.
+fn print_collected(runs: &[ExecRun], single: bool) -> Result<(), CliError> {
+    if single {
         if let Some(run) = runs.first() {
             std::io::stdout().write_all(run.stdout.as_bytes())?;
             std::io::stdout().flush()?;
             std::io::stderr().write_all(run.stderr.as_bytes())?;
-            if let Some(problem) = problem(run) {
-                ctx.out.warn(&format!("{}: {problem}", run.server));
-            }
         }
     } else {
         let width = runs.iter().map(|r| r.server.len()).max().unwrap_or(0);
         let mut out = std::io::stdout().lock();
-        for r in &runs {
+        for r in runs {
             for line in r.stdout.lines() {
                 writeln!(out, "{:width$} | {line}", r.server)?;
             }
         }
         out.flush()?;
         let mut err = std::io::stderr().lock();
-        for r in &runs {
+        for r in runs {
             for line in r.stderr.lines() {
                 writeln!(err, "{:width$} | {line}", r.server)?;
             }
         }
-        drop(err);
-        ctx.out.info(&summary(&runs));
     }
-    Ok(code)
+    Ok(())
 }
 
 /// Runs one batch; a step-up MFA refusal is answered at a terminal (a code asked without echo,
@@ -140,17 +156,18 @@ async fn run_answering_step_up(
     ctx: &Context,
     client: &Client,
     asked: &ExecRequest,
-) -> Result<Accepted<ExecJob>, CliError> {
-    match exec_transport::run_batch(client, asked).await {
-        Err(ClientError::Api(e))
-            if e.error_code == "mfa_step_up_required" && !ctx.out.json && prompt::can_ask() =>
+    live: exec_transport::Live,
+) -> Result<Accepted<Vec<ExecRun>>, CliError> {
+    match exec_transport::run_batch(client, asked, live, &ctx.out).await {
+        Err(e)
+            if e.error_code() == "mfa_step_up_required" && !ctx.out.json && prompt::can_ask() =>
         {
-            ctx.out.info(&e.message);
+            ctx.out.info(e.message());
             let otp = prompt::secret("One-time code: ")?;
             client.mfa_verify(otp.trim()).await?;
-            Ok(exec_transport::run_batch(client, asked).await?)
+            exec_transport::run_batch(client, asked, live, &ctx.out).await
         }
-        other => Ok(other?),
+        other => other,
     }
 }
 

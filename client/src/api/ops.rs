@@ -62,6 +62,13 @@ impl Client {
         self.post_accepted("/api/exec", q, body).await
     }
 
+    /// `POST /api/exec`: starts the job and answers at once; its output is on `stream_path`
+    /// (`WS /ws/exec/{id}`). A root command outside the session's declared ones may wait for a
+    /// human instead (202).
+    pub async fn exec_start(&self, body: &ExecRequest) -> Result<Accepted<ExecJob>, ClientError> {
+        self.post_accepted("/api/exec", Vec::new(), body).await
+    }
+
     /// `GET /api/exec/{id}`.
     pub async fn exec_job(&self, id: Uuid) -> Result<ExecJob, ClientError> {
         self.get(&format!("/api/exec/{id}"), Vec::new()).await

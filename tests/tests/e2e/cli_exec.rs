@@ -180,3 +180,108 @@ async fn exec_fans_out_with_prefixed_lines_a_summary_and_log_files() {
     assert_eq!(run.stdout, "web-01 | hi\nweb-02 | hi\n");
     assert!(run.stderr.contains("2 of 2 servers succeeded"), "{run:?}");
 }
+
+#[tokio::test]
+async fn exec_streams_stdin_a_terminal_three_megabytes_and_signals() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = gate_for(&fx).await;
+
+    // Standard input reaches the command; its end closes the command's input.
+    let cat = gate
+        .run_stdin(
+            &exec_args(&["--stdin"], "web-01", "cat; echo eof-seen >&2"),
+            "line one\nline two\n",
+        )
+        .await;
+    assert_eq!(cat.code, 0, "{cat:?}");
+    assert_eq!(cat.stdout, "line one\nline two\n");
+    assert_eq!(cat.stderr, "eof-seen\n");
+
+    // Three megabytes arrive whole, live, through the stream (the stored capture is bounded).
+    let big = gate
+        .run(&exec_args(
+            &[],
+            "web-01",
+            "head -c 3000000 /dev/zero | tr '\\0' x; echo",
+        ))
+        .await;
+    assert_eq!(big.code, 0, "{}", big.stderr);
+    assert_eq!(big.stdout.len(), 3_000_001);
+    assert!(big.stdout.trim_end().bytes().all(|b| b == b'x'));
+
+    // A terminal: the command sees a pseudo-terminal of this one's size.
+    let mut args = vec!["exec", "-t"];
+    if let Some(user) = shell_user() {
+        args.extend(["-u", user]);
+    }
+    args.extend(["web-01", "--", "sh", "-c", "tty; stty size; exit 3"]);
+    let mut term = gatehouse_e2e::pty::PtyGate::spawn(gate.home.path(), &args, &[], 90, 33);
+    term.wait_for("/dev/pts/").await;
+    term.wait_for("33 90").await;
+    assert_eq!(term.wait_exit().await, 3, "{}", term.text());
+
+    // Ctrl-C (SIGINT to gate) interrupts the remote command: 128 + 2.
+    let (waiting, _) = gate
+        .start_until(
+            &exec_args(&[], "web-01", "echo started >&2; sleep 100"),
+            "started",
+        )
+        .await;
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &waiting.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    let run = waiting.finish().await;
+    assert_eq!(run.code, 130, "{run:?}");
+
+    // --stdin takes one server.
+    let two = gate
+        .run(&exec_args(&["--stdin"], "web-01,web-02", "cat"))
+        .await;
+    assert_eq!(two.code, 2, "{two:?}");
+}
+
+#[tokio::test]
+async fn a_revoked_session_ends_a_running_exec_within_a_second() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = Gate::new();
+    gate.login_password(&fx.server.base, "ops", gatehouse_e2e::PASSWORD)
+        .await;
+    let made = gate
+        .run(&[
+            "--json",
+            "work-session",
+            "create",
+            "--purpose",
+            "revoke me",
+            "--scope",
+            "command",
+            "--server",
+            "web-01",
+            "--expires-in",
+            "1h",
+            "--use",
+        ])
+        .await;
+    assert_eq!(made.code, 0, "{made:?}");
+    let id = made.json()["id"].as_str().expect("id").to_owned();
+    let (waiting, _) = gate
+        .start_until(
+            &exec_args(&[], "web-01", "echo started >&2; sleep 100"),
+            "started",
+        )
+        .await;
+    let revoked_at = std::time::Instant::now();
+    fx.api
+        .post(
+            &format!("/api/work-sessions/{id}/revoke"),
+            json!({"reason": "e2e: stop"}),
+        )
+        .await;
+    let run = waiting.finish().await;
+    let took = revoked_at.elapsed();
+    eprintln!("exec ended {took:?} after the revoke");
+    assert_eq!(run.code, 6, "decided against: {run:?}");
+    assert!(run.stderr.contains("ended"), "{run:?}");
+}

@@ -10,10 +10,16 @@ use gatehouse_e2e::{free_port, shell_user, wait_connected, Server, PASSWORD};
 
 /// `ops` signed in to a `gate` by password, with a websh session on web-01 in use.
 async fn signed_in(fx: &Fixture) -> Gate {
+    signed_in_with(fx, "--scope websh").await
+}
+
+/// Like [`signed_in`], the session with `scopes` (`--scope …` flags).
+async fn signed_in_with(fx: &Fixture, scopes: &str) -> Gate {
     let gate = Gate::new();
     gate.login_password(&fx.server.base, "ops", PASSWORD).await;
-    let args = "--json work-session create --purpose websh --scope websh --server web-01 \
-                --expires-in 1h --use";
+    let args = format!(
+        "--json work-session create --purpose websh {scopes} --server web-01 --expires-in 1h --use"
+    );
     let created = gate.run(&args.split_whitespace().collect::<Vec<_>>()).await;
     assert_eq!(created.code, 0, "{created:?}");
     // A superuser's own request is approved as made; `--use` starts it for this sign-in.
@@ -162,4 +168,28 @@ async fn websh_share_join_watch_and_close_from_the_command_line() {
     assert_ne!(owner.wait_exit().await, 0, "{}", owner.text());
     assert_ne!(guest.wait_exit().await, 0, "{}", guest.text());
     assert_ne!(watcher.wait_exit().await, 0, "{}", watcher.text());
+}
+
+#[tokio::test]
+async fn websh_with_a_command_runs_it_on_a_terminal_and_exits_with_its_status() {
+    let fx = Fixture::start(&["web-01"]).await;
+    // A command is a command: it needs the `command` scope, as `exec` does.
+    let gate = signed_in_with(&fx, "--scope websh --scope command").await;
+    let mut term = PtyGate::spawn(
+        gate.home.path(),
+        &["websh", &target(), "echo cmd-$((2+3)) on $(tty); exit 4"],
+        &[],
+        80,
+        24,
+    );
+    term.wait_for("cmd-5 on /dev/pts/").await;
+    assert_eq!(term.wait_exit().await, 4, "{}", term.text());
+    let mut folded = PtyGate::spawn(
+        gate.home.path(),
+        &["websh", "--gate-exit-codes", &target(), "exit 4"],
+        &[],
+        80,
+        24,
+    );
+    assert_eq!(folded.wait_exit().await, 1, "{}", folded.text());
 }

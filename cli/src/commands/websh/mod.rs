@@ -3,12 +3,12 @@
 //! terminal as a guest, staff watching one read-only, and `share`, `ls` and `close`.
 
 mod escape;
-mod raw;
+pub(super) mod raw;
 mod stream;
 
 use super::exec::parse_target;
 use super::{short, when};
-use crate::args::{WebshArgs, WebshCommand};
+use crate::args::{ExecArgs, WebshArgs, WebshCommand};
 use crate::context::Context;
 use crate::exit::CliError;
 use crate::output::{sanitize, Table};
@@ -46,12 +46,14 @@ pub async fn run(ctx: &Context, args: WebshArgs) -> Result<i32, CliError> {
             ctx.out.info(&format!("terminal {} ended", short(id)));
             Ok(0)
         }
-        None => open(ctx, args.words).await,
+        None => open(ctx, args.words, args.gate_exit_codes).await,
     }
 }
 
-/// `websh [USER@]SERVER`: opens a terminal and attaches this one to it.
-async fn open(ctx: &Context, mut words: Vec<String>) -> Result<i32, CliError> {
+/// `websh [USER@]SERVER`: opens a terminal and attaches this one to it. With a command, runs
+/// that command line on a terminal of its own instead (a streamed `exec -t --shell`), its exit
+/// status gate's.
+async fn open(ctx: &Context, mut words: Vec<String>, fold: bool) -> Result<i32, CliError> {
     let target = words.remove(0);
     if words.first().is_some_and(|w| w == "--") {
         words.remove(0);
@@ -61,9 +63,23 @@ async fn open(ctx: &Context, mut words: Vec<String>) -> Result<i32, CliError> {
         return Err(CliError::usage("websh opens a terminal on one server"));
     };
     if !words.is_empty() {
-        return Err(CliError::usage(
-            "to run a command, use `gate exec -t SERVER -- CMD`; websh opens a login shell",
-        ));
+        let mut exec_words = vec![target.clone(), "--".to_owned()];
+        exec_words.extend(words);
+        let args = ExecArgs {
+            user: None,
+            env: Vec::new(),
+            shell: true,
+            stdin: false,
+            tty: true,
+            timeout: None,
+            parallel: None,
+            log_dir: None,
+            gate_exit_codes: fold,
+            all: false,
+            request_approval: false,
+            words: exec_words,
+        };
+        return super::exec::run(ctx, args).await;
     }
     let client = ctx.client()?;
     let (cols, rows) = raw::size();
