@@ -193,3 +193,26 @@ async fn websh_with_a_command_runs_it_on_a_terminal_and_exits_with_its_status() 
     );
     assert_eq!(folded.wait_exit().await, 1, "{}", folded.text());
 }
+
+#[tokio::test]
+async fn a_revoked_session_ends_gate_websh_at_once() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let gate = signed_in(&fx).await;
+    let mut term = websh(&gate, 80, 24).await;
+    let sessions = fx.api.get("/api/work-sessions?status=active").await;
+    let id = sessions["items"][0]["id"]
+        .as_str()
+        .expect("the session")
+        .to_owned();
+    let revoked_at = std::time::Instant::now();
+    fx.api
+        .post(
+            &format!("/api/work-sessions/{id}/revoke"),
+            serde_json::json!({"reason": "e2e: stop"}),
+        )
+        .await;
+    // Decided against: gate exits 6 and says why, without waiting for a key.
+    assert_eq!(term.wait_exit().await, 6, "{}", term.text());
+    eprintln!("websh ended {:?} after the revoke", revoked_at.elapsed());
+    term.wait_for("revoked").await;
+}

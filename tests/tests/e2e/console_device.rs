@@ -1,62 +1,33 @@
-//! Device sign-in in the console: a command line asks to sign in; the person follows the link
-//! (signing in to the console on the way), sees the client's name, address and code, and
-//! approves; the command line's next poll gets a `cli` sign-in. The Account page lists it with
-//! the browser's, and ending it there signs the command line out. A code typed by hand and
-//! denied gives the command line `access_denied`.
+//! Device sign-in with the built `gate` and the console in Chromium: `gate login` asks; the
+//! person follows the link (signing in to the console on the way), sees the client's name,
+//! address and code, and approves; gate's next poll gets a `cli` sign-in. The Account page lists
+//! it with the browser's, and ending it there signs gate out. A code typed by hand and denied
+//! makes gate exit 6.
 
 use crate::console::Console;
 use gatehouse_e2e::browser::run_ui_test;
-use gatehouse_e2e::{eventually, PASSWORD};
-use serde_json::{json, Value};
-use std::time::Duration;
+use gatehouse_e2e::gate::{Gate, Waiting};
+use gatehouse_e2e::PASSWORD;
 
-/// Asks to sign in as a command line would: no sign-in, just a name.
-async fn ask(http: &reqwest::Client, base: &str, name: &str) -> Value {
-    let r = http
-        .post(format!("{base}/api/auth/device"))
-        .json(&json!({"client_name": name}))
-        .send()
-        .await
-        .expect("device request");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("device body")
-}
-
-/// One poll: (status, body).
-async fn poll(http: &reqwest::Client, base: &str, device: &Value) -> (u16, Value) {
-    let r = http
-        .post(format!("{base}/api/auth/device/token"))
-        .json(&json!({"device_code": device["device_code"]}))
-        .send()
-        .await
-        .expect("poll");
-    (r.status().as_u16(), r.json().await.expect("poll body"))
-}
-
-async fn whoami_status(http: &reqwest::Client, base: &str, secret: &str) -> u16 {
-    http.get(format!("{base}/api/auth/whoami"))
-        .bearer_auth(secret)
-        .send()
-        .await
-        .expect("whoami")
-        .status()
-        .as_u16()
+/// `gate login --no-browser` waiting for its device sign-in to be decided, and its user code.
+async fn gate_login(gate: &Gate, base: &str) -> (Waiting, String) {
+    let (waiting, line) = gate
+        .start_until(&["login", base, "--no-browser"], "shows the code")
+        .await;
+    let code = line
+        .split_whitespace()
+        .last()
+        .expect("a user code")
+        .to_owned();
+    (waiting, code)
 }
 
 #[tokio::test]
 async fn console_device_sign_in_is_approved_listed_and_ended_and_another_denied() {
     let cx = Console::start(&[("mia", "member")], &[]).await;
     let base = cx.server.base.clone();
-    let http = reqwest::Client::new();
-    let device = ask(&http, &base, "gate on ci-box").await;
-    let user_code = device["user_code"].as_str().expect("user_code").to_owned();
-    let link =
-        url::Url::parse(device["verification_uri_complete"].as_str().expect("uri")).expect("a URL");
-    let (status, body) = poll(&http, &base, &device).await;
-    assert_eq!(
-        (status, body["error_code"].as_str()),
-        (400, Some("authorization_pending"))
-    );
+    let gate = Gate::new();
+    let (waiting, user_code) = gate_login(&gate, &base).await;
 
     let browser = cx.browser().await;
     run_ui_test(
@@ -65,11 +36,7 @@ async fn console_device_sign_in_is_approved_listed_and_ended_and_another_denied(
         async {
             // Not signed in yet: the link goes through sign-in and comes back to the request.
             browser
-                .goto(&format!(
-                    "{}?{}",
-                    link.path(),
-                    link.query().unwrap_or_default()
-                ))
+                .goto(&format!("/device?user_code={user_code}"))
                 .await;
             browser.wait_path("/login").await;
             browser.fill("input[name=username]", "mia").await;
@@ -78,10 +45,8 @@ async fn console_device_sign_in_is_approved_listed_and_ended_and_another_denied(
             browser.wait_path("/device").await;
             browser.wait_for("[data-testid=device-request]").await;
             assert_eq!(browser.text("[data-testid=device-code]").await, user_code);
-            assert_eq!(
-                browser.text("[data-testid=device-client]").await,
-                "gate on ci-box"
-            );
+            let client = browser.text("[data-testid=device-client]").await;
+            assert!(client.starts_with("gate on "), "{client}");
             assert_eq!(
                 browser.text("[data-testid=device-address]").await,
                 "127.0.0.1"
@@ -89,28 +54,18 @@ async fn console_device_sign_in_is_approved_listed_and_ended_and_another_denied(
             browser.click("[data-action=approve-device]").await;
             browser.wait_for("[data-testid=device-approved]").await;
 
-            let (status, token) = poll(&http, &base, &device).await;
-            assert_eq!(status, 200, "{token}");
-            let secret = token["access_token"]
-                .as_str()
-                .expect("access_token")
-                .to_owned();
-            let me: Value = http
-                .get(format!("{base}/api/auth/whoami"))
-                .bearer_auth(&secret)
-                .send()
-                .await
-                .expect("whoami")
-                .json()
-                .await
-                .expect("body");
-            assert_eq!(me["auth_method"], "cli");
-            assert_eq!(me["user"]["username"], "mia");
+            // gate's next poll signs it in, as mia, interactively.
+            let signed_in = waiting.finish().await;
+            assert_eq!(signed_in.code, 0, "{signed_in:?}");
+            let me = gate.run(&["--json", "whoami"]).await;
+            assert_eq!(me.code, 0, "{me:?}");
+            assert_eq!(me.json()["auth_method"], "cli");
+            assert_eq!(me.json()["user"]["username"], "mia");
 
             // Listed beside the browser's own sign-in; ending it signs the command line out.
             browser.goto("/account").await;
             let cli_row = "[data-testid=signin-row][data-client=cli]";
-            browser.wait_text(cli_row, "gate on ci-box").await;
+            browser.wait_text(cli_row, "gate on ").await;
             assert_eq!(
                 browser
                     .attrs("[data-testid=signin-row][data-current=true]", "data-client")
@@ -121,29 +76,23 @@ async fn console_device_sign_in_is_approved_listed_and_ended_and_another_denied(
                 .click(&format!("{cli_row} [data-action=end-signin]"))
                 .await;
             browser.wait_gone(cli_row).await;
-            eventually(
-                "the command line to be signed out",
-                Duration::from_secs(5),
-                || async { (whoami_status(&http, &base, &secret).await == 401).then_some(()) },
-            )
-            .await;
+            let after = gate.run(&["--json", "whoami"]).await;
+            assert_eq!(after.code, 1, "{after:?}");
+            assert_eq!(after.error_json()["error_code"], "unauthenticated");
 
-            // A code typed by hand, in lower case, and denied.
-            let second = ask(&http, &base, "gate on laptop").await;
-            let typed = second["user_code"].as_str().expect("code").to_lowercase();
+            // A code typed by hand, in lower case, and denied: gate exits 6 (do not retry).
+            let other = Gate::new();
+            let (waiting, code) = gate_login(&other, &base).await;
             browser.goto("/device").await;
-            browser.fill("#device-user-code", &typed).await;
-            browser.click(".device-code-form button[type=submit]").await;
             browser
-                .wait_text("[data-testid=device-client]", "gate on laptop")
+                .fill("#device-user-code", &code.to_lowercase())
                 .await;
+            browser.click(".device-code-form button[type=submit]").await;
+            browser.wait_for("[data-testid=device-request]").await;
             browser.click("[data-action=deny-device]").await;
             browser.wait_for("[data-testid=device-denied]").await;
-            let (status, body) = poll(&http, &base, &second).await;
-            assert_eq!(
-                (status, body["error_code"].as_str()),
-                (400, Some("access_denied"))
-            );
+            let denied = waiting.finish().await;
+            assert_eq!(denied.code, 6, "{denied:?}");
 
             // A code that names nothing is said so, in words.
             browser.goto("/device?user_code=BCDF-GHJK").await;
