@@ -1,7 +1,9 @@
 //! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
 //! with bounded output capture; `GET /api/exec/{id}`; the live stream `WS /ws/exec/{id}` is in
-//! `socket`.
+//! `socket` (who attaches in `admit`, what the client sends in `control`).
 
+mod admit;
+mod control;
 pub mod socket;
 
 use crate::core::audit::{self, typed, SUCCESS};
