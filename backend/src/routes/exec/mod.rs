@@ -133,6 +133,14 @@ pub async fn run_exec(
             req.request_approval,
         );
         if let Elevated::NeedsApproval(_) = decided.await? {
+            // An approved command runs when it is approved, with nobody attached to give it
+            // input or a terminal.
+            if io != ExecIo::default() {
+                return Err(ApiError::validation(
+                    "request_approval",
+                    "a command with stdin or tty cannot wait for an approval",
+                ));
+            }
             let session = session.as_ref().ok_or_else(ApiError::internal)?;
             let ask = command_approvals::Ask {
                 servers: &names,
