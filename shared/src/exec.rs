@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `POST /api/exec`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/exec`. `Default` is an empty request, for `..Default::default()` in clients.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExecRequest {

@@ -84,6 +84,16 @@ async fn declared_root_commands_run_and_an_approved_one_runs_once() {
     assert_eq!(status, 403, "{refused}");
     assert_eq!(refused["error_code"], "sudo_command_not_allowed");
 
+    // With standard input it could not wait: it would run when approved, with nobody attached.
+    let (status, body) = exec_root(
+        &mia,
+        "id -u",
+        json!({"request_approval": true, "stdin": true}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["fields"][0]["field"], "request_approval", "{body}");
+
     let (status, pending) = exec_root(&mia, "id -u", json!({"request_approval": true})).await;
     assert_eq!(status, 202, "{pending}");
     assert_eq!(pending["exit_code"], 4);

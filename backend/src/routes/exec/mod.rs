@@ -1,7 +1,9 @@
 //! `POST /api/exec`: one command on many servers at once, each behind the gate (scope `command`),
 //! with bounded output capture; `GET /api/exec/{id}`; the live stream `WS /ws/exec/{id}` is in
-//! `socket`.
+//! `socket` (who attaches in `admit`, what the client sends in `control`).
 
+mod admit;
+mod control;
 pub mod socket;
 
 use crate::core::audit::{self, typed, SUCCESS};
@@ -131,6 +133,14 @@ pub async fn run_exec(
             req.request_approval,
         );
         if let Elevated::NeedsApproval(_) = decided.await? {
+            // An approved command runs when it is approved, with nobody attached to give it
+            // input or a terminal.
+            if io != ExecIo::default() {
+                return Err(ApiError::validation(
+                    "request_approval",
+                    "a command with stdin or tty cannot wait for an approval",
+                ));
+            }
             let session = session.as_ref().ok_or_else(ApiError::internal)?;
             let ask = command_approvals::Ask {
                 servers: &names,

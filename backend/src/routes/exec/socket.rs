@@ -1,41 +1,32 @@
 //! The exec stream `WS /ws/exec/{id}` (docs/protocol.md, "Exec stream"): `Origin` checked before
 //! the upgrade, the job's owner admitted with the same credential that started it and the gate
 //! asked again, then every run's output (stdout and stderr apart, numbered by offset) with its
-//! exit, and standard input, signals and resizes back, until every run ended or the gateway
-//! ended the job.
+//! exit, and standard input, signals and resizes back (`control`), until every run ended or the
+//! gateway ended the job.
 
-use crate::core::audit;
-use crate::core::gate::{self as core_gate, DenialNote};
+use super::admit::admit;
+use super::control::{control, Client, Input};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
-use crate::core::gateway::exec_job::LiveJob;
 use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::extract::{finish_close, ApiPath, ApiQuery, AuthUser, WsUpgrade};
-use crate::gatekeeper::{asker, person, run_as, target};
-use crate::store::work_sessions;
 use axum::extract::ws::{Message, WebSocket};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use gatehouse_shared::audit::{AuditAction, ExecSignalDetails};
 use gatehouse_shared::exec_stream::{
-    close, encode_output, parse_resume, ClientMessage, ExecSignal, ServerMessage, StreamName,
-    StreamRun, STDIN_BUFFER, VERSION,
+    close, encode_output, parse_resume, ServerMessage, StreamName, StreamRun, STDIN_BUFFER, VERSION,
 };
-use gatehouse_shared::gate::Detail;
-use gatehouse_shared::websh::{valid_size, EndReason};
-use gatehouse_shared::Scope;
+use gatehouse_shared::websh::EndReason;
 use serde::Deserialize;
-use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
 /// Largest client → server message (standard input, control).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// Output bytes per frame to a viewer.
-const FRAME_BYTES: usize = 32 * 1024;
+pub const FRAME_BYTES: usize = 32 * 1024;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -45,8 +36,7 @@ pub struct StreamQuery {
     resume_from: Option<String>,
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-type Refusal = (u16, String);
+pub type Sink = SplitSink<WebSocket, Message>;
 
 /// The live stream of a command job (a WebSocket; `docs/protocol.md`, "Exec stream"): every
 /// run's stdout and stderr apart, each frame numbered by its offset within (run, stream) for
@@ -98,63 +88,7 @@ pub async fn exec_socket(
     })
 }
 
-fn not_found() -> Refusal {
-    (close::NOT_FOUND, "no such command job".to_owned())
-}
-
-/// The job's owner, with the credential that started it (a token's job only with that token, a
-/// session's only with a sign-in), while the gate still allows the command on every server.
-/// Elevation (declared root commands, step-up MFA) was decided when the job started and is not
-/// asked again.
-async fn admit(
-    state: &AppState,
-    auth: Result<AuthUser, ApiError>,
-    id: Uuid,
-) -> Result<(Arc<LiveJob>, String), Refusal> {
-    let auth = auth.map_err(|e| (close::UNAUTHENTICATED, e.0.message))?;
-    let job = state.hub.job(id).ok_or_else(not_found)?;
-    if job.owner != auth.id || job.token != auth.token {
-        return Err(not_found());
-    }
-    fn gate_error<E>(_: E) -> Refusal {
-        (close::GATE_DENIED, "cannot check the gate".to_owned())
-    }
-    let session = match job.work_session {
-        Some(session) => work_sessions::get(&state.db, state.workspace, session)
-            .await
-            .map_err(gate_error)?,
-        None => None,
-    };
-    let person = person(state, &auth).await.map_err(gate_error)?;
-    let detail = match &job.argv {
-        Some(argv) => Detail::Argv(argv),
-        None => Detail::None,
-    };
-    // Every server again, even for a job that ended: reading what it printed is still using
-    // the session (or token) that ran it.
-    for run in &job.runs {
-        let (_, link) = target(state, &run.server_name).await.map_err(gate_error)?;
-        let decided = run_as(
-            &person,
-            &run.server_name,
-            job.run_as.as_deref(),
-            link.as_ref(),
-        );
-        let op = decided
-            .operation(Scope::Command, &run.server_name)
-            .with_detail(detail);
-        let note = DenialNote {
-            attach_exec: Some(job.id),
-            ..DenialNote::default()
-        };
-        core_gate::check(state, asker(&auth), session.clone(), &op, decided, note)
-            .await
-            .map_err(|denial| (close::GATE_DENIED, denial.message))?;
-    }
-    Ok((job, auth.username))
-}
-
-fn text(msg: &ServerMessage) -> Message {
+pub fn text(msg: &ServerMessage) -> Message {
     Message::Text(serde_json::to_string(msg).unwrap_or_default().into())
 }
 
@@ -380,132 +314,4 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
     if let Some((code, reason)) = outcome {
         finish_close(sink, stream, code, &reason).await;
     }
-}
-
-/// Standard input from this client on its way to the command: held here while the agent's
-/// credit is used up, so the socket keeps being read (acknowledgements, signals) meanwhile.
-#[derive(Default)]
-struct Input {
-    pending: VecDeque<u8>,
-    /// The client closed standard input; sent on once everything before it went.
-    eof: bool,
-    eof_sent: bool,
-    /// The last `stdin_ack` offset told to the client.
-    told: u64,
-}
-
-impl Input {
-    /// Sends what the agent's credit allows, then the end of input when it is due, and tells
-    /// the client how far the command got. `Err` when the socket is gone.
-    async fn flush(&mut self, run: &ExecRunState, sink: &mut Sink) -> Result<(), ()> {
-        loop {
-            let (room, written) = run.stdin_room();
-            if written > self.told {
-                self.told = written;
-                let ack = ServerMessage::StdinAck { offset: written };
-                sink.send(text(&ack)).await.map_err(drop)?;
-            }
-            if run.outcome().is_some() {
-                // Nothing reads it any more.
-                self.pending.clear();
-                return Ok(());
-            }
-            let n = (room as usize).min(self.pending.len()).min(FRAME_BYTES);
-            if n == 0 {
-                break;
-            }
-            let chunk: Vec<u8> = self.pending.drain(..n).collect();
-            if !run.send_stdin(&chunk).await {
-                self.pending.clear();
-                break;
-            }
-        }
-        if self.eof && !self.eof_sent && self.pending.is_empty() {
-            self.eof_sent = true;
-            run.stdin_eof().await;
-        }
-        Ok(())
-    }
-}
-
-/// An admitted client: the job and the name its signals are logged under.
-struct Client<'a> {
-    state: &'a AppState,
-    job: Arc<LiveJob>,
-    actor: String,
-}
-
-/// Sends `signal` to every run still going, and logs that it did.
-async fn signal(who: &Client<'_>, signal: ExecSignal) {
-    let job = &who.job;
-    let mut servers = Vec::new();
-    for run in job.runs.iter().filter(|r| r.outcome().is_none()) {
-        run.signal(signal).await;
-        servers.push(run.server_name.clone());
-    }
-    if servers.is_empty() {
-        // Every run had ended: nothing was signalled.
-        return;
-    }
-    let event = audit::event(AuditAction::ExecSignal, audit::SUCCESS)
-        .actor(&who.actor)
-        .target(job.id.to_string())
-        .in_session(job.work_session)
-        .details(audit::typed(&ExecSignalDetails {
-            job: job.id,
-            command: job.command.clone(),
-            signal,
-            servers,
-        }));
-    // A signal sent is not taken back when the log cannot take it; `record_event` logs that.
-    let _ = audit::record_event(who.state, event).await;
-}
-
-/// One client control message; `Err` says why it is refused.
-async fn control(
-    who: &Client<'_>,
-    viewer: u64,
-    body: &str,
-    sink: &mut Sink,
-    input: &mut Input,
-) -> Result<(), String> {
-    let job = &who.job;
-    let msg: ClientMessage =
-        serde_json::from_str(body).map_err(|e| format!("malformed control message: {e}"))?;
-    match msg {
-        ClientMessage::Ack {
-            run,
-            stream,
-            offset,
-        } => {
-            let run = job
-                .runs
-                .get(usize::from(run))
-                .ok_or_else(|| format!("the job has no run {run}"))?;
-            run.viewer_ack(viewer, stream, offset);
-        }
-        ClientMessage::Eof => {
-            if !job.stdin {
-                return Err("this job has no standard input".into());
-            }
-            // After the input sent before it (see `Input::flush`).
-            input.eof = true;
-        }
-        ClientMessage::Signal { name } => signal(who, name).await,
-        ClientMessage::Resize { cols, rows } => {
-            if !job.tty {
-                return Err("resize needs a job started with tty: true".into());
-            }
-            if !valid_size(cols, rows) {
-                return Err("cols and rows are 1 to 1000".into());
-            }
-            for run in &job.runs {
-                run.resize(cols, rows).await;
-            }
-        }
-        ClientMessage::Ping => {
-            let _ = sink.send(text(&ServerMessage::Pong)).await;
-        }
-    }
-    Ok(())
 }
