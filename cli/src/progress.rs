@@ -84,11 +84,7 @@ fn draw(s: &State, now: Instant, last: bool) {
     };
     let mut line = format!("\r\x1b[K{}  {}", s.label, bytes(s.done));
     if let Some(total) = s.total {
-        let pct = if total == 0 {
-            100
-        } else {
-            (s.done.min(total) * 100 / total) as u32
-        };
+        let pct = (s.done.min(total) * 100).checked_div(total).unwrap_or(100);
         line.push_str(&format!(" / {} {pct:>3}%", bytes(total)));
     }
     line.push_str(&format!("  {}/s", bytes(rate as u64)));

@@ -25,7 +25,7 @@ impl Copier<'_> {
     ) -> Result<(), CliError> {
         let to = match to {
             Location::Local(path) => path,
-            Location::Stdio => return self.to_stdout(sources).await,
+            Location::Stdio => return self.download_to_stdout(sources).await,
             Location::Remote(_) => return Err(CliError::usage("one side must be local")),
         };
         let is_dir = to.is_dir();
@@ -65,7 +65,7 @@ impl Copier<'_> {
     }
 
     /// One file to standard output, byte for byte.
-    async fn to_stdout(&mut self, sources: Vec<Remote>) -> Result<(), CliError> {
+    async fn download_to_stdout(&mut self, sources: Vec<Remote>) -> Result<(), CliError> {
         let [src] = <[Remote; 1]>::try_from(sources)
             .map_err(|_| CliError::usage("only one file can be copied to standard output"))?;
         if self.recursive {

@@ -106,7 +106,9 @@ pub async fn run(ctx: &Context, args: CpArgs) -> Result<i32, CliError> {
             return Err(CliError::failed("interrupted", "interrupted: nothing partial was kept"));
         }
     }
-    if ctx.out.json {
+    // What was copied, even when something else failed; a run that copied nothing prints
+    // nothing on stdout (its error is on stderr).
+    if ctx.out.json && !copier.done.is_empty() {
         ctx.out.json_value(&copier.done)?;
     }
     match copier.failed {
