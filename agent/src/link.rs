@@ -233,7 +233,13 @@ impl Agent {
             hostname: host::hostname(),
             os: std::env::consts::OS.to_owned(),
             platform: std::env::consts::ARCH.to_owned(),
-            capabilities: vec!["pty".into(), "exec".into(), "files".into()],
+            // `files.keep`: a write may carry the mode and modification time to give the file.
+            capabilities: vec![
+                "pty".into(),
+                "exec".into(),
+                "files".into(),
+                "files.keep".into(),
+            ],
             privileged: host::privileged(),
             ptys,
         }

@@ -8,7 +8,7 @@
 
 use super::outcome::{self, TransferLog};
 use super::{path, Asked, Target};
-use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE};
+use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE, KEEP_CAPABILITY};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
@@ -111,6 +111,11 @@ pub async fn upload(
         Asked::writing(scope, q.user, &[&path]),
     )
     .await?;
+    if (q.mode.is_some() || q.mtime.is_some()) && !target.link.supports(KEEP_CAPABILITY) {
+        return Err(ApiError::conflict(
+            "this agent cannot set a file's mode or modification time; upgrade it",
+        ));
+    }
     let mut log = TransferLog::new(
         target.audit.clone(),
         AuditAction::FileUpload,
