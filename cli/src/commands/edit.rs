@@ -122,19 +122,26 @@ pub fn split_words(line: &str) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// Runs the editor on `file` with this terminal, and waits for it.
+/// Runs the editor on `file` with this terminal, and waits for it. Ctrl-C belongs to the
+/// editor meanwhile (it reaches the whole foreground group): gate must not die under it and
+/// leave the editor orphaned.
 async fn run_editor(editor: &[String], file: &Path) -> Result<(), CliError> {
-    let status = tokio::process::Command::new(&editor[0])
+    let mut child = tokio::process::Command::new(&editor[0])
         .args(&editor[1..])
         .arg(file)
-        .status()
-        .await
+        .spawn()
         .map_err(|e| {
             CliError::failed(
                 "editor_failed",
                 format!("cannot start the editor {:?}: {e}", editor[0]),
             )
         })?;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            _ = tokio::signal::ctrl_c() => continue,
+        }
+    };
     if !status.success() {
         return Err(CliError::failed(
             "editor_failed",

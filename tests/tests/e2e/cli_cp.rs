@@ -6,6 +6,7 @@ use crate::files::{audit, give_to_run_as, start_with, Tree};
 use crate::Fixture;
 use gatehouse_e2e::files::{sha256_hex, Pattern};
 use gatehouse_e2e::gate::Gate;
+use gatehouse_e2e::pty::PtyGate;
 use gatehouse_e2e::{shell_user, PASSWORD};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -71,6 +72,8 @@ async fn cli_cp_round_trips_20_mb_with_sha256_checked_both_ways() {
         ])
         .await;
     assert_eq!(up.code, 0, "{up:?}");
+    // stderr is a pipe here: no progress line, no carriage returns.
+    assert!(up.stderr.is_empty(), "{up:?}");
     let item = &up.json()[0];
     assert_eq!(item["sha256"], want.as_str(), "{up:?}");
     assert_eq!(item["size"], 20 * 1024 * 1024);
@@ -295,4 +298,31 @@ async fn cli_cp_refuses_hostile_paths_with_the_envelope_and_leaves_nothing() {
     );
     assert_eq!(Tree::names(local.path()), ["planted"]);
     assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn cli_cp_draws_progress_on_a_terminal_and_not_with_quiet() {
+    let tree = Tree::new();
+    let fx = start_with(&tree, &[]).await;
+    let gate = files_gate(&fx).await;
+    let local = scratch();
+    let original = local.path().join("four.bin");
+    std::fs::write(&original, Pattern::default().bytes(4 * 1024 * 1024)).unwrap();
+    let to = remote(&tree.root.join("four.bin"));
+    let home = gate.home.path();
+
+    let mut term = PtyGate::spawn(home, &["cp", original.to_str().unwrap(), &to], &[], 100, 24);
+    assert_eq!(term.wait_exit().await, 0, "{}", term.text());
+    term.wait_for("100%").await;
+    let text = term.text();
+    assert!(text.contains("4.0 MiB") && text.contains("/s"), "{text}");
+
+    let args = ["-q", "cp", original.to_str().unwrap(), &to];
+    let mut quiet = PtyGate::spawn(home, &args, &[], 100, 24);
+    assert_eq!(quiet.wait_exit().await, 0, "{}", quiet.text());
+    assert!(!quiet.text().contains('%'), "{}", quiet.text());
+    assert_eq!(
+        file_sha256(&tree.root.join("four.bin")),
+        file_sha256(&original)
+    );
 }
