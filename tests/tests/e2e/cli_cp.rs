@@ -298,6 +298,23 @@ async fn cli_cp_refuses_hostile_paths_with_the_envelope_and_leaves_nothing() {
     );
     assert_eq!(Tree::names(local.path()), ["planted"]);
     assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
+
+    // A file the run-as account cannot read: stat works, the download is refused after gate
+    // made its temporary file, which is gone again.
+    let locked = tree.root.join("locked");
+    std::fs::write(&locked, b"no\n").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let down = gate
+        .run(&[
+            "--json",
+            "cp",
+            &remote(&locked),
+            local.path().to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(down.code, 1, "{down:?}");
+    assert_eq!(down.error_json()["error_code"], "forbidden", "{down:?}");
+    assert_eq!(Tree::names(local.path()), ["planted"]);
 }
 
 #[tokio::test]
