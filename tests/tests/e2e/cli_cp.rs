@@ -343,3 +343,33 @@ async fn cli_cp_draws_progress_on_a_terminal_and_not_with_quiet() {
         file_sha256(&original)
     );
 }
+
+#[tokio::test]
+async fn cli_cp_without_a_work_session_is_the_gates_refusal() {
+    let tree = Tree::new();
+    let fx = start_with(&tree, &[]).await;
+    let gate = Gate::new();
+    gate.login_password(&fx.server.base, "ops", PASSWORD).await;
+    let local = scratch();
+    let mine = local.path().join("f.txt");
+    std::fs::write(&mine, b"x\n").unwrap();
+    let up = gate
+        .run(&[
+            "--json",
+            "cp",
+            mine.to_str().unwrap(),
+            &remote(&tree.root.join("f.txt")),
+        ])
+        .await;
+    assert_eq!(up.code, 3, "{up:?}");
+    let e = up.error_json();
+    assert!(
+        e["error_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("work_session_"),
+        "{e}"
+    );
+    assert!(e["next_actions"].is_array(), "{e}");
+    assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
+}

@@ -100,18 +100,19 @@ pub async fn run(ctx: &Context, args: CpArgs) -> Result<i32, CliError> {
     };
     // Ctrl-C drops the transfer: its temporary file goes with it, and the server discards a
     // half-sent upload.
-    tokio::select! {
-        result = work => result?,
-        _ = tokio::signal::ctrl_c() => {
-            return Err(CliError::failed("interrupted", "interrupted: nothing partial was kept"));
-        }
-    }
+    let stopped = tokio::select! {
+        result = work => result.err(),
+        _ = tokio::signal::ctrl_c() => Some(CliError::failed(
+            "interrupted",
+            "interrupted: nothing partial was kept",
+        )),
+    };
     // What was copied, even when something else failed; a run that copied nothing prints
     // nothing on stdout (its error is on stderr).
     if ctx.out.json && !copier.done.is_empty() {
         ctx.out.json_value(&copier.done)?;
     }
-    match copier.failed {
+    match stopped.or(copier.failed) {
         Some(e) => Err(e),
         None => Ok(0),
     }
