@@ -4,7 +4,7 @@
 
 use crate::files::{audit, give_to_run_as, start_with, Tree};
 use crate::Fixture;
-use gatehouse_e2e::files::{sha256_hex, Pattern};
+use gatehouse_e2e::files::{sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::pty::PtyGate;
 use gatehouse_e2e::{shell_user, PASSWORD};
@@ -372,4 +372,49 @@ async fn cli_cp_without_a_work_session_is_the_gates_refusal() {
     );
     assert!(e["next_actions"].is_array(), "{e}");
     assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
+}
+
+/// Runs `gate ARGS…` to its end and returns its exit code and peak resident memory in MiB.
+async fn peak_mib(gate: &Gate, args: &[&str]) -> (i32, u64) {
+    let child = gate.command(args).spawn().expect("start gate");
+    let sampler = RssSampler::start(child.id().expect("pid"));
+    let output = child.wait_with_output().await.expect("gate ran");
+    let peak = sampler.stop() / 1024;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    (output.status.code().unwrap_or(-1), peak)
+}
+
+#[tokio::test]
+async fn cli_cp_streams_in_flat_memory() {
+    const SIZE: u64 = 256 * 1024 * 1024;
+    let tree = Tree::new();
+    let fx = start_with(&tree, &[]).await;
+    let gate = files_gate(&fx).await;
+    let local = scratch();
+    // Sparse: a quarter gibibyte of zeros that takes no disk.
+    let original = local.path().join("zeros.bin");
+    std::fs::File::create(&original)
+        .unwrap()
+        .set_len(SIZE)
+        .unwrap();
+    let on_server = tree.root.join("zeros.bin");
+
+    let (code, up) = peak_mib(
+        &gate,
+        &["cp", original.to_str().unwrap(), &remote(&on_server)],
+    )
+    .await;
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::metadata(&on_server).unwrap().len(), SIZE);
+    let back = local.path().join("back.bin");
+    let (code, down) = peak_mib(&gate, &["cp", &remote(&on_server), back.to_str().unwrap()]).await;
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::metadata(&back).unwrap().len(), SIZE);
+    println!("gate peak RSS: {up} MiB up, {down} MiB down");
+    // Holding the file would take 256 MiB; streaming stays at gate's own size.
+    assert!(
+        up < 64 && down < 64,
+        "gate grew to {up} MiB up, {down} MiB down"
+    );
 }
