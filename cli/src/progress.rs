@@ -22,6 +22,8 @@ struct State {
     done: u64,
     started: Instant,
     drawn: Option<Instant>,
+    /// The last state was drawn with its line end.
+    finished: bool,
 }
 
 impl Progress {
@@ -36,6 +38,7 @@ impl Progress {
                     done: 0,
                     started: Instant::now(),
                     drawn: None,
+                    finished: false,
                 })
             }),
         }
@@ -70,8 +73,20 @@ impl Progress {
     /// The transfer ended: the last state, and the line is left in place.
     pub fn finish(&self) {
         let Some(state) = &self.state else { return };
-        let Ok(s) = state.lock() else { return };
+        let Ok(mut s) = state.lock() else { return };
+        s.finished = true;
         draw(&s, Instant::now(), true);
+    }
+}
+
+impl Drop for Progress {
+    /// A transfer that failed half-way ends its line, so the error starts on a line of its own.
+    fn drop(&mut self) {
+        let Some(state) = &self.state else { return };
+        let Ok(s) = state.lock() else { return };
+        if s.drawn.is_some() && !s.finished {
+            eprintln!();
+        }
     }
 }
 
