@@ -237,12 +237,14 @@ impl Agent {
             hostname: host::hostname(),
             os: std::env::consts::OS.to_owned(),
             platform: std::env::consts::ARCH.to_owned(),
-            // `exec_io`: exec takes `stdin`, `tty`, `signal` and `stdin_eof`.
+            // `exec_io`: exec takes `stdin`, `tty`, `signal` and `stdin_eof`. `files.keep`: a
+            // write may carry the mode and modification time to give the file.
             capabilities: vec![
                 "pty".into(),
                 "exec".into(),
                 "exec_io".into(),
                 "files".into(),
+                "files.keep".into(),
             ],
             privileged: host::privileged(),
             ptys,

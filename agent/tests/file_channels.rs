@@ -73,6 +73,8 @@ impl Gateway {
             overwrite,
             if_mtime: None,
             if_version: None,
+            mode: None,
+            mtime: None,
         };
         self.send(GatewayMessage::FileOpen {
             channel,
@@ -297,6 +299,8 @@ async fn an_upload_commits_on_end_and_reports_its_hash() {
         overwrite: false,
         if_mtime: None,
         if_version: None,
+        mode: None,
+        mtime: None,
     };
     assert_eq!(
         error_kind(&gw.op(again).await),
@@ -341,6 +345,8 @@ async fn operations_run_with_the_run_as_users_permissions() {
         overwrite: false,
         if_mtime: None,
         if_version: None,
+        mode: None,
+        mtime: None,
     };
     let list = || FileOp::List { path: s(&root) };
     let as_nobody = gw.op_as(write(), Some("nobody"), false).await;
@@ -402,12 +408,16 @@ async fn a_tokens_file_rules_hold_through_symlinks() {
             overwrite: true,
             if_mtime: None,
             if_version: None,
+            mode: None,
+            mtime: None,
         },
         FileOp::Write {
             path: s(&allowed.join("dir-out/planted")),
             overwrite: false,
             if_mtime: None,
             if_version: None,
+            mode: None,
+            mtime: None,
         },
         FileOp::Rename {
             from: s(&allowed.join("ok.txt")),

@@ -124,3 +124,37 @@ async fn head_on_content_is_refused_rather_than_opening_a_read() {
         .expect(200);
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(0));
 }
+
+#[tokio::test]
+async fn an_upload_mode_or_time_out_of_range_is_refused_before_the_agent() {
+    let (app, root) = setup(&["webftp"]).await;
+    for (query, field) in [
+        ("mode=4095", "mode"),
+        ("mode=512", "mode"),
+        ("mode=-1", ""),
+        ("mtime=-5", "mtime"),
+        ("mtime=253402300800", "mtime"),
+    ] {
+        let url = format!("/api/files/web-01/content?path=/srv/a&overwrite=true&{query}");
+        let r = app
+            .call_raw("PUT", &url, Some("bytes".into()), &root, &[])
+            .await;
+        assert_eq!(r.status, 400, "{query}: {}", r.text);
+        assert_eq!(r.body["ok"], false, "{query}: {}", r.text);
+        if !field.is_empty() {
+            assert_eq!(r.body["error_code"], "validation_error", "{query}");
+            assert_eq!(r.body["fields"][0]["field"], field, "{query}: {}", r.text);
+        }
+    }
+    // In range, the gate and then the (offline) agent decide as for any upload.
+    let url = "/api/files/web-01/content?path=/srv/a&mode=420&mtime=1500000000";
+    app.call_raw("PUT", url, Some("bytes".into()), &root, &[])
+        .await
+        .expect_error(409, "conflict");
+    // None of them reached an agent: no transfer in the audit log.
+    let audit = app
+        .get("/api/audit?action=file.upload", &root)
+        .await
+        .expect(200);
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(0), "{audit}");
+}

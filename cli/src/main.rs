@@ -8,6 +8,7 @@ mod config;
 mod context;
 mod exit;
 mod output;
+mod progress;
 mod prompt;
 mod time;
 mod wait;

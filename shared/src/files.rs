@@ -111,6 +111,9 @@ pub enum FileOp {
     /// `FileEnd` the agent syncs and renames it into place. `if_mtime` (seconds) and
     /// `if_version` ([`file_version`]): refuse with `conflict` unless the current file still
     /// matches (the editor's check), both when the write starts and when it commits.
+    /// `mode` (permission bits, at most `0o777`) and `mtime` (seconds) are given to the file
+    /// before it is moved into place (`gate cp -r`/`-p`); without them a new file gets
+    /// `0o666 & !umask` and a replaced one keeps its mode.
     Write {
         path: String,
         overwrite: bool,
@@ -118,6 +121,10 @@ pub enum FileOp {
         if_mtime: Option<i64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         if_version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mode: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mtime: Option<i64>,
     },
     Mkdir {
         path: String,

@@ -33,6 +33,7 @@ pub mod acl;
 pub mod agent_link;
 pub mod api;
 pub mod approval;
+pub mod asciicast;
 pub mod audit;
 pub mod error;
 pub mod exec;

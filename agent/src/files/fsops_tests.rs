@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::files::paths::is_temp_name;
-use crate::files::transfer::{open_read, open_write, IfUnchanged};
+use crate::files::transfer::{open_read, open_write, IfUnchanged, Keep};
 use gatehouse_shared::files::FileErrorKind::{self, IsADirectory};
 use nix::sys::stat::Mode;
 use sha2::{Digest, Sha256};
@@ -163,6 +163,39 @@ fn writes_honour_overwrite_and_replace_atomically() {
     std::fs::create_dir(f.root.join("d")).unwrap();
     assert_eq!(kind(write_all(&f, "d", b"x", true)), IsADirectory);
     f.no_temp_files(&f.root);
+}
+
+#[test]
+fn a_write_may_set_the_mode_and_time_but_never_special_bits() {
+    let f = fixture();
+    let keep = Keep {
+        mode: Some(0o751),
+        mtime: Some(1_500_000_000),
+    };
+    let mut up = open_write(&f.roots, &f.p("kept"), false, IfUnchanged::default())
+        .and_then(|up| up.keeping(keep))
+        .unwrap();
+    up.write(b"x").unwrap();
+    let FileReply::Done { mtime, .. } = up.commit().unwrap() else {
+        panic!("not done")
+    };
+    assert_eq!(mtime, 1_500_000_000);
+    let meta = std::fs::metadata(f.root.join("kept")).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o751);
+    assert_eq!(meta.mtime(), 1_500_000_000);
+    for special in [0o4755, 0o2755, 0o1777] {
+        let up = open_write(&f.roots, &f.p("setuid"), false, IfUnchanged::default()).unwrap();
+        let keep = Keep {
+            mode: Some(special),
+            mtime: None,
+        };
+        assert_eq!(
+            kind(up.keeping(keep).map(|_| FileReply::Ok)),
+            FileErrorKind::InvalidPath
+        );
+    }
+    f.no_temp_files(&f.root);
+    assert!(!f.root.join("setuid").exists());
 }
 
 #[test]

@@ -202,6 +202,8 @@ pub struct Upload {
     overwrite: bool,
     expect: IfUnchanged,
     mode: u32,
+    /// The modification time to give the file before it is moved into place.
+    mtime: Option<i64>,
     owner: Option<(u32, u32)>,
     size: u64,
     /// Bytes before this offset were handed to the kernel's writeback already.
@@ -275,6 +277,15 @@ impl IfUnchanged {
             ),
         ))
     }
+}
+
+/// What an upload asks to keep of the original file (`gate cp -r`/`-p`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// Permission bits; setuid, setgid and sticky are never set through an upload.
+    pub mode: Option<u32>,
+    /// Modification time, seconds since the epoch.
+    pub mtime: Option<i64>,
 }
 
 /// The [`file_version`] of a file as `fstat`/`lstat` saw it.
@@ -362,6 +373,7 @@ pub fn open_write(
         mode: existing
             .as_ref()
             .map_or_else(|| 0o666 & !current_umask(), |st| st.st_mode & 0o777),
+        mtime: None,
         owner: existing.as_ref().map(|st| (st.st_uid, st.st_gid)),
         path,
         dir,
@@ -399,6 +411,21 @@ fn create_temp(dir: &OwnedFd, name: &OsStr, path: &Path) -> Result<(File, OsStri
 }
 
 impl Upload {
+    /// Gives the file `keep`'s mode and modification time when it is committed.
+    pub fn keeping(mut self, keep: Keep) -> Result<Self, Failure> {
+        if let Some(mode) = keep.mode {
+            if mode & !0o777 != 0 {
+                return Err(Failure::new(
+                    FileErrorKind::InvalidPath,
+                    format!("mode {mode:o} has bits beyond 0777"),
+                ));
+            }
+            self.mode = mode;
+        }
+        self.mtime = keep.mtime;
+        Ok(self)
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
         self.file
             .write_all(bytes)
@@ -424,6 +451,15 @@ impl Upload {
         self.file
             .set_permissions(Permissions::from_mode(self.mode))
             .map_err(io_err)?;
+        if let Some(mtime) = self.mtime {
+            let at = if mtime >= 0 {
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime.unsigned_abs())
+            } else {
+                std::time::UNIX_EPOCH - std::time::Duration::from_secs(mtime.unsigned_abs())
+            };
+            let times = std::fs::FileTimes::new().set_modified(at);
+            self.file.set_times(times).map_err(io_err)?;
+        }
         self.file.sync_all().map_err(io_err)?;
         let current =
             lstat_if_any(&self.dir, &self.name).map_err(|e| Failure::errno("write", &path, e))?;

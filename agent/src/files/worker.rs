@@ -64,12 +64,15 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write) -> io::Result<()> {
             overwrite,
             if_mtime,
             if_version,
+            mode,
+            mtime,
         } => {
             let expect = transfer::IfUnchanged {
                 mtime: if_mtime,
                 version: if_version,
             };
-            write(&roots, &path, overwrite, expect, input, output)
+            let keep = transfer::Keep { mode, mtime };
+            write(&roots, &path, overwrite, (expect, keep), input, output)
         }
     }
 }
@@ -113,11 +116,13 @@ fn write(
     roots: &Roots,
     path: &str,
     overwrite: bool,
-    expect: transfer::IfUnchanged,
+    (expect, keep): (transfer::IfUnchanged, transfer::Keep),
     input: &mut impl Read,
     output: &mut impl Write,
 ) -> io::Result<()> {
-    let mut upload = match transfer::open_write(roots, path, overwrite, expect) {
+    let opened = transfer::open_write(roots, path, overwrite, expect)
+        .and_then(|upload| upload.keeping(keep));
+    let mut upload = match opened {
         Ok(upload) => upload,
         Err(failure) => return reply(output, failure.into_reply()),
     };
@@ -189,6 +194,8 @@ mod tests {
             overwrite: false,
             if_mtime: None,
             if_version: None,
+            mode: None,
+            mtime: None,
         };
         // Cut off after some data: nothing at the destination, no temporary file.
         let mut input = request(&root, op.clone());

@@ -2,11 +2,13 @@
 //! are a contract (scripts and AI agents call them): add, never rename.
 
 mod access;
+mod files;
 mod ops;
 mod session;
 mod websh;
 
 pub use access::{AclAction, AclKind, LoginArgs, MfaCommand, TokenCommand};
+pub use files::{CpArgs, EditArgs, PlayArgs};
 pub use ops::{AuditArgs, AuditCommand, ExecArgs, ServerCommand};
 pub use session::{ApprovalCommand, CreateArgs, SessionCommand};
 pub use websh::{WebshArgs, WebshCommand};
@@ -81,6 +83,13 @@ pub enum Command {
     Exec(ExecArgs),
     /// A terminal on a server (raw mode, resizes, `~.` after Enter leaves), or a shared one.
     Websh(WebshArgs),
+    /// Copy files to or from a server (`[USER@]SERVER:PATH` on one side), streamed and checked.
+    Cp(CpArgs),
+    /// Edit a file on a server with $VISUAL or $EDITOR; saved back only if it changed here and
+    /// not on the server meanwhile.
+    Edit(EditArgs),
+    /// Replay a recorded terminal on standard output.
+    Play(PlayArgs),
     /// Servers you can reach.
     #[command(subcommand)]
     Server(ServerCommand),

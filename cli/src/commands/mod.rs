@@ -4,11 +4,14 @@
 mod acl;
 mod approval;
 mod audit;
+mod cp;
+mod edit;
 mod exec;
 mod exec_transport;
 mod login;
 mod logout;
 mod mcp;
+mod play;
 mod server;
 mod session;
 mod token;
@@ -31,6 +34,9 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32, CliError> {
         Command::Mfa(MfaCommand::Verify { otp }) => whoami::mfa_verify(ctx, otp).await,
         Command::Exec(args) => exec::run(ctx, args).await,
         Command::Websh(args) => websh::run(ctx, args).await,
+        Command::Cp(args) => cp::run(ctx, args).await,
+        Command::Edit(args) => edit::run(ctx, args).await,
+        Command::Play(args) => play::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(args) => audit::run(ctx, args).await,

@@ -3,6 +3,7 @@
 //! concept in its submodules.
 
 mod auth;
+pub mod files;
 pub mod ops;
 pub mod sessions;
 mod tokens;

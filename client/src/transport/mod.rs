@@ -13,6 +13,8 @@ pub mod ws;
 #[cfg(target_arch = "wasm32")]
 pub use fetch::Transport;
 #[cfg(not(target_arch = "wasm32"))]
+pub(crate) use native::network as network_error;
+#[cfg(not(target_arch = "wasm32"))]
 pub use native::{EventStream, Transport};
 pub use sse::SseParser;
 

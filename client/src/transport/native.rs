@@ -75,6 +75,10 @@ impl Transport {
             Method::Patch => reqwest::Method::PATCH,
             Method::Delete => reqwest::Method::DELETE,
         };
+        self.builder_as(method, req)
+    }
+
+    fn builder_as(&self, method: reqwest::Method, req: &Request) -> reqwest::RequestBuilder {
         let mut b = self
             .http
             .request(method, format!("{}{}", self.base, req.path));
@@ -105,6 +109,37 @@ impl Transport {
         })
     }
 
+    /// Sends `req` and hands back the answer unread, to be taken chunk by chunk (a download of
+    /// any size in flat memory); a refusal comes back as the envelope.
+    pub async fn open(&self, req: Request) -> Result<reqwest::Response, ClientError> {
+        let r = self.builder(&req).send().await.map_err(network)?;
+        refusal(r).await
+    }
+
+    /// Sends `req` as a `PUT` whose body is `body`, streamed as it is produced, and reads the
+    /// (small) answer whatever its status.
+    pub async fn put_stream(
+        &self,
+        req: Request,
+        body: reqwest::Body,
+    ) -> Result<Response, ClientError> {
+        let r = self
+            .builder_as(reqwest::Method::PUT, &req)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = r.status().as_u16();
+        let retry_after = retry_after(&r);
+        let body = r.bytes().await.map_err(network)?.to_vec();
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
     /// Opens a server-sent event stream; a refusal comes back as the envelope.
     pub async fn stream(&self, req: Request) -> Result<EventStream, ClientError> {
         let r = self
@@ -113,16 +148,8 @@ impl Transport {
             .send()
             .await
             .map_err(network)?;
-        let status = r.status().as_u16();
-        if !(200..300).contains(&status) {
-            let retry = retry_after(&r);
-            let body = r.bytes().await.map_err(network)?;
-            return Err(ClientError::Api(Box::new(ApiError::from_response(
-                status, retry, &body,
-            ))));
-        }
         Ok(EventStream {
-            response: r,
+            response: refusal(r).await?,
             parser: SseParser::default(),
             ready: VecDeque::new(),
         })
@@ -152,6 +179,19 @@ impl EventStream {
     }
 }
 
+/// `r` when it is a success, else its error envelope.
+async fn refusal(r: reqwest::Response) -> Result<reqwest::Response, ClientError> {
+    let status = r.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(r);
+    }
+    let retry = retry_after(&r);
+    let body = r.bytes().await.map_err(network)?;
+    Err(ClientError::Api(Box::new(ApiError::from_response(
+        status, retry, &body,
+    ))))
+}
+
 fn retry_after(r: &reqwest::Response) -> Option<u64> {
     r.headers()
         .get(reqwest::header::RETRY_AFTER)?
@@ -162,7 +202,7 @@ fn retry_after(r: &reqwest::Response) -> Option<u64> {
         .ok()
 }
 
-fn network(e: reqwest::Error) -> ClientError {
+pub(crate) fn network(e: reqwest::Error) -> ClientError {
     // reqwest's Display stops at the outermost cause; the chain says why (refused, TLS).
     let mut message = e.to_string();
     let mut source = std::error::Error::source(&e);

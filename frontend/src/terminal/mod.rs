@@ -1,12 +1,12 @@
 //! The browser terminal: xterm.js bindings, the websh stream client, the panels of live
 //! terminals (owner tabs, watch tabs, the guest page), participants, and asciicast playback.
 //!
-//! `source` and `asciicast` hold the protocol and file-format logic without browser types, so
-//! their tests run natively (the stream's offsets, acknowledgements and close codes are
-//! `gatehouse_shared::websh::flow`, which the CLI runs too); the other modules wire them to xterm, WebSockets and
-//! Leptos.
+//! `source` holds the protocol logic without browser types, so its tests run natively (the
+//! stream's offsets, acknowledgements and close codes are `gatehouse_shared::websh::flow`, and
+//! the asciicast parser `gatehouse_shared::asciicast`, both shared with the CLI); the other
+//! modules wire them to xterm, WebSockets and Leptos.
 
-pub mod asciicast;
+pub use gatehouse_shared::asciicast;
 pub mod banner;
 pub mod body;
 pub use gatehouse_shared::websh::flow;

@@ -3,9 +3,12 @@
 
 mod agent_link_rules;
 mod agents;
+mod cli_cp;
+mod cli_edit;
 mod cli_exec;
 mod cli_login;
 mod cli_mcp;
+mod cli_play;
 mod cli_sessions;
 mod cli_signin;
 mod cli_tokens;

@@ -23,6 +23,9 @@ use uuid::Uuid;
 
 /// The capability an agent announces in `hello` when it serves file operations.
 pub const CAPABILITY: &str = "files";
+/// The capability of an agent whose writes honour `mode` and `mtime` (an older one would
+/// silently ignore them).
+pub const KEEP_CAPABILITY: &str = "files.keep";
 
 /// How long the gateway waits while the agent owes it something (an answer, credit, the end
 /// of a transfer) before it gives the channel up.

@@ -8,7 +8,7 @@
 
 use super::outcome::{self, TransferLog};
 use super::{path, Asked, Target};
-use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE};
+use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE, KEEP_CAPABILITY};
 use crate::core::state::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery, AuthUser};
@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-/// `?path=&overwrite=&if_mtime=&if_version=&user=&editor=`.
+/// `?path=&overwrite=&if_mtime=&if_version=&user=&editor=&mode=&mtime=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadQuery {
@@ -48,7 +48,17 @@ pub struct UploadQuery {
     user: Option<String>,
     /// The editor saves the file: gated by the `editor` scope instead of `webftp`.
     editor: Option<bool>,
+    /// Permission bits for the file (a number, as `mode` in listings; at most `0o777`: no
+    /// setuid, setgid or sticky bit). Default: a new file `0o666` less the agent's umask, a
+    /// replaced one keeps its mode.
+    #[param(maximum = 511)]
+    mode: Option<u32>,
+    /// Modification time to give the file, seconds since the epoch (`gate cp -p`).
+    mtime: Option<i64>,
 }
+
+/// The last second of the year 9999: later modification times are refused.
+const MAX_MTIME: i64 = 253_402_300_799;
 
 /// Upload a file, streamed: the body is the file's bytes, of any size.
 #[utoipa::path(put, path = "/api/files/{server}/content", tag = "files",
@@ -76,6 +86,20 @@ pub async fn upload(
             return Err(ApiError::validation("if_version", "not a file version"));
         }
     }
+    if q.mode.is_some_and(|mode| mode > 0o777) {
+        return Err(ApiError::validation(
+            "mode",
+            "permission bits only (at most 0o777 = 511): no setuid, setgid or sticky bit",
+        ));
+    }
+    if q.mtime
+        .is_some_and(|mtime| !(0..=MAX_MTIME).contains(&mtime))
+    {
+        return Err(ApiError::validation(
+            "mtime",
+            "seconds since the epoch, from 0 to the year 9999",
+        ));
+    }
     let editor = q.editor.unwrap_or(false);
     let overwrite = q.overwrite.unwrap_or(false);
     let scope = if editor { Scope::Editor } else { Scope::Webftp };
@@ -87,17 +111,25 @@ pub async fn upload(
         Asked::writing(scope, q.user, &[&path]),
     )
     .await?;
+    if (q.mode.is_some() || q.mtime.is_some()) && !target.link.supports(KEEP_CAPABILITY) {
+        return Err(ApiError::conflict(
+            "this agent cannot set a file's mode or modification time; upgrade it",
+        ));
+    }
     let mut log = TransferLog::new(
         target.audit.clone(),
         AuditAction::FileUpload,
         path.clone(),
-        json!({"overwrite": overwrite, "if_mtime": q.if_mtime, "if_version": q.if_version, "editor": editor}),
+        json!({"overwrite": overwrite, "if_mtime": q.if_mtime, "if_version": q.if_version,
+               "editor": editor, "mode": q.mode, "mtime": q.mtime}),
     );
     let op = FileOp::Write {
         path,
         overwrite,
         if_mtime: q.if_mtime,
         if_version: q.if_version,
+        mode: q.mode,
+        mtime: q.mtime,
     };
     let accepted = match target.open(op).await {
         Ok(mut handle) => match handle.reply().await {

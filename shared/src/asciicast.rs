@@ -1,5 +1,5 @@
 //! asciicast v2 recordings (what `GET /api/websh/{id}/recording` returns), parsed without any
-//! browser types so the parser is unit-tested natively.
+//! browser types: the console's player and `gate play` read them the same way.
 //!
 //! The first line is a JSON header `{version, width, height, ...}`; every further line is an
 //! event `[time, code, data]`: `"o"` output, `"i"` input, `"r"` resize (`"COLSxROWS"`).

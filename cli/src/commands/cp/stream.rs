@@ -1,0 +1,152 @@
+//! The two transfers, streamed in flat memory and checked end to end: a download hashed as it
+//! is written, an upload hashed as it is read and compared with the SHA-256 the server stored.
+
+use super::location::Remote;
+use crate::exit::CliError;
+use crate::progress::Progress;
+use futures_util::Stream;
+use gatehouse_client::api::files::{FileTarget, Upload};
+use gatehouse_client::Client;
+use gatehouse_shared::files::TransferResult;
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Bytes read from a local file per upload chunk.
+const CHUNK: usize = 256 * 1024;
+
+/// What a download received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub size: u64,
+    /// SHA-256 of the bytes written, hex.
+    pub sha256: String,
+    pub mtime: Option<i64>,
+    /// The version as opened, for a later `if_version`.
+    pub version: Option<String>,
+}
+
+/// Where a remote path is, as the client names it.
+pub fn target(remote: &Remote, editor: bool) -> FileTarget<'_> {
+    FileTarget {
+        server: &remote.server,
+        user: remote.user.as_deref(),
+        editor,
+    }
+}
+
+/// Streams `remote` into `sink`. The gateway checks the agent's SHA-256 against what it sent
+/// and cuts the body short when they differ, so a complete body of the promised size is the
+/// agent's file; the digest of what was written here is returned for the record.
+pub async fn receive(
+    client: &Client,
+    remote: &Remote,
+    editor: bool,
+    sink: &mut impl Write,
+    progress: &Progress,
+) -> Result<Received, CliError> {
+    let mut download = client
+        .download(target(remote, editor), &remote.path)
+        .await?;
+    progress.set_total(download.size);
+    let mut hasher = Sha256::new();
+    let mut got: u64 = 0;
+    while let Some(chunk) = download.chunk().await? {
+        let bytes = chunk.as_ref();
+        sink.write_all(bytes)?;
+        hasher.update(bytes);
+        got += bytes.len() as u64;
+        progress.add(bytes.len());
+    }
+    sink.flush()?;
+    if got != download.size {
+        return Err(CliError::failed(
+            "transfer_incomplete",
+            format!(
+                "{}: {got} bytes arrived where {} were announced",
+                remote.display(),
+                download.size
+            ),
+        ));
+    }
+    progress.finish();
+    Ok(Received {
+        size: got,
+        sha256: hex::encode(hasher.finalize()),
+        mtime: download.mtime,
+        version: download.version,
+    })
+}
+
+/// Streams `reader` to `remote` and checks that the server stored exactly what was read
+/// (size and SHA-256).
+pub async fn send<R>(
+    client: &Client,
+    remote: &Remote,
+    editor: bool,
+    how: &Upload,
+    reader: R,
+    progress: Arc<Progress>,
+) -> Result<TransferResult, CliError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let hasher = Arc::new(Mutex::new((Sha256::new(), 0u64)));
+    let body = body(reader, hasher.clone(), progress.clone());
+    let stored = client
+        .upload(target(remote, editor), &remote.path, how, body)
+        .await?;
+    let (sha256, size) = {
+        let state = hasher
+            .lock()
+            .map_err(|_| CliError::failed("internal", "the upload's hash was poisoned"))?;
+        (hex::encode(state.0.clone().finalize()), state.1)
+    };
+    if stored.size != size || !stored.sha256.eq_ignore_ascii_case(&sha256) {
+        return Err(CliError::failed(
+            "checksum_mismatch",
+            format!(
+                "{}: the server stored {} bytes with SHA-256 {}, but {size} bytes with SHA-256 {sha256} were sent",
+                remote.display(),
+                stored.size,
+                stored.sha256
+            ),
+        ));
+    }
+    progress.finish();
+    Ok(stored)
+}
+
+/// The upload body: `reader` in chunks, each hashed and counted as it goes out.
+fn body<R>(
+    reader: R,
+    hasher: Arc<Mutex<(Sha256, u64)>>,
+    progress: Arc<Progress>,
+) -> impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    futures_util::stream::unfold(Some(reader), move |reader| {
+        let hasher = hasher.clone();
+        let progress = progress.clone();
+        async move {
+            let mut reader = reader?;
+            let mut buf = vec![0u8; CHUNK];
+            match reader.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if let Ok(mut state) = hasher.lock() {
+                        state.0.update(&buf);
+                        state.1 += n as u64;
+                    }
+                    progress.add(n);
+                    Some((Ok(buf), Some(reader)))
+                }
+                // The error ends the body (the server discards the partial file); nothing after.
+                Err(e) => Some((Err(e), None)),
+            }
+        }
+    })
+}
