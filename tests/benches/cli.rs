@@ -103,9 +103,9 @@ async fn main() {
     let gate = Gate::new();
     gate.login_password(&server.base, "ops", PASSWORD).await;
     let scopes = if gatehouse_e2e::is_root() {
-        "--scope command --scope sudo"
+        "--scope command --scope sudo --scope webftp --scope websh"
     } else {
-        "--scope command"
+        "--scope command --scope webftp --scope websh"
     };
     let create = format!(
         "work-session create --purpose bench {scopes} --server web-01 --expires-in 1h --use"
@@ -123,27 +123,16 @@ async fn main() {
     let mut gate_exec = time_runs(runs, || gate_cmd(&gate, &exec));
     let gate_p50 = report("gate exec web-01 -- true", &mut gate_exec);
 
-    match std::env::var("BENCH_SSH") {
-        Ok(ssh) => {
-            let (port, key) = ssh.split_once(' ').expect("BENCH_SSH=\"PORT KEYFILE\"");
+    let ssh = std::env::var("BENCH_SSH").ok().map(|v| {
+        let (port, key) = v.split_once(' ').expect("BENCH_SSH=\"PORT KEYFILE\"");
+        (port.to_owned(), key.to_owned())
+    });
+    match &ssh {
+        Some((port, key)) => {
             let mut ssh_true = time_runs(runs, || {
                 let mut cmd = Command::new("ssh");
-                cmd.args([
-                    "-p",
-                    port,
-                    "-i",
-                    key,
-                    "-o",
-                    "StrictHostKeyChecking=no",
-                    "-o",
-                    "UserKnownHostsFile=/dev/null",
-                    "-o",
-                    "LogLevel=ERROR",
-                    "-o",
-                    "BatchMode=yes",
-                    "root@127.0.0.1",
-                    "true",
-                ]);
+                cmd.args(ssh_options(port, key))
+                    .args(["root@127.0.0.1", "true"]);
                 cmd
             });
             let ssh_p50 = report("ssh host true", &mut ssh_true);
@@ -152,7 +141,7 @@ async fn main() {
                 gate_p50.as_secs_f64() / ssh_p50.as_secs_f64()
             );
         }
-        Err(_) => println!("ssh: skipped (run through scripts/bench-ssh.sh cli for the anchor)"),
+        None => println!("ssh: skipped (run through scripts/bench-ssh.sh cli for the anchor)"),
     }
 
     // Start-up: nothing configured, so `version` only prints the client's own.
@@ -172,6 +161,12 @@ async fn main() {
         "gate binary: {:.1} MB ({size} bytes; target under 15 MB)",
         size as f64 / 1e6
     );
+
+    let mib = env_num("BENCH_CP_MIB", 1024);
+    if mib > 0 {
+        cp_bench(&gate, ssh.as_ref(), mib);
+    }
+    echo_bench(&gate, ssh.as_ref(), env_num("BENCH_KEYS", 1000)).await;
 
     let fanout = env_num("BENCH_FANOUT", 1000);
     if fanout > 0 {
@@ -243,4 +238,204 @@ async fn fan_out(api: &Api, server: &Server, gate: &Gate, count: usize) {
     );
     let _ = load.kill();
     let _ = load.wait();
+}
+
+/// OpenSSH's options for a throwaway sshd with a temporary key.
+fn ssh_options(port: &str, key: &str) -> Vec<String> {
+    [
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+        "-i",
+        key,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain(["-p".to_owned(), port.to_owned()])
+    .collect()
+}
+
+/// Runs `cmd` once; how long it took.
+fn timed(mut cmd: Command) -> Duration {
+    let started = Instant::now();
+    let run = cmd.stdout(Stdio::null()).output().expect("run");
+    assert!(
+        run.status.success(),
+        "{:?} failed: {}",
+        cmd,
+        String::from_utf8_lossy(&run.stderr)
+    );
+    started.elapsed()
+}
+
+/// `gate cp` of `mib` MiB up and down, against `scp` both ways.
+fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize) {
+    use std::io::Write;
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("big.bin");
+    // Not compressible, not all zero: a xorshift stream.
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for word in chunk.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            word.copy_from_slice(&x.to_le_bytes());
+        }
+        out.write_all(&chunk).unwrap();
+    }
+    out.flush().unwrap();
+    drop(out);
+    let remote = format!("/tmp/gate-bench-{}.bin", std::process::id());
+    let back = local.path().join("back.bin");
+    let target = if gatehouse_e2e::is_root() {
+        format!("root@web-01:{remote}")
+    } else {
+        format!("web-01:{remote}")
+    };
+    let rate = |took: Duration| mib as f64 / took.as_secs_f64();
+    let up = timed(gate_cmd(
+        gate,
+        &["cp", &file.display().to_string(), &target],
+    ));
+    let down = timed(gate_cmd(
+        gate,
+        &["cp", &target, &back.display().to_string()],
+    ));
+    println!(
+        "gate cp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
+        rate(up),
+        rate(down)
+    );
+    let _ = std::fs::remove_file(&back);
+    if let Some((port, key)) = ssh {
+        let scp = |from: &str, to: &str| {
+            let mut cmd = Command::new("scp");
+            cmd.args(ssh_options(port, key).iter().map(|o| {
+                // scp names the port -P.
+                if o == "-p" {
+                    "-P".to_owned()
+                } else {
+                    o.clone()
+                }
+            }))
+            .args([from, to]);
+            cmd
+        };
+        let remote_scp = format!("root@127.0.0.1:{remote}.scp");
+        let scp_up = timed(scp(&file.display().to_string(), &remote_scp));
+        let scp_down = timed(scp(&remote_scp, &back.display().to_string()));
+        println!(
+            "scp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
+            rate(scp_up),
+            rate(scp_down)
+        );
+        println!(
+            "ratio gate cp / scp (rate): up {:.2}, down {:.2} (target ≥ 1.0)",
+            scp_up.as_secs_f64() / up.as_secs_f64(),
+            scp_down.as_secs_f64() / down.as_secs_f64()
+        );
+        let _ = std::fs::remove_file(format!("{remote}.scp"));
+    }
+    let _ = std::fs::remove_file(&remote);
+}
+
+/// A program in a pseudo-terminal, as a person runs it: keys in, screen out.
+struct Pty {
+    reader: pty_process::OwnedReadPty,
+    writer: pty_process::OwnedWritePty,
+    _child: tokio::process::Child,
+}
+
+impl Pty {
+    fn spawn(program: &std::path::Path, args: &[String], home: &std::path::Path) -> Self {
+        let (pty, pts) = pty_process::open().expect("pty");
+        pty.resize(pty_process::Size::new(24, 80)).expect("size");
+        let child = pty_process::Command::new(program)
+            .args(args)
+            .env("HOME", home)
+            .env_remove("GATE_URL")
+            .env_remove("GATE_TOKEN")
+            .kill_on_drop(true)
+            .spawn(pts)
+            .expect("spawn in a pty");
+        let (reader, writer) = pty.into_split();
+        Pty {
+            reader,
+            writer,
+            _child: child,
+        }
+    }
+
+    /// Types `keys` and reads until `want` has been drawn.
+    async fn type_until(&mut self, keys: &[u8], want: &[u8]) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        self.writer.write_all(keys).await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        while !seen.windows(want.len()).any(|w| w == want) {
+            let n = tokio::time::timeout(Duration::from_secs(30), self.reader.read(&mut buf))
+                .await
+                .expect("drawn in time")
+                .unwrap();
+            seen.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Echo latency of `keys` keystrokes, each typed once the previous one came back.
+    async fn echo(&mut self, keys: usize) -> Vec<Duration> {
+        // The far side reads key by key and its terminal echoes: `cat` without line editing.
+        self.type_until(b"stty echo -icanon; echo READY-$((1+1)); cat\r", b"READY-2")
+            .await;
+        let mut samples = Vec::with_capacity(keys);
+        for i in 0..keys {
+            let key = [b'a' + (i % 26) as u8];
+            let sent = Instant::now();
+            self.type_until(&key, &key).await;
+            samples.push(sent.elapsed());
+        }
+        samples
+    }
+}
+
+/// Keystroke echo through `gate websh` in a pseudo-terminal, against `ssh -tt` in one.
+async fn echo_bench(gate: &Gate, ssh: Option<&(String, String)>, keys: usize) {
+    let target = if gatehouse_e2e::is_root() {
+        "root@web-01"
+    } else {
+        "web-01"
+    };
+    let mut websh = Pty::spawn(
+        &binary("gate"),
+        &["websh".to_owned(), target.to_owned()],
+        gate.home.path(),
+    );
+    let mut samples = websh.echo(keys).await;
+    let (p50, p99) = percentiles(&mut samples);
+    println!("gate websh keystroke echo over {keys} keys: p50 {p50:.3?}, p99 {p99:.3?}");
+    if let Some((port, key)) = ssh {
+        let mut args = vec!["-tt".to_owned()];
+        args.extend(ssh_options(port, key));
+        args.push("root@127.0.0.1".to_owned());
+        let mut ssh = Pty::spawn(
+            std::path::Path::new("/usr/bin/ssh"),
+            &args,
+            gate.home.path(),
+        );
+        let mut ssh_samples = ssh.echo(keys).await;
+        let (s50, s99) = percentiles(&mut ssh_samples);
+        println!("ssh -tt keystroke echo over {keys} keys: p50 {s50:.3?}, p99 {s99:.3?}");
+        println!(
+            "ratio gate websh / ssh -tt: p50 {:.2} (target ≤ 1.25), p99 {:.2} (target ≤ 1.5)",
+            p50.as_secs_f64() / s50.as_secs_f64(),
+            p99.as_secs_f64() / s99.as_secs_f64()
+        );
+    }
 }
