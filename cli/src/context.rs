@@ -160,5 +160,7 @@ pub fn build(
         work_session,
         ca_pem,
         user_agent: concat!("gate/", env!("CARGO_PKG_VERSION")).to_owned(),
+        // A bearer is never sent by a browser on its own: no CSRF token.
+        csrf_token: None,
     })?)
 }

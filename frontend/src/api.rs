@@ -80,6 +80,30 @@ impl std::fmt::Display for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The typed client of the API the CLI also uses, as the console speaks it: the page's own
+/// origin, its cookie (sent by the browser) and the CSRF token of this sign-in.
+pub fn client() -> ApiResult<gatehouse_client::Client> {
+    gatehouse_client::Client::new(gatehouse_client::ClientConfig {
+        csrf_token: CSRF.with(|slot| slot.borrow().clone()),
+        ..Default::default()
+    })
+    .map_err(ApiError::from)
+}
+
+impl From<gatehouse_client::ClientError> for ApiError {
+    fn from(e: gatehouse_client::ClientError) -> Self {
+        match &e {
+            gatehouse_client::ClientError::Api(refusal) => ApiError {
+                status: refusal.status,
+                envelope: serde_json::from_value(refusal.envelope.clone()).unwrap_or_else(|_| {
+                    ErrorEnvelope::new(ErrorCode::Internal, refusal.message.clone())
+                }),
+            },
+            _ => ApiError::network(e),
+        }
+    }
+}
+
 /// Percent-encodes one query-string value.
 pub fn encode(value: &str) -> String {
     String::from(js_sys::encode_uri_component(value))

@@ -7,8 +7,8 @@ use crate::error::ClientError;
 use crate::transport::EventStream;
 use gatehouse_shared::api::{LoginRequest, MfaVerified, MfaVerify, Page, VersionInfo, WhoAmI};
 use gatehouse_shared::signin::{
-    CliLoginResponse, DeviceAuthorization, DeviceRequest, DeviceToken, DeviceTokenRequest, Signin,
-    SigninClient,
+    CliLoginResponse, DeviceAuthorization, DeviceDecision, DeviceRequest, DeviceToken,
+    DeviceTokenRequest, PendingDevice, Signin, SigninClient,
 };
 
 impl Client {
@@ -62,6 +62,18 @@ impl Client {
         self.post("/api/auth/device/token", &body).await
     }
 
+    /// `GET /api/auth/device?user_code=`: what asked to sign in, for the person to check
+    /// (a browser sign-in only).
+    pub async fn pending_device(&self, user_code: &str) -> Result<PendingDevice, ClientError> {
+        let q = vec![("user_code".to_owned(), user_code.to_owned())];
+        self.get("/api/auth/device", q).await
+    }
+
+    /// `POST /api/auth/device/decide`: approve or deny a device sign-in (a browser sign-in).
+    pub async fn decide_device(&self, decision: &DeviceDecision) -> Result<(), ClientError> {
+        self.post_empty("/api/auth/device/decide", decision).await
+    }
+
     /// `POST /api/auth/logout`: ends this sign-in.
     pub async fn logout(&self) -> Result<(), ClientError> {
         self.post_empty("/api/auth/logout", &serde_json::json!({}))
@@ -74,7 +86,7 @@ impl Client {
     }
 
     /// `DELETE /api/auth/signins/{id}`: ends one sign-in.
-    pub async fn revoke_signin(&self, id: &str) -> Result<(), ClientError> {
+    pub async fn revoke_signin(&self, id: uuid::Uuid) -> Result<(), ClientError> {
         self.delete(&format!("/api/auth/signins/{id}")).await
     }
 

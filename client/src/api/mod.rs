@@ -29,6 +29,9 @@ pub struct ClientConfig {
     pub ca_pem: Option<Vec<u8>>,
     /// Sent as `User-Agent`.
     pub user_agent: String,
+    /// A browser sign-in's CSRF token, sent as `X-CSRF-Token` on every state-changing request
+    /// (the console: its cookie travels by itself, the token must be shown).
+    pub csrf_token: Option<String>,
 }
 
 /// An answer that may instead be a request waiting for a human (`202 pending_approval`).
@@ -44,6 +47,7 @@ pub struct Client {
     transport: Transport,
     credential: Option<String>,
     work_session: Option<WorkSessionId>,
+    csrf_token: Option<String>,
 }
 
 /// Stands in for a secret wherever a value is debug-printed.
@@ -63,6 +67,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("work_session", &self.work_session)
             .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
             .field("user_agent", &self.user_agent)
+            .field("csrf_token", &redacted(&self.csrf_token))
             .finish()
     }
 }
@@ -88,6 +93,7 @@ impl Client {
             transport: Transport::new(&config.base_url, config.ca_pem.as_deref(), &agent)?,
             credential: config.credential,
             work_session: config.work_session,
+            csrf_token: config.csrf_token,
         })
     }
 
@@ -118,6 +124,9 @@ impl Client {
         }
         if let Some(ws) = self.work_session {
             req.headers.push(("x-work-session", ws.to_string()));
+        }
+        if let Some(token) = self.csrf_token.as_ref().filter(|_| method != Method::Get) {
+            req.headers.push(("x-csrf-token", token.clone()));
         }
         req
     }
