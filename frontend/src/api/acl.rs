@@ -1,22 +1,30 @@
 //! Token ACLs and service accounts: every token with its owner, a token's rules (read, grant,
-//! remove, explain) and the service accounts with their `ghst_` tokens.
+//! remove, explain: through the typed client the CLI uses) and the service accounts with their
+//! `ghst_` tokens.
 
-use super::{delete, encode, get, post, ApiResult};
+use super::{client, encode, get, post, ApiError, ApiResult};
 use gatehouse_shared::acl::api::{AclTest, NewServiceAccount, RuleKind, ServiceAccount, TokenAcl};
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
+use gatehouse_shared::TokenId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// Every token of the workspace, with its owner (superuser).
 pub async fn all_tokens() -> ApiResult<Page<ApiToken>> {
-    get("/api/tokens?all=true").await
+    Ok(client()?.tokens(true).await?)
+}
+
+/// A token id as the page holds it (from the URL), or why it is not one.
+fn token_id(id: &str) -> ApiResult<TokenId> {
+    id.parse()
+        .map_err(|_| ApiError::local(format!("{id:?} is not a token id")))
 }
 
 /// Every rule of token `id` (its owner or a superuser).
 pub async fn token_acl(id: &str) -> ApiResult<TokenAcl> {
-    get(&format!("/api/tokens/{}/acl", encode(id))).await
+    Ok(client()?.token_acl(token_id(id)?).await?)
 }
 
 /// Grants token `id` one rule of `kind`; the body is that kind's `New…Rule`.
@@ -25,26 +33,18 @@ pub async fn grant_rule<B: Serialize, T: DeserializeOwned>(
     kind: RuleKind,
     body: &B,
 ) -> ApiResult<T> {
-    post(
-        &format!("/api/tokens/{}/acl/{}", encode(id), kind.as_str()),
-        body,
-    )
-    .await
+    let granted = client()?.grant_rule(token_id(id)?, kind, body).await?;
+    serde_json::from_value(granted).map_err(ApiError::local)
 }
 
 /// Removes one rule.
 pub async fn remove_rule(id: &str, kind: RuleKind, rule: uuid::Uuid) -> ApiResult<()> {
-    delete(&format!(
-        "/api/tokens/{}/acl/{}/{rule}",
-        encode(id),
-        kind.as_str()
-    ))
-    .await
+    Ok(client()?.remove_rule(token_id(id)?, kind, rule).await?)
 }
 
 /// The gate's decision for a described operation by token `id`, explained.
 pub async fn test_acl(id: &str, body: &AclTest) -> ApiResult<Decision> {
-    post(&format!("/api/tokens/{}/acl/test", encode(id)), body).await
+    Ok(client()?.test_acl(token_id(id)?, body).await?)
 }
 
 pub async fn service_accounts() -> ApiResult<Page<ServiceAccount>> {
