@@ -268,6 +268,12 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, String> {
                 .await
         }
         None => {
+            // As on the TLS path: a keystroke's echo is a small write that must not wait for
+            // the previous one's acknowledgement (Nagle and delayed ACKs add 40 ms a key).
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let service = router.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, service)
                 .with_graceful_shutdown(shutdown_signal())
