@@ -82,12 +82,11 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The typed client of the API the CLI also uses, as the console speaks it: the page's own
 /// origin, its cookie (sent by the browser) and the CSRF token of this sign-in.
-pub fn client() -> ApiResult<gatehouse_client::Client> {
+pub fn client() -> Result<gatehouse_client::Client, gatehouse_client::ClientError> {
     gatehouse_client::Client::new(gatehouse_client::ClientConfig {
         csrf_token: CSRF.with(|slot| slot.borrow().clone()),
         ..Default::default()
     })
-    .map_err(ApiError::from)
 }
 
 impl From<gatehouse_client::ClientError> for ApiError {
@@ -99,7 +98,9 @@ impl From<gatehouse_client::ClientError> for ApiError {
                     ErrorEnvelope::new(ErrorCode::Internal, refusal.message.clone())
                 }),
             },
-            _ => ApiError::network(e),
+            gatehouse_client::ClientError::Network(_) => ApiError::network(e),
+            // Found in the browser itself: nothing reached the server.
+            _ => ApiError::local(e),
         }
     }
 }

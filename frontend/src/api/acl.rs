@@ -3,6 +3,7 @@
 //! `ghst_` tokens.
 
 use super::{client, encode, get, post, ApiError, ApiResult};
+use gatehouse_client::ClientError;
 use gatehouse_shared::acl::api::{AclTest, NewServiceAccount, RuleKind, ServiceAccount, TokenAcl};
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::api::Page;
@@ -17,9 +18,9 @@ pub async fn all_tokens() -> ApiResult<Page<ApiToken>> {
 }
 
 /// A token id as the page holds it (from the URL), or why it is not one.
-fn token_id(id: &str) -> ApiResult<TokenId> {
+fn token_id(id: &str) -> Result<TokenId, ClientError> {
     id.parse()
-        .map_err(|_| ApiError::local(format!("{id:?} is not a token id")))
+        .map_err(|_| ClientError::Config(format!("{id:?} is not a token id")))
 }
 
 /// Every rule of token `id` (its owner or a superuser).
