@@ -13,3 +13,5 @@ echo "== file transfers over HTTPS/WSS, side by side with scp; keystroke echo du
 bash scripts/bench-files.sh
 echo "== exec fan-out on 1,000 agents and server memory with 10,000 (load-test agents)"
 cargo bench -p gatehouse-e2e --bench fanout
+echo "== the gate CLI: exec, start-up, size, cp and keystroke echo side by side with OpenSSH; exec on 1,000 agents"
+bash scripts/bench-ssh.sh cli
