@@ -176,31 +176,7 @@ async fn main() {
 
 /// `gate exec --all -- true` over `count` agents of one work session.
 async fn fan_out(api: &Api, server: &Server, gate: &Gate, count: usize) {
-    let token = api
-        .post(
-            "/api/servers/registration-tokens",
-            json!({"max_uses": count, "expires_in_secs": 3600}),
-        )
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut load = Command::new(binary("gatehouse-agent"))
-        .args([
-            "load-test",
-            "--server",
-            &server.base,
-            "--token",
-            &token,
-            "--count",
-            &count.to_string(),
-            "--prefix",
-            "fan-",
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the load-test agents");
+    let load = gatehouse_e2e::bench::load_agents(api, &server.base, count, "fan-").await;
     eventually(
         "the fan-out agents to connect",
         Duration::from_secs(600),
@@ -236,28 +212,14 @@ async fn fan_out(api: &Api, server: &Server, gate: &Gate, count: usize) {
         &format!("gate exec --all -- true on {count} agents"),
         &mut samples,
     );
-    let _ = load.kill();
-    let _ = load.wait();
+    drop(load);
 }
 
-/// OpenSSH's options for a throwaway sshd with a temporary key.
+/// `ssh`'s options for the throwaway sshd.
 fn ssh_options(port: &str, key: &str) -> Vec<String> {
-    [
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "BatchMode=yes",
-        "-i",
-        key,
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .chain(["-p".to_owned(), port.to_owned()])
-    .collect()
+    let mut args = gatehouse_e2e::bench::openssh_options(key);
+    args.extend(["-p".to_owned(), port.to_owned()]);
+    args
 }
 
 /// Runs `cmd` once; how long it took.
@@ -318,15 +280,9 @@ fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize) {
     if let Some((port, key)) = ssh {
         let scp = |from: &str, to: &str| {
             let mut cmd = Command::new("scp");
-            cmd.args(ssh_options(port, key).iter().map(|o| {
-                // scp names the port -P.
-                if o == "-p" {
-                    "-P".to_owned()
-                } else {
-                    o.clone()
-                }
-            }))
-            .args([from, to]);
+            // scp names the port -P.
+            cmd.args(gatehouse_e2e::bench::openssh_options(key))
+                .args(["-P", port, from, to]);
             cmd
         };
         let remote_scp = format!("root@127.0.0.1:{remote}.scp");

@@ -5,9 +5,9 @@
 //! Run: `scripts/bench.sh` (or `cargo bench -p gatehouse-e2e --bench fanout` after a release
 //! build). Environment: BENCH_FANOUT (default 1000), BENCH_AGENTS (default 10000), BENCH_RUNS (7).
 
-use gatehouse_e2e::{binary, create_user, eventually, Api, Server};
+use gatehouse_e2e::bench::load_agents;
+use gatehouse_e2e::{create_user, eventually, Api, Server};
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -19,44 +19,6 @@ fn env_num(name: &str, default: usize) -> usize {
 
 fn rss_mib(pid: u32) -> f64 {
     gatehouse_e2e::rss_kib(pid) as f64 / 1024.0
-}
-
-struct Load(Child);
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn load(api: &Api, base: &str, count: usize, prefix: &str) -> Load {
-    let token = api
-        .post(
-            "/api/servers/registration-tokens",
-            json!({"max_uses": count, "expires_in_secs": 3600}),
-        )
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let child = Command::new(binary("gatehouse-agent"))
-        .args([
-            "load-test",
-            "--server",
-            base,
-            "--token",
-            &token,
-            "--count",
-            &count.to_string(),
-            "--prefix",
-            prefix,
-        ])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the load-test agents");
-    Load(child)
 }
 
 async fn connected(api: &Api) -> usize {
@@ -78,7 +40,7 @@ async fn main() {
         rss_mib(server.pid())
     );
 
-    let first = load(&api, &server.base, fanout, "fan-").await;
+    let first = load_agents(&api, &server.base, fanout, "fan-").await;
     eventually(
         "fan-out agents connected",
         Duration::from_secs(600),
@@ -131,7 +93,7 @@ async fn main() {
     );
 
     if total > fanout {
-        let _rest = load(&api, &server.base, total - fanout, "mem-").await;
+        let _rest = load_agents(&api, &server.base, total - fanout, "mem-").await;
         eventually(
             "all agents connected",
             Duration::from_secs(1800),

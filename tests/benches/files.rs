@@ -258,24 +258,9 @@ fn spawn_download(
 }
 
 fn scp_args(port: &str, key: &str) -> Vec<String> {
-    [
-        "-q",
-        "-P",
-        port,
-        "-i",
-        key,
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "BatchMode=yes",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    let mut args = vec!["-q".to_owned(), "-P".to_owned(), port.to_owned()];
+    args.extend(gatehouse_e2e::bench::openssh_options(key));
+    args
 }
 
 /// scp of the same size each way through the throwaway sshd.

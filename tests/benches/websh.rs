@@ -153,24 +153,13 @@ async fn main() {
 }
 
 fn ssh_args(port: &str, key: &str) -> Vec<String> {
-    [
-        "-p",
-        port,
-        "-i",
-        key,
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-        "-o",
-        "LogLevel=ERROR",
-        "-o",
-        "BatchMode=yes",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain(["root@127.0.0.1".to_string()])
-    .collect()
+    let mut args = gatehouse_e2e::bench::openssh_options(key);
+    args.extend([
+        "-p".to_owned(),
+        port.to_owned(),
+        "root@127.0.0.1".to_owned(),
+    ]);
+    args
 }
 
 /// Times `ssh [-tt] localhost cat file` and prints the rate.

@@ -2,7 +2,7 @@
 //! stay apart, the remote exit code passes through (or folds to 1 with `--gate-exit-codes`),
 //! and a fan-out to two agents prefixes each line with its server and sums up on stderr.
 
-use crate::{api_token, Fixture};
+use crate::{shell_token, Fixture};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::shell_user;
 use serde_json::json;
@@ -10,19 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 
 /// `ops`'s token allowed `sh …` on web-*, signed in to a `gate`.
 async fn gate_for(fx: &Fixture) -> Gate {
-    let (secret, id) = api_token(&fx.api, "cli").await;
-    fx.api
-        .post(
-            &format!("/api/tokens/{id}/acl/servers"),
-            json!({"pattern": "web-*"}),
-        )
-        .await;
-    fx.api
-        .post(
-            &format!("/api/tokens/{id}/acl/commands"),
-            json!({"command": "sh *", "user": shell_user()}),
-        )
-        .await;
+    let secret = shell_token(&fx.api, "cli", "web-*").await;
     let gate = Gate::new();
     let login = gate.run(&["login", &fx.server.base, "-t", &secret]).await;
     assert_eq!(login.code, 0, "{login:?}");

@@ -3,7 +3,7 @@
 //! gets the output, and a call beyond the rules comes back as the gate's envelope to act on.
 //! Malformed lines and unknown methods get JSON-RPC errors and the server keeps going.
 
-use crate::{api_token, Fixture};
+use crate::{shell_token, Fixture};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::shell_user;
 use serde_json::{json, Value};
@@ -42,19 +42,7 @@ impl Mcp {
 #[tokio::test]
 async fn an_agent_uses_gate_through_mcp_within_its_token_rules() {
     let fx = Fixture::start(&["web-01", "web-02"]).await;
-    let (secret, id) = api_token(&fx.api, "agent").await;
-    fx.api
-        .post(
-            &format!("/api/tokens/{id}/acl/servers"),
-            json!({"pattern": "web-01"}),
-        )
-        .await;
-    fx.api
-        .post(
-            &format!("/api/tokens/{id}/acl/commands"),
-            json!({"command": "sh *", "user": shell_user()}),
-        )
-        .await;
+    let secret = shell_token(&fx.api, "agent", "web-01").await;
     let gate = Gate::new();
     let mut cmd = gate.command(&["mcp"]);
     cmd.env("GATE_URL", &fx.server.base)

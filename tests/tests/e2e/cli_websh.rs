@@ -6,7 +6,7 @@
 use crate::Fixture;
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::pty::PtyGate;
-use gatehouse_e2e::{free_port, shell_user, wait_connected, Server, PASSWORD};
+use gatehouse_e2e::{free_port, shell_user, PASSWORD};
 
 /// `ops` signed in to a `gate` by password, with a websh session on web-01 in use.
 async fn signed_in(fx: &Fixture) -> Gate {
@@ -96,16 +96,7 @@ async fn websh_rides_out_a_gateway_restart_with_no_byte_lost_or_repeated() {
         .await;
     term.wait_for("set-kept-42").await;
 
-    let Fixture {
-        server,
-        api,
-        dir,
-        agents,
-    } = fx;
-    let port = server.port();
-    server.kill();
-    let server = Server::start(dir.path(), port);
-    wait_connected(&api, "web-01", true).await;
+    let fx = fx.crash_and_restart("web-01").await;
 
     // gate reconnects by itself and resumes where it was: the shell kept its state, and what
     // was drawn before the restart is not drawn again.
@@ -114,7 +105,7 @@ async fn websh_rides_out_a_gateway_restart_with_no_byte_lost_or_repeated() {
     assert_eq!(term.count("set-kept-42"), 1, "{}", term.text());
     term.type_keys("exit\r").await;
     assert_eq!(term.wait_exit().await, 0, "{}", term.text());
-    drop((server, agents, dir));
+    drop(fx);
 }
 
 #[tokio::test]

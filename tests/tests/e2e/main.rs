@@ -64,6 +64,23 @@ pub async fn api_token(api: &Api, name: &str) -> (String, String) {
     )
 }
 
+/// A new API token of `api`'s person allowed `sh …` (as the test shell account) on the servers
+/// matching `servers`: its secret.
+pub async fn shell_token(api: &Api, name: &str, servers: &str) -> String {
+    let (secret, id) = api_token(api, name).await;
+    api.post(
+        &format!("/api/tokens/{id}/acl/servers"),
+        json!({"pattern": servers}),
+    )
+    .await;
+    api.post(
+        &format!("/api/tokens/{id}/acl/commands"),
+        json!({"command": "sh *", "user": gatehouse_e2e::shell_user()}),
+    )
+    .await;
+    secret
+}
+
 /// A server with a superuser `ops` signed in and registered, connected agents.
 pub struct Fixture {
     pub agents: Vec<Agent>,
@@ -109,6 +126,27 @@ impl Fixture {
         for name in names {
             wait_connected(&api, name, true).await;
         }
+        Fixture {
+            agents,
+            api,
+            server,
+            dir,
+        }
+    }
+
+    /// Kills the server as a crash would and starts it again on the same port and data; returns
+    /// once `agent` has dialled back in. (The sign-in lives in the database: `api` still works.)
+    pub async fn crash_and_restart(self, agent: &str) -> Self {
+        let Fixture {
+            server,
+            api,
+            dir,
+            agents,
+        } = self;
+        let port = server.port();
+        server.kill();
+        let server = Server::start(dir.path(), port);
+        wait_connected(&api, agent, true).await;
         Fixture {
             agents,
             api,

@@ -26,19 +26,9 @@ async fn wait_reattached(api: &gatehouse_e2e::Api, id: &str) {
 /// Kills the fixture's server as a crash would and starts it again on the same port and data;
 /// returns once the agent is back and has re-attached terminal `id`.
 async fn crash_and_restart(fx: Fixture, id: &str) -> (Server, Api, tempfile::TempDir, Vec<Agent>) {
-    let Fixture {
-        server,
-        api,
-        dir,
-        agents,
-    } = fx;
-    let port = server.port();
-    server.kill();
-    let server = Server::start(dir.path(), port);
-    // The sign-in survives the restart (it lives in the database); the agent dials back in.
-    wait_connected(&api, "web-01", true).await;
-    wait_reattached(&api, id).await;
-    (server, api, dir, agents)
+    let fx = fx.crash_and_restart("web-01").await;
+    wait_reattached(&fx.api, id).await;
+    (fx.server, fx.api, fx.dir, fx.agents)
 }
 
 #[tokio::test]

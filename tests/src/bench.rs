@@ -1,0 +1,66 @@
+//! What the benchmarks share: OpenSSH's options for the throwaway sshd, and many agents from one
+//! `gatehouse-agent load-test` process.
+
+use crate::{binary, Api};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+
+/// OpenSSH options for the throwaway sshd of `scripts/bench-ssh.sh`: its temporary key, no host
+/// key prompt, no questions. The port flag differs between `ssh` (`-p`) and `scp` (`-P`).
+pub fn openssh_options(key: &str) -> Vec<String> {
+    [
+        "-i",
+        key,
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// `count` agents named `<prefix>00000…` running from one load-test process, ended on drop.
+pub struct LoadAgents(Child);
+
+impl Drop for LoadAgents {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Registers `count` agents on the server at `base` and starts their links.
+pub async fn load_agents(api: &Api, base: &str, count: usize, prefix: &str) -> LoadAgents {
+    let token = api
+        .post(
+            "/api/servers/registration-tokens",
+            json!({"max_uses": count, "expires_in_secs": 3600}),
+        )
+        .await["token"]
+        .as_str()
+        .expect("a registration token")
+        .to_owned();
+    let child = Command::new(binary("gatehouse-agent"))
+        .args([
+            "load-test",
+            "--server",
+            base,
+            "--token",
+            &token,
+            "--count",
+            &count.to_string(),
+            "--prefix",
+            prefix,
+        ])
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the load-test agents");
+    LoadAgents(child)
+}
