@@ -3,6 +3,7 @@
 //! terminal as a guest, staff watching one read-only, and `share`, `ls` and `close`.
 
 mod escape;
+mod keys;
 pub(super) mod raw;
 mod stream;
 

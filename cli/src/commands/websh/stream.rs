@@ -4,6 +4,7 @@
 //! `shared::websh::flow` bookkeeping decides what is new and what a close code means).
 
 use super::escape::{Escape, EscapeReader, HELP};
+use super::keys::Keyboard;
 use super::raw;
 use crate::exit::CliError;
 use crate::output::{sanitize, Output};
@@ -17,7 +18,6 @@ use gatehouse_shared::websh::{close, decode_output, ClientMessage, EndReason, Se
 use std::io::Write;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -93,7 +93,7 @@ impl Target {
 pub async fn run(client: &Client, mut target: Target, out: &Output) -> Result<i32, CliError> {
     let raw_mode = raw::RawMode::enable()?;
     let interactive = raw_mode.is_some();
-    let mut keys = read_keys();
+    let mut keys = Keyboard::open();
     let mut winch = signal(SignalKind::window_change())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
@@ -220,7 +220,7 @@ pub async fn run(client: &Client, mut target: Target, out: &Output) -> Result<i3
 
 /// What is typed, and what was typed while no connection could take it.
 struct Keys<'a> {
-    rx: &'a mut mpsc::Receiver<Vec<u8>>,
+    rx: &'a mut Keyboard,
     escape: &'a mut EscapeReader,
     /// Sent once the gateway has attached this connection (its first message): a connection
     /// refused right after the upgrade (the agent not back yet) must not swallow them.
@@ -394,22 +394,6 @@ fn note(out: &Output, text: &str) {
 async fn send_json(socket: &mut Socket, message: &ClientMessage) -> Result<(), ()> {
     let text = serde_json::to_string(message).map_err(drop)?;
     socket.send(Message::Text(text.into())).await.map_err(drop)
-}
-
-/// Standard input, read on its own task, in chunks as they come.
-fn read_keys() -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        use tokio::io::AsyncReadExt;
-        let mut stdin = tokio::io::stdin();
-        let mut buf = vec![0u8; 4096];
-        while let Ok(n) = stdin.read(&mut buf).await {
-            if n == 0 || tx.send(buf[..n].to_vec()).await.is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// A number in 0..1 that differs between processes and attempts (reconnects do not march in
