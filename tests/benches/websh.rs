@@ -6,6 +6,7 @@
 //! Environment: BENCH_MIB (default 512), BENCH_KEYS (default 1000),
 //! BENCH_SSH="port keyfile" to compare with ssh.
 
+use gatehouse_e2e::bench::{cpu_time, cpu_time_of, pids_named};
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{
     client_tls, create_user, https_client, rss_kib, wait_connected, Agent, Api, Server,
@@ -33,6 +34,11 @@ fn make_file(path: &std::path::Path, mib: usize) {
         file.write_all(&line).unwrap();
     }
     file.flush().unwrap();
+}
+
+/// CPU microseconds per key of each process between two readings.
+fn per_key<const N: usize>(before: [Duration; N], after: [Duration; N], keys: usize) -> [f64; N] {
+    std::array::from_fn(|i| (after[i].saturating_sub(before[i])).as_secs_f64() * 1e6 / keys as f64)
 }
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
@@ -125,6 +131,8 @@ async fn main() {
     term.read_until(Duration::from_secs(5), |t| t.text().contains("cat"))
         .await;
     let mut samples = Vec::with_capacity(keys);
+    let hops = [server.pid(), agent.pid(), std::process::id()];
+    let cpu_before = hops.map(cpu_time);
     for i in 0..keys {
         let key = (b'a' + (i % 26) as u8) as char;
         let mark = term.output.len();
@@ -137,10 +145,15 @@ async fn main() {
         );
         samples.push(sent.elapsed());
     }
+    let cpu = per_key(cpu_before, hops.map(cpu_time), keys);
     println!(
         "gatehouse websh keystroke echo over {keys} keys: p50 {:.3?} p99 {:.3?}",
         percentile(&mut samples, 0.5),
         percentile(&mut samples, 0.99)
+    );
+    println!(
+        "gatehouse websh CPU per key: gateway {:.1} µs, agent {:.1} µs, client {:.1} µs",
+        cpu[0], cpu[1], cpu[2]
     );
 
     if let Ok(spec) = std::env::var("BENCH_SSH") {
@@ -229,6 +242,11 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
         tokio::time::timeout(Duration::from_millis(200), output.read(&mut buf)).await
     {}
     let mut samples = Vec::with_capacity(keys);
+    // The throwaway sshd's listener and its session processes (`sshd`, or `sshd-session` on
+    // newer OpenSSH), and the ssh client this bench talks to.
+    let sshd = pids_named("sshd");
+    let client = child.id().unwrap_or(0);
+    let cpu_before = [cpu_time_of(&sshd), cpu_time(client)];
     for i in 0..keys {
         let key = b'a' + (i % 26) as u8;
         let sent = Instant::now();
@@ -242,10 +260,15 @@ async fn ssh_bench(port: &str, key: &str, file: &std::path::Path, mib: usize, ke
         }
         samples.push(sent.elapsed());
     }
+    let cpu = per_key(cpu_before, [cpu_time_of(&sshd), cpu_time(client)], keys);
     println!(
         "openssh keystroke echo over {keys} keys: p50 {:.3?} p99 {:.3?}",
         percentile(&mut samples, 0.5),
         percentile(&mut samples, 0.99)
+    );
+    println!(
+        "openssh CPU per key: sshd {:.1} µs, ssh client {:.1} µs",
+        cpu[0], cpu[1]
     );
     let _ = child.kill().await;
 }

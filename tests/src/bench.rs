@@ -1,5 +1,6 @@
-//! What the benchmarks share: OpenSSH's options for the throwaway sshd, and many agents from one
-//! `gatehouse-agent load-test` process.
+//! What the benchmarks share: OpenSSH's options for the throwaway sshd, many agents from one
+//! `gatehouse-agent load-test` process, and the CPU time processes spend (a cost per keystroke
+//! that the machine's other load does not blur as it blurs a latency).
 
 use crate::{binary, Api};
 use serde_json::json;
@@ -23,6 +24,44 @@ pub fn openssh_options(key: &str) -> Vec<String> {
     .into_iter()
     .map(str::to_owned)
     .collect()
+}
+
+/// Clock ticks per second of `/proc/*/stat` times (`USER_HZ`, 100 on Linux for every
+/// architecture Gatehouse runs on).
+const USER_HZ: f64 = 100.0;
+
+/// CPU time (user and system, all threads) a process has used so far; zero once it is gone.
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    let ticks: u64 = fields
+        .get(11..13)
+        .map(|t| t.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+        .unwrap_or(0);
+    std::time::Duration::from_secs_f64(ticks as f64 / USER_HZ)
+}
+
+/// The processes whose command name starts with `prefix` (the throwaway sshd and its sessions).
+pub fn pids_named(prefix: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.starts_with(prefix))
+        })
+        .collect()
+}
+
+/// CPU time used by several processes together.
+pub fn cpu_time_of(pids: &[u32]) -> std::time::Duration {
+    pids.iter().map(|&pid| cpu_time(pid)).sum()
 }
 
 /// `count` agents named `<prefix>00000…` running from one load-test process, ended on drop.

@@ -160,7 +160,7 @@ pub async fn serve(
                 Ok(msg) => handle_control(&state, &link, msg).await,
                 Err(_) => false,
             },
-            Message::Binary(data) => handle_data(&state, &link, data),
+            Message::Binary(data) => handle_data(&state, &link, data).await,
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => true,
         };
@@ -324,7 +324,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
     true
 }
 
-fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
+async fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
     let Some((channel, kind, payload)) = decode_data(&frame) else {
         return false;
     };
@@ -346,9 +346,14 @@ fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
         }
         DataKind::PtyOutput => {
             if let Some(term) = link.pty(channel) {
-                if !term.on_output(offset, bytes) {
-                    let state = state.clone();
-                    tokio::spawn(async move { service::finalize(&state, &term).await });
+                if let Some(fresh) = term.on_output(offset, bytes) {
+                    // The viewers go first (a keystroke's echo is waiting on this very frame),
+                    // the recording right after, and credit only once it is written.
+                    tokio::task::yield_now().await;
+                    if !term.record_output(fresh) {
+                        let state = state.clone();
+                        tokio::spawn(async move { service::finalize(&state, &term).await });
+                    }
                 }
             }
         }

@@ -2,13 +2,17 @@
 //! and by `asciinema play`. A sidecar `.offset` file keeps the exact output byte count that has
 //! reached the disk, so a restarted gateway knows from where to ask the agent to resend.
 //!
-//! Every output write reaches the operating system before the agent gets credit for it, and
-//! the files are synced to the disk at least every [`SYNC_INTERVAL`] while output flows (off the
-//! link's reader, which must get back to keystrokes), and when the recording closes.
+//! Events are buffered and handed to the operating system in batches ([`Recorder::flush`]): before
+//! the agent gets credit for output (so a gateway crash loses nothing acknowledged: the agent
+//! resends the rest), at least once a second while the terminal lives, and when the recording
+//! closes; a keystroke's echo costs no system call here. The files are synced to the disk at
+//! least every [`SYNC_INTERVAL`] while output flows (off the link's reader, which must get back
+//! to keystrokes), and when the recording closes.
 
 use crate::core::gateway::viewers::ViewerIdentity;
 use gatehouse_shared::ParticipantId;
 use serde_json::json;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
@@ -22,6 +26,9 @@ pub fn file_name(terminal: uuid::Uuid) -> String {
     format!("{terminal}.cast")
 }
 
+/// Room for a whole output chunk once escaped, so one chunk is one `write`.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 /// The longest output stays written but not synced to the disk.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -33,7 +40,20 @@ pub struct Utf8Carry {
 }
 
 impl Utf8Carry {
-    pub fn decode(&mut self, bytes: &[u8]) -> String {
+    pub fn decode<'a>(&mut self, bytes: &'a [u8]) -> Cow<'a, str> {
+        // The usual case, nothing carried and the chunk valid up to perhaps an incomplete last
+        // character, is borrowed: terminal output is recorded with no copy before its escaping.
+        if self.pending.is_empty() {
+            match std::str::from_utf8(bytes) {
+                Ok(text) => return Cow::Borrowed(text),
+                Err(e) if e.error_len().is_none() => {
+                    let (valid, tail) = bytes.split_at(e.valid_up_to());
+                    self.pending.extend_from_slice(tail);
+                    return Cow::Borrowed(std::str::from_utf8(valid).unwrap_or_default());
+                }
+                Err(_) => {}
+            }
+        }
         self.pending.extend_from_slice(bytes);
         let mut out = String::new();
         let mut rest: &[u8] = &self.pending;
@@ -62,7 +82,7 @@ impl Utf8Carry {
             }
         }
         self.pending = rest.to_vec();
-        out
+        Cow::Owned(out)
     }
 }
 
@@ -76,6 +96,8 @@ pub struct Recorder {
     output: Utf8Carry,
     input: Utf8Carry,
     output_bytes: u64,
+    /// The output byte count the offset file holds.
+    offset_written: u64,
     /// Who the last `i` event belongs to (an `input_by` event precedes a change).
     last_typist: Option<ParticipantId>,
     synced_at: Instant,
@@ -97,7 +119,7 @@ pub const INPUT_BY: &str = "input_by";
 impl Recorder {
     /// Creates `path` with the asciicast header.
     pub fn create(path: &Path, cols: u16, rows: u16, title: &str) -> std::io::Result<Self> {
-        let mut file = std::io::BufWriter::new(File::create(path)?);
+        let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, File::create(path)?);
         let header = json!({
             "version": 2,
             "width": cols,
@@ -118,6 +140,7 @@ impl Recorder {
             output: Utf8Carry::default(),
             input: Utf8Carry::default(),
             output_bytes: 0,
+            offset_written: 0,
             last_typist: None,
             synced_at: Instant::now(),
             sync: Arc::default(),
@@ -133,13 +156,14 @@ impl Recorder {
             .open(offset_path(path))?;
         Ok((
             Self {
-                file: std::io::BufWriter::new(file),
+                file: std::io::BufWriter::with_capacity(WRITE_BUFFER, file),
                 offset_file,
                 started: Instant::now(),
                 time_base: recovered.last_time,
                 output: Utf8Carry::default(),
                 input: Utf8Carry::default(),
                 output_bytes: recovered.output_bytes,
+                offset_written: recovered.output_bytes,
                 last_typist: None,
                 synced_at: Instant::now(),
                 sync: Arc::default(),
@@ -152,21 +176,43 @@ impl Recorder {
         self.time_base + self.started.elapsed().as_secs_f64()
     }
 
+    /// One `[time, code, data]` line, escaped straight into the buffer (the recording is the
+    /// gateway's costliest step per output byte, so no JSON value or formatter in between).
     fn event(&mut self, code: &str, data: &str) -> std::io::Result<()> {
         let t = (self.elapsed() * 1e6).round() / 1e6;
-        writeln!(self.file, "{}", json!([t, code, data]))
+        self.file.write_all(b"[")?;
+        serde_json::to_writer(&mut self.file, &t)?;
+        self.file.write_all(b",")?;
+        serde_json::to_writer(&mut self.file, code)?;
+        self.file.write_all(b",")?;
+        serde_json::to_writer(&mut self.file, data)?;
+        self.file.write_all(b"]\n")
     }
 
-    /// Records output and makes it durable; afterwards the gateway may acknowledge it.
+    /// Records output in the buffer: nothing reaches the operating system before [`Recorder::flush`],
+    /// which must come before the agent is credited for it.
     pub fn output(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         let text = self.output.decode(bytes);
         if !text.is_empty() {
             self.event("o", &text)?;
         }
         self.output_bytes += bytes.len() as u64;
-        self.file.flush()?;
-        self.offset_file
-            .write_all_at(&self.output_bytes.to_be_bytes(), 0)?;
+        Ok(())
+    }
+
+    /// Hands what is buffered to the operating system and notes how much output that covers,
+    /// so a restarted gateway resumes from there; starts a sync to the disk once per
+    /// [`SYNC_INTERVAL`]. Returns the output byte count now written (nothing to do is cheap:
+    /// no system call).
+    pub fn flush(&mut self) -> std::io::Result<u64> {
+        if !self.file.buffer().is_empty() {
+            self.file.flush()?;
+        }
+        if self.offset_written != self.output_bytes {
+            self.offset_file
+                .write_all_at(&self.output_bytes.to_be_bytes(), 0)?;
+            self.offset_written = self.output_bytes;
+        }
         if self.sync.failed.load(Ordering::Relaxed) {
             return Err(std::io::Error::other(
                 "syncing the recording to disk failed",
@@ -176,7 +222,7 @@ impl Recorder {
             self.synced_at = Instant::now();
             self.sync_in_background()?;
         }
-        Ok(())
+        Ok(self.output_bytes)
     }
 
     /// Syncs both files on a blocking thread, so a slow disk never stalls the agent link; one
@@ -230,6 +276,9 @@ impl Recorder {
     /// on the agent link's reader, which must not wait for a disk).
     pub fn finish(&mut self) -> std::io::Result<()> {
         self.file.flush()?;
+        self.offset_file
+            .write_all_at(&self.output_bytes.to_be_bytes(), 0)?;
+        self.offset_written = self.output_bytes;
         // A sync still running will not cover what was written since: wait for none, start one.
         self.sync.running.store(false, Ordering::Release);
         self.sync_in_background()
@@ -355,11 +404,13 @@ mod tests {
         rec.input(b"ls\r", &owner).unwrap();
         rec.resize(100, 30).unwrap();
         rec.output("wörld".as_bytes()).unwrap();
+        assert_eq!(rec.flush().unwrap(), 12);
         drop(rec);
         let (mut again, tail) = Recorder::reopen(&path).unwrap();
         assert_eq!(again.output_bytes(), 12);
         assert_eq!(tail, "hello wörld".as_bytes());
         again.output(b"!").unwrap();
+        again.flush().unwrap();
         drop(again);
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -376,6 +427,7 @@ mod tests {
         let path = dir.path().join("t.cast");
         let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
         rec.output(b"hello ").unwrap();
+        rec.flush().unwrap();
         drop(rec);
         let mut file = std::fs::OpenOptions::new()
             .append(true)
@@ -404,6 +456,7 @@ mod tests {
         assert_eq!(tail, b"hello ");
         // The agent resends from offset 6.
         again.output(b"world").unwrap();
+        again.flush().unwrap();
         drop(again);
         assert_eq!(outputs(&path), "hello world");
     }
@@ -416,8 +469,26 @@ mod tests {
         assert_eq!(again.output_bytes(), 6);
         assert_eq!(tail, b"hello ");
         again.output(b"world").unwrap();
+        again.flush().unwrap();
         drop(again);
         assert_eq!(outputs(&path), "hello world", "nothing twice");
+    }
+
+    #[test]
+    fn output_counts_for_a_restart_only_once_flushed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.cast");
+        let mut rec = Recorder::create(&path, 80, 24, "test").unwrap();
+        rec.output(b"abc").unwrap();
+        assert_eq!(rec.flush().unwrap(), 3);
+        assert_eq!(rec.flush().unwrap(), 3, "nothing new: nothing written");
+        // Never flushed: a crash here leaves "def" uncounted (the agent was not credited for
+        // it, and resends it to the next gateway).
+        rec.output(b"def").unwrap();
+        drop(rec);
+        let (again, tail) = Recorder::reopen(&path).unwrap();
+        assert_eq!(again.output_bytes(), 3);
+        assert_eq!(tail, b"abc");
     }
 
     fn typist(name: &str) -> ViewerIdentity {

@@ -11,7 +11,7 @@ use crate::core::gateway::hub::AgentLink;
 use crate::core::gateway::recording::Recorder;
 use crate::core::gateway::viewers::{self, Kick, Viewer, ViewerIdentity};
 use chrono::{DateTime, Utc};
-use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream};
+use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream, CHANNEL_WINDOW};
 use gatehouse_shared::share::{Participant, ParticipantRole};
 use gatehouse_shared::websh::{EndReason, NoticeLevel};
 use gatehouse_shared::{ParticipantId, ServerId, ShareId, TokenId, UserId, WorkSessionId};
@@ -26,6 +26,27 @@ pub const VIEWER_WINDOW: u64 = 256 * 1024;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether to tell the agent it may forget output up to `target`, having told it `granted` and
+/// received everything before `end`. Not for every echo: a keystroke's few bytes leave the
+/// agent's window nearly empty, and an acknowledgement per key would be one more frame to
+/// encrypt, send and parse on the echo's path. Credit goes out once a quarter of the window is
+/// owed, or as soon as anything is owed once the agent has half its window out, well before
+/// its producer would stop.
+fn credit_is_due(granted: u64, target: u64, end: u64) -> bool {
+    target - granted >= CHANNEL_WINDOW / 4 || end - granted >= CHANNEL_WINDOW / 2
+}
+
+/// How far the viewers that pace the shell (the owner, read-write guests) have rendered; all
+/// of it when none is connected.
+fn pacing_target(s: &State) -> u64 {
+    s.viewers
+        .values()
+        .filter(|v| v.paces())
+        .map(|v| v.acked)
+        .min()
+        .unwrap_or(s.end)
 }
 
 /// Who and what a terminal belongs to.
@@ -162,31 +183,36 @@ impl Terminal {
         lock(&self.state).recorded
     }
 
-    /// Output from the agent whose first byte is at `offset`. Bytes already held (a resend
-    /// after re-attach) are skipped; the rest is recorded, kept and announced. False when the
-    /// recording could not be written: the terminal has then ended, and its end must be stored.
-    pub fn on_output(&self, offset: u64, bytes: &[u8]) -> bool {
+    /// Output from the agent whose first byte is at `offset`: bytes already held (a resend after
+    /// a re-attach) are skipped, the rest is kept and announced to the viewers at once. Returns
+    /// the new part, to be recorded with [`Terminal::record_output`] before the agent gets
+    /// credit for it; `None` when nothing is new.
+    pub fn on_output<'a>(&self, offset: u64, bytes: &'a [u8]) -> Option<&'a [u8]> {
         let mut s = lock(&self.state);
         if s.ended.is_some() || offset > s.end {
-            return true;
+            return None;
         }
         let skip = (s.end - offset) as usize;
         if skip >= bytes.len() {
-            return true;
+            return None;
         }
         let fresh = &bytes[skip..];
         s.ring.extend(fresh);
         s.end += fresh.len() as u64;
-        let end = s.end;
         let excess = s.ring.len().saturating_sub(RING_BYTES);
         if excess > 0 {
             s.ring.drain(..excess);
             s.ring_start += excess as u64;
         }
         drop(s);
-        // Viewers first (the keystroke echo is waiting), then the recording; credit to the agent
-        // only covers what the recording holds, so a crash never loses acknowledged output.
         self.notify();
+        Some(fresh)
+    }
+
+    /// Records output [`Terminal::on_output`] kept (buffered, see [`Terminal::flush_recording`]),
+    /// then credits the agent if that is due. False when the recording could not be written:
+    /// the terminal has then ended, and its end must be stored.
+    pub fn record_output(&self, fresh: &[u8]) -> bool {
         let written = match lock(&self.recorder).as_mut() {
             Some(rec) => rec.output(fresh),
             None => Ok(()),
@@ -195,10 +221,38 @@ impl Terminal {
             self.recording_failed(&e);
             return false;
         }
+        self.credit()
+    }
+
+    /// Hands the buffered recording to the operating system and credits the agent for what it
+    /// covers, if that is due. Called before any credit and by the watcher once a second, so
+    /// the recording on disk lags a live terminal by at most that. False when the recording
+    /// could not be written: the terminal has then ended, and its end must be stored.
+    pub fn flush_recording(&self) -> bool {
+        let flushed = lock(&self.recorder).as_mut().map(Recorder::flush);
         let mut s = lock(&self.state);
-        s.recorded = s.recorded.max(end);
+        match flushed {
+            Some(Err(e)) => {
+                drop(s);
+                self.recording_failed(&e);
+                return false;
+            }
+            Some(Ok(upto)) => s.recorded = s.recorded.max(upto),
+            // Closed: everything went out when it closed.
+            None => s.recorded = s.end,
+        }
         self.credit_agent(&mut s);
         true
+    }
+
+    /// Flushes the recording and credits the agent when credit is due; nothing otherwise.
+    fn credit(&self) -> bool {
+        let due = {
+            let s = lock(&self.state);
+            let target = pacing_target(&s);
+            target > s.acked_to_agent && credit_is_due(s.acked_to_agent, target, s.end)
+        };
+        !due || self.flush_recording()
     }
 
     /// Nothing may happen unrecorded: a recording that cannot be written ends the terminal,
@@ -213,17 +267,10 @@ impl Terminal {
     }
 
     /// Grants the agent credit up to the slowest pacing viewer's acknowledgement (everything
-    /// recorded when no such viewer is connected).
+    /// recorded when no such viewer is connected), when it is due.
     fn credit_agent(&self, s: &mut State) {
-        let target = s
-            .viewers
-            .values()
-            .filter(|v| v.paces())
-            .map(|v| v.acked)
-            .min()
-            .unwrap_or(s.end)
-            .min(s.recorded);
-        if target > s.acked_to_agent {
+        let target = pacing_target(s).min(s.recorded);
+        if target > s.acked_to_agent && credit_is_due(s.acked_to_agent, target, s.end) {
             s.acked_to_agent = target;
             if let Some(link) = &s.link {
                 link.try_send(&GatewayMessage::Ack {
@@ -235,7 +282,7 @@ impl Terminal {
         }
     }
 
-    /// Re-sends the current credit (after a re-attach the agent starts from it).
+    /// The credit granted to the agent so far (after a re-attach it starts from there).
     pub fn acked_to_agent(&self) -> u64 {
         lock(&self.state).acked_to_agent
     }
@@ -261,14 +308,18 @@ impl Terminal {
         id
     }
 
-    pub fn remove_viewer(&self, viewer: u64) {
+    /// A viewer leaves. False when the credit this allowed found the recording unwritable: the
+    /// terminal has then ended, and its end must be stored.
+    #[must_use]
+    pub fn remove_viewer(&self, viewer: u64) -> bool {
         let mut s = lock(&self.state);
         if s.viewers.remove(&viewer).is_some() {
             s.participants_version += 1;
         }
-        self.credit_agent(&mut s);
         drop(s);
+        let recorded = self.credit();
         self.notify();
+        recorded
     }
 
     /// Everyone watching now, and the version of that list.
@@ -342,22 +393,25 @@ impl Terminal {
         lock(&self.state).viewers.len()
     }
 
-    /// A viewer has rendered everything before `offset`.
-    pub fn viewer_ack(&self, viewer: u64, offset: u64) {
+    /// A viewer has rendered everything before `offset`. False as for [`Terminal::remove_viewer`].
+    #[must_use]
+    pub fn viewer_ack(&self, viewer: u64, offset: u64) -> bool {
         let mut s = lock(&self.state);
         let end = s.end;
         if let Some(v) = s.viewers.get_mut(&viewer) {
             v.acked = v.acked.max(offset.min(end));
         }
-        self.credit_agent(&mut s);
         drop(s);
+        let recorded = self.credit();
         self.notify();
+        recorded
     }
 
     /// What a viewer that sent everything before `from` may send next: at most up to its
-    /// acknowledgement plus one window. Returns the offset actually used (later than `from` when
-    /// those bytes already left the ring) and the bytes.
-    pub fn read(&self, viewer: u64, from: u64, max: usize) -> (u64, Vec<u8>) {
+    /// acknowledgement plus one window, as a websh output frame (offset, then the bytes; empty
+    /// when there is nothing). Returns the offset actually used (later than `from` when those
+    /// bytes already left the ring) and the frame, built with one copy out of the ring.
+    pub fn read_frame(&self, viewer: u64, from: u64, max: usize) -> (u64, Vec<u8>) {
         let s = lock(&self.state);
         // A viewer that fell behind the ring (only a non-pacing one can) is moved ahead.
         let acked = s
@@ -372,7 +426,18 @@ impl Terminal {
         }
         let start = (from - s.ring_start) as usize;
         let n = ((limit - from) as usize).min(max);
-        (from, s.ring.range(start..start + n).copied().collect())
+        let mut frame = Vec::with_capacity(8 + n);
+        frame.extend_from_slice(&from.to_be_bytes());
+        // The ring is two slices once it has wrapped; the range may span both.
+        let (head, tail) = s.ring.as_slices();
+        let end = start + n;
+        if start < head.len() {
+            frame.extend_from_slice(&head[start..end.min(head.len())]);
+        }
+        if end > head.len() {
+            frame.extend_from_slice(&tail[start.saturating_sub(head.len())..end - head.len()]);
+        }
+        (from, frame)
     }
 
     /// Keystrokes from a viewer: recorded as typed by `who`, then sent to the PTY. An input
@@ -463,6 +528,14 @@ mod tests {
         Terminal::new(info, recorder, 0, Vec::new())
     }
 
+    /// Output as the agent link delivers it: kept, then recorded.
+    fn output(term: &Terminal, offset: u64, bytes: &[u8]) -> bool {
+        match term.on_output(offset, bytes) {
+            Some(fresh) => term.record_output(fresh),
+            None => true,
+        }
+    }
+
     fn break_recording(term: &Terminal) {
         let full = std::fs::OpenOptions::new()
             .write(true)
@@ -476,13 +549,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let term = terminal(dir.path());
         let mut notices = term.notices();
-        assert!(term.on_output(0, b"recorded"));
-        assert_eq!(term.acked_to_agent(), 8);
+        // A quarter window at a time, so credit is due after each chunk that is recorded.
+        let chunk = vec![b'x'; (CHANNEL_WINDOW / 4) as usize];
+        let quarter = chunk.len() as u64;
+        assert!(output(&term, 0, &chunk));
+        assert_eq!(term.acked_to_agent(), quarter);
         break_recording(&term);
-        assert!(!term.on_output(8, b"lost"), "the failure is reported");
+        assert!(!output(&term, quarter, &chunk), "the failure is reported");
         assert_eq!(term.snapshot().ended, Some(EndReason::Terminated));
-        assert_eq!(term.acked_to_agent(), 8, "no credit for unrecorded output");
-        assert_eq!(term.recorded_end(), 8);
+        assert_eq!(
+            term.acked_to_agent(),
+            quarter,
+            "no credit for unrecorded output"
+        );
+        assert_eq!(term.recorded_end(), quarter);
         let (level, text) = notices.try_recv().expect("a notice");
         assert_eq!(level, NoticeLevel::Warn);
         assert!(text.contains("recording"), "{text}");
@@ -493,16 +573,7 @@ mod tests {
     fn a_read_only_viewer_that_stops_acknowledging_holds_no_credit_back() {
         let dir = tempfile::tempdir().unwrap();
         let term = terminal(dir.path());
-        let owner = term.add_viewer(
-            0,
-            ViewerIdentity {
-                participant: ParticipantId::new(),
-                name: "ops".into(),
-                role: ParticipantRole::Owner,
-                read_only: false,
-                share: None,
-            },
-        );
+        let owner = term.add_viewer(0, owner_identity());
         let guest = term.add_viewer(
             0,
             ViewerIdentity {
@@ -516,15 +587,78 @@ mod tests {
         let chunk = vec![b'x'; 64 * 1024];
         let mut offset = 0;
         for _ in 0..40 {
-            assert!(term.on_output(offset, &chunk));
+            assert!(output(&term, offset, &chunk));
             offset += chunk.len() as u64;
-            term.viewer_ack(owner, offset);
+            assert!(term.viewer_ack(owner, offset));
         }
         // 2.5 MiB went by: the owner's acknowledgements alone decide the credit.
         assert_eq!(term.acked_to_agent(), offset);
         // The guest, still at 0, is moved ahead to the oldest byte held.
-        let (from, bytes) = term.read(guest, 0, 1024);
+        let (from, frame) = term.read_frame(guest, 0, 1024);
         assert_eq!(from, offset - RING_BYTES as u64);
-        assert_eq!(bytes.len(), 1024);
+        assert_eq!(frame.len(), 8 + 1024);
+    }
+
+    #[test]
+    fn frames_read_across_the_ring_s_wrap_hold_the_bytes_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = terminal(dir.path());
+        let byte = |at: u64| (at % 251) as u8;
+        let mut offset = 0u64;
+        // 1.5 rings in uneven chunks: the deque wraps, and old bytes leave the front.
+        while offset < RING_BYTES as u64 * 3 / 2 {
+            let chunk: Vec<u8> = (offset..offset + 40_000).map(byte).collect();
+            assert!(output(&term, offset, &chunk));
+            offset += chunk.len() as u64;
+        }
+        let owner = term.add_viewer(0, owner_identity());
+        let start = offset - RING_BYTES as u64;
+        let mut at = start;
+        while at < offset {
+            assert!(term.viewer_ack(owner, at));
+            let (from, frame) = term.read_frame(owner, at, 30_000);
+            assert_eq!(from, at);
+            assert_eq!(frame[..8], at.to_be_bytes());
+            let expected: Vec<u8> = (at..at + (frame.len() - 8) as u64).map(byte).collect();
+            assert_eq!(frame[8..], expected[..], "at {at}");
+            assert!(frame.len() > 8);
+            at += (frame.len() - 8) as u64;
+        }
+        assert_eq!(term.read_frame(owner, offset, 30_000).1, Vec::<u8>::new());
+    }
+
+    #[test]
+    fn keystroke_echoes_are_credited_a_quarter_window_at_a_time_and_a_burst_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let term = terminal(dir.path());
+        let owner = term.add_viewer(0, owner_identity());
+        let mut offset = 0;
+        // Echoes, each rendered at once: no credit frame for any of them...
+        while offset + 2 < CHANNEL_WINDOW / 4 {
+            assert!(output(&term, offset, b"ab"));
+            offset += 2;
+            assert!(term.viewer_ack(owner, offset));
+            assert_eq!(term.acked_to_agent(), 0, "credited early at {offset}");
+        }
+        // ...until a quarter of the window is owed.
+        assert!(output(&term, offset, b"ab"));
+        offset += 2;
+        assert!(term.viewer_ack(owner, offset));
+        assert_eq!(term.acked_to_agent(), offset);
+        // With half the window out, whatever the viewer renders is credited at once.
+        let burst = vec![b'y'; (CHANNEL_WINDOW / 2) as usize];
+        assert!(output(&term, offset, &burst));
+        assert!(term.viewer_ack(owner, offset + 10));
+        assert_eq!(term.acked_to_agent(), offset + 10);
+    }
+
+    fn owner_identity() -> ViewerIdentity {
+        ViewerIdentity {
+            participant: ParticipantId::new(),
+            name: "ops".into(),
+            role: ParticipantRole::Owner,
+            read_only: false,
+            share: None,
+        }
     }
 }

@@ -67,10 +67,23 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     Err(RecvError::Lagged(_)) => recheck_all(&state).await,
                     Err(RecvError::Closed) => break,
                 },
-                _ = sweep.tick() => recheck_all(&state).await,
+                _ = sweep.tick() => {
+                    recheck_all(&state).await;
+                    flush_recordings(&state).await;
+                }
             }
         }
     })
+}
+
+/// Hands every live terminal's buffered recording to the operating system (output waits in
+/// the buffer until the agent is due credit, which a quiet terminal may not be for long).
+async fn flush_recordings(state: &AppState) {
+    for term in state.hub.all_terminals() {
+        if !term.flush_recording() {
+            service::finalize(state, &term).await;
+        }
+    }
 }
 
 /// Ends every terminal, command and file channel `session` authorized.

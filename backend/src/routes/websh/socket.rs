@@ -19,7 +19,7 @@ use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::share::ParticipantRole;
 use gatehouse_shared::websh::{
-    close, encode_output, valid_size, ClientMessage, EndReason, NoticeLevel, ServerMessage,
+    close, valid_size, ClientMessage, EndReason, NoticeLevel, ServerMessage,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -123,7 +123,7 @@ async fn send_output(
     sent: &mut u64,
 ) -> Result<(), ()> {
     loop {
-        let (from, bytes) = term.read(viewer, *sent, FRAME_BYTES);
+        let (from, frame) = term.read_frame(viewer, *sent, FRAME_BYTES);
         if from > *sent {
             let notice = ServerMessage::Notice {
                 level: NoticeLevel::Warn,
@@ -132,11 +132,11 @@ async fn send_output(
             sink.send(text(&notice)).await.map_err(drop)?;
         }
         *sent = from;
-        if bytes.is_empty() {
+        if frame.is_empty() {
             return Ok(());
         }
-        *sent += bytes.len() as u64;
-        sink.send(Message::Binary(encode_output(from, &bytes).into()))
+        *sent += (frame.len() - 8) as u64;
+        sink.send(Message::Binary(frame.into()))
             .await
             .map_err(drop)?;
     }
@@ -290,7 +290,11 @@ async fn view(state: AppState, socket: WebSocket, admitted: Admitted, resume_fro
                         }
                     }
                     Ok(ClientMessage::Resize { cols, rows }) if valid_size(cols, rows) => term.resize(cols, rows).await,
-                    Ok(ClientMessage::Ack { offset }) => term.viewer_ack(viewer, offset),
+                    Ok(ClientMessage::Ack { offset }) => {
+                        if !term.viewer_ack(viewer, offset) {
+                            service::finalize(&state, &term).await;
+                        }
+                    }
                     Ok(ClientMessage::Ping) => {
                         if sink.send(text(&ServerMessage::Pong)).await.is_err() {
                             break None;
@@ -319,7 +323,9 @@ async fn view(state: AppState, socket: WebSocket, admitted: Admitted, resume_fro
             }
         }
     };
-    term.remove_viewer(viewer);
+    if !term.remove_viewer(viewer) {
+        service::finalize(&state, &term).await;
+    }
     if who.role != ParticipantRole::Owner {
         left(&state, &term, &who, &dropped, outcome.map(|(c, _)| c)).await;
     }
