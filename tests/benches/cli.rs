@@ -88,16 +88,7 @@ async fn main() {
     );
     gatehouse_e2e::wait_connected(&api, "web-01", true).await;
 
-    // Root work wants a fresh one-time code by default; this workspace is a bench, where what is
-    // measured is the command's round trip, not the step-up.
-    let (status, body) = api
-        .call(
-            reqwest::Method::PATCH,
-            "/api/settings",
-            Some(json!({"require_mfa_for_root": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    gatehouse_e2e::bench::no_mfa_for_root(&api).await;
 
     // A person at a terminal: signed in by password, in a work session.
     let gate = Gate::new();

@@ -35,6 +35,7 @@ async fn main() {
     create_user(dir.path(), "ops", "superuser");
     let server = Server::start(dir.path(), 0);
     let api = Api::login(&server.base, "ops").await;
+    gatehouse_e2e::bench::no_mfa_for_root(&api).await;
     println!(
         "server resident memory, no agents: {:.1} MiB",
         rss_mib(server.pid())

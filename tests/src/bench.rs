@@ -64,6 +64,19 @@ pub fn cpu_time_of(pids: &[u32]) -> std::time::Duration {
     pids.iter().map(|&pid| cpu_time(pid)).sum()
 }
 
+/// Root work wants a fresh one-time code by default; a bench workspace turns that off, since
+/// what it measures is the command's round trip, not the step-up.
+pub async fn no_mfa_for_root(api: &Api) {
+    let (status, body) = api
+        .call(
+            reqwest::Method::PATCH,
+            "/api/settings",
+            Some(json!({"require_mfa_for_root": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// `count` agents named `<prefix>00000…` running from one load-test process, ended on drop.
 pub struct LoadAgents(Child);
 

@@ -160,7 +160,7 @@ pub async fn serve(
                 Ok(msg) => handle_control(&state, &link, msg).await,
                 Err(_) => false,
             },
-            Message::Binary(data) => handle_data(&state, &link, data).await,
+            Message::Binary(data) => handle_data(&state, &link, data),
             Message::Close(_) => break,
             Message::Ping(_) | Message::Pong(_) => true,
         };
@@ -324,7 +324,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
     true
 }
 
-async fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
+fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
     let Some((channel, kind, payload)) = decode_data(&frame) else {
         return false;
     };
@@ -347,9 +347,8 @@ async fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> b
         DataKind::PtyOutput => {
             if let Some(term) = link.pty(channel) {
                 if let Some(fresh) = term.on_output(offset, bytes) {
-                    // The viewers go first (a keystroke's echo is waiting on this very frame),
-                    // the recording right after, and credit only once it is written.
-                    tokio::task::yield_now().await;
+                    // Recording only buffers here (no system call on a keystroke's echo path);
+                    // the viewers, woken above, send as soon as this task is done with it.
                     if !term.record_output(fresh) {
                         let state = state.clone();
                         tokio::spawn(async move { service::finalize(&state, &term).await });
