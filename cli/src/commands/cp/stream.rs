@@ -10,11 +10,15 @@ use gatehouse_client::Client;
 use gatehouse_shared::files::TransferResult;
 use sha2::{Digest, Sha256};
 use std::io::Write;
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes read from a local file per upload chunk.
 const CHUNK: usize = 256 * 1024;
+/// Received chunks waiting for the hashing thread.
+const HASH_QUEUE: usize = 64;
 
 /// What a download received.
 #[derive(Debug, Clone)]
@@ -50,16 +54,17 @@ pub async fn receive(
         .download(target(remote, editor), &remote.path)
         .await?;
     progress.set_total(download.size);
-    let mut hasher = Sha256::new();
+    let mut hasher = HashThread::start();
     let mut got: u64 = 0;
     while let Some(chunk) = download.chunk().await? {
-        let bytes = chunk.as_ref();
-        sink.write_all(bytes)?;
-        hasher.update(bytes);
-        got += bytes.len() as u64;
-        progress.add(bytes.len());
+        let n = chunk.as_ref().len();
+        sink.write_all(chunk.as_ref())?;
+        hasher.update(chunk)?;
+        got += n as u64;
+        progress.add(n);
     }
     sink.flush()?;
+    let sha256 = hasher.finish()?;
     if got != download.size {
         return Err(CliError::failed(
             "transfer_incomplete",
@@ -73,10 +78,58 @@ pub async fn receive(
     progress.finish();
     Ok(Received {
         size: got,
-        sha256: hex::encode(hasher.finalize()),
+        sha256,
         mtime: download.mtime,
         version: download.version,
     })
+}
+
+/// SHA-256 of a download on a thread of its own, so hashing overlaps receiving and writing (on
+/// one thread it was a third of a download's CPU, measured with `perf`). Chunks are handed over
+/// without a copy; a full queue makes the receiver wait for the hash.
+struct HashThread<T> {
+    chunks: Option<SyncSender<T>>,
+    thread: Option<JoinHandle<Sha256>>,
+}
+
+impl<T: AsRef<[u8]> + Send + 'static> HashThread<T> {
+    fn start() -> Self {
+        let (chunks, queue) = sync_channel::<T>(HASH_QUEUE);
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for chunk in queue {
+                hasher.update(chunk.as_ref());
+            }
+            hasher
+        });
+        Self {
+            chunks: Some(chunks),
+            thread: Some(thread),
+        }
+    }
+
+    fn update(&mut self, chunk: T) -> Result<(), CliError> {
+        let sent = self.chunks.as_ref().map(|tx| tx.send(chunk).is_ok());
+        if sent == Some(true) {
+            Ok(())
+        } else {
+            Err(Self::lost())
+        }
+    }
+
+    /// The digest of everything handed over, hex.
+    fn finish(mut self) -> Result<String, CliError> {
+        drop(self.chunks.take());
+        let hasher = self.thread.take().map(JoinHandle::join);
+        match hasher {
+            Some(Ok(hasher)) => Ok(hex::encode(hasher.finalize())),
+            _ => Err(Self::lost()),
+        }
+    }
+
+    fn lost() -> CliError {
+        CliError::failed("internal", "the download's hashing thread stopped")
+    }
 }
 
 /// Streams `reader` to `remote` and checks that the server stored exactly what was read
