@@ -124,8 +124,9 @@ impl Term {
                     "output must continue exactly where it left off"
                 );
                 self.output.extend_from_slice(bytes);
-                // Acknowledge as a renderer would, in chunks.
-                if self.end() - self.acked >= 16 * 1024 || bytes.len() < 16 * 1024 {
+                // Acknowledge as the console and `gate` do with nothing left to render (this
+                // client renders each frame as it reads it): a few kilobytes at a time.
+                if self.end() - self.acked >= gatehouse_shared::websh::flow::ACK_IDLE {
                     self.acked = self.end();
                     let ack = json!({"t": "ack", "offset": self.acked});
                     let _ = self.ws.send(Message::Text(ack.to_string().into())).await;

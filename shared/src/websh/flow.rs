@@ -8,6 +8,11 @@ use super::{close, EndReason};
 /// 256 KiB window never runs dry while the browser catches up.
 pub const ACK_EVERY: u64 = 64 * 1024;
 
+/// With nothing queued, acknowledge once this much is rendered, not after every echo: a typed
+/// key's few bytes are far inside the gateway's window, and an acknowledgement per key is one
+/// more frame for the gateway to read just before the next key arrives.
+pub const ACK_IDLE: u64 = 4 * 1024;
+
 /// Output offsets: what arrived, what xterm has rendered, what the gateway was told.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Flow {
@@ -36,11 +41,13 @@ impl Flow {
     }
 
     /// xterm finished the write that ended at `end`. Returns the offset to acknowledge, if an
-    /// acknowledgement is due: when xterm's queue is empty, or every [`ACK_EVERY`] bytes.
+    /// acknowledgement is due: every [`ACK_IDLE`] bytes once xterm's queue is empty, and every
+    /// [`ACK_EVERY`] bytes while it is not.
     pub fn rendered(&mut self, end: u64) -> Option<u64> {
         self.pending = self.pending.saturating_sub(1);
         self.rendered = self.rendered.max(end);
-        let due = self.pending == 0 || self.rendered - self.acked >= ACK_EVERY;
+        let owed = self.rendered - self.acked;
+        let due = (self.pending == 0 && owed >= ACK_IDLE) || owed >= ACK_EVERY;
         (due && self.rendered > self.acked).then(|| {
             self.acked = self.rendered;
             self.rendered
@@ -229,14 +236,29 @@ mod tests {
     #[test]
     fn acks_coalesce_until_the_queue_drains() {
         let mut flow = Flow::default();
-        flow.accept(0, 100);
-        flow.accept(100, 100);
-        flow.accept(200, 100);
-        assert_eq!(flow.rendered(100), None);
-        assert_eq!(flow.rendered(200), None);
-        assert_eq!(flow.rendered(300), Some(300));
+        let chunk = 2 * 1024;
+        flow.accept(0, chunk);
+        flow.accept(2048, chunk);
+        flow.accept(4096, chunk);
+        assert_eq!(flow.rendered(2048), None);
+        assert_eq!(flow.rendered(4096), None);
+        assert_eq!(flow.rendered(6144), Some(6144));
         // Nothing new rendered: nothing to acknowledge.
-        assert_eq!(flow.rendered(300), None);
+        assert_eq!(flow.rendered(6144), None);
+    }
+
+    #[test]
+    fn echoes_are_acknowledged_a_few_kilobytes_at_a_time() {
+        let mut flow = Flow::default();
+        let mut end = 0;
+        while end + 2 < ACK_IDLE {
+            flow.accept(end, 2);
+            end += 2;
+            assert_eq!(flow.rendered(end), None, "acknowledged early at {end}");
+        }
+        flow.accept(end, 2);
+        end += 2;
+        assert_eq!(flow.rendered(end), Some(end));
     }
 
     #[test]

@@ -179,6 +179,7 @@ async fn revoking_the_session_cuts_the_terminal_within_a_second() {
         .await;
     assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
     let took = revoked_at.elapsed();
+    println!("revoke to the terminal's close: {took:?}");
     assert_eq!(term.closed, Some(4010));
     assert_eq!(
         term.has_message("ended").expect("an ended message")["reason"],
