@@ -49,6 +49,7 @@ mod share;
 mod share_pacing;
 mod tls;
 mod token_acl;
+mod tunnel;
 mod websh;
 
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
