@@ -327,3 +327,30 @@ async fn pump_in(
     };
     let _ = done.send(result).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_allowed_targets_resolve_and_refusals_name_the_rules() {
+        let rules = tunnel::parse_rules(&["127.0.0.1:5000"]).expect("rules");
+        let service = TunnelService::new(rules);
+        let ok = service.targets("127.0.0.1", 5000).await.expect("allowed");
+        assert!(ok.iter().all(|a| a.port() == 5000 && a.ip().is_loopback()));
+        for (host, port) in [("127.0.0.1", 5001), ("10.0.0.5", 5000), ("::1", 5000)] {
+            let refused = service.targets(host, port).await.expect_err(host);
+            assert!(refused.contains("--tunnel-allow"), "{refused}");
+            assert!(refused.contains("127.0.0.1:5000"), "{refused}");
+        }
+        assert!(service.targets("a b", 5000).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_default_is_loopback_only() {
+        let service = TunnelService::new(Vec::new());
+        assert!(service.targets("127.0.0.1", 22).await.is_ok());
+        assert!(service.targets("::1", 22).await.is_ok());
+        assert!(service.targets("192.0.2.1", 22).await.is_err());
+    }
+}

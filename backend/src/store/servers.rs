@@ -309,15 +309,8 @@ pub async fn set_provision_groups(
     id: ServerId,
     groups: &[String],
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".to_owned());
-    let done =
-        sqlx::query("UPDATE servers SET provision_groups = ? WHERE workspace_id = ? AND id = ?")
-            .bind(json)
-            .bind(ws.to_string())
-            .bind(id.to_string())
-            .execute(tx.conn())
-            .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "UPDATE servers SET provision_groups = ? WHERE workspace_id = ? AND id = ?";
+    set_list(tx, ws, id, sql, groups).await
 }
 
 /// Sets what tunnels through the server may reach; false when no such server.
@@ -327,8 +320,20 @@ pub async fn set_tunnel_allow(
     id: ServerId,
     rules: &[String],
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(rules).unwrap_or_else(|_| "[]".to_owned());
-    let done = sqlx::query("UPDATE servers SET tunnel_allow = ? WHERE workspace_id = ? AND id = ?")
+    let sql = "UPDATE servers SET tunnel_allow = ? WHERE workspace_id = ? AND id = ?";
+    set_list(tx, ws, id, sql, rules).await
+}
+
+/// Writes one of the server's JSON list columns with `sql` (list, workspace, id).
+async fn set_list(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    id: ServerId,
+    sql: &'static str,
+    list: &[String],
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned());
+    let done = sqlx::query(sql)
         .bind(json)
         .bind(ws.to_string())
         .bind(id.to_string())
