@@ -22,28 +22,10 @@ async fn setup() -> (TestApp, Caller, Caller, String) {
     (app, root, mia, id(&server))
 }
 
-/// An approved, active session of `who` with `scopes` and `tunnel_ports`, in use; its id.
+/// An approved, active session of `who` with `scopes` and `tunnel_ports`, in use.
 async fn session(app: &TestApp, root: &Caller, who: &Caller, scopes: &[&str], ports: &[u16]) {
-    let s = app
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "db", "scopes": scopes, "servers": ["web-01"],
-                   "duration_secs": 3600, "tunnel_ports": ports}),
-            who,
-        )
-        .await
-        .expect(201);
-    let sid = id(&s);
-    app.approve(root, &sid).await;
-    app.post(
-        &format!("/api/work-sessions/{sid}/activate"),
-        json!({}),
-        who,
-    )
-    .await;
-    app.post(&format!("/api/work-sessions/{sid}/use"), json!({}), who)
-        .await
-        .expect(200);
+    let extra = json!({"tunnel_ports": ports});
+    common::elevation::session_with(app, root, who, scopes, extra).await;
 }
 
 async fn open(app: &TestApp, who: &Caller, body: Value) -> common::Response {
