@@ -92,9 +92,8 @@ pub async fn deny(
             target_servers: vec![server.to_owned()],
             current_work_session: session.map(|s| s.id),
         },
-        next_actions: vec![format!(
-            "gate work-session create --scope tunnel --server {server} --tunnel-port {port} \
-             --expires-in 1h --purpose \"<intent>\" --use"
+        next_actions: vec![gatehouse_shared::next_action::create_tunnel_session(
+            server, port,
         )],
     };
     let mut event = audit::event(AuditAction::GateDenied, DENIED)
