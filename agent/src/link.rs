@@ -85,14 +85,16 @@ impl Agent {
         } else {
             None
         };
+        let files = FileService::new(roots, typing_rate_mib);
+        let tunnels = TunnelService::new(tunnel_allow, files.pacer());
         Ok(Arc::new(Agent {
             config,
             tls,
             grace,
             ptys: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
-            files: FileService::new(roots, typing_rate_mib),
-            tunnels: TunnelService::new(tunnel_allow),
+            files,
+            tunnels,
         }))
     }
 

@@ -2,9 +2,12 @@
 //! `--tunnel-allow` permits (loopback by default, whatever the gateway asks), with credit-based
 //! flow control each way and half-close. Bytes from the target go out on the link's bulk queue,
 //! which the writer takes turns with, so a bulk transfer never queues ahead of a keystroke
-//! echo by more than one frame. One connection failing never touches another.
+//! echo by more than one frame, and while someone types on this agent they are held to the
+//! typing rate file transfers keep to (`files::pace`). One connection failing never touches
+//! another.
 
 use crate::files::channel::Outboxes;
+use crate::files::pace::Pacer;
 use gatehouse_shared::agent_link::{AgentMessage, ChannelId, DataKind};
 use gatehouse_shared::tunnel::{self, AllowRule, CHUNK, WINDOW};
 use std::collections::HashMap;
@@ -57,12 +60,14 @@ impl Conn {
 /// Every tunnel connection of the agent, and the rules they keep to.
 pub struct TunnelService {
     allow: Vec<AllowRule>,
+    pacer: Arc<Pacer>,
     conns: Mutex<HashMap<ChannelId, Arc<Conn>>>,
 }
 
 impl TunnelService {
-    /// `allow`: the `--tunnel-allow` rules (already parsed; empty means the loopback default).
-    pub fn new(allow: Vec<AllowRule>) -> Arc<Self> {
+    /// `allow`: the `--tunnel-allow` rules (already parsed; empty means the loopback default);
+    /// `pacer`: the agent's typing pacer.
+    pub fn new(allow: Vec<AllowRule>, pacer: Arc<Pacer>) -> Arc<Self> {
         let allow = if allow.is_empty() {
             // The default parses: it is a constant of ours.
             tunnel::parse_rules(tunnel::DEFAULT_AGENT_ALLOW).unwrap_or_default()
@@ -71,6 +76,7 @@ impl TunnelService {
         };
         Arc::new(TunnelService {
             allow,
+            pacer,
             conns: Mutex::new(HashMap::new()),
         })
     }
@@ -160,7 +166,7 @@ impl TunnelService {
             channel,
             read,
             conn.clone(),
-            out.bulk.clone(),
+            (out.bulk.clone(), self.pacer.clone()),
             done_tx.clone(),
         ));
         let writer = tokio::spawn(pump_in(
@@ -255,7 +261,7 @@ async fn pump_out(
     channel: ChannelId,
     mut read: OwnedReadHalf,
     conn: Arc<Conn>,
-    bulk: mpsc::Sender<Message>,
+    (bulk, pacer): (mpsc::Sender<Message>, Arc<Pacer>),
     done: mpsc::Sender<Result<(), String>>,
 ) {
     let mut sent: u64 = 0;
@@ -280,6 +286,7 @@ async fn pump_out(
             Err(e) => break Err(format!("reading from the target: {e}")),
         };
         frame.truncate(FRAME_HEAD + n);
+        pacer.pace(n).await;
         if bulk.send(Message::Binary(frame.into())).await.is_err() {
             break Err("the link is gone".to_owned());
         }
@@ -335,7 +342,7 @@ mod tests {
     #[tokio::test]
     async fn only_allowed_targets_resolve_and_refusals_name_the_rules() {
         let rules = tunnel::parse_rules(&["127.0.0.1:5000"]).expect("rules");
-        let service = TunnelService::new(rules);
+        let service = TunnelService::new(rules, Arc::new(Pacer::new(0)));
         let ok = service.targets("127.0.0.1", 5000).await.expect("allowed");
         assert!(ok.iter().all(|a| a.port() == 5000 && a.ip().is_loopback()));
         for (host, port) in [("127.0.0.1", 5001), ("10.0.0.5", 5000), ("::1", 5000)] {
@@ -348,7 +355,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_default_is_loopback_only() {
-        let service = TunnelService::new(Vec::new());
+        let service = TunnelService::new(Vec::new(), Arc::new(Pacer::new(0)));
         assert!(service.targets("127.0.0.1", 22).await.is_ok());
         assert!(service.targets("::1", 22).await.is_ok());
         assert!(service.targets("192.0.2.1", 22).await.is_err());
