@@ -293,9 +293,19 @@ pub async fn recheck_token(state: &AppState, token: Option<TokenId>) {
     }
 }
 
-/// The sweep's share: tunnels whose session or token no longer allows them end.
+/// How long a tunnel may go without a client carrying it before it is ended (a `gate tunnel`
+/// that died without saying so); a carrier reconnecting after a restart is well within it.
+pub const ABANDONED: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The sweep's share: tunnels whose session or token no longer allows them end, and tunnels
+/// nobody has carried for `ABANDONED`.
 pub async fn recheck(state: &AppState) {
     for t in state.hub.tunnels.all() {
+        if t.uncarried_for() > ABANDONED {
+            let reason = "no client carried it for 10 minutes";
+            end(state, &t, close::ENDED, reason, "system").await;
+            continue;
+        }
         if let Some(session) = t.work_session {
             if let Some(reason) = watcher::session_end(state, session).await {
                 end_session(state, session, reason).await;

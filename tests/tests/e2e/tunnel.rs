@@ -246,6 +246,31 @@ async fn tunnel_revoke_ends_it_and_its_listener_within_a_second() {
     assert!(revoked.elapsed() < Duration::from_secs(1));
     let list = fx.api.get("/api/tunnels").await;
     assert_eq!(list["total"], 0, "{list}");
+    // The tunnel and its connection are on the session's timeline (written as they end).
+    let path = format!("/api/work-sessions/{id}/timeline");
+    let wanted = [
+        "tunnel.opened",
+        "tunnel.connection_opened",
+        "tunnel.connection_closed",
+        "tunnel.closed",
+    ];
+    eventually(
+        "the tunnel on the timeline",
+        Duration::from_secs(10),
+        || async {
+            let timeline = fx.api.get(&path).await;
+            let kinds: Vec<String> = timeline["items"]
+                .as_array()?
+                .iter()
+                .filter_map(|e| e["kind"].as_str().map(str::to_owned))
+                .collect();
+            wanted
+                .iter()
+                .all(|k| kinds.iter().any(|have| have == k))
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -57,6 +57,8 @@ pub struct LiveTunnel {
     pub stats: Stats,
     state: watch::Sender<CarrierState>,
     carriers: AtomicU64,
+    /// Since when no carrier has been attached (`None` while one is).
+    uncarried_since: Mutex<Option<std::time::Instant>>,
 }
 
 impl LiveTunnel {
@@ -85,6 +87,7 @@ impl LiveTunnel {
             stats: Stats::default(),
             state: watch::Sender::new(CarrierState::default()),
             carriers: AtomicU64::new(0),
+            uncarried_since: Mutex::new(Some(std::time::Instant::now())),
         })
     }
 
@@ -97,11 +100,19 @@ impl LiveTunnel {
             generation = s.generation;
         });
         self.carriers.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.uncarried_since) = None;
         (generation, self.state.subscribe())
     }
 
     pub fn detach_carrier(&self) {
-        self.carriers.fetch_sub(1, Ordering::Relaxed);
+        if self.carriers.fetch_sub(1, Ordering::Relaxed) == 1 {
+            *lock(&self.uncarried_since) = Some(std::time::Instant::now());
+        }
+    }
+
+    /// How long no client has carried the tunnel (zero while one does).
+    pub fn uncarried_for(&self) -> std::time::Duration {
+        lock(&self.uncarried_since).map_or(std::time::Duration::ZERO, |t| t.elapsed())
     }
 
     /// Ends the tunnel; false when it had already ended (the first end wins).
