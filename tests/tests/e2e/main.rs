@@ -32,6 +32,7 @@ mod console_share;
 mod console_step_up;
 mod console_terminals;
 mod console_tokens;
+mod console_tunnels;
 mod disable;
 mod elevation;
 mod events;

@@ -24,9 +24,12 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 type Sink = SplitSink<WebSocket, Message>;
+
+/// How often the gateway pings the client; a client silent for three of these is gone.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -227,9 +230,10 @@ impl Carrier {
         link.send_file_data(frame).await;
     }
 
-    /// Reads the client until it goes; false on a protocol error (the stream then closes).
+    /// Reads the client until it goes (or stays silent for three keepalives); the close code
+    /// and reason of a protocol error.
     async fn read_client(&self, mut stream: SplitStream<WebSocket>) -> Option<(u16, &'static str)> {
-        while let Some(Ok(msg)) = stream.next().await {
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(KEEPALIVE * 3, stream.next()).await {
             match msg {
                 Message::Binary(frame) => match decode_frame(&frame) {
                     Some((conn, payload)) => self.upload(conn, payload).await,
@@ -317,12 +321,19 @@ pub async fn serve(carrier: Carrier, socket: WebSocket) {
         remote_host: t.remote_host.clone(),
         remote_port: t.remote_port,
     };
+    // The client's side ending (or breaking the protocol) is told to the writer, which closes.
+    let (stop_tx, mut stop_rx) = oneshot::channel::<Option<(u16, &'static str)>>();
     let down = async {
         if sink.send(text(&hello)).await.is_err() {
             return;
         }
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
         loop {
-            tokio::select! {
+            let (code, reason) = tokio::select! {
+                stop = &mut stop_rx => match stop {
+                    Ok(Some((code, reason))) => (code, reason.to_owned()),
+                    _ => return,
+                },
                 changed = watch.changed() => {
                     let now = watch.borrow_and_update().clone();
                     let (code, reason) = match (changed, &now.ended) {
@@ -331,25 +342,39 @@ pub async fn serve(carrier: Carrier, socket: WebSocket) {
                         _ => (close::REPLACED, "a newer stream carries the tunnel".to_owned()),
                     };
                     let _ = sink.send(text(&ServerMessage::End { reason: reason.clone() })).await;
-                    let frame = CloseFrame { code, reason: reason.chars().take(100).collect::<String>().into() };
-                    let _ = sink.send(Message::Close(Some(frame))).await;
-                    return;
+                    (code, reason)
                 }
                 event = events.recv() => match event {
-                    Some(event) => if !carrier.deliver(&mut sink, event).await { return },
+                    Some(event) => if carrier.deliver(&mut sink, event).await { continue } else { return },
                     None => return,
                 },
-            }
+                _ = keepalive.tick() => {
+                    if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let reason: String = reason.chars().take(100).collect();
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = sink.send(Message::Close(Some(frame))).await;
+            return;
         }
     };
-    let up = carrier.read_client(stream);
-    tokio::select! {
-        () = down => {}
-        refused = up => {
-            if let Some((code, reason)) = refused {
-                tracing::warn!(tunnel = %t.id, reason, code, "closing a tunnel stream");
-            }
+    let up = async {
+        let refused = carrier.read_client(stream).await;
+        if let Some((code, reason)) = refused {
+            tracing::warn!(tunnel = %t.id, reason, code, "closing a tunnel stream");
         }
+        let _ = stop_tx.send(refused);
+    };
+    tokio::pin!(down);
+    tokio::select! {
+        () = &mut down => {}
+        () = up => down.await,
     }
     let open: Vec<u32> = lock(&carrier.conns).keys().copied().collect();
     for conn in open {

@@ -19,6 +19,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 
+/// How long the stream may stay silent before it counts as broken (the gateway pings every 15 s).
+const SILENCE: Duration = Duration::from_secs(45);
+
 /// A tunnel ended for good: gate stops with this error.
 #[derive(Debug)]
 pub struct Fatal(pub CliError);
@@ -145,7 +148,8 @@ impl Carrier {
         self.shared.out.send_replace(Some(tx));
         let mut ended = None;
         let mut reason = String::new();
-        while let Some(Ok(msg)) = stream.next().await {
+        // The gateway pings every 15 s: three of those without a frame is a dead stream.
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout(SILENCE, stream.next()).await {
             match msg {
                 Message::Binary(frame) => {
                     if let Some((id, payload)) = decode_frame(&frame) {
