@@ -344,10 +344,16 @@ pub async fn serve(carrier: Carrier, socket: WebSocket) {
                     let _ = sink.send(text(&ServerMessage::End { reason: reason.clone() })).await;
                     (code, reason)
                 }
-                event = events.recv() => match event {
-                    Some(event) => if carrier.deliver(&mut sink, event).await { continue } else { return },
-                    None => return,
-                },
+                event = events.recv() => {
+                    let delivered = match event {
+                        Some(event) => carrier.deliver(&mut sink, event).await,
+                        None => false,
+                    };
+                    if delivered {
+                        continue;
+                    }
+                    return;
+                }
                 _ = keepalive.tick() => {
                     if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
                         return;
