@@ -7,11 +7,11 @@
 //! Targets: throughput ≥ 1.0× ssh -L, latency ≤ ssh -L, echo p99 during bulk ≤ 2× idle.
 //! The gateway listens on plain HTTP on loopback (as the `cli` bench); ssh encrypts.
 
+use gatehouse_e2e::bench::{env_num, openssh_options, Bench};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::tunnel::TunnelGate;
-use gatehouse_e2e::{bench::openssh_options, PASSWORD};
-use gatehouse_e2e::{create_user, free_port, shell_user, wait_connected, Agent, Api, Server};
+use gatehouse_e2e::{free_port, shell_user, Api, Server, PASSWORD};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,13 +21,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const MIB: f64 = 1024.0 * 1024.0;
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A service that writes `size` bytes to each connection and closes it.
 async fn bulk_service(size: u64) -> u16 {
@@ -140,38 +133,11 @@ async fn main() {
     let size = env_num("BENCH_TUNNEL_MIB", 1024) * 1024 * 1024;
     let connects = env_num("BENCH_CONNECTS", 200) as usize;
     let keys = env_num("BENCH_KEYS", 300) as usize;
-    let dir = tempfile::tempdir().unwrap();
-    create_user(dir.path(), "ops", "superuser");
-    let server = Server::start(dir.path(), 0);
-    let api = Api::login(&server.base, "ops").await;
-    let reg = api
-        .post("/api/servers/registration-tokens", json!({"max_uses": 1}))
-        .await;
-    let _agent = Agent::register_and_run(
-        &server.base,
-        reg["token"].as_str().unwrap(),
-        "web-01",
-        dir.path(),
-    );
-    wait_connected(&api, "web-01", true).await;
+    let bench = Bench::start("web-01").await;
+    let (api, server) = (&bench.api, &bench.server);
     let gate = Gate::new();
     gate.login_password(&server.base, "ops", PASSWORD).await;
-    let made = gate
-        .run(&[
-            "work-session",
-            "create",
-            "--purpose",
-            "bench",
-            "--scope",
-            "tunnel",
-            "--server",
-            "web-01",
-            "--expires-in",
-            "1h",
-            "--use",
-        ])
-        .await;
-    assert_eq!(made.code, 0, "{made:?}");
+    gate.use_session(&["--scope", "tunnel"], "web-01").await;
 
     let bulk = bulk_service(size).await;
     let first = first_byte_service().await;
@@ -218,7 +184,7 @@ async fn main() {
         println!("(set BENCH_SSH or run scripts/bench-ssh.sh tunnel to compare with ssh -L)");
     }
 
-    keystrokes_during_bulk(&server, &api, bulk_tunnel.port, keys).await;
+    keystrokes_during_bulk(server, api, bulk_tunnel.port, keys).await;
 }
 
 /// Keystroke echo in a websh on the same agent: idle, then while tunnel downloads run.

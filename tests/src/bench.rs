@@ -1,9 +1,48 @@
 //! What the benchmarks share: OpenSSH's options for the throwaway sshd, and many agents from one
 //! `gatehouse-agent load-test` process.
 
-use crate::{binary, Api};
+use crate::{binary, create_user, wait_connected, Agent, Api, Server};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+/// A numeric setting from the environment, else `default`.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A server on plain HTTP (loopback) with superuser `ops` signed in and one connected agent
+/// named `name`. Fields drop in reverse: the agent first, then the server, then the data.
+pub struct Bench {
+    pub agent: Agent,
+    pub api: Api,
+    pub server: Server,
+    pub dir: TempDir,
+}
+
+impl Bench {
+    pub async fn start(name: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        create_user(dir.path(), "ops", "superuser");
+        let server = Server::start(dir.path(), 0);
+        let api = Api::login(&server.base, "ops").await;
+        let reg = api
+            .post("/api/servers/registration-tokens", json!({"max_uses": 1}))
+            .await;
+        let token = reg["token"].as_str().expect("token");
+        let agent = Agent::register_and_run(&server.base, token, name, dir.path());
+        wait_connected(&api, name, true).await;
+        Bench {
+            agent,
+            api,
+            server,
+            dir,
+        }
+    }
+}
 
 /// OpenSSH options for the throwaway sshd of `scripts/bench-ssh.sh`: its temporary key, no host
 /// key prompt, no questions. The port flag differs between `ssh` (`-p`) and `scp` (`-P`).

@@ -23,14 +23,11 @@ use tokio::net::TcpStream;
 async fn signed_in(fx: &Fixture, flags: &str) -> (Gate, Value) {
     let gate = Gate::new();
     gate.login_password(&fx.server.base, "ops", PASSWORD).await;
-    let args = format!(
-        "--json work-session create --purpose tunnel --scope tunnel {flags} --server web-01 \
-         --expires-in 1h --use"
-    );
-    let created = gate.run(&args.split_whitespace().collect::<Vec<_>>()).await;
-    assert_eq!(created.code, 0, "{created:?}");
-    assert_eq!(created.json()["status"], "active", "{created:?}");
-    (gate, created.json())
+    let mut args = vec!["--scope", "tunnel"];
+    args.extend(flags.split_whitespace());
+    let session = gate.use_session(&args, "web-01").await;
+    assert_eq!(session["status"], "active", "{session}");
+    (gate, session)
 }
 
 /// `gate tunnel web-01 -l 0 -r PORT`, once it listens.
