@@ -328,3 +328,82 @@ async fn tunnel_bulk_transfer_leaves_keystrokes_on_the_same_agent_quick() {
         "a keystroke took {worst:?} during the transfer (idle: {idle:?})"
     );
 }
+
+#[tokio::test]
+async fn tunnel_stream_admission_checks_origin_owner_and_the_rules_again() {
+    use futures_util::{SinkExt, StreamExt};
+    use gatehouse_e2e::terminal::dial;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let fx = Fixture::start(&["web-01"]).await;
+    fx.session(&["tunnel"], &["web-01"]).await;
+    let created = fx
+        .api
+        .post(
+            "/api/tunnels",
+            json!({"server": "web-01", "remote_port": 5432}),
+        )
+        .await;
+    let url = fx
+        .server
+        .ws_url(created["ws_path"].as_str().expect("ws_path"));
+    let cookie = fx.api.cookie.clone();
+
+    let foreign = dial(
+        &url,
+        Some(&cookie),
+        None,
+        Some("https://evil.example"),
+        None,
+    )
+    .await;
+    assert!(
+        foreign.is_err_and(|e| e.contains("403")),
+        "a foreign Origin"
+    );
+    let mia = fx.member("mia", "web-*").await;
+    let other = dial(&url, Some(&mia.cookie), None, None, None).await;
+    assert!(
+        other.is_err_and(|e| e.contains("404")),
+        "another person's tunnel"
+    );
+
+    // The owner gets the stream; a message it does not know closes it with 1008.
+    let mut ws = dial(&url, Some(&cookie), None, None, None)
+        .await
+        .expect("the owner");
+    let hello = ws.next().await.expect("hello").expect("frame");
+    assert!(
+        hello.to_text().expect("text").contains("\"hello\""),
+        "{hello:?}"
+    );
+    ws.send(Message::text(r#"{"t":"nope"}"#))
+        .await
+        .expect("send");
+    let closed = loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(closed, Some(1008));
+
+    // Staff narrow the server entry: the next carrier connection is refused by the rules.
+    let servers = fx.api.get("/api/servers").await;
+    let server = servers["items"][0]["id"].as_str().expect("id");
+    let (status, body) = fx
+        .api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/servers/{server}"),
+            Some(json!({"tunnel_allow": ["10.0.0.5:*"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let refused = dial(&url, Some(&cookie), None, None, None).await;
+    assert!(
+        refused.is_err_and(|e| e.contains("403")),
+        "after tunnel_allow changed"
+    );
+}
