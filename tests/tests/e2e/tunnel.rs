@@ -407,3 +407,38 @@ async fn tunnel_stream_admission_checks_origin_owner_and_the_rules_again() {
         "after tunnel_allow changed"
     );
 }
+
+#[tokio::test]
+async fn tunnel_runs_a_command_with_it_up_and_ctrl_c_ends_it_cleanly() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (gate, _) = signed_in(&fx, "").await;
+    let service = http_server(Arc::new(b"hello from the service".to_vec())).await;
+    let remote = service.to_string();
+    // The command reaches the service through the tunnel, and its status is gate's.
+    let script = "exec 3<>/dev/tcp/127.0.0.1/$GATE_TUNNEL_PORT; \
+                  printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; grep -q 'hello from the service' <&3 && exit 7";
+    let run = gate
+        .run(&[
+            "tunnel", "web-01", "-l", "0", "-r", &remote, "--", "bash", "-c", script,
+        ])
+        .await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert_eq!(
+        fx.api.get("/api/tunnels").await["total"],
+        0,
+        "ended on the way out"
+    );
+
+    // Ctrl-C: exit 0, the tunnel ended on the server, the local port closed.
+    let mut tunnel = tunnel_to(&gate, service).await;
+    assert_eq!(fx.api.get("/api/tunnels").await["total"], 1);
+    let pid = tunnel.child.id().expect("running");
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(interrupted.success());
+    assert_eq!(tunnel.exit_within(Duration::from_secs(5)).await, Some(0));
+    assert!(refuses_within(tunnel.port, Duration::from_secs(1)).await);
+    assert_eq!(fx.api.get("/api/tunnels").await["total"], 0);
+}
