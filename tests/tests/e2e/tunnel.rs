@@ -442,3 +442,80 @@ async fn tunnel_runs_a_command_with_it_up_and_ctrl_c_ends_it_cleanly() {
     assert!(refuses_within(tunnel.port, Duration::from_secs(1)).await);
     assert_eq!(fx.api.get("/api/tunnels").await["total"], 0);
 }
+
+#[tokio::test]
+async fn tunnel_connection_reset_by_the_target_leaves_its_neighbours_alone() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (gate, _) = signed_in(&fx, "").await;
+    // A service that resets a connection whose first byte is `R`, and otherwise answers how
+    // much it read once the client half-closes.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut first = [0u8; 1];
+                if s.read_exact(&mut first).await.is_err() {
+                    return;
+                }
+                if first[0] == b'R' {
+                    // A zero linger makes the drop a reset at once (it never blocks then).
+                    #[allow(deprecated)]
+                    let _ = s.set_linger(Some(Duration::ZERO));
+                    return;
+                }
+                let mut rest = Vec::new();
+                if s.read_to_end(&mut rest).await.is_ok() {
+                    let _ = s
+                        .write_all(format!("got {}", rest.len() + 1).as_bytes())
+                        .await;
+                }
+            });
+        }
+    });
+    let tunnel = tunnel_to(&gate, port).await;
+    let mut calm = TcpStream::connect(("127.0.0.1", tunnel.port))
+        .await
+        .expect("connect");
+    calm.write_all(b"abc").await.expect("send");
+
+    let mut reset = TcpStream::connect(("127.0.0.1", tunnel.port))
+        .await
+        .expect("connect");
+    reset.write_all(b"R").await.expect("send");
+    let mut buf = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), reset.read_to_end(&mut buf)).await;
+    assert!(ended.is_ok(), "the reset connection was not ended");
+    assert!(buf.is_empty());
+
+    // The other connection carries on to its end.
+    calm.write_all(b"def").await.expect("send more");
+    calm.shutdown().await.expect("half-close");
+    let mut reply = String::new();
+    calm.read_to_string(&mut reply).await.expect("reply");
+    assert_eq!(reply, "got 6", "{}", tunnel.stderr());
+    // Both are audited: the reset one as a failure with its error, the other as a success.
+    let outcomes = eventually(
+        "both connections audited",
+        Duration::from_secs(10),
+        || async {
+            let audit = fx
+                .api
+                .get("/api/audit?action=tunnel.connection_closed")
+                .await;
+            let items = audit["items"].as_array()?.clone();
+            (items.len() == 2).then_some(items)
+        },
+    )
+    .await;
+    let failed: Vec<&Value> = outcomes
+        .iter()
+        .filter(|e| e["outcome"] == "failure")
+        .collect();
+    assert_eq!(failed.len(), 1, "{outcomes:?}");
+    assert!(failed[0]["details"]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("reset")));
+}
