@@ -5,13 +5,14 @@
 //! - keystroke echo p99 in a websh on the same agent, idle and while a tunnel bulk download runs.
 //!
 //! Targets: throughput ≥ 1.0× ssh -L, latency ≤ ssh -L, echo p99 during bulk ≤ 2× idle.
-//! The gateway listens on plain HTTP on loopback (as the `cli` bench); ssh encrypts.
+//! Both hops are TLS (client → gateway HTTPS/WSS, agent → gateway WSS), as ssh encrypts;
+//! BENCH_TLS=0 runs on plain HTTP instead.
 
 use gatehouse_e2e::bench::{env_num, openssh_options, Bench};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::tunnel::TunnelGate;
-use gatehouse_e2e::{free_port, shell_user, Api, Server, PASSWORD};
+use gatehouse_e2e::{client_tls, free_port, shell_user, Api, Server, PASSWORD};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -133,10 +134,16 @@ async fn main() {
     let size = env_num("BENCH_TUNNEL_MIB", 1024) * 1024 * 1024;
     let connects = env_num("BENCH_CONNECTS", 200) as usize;
     let keys = env_num("BENCH_KEYS", 300) as usize;
-    let bench = Bench::start("web-01").await;
+    let bench = Bench::start_with("web-01", env_num("BENCH_TLS", 1) == 1).await;
     let (api, server) = (&bench.api, &bench.server);
     let gate = Gate::new();
-    gate.login_password(&server.base, "ops", PASSWORD).await;
+    let mut login = vec!["login", &server.base, "--password", "--username", "ops"];
+    let ca = bench.ca.as_ref().map(|p| p.display().to_string());
+    if let Some(ca) = &ca {
+        login.extend(["--ca", ca.as_str()]);
+    }
+    let signed_in = gate.run_stdin(&login, &format!("{PASSWORD}\n")).await;
+    assert_eq!(signed_in.code, 0, "{signed_in:?}");
     gate.use_session(&["--scope", "tunnel"], "web-01").await;
 
     let bulk = bulk_service(size).await;
@@ -184,11 +191,21 @@ async fn main() {
         println!("(set BENCH_SSH or run scripts/bench-ssh.sh tunnel to compare with ssh -L)");
     }
 
-    keystrokes_during_bulk(server, api, bulk_tunnel.port, keys).await;
+    let tls = bench
+        .ca
+        .as_ref()
+        .map(|p| client_tls(&std::fs::read(p).expect("CA")));
+    keystrokes_during_bulk(server, api, tls, bulk_tunnel.port, keys).await;
 }
 
 /// Keystroke echo in a websh on the same agent: idle, then while tunnel downloads run.
-async fn keystrokes_during_bulk(server: &Server, api: &Api, port: u16, keys: usize) {
+async fn keystrokes_during_bulk(
+    server: &Server,
+    api: &Api,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    port: u16,
+    keys: usize,
+) {
     let s = api
         .post(
             "/api/work-sessions",
@@ -207,7 +224,7 @@ async fn keystrokes_during_bulk(server: &Server, api: &Api, port: u16, keys: usi
         )
         .await;
     let ws = server.ws_url(opened["ws_path"].as_str().unwrap());
-    let mut term = Term::connect(&ws, api, None).await.unwrap();
+    let mut term = Term::connect_tls(&ws, api, None, tls).await.unwrap();
     term.type_text("PS1='$ '; stty echo -icanon; cat\r").await;
     term.read_until(Duration::from_secs(10), |t| t.text().contains("cat"))
         .await;
