@@ -155,7 +155,7 @@ async fn main() {
 
     let fanout = env_num("BENCH_FANOUT", 1000);
     if fanout > 0 {
-        fan_out(&api, &server, &gate, fanout).await;
+        fan_out(api, server, &gate, fanout).await;
     }
 }
 
