@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throwaway sshd on loopback (key auth only) and runs a benchmark (default `websh`; also
-# `files`, `cli`) side by side with OpenSSH. Needs root (it logs in as root with a temporary key).
+# `files`, `cli`, `tunnel`: gate tunnel against ssh -L) side by side with OpenSSH. Needs root (it
+# logs in as root with a temporary key).
 # Installs openssh from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -21,6 +21,9 @@ pub struct AgentConfig {
     /// Directories file operations may touch (`--file-root` overrides); none means `/`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub file_roots: Vec<PathBuf>,
+    /// `host:port` targets tunnels may reach (`--tunnel-allow` overrides); none means loopback.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnel_allow: Vec<String>,
 }
 
 /// Where the config lives when `--config` is not given.

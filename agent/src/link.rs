@@ -8,11 +8,12 @@ use crate::files::channel::{FileService, OpenAs, Outboxes};
 use crate::files::paths;
 use crate::flow::{Next, Outflow};
 use crate::pty::PtySession;
+use crate::tunnel::TunnelService;
 use crate::{host, runas, tls};
 use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::agent_link::{
-    decode_data, encode_output, AgentMessage, ChannelId, DataKind, GatewayMessage, LivePty,
-    OutputStream, KEEPALIVE_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    decode_data, encode_output, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage,
+    LivePty, OutputStream, KEEPALIVE_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use rand::Rng;
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ pub struct Agent {
     ptys: Mutex<HashMap<ChannelId, Arc<PtySession>>>,
     execs: Mutex<HashMap<ChannelId, Arc<ExecRun>>>,
     files: Arc<FileService>,
+    tunnels: Arc<TunnelService>,
 }
 
 type Outbox = mpsc::Sender<Message>;
@@ -76,18 +78,23 @@ impl Agent {
     ) -> Result<Arc<Self>, String> {
         tls::check_server_url(&config.server)?;
         let roots = paths::parse_roots(&config.file_roots)?;
+        let tunnel_allow = gatehouse_shared::tunnel::parse_rules(&config.tunnel_allow)
+            .map_err(|e| format!("--tunnel-allow: {e}"))?;
         let tls = if config.server.starts_with("https://") {
             Some(tls::client_config(config.ca.as_deref())?)
         } else {
             None
         };
+        let files = FileService::new(roots, typing_rate_mib);
+        let tunnels = TunnelService::new(tunnel_allow, files.pacer());
         Ok(Arc::new(Agent {
             config,
             tls,
             grace,
             ptys: Mutex::new(HashMap::new()),
             execs: Mutex::new(HashMap::new()),
-            files: FileService::new(roots, typing_rate_mib),
+            files,
+            tunnels,
         }))
     }
 
@@ -103,6 +110,7 @@ impl Agent {
             }
             self.detach_all();
             self.files.abort_all();
+            self.tunnels.abort_all();
             // A link that lived a while was healthy: start the backoff from the bottom.
             if started.elapsed() > Duration::from_secs(30) {
                 attempt = 0;
@@ -210,6 +218,12 @@ impl Agent {
                     Some((channel, DataKind::FileData, payload)) => {
                         self.files.data(channel, payload);
                     }
+                    Some((channel, DataKind::TunnelData, payload)) => {
+                        if let Some((offset, bytes)) = split_offset(payload) {
+                            let start = data.len() - bytes.len();
+                            self.tunnels.data(channel, offset, data.slice(start..));
+                        }
+                    }
                     _ => tracing::warn!("ignoring a malformed data frame"),
                 },
                 Message::Close(_) => break Ok(()),
@@ -245,6 +259,7 @@ impl Agent {
                 "exec_io".into(),
                 "files".into(),
                 "files.keep".into(),
+                gatehouse_shared::tunnel::CAPABILITY.into(),
             ],
             privileged: host::privileged(),
             ptys,
@@ -341,7 +356,7 @@ impl Agent {
                 }
             }
             GatewayMessage::Close { channel } => {
-                if self.files.close(channel) {
+                if self.files.close(channel) || self.tunnels.close(channel) {
                     return;
                 }
                 if let Some(pty) = lock(&self.ptys).remove(&channel) {
@@ -358,6 +373,8 @@ impl Agent {
             } => {
                 if stream == OutputStream::File {
                     self.files.ack(channel, offset);
+                } else if stream == OutputStream::Tunnel {
+                    self.tunnels.ack(channel, offset);
                 } else if let Some(flow) = self.flow(channel, stream) {
                     flow.ack(offset);
                 }
@@ -421,6 +438,11 @@ impl Agent {
                 self.files.open(channel, op, request, out.clone())
             }
             GatewayMessage::FileEnd { channel } => self.files.end(channel),
+            GatewayMessage::TunnelConnect {
+                channel,
+                host,
+                port,
+            } => self.tunnels.connect(channel, host, port, out.clone()),
         }
     }
 
@@ -429,8 +451,8 @@ impl Agent {
             OutputStream::Pty => lock(&self.ptys).get(&channel).map(|p| p.output.clone()),
             OutputStream::Stdout => lock(&self.execs).get(&channel).map(|r| r.stdout.clone()),
             OutputStream::Stderr => lock(&self.execs).get(&channel).map(|r| r.stderr.clone()),
-            // File reads have their own credit (`files::channel`).
-            OutputStream::File => None,
+            // File reads and tunnels have their own credit (`files::channel`, `tunnel`).
+            OutputStream::File | OutputStream::Tunnel => None,
         }
     }
 

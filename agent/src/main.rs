@@ -13,6 +13,7 @@ mod pty;
 mod register;
 mod runas;
 mod tls;
+mod tunnel;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -70,6 +71,11 @@ enum Command {
         /// `file_roots`; default `/`). Symlinks never lead out of these.
         #[arg(long = "file-root", value_name = "DIR")]
         file_roots: Vec<PathBuf>,
+        /// A `host:port` target tunnels may reach (`host:*` for any port; repeatable; replaces
+        /// the config's `tunnel_allow`). Default: loopback only (127.0.0.1, ::1, localhost),
+        /// whatever the gateway allows.
+        #[arg(long = "tunnel-allow", value_name = "HOST:PORT")]
+        tunnel_allow: Vec<String>,
         /// MiB/s all file transfers together may use while someone types in a terminal on this
         /// server (within a second of a keystroke), so the echo stays quick; 0 = no cap.
         #[arg(long, value_name = "MIB", default_value_t = files::pace::DEFAULT_TYPING_RATE_MIB)]
@@ -147,6 +153,7 @@ fn main() -> ExitCode {
                 config,
                 grace_secs,
                 file_roots,
+                tunnel_allow,
                 typing_file_rate,
                 provision_users,
             } => {
@@ -158,6 +165,9 @@ fn main() -> ExitCode {
                 let mut loaded = config::load(&path)?;
                 if !file_roots.is_empty() {
                     loaded.file_roots = file_roots;
+                }
+                if !tunnel_allow.is_empty() {
+                    loaded.tunnel_allow = tunnel_allow;
                 }
                 let agent = link::Agent::new(
                     loaded,

@@ -70,6 +70,7 @@ pub async fn obtain(args: RegisterArgs<'_>) -> Result<AgentConfig, String> {
         name,
         ca: args.ca,
         file_roots: Vec::new(),
+        tunnel_allow: Vec::new(),
     };
     Ok(config)
 }

@@ -54,6 +54,9 @@ use utoipa::OpenApi;
         routes::files::list, routes::files::stat, routes::files::download::download,
         routes::files::upload::upload,
         routes::files::mkdir, routes::files::rename, routes::files::delete,
+        routes::tunnels::create_tunnel, routes::tunnels::list_tunnels,
+        routes::tunnels::get_tunnel, routes::tunnels::end_tunnel,
+        routes::tunnels::socket::tunnel_socket,
         routes::audit::list_audit, routes::audit::verify_audit,
         routes::settings::read, routes::settings::update,
         routes::approvals::list, routes::approvals::read, routes::approvals::approve,
@@ -69,6 +72,7 @@ use utoipa::OpenApi;
         (name = "websh", description = "Browser terminals, their recordings, shared links and oversight"),
         (name = "exec", description = "Commands across servers"),
         (name = "files", description = "WebFTP and the editor: files on servers, streamed"),
+        (name = "tunnels", description = "TCP tunnels to services on and near servers"),
         (name = "audit", description = "The tamper-evident audit log"),
     )
 )]

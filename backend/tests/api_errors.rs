@@ -130,6 +130,8 @@ async fn the_openapi_document_describes_the_contract() {
         "/api/audit/verify",
         "/api/exec",
         "/ws/exec/{id}",
+        "/api/tunnels",
+        "/ws/tunnels/{id}",
     ] {
         assert!(paths.contains_key(path), "missing {path}");
     }
@@ -199,7 +201,13 @@ async fn every_websocket_upgrade_refuses_a_foreign_origin() {
     let root = app.superuser().await;
     let terminal = format!("/ws/websh/{}", uuid::Uuid::new_v4());
     let job = format!("/ws/exec/{}", uuid::Uuid::new_v4());
-    for path in ["/ws/agent", terminal.as_str(), job.as_str()] {
+    let tunnel = format!("/ws/tunnels/{}", uuid::Uuid::new_v4());
+    for path in [
+        "/ws/agent",
+        terminal.as_str(),
+        job.as_str(),
+        tunnel.as_str(),
+    ] {
         for origin in [
             "https://evil.example",
             "null",
@@ -225,7 +233,7 @@ async fn every_websocket_upgrade_refuses_a_foreign_origin() {
     app.call_raw("GET", "/ws/agent", None, &Caller::default(), &own)
         .await
         .expect_error(401, "unauthenticated");
-    for path in [&terminal, &job] {
+    for path in [&terminal, &job, &tunnel] {
         app.call_raw("GET", path, None, &root, &own)
             .await
             .expect_error(400, "bad_request");

@@ -25,6 +25,7 @@ use std::cell::RefCell;
 
 pub mod acl;
 pub mod signins;
+pub mod tunnels;
 
 thread_local! {
     /// The CSRF token of the signed-in console; sent on every state-changing request.

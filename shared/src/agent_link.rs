@@ -96,6 +96,16 @@ pub enum AgentMessage {
     /// Write credit: the agent has consumed upload bytes up to `offset`; the gateway may send
     /// until `offset + FILE_WINDOW`.
     FileCredit { channel: ChannelId, offset: u64 },
+    /// Tunnel credit: the agent has written the gateway's bytes before `offset` to the TCP
+    /// connection; the gateway may send until `offset + tunnel::WINDOW`.
+    TunnelCredit { channel: ChannelId, offset: u64 },
+    /// A tunnel connection is over both ways (sent after its last `TunnelData`, on the same
+    /// queue); `error` when it ended abnormally (reset).
+    TunnelClosed {
+        channel: ChannelId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
 }
 
 /// Control messages from the gateway.
@@ -205,6 +215,14 @@ pub enum GatewayMessage {
     FileEnd {
         channel: ChannelId,
     },
+    /// Opens one TCP connection of a tunnel to `host:port` (agents announce the `tunnel`
+    /// capability). The agent checks its own `--tunnel-allow` first and answers `opened` or
+    /// `open_failed` with its reason.
+    TunnelConnect {
+        channel: ChannelId,
+        host: String,
+        port: u16,
+    },
 }
 
 /// The size of a command's pseudo-terminal.
@@ -223,6 +241,8 @@ pub enum OutputStream {
     Stderr,
     /// The bytes of a file read.
     File,
+    /// The bytes a tunnel connection received from its target.
+    Tunnel,
 }
 
 impl OutputStream {
@@ -233,6 +253,7 @@ impl OutputStream {
             OutputStream::Stdout => DataKind::Stdout,
             OutputStream::Stderr => DataKind::Stderr,
             OutputStream::File => DataKind::FileData,
+            OutputStream::Tunnel => DataKind::TunnelData,
         }
     }
 }
@@ -253,6 +274,9 @@ pub enum DataKind {
     /// File bytes: agent → gateway for reads (offset-numbered like output), gateway → agent for
     /// writes (offset-numbered too, so a lost frame is detected).
     FileData = 4,
+    /// Tunnel connection bytes, both ways, offset-numbered; an empty payload ends that
+    /// direction (half-close).
+    TunnelData = 5,
 }
 
 impl DataKind {
@@ -263,6 +287,7 @@ impl DataKind {
             2 => DataKind::Stderr,
             3 => DataKind::Input,
             4 => DataKind::FileData,
+            5 => DataKind::TunnelData,
             _ => return None,
         })
     }

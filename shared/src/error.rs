@@ -40,6 +40,9 @@ pub enum ErrorCode {
     /// A root operation outside the work session's declared `sudo_commands` (a gate denial;
     /// `request_approval` asks a superuser to approve the one command instead).
     SudoCommandNotAllowed,
+    /// A tunnel's target is outside what the work session declared (`tunnel_ports`) or what the
+    /// server entry allows (`tunnel_allow`): a gate denial.
+    TunnelNotAllowed,
     /// Device sign-in (RFC 8628): nobody has approved or denied the code yet; poll again.
     AuthorizationPending,
     /// Device sign-in: polled faster than `interval`; wait five seconds more between polls.
@@ -77,6 +80,7 @@ impl ErrorCode {
             ErrorCode::MfaEnrolmentRequired => "mfa_enrolment_required",
             ErrorCode::PasswordChangeRequired => "password_change_required",
             ErrorCode::SudoCommandNotAllowed => "sudo_command_not_allowed",
+            ErrorCode::TunnelNotAllowed => "tunnel_not_allowed",
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
@@ -115,7 +119,8 @@ impl ErrorCode {
             | ErrorCode::TokenAclDenied
             | ErrorCode::MfaEnrolmentRequired
             | ErrorCode::PasswordChangeRequired
-            | ErrorCode::SudoCommandNotAllowed => 403,
+            | ErrorCode::SudoCommandNotAllowed
+            | ErrorCode::TunnelNotAllowed => 403,
         }
     }
 
@@ -124,6 +129,7 @@ impl ErrorCode {
         self.http_status() == 403 && self.as_str().starts_with("work_session_")
             || self == ErrorCode::TokenAclDenied
             || self == ErrorCode::SudoCommandNotAllowed
+            || self == ErrorCode::TunnelNotAllowed
     }
 }
 

@@ -51,6 +51,7 @@ pub mod settings;
 pub mod share;
 pub mod signin;
 pub mod token;
+pub mod tunnel;
 pub mod user;
 pub mod websh;
 pub mod work_session;

@@ -39,6 +39,14 @@ pub fn create_session(scope: Scope, sudo: bool, sudo_command: bool, server: &str
     )
 }
 
+/// Request a work session whose tunnels may reach `port` on `server`.
+pub fn create_tunnel_session(server: &str, port: u16) -> String {
+    format!(
+        "gate work-session create --scope tunnel --server {server} --tunnel-port {port} \
+         --expires-in 1h --purpose \"<intent>\" --use"
+    )
+}
+
 /// Look at one approval.
 pub fn describe_approval(id: Uuid) -> String {
     format!("gate approval describe {id}")
@@ -64,6 +72,7 @@ pub fn samples() -> Vec<String> {
         describe_approval(Uuid::nil()),
         wait_for_approval(Uuid::nil()),
         verify_mfa(),
+        create_tunnel_session("web-01", 5432),
     ];
     for scope in Scope::ALL {
         for (sudo, declare) in [(false, false), (true, false), (true, true)] {

@@ -21,6 +21,10 @@ pub struct Server {
     /// Server groups (on the machine) that an account the agent creates on first use joins.
     #[serde(default)]
     pub provision_groups: Vec<String>,
+    /// `host:port` targets tunnels may reach through this server (`*` for any port); the
+    /// default, when staff never set it, is `127.0.0.1:*`.
+    #[serde(default)]
+    pub tunnel_allow: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -34,6 +38,11 @@ pub struct UpdateServer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_items = 32, nullable = false))]
     pub provision_groups: Option<Vec<String>>,
+    /// `host:port` rules (`127.0.0.1:*`, `10.0.0.5:5432`) of what tunnels through this server
+    /// may reach; other hosts on its network only when listed. `[]` allows nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_items = 64, nullable = false))]
+    pub tunnel_allow: Option<Vec<String>>,
 }
 
 /// The most groups a server entry may name for provisioned accounts.

@@ -9,16 +9,13 @@
 //! Environment: BENCH_RUNS (50), BENCH_FANOUT (1000; 0 skips it), BENCH_FANOUT_RUNS (7).
 
 use gatehouse_e2e::gate::Gate;
-use gatehouse_e2e::{binary, create_user, eventually, Agent, Api, Server, PASSWORD};
+use gatehouse_e2e::{binary, eventually, Api, Server, PASSWORD};
 use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    gatehouse_e2e::bench::env_num(name, default as u64) as usize
 }
 
 /// p50 and p99 of `samples` (sorted in place).
@@ -73,20 +70,8 @@ fn gate_cmd(gate: &Gate, args: &[&str]) -> Command {
 #[tokio::main]
 async fn main() {
     let runs = env_num("BENCH_RUNS", 50);
-    let dir = tempfile::tempdir().unwrap();
-    create_user(dir.path(), "ops", "superuser");
-    let server = Server::start(dir.path(), 0);
-    let api = Api::login(&server.base, "ops").await;
-    let reg = api
-        .post("/api/servers/registration-tokens", json!({"max_uses": 1}))
-        .await;
-    let _agent = Agent::register_and_run(
-        &server.base,
-        reg["token"].as_str().unwrap(),
-        "web-01",
-        dir.path(),
-    );
-    gatehouse_e2e::wait_connected(&api, "web-01", true).await;
+    let bench = gatehouse_e2e::bench::Bench::start("web-01").await;
+    let (api, server) = (&bench.api, &bench.server);
 
     gatehouse_e2e::bench::no_mfa_for_root(&api).await;
 
@@ -161,7 +146,7 @@ async fn main() {
 
     let fanout = env_num("BENCH_FANOUT", 1000);
     if fanout > 0 {
-        fan_out(&api, &server, &gate, fanout).await;
+        fan_out(api, server, &gate, fanout).await;
     }
 }
 

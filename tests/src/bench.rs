@@ -2,9 +2,67 @@
 //! `gatehouse-agent load-test` process, and the CPU time processes spend (a cost per keystroke
 //! that the machine's other load does not blur as it blurs a latency).
 
-use crate::{binary, Api};
+use crate::{binary, create_user, https_client, wait_connected, Agent, Api, Server};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+/// A numeric setting from the environment, else `default`.
+pub fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A server with superuser `ops` signed in and one connected agent named `name`. Fields drop
+/// in order: the agent first, then the server, then the data.
+pub struct Bench {
+    pub agent: Agent,
+    pub api: Api,
+    pub server: Server,
+    /// The server's CA file, when it serves TLS.
+    pub ca: Option<std::path::PathBuf>,
+    pub dir: TempDir,
+}
+
+impl Bench {
+    /// On plain HTTP (loopback).
+    pub async fn start(name: &str) -> Self {
+        Self::start_with(name, false).await
+    }
+
+    /// With `tls`, on HTTPS with a self-signed CA for both hops (client and agent), as an SSH
+    /// comparison should be.
+    pub async fn start_with(name: &str, tls: bool) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        create_user(dir.path(), "ops", "superuser");
+        let flags: &[&str] = if tls { &["--tls-self-signed"] } else { &[] };
+        let server = Server::start_with(dir.path(), 0, flags);
+        let ca = tls.then(|| dir.path().join("tls/ca.pem"));
+        let api = match &ca {
+            Some(path) => {
+                let pem = std::fs::read(path).expect("the CA file");
+                Api::login_with(https_client(&pem), &server.base, "ops").await
+            }
+            None => Api::login(&server.base, "ops").await,
+        };
+        let reg = api
+            .post("/api/servers/registration-tokens", json!({"max_uses": 1}))
+            .await;
+        let token = reg["token"].as_str().expect("token");
+        let agent =
+            Agent::register_and_run_with_ca(&server.base, token, name, dir.path(), ca.as_deref());
+        wait_connected(&api, name, true).await;
+        Bench {
+            agent,
+            api,
+            server,
+            ca,
+            dir,
+        }
+    }
+}
 
 /// OpenSSH options for the throwaway sshd of `scripts/bench-ssh.sh`: its temporary key, no host
 /// key prompt, no questions. The port flag differs between `ssh` (`-p`) and `scp` (`-P`).

@@ -124,6 +124,18 @@ impl Gate {
         assert_eq!(run.code, 0, "gate login --password: {run:?}");
     }
 
+    /// Requests a one-hour work session on `server` with the `create` flags `flags` (`--scope
+    /// tunnel`, `--tunnel-port 5432`, …) and uses it; the session as JSON. A superuser's own
+    /// request is approved as made, so it is active at once.
+    pub async fn use_session(&self, flags: &[&str], server: &str) -> serde_json::Value {
+        let mut args = vec!["--json", "work-session", "create", "--purpose", "e2e"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["--server", server, "--expires-in", "1h", "--use"]);
+        let made = self.run(&args).await;
+        assert_eq!(made.code, 0, "{made:?}");
+        made.json()
+    }
+
     /// Runs with extra variables for this run only.
     pub async fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = self.command(args);

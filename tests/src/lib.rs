@@ -14,6 +14,7 @@ pub mod files;
 pub mod gate;
 pub mod pty;
 pub mod terminal;
+pub mod tunnel;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 

@@ -64,8 +64,9 @@ pub struct FileService {
     worker_exe: PathBuf,
     workers: Arc<Semaphore>,
     channels: Mutex<HashMap<ChannelId, Arc<FileChannel>>>,
-    /// Holds transfers back while someone types in a terminal on this agent.
-    pacer: Pacer,
+    /// Holds transfers (and tunnels, which share it) back while someone types in a terminal
+    /// on this agent.
+    pacer: Arc<Pacer>,
 }
 
 #[derive(Debug, Default)]
@@ -268,8 +269,13 @@ impl FileService {
             worker_exe,
             workers: Arc::new(Semaphore::new(MAX_WORKERS)),
             channels: Mutex::new(HashMap::new()),
-            pacer: Pacer::new(typing_rate_mib),
+            pacer: Arc::new(Pacer::new(typing_rate_mib)),
         })
+    }
+
+    /// The agent's one typing pacer, for other bulk traffic to yield to keystrokes as well.
+    pub fn pacer(&self) -> Arc<Pacer> {
+        self.pacer.clone()
     }
 
     /// A keystroke reached a terminal on this agent: transfers make room for its echo.

@@ -22,6 +22,7 @@ pub mod signins;
 pub mod state;
 pub mod stepup;
 pub mod token_acl;
+pub mod tunnels;
 
 use crate::store::StoreError;
 use gatehouse_shared::lifecycle::Refusal;

@@ -19,6 +19,7 @@ pub mod setup;
 pub mod signins;
 pub mod token_acl;
 pub mod tokens;
+pub mod tunnels;
 pub mod users;
 pub mod version;
 pub mod websh;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(agent_ws::router())
         .merge(exec::router())
         .merge(files::router())
+        .merge(tunnels::router())
         .merge(events::router())
         .merge(version::router())
 }

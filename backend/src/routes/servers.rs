@@ -132,7 +132,8 @@ pub async fn get_server(
     Ok(Json(with_groups(&state, vec![row]).await?.remove(0)))
 }
 
-/// Change a server entry (staff): the groups accounts created there on first use join.
+/// Change a server entry (staff): the groups accounts created there on first use join, and
+/// what tunnels through it may reach (`tunnel_allow`).
 #[utoipa::path(patch, path = "/api/servers/{id}", tag = "servers", request_body = UpdateServer,
     params(("id" = String, Path, description = "server id")),
     responses((status = 200, body = Server), (status = 400, body = ErrorEnvelope),
@@ -147,6 +148,9 @@ pub async fn update_server(
     if let Some(groups) = &body.provision_groups {
         admin::set_provision_groups(&state.db, state.workspace, auth.by(), &row, groups, now())
             .await?;
+    }
+    if let Some(rules) = &body.tunnel_allow {
+        crate::core::tunnels::set_allow(&state, &auth.username, &row, rules).await?;
     }
     let row = visible_server(&state, &auth, id).await?;
     Ok(Json(with_groups(&state, vec![row]).await?.remove(0)))

@@ -28,6 +28,7 @@ pub mod shares;
 pub mod throttle;
 pub mod token_acl;
 pub mod tokens;
+pub mod tunnels;
 pub mod users;
 pub mod websh;
 pub mod work_sessions;

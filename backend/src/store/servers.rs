@@ -18,6 +18,8 @@ pub struct ServerRow {
     pub created_at: i64,
     /// JSON list of group names (`provision_groups`).
     pub provision_groups: String,
+    /// JSON list of `host:port` rules; `None` when staff never set it (the default applies).
+    pub tunnel_allow: Option<String>,
 }
 
 impl ServerRow {
@@ -31,6 +33,18 @@ impl ServerRow {
             .map_err(|_| StoreError::Corrupt(format!("provision_groups of server {}", self.name)))
     }
 
+    /// What tunnels through this server may reach (the default when never set).
+    pub fn tunnel_allow(&self) -> Result<Vec<String>, StoreError> {
+        match &self.tunnel_allow {
+            None => Ok(gatehouse_shared::tunnel::DEFAULT_SERVER_ALLOW
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect()),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|_| StoreError::Corrupt(format!("tunnel_allow of server {}", self.name))),
+        }
+    }
+
     /// The API shape; `groups` are the names of groups whose patterns match this server.
     pub fn to_server(&self, groups: Vec<String>) -> Result<Server, StoreError> {
         Ok(Server {
@@ -42,12 +56,14 @@ impl ServerRow {
             last_seen: opt_from_micros(self.last_seen),
             groups,
             provision_groups: self.provision_groups()?,
+            tunnel_allow: self.tunnel_allow()?,
             created_at: from_micros(self.created_at),
         })
     }
 }
 
-const COLUMNS: &str = "id, name, os, platform, connected, last_seen, created_at, provision_groups";
+const COLUMNS: &str =
+    "id, name, os, platform, connected, last_seen, created_at, provision_groups, tunnel_allow";
 
 pub async fn insert(
     tx: &mut WriteTx,
@@ -76,6 +92,7 @@ pub async fn insert(
         last_seen: None,
         created_at: to_micros(now),
         provision_groups: "[]".to_owned(),
+        tunnel_allow: None,
     })
 }
 
@@ -292,13 +309,35 @@ pub async fn set_provision_groups(
     id: ServerId,
     groups: &[String],
 ) -> Result<bool, StoreError> {
-    let json = serde_json::to_string(groups).unwrap_or_else(|_| "[]".to_owned());
-    let done =
-        sqlx::query("UPDATE servers SET provision_groups = ? WHERE workspace_id = ? AND id = ?")
-            .bind(json)
-            .bind(ws.to_string())
-            .bind(id.to_string())
-            .execute(tx.conn())
-            .await?;
+    let sql = "UPDATE servers SET provision_groups = ? WHERE workspace_id = ? AND id = ?";
+    set_list(tx, ws, id, sql, groups).await
+}
+
+/// Sets what tunnels through the server may reach; false when no such server.
+pub async fn set_tunnel_allow(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    id: ServerId,
+    rules: &[String],
+) -> Result<bool, StoreError> {
+    let sql = "UPDATE servers SET tunnel_allow = ? WHERE workspace_id = ? AND id = ?";
+    set_list(tx, ws, id, sql, rules).await
+}
+
+/// Writes one of the server's JSON list columns with `sql` (list, workspace, id).
+async fn set_list(
+    tx: &mut WriteTx,
+    ws: WorkspaceId,
+    id: ServerId,
+    sql: &'static str,
+    list: &[String],
+) -> Result<bool, StoreError> {
+    let json = serde_json::to_string(list).unwrap_or_else(|_| "[]".to_owned());
+    let done = sqlx::query(sql)
+        .bind(json)
+        .bind(ws.to_string())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -31,15 +31,24 @@ pub async fn session(
     scopes: &[&str],
     sudo: &[&str],
 ) -> String {
-    let s = app
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "patch", "scopes": scopes, "servers": ["web-01"],
-                   "duration_secs": 3600, "sudo_commands": sudo}),
-            who,
-        )
-        .await
-        .expect(201);
+    session_with(app, root, who, scopes, json!({"sudo_commands": sudo})).await
+}
+
+/// An approved session of `who` on web-01 with `scopes` and the `extra` request fields (such
+/// as `tunnel_ports`), made their active one; its id.
+pub async fn session_with(
+    app: &TestApp,
+    root: &Caller,
+    who: &Caller,
+    scopes: &[&str],
+    extra: Value,
+) -> String {
+    let mut body = json!({"purpose": "patch", "scopes": scopes, "servers": ["web-01"],
+                          "duration_secs": 3600});
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        body[k] = v.clone();
+    }
+    let s = app.post("/api/work-sessions", body, who).await.expect(201);
     let sid = id(&s);
     if s["status"] == "pending" {
         app.approve(root, &sid).await;

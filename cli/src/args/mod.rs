@@ -5,12 +5,14 @@ mod access;
 mod files;
 mod ops;
 mod session;
+mod tunnel;
 mod websh;
 
 pub use access::{AclAction, AclKind, LoginArgs, MfaCommand, TokenCommand};
 pub use files::{CpArgs, EditArgs, PlayArgs};
 pub use ops::{AuditArgs, AuditCommand, ExecArgs, ServerCommand};
 pub use session::{ApprovalCommand, CreateArgs, SessionCommand};
+pub use tunnel::TunnelArgs;
 pub use websh::{WebshArgs, WebshCommand};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -88,6 +90,9 @@ pub enum Command {
     /// Edit a file on a server with $VISUAL or $EDITOR; saved back only if it changed here and
     /// not on the server meanwhile.
     Edit(EditArgs),
+    /// Forward local TCP ports through the gateway to services on or near a server
+    /// (`-l LPORT -r RPORT`, or `-L [BIND:]LPORT:HOST:RPORT`), optionally around a command.
+    Tunnel(TunnelArgs),
     /// Replay a recorded terminal on standard output.
     Play(PlayArgs),
     /// Servers you can reach.

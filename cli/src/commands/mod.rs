@@ -15,6 +15,7 @@ mod play;
 mod server;
 mod session;
 mod token;
+mod tunnel;
 mod version;
 mod websh;
 mod whoami;
@@ -37,6 +38,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32, CliError> {
         Command::Cp(args) => cp::run(ctx, args).await,
         Command::Edit(args) => edit::run(ctx, args).await,
         Command::Play(args) => play::run(ctx, args).await,
+        Command::Tunnel(args) => tunnel::run(ctx, args).await,
         Command::Server(cmd) => server::run(ctx, cmd).await,
         Command::Token(cmd) => token::run(ctx, cmd).await,
         Command::Audit(args) => audit::run(ctx, args).await,

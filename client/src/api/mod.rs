@@ -7,6 +7,7 @@ pub mod files;
 pub mod ops;
 pub mod sessions;
 mod tokens;
+mod tunnels;
 mod websh;
 
 use crate::error::{ApiError, ClientError};

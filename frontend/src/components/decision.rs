@@ -22,6 +22,16 @@ fn narrowed<T: Clone + PartialEq>(requested: &[T], kept: &[T]) -> Option<Vec<T>>
     })
 }
 
+/// Adds `item` to `list`, or takes it out when it is there (a checkbox's change).
+fn toggle<T: PartialEq + Send + Sync + 'static>(list: RwSignal<Vec<T>>, item: T) {
+    list.update(|l| match l.iter().position(|x| *x == item) {
+        Some(at) => {
+            l.remove(at);
+        }
+        None => l.push(item),
+    })
+}
+
 /// The keyboard of a decision card: while `selected`, `a` approves and `r` starts rejecting with
 /// the focus on the confirm button, so Enter confirms. Shared by every kind of request.
 #[derive(Clone, Copy)]
@@ -80,6 +90,9 @@ pub fn DecisionForm(
     // Declared root commands: the approver may untick some (at least one must stay).
     let requested_sudo = StoredValue::new(session.sudo_commands.clone());
     let sudo = RwSignal::new(session.sudo_commands.clone());
+    // Declared tunnel ports: likewise, the approver may untick some.
+    let requested_ports = StoredValue::new(session.tunnel_ports.clone());
+    let ports = RwSignal::new(session.tunnel_ports.clone());
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
@@ -103,7 +116,7 @@ pub fn DecisionForm(
             scopes: narrowed(&requested_scopes.get_value(), &scopes.get_untracked()),
             servers: narrowed(&requested_servers.get_value(), &servers.get_untracked()),
             sudo_commands: narrowed(&requested_sudo.get_value(), &sudo.get_untracked()),
-            tunnel_ports: None,
+            tunnel_ports: narrowed(&requested_ports.get_value(), &ports.get_untracked()),
             reason: Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
         };
         spawn_local(async move { finish(api::approve(id, &body).await) });
@@ -203,6 +216,23 @@ pub fn DecisionForm(
                                     <code>{command}</code>
                                 </label>
                             }
+                        })
+                        .collect_view()}
+                </fieldset>
+            })}
+            {(!requested_ports.get_value().is_empty()).then(|| view! {
+                <fieldset data-testid="decision-tunnel-ports">
+                    <legend>"Tunnel ports to allow"</legend>
+                    {requested_ports
+                        .get_value()
+                        .into_iter()
+                        .map(|port| view! {
+                            <label class="check">
+                                <input type="checkbox" name="tunnel_port" value=port.to_string()
+                                    prop:checked=move || ports.with(|p| p.contains(&port))
+                                    on:change=move |_| toggle(ports, port) />
+                                {port}
+                            </label>
                         })
                         .collect_view()}
                 </fieldset>

@@ -10,6 +10,7 @@ pub mod qr;
 pub mod run_as;
 pub mod session_bits;
 pub mod step_up;
+pub mod tunnels;
 
 pub use error::ErrorBox;
 pub use path_form::PathForm;

@@ -1,6 +1,7 @@
 //! Live terminals (`/live`): oversight for staff and superusers, who see every live terminal
 //! (a member sees only their own): whose, where, under which work session, who is in it; with
-//! "Watch" (read-only, the owner is told) and "Terminate" after a confirmation.
+//! "Watch" (read-only, the owner is told) and "Terminate" after a confirmation; and the live
+//! tunnels (staff: everyone's) with their connections and bytes, each with "End".
 
 use crate::api::{self, ApiError};
 use crate::auth::use_auth;
@@ -63,6 +64,8 @@ pub fn LiveTerminalsPage() -> impl IntoView {
                 }
                     .into_any(),
             }}
+            <h2>"Live tunnels"</h2>
+            <crate::components::tunnels::TunnelTable work_session=None />
         </section>
     }
 }

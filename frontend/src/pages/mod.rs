@@ -21,4 +21,5 @@ pub mod sessions;
 pub mod setup;
 pub mod signins;
 pub mod tokens;
+pub mod tunnel_allow;
 pub mod websh;

@@ -31,6 +31,7 @@ const AT_FIELDS: &[&str] = &[
     "expires_at",
     "starts_at",
     "sudo_commands",
+    "tunnel_ports",
 ];
 
 #[component]
@@ -66,6 +67,8 @@ pub fn NewSessionPage() -> impl IntoView {
     let starts_at = RwSignal::new(String::new());
     // Root commands, one per line; declaring any adds the sudo scope on the server.
     let sudo_commands = RwSignal::new(String::new());
+    // Ports tunnels may reach, separated by commas or spaces; declaring any limits tunnels to them.
+    let tunnel_ports = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
 
@@ -91,7 +94,13 @@ pub fn NewSessionPage() -> impl IntoView {
                 .filter(|l| !l.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            tunnel_ports: Vec::new(),
+            // A word that is not a port goes as 0, which the server refuses at this field.
+            tunnel_ports: tunnel_ports
+                .get_untracked()
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.parse().unwrap_or(0))
+                .collect(),
         };
         busy.set(true);
         let navigate = navigate.clone();
@@ -241,6 +250,12 @@ pub fn NewSessionPage() -> impl IntoView {
                         <textarea name="sudo_commands" rows="3" data-testid="sudo-commands" bind:value=sudo_commands
                             on:input=move |_| clear_field(error, "sudo_commands")></textarea>
                         <FieldError error=error field="sudo_commands" />
+                    </label>
+                    <label>
+                        "Tunnel ports (optional; e.g. 5432, 6379 — tunnels may then reach only these)"
+                        <input type="text" name="tunnel_ports" data-testid="tunnel-ports" bind:value=tunnel_ports
+                            on:input=move |_| clear_field(error, "tunnel_ports") />
+                        <FieldError error=error field="tunnel_ports" />
                     </label>
                 </fieldset>
                 <ErrorBox error=error at_fields=AT_FIELDS />

@@ -1,6 +1,6 @@
 //! One server (`/servers/:id`): whether its agent is connected, its system, groups and last
 //! contact, the terminals open on it now, its recent activity (staff only: the audit log is
-//! theirs), and the Terminal and Files actions, which carry the caller's usable work session
+//! theirs), what tunnels through it may reach (staff edit it), and the Terminal and Files actions, which carry the caller's usable work session
 //! when they have one, as the servers list does.
 
 use crate::api;
@@ -114,6 +114,7 @@ fn ServerDetail(server: Server) -> impl IntoView {
         </section>
         <LiveHere server=name.clone() />
         <Show when=move || auth.is_staff()>
+            <crate::pages::tunnel_allow::TunnelAllowEditor server=server.clone() />
             <RecentActivity server=name.clone() />
         </Show>
     }

@@ -139,6 +139,14 @@ audit_actions! {
     FileMkdir => "file.mkdir",
     FileRename => "file.rename",
     FileDelete => "file.delete",
+    /// A tunnel was opened to a target on a server (its connections follow).
+    TunnelOpened => "tunnel.opened",
+    /// The tunnel ended (its owner, staff, or its session or token ending).
+    TunnelClosed => "tunnel.closed",
+    /// One TCP connection through a tunnel reached its target (details: peer).
+    TunnelConnectionOpened => "tunnel.connection_opened",
+    /// One TCP connection ended, with its bytes each way (or was refused).
+    TunnelConnectionClosed => "tunnel.connection_closed",
 }
 
 impl fmt::Display for AuditAction {

@@ -141,6 +141,31 @@ pub fn sentence<'a>(event: impl Into<EventParts<'a>>) -> String {
             _ => format!("{who} renamed {path}{on}"),
         },
         Some(A::FileDelete) => format!("{who} deleted {path}{on}"),
+        Some(A::TunnelOpened) => {
+            let port = d.get("remote_port").and_then(|p| p.as_u64()).unwrap_or(0);
+            let host = text(d, "remote_host").unwrap_or("127.0.0.1");
+            format!("{who} opened a tunnel to {host}:{port}{on}")
+        }
+        Some(A::TunnelClosed) => match text(d, "reason") {
+            Some(reason) => format!("a tunnel{on} ended ({reason})"),
+            None => format!("a tunnel{on} ended"),
+        },
+        Some(A::TunnelConnectionOpened) => {
+            let remote = text(d, "remote").unwrap_or("its target");
+            format!("{who} connected through a tunnel to {remote}{on}")
+        }
+        Some(A::TunnelConnectionClosed) => {
+            let remote = text(d, "remote").unwrap_or("its target");
+            let bytes = |k: &str| d.get(k).and_then(|b| b.as_u64()).unwrap_or(0);
+            let failed = text(d, "error")
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default();
+            format!(
+                "a tunnel connection to {remote}{on} closed ({} bytes up, {} down){failed}",
+                bytes("bytes_up"),
+                bytes("bytes_down")
+            )
+        }
         Some(A::CommandApprovalRequested) => match text(d, "command") {
             Some(command) => format!("{who} asked to run `{command}` as approved{on}"),
             None => format!("{who} asked for a command to be approved"),
@@ -314,6 +339,28 @@ mod tests {
                 json!({"from": "/a", "to": "/b", "path": "/a"})
             ),
             "mia renamed /a to /b on web-01"
+        );
+    }
+
+    #[test]
+    fn tunnels_and_their_connections_read_as_sentences() {
+        let opened = json!({"tunnel": uuid::Uuid::nil(), "remote_host": "127.0.0.1",
+            "remote_port": 5432});
+        assert_eq!(
+            say("tunnel.opened", "success", opened),
+            "mia opened a tunnel to 127.0.0.1:5432 on web-01"
+        );
+        let closed = json!({"remote": "127.0.0.1:5432", "bytes_up": 10, "bytes_down": 20,
+            "error": "connection reset"});
+        assert_eq!(
+            say("tunnel.connection_closed", "failure", closed),
+            "a tunnel connection to 127.0.0.1:5432 on web-01 closed (10 bytes up, 20 down): \
+             connection reset (failed)"
+        );
+        let ended = json!({"reason": "ended by mia", "connections": 3});
+        assert_eq!(
+            say("tunnel.closed", "success", ended),
+            "a tunnel on web-01 ended (ended by mia)"
         );
     }
 

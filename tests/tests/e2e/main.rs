@@ -32,6 +32,7 @@ mod console_share;
 mod console_step_up;
 mod console_terminals;
 mod console_tokens;
+mod console_tunnels;
 mod disable;
 mod elevation;
 mod events;
@@ -49,6 +50,7 @@ mod share;
 mod share_pacing;
 mod tls;
 mod token_acl;
+mod tunnel;
 mod websh;
 
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};

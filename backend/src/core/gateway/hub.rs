@@ -5,6 +5,7 @@ use crate::core::gateway::capture::ExecRunState;
 use crate::core::gateway::exec_job::LiveJob;
 use crate::core::gateway::files::FileChannel;
 use crate::core::gateway::terminal::Terminal;
+use crate::core::gateway::tunnel::{TunnelConn, Tunnels};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage, TtySize};
@@ -48,6 +49,7 @@ pub enum Channel {
     Pty(Arc<Terminal>),
     Exec(Arc<ExecRunState>),
     File(Arc<FileChannel>),
+    Tunnel(Arc<TunnelConn>),
 }
 
 impl Channel {
@@ -57,6 +59,7 @@ impl Channel {
             Channel::Pty(term) => term.work_session,
             Channel::Exec(run) => run.work_session,
             Channel::File(file) => file.work_session,
+            Channel::Tunnel(conn) => conn.work_session(),
         }
     }
 }
@@ -237,6 +240,23 @@ impl AgentLink {
         self.send(&msg).await
     }
 
+    /// Opens one tunnel connection on the agent; the pass is the gate's proof that the tunnel
+    /// may (one pass covers every connection of a carrier).
+    pub async fn open_tunnel(
+        &self,
+        channel: ChannelId,
+        _pass: &GatePass,
+        host: String,
+        port: u16,
+    ) -> Result<(), LinkError> {
+        let msg = GatewayMessage::TunnelConnect {
+            channel,
+            host,
+            port,
+        };
+        self.open(channel, &msg).await
+    }
+
     /// Sends an open request and waits for the agent's `opened` or `open_failed`.
     async fn open(&self, channel: ChannelId, msg: &GatewayMessage) -> Result<(), LinkError> {
         let (tx, rx) = oneshot::channel();
@@ -283,6 +303,17 @@ impl AgentLink {
 
     pub fn add_file(&self, channel: Arc<FileChannel>) {
         lock(&self.channels).insert(channel.id, Channel::File(channel));
+    }
+
+    pub fn add_tunnel_conn(&self, conn: Arc<TunnelConn>) {
+        lock(&self.channels).insert(conn.id, Channel::Tunnel(conn));
+    }
+
+    pub fn tunnel_conn(&self, channel: ChannelId) -> Option<Arc<TunnelConn>> {
+        match lock(&self.channels).get(&channel) {
+            Some(Channel::Tunnel(conn)) => Some(conn.clone()),
+            _ => None,
+        }
     }
 
     /// The terminal `channel` names on this link, if it is one.
@@ -355,6 +386,8 @@ pub struct Hub {
     next_slot: std::sync::atomic::AtomicU64,
     /// Command jobs whose stream can be attached, by job id (dropped a while after they end).
     jobs: Mutex<HashMap<uuid::Uuid, Arc<LiveJob>>>,
+    /// Live tunnels (`core::gateway::tunnel`).
+    pub tunnels: Tunnels,
 }
 
 /// Which terminal cap an open would exceed.

@@ -5,7 +5,7 @@ use crate::core::audit::{self, SUCCESS};
 use crate::core::gateway::capture::RunEnd;
 use crate::core::gateway::files::ChannelEnd;
 use crate::core::gateway::hub::{AgentLink, Channel, LinkError};
-use crate::core::gateway::service;
+use crate::core::gateway::{service, tunnel};
 use crate::core::state::AppState;
 use crate::store::audit::NewEvent;
 use crate::store::{servers, websh, StoreError, WriteTx};
@@ -180,6 +180,7 @@ pub async fn serve(
                 "the agent disconnected before the command finished".into(),
             )),
             Channel::File(file) => file.end(ChannelEnd::LinkLost),
+            Channel::Tunnel(conn) => conn.on_closed(Some("the agent disconnected".into())),
         }
     }
     record_presence(
@@ -278,6 +279,7 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
                     }
                     Some(Channel::Exec(run)) => run.finish(RunEnd::Failed(message)),
                     Some(Channel::File(file)) => file.end(ChannelEnd::Protocol),
+                    Some(Channel::Tunnel(conn)) => conn.on_closed(Some(message)),
                     None => {}
                 }
             }
@@ -319,6 +321,9 @@ async fn handle_control(state: &AppState, link: &Arc<AgentLink>, msg: AgentMessa
             if let Some(file) = link.file(channel) {
                 file.on_credit(offset);
             }
+        }
+        msg @ (AgentMessage::TunnelCredit { .. } | AgentMessage::TunnelClosed { .. }) => {
+            tunnel::on_control(link, msg)
         }
     }
     true
@@ -365,6 +370,9 @@ fn handle_data(state: &AppState, link: &Arc<AgentLink>, frame: Bytes) -> bool {
                 };
                 run.on_output(stream, offset, bytes);
             }
+        }
+        DataKind::TunnelData => {
+            tunnel::on_data(link, channel, offset, &frame, frame.len() - bytes.len())
         }
         DataKind::Input => return false,
     }

@@ -11,5 +11,6 @@ pub mod recording;
 pub mod service;
 pub mod terminal;
 pub mod text;
+pub mod tunnel;
 pub mod viewers;
 pub mod watcher;

@@ -113,9 +113,15 @@ pub async fn end_session_channels(state: &AppState, session: WorkSessionId, reas
                     link.remove(file.id);
                     file.end(ChannelEnd::Session(reason));
                 }
+                Channel::Tunnel(conn) => {
+                    link.try_send(&GatewayMessage::Close { channel: conn.id });
+                    link.remove(conn.id);
+                    conn.on_closed(Some(session_ended_text(reason)));
+                }
             }
         }
     }
+    crate::core::tunnels::end_session(state, session, reason).await;
 }
 
 fn session_ended_text(reason: EndReason) -> String {
@@ -148,6 +154,7 @@ pub async fn recheck_all(state: &AppState) {
             end_session_channels(state, session, reason).await;
         }
     }
+    crate::core::tunnels::recheck(state).await;
     // Terminals an API token opened: the token itself (revoked, expired, its owner disabled)
     // and its rules as they are now are what keep them open.
     for term in state.hub.all_terminals() {
@@ -178,6 +185,7 @@ pub async fn token_revoked(state: &AppState, token: TokenId) {
             check_terminal(state, &term).await;
         }
     }
+    crate::core::tunnels::recheck_token(state, Some(token)).await;
 }
 
 /// Whether the token a job rides on no longer allows it on one of its servers (a store error

@@ -5,12 +5,13 @@ mod extension;
 mod timeline;
 
 use crate::api::{self, ApiError};
+use crate::components::tunnels::TunnelTable;
 use crate::components::{ErrorBox, ScopeList, ServerList, StatusBadge, TimeLeft};
 use crate::live::use_live;
 use crate::time::{format_at, format_duration};
 use actions::Actions;
 use extension::PendingExtension;
-use gatehouse_shared::{Status, WorkSession};
+use gatehouse_shared::{Scope, Status, WorkSession};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -133,6 +134,10 @@ fn Detail(session: WorkSession, on_change: Callback<WorkSession>) -> impl IntoVi
                 <dd>{optional(session.ended_at.as_ref().map(format_at))}</dd>
             </dl>
             <PendingExtension id=session.id />
+            {(session.has_scope(Scope::Tunnel) && status == Status::Active).then(|| view! {
+                <h2>"Tunnels"</h2>
+                <TunnelTable work_session=Some(session.id) />
+            })}
             <Actions session=session on_change=on_change />
         </div>
     }
