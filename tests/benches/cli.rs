@@ -10,7 +10,6 @@
 
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::{binary, eventually, Api, Server, PASSWORD};
-use serde_json::json;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,7 +72,7 @@ async fn main() {
     let bench = gatehouse_e2e::bench::Bench::start("web-01").await;
     let (api, server) = (&bench.api, &bench.server);
 
-    gatehouse_e2e::bench::no_mfa_for_root(&api).await;
+    gatehouse_e2e::bench::no_mfa_for_root(api).await;
 
     // A person at a terminal: signed in by password, in a work session.
     let gate = Gate::new();
