@@ -160,7 +160,7 @@ impl AgentLink {
     /// Writes one upload frame straight to the socket, like keystrokes: bulk data never sits
     /// in the control queue ahead of credit, and the tokio mutex is fair, so a keystroke waits
     /// behind at most the one frame being written. A slow link pushes back on the upload.
-    pub async fn send_file_data(&self, frame: Vec<u8>) -> bool {
+    pub async fn send_file_data(&self, frame: impl Into<axum::body::Bytes>) -> bool {
         self.write(Message::Binary(frame.into())).await
     }
 

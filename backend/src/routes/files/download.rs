@@ -7,6 +7,7 @@
 //! frees the agent's worker. The gateway hashes what it streamed and compares it with the
 //! agent's SHA-256 before the body ends.
 
+use super::digest::StreamDigest;
 use super::outcome::{self, TransferLog};
 use super::{path, Asked, Target};
 use crate::core::gateway::files::{FileEvent, FileHandle, AGENT_IDLE};
@@ -24,7 +25,6 @@ use gatehouse_shared::files::{FileOp, FileReply};
 use gatehouse_shared::{ErrorEnvelope, Scope};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -115,7 +115,7 @@ pub async fn download(
         log,
         size,
         next: 0,
-        hasher: Sha256::new(),
+        digest: StreamDigest::new(),
     };
     let body = if size == 0 {
         // Hyper never asks an empty body for its end: settle it before answering.
@@ -172,7 +172,7 @@ struct Download {
     size: u64,
     /// The offset of the next byte expected (= bytes streamed so far).
     next: u64,
-    hasher: Sha256,
+    digest: StreamDigest,
 }
 
 impl Download {
@@ -264,7 +264,7 @@ impl Download {
                     if len == 0 {
                         continue;
                     }
-                    self.hasher.update(&bytes);
+                    self.digest.update(bytes.clone()).await;
                     self.next += len;
                     if self.next == self.size {
                         self.handle.grant(self.next);
@@ -289,7 +289,7 @@ impl Download {
                     ..
                 }) => {
                     self.handle.settle();
-                    let ours = hex::encode(self.hasher.finalize_reset());
+                    let ours = self.digest.finish().await.unwrap_or_default();
                     if size != self.size {
                         return Err(self.size_changed());
                     }

@@ -2,6 +2,7 @@
 //! `webftp`, or `editor` for the editor's load and save; `sudo` too when it runs as root) and is
 //! run by the agent as the run-as user; every one is audited on the session's timeline.
 
+mod digest;
 pub mod download;
 mod outcome;
 mod path;

@@ -6,6 +6,7 @@
 //! stops reading the body while it waits, so TCP pushes back on the client and the server's
 //! memory stays flat. At the end the agent's SHA-256 must equal the gateway's own.
 
+use super::digest::StreamDigest;
 use super::outcome::{self, TransferLog};
 use super::{path, Asked, Target};
 use crate::core::gateway::files::{ChannelEnd, FileEvent, FileHandle, AGENT_IDLE, KEEP_CAPABILITY};
@@ -26,7 +27,6 @@ use gatehouse_shared::files::{FileOp, FileReply, TransferResult};
 use gatehouse_shared::{ErrorCode, ErrorEnvelope, Scope};
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 /// `?path=&overwrite=&if_mtime=&if_version=&user=&editor=&mode=&mtime=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -155,7 +155,7 @@ pub async fn upload(
         log,
         sent: 0,
         credit: 0,
-        hasher: Sha256::new(),
+        digest: StreamDigest::new(),
     };
     match upload.pump(body, state.config.file_stall).await {
         // Once the agent was told to commit, it finishes whatever happens to this request: wait
@@ -200,7 +200,7 @@ struct Upload {
     sent: u64,
     /// The agent's last credit: it consumed everything before this offset.
     credit: u64,
-    hasher: Sha256,
+    digest: StreamDigest,
 }
 
 impl Upload {
@@ -233,8 +233,9 @@ impl Upload {
             let last = body_done && carry.is_empty();
             let ready = payload > 0 && (full || last);
             if ready && self.sent + payload <= self.credit + FILE_WINDOW {
-                self.hasher.update(&frame[header..]);
-                if !self.handle.link().send_file_data(frame).await {
+                let full_frame = Bytes::from(std::mem::take(&mut frame));
+                self.digest.update(full_frame.slice(header..)).await;
+                if !self.handle.link().send_file_data(full_frame).await {
                     return Err(ChannelEnd::LinkLost.into());
                 }
                 self.sent += payload;
@@ -325,7 +326,7 @@ impl Upload {
                     version,
                 }) => {
                     self.handle.settle();
-                    let ours = hex::encode(self.hasher.finalize_reset());
+                    let ours = self.digest.finish().await.unwrap_or_default();
                     if size != self.sent || !sha256.eq_ignore_ascii_case(&ours) {
                         tracing::error!(
                             path = self.log.path(),
