@@ -101,6 +101,8 @@ async fn record_live(
     rec.output(b"\x1b[01;32m$\x1b[0m ").unwrap();
     rec.input(typed.as_bytes(), &who).unwrap();
     rec.output(shown.as_bytes()).unwrap();
+    // What a live terminal's recording holds once the watcher's once-a-second flush ran.
+    rec.flush().unwrap();
     (id, rec)
 }
 
