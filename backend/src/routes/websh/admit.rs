@@ -5,6 +5,7 @@
 use crate::auth::secrets::sha256_hex;
 use crate::core::audit;
 use crate::core::gate::{self as core_gate, Asker, DenialNote};
+use crate::core::gateway::service;
 use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::viewers::ViewerIdentity;
 use crate::core::runas;
@@ -18,7 +19,7 @@ use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{AuthMethod, Principal};
 use gatehouse_shared::share::ParticipantRole;
-use gatehouse_shared::websh::{close, NoticeLevel};
+use gatehouse_shared::websh::{close, EndReason, NoticeLevel};
 use gatehouse_shared::{ParticipantId, Scope, TokenId, UserId};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -38,12 +39,21 @@ fn not_found() -> Refusal {
     (close::NOT_FOUND, "no such live terminal".to_owned())
 }
 
-fn live_terminal(state: &AppState, id: Uuid) -> Result<Arc<Terminal>, Refusal> {
-    state
-        .hub
-        .terminal(ChannelId(id))
-        .filter(|t| t.is_live())
-        .ok_or_else(not_found)
+/// How a terminal the hub still holds, but which is over, ended: it is being put away right
+/// now, and its row in the store may not say so yet.
+fn ended(term: &Terminal) -> Refusal {
+    let snap = term.snapshot();
+    match snap.ended {
+        Some(EndReason::Terminated) => (
+            close::TERMINATED,
+            service::end_reason_text(EndReason::Terminated).to_owned(),
+        ),
+        Some(reason) => (
+            close::WORK_SESSION_ENDED,
+            service::end_reason_text(reason).to_owned(),
+        ),
+        None => (close::SHELL_EXITED, "shell exited".to_owned()),
+    }
 }
 
 /// Why a terminal the hub does not hold cannot be attached to: gone for good (4004), or, when
@@ -74,9 +84,13 @@ async fn attachable(
     id: Uuid,
     owner: Option<UserId>,
 ) -> Result<Arc<Terminal>, Refusal> {
-    match live_terminal(state, id) {
-        Ok(term) => Ok(term),
-        Err(_) => Err(missing(state, id, owner).await),
+    match state.hub.terminal(ChannelId(id)) {
+        Some(term) if term.is_live() => Ok(term),
+        // Over but not yet put away: say how it ended (the store's row may still look open,
+        // which would read as "its agent is not back yet"). Anyone but its owner learns nothing.
+        Some(term) if owner.is_none_or(|o| term.owner == o) => Err(ended(&term)),
+        Some(_) => Err(not_found()),
+        None => Err(missing(state, id, owner).await),
     }
 }
 
