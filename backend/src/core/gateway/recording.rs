@@ -336,13 +336,22 @@ fn recover(path: &Path) -> std::io::Result<Recovered> {
         else {
             break;
         };
+        let output = (event.get(1).and_then(|c| c.as_str()) == Some("o"))
+            .then(|| event.get(2).and_then(|d| d.as_str()))
+            .flatten();
+        if output.is_some() && total == output_bytes {
+            // Everything the sidecar counts is in: this output, and whatever follows it, was
+            // written after the sidecar was last updated (a batch cut short by a crash). It
+            // goes, and the agent sends it again.
+            break;
+        }
         good_end = start + n;
         last_output = None;
         if let Some(t) = event.first().and_then(|t| t.as_f64()) {
             last_time = t;
         }
         if event.get(1).and_then(|c| c.as_str()) == Some("o") {
-            if let Some(data) = event.get(2).and_then(|d| d.as_str()) {
+            if let Some(data) = output {
                 total += data.len() as u64;
                 last_output = Some((start, data.len() as u64));
                 tail.extend_from_slice(data.as_bytes());
@@ -489,6 +498,20 @@ mod tests {
         let (again, tail) = Recorder::reopen(&path).unwrap();
         assert_eq!(again.output_bytes(), 3);
         assert_eq!(tail, b"abc");
+    }
+
+    #[test]
+    fn a_batch_of_events_the_offset_does_not_count_is_cut_whole() {
+        // A flush wrote several events, and the process died before the sidecar counted them.
+        let (_dir, path) =
+            crashed_with(b"[1.5,\"o\",\"wor\"]\n[1.6,\"i\",\"x\"]\n[1.7,\"o\",\"ld\"]\n");
+        let (mut again, tail) = Recorder::reopen(&path).unwrap();
+        assert_eq!(again.output_bytes(), 6);
+        assert_eq!(tail, b"hello ");
+        again.output(b"world").unwrap();
+        again.flush().unwrap();
+        drop(again);
+        assert_eq!(outputs(&path), "hello world", "nothing twice");
     }
 
     fn typist(name: &str) -> ViewerIdentity {
