@@ -12,8 +12,7 @@ use gatehouse_e2e::bench::{env_num, openssh_options, Bench};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::tunnel::TunnelGate;
-use gatehouse_e2e::{client_tls, free_port, shell_user, Api, Server, PASSWORD};
-use serde_json::json;
+use gatehouse_e2e::{client_tls, free_port, Api, Server, PASSWORD};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -120,11 +119,13 @@ async fn ssh_forward(port: &str, key: &str, forwards: &[(u16, u16)]) -> Child {
         .spawn()
         .expect("ssh");
     for (local, _) in forwards {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", *local)).await.is_err() {
-            assert!(Instant::now() < deadline, "ssh -L never listened");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        gatehouse_e2e::eventually("ssh -L to listen", Duration::from_secs(20), || async {
+            TcpStream::connect(("127.0.0.1", *local))
+                .await
+                .ok()
+                .map(drop)
+        })
+        .await;
     }
     child
 }
@@ -206,24 +207,7 @@ async fn keystrokes_during_bulk(
     port: u16,
     keys: usize,
 ) {
-    let s = api
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "bench", "scopes": ["websh", "sudo"], "servers": ["web-01"], "duration_secs": 3600}),
-        )
-        .await;
-    api.post(
-        &format!("/api/work-sessions/{}/use", s["id"].as_str().unwrap()),
-        json!({}),
-    )
-    .await;
-    let opened = api
-        .post(
-            "/api/websh",
-            json!({"server": "web-01", "cols": 120, "rows": 40, "user": shell_user()}),
-        )
-        .await;
-    let ws = server.ws_url(opened["ws_path"].as_str().unwrap());
+    let ws = gatehouse_e2e::bench::open_terminal(api, server, "web-01", 120, 40).await;
     let mut term = Term::connect_tls(&ws, api, None, tls).await.unwrap();
     term.type_text("PS1='$ '; stty echo -icanon; cat\r").await;
     term.read_until(Duration::from_secs(10), |t| t.text().contains("cat"))
@@ -238,9 +222,12 @@ async fn keystrokes_during_bulk(
         }
     });
     // Keys are timed only once bytes flow (polled: the first MiB has arrived).
-    while moved.load(Ordering::Relaxed) < 1024 * 1024 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    gatehouse_e2e::eventually(
+        "the bulk transfer to start",
+        Duration::from_secs(60),
+        || async { (moved.load(Ordering::Relaxed) >= 1024 * 1024).then_some(()) },
+    )
+    .await;
     let (from, started) = (moved.load(Ordering::Relaxed), Instant::now());
     let mut busy = term.echo_latencies(keys).await;
     let (moved, took) = (moved.load(Ordering::Relaxed) - from, started.elapsed());

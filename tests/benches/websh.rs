@@ -77,21 +77,7 @@ async fn main() {
     wait_connected(&api, "bench", true).await;
     println!("agent idle resident memory: {} KiB", rss_kib(agent.pid()));
 
-    let s = api
-        .post("/api/work-sessions", json!({"purpose": "bench", "scopes": ["websh", "sudo"], "servers": ["bench"], "duration_secs": 3600}))
-        .await;
-    api.post(
-        &format!("/api/work-sessions/{}/use", s["id"].as_str().unwrap()),
-        json!({}),
-    )
-    .await;
-    let opened = api
-        .post(
-            "/api/websh",
-            json!({"server": "bench", "cols": 200, "rows": 50, "user": gatehouse_e2e::shell_user()}),
-        )
-        .await;
-    let url = server.ws_url(opened["ws_path"].as_str().unwrap());
+    let url = gatehouse_e2e::bench::open_terminal(&api, &server, "bench", 200, 50).await;
     let mut term = Term::connect_tls(&url, &api, None, Some(client_tls(&ca)))
         .await
         .unwrap();

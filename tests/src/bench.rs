@@ -122,6 +122,32 @@ pub fn cpu_time_of(pids: &[u32]) -> std::time::Duration {
     pids.iter().map(|&pid| cpu_time(pid)).sum()
 }
 
+/// A terminal of `cols`×`rows` on `server`, in a fresh work session (`websh`, `sudo`) the
+/// signed-in superuser uses; its stream's URL.
+pub async fn open_terminal(api: &Api, base: &Server, server: &str, cols: u16, rows: u16) -> String {
+    let session = api
+        .post(
+            "/api/work-sessions",
+            json!({"purpose": "bench", "scopes": ["websh", "sudo"], "servers": [server], "duration_secs": 3600}),
+        )
+        .await;
+    api.post(
+        &format!(
+            "/api/work-sessions/{}/use",
+            session["id"].as_str().expect("id")
+        ),
+        json!({}),
+    )
+    .await;
+    let opened = api
+        .post(
+            "/api/websh",
+            json!({"server": server, "cols": cols, "rows": rows, "user": crate::shell_user()}),
+        )
+        .await;
+    base.ws_url(opened["ws_path"].as_str().expect("ws_path"))
+}
+
 /// Root work wants a fresh one-time code by default; a bench workspace turns that off, since
 /// what it measures is the command's round trip, not the step-up.
 pub async fn no_mfa_for_root(api: &Api) {

@@ -3,7 +3,7 @@
 
 use crate::gate::Gate;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::Child;
@@ -130,16 +130,15 @@ pub async fn half_close_server() -> u16 {
     port
 }
 
-/// Polls until `port` on loopback refuses connections, within `limit`.
-pub async fn refuses_within(port: u16, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    false
+/// Waits until `port` on loopback refuses connections; fails the test after `limit`.
+pub async fn wait_refused(port: u16, limit: Duration) {
+    crate::eventually("the local port to close", limit, || async {
+        TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+            .then_some(())
+    })
+    .await;
 }
 
 /// The SHA-256 of `bytes`, in hex.

@@ -236,24 +236,8 @@ async fn a_revoked_session_ends_a_running_exec_within_a_second() {
     let gate = Gate::new();
     gate.login_password(&fx.server.base, "ops", gatehouse_e2e::PASSWORD)
         .await;
-    let made = gate
-        .run(&[
-            "--json",
-            "work-session",
-            "create",
-            "--purpose",
-            "revoke me",
-            "--scope",
-            "command",
-            "--server",
-            "web-01",
-            "--expires-in",
-            "1h",
-            "--use",
-        ])
-        .await;
-    assert_eq!(made.code, 0, "{made:?}");
-    let id = made.json()["id"].as_str().expect("id").to_owned();
+    let made = gate.use_session(&["--scope", "command"], "web-01").await;
+    let id = made["id"].as_str().expect("id").to_owned();
     let (waiting, _) = gate
         .start_until(
             &exec_args(&[], "web-01", "echo started >&2; sleep 100"),

@@ -20,24 +20,8 @@ async fn console_tunnels_list_end_and_allow_rules() {
     // A tunnel carried by `gate`, with one connection held open.
     let gate = Gate::new();
     gate.login_password(&cx.server.base, "ops", PASSWORD).await;
-    let made = gate
-        .run(&[
-            "--json",
-            "work-session",
-            "create",
-            "--purpose",
-            "db",
-            "--scope",
-            "tunnel",
-            "--server",
-            "web-01",
-            "--expires-in",
-            "1h",
-            "--use",
-        ])
-        .await;
-    assert_eq!(made.code, 0, "{made:?}");
-    let session = made.json()["id"].as_str().expect("id").to_owned();
+    let made = gate.use_session(&["--scope", "tunnel"], "web-01").await;
+    let session = made["id"].as_str().expect("id").to_owned();
     let echo = half_close_server().await;
     let mut tunnel = TunnelGate::start(
         &gate,

@@ -9,7 +9,7 @@ use crate::Fixture;
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::tunnel::{
-    half_close_server, http_get, http_server, refuses_within, sha256_hex, TunnelGate,
+    half_close_server, http_get, http_server, sha256_hex, wait_refused, TunnelGate,
 };
 use gatehouse_e2e::{eventually, free_port, wait_connected, Agent, PASSWORD};
 use serde_json::{json, Value};
@@ -17,6 +17,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The audited ends of tunnel connections, once their number satisfies `enough`.
+async fn closed_connections(fx: &Fixture, enough: impl Fn(usize) -> bool) -> Vec<Value> {
+    eventually(
+        "the connections' ends audited",
+        Duration::from_secs(10),
+        || async {
+            let audit = fx
+                .api
+                .get("/api/audit?action=tunnel.connection_closed&limit=500")
+                .await;
+            let items = audit["items"].as_array()?.clone();
+            enough(items.len()).then_some(items)
+        },
+    )
+    .await
+}
 
 /// `ops` signed in to a `gate` by password, with an active session of `flags` on web-01 in use;
 /// the session as JSON.
@@ -65,19 +82,7 @@ async fn tunnel_carries_64_mib_identical_and_100_connections_50_at_a_time() {
         }
     }
     // Every connection is audited as it ends, with its bytes and its peer.
-    let closed = eventually(
-        "101 audited connections",
-        Duration::from_secs(10),
-        || async {
-            let audit = fx
-                .api
-                .get("/api/audit?action=tunnel.connection_closed&limit=500")
-                .await;
-            let items = audit["items"].as_array()?.clone();
-            (items.len() >= 101).then_some(items)
-        },
-    )
-    .await;
+    let closed = closed_connections(&fx, |n| n >= 101).await;
     assert!(closed
         .iter()
         .any(|e| e["details"]["bytes_down"].as_u64() > Some(64 * 1024 * 1024)));
@@ -239,7 +244,7 @@ async fn tunnel_revoke_ends_it_and_its_listener_within_a_second() {
     )
     .await;
     assert!(closed.is_ok(), "the open connection outlived the revoke");
-    assert!(refuses_within(tunnel.port, Duration::from_millis(100)).await);
+    wait_refused(tunnel.port, Duration::from_millis(100)).await;
     assert!(revoked.elapsed() < Duration::from_secs(1));
     let list = fx.api.get("/api/tunnels").await;
     assert_eq!(list["total"], 0, "{list}");
@@ -439,7 +444,7 @@ async fn tunnel_runs_a_command_with_it_up_and_ctrl_c_ends_it_cleanly() {
         .expect("kill");
     assert!(interrupted.success());
     assert_eq!(tunnel.exit_within(Duration::from_secs(5)).await, Some(0));
-    assert!(refuses_within(tunnel.port, Duration::from_secs(1)).await);
+    wait_refused(tunnel.port, Duration::from_secs(1)).await;
     assert_eq!(fx.api.get("/api/tunnels").await["total"], 0);
 }
 
@@ -497,19 +502,7 @@ async fn tunnel_connection_reset_by_the_target_leaves_its_neighbours_alone() {
     calm.read_to_string(&mut reply).await.expect("reply");
     assert_eq!(reply, "got 6", "{}", tunnel.stderr());
     // Both are audited: the reset one as a failure with its error, the other as a success.
-    let outcomes = eventually(
-        "both connections audited",
-        Duration::from_secs(10),
-        || async {
-            let audit = fx
-                .api
-                .get("/api/audit?action=tunnel.connection_closed")
-                .await;
-            let items = audit["items"].as_array()?.clone();
-            (items.len() == 2).then_some(items)
-        },
-    )
-    .await;
+    let outcomes = closed_connections(&fx, |n| n == 2).await;
     let failed: Vec<&Value> = outcomes
         .iter()
         .filter(|e| e["outcome"] == "failure")
