@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Console benchmarks: the gzip -9 size of what the browser loads, then the time headless Chromium
-# takes to show 1,000 work sessions on /sessions (tests/benches/console.rs).
-# Environment: BENCH_SESSIONS (default 1000), BENCH_RUNS (default 5).
+# takes to show 1,000 work sessions on /sessions (tests/benches/console.rs), then the terminal's
+# keystroke echo, output flood and Ctrl-C in the browser (tests/benches/console_terminal.rs).
+# Environment: BENCH_SESSIONS (default 1000), BENCH_RUNS (default 5); BENCH_KEYS (300),
+# BENCH_FLOOD_MIB (100), BENCH_STOPS (5) for the terminal.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,3 +29,6 @@ echo "== 1,000 work sessions on /sessions in headless Chromium"
 # The bench starts the release binaries next to it.
 cargo build --release -p gatehouse -p gatehouse-agent --bins
 cargo bench -p gatehouse-e2e --bench console
+
+echo "== the terminal in headless Chromium: keystroke echo, a yes flood, Ctrl-C"
+cargo bench -p gatehouse-e2e --bench console_terminal
