@@ -213,6 +213,24 @@ pub async fn live(state: &AppState, id: Uuid) -> Result<Option<Arc<LiveTunnel>>,
     }))
 }
 
+/// After a restart: every tunnel that never ended is live again, listed and swept like any
+/// other, so one whose client never comes back ends after [`ABANDONED`] (and one whose session
+/// ended meanwhile, at the next sweep) rather than staying open in the store for ever.
+pub async fn restore_unended(state: &AppState) {
+    let ids = match tunnels::unended(&state.db, state.workspace).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the tunnels left open before the restart");
+            return;
+        }
+    };
+    for id in ids {
+        if let Err(e) = live(state, id).await {
+            tracing::warn!(tunnel = %id, error = %e, "cannot restore a tunnel");
+        }
+    }
+}
+
 /// Ends `tunnel` (once): its carrier is told and closed, its row and `tunnel.closed` event
 /// written together.
 pub async fn end(state: &AppState, tunnel: &Arc<LiveTunnel>, code: u16, reason: &str, by: &str) {

@@ -61,6 +61,17 @@ pub async fn get(db: &Db, ws: WorkspaceId, id: Uuid) -> Result<Option<TunnelRow>
     .map_err(StoreError::from)
 }
 
+/// Every tunnel of the workspace that has not ended (after a restart: those a client may still
+/// come back to carry).
+pub async fn unended(db: &Db, ws: WorkspaceId) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM tunnels WHERE workspace_id = ? AND ended_at IS NULL")
+            .bind(ws.to_string())
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(ids.iter().filter_map(|(id,)| id.parse().ok()).collect())
+}
+
 /// The totals a tunnel ended with.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Totals {

@@ -302,6 +302,47 @@ async fn tunnel_carrier_survives_a_gateway_restart_with_its_listener_up() {
     assert_eq!(list["total"], 1, "{list}");
 }
 
+/// A tunnel whose client is gone when the gateway restarts is still a live tunnel (listed,
+/// swept): its session ending ends it, rather than its row staying open in the store.
+#[tokio::test]
+async fn tunnel_left_uncarried_by_a_restart_is_listed_and_ends_with_its_session() {
+    let fx = Fixture::start(&["web-01"]).await;
+    let (gate, session) = signed_in(&fx, "").await;
+    let service = http_server(Arc::new(b"once".to_vec())).await;
+    let mut tunnel = tunnel_to(&gate, service).await;
+    assert_eq!(http_get(tunnel.port).await.expect("through"), b"once");
+    tunnel.child.kill().await.expect("stop gate tunnel");
+
+    let fx = fx.crash_and_restart("web-01").await;
+    let listed = eventually(
+        "the tunnel listed after the restart",
+        Duration::from_secs(10),
+        || async {
+            let list = fx.api.get("/api/tunnels").await;
+            list["items"].as_array()?.first().cloned()
+        },
+    )
+    .await;
+    assert_eq!(listed["work_session"], session["id"], "{listed}");
+
+    let id = session["id"].as_str().expect("id");
+    fx.api
+        .post(&format!("/api/work-sessions/{id}/revoke"), json!({}))
+        .await;
+    let ended = eventually(
+        "the uncarried tunnel ended with its session",
+        Duration::from_secs(5),
+        || async {
+            let audit = fx.api.get("/api/audit?action=tunnel.closed").await;
+            audit["items"].as_array()?.first().cloned()
+        },
+    )
+    .await;
+    assert_eq!(ended["target"], listed["id"], "{ended}");
+    let list = fx.api.get("/api/tunnels").await;
+    assert_eq!(list["total"], 0, "{list}");
+}
+
 #[tokio::test]
 async fn tunnel_bulk_transfer_leaves_keystrokes_on_the_same_agent_quick() {
     let fx = Fixture::start(&["web-01"]).await;

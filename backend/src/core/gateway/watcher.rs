@@ -53,6 +53,7 @@ pub const SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut changes = state.session_changes.subscribe();
+        crate::core::tunnels::restore_unended(&state).await;
         let mut sweep = tokio::time::interval(SWEEP);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
