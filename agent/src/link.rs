@@ -14,6 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use gatehouse_shared::agent_link::{
     decode_data, encode_output, split_offset, AgentMessage, ChannelId, DataKind, GatewayMessage,
     LivePty, OutputStream, KEEPALIVE_SECS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    WS_READ_BUFFER_BYTES,
 };
 use rand::Rng;
 use std::collections::HashMap;
@@ -139,7 +140,8 @@ impl Agent {
         );
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(MAX_MESSAGE_BYTES))
-            .max_frame_size(Some(MAX_MESSAGE_BYTES));
+            .max_frame_size(Some(MAX_MESSAGE_BYTES))
+            .read_buffer_size(WS_READ_BUFFER_BYTES);
         let connector = self.tls.clone().map(Connector::Rustls);
         let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(
             request,

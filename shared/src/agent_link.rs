@@ -14,6 +14,11 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 pub const MAX_CHUNK_BYTES: usize = 32 * 1024;
 /// Bytes of channel output the agent may send before the gateway grants more credit.
 pub const CHANNEL_WINDOW: u64 = 256 * 1024;
+/// The read buffer a Gatehouse WebSocket client keeps (the agent's link, `gate`, the tests'
+/// client). tungstenite zeroes its unused part before every read, so its 128 KiB default cost a
+/// 128 KiB memset per keystroke; 16 KiB holds one TLS record's plaintext, and a bigger message
+/// still grows the buffer as it needs.
+pub const WS_READ_BUFFER_BYTES: usize = 16 * 1024;
 /// How often the gateway pings an idle link; two missed pongs drop it.
 pub const KEEPALIVE_SECS: u64 = 15;
 

@@ -270,9 +270,13 @@ pub async fn dial(
         );
     }
     let connector = tls.map(tokio_tungstenite::Connector::Rustls);
-    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, true, connector)
-        .await
-        .map_err(|e| e.to_string())?;
+    // The read buffer `gate` keeps, so the bench's client costs what the CLI's does.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(gatehouse_shared::agent_link::WS_READ_BUFFER_BYTES);
+    let (ws, _) =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector)
+            .await
+            .map_err(|e| e.to_string())?;
     Ok(ws)
 }
 

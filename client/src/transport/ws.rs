@@ -2,10 +2,12 @@
 //! trust as the HTTP transport: the system's web roots, plus the server's own CA file when given.
 
 use crate::error::ClientError;
+use gatehouse_shared::agent_link::WS_READ_BUFFER_BYTES;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// An open WebSocket to the server.
@@ -60,9 +62,10 @@ pub async fn connect(
             .map_err(|_| ClientError::Config("the credential is not a valid header".into()))?;
         request.headers_mut().insert("authorization", value);
     }
+    let config = WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER_BYTES);
     match tokio_tungstenite::connect_async_tls_with_config(
         request,
-        None,
+        Some(config),
         true,
         Some(Connector::Rustls(tls)),
     )
