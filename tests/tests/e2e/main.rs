@@ -51,6 +51,7 @@ mod share_pacing;
 mod tls;
 mod token_acl;
 mod tunnel;
+mod typed_client;
 mod websh;
 
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
