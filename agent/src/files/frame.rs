@@ -128,8 +128,14 @@ pub async fn read_out<R: AsyncRead + Unpin>(r: &mut R) -> io::Result<Option<Out>
     if len > max {
         return Err(invalid("frame too large"));
     }
-    let mut bytes = vec![0u8; len];
-    r.read_exact(&mut bytes).await?;
+    // Read into spare capacity, never zeroed first: this runs for every chunk of a download.
+    let mut bytes = Vec::with_capacity(len);
+    while bytes.len() < len {
+        let left = (len - bytes.len()) as u64;
+        if (&mut *r).take(left).read_buf(&mut bytes).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
     if head[0] == TAG_DATA {
         return Ok(Some(Out::Data(bytes)));
     }
