@@ -269,6 +269,28 @@ mod tests {
     }
 
     #[test]
+    fn the_csrf_token_goes_on_state_changes_and_the_work_session_on_every_call() {
+        let session = WorkSessionId(uuid::Uuid::nil());
+        let client = Client::new(ClientConfig {
+            base_url: "https://gate.example.com".into(),
+            csrf_token: Some("t1".into()),
+            work_session: Some(session),
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        let names = |method| -> Vec<&'static str> {
+            let req = client.request(method, "/api/x");
+            req.headers.iter().map(|(name, _)| *name).collect()
+        };
+        assert_eq!(names(Method::Get), vec!["x-work-session"]);
+        for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            assert_eq!(names(method), vec!["x-work-session", "x-csrf-token"]);
+        }
+        let get = client.request(Method::Get, "/api/x");
+        assert_eq!(get.headers[0].1, session.to_string());
+    }
+
+    #[test]
     fn a_filter_becomes_the_pairs_it_sets() {
         #[derive(Serialize)]
         struct Filter {
