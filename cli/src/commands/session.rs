@@ -37,6 +37,7 @@ pub async fn run(ctx: &Context, cmd: SessionCommand) -> Result<i32, CliError> {
                 scope: scope.map(|s| s.as_str().to_owned()),
                 q: query,
                 limit,
+                ..SessionFilter::default()
             };
             let page = client.work_sessions(&filter).await?;
             ctx.out.data(&page, || {

@@ -1,20 +1,41 @@
-//! Identity: who am I, signing in from the command line (password or device flow), signing
-//! out, step-up MFA, the server's version and the live-update stream.
+//! Identity: first-run setup, who am I, signing in (the console's cookie, or the command line's
+//! password or device flow), signing out, one's own password and MFA (enrolment, step-up,
+//! recovery codes), the server's version and the live-update stream.
 
 use super::Client;
 use crate::error::ClientError;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::transport::EventStream;
-use gatehouse_shared::api::{LoginRequest, MfaVerified, MfaVerify, Page, VersionInfo, WhoAmI};
+use gatehouse_shared::api::{
+    ChangePassword, LoginRequest, LoginResponse, MfaVerified, MfaVerify, OtpBody, Page,
+    RecoveryCodes, SetupRequest, SetupStatus, TotpEnrollment, VersionInfo, WhoAmI,
+};
 use gatehouse_shared::signin::{
     CliLoginResponse, DeviceAuthorization, DeviceDecision, DeviceRequest, DeviceToken,
     DeviceTokenRequest, PendingDevice, Signin, SigninClient,
 };
+use gatehouse_shared::User;
 
 impl Client {
     /// `GET /api/auth/whoami`.
     pub async fn whoami(&self) -> Result<WhoAmI, ClientError> {
         self.get("/api/auth/whoami", Vec::new()).await
+    }
+
+    /// `GET /api/setup`: whether the workspace still needs its first superuser.
+    pub async fn setup_status(&self) -> Result<SetupStatus, ClientError> {
+        self.get("/api/setup", Vec::new()).await
+    }
+
+    /// `POST /api/setup`: creates the first superuser (once).
+    pub async fn setup(&self, body: &SetupRequest) -> Result<User, ClientError> {
+        self.post("/api/setup", body).await
+    }
+
+    /// `POST /api/auth/login` as a browser: the sign-in travels as a cookie, and the answer
+    /// carries the CSRF token state-changing requests must show.
+    pub async fn login(&self, body: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        self.post("/api/auth/login", body).await
     }
 
     /// `POST /api/auth/login` with `client: "cli"`: a CLI sign-in instead of a cookie, in the
@@ -96,6 +117,33 @@ impl Client {
             otp: otp.to_owned(),
         };
         self.post("/api/auth/mfa/verify", &body).await
+    }
+
+    /// `POST /api/auth/mfa/totp`: a new TOTP secret to confirm (not in force until then).
+    pub async fn totp_enroll(&self) -> Result<TotpEnrollment, ClientError> {
+        self.post("/api/auth/mfa/totp", &()).await
+    }
+
+    /// `POST /api/auth/mfa/totp/confirm`: a first code from the new secret puts it in force.
+    pub async fn totp_confirm(&self, otp: &str) -> Result<(), ClientError> {
+        let body = OtpBody {
+            otp: otp.to_owned(),
+        };
+        self.post_empty("/api/auth/mfa/totp/confirm", &body).await
+    }
+
+    /// `POST /api/auth/password`: changes one's own password (every other sign-in ends).
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), ClientError> {
+        let body = ChangePassword {
+            current: current.to_owned(),
+            new: new.to_owned(),
+        };
+        self.post_empty("/api/auth/password", &body).await
+    }
+
+    /// `POST /api/auth/mfa/recovery-codes`: ten new codes replacing any earlier set (step-up).
+    pub async fn recovery_codes(&self) -> Result<RecoveryCodes, ClientError> {
+        self.post("/api/auth/mfa/recovery-codes", &()).await
     }
 
     /// `GET /api/version` (no sign-in needed).

@@ -1,10 +1,12 @@
-//! Files on servers (`/api/files/{server}/…`): listing, stat, mkdir, and transfers streamed both
-//! ways in flat memory (native only: the console lets the browser stream them itself).
+//! Files on servers (`/api/files/{server}/…`): listing, stat, mkdir, rename, delete, the
+//! editor's save, and transfers streamed both ways in flat memory (native only: the console lets
+//! the browser stream them itself).
 
 use super::{query, Client};
 use crate::error::ClientError;
 use crate::transport::Method;
-use gatehouse_shared::files::{FileEntry, FileListing, PathBody};
+use gatehouse_shared::files::{FileEntry, FileListing, PathBody, RenameBody, TransferResult};
+use serde::Serialize;
 
 /// Which server and as whom a file operation runs.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +33,27 @@ impl FileTarget<'_> {
     }
 }
 
+/// What a save checks before writing: that the file is still as it was loaded (else 409).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SaveCheck {
+    /// Overwrite whatever is there.
+    None,
+    /// The version token the load (or the last save) reported.
+    Version(String),
+    /// The modification time, when the server reported no version.
+    Mtime(i64),
+}
+
+impl SaveCheck {
+    fn pair(&self) -> Option<(String, String)> {
+        match self {
+            SaveCheck::None => None,
+            SaveCheck::Version(v) => Some(("if_version".to_owned(), v.clone())),
+            SaveCheck::Mtime(m) => Some(("if_mtime".to_owned(), m.to_string())),
+        }
+    }
+}
+
 impl Client {
     /// `GET /api/files/{server}/stat`: one entry, a final symlink not followed.
     pub async fn file_stat(&self, t: FileTarget<'_>, path: &str) -> Result<FileEntry, ClientError> {
@@ -48,15 +71,63 @@ impl Client {
 
     /// `POST /api/files/{server}/mkdir`: one directory (its parent must exist).
     pub async fn file_mkdir(&self, t: FileTarget<'_>, path: &str) -> Result<(), ClientError> {
-        let mut req = self.with_body(
-            Method::Post,
-            &t.url("mkdir"),
-            &PathBody {
-                path: path.to_owned(),
-            },
-        )?;
+        let body = PathBody {
+            path: path.to_owned(),
+        };
+        self.file_op(t, "mkdir", &body).await
+    }
+
+    /// `POST /api/files/{server}/rename`: moves `from` to `to` (an existing `to` is a 409
+    /// `conflict` unless `overwrite`).
+    pub async fn file_rename(
+        &self,
+        t: FileTarget<'_>,
+        from: &str,
+        to: &str,
+        overwrite: bool,
+    ) -> Result<(), ClientError> {
+        let body = RenameBody {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            overwrite,
+        };
+        self.file_op(t, "rename", &body).await
+    }
+
+    /// `POST /api/files/{server}/delete`: a file, or a directory with everything in it.
+    pub async fn file_delete(&self, t: FileTarget<'_>, path: &str) -> Result<(), ClientError> {
+        let body = PathBody {
+            path: path.to_owned(),
+        };
+        self.file_op(t, "delete", &body).await
+    }
+
+    /// POSTs a mkdir, rename or delete body; their `{ok: true}` answer carries nothing more.
+    async fn file_op<B: Serialize>(
+        &self,
+        t: FileTarget<'_>,
+        op: &str,
+        body: &B,
+    ) -> Result<(), ClientError> {
+        let mut req = self.with_body(Method::Post, &t.url(op), body)?;
         req.query = query(&[("user", t.user.map(str::to_owned))]);
         self.send(req).await.map(drop)
+    }
+
+    /// `PUT /api/files/{server}/content?overwrite=true`: the editor's text, replacing the file
+    /// if it passes `check`; the answer is the size and SHA-256 the agent stored.
+    pub async fn file_save(
+        &self,
+        t: FileTarget<'_>,
+        path: &str,
+        text: &str,
+        check: &SaveCheck,
+    ) -> Result<TransferResult, ClientError> {
+        let mut req = self.request(Method::Put, &t.url("content"));
+        req.query = save_query(t, path, check);
+        req.body = Some(text.as_bytes().to_vec());
+        req.content_type = Some("application/octet-stream");
+        self.call(req).await
     }
 
     /// `GET /api/websh/{id}/recording`: the terminal's asciicast v2 text.
@@ -67,6 +138,14 @@ impl Client {
         String::from_utf8(r.body)
             .map_err(|_| ClientError::Decode("the recording is not UTF-8".into()))
     }
+}
+
+/// A save's query: the target's, `overwrite=true` and the check.
+fn save_query(t: FileTarget<'_>, path: &str, check: &SaveCheck) -> Vec<(String, String)> {
+    let mut q = t.query(path);
+    q.push(("overwrite".to_owned(), "true".to_owned()));
+    q.extend(check.pair());
+    q
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -182,5 +261,59 @@ mod native {
             }
             super::super::decode(&r.body)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_target_names_only_what_is_set() {
+        let own = FileTarget {
+            server: "web-01",
+            user: None,
+            editor: false,
+        };
+        assert_eq!(own.url("list"), "/api/files/web-01/list");
+        assert_eq!(own.query("/etc"), pairs(&[("path", "/etc")]));
+        let editor = FileTarget {
+            user: Some("deploy"),
+            editor: true,
+            ..own
+        };
+        assert_eq!(
+            editor.query("/a b"),
+            pairs(&[("path", "/a b"), ("user", "deploy"), ("editor", "true")])
+        );
+    }
+
+    #[test]
+    fn a_save_checks_the_version_or_the_mtime_or_nothing() {
+        let t = FileTarget {
+            server: "web-01",
+            user: None,
+            editor: true,
+        };
+        let base = [("path", "/f"), ("editor", "true"), ("overwrite", "true")];
+        assert_eq!(save_query(t, "/f", &SaveCheck::None), pairs(&base));
+        let mut want = base.to_vec();
+        want.push(("if_version", "v7"));
+        assert_eq!(
+            save_query(t, "/f", &SaveCheck::Version("v7".into())),
+            pairs(&want)
+        );
+        want.pop();
+        want.push(("if_mtime", "1700000000"));
+        assert_eq!(
+            save_query(t, "/f", &SaveCheck::Mtime(1_700_000_000)),
+            pairs(&want)
+        );
     }
 }

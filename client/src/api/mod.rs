@@ -5,9 +5,12 @@
 mod auth;
 pub mod files;
 pub mod ops;
+pub mod recordings;
 pub mod sessions;
+mod settings;
 mod tokens;
 mod tunnels;
+mod users;
 mod websh;
 
 use crate::error::{ApiError, ClientError};
@@ -193,6 +196,14 @@ impl Client {
             .map(drop)
     }
 
+    async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        self.call(self.with_body(Method::Patch, path, body)?).await
+    }
+
     async fn delete(&self, path: &str) -> Result<(), ClientError> {
         self.send(self.request(Method::Delete, path))
             .await
@@ -213,6 +224,22 @@ impl Client {
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
     serde_json::from_slice(body).map_err(|e| ClientError::Decode(e.to_string()))
+}
+
+/// Query pairs from a filter: its fields (optional strings and numbers) under their own names,
+/// absent ones left out. One place, so each filter is only its list of fields.
+fn filter_query<F: Serialize>(filter: &F) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(filter) else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| match value {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(text) => Some((name, text)),
+            other => Some((name, other.to_string())),
+        })
+        .collect()
 }
 
 /// Query pairs from optional values: absent ones are left out.
@@ -239,6 +266,52 @@ mod tests {
             assert!(!text.contains("very-secret"), "{text}");
             assert!(text.contains("<redacted>"), "{text}");
         }
+    }
+
+    #[test]
+    fn the_csrf_token_goes_on_state_changes_and_the_work_session_on_every_call() {
+        let session = WorkSessionId(uuid::Uuid::nil());
+        let client = Client::new(ClientConfig {
+            base_url: "https://gate.example.com".into(),
+            csrf_token: Some("t1".into()),
+            work_session: Some(session),
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        let names = |method| -> Vec<&'static str> {
+            let req = client.request(method, "/api/x");
+            req.headers.iter().map(|(name, _)| *name).collect()
+        };
+        assert_eq!(names(Method::Get), vec!["x-work-session"]);
+        for method in [Method::Post, Method::Put, Method::Patch, Method::Delete] {
+            assert_eq!(names(method), vec!["x-work-session", "x-csrf-token"]);
+        }
+        let get = client.request(Method::Get, "/api/x");
+        assert_eq!(get.headers[0].1, session.to_string());
+    }
+
+    #[test]
+    fn a_filter_becomes_the_pairs_it_sets() {
+        #[derive(Serialize)]
+        struct Filter {
+            status: Option<String>,
+            user: Option<String>,
+            limit: Option<u32>,
+        }
+        let f = Filter {
+            status: Some("approved,rejected".into()),
+            user: None,
+            limit: Some(500),
+        };
+        let mut pairs = filter_query(&f);
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            vec![
+                ("limit".to_owned(), "500".to_owned()),
+                ("status".to_owned(), "approved,rejected".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -1,17 +1,23 @@
-//! Servers, commands on them, the gate pre-flight and the audit log.
+//! Servers (and their registration tokens), commands on them, the gate pre-flight and the
+//! audit log.
 
-use super::{query, Accepted, Client};
+use super::{filter_query, query, Accepted, Client};
 use crate::error::ClientError;
-use gatehouse_shared::api::{GateCheckAllowed, GateCheckRequest, Page};
+use gatehouse_shared::api::{GateCheckAllowed, GateCheckRequest, Page, RunAsChoices};
 use gatehouse_shared::audit::{AuditEvent, AuditVerification};
 use gatehouse_shared::exec::{ExecJob, ExecRequest};
-use gatehouse_shared::server::Server;
+use gatehouse_shared::server::{CreateRegistrationToken, CreateServer, RegistrationToken, Server};
 use gatehouse_shared::ServerId;
+use serde::Serialize;
 use uuid::Uuid;
 
 /// `GET /api/audit` filters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditFilter {
+    /// Text anywhere in the event.
+    pub q: Option<String>,
+    /// An event id, or the start of one.
+    pub id: Option<String>,
     pub user: Option<String>,
     pub action: Option<String>,
     pub server: Option<String>,
@@ -22,22 +28,6 @@ pub struct AuditFilter {
     pub order: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
-}
-
-impl AuditFilter {
-    fn pairs(&self) -> Vec<(String, String)> {
-        query(&[
-            ("user", self.user.clone()),
-            ("action", self.action.clone()),
-            ("server", self.server.clone()),
-            ("work_session", self.work_session.clone()),
-            ("from", self.from.clone()),
-            ("to", self.to.clone()),
-            ("order", self.order.clone()),
-            ("cursor", self.cursor.clone()),
-            ("limit", self.limit.map(|l| l.to_string())),
-        ])
-    }
 }
 
 impl Client {
@@ -53,6 +43,24 @@ impl Client {
     /// `GET /api/servers/{id}`.
     pub async fn server(&self, id: ServerId) -> Result<Server, ClientError> {
         self.get(&format!("/api/servers/{id}"), Vec::new()).await
+    }
+
+    /// `GET /api/run-as/{server}`: the accounts the caller may run as there.
+    pub async fn run_as_choices(&self, server: &str) -> Result<RunAsChoices, ClientError> {
+        self.get(&format!("/api/run-as/{server}"), Vec::new()).await
+    }
+
+    /// `POST /api/servers` (staff): an entry an agent later registers into.
+    pub async fn create_server(&self, body: &CreateServer) -> Result<Server, ClientError> {
+        self.post("/api/servers", body).await
+    }
+
+    /// `POST /api/servers/registration-tokens` (staff): the secret is in the answer, once.
+    pub async fn create_registration_token(
+        &self,
+        body: &CreateRegistrationToken,
+    ) -> Result<RegistrationToken, ClientError> {
+        self.post("/api/servers/registration-tokens", body).await
     }
 
     /// `POST /api/exec?wait=true`: runs and waits for every run to end; a root command outside
@@ -84,13 +92,13 @@ impl Client {
 
     /// `GET /api/audit` (staff).
     pub async fn audit(&self, f: &AuditFilter) -> Result<Page<AuditEvent>, ClientError> {
-        self.get("/api/audit", f.pairs()).await
+        self.get("/api/audit", filter_query(f)).await
     }
 
     /// `GET /api/audit?format=jsonl`: the chain as JSON Lines, as the server wrote it.
     pub async fn audit_export(&self, f: &AuditFilter) -> Result<Vec<u8>, ClientError> {
         let mut req = self.request(super::Method::Get, "/api/audit");
-        req.query = f.pairs();
+        req.query = filter_query(f);
         req.query.push(("format".into(), "jsonl".into()));
         Ok(self.send(req).await?.body)
     }

@@ -1,6 +1,6 @@
 //! Work sessions and the approvals queue.
 
-use super::{query, Accepted, Client};
+use super::{filter_query, Accepted, Client};
 use crate::error::ClientError;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::approval::Approval;
@@ -8,21 +8,28 @@ use gatehouse_shared::work_session::{
     ApproveWorkSession, CreateWorkSession, DecisionReason, ExtendWorkSession, TimelineEvent,
 };
 use gatehouse_shared::{WorkSession, WorkSessionId};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// `GET /api/work-sessions` filters; `None` leaves one out (the server's default).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SessionFilter {
     pub status: Option<String>,
     pub user: Option<String>,
     pub server: Option<String>,
     pub scope: Option<String>,
     pub q: Option<String>,
+    /// Sessions created at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Sessions created before this time (RFC 3339).
+    pub to: Option<String>,
     pub limit: Option<u32>,
+    /// The previous page's `next_cursor`.
+    pub cursor: Option<String>,
 }
 
 /// `GET /api/approvals` filters.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ApprovalFilter {
     pub status: Option<String>,
     pub kind: Option<String>,
@@ -41,15 +48,7 @@ impl Client {
 
     /// `GET /api/work-sessions`.
     pub async fn work_sessions(&self, f: &SessionFilter) -> Result<Page<WorkSession>, ClientError> {
-        let q = query(&[
-            ("status", f.status.clone()),
-            ("user", f.user.clone()),
-            ("server", f.server.clone()),
-            ("scope", f.scope.clone()),
-            ("q", f.q.clone()),
-            ("limit", f.limit.map(|l| l.to_string())),
-        ]);
-        self.get("/api/work-sessions", q).await
+        self.get("/api/work-sessions", filter_query(f)).await
     }
 
     /// `GET /api/work-sessions/{id}`.
@@ -107,13 +106,7 @@ impl Client {
 
     /// `GET /api/approvals`.
     pub async fn approvals(&self, f: &ApprovalFilter) -> Result<Page<Approval>, ClientError> {
-        let q = query(&[
-            ("status", f.status.clone()),
-            ("kind", f.kind.clone()),
-            ("work_session", f.work_session.clone()),
-            ("limit", f.limit.map(|l| l.to_string())),
-        ]);
-        self.get("/api/approvals", q).await
+        self.get("/api/approvals", filter_query(f)).await
     }
 
     /// `GET /api/approvals/{id}`.
@@ -170,5 +163,34 @@ impl SessionStep {
             SessionStep::Complete => "complete",
             SessionStep::Use => "use",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_filter_leaves_out_what_is_not_set() {
+        let f = SessionFilter {
+            status: Some("pending".into()),
+            user: Some("all".into()),
+            limit: Some(500),
+            cursor: Some("c1".into()),
+            ..SessionFilter::default()
+        };
+        let mut pairs = filter_query(&f);
+        pairs.sort();
+        let want: Vec<(String, String)> = [
+            ("cursor", "c1"),
+            ("limit", "500"),
+            ("status", "pending"),
+            ("user", "all"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        assert_eq!(pairs, want);
+        assert!(filter_query(&SessionFilter::default()).is_empty());
     }
 }

@@ -1,12 +1,12 @@
-//! API tokens and their ACLs.
+//! API tokens, their ACLs and service accounts (with their `ghst_` tokens).
 
 use super::Client;
 use crate::error::ClientError;
-use gatehouse_shared::acl::api::{AclTest, RuleKind, TokenAcl};
+use gatehouse_shared::acl::api::{AclTest, NewServiceAccount, RuleKind, ServiceAccount, TokenAcl};
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
-use gatehouse_shared::TokenId;
+use gatehouse_shared::{TokenId, UserId};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -65,5 +65,35 @@ impl Client {
     /// `POST /api/tokens/{id}/acl/test`: the gate's decision on an operation, explained.
     pub async fn test_acl(&self, id: TokenId, ask: &AclTest) -> Result<Decision, ClientError> {
         self.post(&format!("/api/tokens/{id}/acl/test"), ask).await
+    }
+
+    /// `GET /api/service-accounts` (superusers).
+    pub async fn service_accounts(&self) -> Result<Page<ServiceAccount>, ClientError> {
+        self.get("/api/service-accounts", Vec::new()).await
+    }
+
+    /// `POST /api/service-accounts` (superusers).
+    pub async fn create_service_account(
+        &self,
+        body: &NewServiceAccount,
+    ) -> Result<ServiceAccount, ClientError> {
+        self.post("/api/service-accounts", body).await
+    }
+
+    /// `GET /api/service-accounts/{id}/tokens`: its tokens, never their secrets.
+    pub async fn service_account_tokens(&self, id: UserId) -> Result<Page<ApiToken>, ClientError> {
+        self.get(&format!("/api/service-accounts/{id}/tokens"), Vec::new())
+            .await
+    }
+
+    /// `POST /api/service-accounts/{id}/tokens`: a `ghst_` secret, in the answer once
+    /// (step-up).
+    pub async fn issue_service_token(
+        &self,
+        id: UserId,
+        body: &CreateApiToken,
+    ) -> Result<CreatedApiToken, ClientError> {
+        self.post(&format!("/api/service-accounts/{id}/tokens"), body)
+            .await
     }
 }

@@ -2,7 +2,6 @@
 
 use super::{query, Client};
 use crate::error::ClientError;
-use crate::transport::Method;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::server::{Server, UpdateServer};
 use gatehouse_shared::tunnel::{CreateTunnel, TunnelCreated, TunnelView};
@@ -36,7 +35,6 @@ impl Client {
         id: ServerId,
         body: &UpdateServer,
     ) -> Result<Server, ClientError> {
-        let path = format!("/api/servers/{id}");
-        self.call(self.with_body(Method::Patch, &path, body)?).await
+        self.patch(&format!("/api/servers/{id}"), body).await
     }
 }

@@ -36,6 +36,7 @@ impl Transport {
             Method::Get => Fetch::get(&url),
             Method::Post => Fetch::post(&url),
             Method::Patch => Fetch::patch(&url),
+            Method::Put => Fetch::put(&url),
             Method::Delete => Fetch::delete(&url),
         };
         if !req.query.is_empty() {
@@ -44,9 +45,16 @@ impl Transport {
         for (name, value) in &req.headers {
             builder = builder.header(name, value);
         }
+        if req.anonymous {
+            builder = builder.credentials(web_sys::RequestCredentials::Omit);
+        }
+        // Bodies travel as text: JSON, or the editor's (UTF-8) text.
         let request = match req.body {
             Some(body) => builder
-                .header("content-type", "application/json")
+                .header(
+                    "content-type",
+                    req.content_type.unwrap_or("application/json"),
+                )
                 .body(String::from_utf8_lossy(&body).into_owned()),
             None => builder.build(),
         }

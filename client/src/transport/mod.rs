@@ -24,6 +24,7 @@ pub enum Method {
     Get,
     Post,
     Patch,
+    Put,
     Delete,
 }
 
@@ -34,10 +35,14 @@ pub struct Request {
     /// The path, such as `/api/work-sessions`.
     pub path: String,
     pub query: Vec<(String, String)>,
-    /// A JSON body.
+    /// A body: JSON unless `content_type` says otherwise.
     pub body: Option<Vec<u8>>,
+    /// The body's type when it is not JSON (the editor's text is `application/octet-stream`).
+    pub content_type: Option<&'static str>,
     /// Extra headers (`X-Work-Session`, `Accept`).
     pub headers: Vec<(&'static str, String)>,
+    /// Sent as no one: no credential header, and in a browser not even its cookie.
+    pub anonymous: bool,
 }
 
 impl Request {
@@ -48,6 +53,13 @@ impl Request {
             ..Request::default()
         }
     }
+
+    /// Makes this request anonymous: the flag for the browser, and no credential header.
+    pub fn without_credentials(&mut self) {
+        self.anonymous = true;
+        self.headers
+            .retain(|(name, _)| !matches!(*name, "authorization" | "x-csrf-token"));
+    }
 }
 
 /// A whole answer.
@@ -57,4 +69,22 @@ pub struct Response {
     /// `Retry-After` in seconds, when the server sent it.
     pub retry_after: Option<u64>,
     pub body: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_anonymous_request_drops_its_credentials_only() {
+        let mut req = Request::new(Method::Post, "/api/share/join");
+        req.headers = vec![
+            ("authorization", "Bearer ghs_x".to_owned()),
+            ("x-csrf-token", "t".to_owned()),
+            ("x-work-session", "w".to_owned()),
+        ];
+        req.without_credentials();
+        assert!(req.anonymous);
+        assert_eq!(req.headers, vec![("x-work-session", "w".to_owned())]);
+    }
 }

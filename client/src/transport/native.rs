@@ -73,6 +73,7 @@ impl Transport {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Patch => reqwest::Method::PATCH,
+            Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
         self.builder_as(method, req)
@@ -90,7 +91,10 @@ impl Transport {
         }
         if let Some(body) = &req.body {
             b = b
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    req.content_type.unwrap_or("application/json"),
+                )
                 .body(body.clone());
         }
         b

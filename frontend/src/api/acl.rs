@@ -1,16 +1,28 @@
-//! Token ACLs and service accounts: every token with its owner, a token's rules (read, grant,
-//! remove, explain: through the typed client the CLI uses) and the service accounts with their
-//! `ghst_` tokens.
+//! API tokens, their ACLs and service accounts: one's own tokens, every token with its owner, a
+//! token's rules (read, grant, remove, explain) and the service accounts with their `ghst_`
+//! tokens, through the typed client the CLI uses too.
 
-use super::{client, encode, get, post, ApiError, ApiResult};
-use gatehouse_client::ClientError;
+use super::{client, parse_id, ApiError, ApiResult};
 use gatehouse_shared::acl::api::{AclTest, NewServiceAccount, RuleKind, ServiceAccount, TokenAcl};
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::api::Page;
 use gatehouse_shared::token::{ApiToken, CreateApiToken, CreatedApiToken};
-use gatehouse_shared::TokenId;
+use gatehouse_shared::{TokenId, UserId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+/// The caller's own tokens.
+pub async fn tokens() -> ApiResult<Page<ApiToken>> {
+    Ok(client()?.tokens(false).await?)
+}
+
+pub async fn create_token(body: &CreateApiToken) -> ApiResult<CreatedApiToken> {
+    Ok(client()?.create_token(body).await?)
+}
+
+pub async fn revoke_token(id: &str) -> ApiResult<()> {
+    Ok(client()?.revoke_token(token_id(id)?).await?)
+}
 
 /// Every token of the workspace, with its owner (superuser).
 pub async fn all_tokens() -> ApiResult<Page<ApiToken>> {
@@ -18,9 +30,8 @@ pub async fn all_tokens() -> ApiResult<Page<ApiToken>> {
 }
 
 /// A token id as the page holds it (from the URL), or why it is not one.
-fn token_id(id: &str) -> Result<TokenId, ClientError> {
-    id.parse()
-        .map_err(|_| ClientError::Config(format!("{id:?} is not a token id")))
+fn token_id(id: &str) -> Result<TokenId, gatehouse_client::ClientError> {
+    parse_id(id, "token")
 }
 
 /// Every rule of token `id` (its owner or a superuser).
@@ -49,23 +60,21 @@ pub async fn test_acl(id: &str, body: &AclTest) -> ApiResult<Decision> {
 }
 
 pub async fn service_accounts() -> ApiResult<Page<ServiceAccount>> {
-    get("/api/service-accounts").await
+    Ok(client()?.service_accounts().await?)
 }
 
 pub async fn create_service_account(body: &NewServiceAccount) -> ApiResult<ServiceAccount> {
-    post("/api/service-accounts", body).await
+    Ok(client()?.create_service_account(body).await?)
 }
 
 /// A service account's tokens (never their secrets).
 pub async fn service_account_tokens(id: &str) -> ApiResult<Page<ApiToken>> {
-    get(&format!("/api/service-accounts/{}/tokens", encode(id))).await
+    let id: UserId = parse_id(id, "service account")?;
+    Ok(client()?.service_account_tokens(id).await?)
 }
 
 /// A new token for a service account; its `ghst_` secret is in this answer only (step-up).
 pub async fn issue_service_token(id: &str, body: &CreateApiToken) -> ApiResult<CreatedApiToken> {
-    post(
-        &format!("/api/service-accounts/{}/tokens", encode(id)),
-        body,
-    )
-    .await
+    let id: UserId = parse_id(id, "service account")?;
+    Ok(client()?.issue_service_token(id, body).await?)
 }

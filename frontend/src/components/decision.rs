@@ -127,7 +127,9 @@ pub fn DecisionForm(
         }
         busy.set(true);
         let why = Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty());
-        spawn_local(async move { finish(api::decide_with_reason(id, "reject", why).await) });
+        spawn_local(async move {
+            finish(api::decide_with_reason(id, api::SessionDecision::Reject, why).await)
+        });
     };
 
     let keys = DecisionKeys::install(selected, approve);

@@ -62,14 +62,14 @@ pub fn ExtensionDecision(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
 
-    let decide = move |verb: &'static str| {
+    let decide = move |approve: bool| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
         let why = Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty());
         spawn_local(async move {
-            let result = api::decide_approval(id, verb, why).await;
+            let result = api::decide_approval(id, approve, why).await;
             busy.set(false);
             match result {
                 Ok(done) => {
@@ -80,7 +80,7 @@ pub fn ExtensionDecision(
             }
         });
     };
-    let keys = DecisionKeys::install(selected, move || decide("approve"));
+    let keys = DecisionKeys::install(selected, move || decide(true));
     let (rejecting, confirm) = (keys.rejecting, keys.confirm);
 
     view! {
@@ -92,7 +92,7 @@ pub fn ExtensionDecision(
             <ErrorBox error=error />
             <div class="buttons">
                 <button class="primary" data-action="approve-extension" disabled=busy
-                    title="Approve (a)" on:click=move |_| decide("approve")>{approve_label}</button>
+                    title="Approve (a)" on:click=move |_| decide(true)>{approve_label}</button>
                 <Show
                     when=move || rejecting.get()
                     fallback=move || view! {
@@ -101,7 +101,7 @@ pub fn ExtensionDecision(
                     }
                 >
                     <button class="danger" data-action="confirm-reject" disabled=busy node_ref=confirm
-                        on:click=move |_| decide("reject")>"Confirm reject"</button>
+                        on:click=move |_| decide(false)>"Confirm reject"</button>
                     <button data-action="cancel-reject" on:click=move |_| rejecting.set(false)>"Keep"</button>
                 </Show>
             </div>

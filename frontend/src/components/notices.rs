@@ -139,11 +139,11 @@ fn extension_notice(a: &Approval, me: UserId) -> Option<Notice> {
 }
 
 async fn decisions(me: UserId) -> Vec<Notice> {
-    let sessions = api::work_sessions("?user=me&status=all&limit=100")
+    let sessions = api::work_sessions(&api::sessions_where("all", "me", 100))
         .await
         .map(|page| page.items)
         .unwrap_or_default();
-    let extensions = api::approvals("?kind=extension&status=approved,rejected&limit=100")
+    let extensions = api::approvals(&api::approvals_where("extension", "approved,rejected", 100))
         .await
         .unwrap_or_default();
     sessions

@@ -78,7 +78,7 @@ pub fn ApprovalsLink() -> impl IntoView {
     let pending = LocalResource::new(move || {
         live.version.track();
         async move {
-            api::approvals("?limit=500")
+            api::approvals(&api::approvals_where("", "", 500))
                 .await
                 .map(|items| items.len())
                 .unwrap_or(0)

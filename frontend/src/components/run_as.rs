@@ -15,9 +15,7 @@ pub fn RunAsField(#[prop(into)] server: Signal<String>, user: RwSignal<String>) 
             if server.is_empty() {
                 return None;
             }
-            api::get::<RunAsChoices>(&format!("/api/run-as/{}", api::encode(&server)))
-                .await
-                .ok()
+            api::run_as_choices(&server).await.ok()
         }
     });
     let list_id = move || format!("run-as-{}", server.get());

@@ -48,9 +48,9 @@ impl Request {
 }
 
 async fn load_queue() -> Result<Vec<Request>, api::ApiError> {
-    let sessions = api::work_sessions("?status=pending&user=all&limit=500").await?;
-    let extensions = api::approvals("?kind=extension&limit=500").await?;
-    let commands = api::approvals("?kind=command&limit=500").await?;
+    let sessions = api::work_sessions(&api::sessions_where("pending", "all", 500)).await?;
+    let extensions = api::approvals(&api::approvals_where("extension", "", 500)).await?;
+    let commands = api::approvals(&api::approvals_where("command", "", 500)).await?;
     let mut items: Vec<Request> = sessions
         .items
         .into_iter()

@@ -28,7 +28,7 @@ const TEXT_FILTERS: [(&str, &str, &str); 6] = [
 const TIME_FILTERS: [(&str, &str); 2] = [("from", "From (your time)"), ("to", "To (your time)")];
 
 /// Events fetched per page.
-const PAGE_SIZE: &str = "100";
+const PAGE_SIZE: u32 = 100;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -237,6 +237,22 @@ fn api_pairs(q: &ParamsMap) -> Vec<(&'static str, String)> {
         .collect()
 }
 
+/// The API filter for the filters in the URL (the same names as [`api_pairs`]).
+fn api_filter(q: &ParamsMap) -> api::AuditFilter {
+    let text = |key: &str| q.get(key).filter(|v| !v.is_empty());
+    api::AuditFilter {
+        q: text("q"),
+        id: text("id"),
+        user: text("user"),
+        action: text("action"),
+        server: text("server"),
+        work_session: text("work_session"),
+        from: text("from"),
+        to: text("to"),
+        ..api::AuditFilter::default()
+    }
+}
+
 /// The events matching the URL's filters, with "Load more" while the server has more.
 #[component]
 fn Events(reload: RwSignal<u64>) -> impl IntoView {
@@ -250,17 +266,18 @@ fn Events(reload: RwSignal<u64>) -> impl IntoView {
     let generation = RwSignal::new(0_u64);
 
     let fetch = move |cursor: Option<String>| {
-        let mut pairs = query.with_untracked(api_pairs);
-        pairs.push(("limit", PAGE_SIZE.to_owned()));
-        // Newest first: what just happened is what one looks for.
-        pairs.push(("order", "newest".to_owned()));
         let append = cursor.is_some();
-        pairs.push(("cursor", cursor.unwrap_or_default()));
-        let query_string = api::query(&pairs);
+        let filter = api::AuditFilter {
+            limit: Some(PAGE_SIZE),
+            // Newest first: what just happened is what one looks for.
+            order: Some("newest".to_owned()),
+            cursor,
+            ..query.with_untracked(api_filter)
+        };
         let current = generation.get_untracked();
         loading.set(true);
         spawn_local(async move {
-            let result: ApiResult<Page<AuditEvent>> = api::audit(&query_string).await;
+            let result: ApiResult<Page<AuditEvent>> = api::audit(&filter).await;
             if generation.get_untracked() != current {
                 return;
             }

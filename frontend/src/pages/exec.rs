@@ -9,7 +9,8 @@
 use crate::api::{self, ApiError};
 use crate::components::{ErrorBox, RunAsField, StepUp, StepUpPrompt};
 use crate::time::format_at;
-use gatehouse_shared::approval::{Approval, ApprovalStatus, PendingApproval};
+use gatehouse_client::Accepted;
+use gatehouse_shared::approval::{Approval, ApprovalStatus};
 use gatehouse_shared::exec::{ExecJob, ExecRequest, RunStatus};
 use gatehouse_shared::{ErrorCode, Scope, WorkSession};
 use gloo_timers::future::TimeoutFuture;
@@ -97,23 +98,17 @@ impl Exec {
         self.step_up.run(move || {
             let body = body.clone();
             async move {
-                let answer: api::ApiResult<serde_json::Value> = api::post("/api/exec", &body).await;
+                let answer = api::exec::exec_start(&body).await;
                 if !self.current(mine) {
                     return None;
                 }
                 match answer {
-                    Ok(answer) if answer["status"] == "pending_approval" => {
-                        match serde_json::from_value::<PendingApproval>(answer) {
-                            Ok(pending) => self.follow_approval(pending.approval_id, mine),
-                            Err(e) => self.error.set(Some(ApiError::local(e))),
-                        }
+                    Ok(Accepted::Pending(pending)) => {
+                        self.follow_approval(pending.approval_id, mine);
                         None
                     }
-                    Ok(answer) => {
-                        match serde_json::from_value::<ExecJob>(answer) {
-                            Ok(job) => self.follow_job(job, mine),
-                            Err(e) => self.error.set(Some(ApiError::local(e))),
-                        }
+                    Ok(Accepted::Done(job)) => {
+                        self.follow_job(job, mine);
                         None
                     }
                     Err(e) if StepUp::takes(&e) => Some(e),
@@ -144,7 +139,7 @@ impl Exec {
                     break;
                 }
                 TimeoutFuture::new(POLL_MS).await;
-                match api::get::<ExecJob>(&format!("/api/exec/{}", current.id)).await {
+                match api::exec::exec_job(current.id).await {
                     Ok(next) => current = next,
                     Err(e) => {
                         if self.current(mine) {
@@ -168,7 +163,7 @@ impl Exec {
                 if !self.current(mine) {
                     return;
                 }
-                match api::get::<Approval>(&format!("/api/approvals/{id}")).await {
+                match api::exec::approval(id).await {
                     Ok(approval) => {
                         if !self.current(mine) {
                             return;
@@ -179,7 +174,7 @@ impl Exec {
                         match (status, job) {
                             (ApprovalStatus::Pending, _) | (ApprovalStatus::Approved, None) => {}
                             (ApprovalStatus::Approved, Some(job)) => {
-                                match api::get::<ExecJob>(&format!("/api/exec/{job}")).await {
+                                match api::exec::exec_job(job).await {
                                     Ok(job) => self.follow_job(job, mine),
                                     Err(e) => {
                                         self.error.set(Some(e));

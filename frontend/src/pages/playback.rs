@@ -128,7 +128,7 @@ pub fn PlaybackPage() -> impl IntoView {
     });
     let context = LocalResource::new(move || {
         let id = id();
-        async move { api::get::<RecordingInfo>(&format!("/api/recordings/{id}")).await }
+        async move { api::recording_info(&id).await }
     });
 
     view! {

@@ -41,27 +41,28 @@ fn day_bound(day: &str, end: bool) -> String {
         .unwrap_or_default()
 }
 
-/// The API query for the URL's filters.
-fn api_query(q: &ParamsMap) -> String {
-    let mut pairs: Vec<(&str, String)> = FILTERS
-        .iter()
-        .map(|(key, _, _)| (*key, q.get(key).unwrap_or_default()))
-        .collect();
-    for (key, _) in DATES {
-        let day = q.get(key).unwrap_or_default();
-        pairs.push((key, day_bound(&day, key == "to")));
+/// The API filter for the URL's filters (the text ones under the same names).
+fn api_filter(q: &ParamsMap) -> api::RecordingFilter {
+    let text = |key: &str| q.get(key).filter(|v| !v.is_empty());
+    let day = |key: &str| Some(day_bound(&text(key)?, key == "to")).filter(|d| !d.is_empty());
+    api::RecordingFilter {
+        q: text("q"),
+        user: text("user"),
+        server: text("server"),
+        work_session: text("work_session"),
+        from: day("from"),
+        to: day("to"),
+        limit: Some(100),
+        cursor: text("cursor"),
     }
-    pairs.push(("limit", "100".to_owned()));
-    pairs.push(("cursor", q.get("cursor").unwrap_or_default()));
-    api::query(&pairs)
 }
 
 #[component]
 pub fn RecordingsPage() -> impl IntoView {
     let query = use_query_map();
     let page = LocalResource::new(move || {
-        let qs = query.with(api_query);
-        async move { api::get::<Page<Recording>>(&format!("/api/recordings{qs}")).await }
+        let filter = query.with(api_filter);
+        async move { api::recordings(&filter).await }
     });
     view! {
         <section class="page page-recordings" data-testid="recordings">

@@ -15,7 +15,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 /// How many audit events the activity section shows.
-const RECENT: usize = 20;
+const RECENT: u32 = 20;
 
 #[component]
 pub fn ServerDetailPage() -> impl IntoView {
@@ -46,7 +46,7 @@ fn ServerDetail(server: Server) -> impl IntoView {
     let name = server.name.clone();
     let sessions = LocalResource::new(move || {
         live.version.track();
-        async move { api::work_sessions("?status=active&user=me&limit=500").await }
+        async move { api::work_sessions(&api::sessions_where("active", "me", 500)).await }
     });
     let usable = {
         let name = name.clone();
@@ -182,8 +182,12 @@ fn RecentActivity(server: String) -> impl IntoView {
     let live = use_live();
     let events = LocalResource::new(move || {
         live.version.track();
-        let q = api::query(&[("server", server.clone()), ("limit", RECENT.to_string())]);
-        async move { api::audit(&q).await }
+        let filter = api::AuditFilter {
+            server: Some(server.clone()),
+            limit: Some(RECENT),
+            ..api::AuditFilter::default()
+        };
+        async move { api::audit(&filter).await }
     });
     let body = move || {
         events.get().map(|result| match result {

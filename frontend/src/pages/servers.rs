@@ -30,7 +30,7 @@ pub fn ServersPage() -> impl IntoView {
     });
     let sessions = LocalResource::new(move || {
         live.version.track();
-        async move { api::work_sessions("?status=active&user=me&limit=500").await }
+        async move { api::work_sessions(&api::sessions_where("active", "me", 500)).await }
     });
     let usable = move |server: &str| -> Option<WorkSession> {
         let me = auth.me.with(|m| m.as_ref().map(|m| m.user.id))?;

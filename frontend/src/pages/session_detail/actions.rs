@@ -3,13 +3,13 @@
 //! The console asks the same pure function the server uses (`lifecycle::apply`), so a button is
 //! shown exactly when the server would accept it at this moment; the server still decides.
 
-use crate::api::{self, ApiError, Extended};
+use crate::api::{self, ApiError, Extended, SessionDecision, SessionStep};
 use crate::auth::use_auth;
 use crate::components::decision::DecisionForm;
 use crate::components::{ErrorBox, RunAsField};
 use crate::time::now;
 use gatehouse_shared::lifecycle::{apply, Action, Actor, ExtendBy, Policy};
-use gatehouse_shared::work_session::{DecisionReason, ExtendWorkSession};
+use gatehouse_shared::work_session::ExtendWorkSession;
 use gatehouse_shared::{Scope, Status, WorkSession, WorkSessionId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,14 +29,12 @@ fn allowed(session: &WorkSession, actor: &Actor, action: Action) -> bool {
 
 /// Runs one lifecycle call and reports its outcome.
 fn run(
-    id: WorkSessionId,
-    verb: &'static str,
-    body: serde_json::Value,
+    call: impl std::future::Future<Output = api::ApiResult<WorkSession>> + 'static,
     error: RwSignal<Option<ApiError>>,
     on_change: Callback<WorkSession>,
 ) {
     spawn_local(async move {
-        match api::transition(id, verb, &body).await {
+        match call.await {
             Ok(session) => {
                 error.set(None);
                 on_change.run(session);
@@ -123,10 +121,10 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
     let reason = RwSignal::new(String::new());
     let extend_by = RwSignal::new(EXTEND_OPTIONS[2].0.to_string());
     let run_as = RwSignal::new(String::new());
-    let simple = move |verb: &'static str| run(id, verb, serde_json::json!({}), error, on_change);
+    let simple = move |step: SessionStep| run(api::step(id, step), error, on_change);
     let use_it = move |_| {
         spawn_local(async move {
-            match api::transition(id, "use", &serde_json::json!({})).await {
+            match api::step(id, SessionStep::Use).await {
                 Ok(session) => {
                     auth.refresh().await;
                     on_change.run(session);
@@ -137,8 +135,8 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
     };
     let revoke = move |_| {
         let why = Some(reason.get_untracked().trim().to_owned()).filter(|r| !r.is_empty());
-        let body = serde_json::to_value(DecisionReason { reason: why }).unwrap_or_default();
-        run(id, "revoke", body, error, on_change);
+        let revoked = api::decide_with_reason(id, SessionDecision::Revoke, why);
+        run(revoked, error, on_change);
     };
     let unchanged = StoredValue::new(session.clone());
     let extend = move |_| {
@@ -162,7 +160,7 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
             {can_decide.then(|| view! { <DecisionForm session=session.clone() on_done=on_change /> })}
             <div class="buttons">
                 {can_activate.then(|| view! {
-                    <button class="primary" data-action="activate" on:click=move |_| simple("activate")>"Activate"</button>
+                    <button class="primary" data-action="activate" on:click=move |_| simple(SessionStep::Activate)>"Activate"</button>
                 })}
                 {can_use.then(|| view! {
                     <button data-action="use" on:click=use_it>"Use for this console"</button>
@@ -177,13 +175,13 @@ pub fn Actions(session: WorkSession, on_change: Callback<WorkSession>) -> impl I
                         <span class="inline" role="alert">
                             "Complete it now? Its terminals, commands and transfers end. "
                             <button class="danger" data-action="confirm-complete"
-                                on:click=move |_| simple("complete")>"Complete now"</button>
+                                on:click=move |_| simple(SessionStep::Complete)>"Complete now"</button>
                             <button on:click=move |_| completing.set(false)>"Keep working"</button>
                         </span>
                     </Show>
                 })}
                 {can_cancel.then(|| view! {
-                    <button data-action="cancel" on:click=move |_| simple("cancel")>"Cancel request"</button>
+                    <button data-action="cancel" on:click=move |_| simple(SessionStep::Cancel)>"Cancel request"</button>
                 })}
                 {can_extend.then(|| view! {
                     <span class="inline">

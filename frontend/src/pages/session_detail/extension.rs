@@ -20,7 +20,12 @@ pub fn PendingExtension(id: WorkSessionId) -> impl IntoView {
         live.version.track();
         decided.track();
         async move {
-            api::approvals(&format!("?kind=extension&work_session={id}"))
+            let filter = api::ApprovalFilter {
+                kind: Some("extension".to_owned()),
+                work_session: Some(id.to_string()),
+                ..api::ApprovalFilter::default()
+            };
+            api::approvals(&filter)
                 .await
                 .ok()
                 .and_then(|items| items.into_iter().next())

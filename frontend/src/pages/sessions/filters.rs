@@ -1,8 +1,9 @@
 //! The filter bar's state and its round trip through the URL query.
 //!
 //! The URL uses the API's own parameter names, so a shared link reproduces the same list and the
-//! page can pass its query straight on to `GET /api/work-sessions`.
+//! page's filter maps one to one onto `GET /api/work-sessions`'s.
 
+use crate::api::SessionFilter;
 use gatehouse_shared::{Scope, Status};
 use leptos_router::params::ParamsMap;
 
@@ -74,18 +75,38 @@ impl Filters {
         }
     }
 
-    /// The query pairs, in a stable order, the defaults spelled out (so the API, whose own
-    /// default differs, lists the same thing).
-    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+    /// The `status` parameter: `all`, or the effective statuses as a comma list.
+    fn status_param(&self) -> String {
         let statuses = self.effective_statuses();
-        let status = if statuses.len() == Status::ALL.len() {
+        if statuses.len() == Status::ALL.len() {
             "all".to_owned()
         } else {
             let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
             names.join(",")
-        };
+        }
+    }
+
+    /// The API's filter for these, the defaults spelled out as in [`Filters::pairs`]; the limit
+    /// and cursor are the caller's, who pages.
+    pub fn api_filter(&self) -> SessionFilter {
+        let given = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
+        SessionFilter {
+            status: Some(self.status_param()),
+            user: Some(self.effective_user()),
+            server: given(&self.server),
+            scope: self.scope.map(|s| s.as_str().to_owned()),
+            q: given(&self.q),
+            from: given(&self.from),
+            to: given(&self.to),
+            ..SessionFilter::default()
+        }
+    }
+
+    /// The query pairs, in a stable order, the defaults spelled out (so the API, whose own
+    /// default differs, lists the same thing).
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
-            ("status", status),
+            ("status", self.status_param()),
             ("user", self.effective_user()),
             ("server", self.server.clone()),
             (

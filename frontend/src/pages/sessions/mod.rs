@@ -4,7 +4,7 @@ mod filter_bar;
 pub mod filters;
 mod table;
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, SessionFilter};
 use crate::components::ErrorBox;
 use crate::live::use_live;
 use filter_bar::FilterBar;
@@ -34,13 +34,12 @@ async fn load(filters: &Filters, want: usize, cursor: Option<String>) -> Result<
     loop {
         let remaining = want.saturating_sub(loaded.items.len());
         let limit = remaining.clamp(1, MAX_LIMIT as usize);
-        let mut pairs = filters.pairs();
-        pairs.retain(|(k, _)| *k != "limit");
-        pairs.push(("limit", limit.to_string()));
-        if let Some(cursor) = &loaded.next_cursor {
-            pairs.push(("cursor", cursor.clone()));
-        }
-        let page: Page<WorkSession> = api::work_sessions(&api::query(&pairs)).await?;
+        let filter = SessionFilter {
+            limit: Some(limit as u32),
+            cursor: loaded.next_cursor.clone(),
+            ..filters.api_filter()
+        };
+        let page: Page<WorkSession> = api::work_sessions(&filter).await?;
         loaded.items.extend(page.items);
         loaded.total = page.total;
         loaded.next_cursor = page.next_cursor;
