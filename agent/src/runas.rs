@@ -284,22 +284,79 @@ impl RunAs {
     }
 }
 
-/// Installs the privilege drop on a tokio command.
-pub fn apply_to_command(cmd: &mut tokio::process::Command, run_as: &RunAs) {
-    if let Some(drop) = run_as.privilege_drop() {
-        // SAFETY: the closure makes only async-signal-safe syscalls (setgroups, setgid, setuid)
-        // and touches no locks or allocations shared with the parent.
-        unsafe {
-            cmd.pre_exec(drop);
+/// Gives every catchable signal its default action. An ignored signal stays ignored across
+/// `exec`, so an agent started where SIGINT is ignored (a background job of a script, which is
+/// how CI starts it) or SIGHUP is (`nohup`) would hand that to every shell and command it runs:
+/// Ctrl-C in a terminal would then do nothing. Handlers need no reset, `exec` drops them, and
+/// the standard library already clears the signal mask.
+fn default_signals() -> std::io::Result<()> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
         }
+        // SAFETY: installs the default action, no handler; `sigaction` is async-signal-safe.
+        unsafe { signal(sig, SigHandler::SigDfl) }.map_err(std::io::Error::from)?;
+    }
+    Ok(())
+}
+
+/// What the forked child does before `exec`: default signal actions, then the drop to the
+/// run-as user when one is needed.
+fn child_setup(run_as: &RunAs) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
+    let mut drop = run_as.privilege_drop();
+    move || {
+        default_signals()?;
+        if let Some(drop) = drop.as_mut() {
+            drop()?;
+        }
+        Ok(())
     }
 }
 
-/// Installs the privilege drop on a PTY command.
+/// Installs the child's set-up (signals, privilege drop) on a tokio command.
+pub fn apply_to_command(cmd: &mut tokio::process::Command, run_as: &RunAs) {
+    // SAFETY: the closure makes only async-signal-safe syscalls (sigaction, setgroups, setgid,
+    // setuid) and touches no locks or allocations shared with the parent.
+    unsafe {
+        cmd.pre_exec(child_setup(run_as));
+    }
+}
+
+/// Installs the child's set-up on a PTY command.
 pub fn apply_to_pty_command(cmd: pty_process::Command, run_as: &RunAs) -> pty_process::Command {
-    match run_as.privilege_drop() {
-        // SAFETY: as in `apply_to_command`.
-        Some(drop) => unsafe { cmd.pre_exec(drop) },
-        None => cmd,
+    // SAFETY: as in `apply_to_command`.
+    unsafe { cmd.pre_exec(child_setup(run_as)) }
+}
+
+#[cfg(test)]
+mod signal_tests {
+    use super::*;
+    use nix::sys::signal::{signal, SigHandler, Signal};
+
+    /// The signals a process ignores, from its `SigIgn` mask in `/proc/PID/status`.
+    fn ignored(status: &str) -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .expect("a SigIgn line")
+    }
+
+    #[tokio::test]
+    async fn commands_start_with_default_signals_whatever_the_agent_ignores() {
+        // SAFETY: ignoring SIGINT in this test process installs no handler.
+        unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.unwrap();
+        let run_as = resolve_user(None).unwrap_or_else(|_| panic!("the agent's own user"));
+        let mut cmd = tokio::process::Command::new("cat");
+        cmd.arg("/proc/self/status");
+        apply_to_command(&mut cmd, &run_as);
+        let out = cmd.output().await.expect("run cat");
+        let status = String::from_utf8_lossy(&out.stdout);
+        let sigint = 1u64 << (Signal::SIGINT as i32 - 1);
+        assert_eq!(ignored(&status) & sigint, 0, "{status}");
+        // The agent itself still ignores it: only the child was changed.
+        let own = std::fs::read_to_string("/proc/self/status").unwrap();
+        assert_ne!(ignored(&own) & sigint, 0);
     }
 }
