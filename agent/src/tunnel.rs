@@ -20,6 +20,13 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
+/// Bytes read from a target at a time while someone types on this agent: a frame is sent
+/// whole, so a keystroke's echo on the same link waits behind at most one of these at every hop
+/// (with 256 KiB frames its p99 during a bulk transfer was 2.6–3.8× idle). Otherwise reads take
+/// whole `CHUNK`s, which carry a bulk transfer a quarter faster than 64 KiB frames.
+const TYPING_READ_BYTES: usize = 32 * 1024;
+const _: () = assert!(TYPING_READ_BYTES <= CHUNK);
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -275,7 +282,12 @@ async fn pump_out(
             }
             wait.await;
         };
-        let want = CHUNK.min(room as usize);
+        let size = if pacer.typing_now() {
+            TYPING_READ_BYTES
+        } else {
+            CHUNK
+        };
+        let want = size.min(room as usize);
         let mut frame = Vec::with_capacity(FRAME_HEAD + want);
         frame.extend_from_slice(channel.0.as_bytes());
         frame.push(DataKind::TunnelData as u8);

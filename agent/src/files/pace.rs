@@ -56,6 +56,11 @@ impl Pacer {
         }
     }
 
+    /// Whether transfers are being paced now (someone typed within the window).
+    pub fn typing_now(&self) -> bool {
+        self.rate != 0 && self.typing(Instant::now())
+    }
+
     /// How long `bytes` must wait before they may go, booked against the shared budget.
     fn delay(&self, bytes: usize, now: Instant) -> Duration {
         if self.rate == 0 || !self.typing(now) {
@@ -83,6 +88,17 @@ mod tests {
     use super::*;
 
     const MIB: usize = 1024 * 1024;
+
+    #[test]
+    fn typing_now_follows_keystrokes_unless_pacing_is_off() {
+        let pacer = Pacer::new(4);
+        assert!(!pacer.typing_now());
+        pacer.keystroke();
+        assert!(pacer.typing_now());
+        let off = Pacer::new(0);
+        off.keystroke();
+        assert!(!off.typing_now());
+    }
 
     #[test]
     fn without_typing_nothing_waits() {
