@@ -8,8 +8,8 @@
 //! delay) to the mutation of xterm.js's rows (DOM renderer) that shows the result. WebDriver's
 //! own round trip stays out of every figure.
 //!
-//! - **Echo**: `BENCH_KEYS` (default 300) single keystrokes, each sent after the previous one
-//!   is on screen; p50/p99/max, and where the time goes inside the page (event to listener,
+//! - **Echo**: `BENCH_KEYS` (default 300) single keystrokes, each sent once the previous one
+//!   is on screen and the frame that drew it is out; p50/p99/max, and where the time goes inside the page (event to listener,
 //!   to the socket's send, to the first message back, to the rows drawn). Then the same bytes
 //!   sent from a timer, with no key event around them: the socket's own round trip. The two
 //!   differ because Chromium holds a page's other tasks (socket messages among them) after a
@@ -38,6 +38,7 @@ const b = window.__bench = {
     mode: 'idle', echo: [], pending: null, marker: null, startAt: null, doneAt: null,
     enterAt: null, mutations: 0, ctrlcAt: null, promptAt: null, maxGap: 0, longestTask: 0, framing: false,
 };
+b.rows = rows;
 const countQ = () => { let n = 0; for (const c of rows.textContent) if (c === 'q') n++; return n; };
 const lastRow = () => {
     const texts = Array.from(rows.children, r => r.textContent.trimEnd()).filter(t => t.length);
@@ -50,7 +51,11 @@ document.addEventListener('keydown', e => {
     }
     if (b.mode === 'flood' && e.key === 'Enter') b.startAt = t;
     if (b.mode === 'stop' && e.key === 'Enter') b.enterAt = t;
-    if (b.mode === 'stop' && e.key === 'c' && e.ctrlKey) b.ctrlcAt = t;
+    if (b.mode === 'stop' && e.key === 'c' && e.ctrlKey) {
+        b.ctrlcAt = t;
+        b.ctrlcSeen = [e.target.className, b.ws && b.ws.readyState, b.ws && b.ws.bufferedAmount];
+        b.sends = [];
+    }
 }, true);
 new MutationObserver(() => {
     const t = performance.now();
@@ -59,6 +64,10 @@ new MutationObserver(() => {
         b.echo.push([t - p.t, p.dispatchAt - p.t, (p.sendAt ?? t) - p.dispatchAt,
                      (p.messageAt ?? t) - (p.sendAt ?? t), t - (p.messageAt ?? t)]);
         b.pending = null;
+        // The next key comes once the frame showing this echo is out, as a person's next key
+        // does (tens of milliseconds apart at the fastest), not in the middle of that frame.
+        b.settled = false;
+        requestAnimationFrame(() => requestAnimationFrame(() => { b.settled = true; }));
     } else if (b.mode === 'flood' && !b.doneAt && rows.textContent.includes(b.marker)) {
         b.doneAt = t;
     } else if (b.mode === 'stop') {
@@ -71,7 +80,13 @@ new MutationObserver(() => {
 const send = WebSocket.prototype.send;
 WebSocket.prototype.send = function (data) {
     const p = b.pending;
-    if (data instanceof Uint8Array || data instanceof ArrayBuffer) b.ws = this;
+    if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+        if (b.ws !== this) this.addEventListener('close', e => (b.closes = b.closes || []).push(e.code));
+        b.ws = this;
+    }
+    if (b.sends && b.sends.length < 20) {
+        b.sends.push([this === b.ws, this.readyState, typeof data === 'string' ? data.slice(0, 40) : Array.from((data instanceof Uint8Array ? data : new Uint8Array(data)).slice(0, 8))]);
+    }
     if (p && p.sendAt === undefined) {
         p.sendAt = performance.now();
         if (!this.__benchHeard) {
@@ -156,7 +171,10 @@ async fn echo(browser: &Browser, textarea: &Element, keys: usize) {
             .await;
         }
         textarea.send_keys("q").await.expect("a keystroke");
-        let expr = format!("window.__bench.echo.length >= {}", i + 1);
+        let expr = format!(
+            "window.__bench.echo.length >= {} && window.__bench.settled",
+            i + 1
+        );
         wait_js(
             browser,
             "the echo on screen",
@@ -289,14 +307,22 @@ async fn stops(browser: &Browser, textarea: &Element, rounds: u64) {
             .send_keys(&format!("{}c", char::from(Key::Control)))
             .await
             .expect("Ctrl-C");
-        let at = wait_js(
-            browser,
-            "the prompt back after Ctrl-C",
+        let expr = "window.__bench.promptAt && [window.__bench.ctrlcAt, window.__bench.promptAt, \
+                    window.__bench.maxGap]";
+        let waited = tokio::time::timeout(
             Duration::from_secs(60),
-            "window.__bench.promptAt && [window.__bench.ctrlcAt, window.__bench.promptAt, \
-             window.__bench.maxGap]",
+            wait_js(browser, "the prompt", Duration::from_secs(61), expr),
         )
         .await;
+        let Ok(at) = waited else {
+            let state = browser
+                .js("const b = window.__bench; return [b.mode, b.enterAt, b.mutations, b.ctrlcAt, b.promptAt, b.rows.isConnected, b.rows === document.querySelector('.xterm-rows'), b.ctrlcSeen, b.sends, b.closes, document.activeElement && document.activeElement.className];", vec![])
+                .await;
+            panic!(
+                "no prompt within 60 s of Ctrl-C: {state}; screen: {:?}",
+                browser.terminal_lines().await
+            );
+        };
         browser.js("window.__bench.framing = false;", vec![]).await;
         let stop = at[1].as_f64().expect("promptAt") - at[0].as_f64().expect("ctrlcAt");
         println!(
