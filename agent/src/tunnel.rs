@@ -22,9 +22,10 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 /// Bytes read from a target at a time while someone types on this agent: a frame is sent
 /// whole, so a keystroke's echo on the same link waits behind at most one of these at every hop
-/// (with 256 KiB frames its p99 during a bulk transfer was 2.6–3.8× idle). Otherwise reads take
+/// (with 256 KiB frames its p99 during a bulk transfer was 2.6–3.8× idle; 16 KiB is one TLS
+/// record, so no hop holds the echo behind more than one record's work). Otherwise reads take
 /// whole `CHUNK`s, which carry a bulk transfer a quarter faster than 64 KiB frames.
-const TYPING_READ_BYTES: usize = 32 * 1024;
+const TYPING_READ_BYTES: usize = 16 * 1024;
 const _: () = assert!(TYPING_READ_BYTES <= CHUNK);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
