@@ -8,9 +8,10 @@
 //! delay) to the mutation of xterm.js's rows (DOM renderer) that shows the result. WebDriver's
 //! own round trip stays out of every figure.
 //!
-//! - **Echo**: `BENCH_KEYS` (default 300) single keystrokes, each sent once the previous one
-//!   is on screen and the frame that drew it is out; p50/p99/max, and where the time goes inside the page (event to listener,
-//!   to the socket's send, to the first message back, to the rows drawn). Then the same bytes
+//! - **Echo**: `BENCH_KEYS` (default 300) single keystrokes, twice: each sent once the previous
+//!   one is on screen and the frame that drew it is out, then at a typist's pace, each
+//!   `BENCH_KEY_GAP_MS` (default 100) after that; p50/p99/max, and where the time goes inside the
+//!   page (event to listener, to the socket's send, to the first message back, to the rows drawn). Then the same bytes
 //!   sent from a timer, with no key event around them: the socket's own round trip. The two
 //!   differ because Chromium holds a page's other tasks (socket messages among them) after a
 //!   key event until its next frame, and xterm.js draws on the frame after that.
@@ -35,7 +36,7 @@ use std::time::Duration;
 const INSTRUMENTS: &str = r#"
 const rows = document.querySelector('.xterm-rows');
 const b = window.__bench = {
-    mode: 'idle', echo: [], pending: null, marker: null, startAt: null, doneAt: null,
+    mode: 'idle', echo: [], pending: null, gap: 0, marker: null, startAt: null, doneAt: null,
     enterAt: null, mutations: 0, ctrlcAt: null, promptAt: null, maxGap: 0, longestTask: 0, framing: false,
 };
 b.rows = rows;
@@ -64,10 +65,12 @@ new MutationObserver(() => {
         b.echo.push([t - p.t, p.dispatchAt - p.t, (p.sendAt ?? t) - p.dispatchAt,
                      (p.messageAt ?? t) - (p.sendAt ?? t), t - (p.messageAt ?? t)]);
         b.pending = null;
-        // The next key comes once the frame showing this echo is out, as a person's next key
-        // does (tens of milliseconds apart at the fastest), not in the middle of that frame.
+        // The next key comes once the frame showing this echo is out, never in the middle of
+        // that frame; with a gap set, that long after it, as a typist's next key does.
         b.settled = false;
-        requestAnimationFrame(() => requestAnimationFrame(() => { b.settled = true; }));
+        requestAnimationFrame(() => requestAnimationFrame(() => {
+            if (b.gap > 0) setTimeout(() => { b.settled = true; }, b.gap); else b.settled = true;
+        }));
     } else if (b.mode === 'flood' && !b.doneAt && rows.textContent.includes(b.marker)) {
         b.doneAt = t;
     } else if (b.mode === 'stop') {
@@ -150,8 +153,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn echo(browser: &Browser, textarea: &Element, keys: usize) {
-    browser.js("window.__bench.mode = 'echo';", vec![]).await;
+/// `keys` keystrokes, each once the previous echo's frame is out and `gap_ms` after it.
+async fn echo(browser: &Browser, textarea: &Element, keys: usize, gap_ms: u64) {
+    browser
+        .js(
+            &format!("const b = window.__bench; b.mode = 'echo'; b.echo = []; b.gap = {gap_ms};"),
+            vec![],
+        )
+        .await;
     for i in 0..keys {
         // A line of 50, then erased (Ctrl-U), so the cooked line never wraps or fills.
         if i > 0 && i % 50 == 0 {
@@ -195,8 +204,12 @@ async fn echo(browser: &Browser, textarea: &Element, keys: usize) {
         ms
     };
     let ms = column(0);
+    let cadence = match gap_ms {
+        0 => "each two frames after the last echo".to_owned(),
+        gap => format!("each {gap} ms after the last echo"),
+    };
     println!(
-        "keystroke → rendered echo ({} keys): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "keystroke → rendered echo ({} keys, {cadence}): p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         ms.len(),
         percentile(&ms, 0.5),
         percentile(&ms, 0.9),
@@ -348,6 +361,7 @@ async fn main() {
     let keys = env_num("BENCH_KEYS", 300).max(1) as usize;
     let mib = env_num("BENCH_FLOOD_MIB", 100).max(1);
     let rounds = env_num("BENCH_STOPS", 5).max(1);
+    let gap_ms = env_num("BENCH_KEY_GAP_MS", 100);
 
     let dir = tempfile::tempdir().expect("tempdir");
     create_user(dir.path(), "ops", "superuser");
@@ -386,7 +400,8 @@ async fn main() {
     let textarea = browser.wait_for(".xterm-helper-textarea").await;
 
     println!("websh in headless Chromium (xterm.js DOM renderer), loopback:");
-    echo(&browser, &textarea, keys).await;
+    echo(&browser, &textarea, keys, 0).await;
+    echo(&browser, &textarea, keys, gap_ms).await;
     flood(&browser, &textarea, mib).await;
     stops(&browser, &textarea, rounds).await;
 }
