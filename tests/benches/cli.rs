@@ -6,8 +6,15 @@
 //! - the `gate` binary's size;
 //! - `gate exec --all -- true` on 1,000 agents (real links from `gatehouse-agent load-test`).
 //!
-//! Environment: BENCH_RUNS (50), BENCH_FANOUT (1000; 0 skips it), BENCH_FANOUT_RUNS (7).
+//! - `gate cp` of 1 GiB up and down against `scp`, and keystroke echo through `gate websh`
+//!   against `ssh -tt`, both in a pseudo-terminal: in BENCH_ROUNDS (3) rounds, the two sides in
+//!   turn and each round in the other order, so a slow minute of this shared machine falls on
+//!   both; transfers compared by their medians, keys (BENCH_KEYS a round, 1000) pooled.
+//!
+//! Environment: BENCH_RUNS (50), BENCH_FANOUT (1000; 0 skips it), BENCH_FANOUT_RUNS (7),
+//! BENCH_CP_MIB (1024; 0 skips it), BENCH_KEYS, BENCH_ROUNDS.
 
+use gatehouse_e2e::bench::{median, round_ratios, settle_disk};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::{binary, eventually, Api, Server, PASSWORD};
 use std::process::{Command, Stdio};
@@ -137,11 +144,12 @@ async fn main() {
         size as f64 / 1e6
     );
 
+    let rounds = env_num("BENCH_ROUNDS", 3).max(1);
     let mib = env_num("BENCH_CP_MIB", 1024);
     if mib > 0 {
-        cp_bench(&gate, ssh.as_ref(), mib);
+        cp_bench(&gate, ssh.as_ref(), mib, rounds);
     }
-    echo_bench(&gate, ssh.as_ref(), env_num("BENCH_KEYS", 1000)).await;
+    echo_bench(&gate, ssh.as_ref(), env_num("BENCH_KEYS", 1000), rounds).await;
 
     let fanout = env_num("BENCH_FANOUT", 1000);
     if fanout > 0 {
@@ -210,8 +218,9 @@ fn timed(mut cmd: Command) -> Duration {
     started.elapsed()
 }
 
-/// `gate cp` of `mib` MiB up and down, against `scp` both ways.
-fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize) {
+/// `gate cp` of `mib` MiB up and down, against `scp` both ways: `rounds` rounds, each side in
+/// turn and each round in the other order, every transfer after a `sync`.
+fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize, rounds: usize) {
     use std::io::Write;
     let local = tempfile::tempdir().unwrap();
     let file = local.path().join("big.bin");
@@ -237,41 +246,52 @@ fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize) {
     } else {
         format!("web-01:{remote}")
     };
+    let remote_scp = format!("root@127.0.0.1:{remote}.scp");
     let rate = |took: Duration| mib as f64 / took.as_secs_f64();
-    let up = timed(gate_cmd(
-        gate,
-        &["cp", &file.display().to_string(), &target],
-    ));
-    let down = timed(gate_cmd(
-        gate,
-        &["cp", &target, &back.display().to_string()],
-    ));
-    println!(
-        "gate cp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
-        rate(up),
-        rate(down)
-    );
-    let _ = std::fs::remove_file(&back);
-    if let Some((port, key)) = ssh {
-        let scp = |from: &str, to: &str| {
-            let mut cmd = Command::new("scp");
-            // scp names the port -P.
-            cmd.args(gatehouse_e2e::bench::openssh_options(key))
-                .args(["-P", port, from, to]);
-            cmd
-        };
-        let remote_scp = format!("root@127.0.0.1:{remote}.scp");
-        let scp_up = timed(scp(&file.display().to_string(), &remote_scp));
-        let scp_down = timed(scp(&remote_scp, &back.display().to_string()));
+    // One transfer, from a clean page cache; the local copy removed afterwards.
+    let transfer = |cmd: Command| {
+        settle_disk();
+        let took = timed(cmd);
+        let _ = std::fs::remove_file(&back);
+        rate(took)
+    };
+    let scp = |from: &str, to: &str| {
+        let (port, key) = ssh.expect("an sshd");
+        let mut cmd = Command::new("scp");
+        // scp names the port -P.
+        cmd.args(gatehouse_e2e::bench::openssh_options(key))
+            .args(["-P", port, from, to]);
+        cmd
+    };
+    let (file, back_path) = (file.display().to_string(), back.display().to_string());
+    let rounds = if ssh.is_some() { rounds } else { 1 };
+    let (mut gate_up, mut gate_down, mut scp_up, mut scp_down) = (vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        for turn in 0..2 {
+            if (turn == 0) == (round % 2 == 0) {
+                gate_up.push(transfer(gate_cmd(gate, &["cp", &file, &target])));
+                gate_down.push(transfer(gate_cmd(gate, &["cp", &target, &back_path])));
+                println!(
+                    "gate cp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
+                    gate_up[round], gate_down[round]
+                );
+            } else if ssh.is_some() {
+                scp_up.push(transfer(scp(&file, &remote_scp)));
+                scp_down.push(transfer(scp(&remote_scp, &back_path)));
+                println!(
+                    "scp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
+                    scp_up[round], scp_down[round]
+                );
+            }
+        }
+    }
+    if ssh.is_some() {
         println!(
-            "scp {mib} MiB: up {:.1} MiB/s, down {:.1} MiB/s",
-            rate(scp_up),
-            rate(scp_down)
-        );
-        println!(
-            "ratio gate cp / scp (rate): up {:.2}, down {:.2} (target ≥ 1.0)",
-            scp_up.as_secs_f64() / up.as_secs_f64(),
-            scp_down.as_secs_f64() / down.as_secs_f64()
+            "ratio gate cp / scp (medians of {rounds} rounds): up {:.2} (each round {}), down {:.2} (each round {}) (target ≥ 1.0)",
+            median(&mut gate_up.clone()) / median(&mut scp_up.clone()),
+            round_ratios(&gate_up, &scp_up),
+            median(&mut gate_down.clone()) / median(&mut scp_down.clone()),
+            round_ratios(&gate_down, &scp_down),
         );
         let _ = std::fs::remove_file(format!("{remote}.scp"));
     }
@@ -320,11 +340,14 @@ impl Pty {
         }
     }
 
-    /// Echo latency of `keys` keystrokes, each typed once the previous one came back.
-    async fn echo(&mut self, keys: usize) -> Vec<Duration> {
-        // The far side reads key by key and its terminal echoes: `cat` without line editing.
+    /// Starts `cat` with the far side's terminal echoing, key by key (no line editing).
+    async fn start_cat(&mut self) {
         self.type_until(b"stty echo -icanon; echo READY-$((1+1)); cat\r", b"READY-2")
             .await;
+    }
+
+    /// Echo latency of `keys` keystrokes into `cat`, each typed once the previous one came back.
+    async fn echo(&mut self, keys: usize) -> Vec<Duration> {
         let mut samples = Vec::with_capacity(keys);
         for i in 0..keys {
             let key = [b'a' + (i % 26) as u8];
@@ -336,8 +359,9 @@ impl Pty {
     }
 }
 
-/// Keystroke echo through `gate websh` in a pseudo-terminal, against `ssh -tt` in one.
-async fn echo_bench(gate: &Gate, ssh: Option<&(String, String)>, keys: usize) {
+/// Keystroke echo through `gate websh` in a pseudo-terminal, against `ssh -tt` in one: `keys`
+/// keys a round on each side, `rounds` rounds, each in the other order, pooled.
+async fn echo_bench(gate: &Gate, ssh: Option<&(String, String)>, keys: usize, rounds: usize) {
     let target = if gatehouse_e2e::is_root() {
         "root@web-01"
     } else {
@@ -348,21 +372,44 @@ async fn echo_bench(gate: &Gate, ssh: Option<&(String, String)>, keys: usize) {
         &["websh".to_owned(), target.to_owned()],
         gate.home.path(),
     );
-    let mut samples = websh.echo(keys).await;
-    let (p50, p99) = percentiles(&mut samples);
-    println!("gate websh keystroke echo over {keys} keys: p50 {p50:.3?}, p99 {p99:.3?}");
-    if let Some((port, key)) = ssh {
-        let mut args = vec!["-tt".to_owned()];
-        args.extend(ssh_options(port, key));
-        args.push("root@127.0.0.1".to_owned());
-        let mut ssh = Pty::spawn(
-            std::path::Path::new("/usr/bin/ssh"),
-            &args,
-            gate.home.path(),
+    websh.start_cat().await;
+    let mut ssh_pty = match ssh {
+        Some((port, key)) => {
+            let mut args = vec!["-tt".to_owned()];
+            args.extend(ssh_options(port, key));
+            args.push("root@127.0.0.1".to_owned());
+            let mut pty = Pty::spawn(
+                std::path::Path::new("/usr/bin/ssh"),
+                &args,
+                gate.home.path(),
+            );
+            pty.start_cat().await;
+            Some(pty)
+        }
+        None => None,
+    };
+    let rounds = if ssh_pty.is_some() { rounds } else { 1 };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for turn in 0..2 {
+            if (turn == 0) == (round % 2 == 0) {
+                ours.extend(websh.echo(keys).await);
+            } else if let Some(pty) = ssh_pty.as_mut() {
+                theirs.extend(pty.echo(keys).await);
+            }
+        }
+    }
+    let (p50, p99) = percentiles(&mut ours);
+    println!(
+        "gate websh keystroke echo over {} keys: p50 {p50:.3?}, p99 {p99:.3?}",
+        ours.len()
+    );
+    if ssh_pty.is_some() {
+        let (s50, s99) = percentiles(&mut theirs);
+        println!(
+            "ssh -tt keystroke echo over {} keys: p50 {s50:.3?}, p99 {s99:.3?}",
+            theirs.len()
         );
-        let mut ssh_samples = ssh.echo(keys).await;
-        let (s50, s99) = percentiles(&mut ssh_samples);
-        println!("ssh -tt keystroke echo over {keys} keys: p50 {s50:.3?}, p99 {s99:.3?}");
         println!(
             "ratio gate websh / ssh -tt: p50 {:.2} (target ≤ 1.25), p99 {:.2} (target ≤ 1.5)",
             p50.as_secs_f64() / s50.as_secs_f64(),

@@ -11,7 +11,7 @@
 //! Both hops are TLS (client → gateway HTTPS/WSS, agent → gateway WSS), as ssh encrypts;
 //! BENCH_TLS=0 runs on plain HTTP instead.
 
-use gatehouse_e2e::bench::{env_num, openssh_options, Bench};
+use gatehouse_e2e::bench::{env_num, median, openssh_options, round_ratios, Bench};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::tunnel::TunnelGate;
@@ -95,11 +95,6 @@ async fn first_bytes(port: u16, count: usize) -> Vec<Duration> {
         samples.push(started.elapsed());
     }
     samples
-}
-
-fn median(rates: &mut [f64]) -> f64 {
-    rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2]
 }
 
 fn report(label: &str, size: u64, (bytes, took): (u64, Duration)) -> f64 {
@@ -211,15 +206,10 @@ async fn main() {
         let mut ssh_lat = first_bytes(l_first, connects).await;
         let ssh_p50 = percentile(&mut ssh_lat, 0.5);
         println!("ssh -L, connect to first byte: p50 {ssh_p50:.2?} over {connects}");
-        let per_round: Vec<String> = gate_rates
-            .iter()
-            .zip(&ssh_rates)
-            .map(|(g, s)| format!("{:.2}", g / s))
-            .collect();
         println!(
             "ratio throughput gate / ssh -L (medians of {rounds} rounds): {:.2} (target ≥ 1.0; each round {}); latency gate / ssh -L (p50): {:.2} (target ≤ 1.0)",
-            median(&mut gate_rates) / median(&mut ssh_rates),
-            per_round.join(", "),
+            median(&mut gate_rates.clone()) / median(&mut ssh_rates.clone()),
+            round_ratios(&gate_rates, &ssh_rates),
             gate_p50.as_secs_f64() / ssh_p50.as_secs_f64()
         );
         let _ = child.kill();

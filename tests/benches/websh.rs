@@ -12,7 +12,9 @@
 //! Environment: BENCH_MIB (default 512, `cat` per round), BENCH_KEYS (default 1000 per round),
 //! BENCH_ROUNDS (default 3), BENCH_SSH="port keyfile" to compare with ssh.
 
-use gatehouse_e2e::bench::{cpu_time, cpu_time_of, env_num, pids_named};
+use gatehouse_e2e::bench::{
+    cpu_time, cpu_time_of, env_num, median, pids_named, round_ratios, settle_disk,
+};
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::{
     client_tls, create_user, https_client, rss_kib, wait_connected, Agent, Api, Server,
@@ -45,11 +47,6 @@ fn make_file(path: &Path, mib: u64) {
 /// CPU microseconds per key of each process over `keys` keys.
 fn per_key<const N: usize>(spent: [Duration; N], keys: usize) -> [f64; N] {
     spent.map(|d| d.as_secs_f64() * 1e6 / keys as f64)
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn ends_with_marker(tail: &[u8]) -> bool {
@@ -284,12 +281,6 @@ impl Ssh {
     }
 }
 
-/// Writes every dirty page back (`sync`) and waits for it.
-fn settle() {
-    let status = std::process::Command::new("sync").status().expect("sync");
-    assert!(status.success(), "sync failed");
-}
-
 fn report_echo(label: &str, samples: &mut [Duration]) {
     println!(
         "{label} keystroke echo over {} keys: p50 {:.3?} p99 {:.3?}",
@@ -399,7 +390,7 @@ async fn main() {
             // Each side starts from a clean page cache: the gateway's recording of a 512 MiB
             // `cat` is still being written back when it ends, and that would land on whatever
             // ran next.
-            settle();
+            settle_disk();
             if (turn == 0) == websh_first {
                 ours.rates.push(websh.cat(&file).await);
                 websh.echo(keys, &mut ours).await;
@@ -433,16 +424,10 @@ async fn main() {
             cpu[0],
             cpu[1]
         );
-        let per_round: Vec<String> = ours
-            .rates
-            .iter()
-            .zip(&theirs.rates)
-            .map(|(o, t)| format!("{:.2}", o / t))
-            .collect();
         println!(
             "ratio cat websh / ssh -tt (medians): {:.2} (target ≥ 1.0; each round {})",
-            median(&mut ours.rates) / median(&mut theirs.rates),
-            per_round.join(", ")
+            median(&mut ours.rates.clone()) / median(&mut theirs.rates.clone()),
+            round_ratios(&ours.rates, &theirs.rates)
         );
         let ratio = |p: f64, a: &mut [Duration], b: &mut [Duration]| {
             percentile(a, p).as_secs_f64() / percentile(b, p).as_secs_f64()

@@ -122,6 +122,30 @@ pub fn cpu_time_of(pids: &[u32]) -> std::time::Duration {
     pids.iter().map(|&pid| cpu_time(pid)).sum()
 }
 
+/// The median of `values` (sorted in place).
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Per-round ratios `ours[i] / theirs[i]`, as `1.03, 0.97, …` for a report line.
+pub fn round_ratios(ours: &[f64], theirs: &[f64]) -> String {
+    let ratios: Vec<String> = ours
+        .iter()
+        .zip(theirs)
+        .map(|(o, t)| format!("{:.2}", o / t))
+        .collect();
+    ratios.join(", ")
+}
+
+/// Writes every dirty page back (`sync`), so a measure starts from a clean page cache: a
+/// transfer or a recording of hundreds of MiB is still being written back when it ends, and
+/// that would land on whatever is measured next.
+pub fn settle_disk() {
+    let status = Command::new("sync").status().expect("sync");
+    assert!(status.success(), "sync failed");
+}
+
 /// A terminal of `cols`×`rows` on `server`, in a fresh work session (`websh`, `sudo`) the
 /// signed-in superuser uses; its stream's URL.
 pub async fn open_terminal(api: &Api, base: &Server, server: &str, cols: u16, rows: u16) -> String {
