@@ -49,9 +49,7 @@ pub async fn run(ctx: &Context, args: EditArgs) -> Result<i32, CliError> {
         if_version: if args.force { None } else { loaded.version },
         ..Upload::default()
     };
-    let file = tokio::fs::File::open(&copy)
-        .await
-        .map_err(|e| io_failure(&copy, "cannot open", e))?;
+    let file = std::fs::File::open(&copy).map_err(|e| io_failure(&copy, "cannot open", e))?;
     let progress = Arc::new(Progress::hidden());
     match send(&client, &remote, true, &how, file, progress).await {
         Ok(stored) => {

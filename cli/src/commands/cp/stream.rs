@@ -4,21 +4,21 @@
 use super::location::Remote;
 use crate::exit::CliError;
 use crate::progress::Progress;
-use futures_util::Stream;
 use gatehouse_client::api::files::{FileTarget, Upload};
 use gatehouse_client::Client;
 use gatehouse_shared::files::TransferResult;
 use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Bytes read from a local file per upload chunk.
 const CHUNK: usize = 256 * 1024;
 /// Received chunks waiting for the hashing thread.
 const HASH_QUEUE: usize = 64;
+/// Read chunks waiting for the socket.
+const UPLOAD_QUEUE: usize = 8;
 
 /// What a download received.
 #[derive(Debug, Clone)]
@@ -143,19 +143,19 @@ pub async fn send<R>(
     progress: Arc<Progress>,
 ) -> Result<TransferResult, CliError>
 where
-    R: AsyncRead + Unpin + Send + 'static,
+    R: Read + Send + 'static,
 {
-    let hasher = Arc::new(Mutex::new((Sha256::new(), 0u64)));
-    let body = body(reader, hasher.clone(), progress.clone());
+    let (chunks, digest) = read_and_hash(reader, progress.clone());
+    let body = futures_util::stream::unfold(chunks, |mut chunks| async move {
+        let chunk = chunks.recv().await?;
+        Some((chunk, chunks))
+    });
     let stored = client
         .upload(target(remote, editor), &remote.path, how, body)
         .await?;
-    let (sha256, size) = {
-        let state = hasher
-            .lock()
-            .map_err(|_| CliError::failed("internal", "the upload's hash was poisoned"))?;
-        (hex::encode(state.0.clone().finalize()), state.1)
-    };
+    let (sha256, size) = digest
+        .await
+        .map_err(|_| CliError::failed("internal", "the upload's reading thread stopped"))?;
     if stored.size != size || !stored.sha256.eq_ignore_ascii_case(&sha256) {
         return Err(CliError::failed(
             "checksum_mismatch",
@@ -171,35 +171,44 @@ where
     Ok(stored)
 }
 
-/// The upload body: `reader` in chunks, each hashed and counted as it goes out.
-fn body<R>(
-    reader: R,
-    hasher: Arc<Mutex<(Sha256, u64)>>,
+/// An upload's chunks as they are read (a read error is the last item).
+type Chunks = tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>;
+/// The SHA-256 (hex) and size of everything read, once the source ended.
+type ReadDigest = tokio::sync::oneshot::Receiver<(String, u64)>;
+
+/// The upload's source read on a thread of its own, each chunk hashed and counted there before
+/// it goes to the body: the runtime's thread only sends. (Read through the runtime, each chunk
+/// took a hand-off to a blocking thread and a copy back, then a zeroed buffer and the hash on the
+/// thread that writes the socket.) The digest (hex) and the size come once the source ended; a
+/// read error ends the body, and the server discards the partial file.
+fn read_and_hash<R: Read + Send + 'static>(
+    mut reader: R,
     progress: Arc<Progress>,
-) -> impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static
-where
-    R: AsyncRead + Unpin + Send + 'static,
-{
-    futures_util::stream::unfold(Some(reader), move |reader| {
-        let hasher = hasher.clone();
-        let progress = progress.clone();
-        async move {
-            let mut reader = reader?;
-            let mut buf = vec![0u8; CHUNK];
-            match reader.read(&mut buf).await {
-                Ok(0) => None,
+) -> (Chunks, ReadDigest) {
+    let (tx, chunks) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
+    let (done, digest) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let (mut hasher, mut size) = (Sha256::new(), 0u64);
+        loop {
+            // Read into spare capacity: `File` fills it without zeroing it first.
+            let mut buf = Vec::with_capacity(CHUNK);
+            match (&mut reader).take(CHUNK as u64).read_to_end(&mut buf) {
+                Ok(0) => break,
                 Ok(n) => {
-                    buf.truncate(n);
-                    if let Ok(mut state) = hasher.lock() {
-                        state.0.update(&buf);
-                        state.1 += n as u64;
-                    }
+                    hasher.update(&buf);
+                    size += n as u64;
                     progress.add(n);
-                    Some((Ok(buf), Some(reader)))
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        return; // the upload gave up: nobody waits for the digest
+                    }
                 }
-                // The error ends the body (the server discards the partial file); nothing after.
-                Err(e) => Some((Err(e), None)),
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
             }
         }
-    })
+        let _ = done.send((hex::encode(hasher.finalize()), size));
+    });
+    (chunks, digest)
 }

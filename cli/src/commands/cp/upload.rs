@@ -12,7 +12,6 @@ use std::fs::Metadata;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::io::AsyncRead;
 
 impl Copier<'_> {
     /// Copies `sources` (local paths or `-`) to `to`.
@@ -39,7 +38,7 @@ impl Copier<'_> {
                     ))
                 }
                 Location::Stdio => {
-                    let stdin = tokio::io::stdin();
+                    let stdin = std::io::stdin();
                     let put = self.put(stdin, None, &to, Upload::default()).await;
                     self.uploaded("-".into(), &to, put)?;
                     continue;
@@ -174,7 +173,7 @@ impl Copier<'_> {
             mtime: self.keep_time.then(|| meta.mtime()),
             ..Upload::default()
         };
-        let put = match tokio::fs::File::open(path).await {
+        let put = match std::fs::File::open(path) {
             Ok(file) => self.put(file, Some(meta.len()), &dest, how).await,
             Err(e) => Err(io_failure(path, "cannot open", e)),
         };
@@ -190,7 +189,7 @@ impl Copier<'_> {
         mut how: Upload,
     ) -> Result<Option<TransferResult>, CliError>
     where
-        R: AsyncRead + Unpin + Send + 'static,
+        R: std::io::Read + Send + 'static,
     {
         if self.no_clobber && self.remote_kind(dest).await?.is_some() {
             return Ok(None);
