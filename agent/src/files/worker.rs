@@ -15,13 +15,11 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-/// How much lower than the agent a worker runs: a bulk transfer then takes the CPU only when the
-/// shells (and the agent relaying their keystrokes) do not need it.
-const WORKER_NICENESS: i32 = 10;
-
-/// Runs the operation the agent sends on stdin and exits.
+/// Runs the operation the agent sends on stdin and exits. A worker keeps the agent's CPU
+/// priority: niced by 10, it was woken late whenever both cores of a small machine were busy,
+/// and every download stalled on it (BENCHMARKS.md, session 12: a third faster without). What
+/// keeps keystrokes quick during a transfer is the typing pacer (`pace.rs`).
 pub fn main() -> ExitCode {
-    lower_priority(WORKER_NICENESS);
     // Unbuffered: every frame is written whole and flushed, and Rust's stdout would otherwise
     // flush binary data at each newline.
     let output = io::stdout().as_fd().try_clone_to_owned().map(File::from);
@@ -148,15 +146,6 @@ fn write(
             }
         }
     }
-}
-
-/// Lowers this process's CPU priority by `by` (a failure only means the transfer competes at the
-/// normal priority).
-#[allow(unsafe_code)]
-fn lower_priority(by: i32) {
-    // SAFETY: setpriority takes plain integers and touches no memory of ours; `0` means this
-    // process.
-    let _ = unsafe { nix::libc::setpriority(nix::libc::PRIO_PROCESS, 0, by) };
 }
 
 #[cfg(test)]
