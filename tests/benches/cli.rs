@@ -268,6 +268,10 @@ fn cp_bench(gate: &Gate, ssh: Option<&(String, String)>, mib: usize, rounds: usi
     let (mut gate_up, mut gate_down, mut scp_up, mut scp_down) = (vec![], vec![], vec![], vec![]);
     for round in 0..rounds {
         for turn in 0..2 {
+            // Each upload makes a new file: replacing the 1 GiB one of the round before first
+            // frees its blocks, a cost that fell on whichever side came second.
+            let _ = std::fs::remove_file(&remote);
+            let _ = std::fs::remove_file(format!("{remote}.scp"));
             if (turn == 0) == (round % 2 == 0) {
                 gate_up.push(transfer(gate_cmd(gate, &["cp", &file, &target])));
                 gate_down.push(transfer(gate_cmd(gate, &["cp", &target, &back_path])));
