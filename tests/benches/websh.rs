@@ -82,9 +82,7 @@ struct Websh {
 impl Websh {
     async fn cat(&mut self, file: &Path) -> f64 {
         let term = &mut self.shell;
-        let end = term.end();
-        term.output.clear();
-        term.start = end;
+        forget_output(term);
         let started = Instant::now();
         term.type_text(&format!("cat {}; echo __DO''NE__\r", file.display()))
             .await;
@@ -94,17 +92,9 @@ impl Websh {
             })
             .await;
         assert!(done, "cat did not finish");
-        let took = started.elapsed();
-        let bytes = term.output.len();
-        let end = term.end();
-        term.output.clear();
-        term.start = end;
-        let rate = bytes as f64 / MIB / took.as_secs_f64();
-        println!(
-            "gatehouse websh (wss both hops): cat → {:.1} MiB in {took:.2?} = {rate:.1} MiB/s",
-            bytes as f64 / MIB
-        );
-        rate
+        let (took, bytes) = (started.elapsed(), term.output.len());
+        forget_output(term);
+        report_cat("gatehouse websh (wss both hops)", bytes, took)
     }
 
     async fn echo(&mut self, keys: usize, side: &mut Side) {
@@ -132,9 +122,7 @@ impl Websh {
         side.add_cpu(&spent);
         report_echo("gatehouse websh", &mut samples);
         side.echoes.extend(samples);
-        let end = term.end();
-        term.output.clear();
-        term.start = end;
+        forget_output(term);
     }
 }
 
@@ -242,13 +230,11 @@ impl Ssh {
             .shell
             .read_until(Duration::from_secs(600), ends_with_marker)
             .await;
-        let took = started.elapsed();
-        let rate = bytes as f64 / MIB / took.as_secs_f64();
-        println!(
-            "openssh (ssh -tt, a shell session): cat → {:.1} MiB in {took:.2?} = {rate:.1} MiB/s",
-            bytes as f64 / MIB
-        );
-        rate
+        report_cat(
+            "openssh (ssh -tt, a shell session)",
+            bytes,
+            started.elapsed(),
+        )
     }
 
     async fn echo(&mut self, keys: usize, side: &mut Side) {
@@ -279,6 +265,23 @@ impl Ssh {
         report_echo("openssh (ssh -tt)", &mut samples);
         side.echoes.extend(samples);
     }
+}
+
+/// Prints a `cat`'s rate and returns it, in MiB/s.
+fn report_cat(label: &str, bytes: usize, took: Duration) -> f64 {
+    let rate = bytes as f64 / MIB / took.as_secs_f64();
+    println!(
+        "{label}: cat → {:.1} MiB in {took:.2?} = {rate:.1} MiB/s",
+        bytes as f64 / MIB
+    );
+    rate
+}
+
+/// Drops what a terminal received so far, keeping its offsets.
+fn forget_output(term: &mut Term) {
+    let end = term.end();
+    term.output.clear();
+    term.start = end;
 }
 
 fn report_echo(label: &str, samples: &mut [Duration]) {
