@@ -115,7 +115,7 @@ impl Copier<'_> {
         let mut staged = Staged::create(dest)?;
         let progress = Progress::new(&self.ctx.out, &src.display(), Some(entry.size));
         let got = {
-            let mut sink = BufWriter::with_capacity(WRITE_BUFFER, &mut staged);
+            let mut sink = BufWriter::with_capacity(WRITE_BUFFER, staged.file());
             receive(&self.client, src, false, &mut sink, &progress).await?
         };
         // A symlink's own bits say nothing about its target's.

@@ -1,17 +1,13 @@
 //! A download's local file: written under a temporary name beside its destination (0600, so
 //! nobody else reads it meanwhile) and renamed into place only once complete and checked. A
-//! failed or interrupted transfer removes it: no partial file is ever left behind. Disk writes
-//! start as the bytes arrive, so the commit's `fsync` has little left to do.
+//! failed or interrupted transfer removes it: no partial file is ever left behind.
 
 use crate::exit::CliError;
 use std::fs::{File, OpenOptions, Permissions};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
-
-/// How much is written before the kernel is asked to start writing it to disk.
-const WRITEBACK_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A file being written; removed on drop unless committed.
 #[derive(Debug)]
@@ -19,9 +15,6 @@ pub struct Staged {
     temp: PathBuf,
     dest: PathBuf,
     file: File,
-    /// Bytes written so far, and how many of them were handed to writeback.
-    written: u64,
-    flushed: u64,
     committed: bool,
 }
 
@@ -56,14 +49,16 @@ impl Staged {
             temp,
             dest: dest.to_path_buf(),
             file,
-            written: 0,
-            flushed: 0,
             committed: false,
         })
     }
 
-    /// Syncs the file, gives it `mode` and `mtime`, and moves it into place (never over an
-    /// existing file with `no_clobber`).
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Gives the file `mode` and `mtime` and moves it into place (never over an existing file
+    /// with `no_clobber`).
     pub fn commit(
         mut self,
         mode: Option<u32>,
@@ -82,7 +77,10 @@ impl Staged {
                 .set_times(std::fs::FileTimes::new().set_modified(at))
                 .map_err(|e| fail("cannot set the time of", e))?;
         }
-        self.file.sync_all().map_err(|e| fail("cannot sync", e))?;
+        // Not synced to disk first, as cp, scp and rsync do not: the rename is what keeps a
+        // partial file from ever carrying the name. Syncing a 1 GiB download cost a fifth of its
+        // time (BENCHMARKS.md, session 12); ext4 also writes a file's data before a rename that
+        // replaces another one commits.
         if no_clobber {
             // A hard link never replaces: the one atomic "create if absent" for a finished file.
             match std::fs::hard_link(&self.temp, &self.dest) {
@@ -100,45 +98,6 @@ impl Staged {
         Ok(Placed::Written)
     }
 }
-
-/// Writes go to the file; every `WRITEBACK_BYTES` the kernel starts writing them to disk. A 1 GiB
-/// download otherwise sat in the page cache until the commit's `fsync` wrote all of it while
-/// the person waited (a second or more of a four-second transfer).
-impl Write for Staged {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        if self.written - self.flushed >= WRITEBACK_BYTES {
-            start_writeback(&self.file, self.flushed, self.written - self.flushed);
-            self.flushed = self.written;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.flush()
-    }
-}
-
-/// Starts writeback of `len` bytes of `file` from `offset`, without waiting for it.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn start_writeback(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
-        return;
-    };
-    // SAFETY: sync_file_range takes a descriptor this value owns and plain integers; it touches
-    // no memory of ours. Where it fails (a file system without it) the commit's fsync does all
-    // the work, as it did before.
-    let _ = unsafe {
-        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
-    };
-}
-
-/// Elsewhere the commit's `fsync` writes everything.
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 impl Drop for Staged {
     fn drop(&mut self) {
@@ -172,7 +131,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("f");
         let mut staged = Staged::create(&dest).unwrap();
-        staged.write_all(b"half").unwrap();
+        staged.file().write_all(b"half").unwrap();
         let mode = std::fs::metadata(&staged.temp)
             .unwrap()
             .permissions()
@@ -182,7 +141,7 @@ mod tests {
         assert!(names(dir.path()).is_empty());
 
         let mut staged = Staged::create(&dest).unwrap();
-        staged.write_all(b"whole").unwrap();
+        staged.file().write_all(b"whole").unwrap();
         assert_eq!(
             staged.commit(Some(0o640), Some(1_000_000), false).unwrap(),
             Placed::Written
@@ -195,29 +154,12 @@ mod tests {
     }
 
     #[test]
-    fn a_download_past_several_writebacks_arrives_whole() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("big");
-        let body: Vec<u8> = (0..(2 * WRITEBACK_BYTES + 12_345))
-            .map(|i| (i % 251) as u8)
-            .collect();
-        let mut staged = Staged::create(&dest).unwrap();
-        for piece in body.chunks(300_001) {
-            staged.write_all(piece).unwrap();
-        }
-        // Writeback was started twice, each time for everything written since the last.
-        assert!(staged.flushed >= 2 * WRITEBACK_BYTES && staged.flushed <= staged.written);
-        assert_eq!(staged.commit(None, None, false).unwrap(), Placed::Written);
-        assert_eq!(std::fs::read(&dest).unwrap(), body);
-    }
-
-    #[test]
     fn no_clobber_keeps_an_existing_file() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("f");
         std::fs::write(&dest, b"mine").unwrap();
         let mut staged = Staged::create(&dest).unwrap();
-        staged.write_all(b"theirs").unwrap();
+        staged.file().write_all(b"theirs").unwrap();
         assert_eq!(staged.commit(None, None, true).unwrap(), Placed::Kept);
         assert_eq!(std::fs::read(&dest).unwrap(), b"mine");
         assert_eq!(names(dir.path()), ["f"]);
