@@ -162,5 +162,6 @@ pub fn build(
         user_agent: concat!("gate/", env!("CARGO_PKG_VERSION")).to_owned(),
         // A bearer is never sent by a browser on its own: no CSRF token.
         csrf_token: None,
+        cookie: None,
     })?)
 }

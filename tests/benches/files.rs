@@ -12,7 +12,7 @@
 use gatehouse_e2e::files::{q, read_body, Pattern, RssSampler};
 use gatehouse_e2e::terminal::{percentile, Term};
 use gatehouse_e2e::{
-    client_tls, create_user, https_client, rss_kib, shell_user, wait_connected, Agent, Api, Server,
+    client_tls, create_user, rss_kib, shell_user, wait_connected, Agent, Api, Server,
 };
 use reqwest::Method;
 use serde_json::json;
@@ -67,7 +67,7 @@ async fn main() {
     let server = Server::start_with(dir.path(), 0, &["--tls-self-signed"]);
     let ca_path = dir.path().join("tls/ca.pem");
     let ca = std::fs::read(&ca_path).unwrap();
-    let api = Api::login_with(https_client(&ca), &server.base, "ops").await;
+    let api = Api::login_tls(&server.base, "ops", &ca).await;
     let token = api
         .post("/api/servers/registration-tokens", json!({}))
         .await["token"]

@@ -16,9 +16,7 @@ use gatehouse_e2e::bench::{
     cpu_time, cpu_time_of, env_num, median, pids_named, round_ratios, settle_disk,
 };
 use gatehouse_e2e::terminal::{percentile, Term};
-use gatehouse_e2e::{
-    client_tls, create_user, https_client, rss_kib, wait_connected, Agent, Api, Server,
-};
+use gatehouse_e2e::{client_tls, create_user, rss_kib, wait_connected, Agent, Api, Server};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -331,8 +329,7 @@ async fn main() {
     let server = Server::start_with(dir.path(), 0, &["--tls-self-signed"]);
     let ca_path = dir.path().join("tls/ca.pem");
     let ca = std::fs::read(&ca_path).unwrap();
-    let http = https_client(&ca);
-    let api = Api::login_with(http, &server.base, "ops").await;
+    let api = Api::login_tls(&server.base, "ops", &ca).await;
     let token = api
         .post("/api/servers/registration-tokens", json!({}))
         .await["token"]

@@ -2,7 +2,7 @@
 //! `gatehouse-agent load-test` process, and the CPU time processes spend (a cost per keystroke
 //! that the machine's other load does not blur as it blurs a latency).
 
-use crate::{binary, create_user, https_client, wait_connected, Agent, Api, Server};
+use crate::{binary, create_user, wait_connected, Agent, Api, Server};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
@@ -43,7 +43,7 @@ impl Bench {
         let api = match &ca {
             Some(path) => {
                 let pem = std::fs::read(path).expect("the CA file");
-                Api::login_with(https_client(&pem), &server.base, "ops").await
+                Api::login_tls(&server.base, "ops", &pem).await
             }
             None => Api::login(&server.base, "ops").await,
         };

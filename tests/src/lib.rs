@@ -1,6 +1,9 @@
 //! Harness for the end-to-end tests: real `gatehouse` and `gatehouse-agent` processes on
 //! loopback, each test with its own data dir, everything stopped on drop.
 
+use gatehouse_client::api::ops::AuditFilter;
+use gatehouse_client::{Client, ClientConfig};
+use gatehouse_shared::audit::AuditEvent;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -282,10 +285,14 @@ pub fn create_user(data_dir: &Path, username: &str, role: &str) {
     assert!(child.wait().expect("wait").success(), "create-user failed");
 }
 
-/// A signed-in API client.
+/// A browser sign-in, as the console holds one: its cookie and CSRF token. `client` is the
+/// typed client (`gatehouse-client`, the one the console and `gate` speak through) acting as
+/// this sign-in; tests speak through it. The raw `call`/`post`/`get`/`request` are for what a
+/// typed client cannot say: malformed bodies, missing headers, odd paths, the wire itself.
 #[derive(Clone)]
 pub struct Api {
     pub http: reqwest::Client,
+    pub client: Client,
     pub base: String,
     pub csrf: String,
     pub cookie: String,
@@ -298,11 +305,21 @@ impl Api {
             .pool_max_idle_per_host(0)
             .build()
             .expect("http client");
-        Self::login_with(http, base, username).await
+        Self::login_with(http, None, base, username).await
     }
 
-    /// Signs in with a prepared client (e.g. one that trusts a test CA).
-    pub async fn login_with(http: reqwest::Client, base: &str, username: &str) -> Self {
+    /// Signs in over HTTPS to a server whose certificate the PEM CA `ca_pem` signed.
+    pub async fn login_tls(base: &str, username: &str, ca_pem: &[u8]) -> Self {
+        Self::login_with(https_client(ca_pem), Some(ca_pem), base, username).await
+    }
+
+    /// Signs in with a prepared raw client (`ca_pem`: the CA the typed client trusts too).
+    async fn login_with(
+        http: reqwest::Client,
+        ca_pem: Option<&[u8]>,
+        base: &str,
+        username: &str,
+    ) -> Self {
         let r = http
             .post(format!("{base}/api/auth/login"))
             .json(&json!({"username": username, "password": PASSWORD}))
@@ -318,10 +335,21 @@ impl Api {
             .expect("pair")
             .to_owned();
         let body: Value = r.json().await.expect("login body");
+        let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+        let client = Client::new(ClientConfig {
+            base_url: base.to_owned(),
+            ca_pem: ca_pem.map(<[u8]>::to_vec),
+            user_agent: "gatehouse-e2e".to_owned(),
+            csrf_token: Some(csrf.clone()),
+            cookie: Some(cookie.clone()),
+            ..ClientConfig::default()
+        })
+        .expect("a typed client");
         Api {
             http,
+            client,
             base: base.to_owned(),
-            csrf: body["csrf_token"].as_str().expect("csrf").to_owned(),
+            csrf,
             cookie,
         }
     }
@@ -371,6 +399,21 @@ impl Api {
         let (status, value) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {value}");
         value
+    }
+
+    /// Audit events whose action is `action` (`agent.*` for a family), oldest first, at most
+    /// 500.
+    pub async fn audit(&self, action: &str) -> Vec<AuditEvent> {
+        let filter = AuditFilter {
+            action: Some(action.to_owned()),
+            limit: Some(500),
+            ..AuditFilter::default()
+        };
+        self.client
+            .audit(&filter)
+            .await
+            .expect("the audit log")
+            .items
     }
 
     /// Terminal `id`'s asciicast recording as it stands, once it holds `marker`.
@@ -519,13 +562,9 @@ pub async fn wait_connected(api: &Api, name: &str, connected: bool) {
         &format!("{name} connected={connected}"),
         Duration::from_secs(60),
         || async {
-            let list = api.get("/api/servers").await;
-            let found = list["items"]
-                .as_array()?
-                .iter()
-                .find(|s| s["name"] == name)?
-                .clone();
-            (found["connected"] == connected).then_some(())
+            let list = api.client.servers(Some(name.to_owned())).await.ok()?;
+            let found = list.items.into_iter().find(|s| s.name == name)?;
+            (found.connected == connected).then_some(())
         },
     )
     .await

@@ -36,6 +36,10 @@ pub struct ClientConfig {
     /// A browser sign-in's CSRF token, sent as `X-CSRF-Token` on every state-changing request
     /// (the console: its cookie travels by itself, the token must be shown).
     pub csrf_token: Option<String>,
+    /// A browser sign-in's cookie (`name=value`), for a native program acting as that sign-in
+    /// (the end-to-end tests speak as the console does). Ignored in a browser, where the cookie
+    /// travels by itself and a page may not set the header.
+    pub cookie: Option<String>,
 }
 
 /// An answer that may instead be a request waiting for a human (`202 pending_approval`).
@@ -52,6 +56,7 @@ pub struct Client {
     credential: Option<String>,
     work_session: Option<WorkSessionId>,
     csrf_token: Option<String>,
+    cookie: Option<String>,
 }
 
 /// Stands in for a secret wherever a value is debug-printed.
@@ -72,6 +77,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("ca_pem", &self.ca_pem.as_ref().map(Vec::len))
             .field("user_agent", &self.user_agent)
             .field("csrf_token", &redacted(&self.csrf_token))
+            .field("cookie", &redacted(&self.cookie))
             .finish()
     }
 }
@@ -98,6 +104,7 @@ impl Client {
             credential: config.credential,
             work_session: config.work_session,
             csrf_token: config.csrf_token,
+            cookie: config.cookie,
         })
     }
 
@@ -115,6 +122,15 @@ impl Client {
             .await
     }
 
+    /// The same principal naming work session `id` on gated calls (`X-Work-Session`) instead
+    /// of the sign-in's active one.
+    pub fn in_work_session(&self, id: WorkSessionId) -> Client {
+        Client {
+            work_session: Some(id),
+            ..self.clone()
+        }
+    }
+
     /// The work session gated calls name, if any.
     pub fn selected_work_session(&self) -> Option<WorkSessionId> {
         self.work_session
@@ -125,6 +141,13 @@ impl Client {
         if let Some(secret) = &self.credential {
             req.headers
                 .push(("authorization", format!("Bearer {secret}")));
+        }
+        if let Some(cookie) = self
+            .cookie
+            .as_ref()
+            .filter(|_| cfg!(not(target_arch = "wasm32")))
+        {
+            req.headers.push(("cookie", cookie.clone()));
         }
         if let Some(ws) = self.work_session {
             req.headers.push(("x-work-session", ws.to_string()));
@@ -259,6 +282,7 @@ mod tests {
         let config = ClientConfig {
             base_url: "https://gate.example.com".into(),
             credential: Some("ghs_very-secret".into()),
+            cookie: Some("gh_session=very-secret".into()),
             ..ClientConfig::default()
         };
         let client = Client::new(config.clone()).unwrap();

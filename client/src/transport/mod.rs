@@ -58,7 +58,7 @@ impl Request {
     pub fn without_credentials(&mut self) {
         self.anonymous = true;
         self.headers
-            .retain(|(name, _)| !matches!(*name, "authorization" | "x-csrf-token"));
+            .retain(|(name, _)| !matches!(*name, "authorization" | "x-csrf-token" | "cookie"));
     }
 }
 
@@ -81,6 +81,7 @@ mod tests {
         req.headers = vec![
             ("authorization", "Bearer ghs_x".to_owned()),
             ("x-csrf-token", "t".to_owned()),
+            ("cookie", "gh_session=s".to_owned()),
             ("x-work-session", "w".to_owned()),
         ];
         req.without_credentials();

@@ -168,6 +168,7 @@ async fn wrong_passwords_are_throttled_and_gate_says_busy_with_exit_5() {
 async fn a_superuser_signed_in_with_gate_grants_and_removes_token_rules() {
     let fx = Fixture::start(&[]).await;
     let (_, token) = api_token(&fx.api, "ci-deploy").await;
+    let token = token.to_string();
     let gate = Gate::new();
     let login = password_login(&gate, &fx, "ops", &format!("{PASSWORD}\n")).await;
     assert_eq!(login.code, 0, "{login:?}");

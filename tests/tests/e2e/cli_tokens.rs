@@ -4,12 +4,21 @@
 
 use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::Gate;
+use gatehouse_shared::acl::api::{NewCommandRule, NewServerRule, RuleKind};
+use gatehouse_shared::server::CreateServer;
 use serde_json::json;
 
 #[tokio::test]
 async fn token_acl_rules_list_test_and_refuse_changes_through_a_token() {
     let fx = Fixture::start(&[]).await;
-    fx.api.post("/api/servers", json!({"name": "web-01"})).await;
+    let ops = &fx.api.client;
+    ops.create_server(&CreateServer {
+        name: "web-01".to_owned(),
+        platform: None,
+        groups: None,
+    })
+    .await
+    .expect("a server");
     let (secret, _) = api_token(&fx.api, "cli").await;
     let (_, ci_id) = api_token(&fx.api, "ci-deploy").await;
     let gate = Gate::new();
@@ -17,19 +26,20 @@ async fn token_acl_rules_list_test_and_refuse_changes_through_a_token() {
     assert_eq!(login.code, 0, "{login:?}");
 
     // Granted interactively (the console's way): a server rule and a command rule.
-    let rule = fx
-        .api
-        .post(
-            &format!("/api/tokens/{ci_id}/acl/servers"),
-            json!({"pattern": "web-*"}),
-        )
-        .await;
-    fx.api
-        .post(
-            &format!("/api/tokens/{ci_id}/acl/commands"),
-            json!({"command": "systemctl restart app", "user": "*"}),
-        )
-        .await;
+    let servers = NewServerRule {
+        pattern: "web-*".to_owned(),
+    };
+    let rule = ops
+        .grant_rule(ci_id, RuleKind::Servers, &servers)
+        .await
+        .expect("a server rule");
+    let commands = NewCommandRule {
+        command: "systemctl restart app".to_owned(),
+        user: Some("*".to_owned()),
+    };
+    ops.grant_rule(ci_id, RuleKind::Commands, &commands)
+        .await
+        .expect("a command rule");
 
     // Listed by name or id, as a table or JSON.
     let servers = gate
@@ -40,7 +50,9 @@ async fn token_acl_rules_list_test_and_refuse_changes_through_a_token() {
         servers.json(),
         json!([{"id": rule["id"], "pattern": "web-*"}])
     );
-    let commands = gate.run(&["token", "acl", "commands", "ls", &ci_id]).await;
+    let commands = gate
+        .run(&["token", "acl", "commands", "ls", &ci_id.to_string()])
+        .await;
     assert_eq!(commands.code, 0, "{commands:?}");
     assert!(
         commands.stdout.contains("systemctl restart app"),
@@ -114,13 +126,7 @@ async fn token_acl_rules_list_test_and_refuse_changes_through_a_token() {
     );
     let rm = gate.run(&["token", "rm", "ci-deploy"]).await;
     assert_eq!(rm.code, 0, "{rm:?}");
-    let tokens = fx.api.get("/api/tokens").await;
-    let ci = tokens["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == ci_id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(ci["revoked"], true, "{ci}");
+    let tokens = ops.tokens(false).await.expect("the tokens");
+    let ci = tokens.items.iter().find(|t| t.id == ci_id).expect("listed");
+    assert!(ci.revoked, "{ci:?}");
 }

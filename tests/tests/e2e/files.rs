@@ -3,6 +3,7 @@
 //! conflicts, the audit trail and the gate.
 
 use crate::Fixture;
+use gatehouse_client::api::sessions::SessionDecision;
 use gatehouse_e2e::files::{q, read_body, sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::{eventually, shell_user, wait_connected, Agent};
 use reqwest::Method;
@@ -215,19 +216,8 @@ async fn a_gibibyte_streams_up_and_down_in_flat_memory() {
         assert_eq!(event["details"]["size"], GIB);
         assert_eq!(event["details"]["sha256"], sent.hex());
     }
-    let timeline = fx
-        .api
-        .get(&format!(
-            "/api/work-sessions/{}/timeline",
-            session["id"].as_str().unwrap()
-        ))
-        .await;
-    let kinds: Vec<&str> = timeline["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
-        .collect();
+    let timeline = fx.api.client.timeline(session.id).await.unwrap();
+    let kinds: Vec<&str> = timeline.items.iter().map(|e| e.kind.as_str()).collect();
     assert!(
         kinds.contains(&"file.upload") && kinds.contains(&"file.download"),
         "{kinds:?}"
@@ -655,9 +645,9 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     std::fs::write(&small, b"small file").unwrap();
     give_to_run_as(&small);
     let webftp = fx.session(&["webftp"], &["web-01"]).await;
-    let webftp = webftp["id"].as_str().unwrap().to_owned();
+    let webftp = webftp.id.to_string();
     let websh = fx.session(&["websh"], &["web-01"]).await;
-    let websh = websh["id"].as_str().unwrap();
+    let websh = websh.id.to_string();
     let link = |extra: &str| {
         format!(
             "/api/files/web-01/content?path={}{}{extra}",
@@ -678,7 +668,7 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     let r = fx
         .api
         .request(Method::GET, &link(&format!("&work_session={webftp}")))
-        .header("X-Work-Session", websh)
+        .header("X-Work-Session", &websh)
         .send()
         .await
         .unwrap();
@@ -700,14 +690,10 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     assert_eq!(r.status(), 200);
     assert!(r.chunk().await.unwrap().is_some());
     fx.api
-        .post(
-            &format!(
-                "/api/work-sessions/{}/revoke",
-                session["id"].as_str().unwrap()
-            ),
-            json!({"reason": "e2e"}),
-        )
-        .await;
+        .client
+        .decide_work_session(session.id, SessionDecision::Revoke, Some("e2e".into()))
+        .await
+        .unwrap();
     // Recorded at the revoke even though the client is not reading (the stall limit is 60 s).
     let event = eventually("the revoked download's audit event", WAIT, || async {
         let last = audit(&fx, "file.download").await.pop()?;

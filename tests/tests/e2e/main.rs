@@ -54,34 +54,85 @@ mod tunnel;
 mod typed_client;
 mod websh;
 
-use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server};
-use serde_json::{json, Value};
+use gatehouse_client::api::sessions::{SessionDecision, SessionStep};
+use gatehouse_client::{ApiError, ClientError};
+use gatehouse_e2e::{create_user, shell_user, wait_connected, Agent, Api, Server, PASSWORD};
+use gatehouse_shared::acl::api::{NewCommandRule, NewServerRule, RuleKind};
+use gatehouse_shared::api::CreateUser;
+use gatehouse_shared::server::CreateRegistrationToken;
+use gatehouse_shared::token::CreateApiToken;
+use gatehouse_shared::websh::{OpenWebsh, OpenedWebsh};
+use gatehouse_shared::work_session::{CreateWorkSession, WorkSession};
+use gatehouse_shared::{Role, TokenId, WorkSessionId};
 use tempfile::TempDir;
 
 /// A new API token of the person signed in to `api`: its secret and id.
-pub async fn api_token(api: &Api, name: &str) -> (String, String) {
-    let created = api.post("/api/tokens", json!({"name": name})).await;
-    (
-        created["token"].as_str().expect("secret").to_owned(),
-        created["id"].as_str().expect("id").to_owned(),
-    )
+pub async fn api_token(api: &Api, name: &str) -> (String, TokenId) {
+    let created = api
+        .client
+        .create_token(&CreateApiToken {
+            name: name.to_owned(),
+            expires_in_days: None,
+        })
+        .await
+        .expect("a new token");
+    (created.token, created.id)
 }
 
 /// A new API token of `api`'s person allowed `sh …` (as the test shell account) on the servers
 /// matching `servers`: its secret.
 pub async fn shell_token(api: &Api, name: &str, servers: &str) -> String {
     let (secret, id) = api_token(api, name).await;
-    api.post(
-        &format!("/api/tokens/{id}/acl/servers"),
-        json!({"pattern": servers}),
-    )
-    .await;
-    api.post(
-        &format!("/api/tokens/{id}/acl/commands"),
-        json!({"command": "sh *", "user": gatehouse_e2e::shell_user()}),
-    )
-    .await;
+    let servers = NewServerRule {
+        pattern: servers.to_owned(),
+    };
+    let commands = NewCommandRule {
+        command: "sh *".to_owned(),
+        user: shell_user().map(str::to_owned),
+    };
+    let client = &api.client;
+    client
+        .grant_rule(id, RuleKind::Servers, &servers)
+        .await
+        .expect("a server rule");
+    client
+        .grant_rule(id, RuleKind::Commands, &commands)
+        .await
+        .expect("a command rule");
     secret
+}
+
+/// The envelope of a call that must have been refused by the server.
+pub fn refused<T: std::fmt::Debug>(answer: Result<T, ClientError>) -> ApiError {
+    match answer.expect_err("a refusal") {
+        ClientError::Api(envelope) => *envelope,
+        other => panic!("no envelope but {other}"),
+    }
+}
+
+/// A work-session request of `scopes` on `servers` for an hour.
+pub fn session_request(scopes: &[&str], servers: &[&str]) -> CreateWorkSession {
+    CreateWorkSession {
+        purpose: "e2e".to_owned(),
+        scopes: scopes.iter().map(|s| s.parse().expect("a scope")).collect(),
+        servers: servers.iter().map(|s| (*s).to_owned()).collect(),
+        expires_at: None,
+        duration_secs: Some(3600),
+        starts_at: None,
+        assignee: None,
+        sudo_commands: Vec::new(),
+        tunnel_ports: Vec::new(),
+    }
+}
+
+/// The terminal request the tests open: 80×24, as the test shell account.
+pub fn terminal_request(server: &str) -> OpenWebsh {
+    OpenWebsh {
+        server: server.to_owned(),
+        cols: 80,
+        rows: 24,
+        user: shell_user().map(str::to_owned),
+    }
 }
 
 /// A server with a superuser `ops` signed in and registered, connected agents.
@@ -116,15 +167,16 @@ impl Fixture {
     pub async fn with_server(names: &[&str], dir: TempDir, server: Server) -> Self {
         let api = Api::login(&server.base, "ops").await;
         let reg = api
-            .post(
-                "/api/servers/registration-tokens",
-                json!({"max_uses": names.len().max(1)}),
-            )
-            .await;
-        let token = reg["token"].as_str().expect("token").to_owned();
+            .client
+            .create_registration_token(&CreateRegistrationToken {
+                expires_in_secs: None,
+                max_uses: Some(names.len().max(1) as i64),
+            })
+            .await
+            .expect("a registration token");
         let agents: Vec<Agent> = names
             .iter()
-            .map(|name| Agent::register_and_run(&server.base, &token, name, dir.path()))
+            .map(|name| Agent::register_and_run(&server.base, &reg.token, name, dir.path()))
             .collect();
         for name in names {
             wait_connected(&api, name, true).await;
@@ -159,60 +211,53 @@ impl Fixture {
     }
 
     /// An active work session of `ops` (auto-approved: a superuser's own) made the active one.
-    pub async fn session(&self, scopes: &[&str], servers: &[&str]) -> Value {
-        let s = self
-            .api
-            .post(
-                "/api/work-sessions",
-                json!({"purpose": "e2e", "scopes": scopes, "servers": servers, "duration_secs": 3600}),
-            )
-            .await;
-        let id = s["id"].as_str().expect("id");
-        self.api
-            .post(&format!("/api/work-sessions/{id}/use"), json!({}))
+    pub async fn session(&self, scopes: &[&str], servers: &[&str]) -> WorkSession {
+        let ops = &self.api.client;
+        let created = ops
+            .create_work_session(&session_request(scopes, servers))
             .await
+            .expect("a work session");
+        ops.transition_work_session(created.id, SessionStep::Use)
+            .await
+            .expect("the session in use")
+    }
+
+    /// Revokes work session `id` as `ops`.
+    pub async fn revoke(&self, id: WorkSessionId) {
+        self.api
+            .client
+            .decide_work_session(id, SessionDecision::Revoke, Some("e2e".to_owned()))
+            .await
+            .expect("revoked");
     }
 
     /// A member `username` signed in, granted the servers matching `pattern`.
     pub async fn member(&self, username: &str, pattern: &str) -> Api {
-        let user = self
-            .api
-            .post(
-                "/api/users",
-                json!({"username": username, "password": gatehouse_e2e::PASSWORD, "role": "member"}),
-            )
-            .await;
-        let id = user["id"].as_str().expect("user id");
-        let (status, body) = self
-            .api
-            .call(
-                reqwest::Method::POST,
-                &format!("/api/users/{id}/servers"),
-                Some(json!({"pattern": pattern})),
-            )
-            .await;
-        assert_eq!(status, 204, "{body}");
+        let ops = &self.api.client;
+        let user = ops
+            .create_user(&CreateUser {
+                username: username.to_owned(),
+                password: PASSWORD.to_owned(),
+                role: Role::Member,
+                email: None,
+                unix_user: None,
+            })
+            .await
+            .expect("a new member");
+        ops.grant_user_servers(user.id, pattern)
+            .await
+            .expect("servers granted");
         Api::login(&self.server.base, username).await
     }
 
-    /// Tries to open a terminal on `server`; returns the HTTP status and body.
-    pub async fn try_terminal(&self, server: &str) -> (u16, Value) {
-        let body =
-            json!({"server": server, "cols": 80, "rows": 24, "user": gatehouse_e2e::shell_user()});
-        self.api
-            .call(reqwest::Method::POST, "/api/websh", Some(body))
-            .await
+    /// Tries to open a terminal on `server`.
+    pub async fn try_terminal(&self, server: &str) -> Result<OpenedWebsh, ClientError> {
+        self.api.client.open_websh(&terminal_request(server)).await
     }
 
     /// Opens a terminal on `server`; returns its id and stream URL.
     pub async fn terminal(&self, server: &str) -> (String, String) {
-        let body =
-            json!({"server": server, "cols": 80, "rows": 24, "user": gatehouse_e2e::shell_user()});
-        let opened = self.api.post("/api/websh", body).await;
-        let id = opened["id"].as_str().expect("id").to_owned();
-        let url = self
-            .server
-            .ws_url(opened["ws_path"].as_str().expect("ws_path"));
-        (id, url)
+        let opened = self.try_terminal(server).await.expect("a terminal");
+        (opened.id.to_string(), self.server.ws_url(&opened.ws_path))
     }
 }

@@ -4,6 +4,8 @@
 use crate::share::share;
 use crate::Fixture;
 use futures_util::future::join_all;
+use gatehouse_client::api::ops::AuditFilter;
+use gatehouse_shared::ErrorCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -109,59 +111,44 @@ async fn concurrent_opens_never_pass_the_terminal_cap() {
     fx.session(&["websh"], &["web-01"]).await;
 
     let replies = join_all((0..10).map(|_| fx.try_terminal("web-01"))).await;
-    let opened: Vec<String> = replies
-        .iter()
-        .filter(|(status, _)| *status == 201)
-        .map(|(_, body)| body["id"].as_str().expect("id").to_owned())
-        .collect();
-    let refused: Vec<&Value> = replies
-        .iter()
-        .filter(|(status, _)| *status == 429)
-        .map(|(_, body)| body)
-        .collect();
+    let opened: Vec<_> = replies.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let refused: Vec<_> = replies.iter().filter_map(|r| r.as_ref().err()).collect();
     assert_eq!(opened.len(), CAP, "{replies:?}");
     assert_eq!(refused.len(), 10 - CAP, "{replies:?}");
-    for body in refused {
-        assert_eq!(body["error_code"], "rate_limited", "{body}");
-        assert!(
-            body["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("per user")),
-            "{body}"
+    for e in refused {
+        let envelope = e.api().expect("an envelope");
+        assert_eq!(
+            (envelope.status, envelope.code()),
+            (429, Some(ErrorCode::RateLimited)),
+            "{e}"
         );
+        assert!(envelope.message.contains("per user"), "{e}");
     }
-    let live = fx.api.get("/api/websh/live").await;
+    let ops = &fx.api.client;
+    let live = ops.live_terminals().await.expect("the live terminals");
+    assert_eq!(live.items.len(), CAP, "{live:?}");
+    let opened_events = AuditFilter {
+        action: Some("websh.opened".into()),
+        limit: Some(100),
+        ..AuditFilter::default()
+    };
+    let audited = ops.audit(&opened_events).await.expect("the audit");
     assert_eq!(
-        live["items"].as_array().expect("items").len(),
-        CAP,
-        "{live}"
-    );
-    let audited = fx.api.get("/api/audit?action=websh.opened&limit=100").await;
-    assert_eq!(
-        audited["total"], CAP as u64,
+        audited.total, CAP as i64,
         "only the opened ones are audited"
     );
 
     // Ending one frees its place, and only one.
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/websh/{}", opened[0]),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    ops.close_websh(opened[0].id).await.expect("closed");
     let replies = join_all((0..4).map(|_| fx.try_terminal("web-01"))).await;
-    let statuses: Vec<u16> = replies.iter().map(|(s, _)| *s).collect();
     assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
+        replies.iter().filter(|r| r.is_ok()).count(),
         1,
         "{replies:?}"
     );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 429).count(),
-        3,
-        "{replies:?}"
-    );
+    let refused = replies
+        .iter()
+        .filter_map(|r| r.as_ref().err()?.api())
+        .filter(|e| e.status == 429);
+    assert_eq!(refused.count(), 3, "{replies:?}");
 }

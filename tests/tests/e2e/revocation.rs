@@ -214,7 +214,7 @@ async fn an_expired_session_ends_every_channel_it_authorized() {
 async fn a_revocation_the_broadcast_missed_still_ends_a_running_command() {
     let fx = Fixture::start(&["web-01"]).await;
     let session = fx.session(&["command"], &["web-01"]).await;
-    let session_id = session["id"].as_str().expect("id").to_owned();
+    let session_id = session.id.to_string();
     let job_id = sleeping_command(&fx).await;
 
     let db = fx.dir.path().join("gatehouse.db");

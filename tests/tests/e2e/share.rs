@@ -349,14 +349,8 @@ async fn revoking_the_link_or_the_work_session_disconnects_guests_within_a_secon
     let second = share(&fx, &id, json!({"read_only": false})).await;
     let (_, mut dave) = guest(&fx, &second, "dave").await;
     assert!(dave.read_until(WAIT, contains("still-9")).await);
-    let ws = session["id"].as_str().expect("session id");
     let revoked_at = Instant::now();
-    fx.api
-        .post(
-            &format!("/api/work-sessions/{ws}/revoke"),
-            json!({"reason": "done"}),
-        )
-        .await;
+    fx.revoke(session.id).await;
     assert!(dave.read_until(WAIT, |t| t.closed.is_some()).await || dave.closed.is_some());
     let took = revoked_at.elapsed();
     assert_eq!(dave.closed, Some(4010));

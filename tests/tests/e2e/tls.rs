@@ -39,7 +39,7 @@ async fn agents_and_clients_speak_tls_end_to_end() {
         .unwrap()
         .to_owned();
     assert!(set_cookie.contains("; Secure"), "{set_cookie}");
-    let api = Api::login_with(http, &server.base, "ops").await;
+    let api = Api::login_tls(&server.base, "ops", &ca).await;
 
     let token = api
         .post("/api/servers/registration-tokens", json!({}))

@@ -1,8 +1,9 @@
 //! Terminals through the gateway: echo, resize, resume, flow control, revoke, Origin, recording.
 
-use crate::Fixture;
+use crate::{refused, Fixture};
 use gatehouse_e2e::terminal::{asciinema_cat, Term};
 use gatehouse_e2e::{create_user, Api};
+use gatehouse_shared::ErrorCode;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -168,15 +169,7 @@ async fn revoking_the_session_cuts_the_terminal_within_a_second() {
     term.type_text("echo ready\r").await;
     assert!(term.read_until(WAIT, contains("ready")).await);
     let revoked_at = Instant::now();
-    fx.api
-        .post(
-            &format!(
-                "/api/work-sessions/{}/revoke",
-                session["id"].as_str().unwrap()
-            ),
-            json!({"reason": "e2e"}),
-        )
-        .await;
+    fx.revoke(session.id).await;
     assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
     let took = revoked_at.elapsed();
     println!("revoke to the terminal's close: {took:?}");
@@ -222,13 +215,17 @@ async fn a_cross_origin_upgrade_is_refused_before_upgrading() {
 #[tokio::test]
 async fn opening_a_terminal_runs_the_gate() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (status, body) = fx.try_terminal("web-01").await;
-    assert_eq!(status, 403);
-    assert_eq!(body["error_code"], "work_session_required");
+    let e = refused(fx.try_terminal("web-01").await);
+    assert_eq!(
+        (e.status, e.code()),
+        (403, Some(ErrorCode::WorkSessionRequired))
+    );
     fx.session(&["command"], &["web-01"]).await;
-    let (status, body) = fx.try_terminal("web-01").await;
-    assert_eq!(status, 403);
-    assert_eq!(body["error_code"], "work_session_scope_not_allowed");
+    let e = refused(fx.try_terminal("web-01").await);
+    assert_eq!(
+        (e.status, e.code()),
+        (403, Some(ErrorCode::WorkSessionScopeNotAllowed))
+    );
 }
 
 #[tokio::test]
@@ -261,9 +258,8 @@ async fn bad_frames_close_only_that_socket_and_the_terminal_cap_holds() {
     for _ in 1..20 {
         fx.terminal("web-01").await;
     }
-    let (status, body) = fx.try_terminal("web-01").await;
-    assert_eq!(status, 429, "{body}");
-    assert_eq!(body["error_code"], "rate_limited");
+    let e = refused(fx.try_terminal("web-01").await);
+    assert_eq!((e.status, e.code()), (429, Some(ErrorCode::RateLimited)));
 }
 
 #[tokio::test]
