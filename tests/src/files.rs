@@ -56,14 +56,27 @@ impl Pattern {
         self.chunks(len).flatten().collect()
     }
 
-    /// An upload body of `len` bytes, hashed into the returned handle as it is sent.
-    pub fn body(&self, len: u64) -> (reqwest::Body, Hash) {
+    /// The chunks of a `len`-byte file as an upload stream (for the typed client's `upload`),
+    /// hashed into the returned handle as they are sent.
+    pub fn stream(
+        &self,
+        len: u64,
+    ) -> (
+        impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
+        Hash,
+    ) {
         let hash = Hash::default();
         let into = hash.clone();
         let stream = futures_util::stream::iter(self.chunks(len).map(move |chunk| {
             into.update(&chunk);
             Ok::<_, std::io::Error>(chunk)
         }));
+        (stream, hash)
+    }
+
+    /// An upload body of `len` bytes, hashed into the returned handle as it is sent.
+    pub fn body(&self, len: u64) -> (reqwest::Body, Hash) {
+        let (stream, hash) = self.stream(len);
         (reqwest::Body::wrap_stream(stream), hash)
     }
 }

@@ -240,7 +240,8 @@ mod native {
         where
             S: Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
         {
-            let mut req = self.request(Method::Get, &t.url("content"));
+            // Built as the PUT it is, so a browser sign-in's CSRF token goes with it.
+            let mut req = self.request(Method::Put, &t.url("content"));
             req.query = t.query(path);
             req.query.extend(query(&[
                 ("overwrite", Some(how.overwrite.to_string())),

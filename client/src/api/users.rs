@@ -1,11 +1,11 @@
 //! People and groups (staff): listing and creating users, changing them, resetting their
-//! password or MFA, granting servers directly or through a group.
+//! password or MFA, granting servers (and shared accounts to run as) directly or through a group.
 
 use super::{query, Client};
 use crate::error::ClientError;
 use gatehouse_shared::api::{
     AddGroupMember, AddGroupServers, CreateGroup, CreateUser, Group, MfaReset, Page, PasswordReset,
-    UpdateUser,
+    RunAsGrant, UpdateUser,
 };
 use gatehouse_shared::{User, UserId};
 
@@ -86,6 +86,17 @@ impl Client {
             pattern: pattern.to_owned(),
         };
         self.post(&format!("/api/groups/{group}/servers"), &body)
+            .await
+    }
+
+    /// `POST /api/groups/{group}/run-as`: the group's members may run as the grant's shared
+    /// account on the servers matching its pattern.
+    pub async fn grant_group_run_as(
+        &self,
+        group: &str,
+        grant: &RunAsGrant,
+    ) -> Result<Group, ClientError> {
+        self.post(&format!("/api/groups/{group}/run-as"), grant)
             .await
     }
 }

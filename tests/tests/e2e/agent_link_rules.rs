@@ -9,6 +9,7 @@ use gatehouse_e2e::wait_connected;
 use gatehouse_shared::agent_link::{
     encode_output, AgentMessage, ChannelId, GatewayMessage, OutputStream, PROTOCOL_VERSION,
 };
+use gatehouse_shared::server::CreateRegistrationToken;
 use serde_json::json;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -25,10 +26,13 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 async fn register_fake(fx: &Fixture, name: &str) -> String {
     let reg = fx
         .api
-        .post("/api/servers/registration-tokens", json!({}))
-        .await;
+        .client
+        .create_registration_token(&CreateRegistrationToken::default())
+        .await
+        .expect("a registration token");
+    // Raw: the agent's own registration, which only agents speak.
     let body = json!({
-        "registration_token": reg["token"], "name": name,
+        "registration_token": reg.token, "name": name,
         "os": "linux", "platform": "fake", "hostname": name,
     });
     let credential = reqwest::Client::new()
@@ -163,14 +167,15 @@ async fn a_fake_agent_is_held_to_the_link_rules_and_reaches_no_other_links_chann
     );
     assert!(!term.text().contains("FORGED"), "{}", term.text());
     assert_eq!(term.closed, None);
-    let live = fx.api.get("/api/websh/live").await;
+    let live = fx
+        .api
+        .client
+        .live_terminals()
+        .await
+        .expect("the live terminals");
     assert!(
-        live["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["id"] == json!(id)),
-        "{live}"
+        live.items.iter().any(|t| t.id.to_string() == id),
+        "{live:?}"
     );
 
     // A malformed frame closes the fake's link only; web-01 and its terminal stay.
@@ -220,15 +225,17 @@ async fn an_idle_link_is_pinged_kept_while_it_answers_and_dropped_when_it_falls_
             pings += 1;
         }
     }
-    let servers = fx.api.get("/api/servers?q=fake-02").await;
-    assert_eq!(servers["items"][0]["connected"], true, "{servers}");
+    let servers = fx
+        .api
+        .client
+        .servers(Some("fake-02".to_owned()))
+        .await
+        .expect("the servers");
+    assert!(servers.items[0].connected, "{servers:?}");
 
     // Silence: no reads, so no pongs. The gateway drops the link and says so in the log.
     wait_connected(&fx.api, "fake-02", false).await;
-    let gone = fx
-        .api
-        .get("/api/audit?action=agent.disconnected&limit=10")
-        .await;
-    assert_eq!(gone["items"][0]["target"], "fake-02", "{gone}");
+    let gone = fx.api.audit("agent.disconnected").await;
+    assert_eq!(gone[0].target.as_deref(), Some("fake-02"), "{gone:?}");
     drop(socket);
 }

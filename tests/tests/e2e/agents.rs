@@ -8,11 +8,11 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 #[tokio::test]
 async fn two_agents_connect_a_duplicate_is_refused_and_a_killed_one_shows_disconnected() {
     let mut fx = Fixture::start(&["web-01", "web-02"]).await;
-    let list = fx.api.get("/api/servers").await;
-    for server in list["items"].as_array().unwrap() {
-        assert_eq!(server["connected"], true);
-        assert!(server["last_seen"].is_string());
-        assert_eq!(server["os"], std::env::consts::OS);
+    let list = fx.api.client.servers(None).await.expect("the servers");
+    for server in &list.items {
+        assert!(server.connected);
+        assert!(server.last_seen.is_some());
+        assert_eq!(server.os.as_deref(), Some(std::env::consts::OS));
     }
     // The credential file is private to its owner.
     let mode = std::fs::metadata(&fx.agents[0].config)
@@ -60,13 +60,8 @@ async fn two_agents_connect_a_duplicate_is_refused_and_a_killed_one_shows_discon
     fx.agents[1].kill();
     wait_connected(&fx.api, "web-02", false).await;
     wait_connected(&fx.api, "web-01", true).await;
-    let audit = fx.api.get("/api/audit?action=agent.*&limit=500").await;
-    let actions: Vec<&str> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let audit = fx.api.audit("agent.*").await;
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(actions.contains(&"agent.registered"));
     assert!(actions.contains(&"agent.connected"));
     assert!(actions.contains(&"agent.disconnected"));

@@ -2,7 +2,7 @@
 //! inside a work session: 20 MB both ways with SHA-256 compared, trees with their modes and
 //! times, standard input and output, `-n`, and hostile paths refused with nothing left behind.
 
-use crate::files::{audit, give_to_run_as, start_with, Tree};
+use crate::files::{give_to_run_as, start_with, Tree};
 use crate::Fixture;
 use gatehouse_e2e::files::{sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::gate::Gate;
@@ -96,9 +96,9 @@ async fn cli_cp_round_trips_20_mb_with_sha256_checked_both_ways() {
     assert_eq!(mode(&copy), 0o600);
     assert_eq!(Tree::names(back.path()), ["big.bin"]);
     // The gateway recorded the digest it checked against the agent's: the one gate computed.
-    let events = audit(&fx, "file.download").await;
+    let events = fx.api.audit("file.download").await;
     let last = events.last().expect("a download event");
-    assert_eq!(last["details"]["sha256"], want.as_str(), "{last}");
+    assert_eq!(last.details["sha256"], want.as_str(), "{last:?}");
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn cli_cp_no_clobber_skips_with_a_message_and_exits_zero() {
     assert_eq!(up.code, 0, "{up:?}");
     assert!(up.stderr.contains("not overwritten"), "{up:?}");
     assert_eq!(std::fs::read(&on_server).unwrap(), b"server copy\n");
-    assert!(audit(&fx, "file.upload").await.is_empty());
+    assert!(fx.api.audit("file.upload").await.is_empty());
 
     let down = gate
         .run(&["cp", "-n", &remote(&on_server), mine.to_str().unwrap()])

@@ -3,7 +3,7 @@
 //! refused with the local copy kept and named.
 
 use crate::cli_cp::{files_gate, remote};
-use crate::files::{audit, give_to_run_as, start_with, Tree};
+use crate::files::{give_to_run_as, start_with, Tree};
 use gatehouse_e2e::gate::Gate;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -29,10 +29,11 @@ async fn edit(gate: &Gate, editor: &Path, target: &str) -> gatehouse_e2e::gate::
 /// Upload events of `path` in the audit log with `outcome`.
 async fn uploads_of(fx: &crate::Fixture, path: &Path, outcome: &str) -> usize {
     let path = path.display().to_string();
-    audit(fx, "file.upload")
+    fx.api
+        .audit("file.upload")
         .await
         .iter()
-        .filter(|e| e["details"]["path"] == path.as_str() && e["outcome"] == outcome)
+        .filter(|e| e.details["path"] == path.as_str() && e.outcome == outcome)
         .count()
 }
 

@@ -3,9 +3,10 @@
 //! and a fan-out to two agents prefixes each line with its server and sums up on stderr.
 
 use crate::{shell_token, Fixture};
+use gatehouse_client::api::sessions::SessionDecision;
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::shell_user;
-use serde_json::json;
+use gatehouse_shared::WorkSessionId;
 use std::os::unix::fs::PermissionsExt;
 
 /// `ops`'s token allowed `sh …` on web-*, signed in to a `gate`.
@@ -237,7 +238,11 @@ async fn a_revoked_session_ends_a_running_exec_within_a_second() {
     gate.login_password(&fx.server.base, "ops", gatehouse_e2e::PASSWORD)
         .await;
     let made = gate.use_session(&["--scope", "command"], "web-01").await;
-    let id = made["id"].as_str().expect("id").to_owned();
+    let id: WorkSessionId = made["id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("a session id");
     let (waiting, _) = gate
         .start_until(
             &exec_args(&[], "web-01", "echo started >&2; sleep 100"),
@@ -246,11 +251,10 @@ async fn a_revoked_session_ends_a_running_exec_within_a_second() {
         .await;
     let revoked_at = std::time::Instant::now();
     fx.api
-        .post(
-            &format!("/api/work-sessions/{id}/revoke"),
-            json!({"reason": "e2e: stop"}),
-        )
-        .await;
+        .client
+        .decide_work_session(id, SessionDecision::Revoke, Some("e2e: stop".to_owned()))
+        .await
+        .expect("revoked");
     let run = waiting.finish().await;
     let took = revoked_at.elapsed();
     eprintln!("exec ended {took:?} after the revoke");

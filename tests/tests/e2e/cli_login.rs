@@ -4,6 +4,7 @@
 
 use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::{files_under, Gate};
+use gatehouse_shared::server::CreateServer;
 use std::os::unix::fs::PermissionsExt;
 
 #[tokio::test]
@@ -91,9 +92,12 @@ async fn login_with_a_token_stores_a_private_profile_and_whoami_reads_it() {
 #[tokio::test]
 async fn ci_credentials_from_the_environment_write_nothing_to_disk() {
     let fx = Fixture::start(&[]).await;
-    fx.api
-        .post("/api/servers", serde_json::json!({"name": "web-01"}))
-        .await;
+    let web = CreateServer {
+        name: "web-01".to_owned(),
+        platform: None,
+        groups: None,
+    };
+    fx.api.client.create_server(&web).await.expect("a server");
     let (secret, _) = api_token(&fx.api, "ci").await;
     let gate = Gate::new()
         .env("GATE_URL", &fx.server.base)

@@ -5,7 +5,8 @@
 
 use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::Gate;
-use serde_json::{json, Value};
+use gatehouse_shared::server::CreateServer;
+use serde_json::Value;
 
 /// A work-session request on web-01 (the other tests of `gate` sign-ins reuse it).
 pub const CREATE: &[&str] = &[
@@ -23,7 +24,12 @@ pub const CREATE: &[&str] = &[
 
 /// `ops` and the member `mia` (granted web-01), each signed in to their own `gate`.
 async fn people(fx: &Fixture) -> (Gate, Gate) {
-    fx.api.post("/api/servers", json!({"name": "web-01"})).await;
+    let web = CreateServer {
+        name: "web-01".to_owned(),
+        platform: None,
+        groups: None,
+    };
+    fx.api.client.create_server(&web).await.expect("a server");
     let mia = fx.member("mia", "web-01").await;
     let mut gates = Vec::new();
     for api in [&fx.api, &mia] {

@@ -4,10 +4,12 @@
 //! through gate, and signing out ending the sign-in on the server.
 
 use crate::cli_sessions::CREATE;
-use crate::{api_token, Fixture};
+use crate::{api_token, refused, Fixture};
+use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::browser::{enrol_totp, totp_code, totp_step_now};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::PASSWORD;
+use gatehouse_shared::signin::DeviceDecision;
 use serde_json::json;
 
 /// `gate login --password -u USER` with the password (and more lines) on stdin.
@@ -37,11 +39,13 @@ async fn the_device_flow_signs_in_once_approved_in_the_console_and_a_denial_is_e
         .expect("a user code")
         .to_owned();
     fx.api
-        .post(
-            "/api/auth/device/decide",
-            json!({"user_code": code, "approve": true}),
-        )
-        .await;
+        .client
+        .decide_device(&DeviceDecision {
+            user_code: code,
+            approve: true,
+        })
+        .await
+        .expect("approved");
     let signed_in = waiting.finish().await;
     assert_eq!(signed_in.code, 0, "{signed_in:?}");
     let profile = &gate.config()["profiles"]["default"];
@@ -64,11 +68,13 @@ async fn the_device_flow_signs_in_once_approved_in_the_console_and_a_denial_is_e
         .await;
     let code = line.split_whitespace().last().unwrap().to_owned();
     fx.api
-        .post(
-            "/api/auth/device/decide",
-            json!({"user_code": code, "approve": false}),
-        )
-        .await;
+        .client
+        .decide_device(&DeviceDecision {
+            user_code: code,
+            approve: false,
+        })
+        .await
+        .expect("denied");
     let denied = waiting.finish().await;
     assert_eq!(denied.code, 6, "{denied:?}");
     assert!(!denied_gate.config_file().exists());
@@ -119,14 +125,13 @@ async fn a_password_sign_in_asks_for_the_code_needs_sessions_and_logout_ends_it(
     // Signing out ends the sign-in on the server, not only here.
     let logout = gate.run(&["logout"]).await;
     assert_eq!(logout.code, 0, "{logout:?}");
-    let status = reqwest::Client::new()
-        .get(format!("{}/api/auth/whoami", fx.server.base))
-        .bearer_auth(&secret)
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 401);
+    let signed_out = Client::new(ClientConfig {
+        base_url: fx.server.base.clone(),
+        credential: Some(secret),
+        ..ClientConfig::default()
+    })
+    .expect("a client");
+    assert_eq!(refused(signed_out.whoami().await).status, 401);
 }
 
 #[tokio::test]
@@ -167,8 +172,8 @@ async fn wrong_passwords_are_throttled_and_gate_says_busy_with_exit_5() {
 #[tokio::test]
 async fn a_superuser_signed_in_with_gate_grants_and_removes_token_rules() {
     let fx = Fixture::start(&[]).await;
-    let (_, token) = api_token(&fx.api, "ci-deploy").await;
-    let token = token.to_string();
+    let (_, token_id) = api_token(&fx.api, "ci-deploy").await;
+    let token = token_id.to_string();
     let gate = Gate::new();
     let login = password_login(&gate, &fx, "ops", &format!("{PASSWORD}\n")).await;
     assert_eq!(login.code, 0, "{login:?}");
@@ -199,7 +204,7 @@ async fn a_superuser_signed_in_with_gate_grants_and_removes_token_rules() {
         .run(&["token", "acl", "servers", "rm", "ci-deploy", &rule])
         .await;
     assert_eq!(rm.code, 0, "{rm:?}");
-    let acl = fx.api.get(&format!("/api/tokens/{token}/acl")).await;
-    assert_eq!(acl["servers"], json!([]));
-    assert_eq!(acl["commands"][0]["command"], "systemctl restart app");
+    let acl = fx.api.client.token_acl(token_id).await.expect("the ACL");
+    assert!(acl.servers.is_empty(), "{acl:?}");
+    assert_eq!(acl.commands[0].command, "systemctl restart app");
 }

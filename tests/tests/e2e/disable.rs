@@ -2,55 +2,53 @@
 //! the server's own audit timestamps) with the reason, and a staff member watching someone
 //! else's terminal is cut off when their own account is disabled.
 
-use crate::Fixture;
+use crate::{refused, session_request, terminal_request, Fixture};
+use gatehouse_client::api::sessions::SessionStep;
+use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{create_user, eventually, Api};
-use serde_json::{json, Value};
+use gatehouse_shared::api::{LoginRequest, UpdateUser};
+use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
+use gatehouse_shared::{Status, UserId};
+use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn at(event: &Value) -> chrono::DateTime<chrono::Utc> {
-    event["at"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no time in {event}"))
-}
-
 /// The (first) `action` row about `target`, once it exists.
-async fn row_about(api: &Api, action: &str, target: &str) -> Value {
+async fn row_about(api: &Api, action: &str, target: &str) -> AuditEvent {
     eventually(&format!("a {action} row"), WAIT, || async {
-        let page = api
-            .get(&format!("/api/audit?action={action}&limit=100"))
-            .await;
-        page["items"]
-            .as_array()?
-            .iter()
-            .find(|e| e["target"] == target)
-            .cloned()
+        api.audit(action)
+            .await
+            .into_iter()
+            .find(|e| e.target.as_deref() == Some(target))
     })
     .await
 }
 
-async fn disable(fx: &Fixture, username: &str) {
-    let users = fx.api.get("/api/users?limit=100").await;
-    let id = users["items"]
-        .as_array()
-        .expect("users")
-        .iter()
-        .find(|u| u["username"] == username)
-        .and_then(|u| u["id"].as_str())
+/// The id of the person named `username`.
+async fn user_id(fx: &Fixture, username: &str) -> UserId {
+    let users = fx.api.client.users(None).await.expect("the users");
+    users
+        .items
+        .into_iter()
+        .find(|u| u.username == username)
         .expect("the user")
-        .to_owned();
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/users/{id}"),
-            Some(json!({"disabled": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+        .id
+}
+
+async fn disable(fx: &Fixture, username: &str) {
+    let id = user_id(fx, username).await;
+    let disabled = UpdateUser {
+        disabled: Some(true),
+        ..UpdateUser::default()
+    };
+    fx.api
+        .client
+        .update_user(id, &disabled)
+        .await
+        .expect("disabled");
 }
 
 #[tokio::test]
@@ -58,46 +56,38 @@ async fn a_disabled_persons_terminal_and_watching_end_within_a_second() {
     let fx = Fixture::start(&["web-01"]).await;
     create_user(fx.dir.path(), "leo", "member");
     create_user(fx.dir.path(), "ida", "staff");
-    let users = fx.api.get("/api/users?limit=100").await;
-    let leo_id = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "leo")
-        .and_then(|u| u["id"].as_str())
-        .unwrap()
-        .to_owned();
+    let leo_id = user_id(&fx, "leo").await;
     fx.api
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/users/{leo_id}/servers"),
-            Some(json!({"pattern": "web-01"})),
-        )
-        .await;
+        .client
+        .grant_user_servers(leo_id, "web-01")
+        .await
+        .expect("web-01 granted");
     let leo = Api::login(&fx.server.base, "leo").await;
+    let request = CreateWorkSession {
+        purpose: "last day".to_owned(),
+        ..session_request(&["websh"], &["web-01"])
+    };
     let session = leo
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "last day", "scopes": ["websh"], "servers": ["web-01"],
-                   "duration_secs": 3600}),
-        )
-        .await;
-    let sid = session["id"].as_str().expect("id").to_owned();
+        .client
+        .create_work_session(&request)
+        .await
+        .expect("a work session");
+    let sid = session.id;
     fx.api
-        .post(&format!("/api/work-sessions/{sid}/approve"), json!({}))
-        .await;
-    leo.post(&format!("/api/work-sessions/{sid}/use"), json!({}))
-        .await;
+        .client
+        .approve_work_session(sid, &ApproveWorkSession::default())
+        .await
+        .expect("approved");
+    leo.client
+        .transition_work_session(sid, SessionStep::Use)
+        .await
+        .expect("in use");
     let opened = leo
-        .post(
-            "/api/websh",
-            json!({"server": "web-01", "cols": 80, "rows": 24,
-                   "user": gatehouse_e2e::shell_user()}),
-        )
-        .await;
-    let url = fx
-        .server
-        .ws_url(opened["ws_path"].as_str().expect("ws_path"));
+        .client
+        .open_websh(&terminal_request("web-01"))
+        .await
+        .expect("a terminal");
+    let url = fx.server.ws_url(&opened.ws_path);
     let mut term = Term::connect(&url, &leo, None)
         .await
         .expect("leo's terminal");
@@ -132,21 +122,27 @@ async fn a_disabled_persons_terminal_and_watching_end_within_a_second() {
         Some(json!("revoked"))
     );
     let disabled = row_about(&fx.api, "user.disabled", "leo").await;
-    let terminal = opened["id"].as_str().expect("terminal id");
-    let closed = row_about(&fx.api, "websh.closed", terminal).await;
-    let took = at(&closed) - at(&disabled);
+    let closed = row_about(&fx.api, "websh.closed", &opened.id.to_string()).await;
+    let took = closed.at - disabled.at;
     assert!(
         took < chrono::Duration::seconds(1),
         "the terminal ended {took} after the disabling"
     );
-    let s = fx.api.get(&format!("/api/work-sessions/{sid}")).await;
-    assert_eq!(s["status"], "revoked");
+    let s = fx.api.client.work_session(sid).await.expect("the session");
+    assert_eq!(s.status, Status::Revoked);
     // And Leo cannot come back.
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/auth/login", fx.server.base))
-        .json(&json!({"username": "leo", "password": gatehouse_e2e::PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 403);
+    let anonymous = Client::new(ClientConfig {
+        base_url: fx.server.base.clone(),
+        user_agent: "gatehouse-e2e".to_owned(),
+        ..ClientConfig::default()
+    })
+    .expect("a client");
+    let login = LoginRequest {
+        username: "leo".to_owned(),
+        password: gatehouse_e2e::PASSWORD.to_owned(),
+        otp: None,
+        client: None,
+        client_name: None,
+    };
+    assert_eq!(refused(anonymous.login(&login).await).status, 403);
 }

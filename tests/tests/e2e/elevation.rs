@@ -2,58 +2,53 @@
 //! command runs as root, another is refused, and one approved by a superuser runs once, as
 //! root, with its output kept for the requester.
 
-use crate::Fixture;
-use gatehouse_e2e::{eventually, Api, PASSWORD};
-use reqwest::Method;
-use serde_json::{json, Value};
+use crate::{refused, session_request, Fixture};
+use gatehouse_client::api::sessions::SessionStep;
+use gatehouse_client::Accepted;
+use gatehouse_e2e::{eventually, Api};
+use gatehouse_shared::approval::ApprovalStatus;
+use gatehouse_shared::exec::{ExecRequest, RunStatus};
+use gatehouse_shared::settings::SettingsPatch;
+use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
+use gatehouse_shared::{ErrorCode, Scope};
 use std::time::Duration;
 
 /// A member granted web-01 with an approved, selected session declaring `sudo` commands.
 async fn member(fx: &Fixture, username: &str, sudo: &[&str]) -> Api {
-    let user = fx
-        .api
-        .post(
-            "/api/users",
-            json!({"username": username, "password": PASSWORD, "role": "member"}),
-        )
-        .await;
-    let id = user["id"].as_str().expect("user id");
-    let (status, body) = fx
-        .api
-        .call(
-            Method::POST,
-            &format!("/api/users/{id}/servers"),
-            Some(json!({"pattern": "web-01"})),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
-    let member = Api::login(&fx.server.base, username).await;
+    let member = fx.member(username, "web-01").await;
+    let request = CreateWorkSession {
+        purpose: "restart".to_owned(),
+        sudo_commands: sudo.iter().map(|c| (*c).to_owned()).collect(),
+        ..session_request(&["command"], &["web-01"])
+    };
     let session = member
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "restart", "scopes": ["command"], "servers": ["web-01"],
-                   "duration_secs": 3600, "sudo_commands": sudo}),
-        )
-        .await;
-    assert_eq!(session["scopes"], json!(["command", "sudo"]), "{session}");
-    let sid = session["id"].as_str().expect("session id");
+        .client
+        .create_work_session(&request)
+        .await
+        .expect("a work session");
+    assert_eq!(session.scopes, [Scope::Command, Scope::Sudo], "{session:?}");
     fx.api
-        .post(&format!("/api/work-sessions/{sid}/approve"), json!({}))
-        .await;
+        .client
+        .approve_work_session(session.id, &ApproveWorkSession::default())
+        .await
+        .expect("approved");
     member
-        .post(&format!("/api/work-sessions/{sid}/use"), json!({}))
-        .await;
+        .client
+        .transition_work_session(session.id, SessionStep::Use)
+        .await
+        .expect("in use");
     member
 }
 
-async fn exec_root(api: &Api, command: &str, extra: Value) -> (u16, Value) {
-    let mut body = json!({"servers": ["web-01"], "command": command, "user": "root",
-                          "timeout_secs": 30});
-    for (k, v) in extra.as_object().unwrap() {
-        body[k] = v.clone();
+/// `command` on web-01 as root, waiting for its end.
+fn root(command: &str) -> ExecRequest {
+    ExecRequest {
+        servers: vec!["web-01".to_owned()],
+        command: command.to_owned(),
+        user: Some("root".to_owned()),
+        timeout_secs: Some(30),
+        ..ExecRequest::default()
     }
-    api.call(Method::POST, "/api/exec?wait=true", Some(body))
-        .await
 }
 
 #[tokio::test]
@@ -65,75 +60,90 @@ async fn declared_root_commands_run_and_an_approved_one_runs_once() {
     );
     let fx = Fixture::start(&["web-01"]).await;
     // Step-up has its own tests; here root needs no code.
-    let (status, body) = fx
-        .api
-        .call(
-            Method::PATCH,
-            "/api/settings",
-            Some(json!({"require_mfa_for_root": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let patch = SettingsPatch {
+        require_mfa_for_root: Some(false),
+        ..SettingsPatch::default()
+    };
+    fx.api
+        .client
+        .update_settings(&patch)
+        .await
+        .expect("settings changed");
     let mia = member(&fx, "mia", &["id -un"]).await;
 
-    let (status, job) = exec_root(&mia, "id -un", json!({})).await;
-    assert_eq!(status, 201, "{job}");
-    assert_eq!(job["runs"][0]["stdout"], "root\n", "{job}");
+    let job = match mia.client.exec_wait(&root("id -un")).await.expect("it ran") {
+        Accepted::Done(job) => job,
+        Accepted::Pending(p) => panic!("a declared command waits: {p:?}"),
+    };
+    assert_eq!(job.runs[0].stdout, "root\n", "{job:?}");
 
-    let (status, refused) = exec_root(&mia, "id -u", json!({})).await;
-    assert_eq!(status, 403, "{refused}");
-    assert_eq!(refused["error_code"], "sudo_command_not_allowed");
+    let outside = refused(mia.client.exec_wait(&root("id -u")).await);
+    assert_eq!(outside.status, 403, "{outside}");
+    assert_eq!(outside.code(), Some(ErrorCode::SudoCommandNotAllowed));
 
     // With standard input it could not wait: it would run when approved, with nobody attached.
-    let (status, body) = exec_root(
-        &mia,
-        "id -u",
-        json!({"request_approval": true, "stdin": true}),
-    )
-    .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["fields"][0]["field"], "request_approval", "{body}");
+    let with_stdin = ExecRequest {
+        request_approval: true,
+        stdin: true,
+        ..root("id -u")
+    };
+    let invalid = refused(mia.client.exec_wait(&with_stdin).await);
+    assert_eq!(invalid.status, 400, "{invalid}");
+    assert_eq!(
+        invalid.envelope["fields"][0]["field"], "request_approval",
+        "{}",
+        invalid.envelope
+    );
 
-    let (status, pending) = exec_root(&mia, "id -u", json!({"request_approval": true})).await;
-    assert_eq!(status, 202, "{pending}");
-    assert_eq!(pending["exit_code"], 4);
-    let approval = pending["approval_id"].as_str().unwrap().to_owned();
+    let asking = ExecRequest {
+        request_approval: true,
+        ..root("id -u")
+    };
+    let pending = match mia.client.exec_wait(&asking).await.expect("an answer") {
+        Accepted::Pending(p) => p,
+        Accepted::Done(job) => panic!("an undeclared command ran: {job:?}"),
+    };
+    assert_eq!(pending.exit_code, 4);
+    let approval = pending.approval_id;
     // Nothing ran while it waits.
-    let started = fx.api.get("/api/audit?action=exec.started&limit=500").await;
-    assert_eq!(started["total"], 1, "{started}");
+    let started = fx.api.audit("exec.started").await;
+    assert_eq!(started.len(), 1, "{started:?}");
 
     let decided = fx
         .api
-        .post(&format!("/api/approvals/{approval}/approve"), json!({}))
-        .await;
-    assert_eq!(decided["status"], "approved", "{decided}");
-    let job = decided["command"]["exec_job"].as_str().unwrap().to_owned();
+        .client
+        .decide_approval(approval, true, None)
+        .await
+        .expect("approved");
+    assert_eq!(decided.status, ApprovalStatus::Approved, "{decided:?}");
+    let job = decided
+        .command
+        .as_ref()
+        .and_then(|c| c.exec_job)
+        .expect("the job that runs it");
     let ran = eventually(
         "the approved command's end",
         Duration::from_secs(30),
         || {
-            let (mia, job) = (&mia, &job);
+            let mia = &mia;
             async move {
-                let got = mia.get(&format!("/api/exec/{job}")).await;
-                (got["runs"][0]["status"] != "running").then_some(got)
+                let got = mia.client.exec_job(job).await.expect("the job");
+                (got.runs[0].status != RunStatus::Running).then_some(got)
             }
         },
     )
     .await;
-    assert_eq!(ran["runs"][0]["status"], "succeeded", "{ran}");
-    assert_eq!(ran["runs"][0]["stdout"], "0\n", "{ran}");
+    assert_eq!(ran.runs[0].status, RunStatus::Succeeded, "{ran:?}");
+    assert_eq!(ran.runs[0].stdout, "0\n", "{ran:?}");
     // Approving again runs nothing.
-    let (status, again) = fx
-        .api
-        .call(
-            Method::POST,
-            &format!("/api/approvals/{approval}/approve"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 409, "{again}");
-    let started = fx.api.get("/api/audit?action=exec.started&limit=500").await;
-    assert_eq!(started["total"], 2, "{started}");
-    let view = mia.get(&format!("/api/approvals/{approval}")).await;
-    assert_eq!(view["command"]["exec_job"], job.as_str(), "{view}");
+    let again = refused(fx.api.client.decide_approval(approval, true, None).await);
+    assert_eq!(again.status, 409, "{again}");
+    let started = fx.api.audit("exec.started").await;
+    assert_eq!(started.len(), 2, "{started:?}");
+    let view = mia.client.approval(approval).await.expect("the approval");
+    assert_eq!(
+        view.command.and_then(|c| c.exec_job),
+        Some(job),
+        "{decided:?}"
+    );
 }

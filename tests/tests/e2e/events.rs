@@ -1,12 +1,23 @@
 //! `GET /api/events`: the console's live-update push, over a real server.
 
+use crate::session_request;
 use futures_util::StreamExt;
 use gatehouse_e2e::{create_user, Api, Server};
-use serde_json::json;
+use gatehouse_shared::server::CreateServer;
+use gatehouse_shared::work_session::CreateWorkSession;
 use std::time::Duration;
 
 /// How long an event may take to arrive after the change that causes it.
 const WAIT: Duration = Duration::from_secs(5);
+
+/// A ten-minute `websh` session on web-01 for `purpose`.
+fn websh_session(purpose: &str) -> CreateWorkSession {
+    CreateWorkSession {
+        purpose: purpose.to_owned(),
+        duration_secs: Some(600),
+        ..session_request(&["websh"], &["web-01"])
+    }
+}
 
 #[tokio::test]
 async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
@@ -14,6 +25,7 @@ async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
     create_user(dir.path(), "ops", "superuser");
     let server = Server::start(dir.path(), 0);
 
+    // Raw: the test is about the stream on the wire (its content type, what its bytes carry).
     let anonymous = reqwest::get(format!("{}/api/events", server.base))
         .await
         .expect("request");
@@ -32,13 +44,18 @@ async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
         .starts_with("text/event-stream"));
     let mut stream = response.bytes_stream();
 
-    api.post("/api/servers", json!({"name": "web-01"})).await;
-    api.post(
-        "/api/work-sessions",
-        json!({"purpose": "secret purpose text", "scopes": ["websh"], "servers": ["web-01"],
-               "duration_secs": 600}),
-    )
-    .await;
+    api.client
+        .create_server(&CreateServer {
+            name: "web-01".to_owned(),
+            platform: None,
+            groups: None,
+        })
+        .await
+        .expect("a server");
+    api.client
+        .create_work_session(&websh_session("secret purpose text"))
+        .await
+        .expect("a work session");
     let mut seen = String::new();
     let arrived = tokio::time::timeout(WAIT, async {
         while let Some(chunk) = stream.next().await {
@@ -58,15 +75,13 @@ async fn events_need_a_sign_in_and_announce_session_changes_without_details() {
     );
 
     // After signing out, the next change ends the stream instead of being announced.
-    api.post("/api/auth/logout", json!({})).await;
+    api.client.logout().await.expect("signed out");
     let other = Api::login(&server.base, "ops").await;
     other
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "after sign-out", "scopes": ["websh"], "servers": ["web-01"],
-                   "duration_secs": 600}),
-        )
-        .await;
+        .client
+        .create_work_session(&websh_session("after sign-out"))
+        .await
+        .expect("a work session");
     let ended = tokio::time::timeout(WAIT, async {
         while let Some(chunk) = stream.next().await {
             match chunk {

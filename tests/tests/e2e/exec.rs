@@ -1,7 +1,32 @@
 //! One command across two agents, each with its own exit code, behind the gate.
 
-use crate::Fixture;
-use serde_json::json;
+use crate::{refused, Fixture};
+use gatehouse_client::Accepted;
+use gatehouse_shared::exec::{ExecJob, ExecRequest, RunStatus};
+use gatehouse_shared::ErrorCode;
+
+/// `command` on `servers`.
+fn exec(servers: &[&str], command: &str) -> ExecRequest {
+    ExecRequest {
+        servers: servers.iter().map(|s| (*s).to_owned()).collect(),
+        command: command.to_owned(),
+        ..ExecRequest::default()
+    }
+}
+
+/// Runs `request` as `ops` and waits for every run to end.
+async fn run_to_end(fx: &Fixture, request: &ExecRequest) -> ExecJob {
+    match fx
+        .api
+        .client
+        .exec_wait(request)
+        .await
+        .expect("the command ran")
+    {
+        Accepted::Done(job) => job,
+        Accepted::Pending(p) => panic!("a superuser's command waits for approval: {p:?}"),
+    }
+}
 
 #[tokio::test]
 async fn exec_fans_out_and_reports_each_exit_code() {
@@ -22,81 +47,75 @@ async fn exec_fans_out_and_reports_each_exit_code() {
         "echo out-$((40+2)); echo err-line >&2; mkdir {} 2>/dev/null && exit 0 || exit 5",
         marker.display()
     );
-    let job = fx
-        .api
-        .post(
-            "/api/exec?wait=true",
-            json!({"servers": ["web-01", "web-02"], "command": command, "timeout_secs": 30}),
-        )
-        .await;
-    let runs = job["runs"].as_array().unwrap();
+    let job = run_to_end(
+        &fx,
+        &ExecRequest {
+            timeout_secs: Some(30),
+            ..exec(&["web-01", "web-02"], &command)
+        },
+    )
+    .await;
+    let runs = &job.runs;
     assert_eq!(runs.len(), 2);
-    let mut codes: Vec<i64> = runs
-        .iter()
-        .map(|r| r["exit_code"].as_i64().unwrap())
-        .collect();
+    let mut codes: Vec<i32> = runs.iter().map(|r| r.exit_code.unwrap()).collect();
     codes.sort();
     assert_eq!(codes, [0, 5]);
     for run in runs {
-        assert_eq!(run["stdout"], "out-42\n");
-        assert_eq!(run["stderr"], "err-line\n");
-        assert!(run["duration_ms"].as_u64().is_some());
-        let expected = if run["exit_code"] == 0 {
-            "succeeded"
+        assert_eq!(run.stdout, "out-42\n");
+        assert_eq!(run.stderr, "err-line\n");
+        assert!(run.duration_ms.is_some());
+        let expected = if run.exit_code == Some(0) {
+            RunStatus::Succeeded
         } else {
-            "failed"
+            RunStatus::Failed
         };
-        assert_eq!(run["status"], expected);
+        assert_eq!(run.status, expected);
     }
-    let again = fx
-        .api
-        .get(&format!("/api/exec/{}", job["id"].as_str().unwrap()))
-        .await;
+    let again = fx.api.client.exec_job(job.id).await.expect("the job");
     assert_eq!(again, job);
 
     // A timeout kills the command and says so.
-    let slow = fx
-        .api
-        .post(
-            "/api/exec?wait=true",
-            json!({"servers": ["web-01"], "command": "sleep 30", "timeout_secs": 1}),
-        )
-        .await;
-    assert_eq!(slow["runs"][0]["status"], "timed_out");
+    let slow = run_to_end(
+        &fx,
+        &ExecRequest {
+            timeout_secs: Some(1),
+            ..exec(&["web-01"], "sleep 30")
+        },
+    )
+    .await;
+    assert_eq!(slow.runs[0].status, RunStatus::TimedOut);
 
     // A server outside the session: nothing runs at all.
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            "/api/exec",
-            Some(json!({"servers": ["web-01", "db-09"], "command": "true"})),
-        )
-        .await;
-    assert_eq!(status, 403);
-    assert_eq!(body["error_code"], "work_session_server_not_allowed");
+    let outside = refused(
+        fx.api
+            .client
+            .exec_start(&exec(&["web-01", "db-09"], "true"))
+            .await,
+    );
+    assert_eq!(outside.status, 403);
+    assert_eq!(outside.code(), Some(ErrorCode::WorkSessionServerNotAllowed));
 
     // Run-as another user: a root agent drops privileges in the child; an unprivileged one says
     // clearly that it cannot.
-    let as_nobody = fx
-        .api
-        .post(
-            "/api/exec?wait=true",
-            json!({"servers": ["web-01"], "command": "id -un", "user": "nobody"}),
-        )
-        .await;
-    let run = &as_nobody["runs"][0];
+    let as_nobody = run_to_end(
+        &fx,
+        &ExecRequest {
+            user: Some("nobody".to_owned()),
+            ..exec(&["web-01"], "id -un")
+        },
+    )
+    .await;
+    let run = &as_nobody.runs[0];
     let agent_is_root = gatehouse_e2e::is_root();
     if agent_is_root {
-        assert_eq!(run["stdout"], "nobody\n", "{run}");
+        assert_eq!(run.stdout, "nobody\n", "{run:?}");
     } else {
-        assert_eq!(run["status"], "error");
+        assert_eq!(run.status, RunStatus::Error);
         assert!(
-            run["error"].as_str().unwrap().contains("can only run as"),
-            "{run}"
+            run.error.as_deref().unwrap().contains("can only run as"),
+            "{run:?}"
         );
     }
 
-    let audit = fx.api.get("/api/audit?action=exec.run&limit=500").await;
-    assert_eq!(audit["total"], 4);
+    assert_eq!(fx.api.audit("exec.run").await.len(), 4);
 }

@@ -1,11 +1,15 @@
 //! WebFTP through the gateway with a real agent serving a `--file-root`: a gibibyte streamed up
 //! and down in flat memory, hostile paths, symlink escapes, permissions, interrupted transfers,
-//! conflicts, the audit trail and the gate.
+//! conflicts, the audit trail and the gate. Ordinary operations go through the typed client;
+//! hostile paths and what only the wire shows (headers, a body broken off, the query) go raw.
 
-use crate::Fixture;
-use gatehouse_client::api::sessions::SessionDecision;
+use crate::{refused, Fixture};
+use gatehouse_client::api::files::{FileTarget, SaveCheck, Upload};
+use gatehouse_client::{ApiError, ClientError};
 use gatehouse_e2e::files::{q, read_body, sha256_hex, Pattern, RssSampler};
 use gatehouse_e2e::{eventually, shell_user, wait_connected, Agent};
+use gatehouse_shared::files::{FileKind, TransferResult};
+use gatehouse_shared::ErrorCode;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -108,7 +112,8 @@ async fn call(
     fx.api.call(method, &path, body).await
 }
 
-pub(crate) async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, Value) {
+/// A raw upload, `extra` added to its query as it is.
+async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>) -> (u16, Value) {
     let url = format!(
         "/api/files/web-01/content?path={}{extra}{}",
         q(path),
@@ -125,7 +130,8 @@ pub(crate) async fn upload(fx: &Fixture, path: &str, extra: &str, bytes: Vec<u8>
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-pub(crate) async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
+/// A raw download, for its headers or its body read bit by bit.
+async fn download(fx: &Fixture, path: &str) -> reqwest::Response {
     let url = format!("/api/files/web-01/content?path={}{}", q(path), as_user());
     fx.api.request(Method::GET, &url).send().await.unwrap()
 }
@@ -143,19 +149,68 @@ pub(crate) async fn download_started(fx: &Fixture, path: &Path) -> reqwest::Resp
     r
 }
 
-/// Audit events of `action`, newest last.
-pub(crate) async fn audit(fx: &Fixture, action: &str) -> Vec<Value> {
-    let page = fx
-        .api
-        .get(&format!("/api/audit?action={action}&limit=500"))
-        .await;
-    page["items"].as_array().unwrap().clone()
+/// Web-01 as the run-as user, for the typed client's file calls.
+fn web01() -> FileTarget<'static> {
+    FileTarget {
+        server: "web-01",
+        user: shell_user(),
+        editor: false,
+    }
 }
 
-pub(crate) fn assert_envelope(status: u16, body: &Value, want_status: u16, code: &str) {
+/// Web-01 for the editor (scope `editor` instead of `webftp`).
+fn web01_editor() -> FileTarget<'static> {
+    FileTarget {
+        editor: true,
+        ..web01()
+    }
+}
+
+/// `bytes` uploaded to `path` on web-01 through the typed client.
+pub(crate) async fn put(
+    fx: &Fixture,
+    path: &str,
+    how: &Upload,
+    bytes: Vec<u8>,
+) -> Result<TransferResult, ClientError> {
+    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes)]);
+    fx.api.client.upload(web01(), path, how, body).await
+}
+
+/// The whole of `path` on web-01, through the typed client.
+async fn fetch(fx: &Fixture, path: &str) -> Vec<u8> {
+    let mut download = fx
+        .api
+        .client
+        .download(web01(), path)
+        .await
+        .expect("a download");
+    let mut got = Vec::new();
+    while let Some(chunk) = download.chunk().await.expect("a chunk") {
+        got.extend_from_slice(chunk.as_ref());
+    }
+    got
+}
+
+/// A raw answer that must be the error envelope with `code`.
+fn assert_envelope(status: u16, body: &Value, want_status: u16, code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["ok"], false, "{body}");
     assert_eq!(body["error_code"], code, "{body}");
+}
+
+/// A typed refusal that must be the error envelope with `code`.
+fn assert_refused(e: &ApiError, status: u16, code: ErrorCode) {
+    assert_eq!((e.status, e.code()), (status, Some(code)), "{e}");
+    assert_eq!(e.envelope["ok"], false, "{e}");
+}
+
+/// An upload that replaces whatever is there.
+fn overwrite() -> Upload {
+    Upload {
+        overwrite: true,
+        ..Upload::default()
+    }
 }
 
 #[tokio::test]
@@ -167,23 +222,19 @@ async fn a_gibibyte_streams_up_and_down_in_flat_memory() {
 
     let baseline = gatehouse_e2e::rss_kib(fx.server.pid());
     let sampler = RssSampler::start(fx.server.pid());
-    let (body, sent) = Pattern::default().body(GIB);
-    let url = format!("/api/files/web-01/content?path={}{}", q(&dest), as_user());
-    let r = fx
+    let (body, sent) = Pattern::default().stream(GIB);
+    let result = fx
         .api
-        .request(Method::PUT, &url)
-        .body(body)
-        .send()
+        .client
+        .upload(web01(), &dest, &Upload::default(), body)
         .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let result: Value = r.json().await.unwrap();
-    assert_eq!(status, 200, "{result}");
-    assert_eq!(result["size"], GIB);
-    assert_eq!(result["sha256"], sent.hex());
-    assert!(result["mtime"].as_i64().is_some());
+        .expect("uploaded");
+    assert_eq!(result.size, GIB);
+    assert_eq!(result.sha256, sent.hex());
+    let mtime = result.mtime.expect("the mtime after the write");
     assert_eq!(std::fs::metadata(&dest).unwrap().len(), GIB);
 
+    // Raw: the download's headers are what is checked.
     let r = download(&fx, &dest).await;
     assert_eq!(r.status(), 200);
     let headers = r.headers().clone();
@@ -193,10 +244,7 @@ async fn a_gibibyte_streams_up_and_down_in_flat_memory() {
         headers["content-disposition"],
         "attachment; filename=\"big.bin\"; filename*=UTF-8''big.bin"
     );
-    assert_eq!(
-        headers["x-file-mtime"],
-        result["mtime"].to_string().as_str()
-    );
+    assert_eq!(headers["x-file-mtime"], mtime.to_string().as_str());
     let got = read_body(r, |_| {}).await;
     let peak = sampler.stop();
     assert_eq!(got.error, None);
@@ -208,13 +256,13 @@ async fn a_gibibyte_streams_up_and_down_in_flat_memory() {
 
     // Both transfers are audited with path, size and SHA-256, on the session's timeline too.
     for action in ["file.upload", "file.download"] {
-        let events = audit(&fx, action).await;
+        let events = fx.api.audit(action).await;
         let event = events.last().unwrap_or_else(|| panic!("no {action} event"));
-        assert_eq!(event["outcome"], "success", "{event}");
-        assert_eq!(event["server"], "web-01");
-        assert_eq!(event["details"]["path"], dest.as_str());
-        assert_eq!(event["details"]["size"], GIB);
-        assert_eq!(event["details"]["sha256"], sent.hex());
+        assert_eq!(event.outcome, "success", "{event:?}");
+        assert_eq!(event.server.as_deref(), Some("web-01"));
+        assert_eq!(event.details["path"], dest.as_str());
+        assert_eq!(event.details["size"], GIB);
+        assert_eq!(event.details["sha256"], sent.hex());
     }
     let timeline = fx.api.client.timeline(session.id).await.unwrap();
     let kinds: Vec<&str> = timeline.items.iter().map(|e| e.kind.as_str()).collect();
@@ -231,7 +279,8 @@ async fn hostile_paths_symlink_escapes_and_permissions_are_refused() {
     fx.session(&["webftp"], &["web-01"]).await;
     let root = tree.root.display().to_string();
 
-    // Traversal in every spelling: refused with the envelope, before the agent.
+    // Traversal in every spelling: refused with the envelope, before the agent. Hostile paths go
+    // raw, spelled exactly as sent.
     for path in [
         format!("{root}/../outside/secret"),
         format!("{root}/%2e%2e%2foutside%2fsecret"),
@@ -297,36 +346,41 @@ async fn hostile_paths_symlink_escapes_and_permissions_are_refused() {
     .await;
     assert_envelope(status, &body, 400, "validation_error");
     // Listing the root shows the symlink as a symlink, never what is behind it.
-    let (status, listing) = call(
-        &fx,
-        Method::GET,
-        "list",
-        &format!("path={}", q(&root)),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{listing}");
-    let entry = &listing["entries"].as_array().unwrap()[0];
-    assert_eq!(entry["name"], "escape");
-    assert_eq!(entry["kind"], "symlink");
+    let listing = fx
+        .api
+        .client
+        .file_list(web01(), &root)
+        .await
+        .expect("the root");
+    let entry = &listing.entries[0];
+    assert_eq!(entry.name, "escape");
+    assert_eq!(entry.kind, FileKind::Symlink);
 
     // Renames onto protected places are refused and leave the file where it was.
-    let (status, _) = upload(&fx, &tree.p("mine.txt"), "", b"mine".to_vec()).await;
-    assert_eq!(status, 200);
+    put(
+        &fx,
+        &tree.p("mine.txt"),
+        &Upload::default(),
+        b"mine".to_vec(),
+    )
+    .await
+    .expect("uploaded");
     let locked = tree.root.join("locked");
     std::fs::create_dir(&locked).unwrap();
     // Owned by the test's user (root when root, so the run-as user may not write into it;
     // without root the owner is the run-as user, whom 0555 keeps out as well).
     std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
-    let (status, body) = call(
-        &fx,
-        Method::POST,
-        "rename",
-        "",
-        Some(json!({"from": tree.p("mine.txt"), "to": tree.p("locked/mine.txt")})),
-    )
-    .await;
-    assert_envelope(status, &body, 403, "forbidden");
+    let into_locked = fx
+        .api
+        .client
+        .file_rename(
+            web01(),
+            &tree.p("mine.txt"),
+            &tree.p("locked/mine.txt"),
+            false,
+        )
+        .await;
+    assert_refused(&refused(into_locked), 403, ErrorCode::Forbidden);
     let (status, body) = call(
         &fx,
         Method::POST,
@@ -343,10 +397,17 @@ async fn hostile_paths_symlink_escapes_and_permissions_are_refused() {
     std::fs::write(&secret, b"root only").unwrap();
     let mode = if shell_user().is_some() { 0o600 } else { 0o000 };
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
-    let r = download(&fx, &secret.display().to_string()).await;
-    assert_eq!(r.status(), 403);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["error_code"], "forbidden");
+    let root_only = fx
+        .api
+        .client
+        .download(web01(), &secret.display().to_string())
+        .await;
+    let e = refused(root_only);
+    assert_eq!(
+        (e.status, e.code()),
+        (403, Some(ErrorCode::Forbidden)),
+        "{e}"
+    );
 
     // Nothing outside the root was touched.
     assert_eq!(Tree::names(&tree.outside), ["secret"]);
@@ -366,7 +427,8 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
     give_to_run_as(&dir);
     let dest = dir.join("cut.bin").display().to_string();
 
-    // The body sends 8 MiB, waits until the agent's temporary file exists, then breaks off.
+    // The body sends 8 MiB, waits until the agent's temporary file exists, then breaks off (raw:
+    // the broken-off request itself is what is checked).
     let pattern = Pattern::default();
     let watched = dir.clone();
     let stream = futures_util::stream::unfold(0u64, move |i| {
@@ -405,12 +467,12 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
     })
     .await;
     let event = eventually("the interrupted upload's audit event", WAIT, || async {
-        audit(&fx, "file.upload").await.pop()
+        fx.api.audit("file.upload").await.pop()
     })
     .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["details"]["interrupted"], true, "{event}");
-    assert_eq!(event["details"]["path"], dest.as_str());
+    assert_eq!(event.outcome, "failure", "{event:?}");
+    assert_eq!(event.details["interrupted"], true, "{event:?}");
+    assert_eq!(event.details["path"], dest.as_str());
 
     // A download the client abandons half-way is recorded as interrupted too.
     let big = tree.root.join("big.bin");
@@ -418,12 +480,12 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
     let r = download_started(&fx, &big).await;
     drop(r);
     let event = eventually("the abandoned download's audit event", WAIT, || async {
-        audit(&fx, "file.download").await.pop()
+        fx.api.audit("file.download").await.pop()
     })
     .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["details"]["interrupted"], true, "{event}");
-    assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
+    assert_eq!(event.outcome, "failure", "{event:?}");
+    assert_eq!(event.details["interrupted"], true, "{event:?}");
+    assert!(event.details["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
 
     // An agent that goes away mid-download fails the transfer at once.
     let r = download_started(&fx, &big).await;
@@ -436,13 +498,13 @@ async fn interrupted_transfers_leave_nothing_behind_and_are_audited() {
         "the download completed without its agent"
     );
     let event = eventually("the cut download's audit event", WAIT, || async {
-        let last = audit(&fx, "file.download").await.pop()?;
-        let error = last["details"]["error"].as_str()?;
+        let last = fx.api.audit("file.download").await.pop()?;
+        let error = last.details["error"].as_str()?;
         error.contains("agent disconnected").then_some(last)
     })
     .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["details"]["interrupted"], true, "{event}");
+    assert_eq!(event.outcome, "failure", "{event:?}");
+    assert_eq!(event.details["interrupted"], true, "{event:?}");
 }
 
 #[tokio::test]
@@ -450,42 +512,36 @@ async fn conflicts_and_the_small_operations() {
     let tree = Tree::new();
     let fx = start(&tree).await;
     fx.session(&["webftp"], &["web-01"]).await;
+    let ops = &fx.api.client;
     let path = tree.p("notes.txt");
     let first = Pattern::default().bytes(300 * 1024 + 7);
-    let (status, result) = upload(&fx, &path, "", first.clone()).await;
-    assert_eq!(status, 200, "{result}");
-    assert_eq!(result["sha256"], sha256_hex(&first));
+    let result = put(&fx, &path, &Upload::default(), first.clone())
+        .await
+        .expect("uploaded");
+    assert_eq!(result.sha256, sha256_hex(&first));
     assert_eq!(std::fs::read(&path).unwrap(), first);
 
-    // overwrite=false (the default) on an existing file: 409, and the file is unchanged.
+    // overwrite=false (the default) on an existing file: 409, and the file is unchanged. Raw
+    // first: the typed client always names `overwrite`, and the default is what is tested.
     let (status, body) = upload(&fx, &path, "", b"second".to_vec()).await;
     assert_envelope(status, &body, 409, "conflict");
-    let (status, body) = upload(&fx, &path, "&overwrite=false", b"second".to_vec()).await;
-    assert_envelope(status, &body, 409, "conflict");
+    let e = refused(put(&fx, &path, &Upload::default(), b"second".to_vec()).await);
+    assert_refused(&e, 409, ErrorCode::Conflict);
     // The editor's check: a stale modification time is a 409 too.
-    let (status, entry) = call(
-        &fx,
-        Method::GET,
-        "stat",
-        &format!("path={}", q(&path)),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{entry}");
-    assert_eq!(entry["kind"], "file");
-    assert_eq!(entry["size"], first.len());
-    let mtime = entry["mtime"].as_i64().unwrap();
-    let stale = format!("&overwrite=true&if_mtime={}", mtime - 100);
-    let (status, body) = upload(&fx, &path, &stale, b"second".to_vec()).await;
-    assert_envelope(status, &body, 409, "conflict");
+    let entry = ops.file_stat(web01(), &path).await.expect("a stat");
+    assert_eq!(entry.kind, FileKind::File);
+    assert_eq!(entry.size, first.len() as u64);
+    let mtime = entry.mtime;
+    let stale = SaveCheck::Mtime(mtime - 100);
+    let e = refused(ops.file_save(web01(), &path, "second", &stale).await);
+    assert_refused(&e, 409, ErrorCode::Conflict);
     assert_eq!(std::fs::read(&path).unwrap(), first);
-    let current = format!("&overwrite=true&if_mtime={mtime}");
-    let (status, result) = upload(&fx, &path, &current, b"second".to_vec()).await;
-    assert_eq!(status, 200, "{result}");
+    let current = SaveCheck::Mtime(mtime);
+    ops.file_save(web01(), &path, "second", &current)
+        .await
+        .expect("saved");
     assert_eq!(std::fs::read(&path).unwrap(), b"second");
-    let r = download(&fx, &path).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.bytes().await.unwrap().as_ref(), b"second");
+    assert_eq!(fetch(&fx, &path).await, b"second");
 
     // The version check sees a change the seconds cannot: in place, same size, same second.
     let at = |nanos| std::time::UNIX_EPOCH + Duration::new(1_700_000_000, nanos);
@@ -497,72 +553,68 @@ async fn conflicts_and_the_small_operations() {
             .unwrap();
     };
     set_mtime(100);
-    let r = download(&fx, &path).await;
-    assert_eq!(r.headers()["x-file-mtime"], "1700000000");
-    let loaded = r.headers()["x-file-version"].to_str().unwrap().to_owned();
+    let opened = ops.download(web01(), &path).await.expect("a download");
+    assert_eq!(opened.mtime, Some(1_700_000_000));
+    let loaded = opened.version.expect("a version");
     std::fs::write(&path, b"SECOND").unwrap();
     set_mtime(200);
-    let stale = format!("&overwrite=true&if_version={}", q(&loaded));
-    let (status, body) = upload(&fx, &path, &stale, b"mine!!".to_vec()).await;
-    assert_envelope(status, &body, 409, "conflict");
+    let stale = Upload {
+        if_version: Some(loaded.clone()),
+        ..overwrite()
+    };
+    let e = refused(put(&fx, &path, &stale, b"mine!!".to_vec()).await);
+    assert_refused(&e, 409, ErrorCode::Conflict);
     assert_eq!(std::fs::read(&path).unwrap(), b"SECOND");
-    let r = download(&fx, &path).await;
-    let current = r.headers()["x-file-version"].to_str().unwrap().to_owned();
+    let opened = ops.download(web01(), &path).await.expect("a download");
+    let current = opened.version.expect("a version");
     assert_ne!(current, loaded);
-    let fresh = format!("&overwrite=true&if_version={}", q(&current));
-    let (status, result) = upload(&fx, &path, &fresh, b"mine!!".to_vec()).await;
-    assert_eq!(status, 200, "{result}");
-    let next = result["version"].as_str().unwrap();
+    let fresh = Upload {
+        if_version: Some(current.clone()),
+        ..overwrite()
+    };
+    let result = put(&fx, &path, &fresh, b"mine!!".to_vec())
+        .await
+        .expect("saved at the current version");
+    let next = result.version.expect("the next version");
     assert_ne!(next, current);
-    let (status, result) = upload(&fx, &path, &fresh, b"stale".to_vec()).await;
-    assert_envelope(status, &result, 409, "conflict");
-    let again = format!("&overwrite=true&if_version={}", q(next));
-    let (status, result) = upload(&fx, &path, &again, b"second".to_vec()).await;
-    assert_eq!(status, 200, "{result}");
-    // Not a version at all: refused before the agent sees it.
+    let e = refused(put(&fx, &path, &fresh, b"stale".to_vec()).await);
+    assert_refused(&e, 409, ErrorCode::Conflict);
+    let again = Upload {
+        if_version: Some(next),
+        ..overwrite()
+    };
+    put(&fx, &path, &again, b"second".to_vec())
+        .await
+        .expect("saved at the next version");
+    // Not a version at all (raw: the malformed parameter is the point): refused before the
+    // agent sees it.
     let (status, body) = upload(&fx, &path, "&overwrite=true&if_version=%01", b"x".to_vec()).await;
     assert_envelope(status, &body, 400, "validation_error");
     assert_eq!(std::fs::read(&path).unwrap(), b"second");
 
-    // mkdir, list, rename, delete.
+    // mkdir, list, rename, delete. The first mkdir raw: its body is exactly `{"ok": true}`.
     let dir = tree.p("docs");
     let (status, body) = call(&fx, Method::POST, "mkdir", "", Some(json!({"path": dir}))).await;
     assert_eq!((status, &body), (200, &json!({"ok": true})));
-    let (status, body) = call(&fx, Method::POST, "mkdir", "", Some(json!({"path": dir}))).await;
-    assert_envelope(status, &body, 409, "conflict");
+    let e = refused(ops.file_mkdir(web01(), &dir).await);
+    assert_refused(&e, 409, ErrorCode::Conflict);
     let moved = tree.p("docs/notes.txt");
-    let (status, body) = call(
-        &fx,
-        Method::POST,
-        "rename",
-        "",
-        Some(json!({"from": path, "to": moved})),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let (status, listing) =
-        call(&fx, Method::GET, "list", &format!("path={}", q(&dir)), None).await;
-    assert_eq!(status, 200, "{listing}");
-    assert_eq!(listing["entries"][0]["name"], "notes.txt");
-    assert_eq!(listing["entries"][0]["size"], 6);
-    let (status, body) = call(&fx, Method::POST, "delete", "", Some(json!({"path": dir}))).await;
+    ops.file_rename(web01(), &path, &moved, false)
+        .await
+        .expect("renamed");
+    let listing = ops.file_list(web01(), &dir).await.expect("a listing");
+    assert_eq!(listing.entries[0].name, "notes.txt");
+    assert_eq!(listing.entries[0].size, 6);
+    let e = refused(ops.file_delete(web01(), &dir).await);
     assert!(
-        matches!(status, 400 | 409),
-        "a non-empty directory stays: {status} {body}"
+        matches!(e.status, 400 | 409),
+        "a non-empty directory stays: {} {e}",
+        e.status
     );
-    let (status, _) = call(
-        &fx,
-        Method::POST,
-        "delete",
-        "",
-        Some(json!({"path": moved})),
-    )
-    .await;
-    assert_eq!(status, 200);
-    let (status, _) = call(&fx, Method::POST, "delete", "", Some(json!({"path": dir}))).await;
-    assert_eq!(status, 200);
-    let (status, body) = call(&fx, Method::GET, "stat", &format!("path={}", q(&dir)), None).await;
-    assert_envelope(status, &body, 404, "not_found");
+    ops.file_delete(web01(), &moved).await.expect("deleted");
+    ops.file_delete(web01(), &dir).await.expect("deleted");
+    let e = refused(ops.file_stat(web01(), &dir).await);
+    assert_refused(&e, 404, ErrorCode::NotFound);
     assert_eq!(Tree::names(&tree.root), Vec::<String>::new());
     for action in [
         "file.mkdir",
@@ -571,12 +623,12 @@ async fn conflicts_and_the_small_operations() {
         "file.list",
         "file.stat",
     ] {
-        assert!(!audit(&fx, action).await.is_empty(), "no {action} event");
+        assert!(!fx.api.audit(action).await.is_empty(), "no {action} event");
     }
-    let refused = audit(&fx, "file.upload").await;
-    assert!(refused
+    let uploads = fx.api.audit("file.upload").await;
+    assert!(uploads
         .iter()
-        .any(|e| e["outcome"] == "failure" && e["details"]["error_code"] == "conflict"));
+        .any(|e| e.outcome == "failure" && e.details["error_code"] == "conflict"));
 }
 
 #[tokio::test]
@@ -590,57 +642,35 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     let big = big.display().to_string();
     let root = tree.root.display().to_string();
 
+    let ops = &fx.api.client;
+    let not_allowed = ErrorCode::WorkSessionScopeNotAllowed;
+
     fx.session(&["websh"], &["web-01"]).await;
-    let (status, body) = call(
-        &fx,
-        Method::GET,
-        "list",
-        &format!("path={}", q(&root)),
-        None,
-    )
-    .await;
-    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
-    assert_eq!(body["context"]["required_scope"], "webftp");
+    let e = refused(ops.file_list(web01(), &root).await);
+    assert_refused(&e, 403, not_allowed);
+    assert_eq!(e.envelope["context"]["required_scope"], "webftp");
 
     fx.session(&["webftp"], &["web-01"]).await;
-    let (status, body) = call(
-        &fx,
-        Method::GET,
-        "content",
-        &format!("path={}&editor=true", q(&big)),
-        None,
-    )
-    .await;
-    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
-    assert_eq!(body["context"]["required_scope"], "editor");
-    let (status, body) = call(
-        &fx,
-        Method::GET,
-        "stat",
-        &format!("path={}&editor=true", q(&big)),
-        None,
-    )
-    .await;
-    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
-    let denials = audit(&fx, "gate.denied").await;
+    let e = refused(ops.download(web01_editor(), &big).await);
+    assert_refused(&e, 403, not_allowed);
+    assert_eq!(e.envelope["context"]["required_scope"], "editor");
+    let e = refused(ops.file_stat(web01_editor(), &big).await);
+    assert_refused(&e, 403, not_allowed);
+    let denials = fx.api.audit("gate.denied").await;
     assert!(denials.len() >= 3, "{denials:?}");
 
     // An editor-only session may stat for the editor, but not browse.
     fx.session(&["editor"], &["web-01"]).await;
-    let (status, body) = call(
-        &fx,
-        Method::GET,
-        "stat",
-        &format!("path={}&editor=true", q(&big)),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["size"], 256 * 1024 * 1024);
-    let (status, body) = call(&fx, Method::GET, "stat", &format!("path={}", q(&big)), None).await;
-    assert_envelope(status, &body, 403, "work_session_scope_not_allowed");
+    let entry = ops
+        .file_stat(web01_editor(), &big)
+        .await
+        .expect("the editor's stat");
+    assert_eq!(entry.size, 256 * 1024 * 1024);
+    let e = refused(ops.file_stat(web01(), &big).await);
+    assert_refused(&e, 403, not_allowed);
 
-    // A download the browser opens as a plain link names its work session in the query.
+    // A download the browser opens as a plain link names its work session in the query: the
+    // link, the query and the header are the point, so these go raw.
     let small = tree.root.join("small.txt");
     std::fs::write(&small, b"small file").unwrap();
     give_to_run_as(&small);
@@ -679,7 +709,8 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
         .await;
     assert_envelope(status, &body, 400, "bad_request");
 
-    // With the editor scope the editor loads; a revoke cuts a download in flight.
+    // With the editor scope the editor loads; a revoke cuts a download in flight (raw: its
+    // body is read bit by bit).
     let session = fx.session(&["editor", "webftp"], &["web-01"]).await;
     let url = format!(
         "/api/files/web-01/content?path={}&editor=true{}",
@@ -689,24 +720,17 @@ async fn the_gate_guards_files_and_a_revoke_cuts_a_download() {
     let mut r = fx.api.request(Method::GET, &url).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.chunk().await.unwrap().is_some());
-    fx.api
-        .client
-        .decide_work_session(session.id, SessionDecision::Revoke, Some("e2e".into()))
-        .await
-        .unwrap();
+    fx.revoke(session.id).await;
     // Recorded at the revoke even though the client is not reading (the stall limit is 60 s).
     let event = eventually("the revoked download's audit event", WAIT, || async {
-        let last = audit(&fx, "file.download").await.pop()?;
-        (last["outcome"] == "failure").then_some(last)
+        let last = fx.api.audit("file.download").await.pop()?;
+        (last.outcome == "failure").then_some(last)
     })
     .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
+    assert_eq!(event.outcome, "failure", "{event:?}");
     assert!(
-        event["details"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("revoked"),
-        "{event}"
+        event.details["error"].as_str().unwrap().contains("revoked"),
+        "{event:?}"
     );
     let got = tokio::time::timeout(WAIT, read_body(r, |_| {}))
         .await

@@ -2,14 +2,15 @@
 //! being read are cut after `--file-stall-secs`, audited as such, and free their agent worker.
 
 use crate::files::{
-    as_user, audit, download_started, give_to_run_as, sparse_file, start_with, upload, Tree, WAIT,
+    as_user, download_started, give_to_run_as, put, sparse_file, start_with, Tree, WAIT,
 };
 use crate::Fixture;
 use futures_util::StreamExt;
+use gatehouse_client::api::files::Upload;
 use gatehouse_e2e::files::{q, read_body};
 use gatehouse_e2e::{eventually, Agent};
+use gatehouse_shared::audit::AuditEvent;
 use reqwest::Method;
-use serde_json::Value;
 
 /// The agent's `file-worker` processes: its children whose command line names the worker.
 fn file_workers(agent: &Agent) -> usize {
@@ -33,15 +34,15 @@ fn file_workers(agent: &Agent) -> usize {
 }
 
 /// Waits for the newest `action` audit row and checks it records a transfer cut for stalling.
-async fn stalled_transfer_audited(fx: &Fixture, action: &str) -> Value {
+async fn stalled_transfer_audited(fx: &Fixture, action: &str) -> AuditEvent {
     let event = eventually("the stalled transfer's audit event", WAIT, || async {
-        audit(fx, action).await.pop()
+        fx.api.audit(action).await.pop()
     })
     .await;
-    assert_eq!(event["outcome"], "failure", "{event}");
-    assert_eq!(event["details"]["interrupted"], true, "{event}");
-    let error = event["details"]["error"].as_str().unwrap_or_default();
-    assert!(error.contains("stalled"), "{event}");
+    assert_eq!(event.outcome, "failure", "{event:?}");
+    assert_eq!(event.details["interrupted"], true, "{event:?}");
+    let error = event.details["error"].as_str().unwrap_or_default();
+    assert!(error.contains("stalled"), "{event:?}");
     event
 }
 
@@ -54,7 +55,8 @@ async fn a_client_that_stalls_is_cut_and_frees_its_agent_worker() {
     std::fs::create_dir(&dir).unwrap();
     give_to_run_as(&dir);
 
-    // An upload that sends 1 MiB and then nothing, without ending its body.
+    // An upload that sends 1 MiB and then nothing, without ending its body (raw: the request is
+    // left hanging and aborted).
     let dest = dir.join("stalled.bin").display().to_string();
     let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![7u8; 1024 * 1024])])
         .chain(futures_util::stream::pending());
@@ -84,7 +86,7 @@ async fn a_client_that_stalls_is_cut_and_frees_its_agent_worker() {
     let r = download_started(&fx, &big).await;
     assert_eq!(file_workers(&fx.agents[0]), 1, "the download's worker runs");
     let event = stalled_transfer_audited(&fx, "file.download").await;
-    assert!(event["details"]["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
+    assert!(event.details["bytes"].as_u64().unwrap() < 64 * 1024 * 1024);
     eventually("the stalled download's worker to go", WAIT, || {
         let agent = &fx.agents[0];
         async move { (file_workers(agent) == 0).then_some(()) }
@@ -97,6 +99,7 @@ async fn a_client_that_stalls_is_cut_and_frees_its_agent_worker() {
     assert!(got.error.is_some(), "a stalled download completed: {got:?}");
 
     // The agent serves the next transfer as usual.
-    let (status, body) = upload(&fx, &dest, "", b"after".to_vec()).await;
-    assert_eq!(status, 200, "{body}");
+    put(&fx, &dest, &Upload::default(), b"after".to_vec())
+        .await
+        .expect("the next upload");
 }

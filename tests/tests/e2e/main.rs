@@ -102,6 +102,17 @@ pub async fn shell_token(api: &Api, name: &str, servers: &str) -> String {
     secret
 }
 
+/// A member `username` with the test password, their account derived from the username.
+pub fn new_member(username: &str) -> CreateUser {
+    CreateUser {
+        username: username.to_owned(),
+        password: PASSWORD.to_owned(),
+        role: Role::Member,
+        email: None,
+        unix_user: None,
+    }
+}
+
 /// The envelope of a call that must have been refused by the server.
 pub fn refused<T: std::fmt::Debug>(answer: Result<T, ClientError>) -> ApiError {
     match answer.expect_err("a refusal") {
@@ -235,13 +246,7 @@ impl Fixture {
     pub async fn member(&self, username: &str, pattern: &str) -> Api {
         let ops = &self.api.client;
         let user = ops
-            .create_user(&CreateUser {
-                username: username.to_owned(),
-                password: PASSWORD.to_owned(),
-                role: Role::Member,
-                email: None,
-                unix_user: None,
-            })
+            .create_user(&new_member(username))
             .await
             .expect("a new member");
         ops.grant_user_servers(user.id, pattern)

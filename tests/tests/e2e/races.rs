@@ -5,6 +5,7 @@ use crate::share::share;
 use crate::Fixture;
 use futures_util::future::join_all;
 use gatehouse_client::api::ops::AuditFilter;
+use gatehouse_shared::share::CreateShare;
 use gatehouse_shared::ErrorCode;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -51,7 +52,7 @@ async fn parallel_wrong_password_joins_are_counted_exactly_and_lock_at_ten() {
     let fx = Fixture::start_with(&["web-01"], &["--share-backoff-ms", "1"]).await;
     fx.session(&["websh"], &["web-01"]).await;
     let (websh, _) = fx.terminal("web-01").await;
-    let link = share(&fx, &websh, json!({})).await;
+    let link = share(&fx, &websh, CreateShare::default()).await;
     // Many addresses' worth of guesses from one: keep under the per-address limit (20) so the
     // link's own count is what is tested.
     let http = reqwest::Client::new();

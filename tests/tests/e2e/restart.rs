@@ -13,11 +13,14 @@ const WAIT: Duration = Duration::from_secs(20);
 /// just after the server shows the agent connected.
 async fn wait_reattached(api: &gatehouse_e2e::Api, id: &str) {
     gatehouse_e2e::eventually("the terminal to be re-attached", WAIT, || async {
-        let live = api.get("/api/websh/live").await;
-        live["items"]
-            .as_array()?
+        let live = api
+            .client
+            .live_terminals()
+            .await
+            .expect("the live terminals");
+        live.items
             .iter()
-            .any(|t| t["id"] == id)
+            .any(|t| t.id.to_string() == id)
             .then_some(())
     })
     .await;

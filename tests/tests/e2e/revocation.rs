@@ -4,11 +4,19 @@
 //! from the server's own audit timestamps, not from the test's clock.
 
 use crate::share::{guest, share};
-use crate::Fixture;
-use chrono::{DateTime, Utc};
+use crate::{session_request, Fixture};
+use chrono::Utc;
+use gatehouse_client::api::ops::AuditFilter;
+use gatehouse_client::api::sessions::{SessionDecision, SessionStep};
+use gatehouse_client::Accepted;
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{create_user, eventually, Api};
-use serde_json::{json, Value};
+use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::exec::{ExecJob, ExecRequest, ExecRun, RunStatus};
+use gatehouse_shared::share::CreateShare;
+use gatehouse_shared::work_session::CreateWorkSession;
+use gatehouse_shared::WorkSessionId;
+use serde_json::json;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -32,7 +40,7 @@ impl Ending {
 
     /// The window a session ending this way is requested with: the shortest allowed when it is
     /// to expire, an hour otherwise.
-    pub(crate) fn window_secs(self) -> u64 {
+    pub(crate) fn window_secs(self) -> i64 {
         if matches!(self, Ending::Expire) {
             60
         } else {
@@ -41,73 +49,84 @@ impl Ending {
     }
 
     /// Ends `session` this way (an expiry is left to the scheduler).
-    pub(crate) async fn apply(self, api: &Api, session: &str) {
-        let path = |verb: &str| format!("/api/work-sessions/{session}/{verb}");
+    pub(crate) async fn apply(self, api: &Api, session: WorkSessionId) {
         match self {
             Ending::Revoke => {
-                api.post(&path("revoke"), json!({"reason": "matrix"})).await;
+                let reason = Some("matrix".to_owned());
+                api.client
+                    .decide_work_session(session, SessionDecision::Revoke, reason)
+                    .await
+                    .expect("revoked");
             }
             Ending::Complete => {
-                api.post(&path("complete"), json!({})).await;
+                api.client
+                    .transition_work_session(session, SessionStep::Complete)
+                    .await
+                    .expect("completed");
             }
             Ending::Expire => {}
         }
     }
 }
 
-pub(crate) fn at(event: &Value) -> DateTime<Utc> {
-    event["at"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("no time in {event}"))
+/// Audit events of work session `session` (of `action` too, when given), oldest first.
+async fn audit(api: &Api, session: WorkSessionId, action: Option<&str>) -> Vec<AuditEvent> {
+    let filter = AuditFilter {
+        work_session: Some(session.to_string()),
+        action: action.map(str::to_owned),
+        limit: Some(500),
+        ..AuditFilter::default()
+    };
+    api.client
+        .audit(&filter)
+        .await
+        .expect("the audit log")
+        .items
 }
 
-async fn audit(api: &Api, query: &str) -> Vec<Value> {
-    api.get(&format!("/api/audit?{query}&limit=500")).await["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Starts a command on web-01 that runs until something ends it; its job id.
-async fn sleeping_command(fx: &Fixture) -> String {
-    let job = fx
-        .api
-        .post(
-            "/api/exec",
-            json!({"servers": ["web-01"], "command": "sleep 600", "timeout_secs": 900,
-                   "user": gatehouse_e2e::shell_user()}),
-        )
-        .await;
-    assert_eq!(job["runs"][0]["status"], "running", "{job}");
-    job["id"].as_str().expect("job id").to_owned()
+/// Starts a command on web-01 that runs until something ends it.
+async fn sleeping_command(fx: &Fixture) -> ExecJob {
+    let request = ExecRequest {
+        servers: vec!["web-01".to_owned()],
+        command: "sleep 600".to_owned(),
+        timeout_secs: Some(900),
+        user: gatehouse_e2e::shell_user().map(str::to_owned),
+        ..ExecRequest::default()
+    };
+    let job = match fx.api.client.exec_start(&request).await.expect("started") {
+        Accepted::Done(job) => job,
+        Accepted::Pending(p) => panic!("the command waits for approval: {p:?}"),
+    };
+    assert_eq!(job.runs[0].status, RunStatus::Running, "{job:?}");
+    job
 }
 
 /// The job's run once it is no longer running.
-async fn ended_run(fx: &Fixture, job_id: &str) -> Value {
+async fn ended_run(fx: &Fixture, job: &ExecJob) -> ExecRun {
     eventually("the command to end", WAIT, || async {
-        let job = fx.api.get(&format!("/api/exec/{job_id}")).await;
-        let run = job["runs"][0].clone();
-        (run["status"] != "running").then_some(run)
+        let job = fx.api.client.exec_job(job.id).await.expect("the job");
+        let run = job.runs.into_iter().next()?;
+        (run.status != RunStatus::Running).then_some(run)
     })
     .await
 }
 
 async fn ends_everything(ending: Ending) {
     let fx = Fixture::start(&["web-01"]).await;
-    let secs = ending.window_secs();
-    let session = fx
-        .api
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "matrix", "scopes": ["websh", "command"], "servers": ["web-01"],
-                   "duration_secs": secs}),
-        )
-        .await;
-    let session_id = session["id"].as_str().expect("id").to_owned();
-    fx.api
-        .post(&format!("/api/work-sessions/{session_id}/use"), json!({}))
-        .await;
+    let request = CreateWorkSession {
+        purpose: "matrix".to_owned(),
+        duration_secs: Some(ending.window_secs()),
+        ..session_request(&["websh", "command"], &["web-01"])
+    };
+    let ops = &fx.api.client;
+    let session = ops
+        .create_work_session(&request)
+        .await
+        .expect("a work session");
+    let session_id = session.id;
+    ops.transition_work_session(session_id, SessionStep::Use)
+        .await
+        .expect("in use");
 
     let (id, url) = fx.terminal("web-01").await;
     let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
@@ -117,14 +136,18 @@ async fn ends_everything(ending: Ending) {
             .read_until(WAIT, |t| t.text().contains("ready-2"))
             .await
     );
-    let link = share(&fx, &id, json!({"read_only": true})).await;
+    let read_only = CreateShare {
+        read_only: true,
+        ..CreateShare::default()
+    };
+    let link = share(&fx, &id, read_only).await;
     let (_, mut guest) = guest(&fx, &link, "matrix").await;
     create_user(fx.dir.path(), "auditor", "staff");
     let auditor = Api::login(&fx.server.base, "auditor").await;
     let mut watcher = Term::connect(&format!("{url}?watch=true"), &auditor, None)
         .await
         .expect("watcher");
-    let job_id = sleeping_command(&fx).await;
+    let job = sleeping_command(&fx).await;
     for (who, term) in [("guest", &mut guest), ("watcher", &mut watcher)] {
         assert!(
             term.read_until(WAIT, |t| t.text().contains("ready-2"))
@@ -133,7 +156,7 @@ async fn ends_everything(ending: Ending) {
         );
     }
 
-    ending.apply(&fx.api, &session_id).await;
+    ending.apply(&fx.api, session_id).await;
 
     let (reason, transition) = ending.names();
     for (who, term) in [
@@ -152,43 +175,42 @@ async fn ends_everything(ending: Ending) {
             "the {who} is told why"
         );
     }
-    let run = ended_run(&fx, &job_id).await;
-    assert_eq!(run["status"], "error", "{run}");
+    let run = ended_run(&fx, &job).await;
+    assert_eq!(run.status, RunStatus::Error, "{run:?}");
     assert!(
-        run["error"]
-            .as_str()
+        run.error
+            .as_deref()
             .is_some_and(|e| e.contains(&format!("work session ended ({reason})"))),
-        "{run}"
+        "{run:?}"
     );
 
     // The server's own clock: each channel's end is recorded within two seconds of the transition.
-    let query = format!("work_session={session_id}");
     let events = eventually("the audit rows of every end", WAIT, || async {
-        let events = audit(&fx.api, &query).await;
-        let has = |action: &str| events.iter().any(|e| e["action"] == action);
+        let events = audit(&fx.api, session_id, None).await;
+        let has = |action: &str| events.iter().any(|e| e.action == action);
         (has(transition) && has("websh.closed") && has("exec.run")).then_some(events)
     })
     .await;
     let find = |action: &str| {
         events
             .iter()
-            .find(|e| e["action"] == action)
+            .find(|e| e.action == action)
             .cloned()
             .unwrap_or_else(|| panic!("no {action} row"))
     };
-    let ended_at = at(&find(transition));
+    let ended_at = find(transition).at;
     let closed = find("websh.closed");
-    assert_eq!(closed["details"]["reason"], reason, "{closed}");
+    assert_eq!(closed.details["reason"], reason, "{closed:?}");
     for row in [closed, find("exec.run")] {
-        let took = at(&row) - ended_at;
+        let took = row.at - ended_at;
         assert!(
             took < chrono::Duration::seconds(2),
             "{} was recorded {took} after {transition}",
-            row["action"]
+            row.action
         );
     }
     // The guest and the watcher leaving is on the record too.
-    let left = audit(&fx.api, "action=websh.viewer_left").await;
+    let left = fx.api.audit("websh.viewer_left").await;
     assert!(left.len() >= 2, "{left:?}");
 }
 
@@ -214,8 +236,7 @@ async fn an_expired_session_ends_every_channel_it_authorized() {
 async fn a_revocation_the_broadcast_missed_still_ends_a_running_command() {
     let fx = Fixture::start(&["web-01"]).await;
     let session = fx.session(&["command"], &["web-01"]).await;
-    let session_id = session.id.to_string();
-    let job_id = sleeping_command(&fx).await;
+    let job = sleeping_command(&fx).await;
 
     let db = fx.dir.path().join("gatehouse.db");
     let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
@@ -227,31 +248,28 @@ async fn a_revocation_the_broadcast_missed_still_ends_a_running_command() {
          WHERE id = ?",
     )
     .bind(revoked_at.timestamp_micros())
-    .bind(&session_id)
+    .bind(session.id.to_string())
     .execute(&raw)
     .await
     .expect("revoke behind the server's back");
     assert_eq!(changed.rows_affected(), 1);
 
-    let run = ended_run(&fx, &job_id).await;
-    assert_eq!(run["status"], "error", "{run}");
+    let run = ended_run(&fx, &job).await;
+    assert_eq!(run.status, RunStatus::Error, "{run:?}");
     assert!(
-        run["error"]
-            .as_str()
+        run.error
+            .as_deref()
             .is_some_and(|e| e.contains("work session ended (revoked)")),
-        "{run}"
+        "{run:?}"
     );
     let ended = eventually("the exec.run row", WAIT, || async {
-        audit(
-            &fx.api,
-            &format!("work_session={session_id}&action=exec.run"),
-        )
-        .await
-        .into_iter()
-        .next()
+        audit(&fx.api, session.id, Some("exec.run"))
+            .await
+            .into_iter()
+            .next()
     })
     .await;
-    let took = at(&ended) - revoked_at;
+    let took = ended.at - revoked_at;
     assert!(
         took < chrono::Duration::seconds(2),
         "the command's end was recorded {took} after the revocation"

@@ -3,24 +3,25 @@
 //! own audit timestamps), each failing with the session's end as its reason, and the upload
 //! leaves nothing behind.
 
-use crate::files::{
-    as_user, audit, download_started, give_to_run_as, sparse_file, start_with, Tree,
-};
-use crate::revocation::{at, Ending};
+use crate::files::{as_user, download_started, give_to_run_as, sparse_file, start_with, Tree};
+use crate::revocation::Ending;
+use crate::session_request;
+use gatehouse_client::api::sessions::SessionStep;
 use gatehouse_e2e::eventually;
 use gatehouse_e2e::files::{q, read_body, Pattern};
+use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::work_session::CreateWorkSession;
 use reqwest::Method;
-use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
 
 /// The newest failed event of `action`, once its error names `reason`.
-async fn failed(fx: &crate::Fixture, action: &str, reason: &str) -> Value {
+async fn failed(fx: &crate::Fixture, action: &str, reason: &str) -> AuditEvent {
     eventually(&format!("the cut {action} event"), WAIT, || async {
-        let last = audit(fx, action).await.pop()?;
-        let error = last["details"]["error"].as_str()?;
-        (last["outcome"] == "failure" && error.contains(reason)).then_some(last)
+        let last = fx.api.audit(action).await.pop()?;
+        let error = last.details["error"].as_str()?;
+        (last.outcome == "failure" && error.contains(reason)).then_some(last)
     })
     .await
 }
@@ -28,19 +29,23 @@ async fn failed(fx: &crate::Fixture, action: &str, reason: &str) -> Value {
 async fn cuts_transfers(ending: Ending) {
     let tree = Tree::new();
     let fx = start_with(&tree, &[]).await;
-    let secs = ending.window_secs();
+    let request = CreateWorkSession {
+        purpose: "transfer matrix".to_owned(),
+        duration_secs: Some(ending.window_secs()),
+        ..session_request(&["webftp"], &["web-01"])
+    };
     let session = fx
         .api
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "transfer matrix", "scopes": ["webftp"], "servers": ["web-01"],
-                   "duration_secs": secs}),
-        )
-        .await;
-    let id = session["id"].as_str().expect("id").to_owned();
+        .client
+        .create_work_session(&request)
+        .await
+        .expect("a work session");
+    let id = session.id;
     fx.api
-        .post(&format!("/api/work-sessions/{id}/use"), json!({}))
-        .await;
+        .client
+        .transition_work_session(id, SessionStep::Use)
+        .await
+        .expect("in use");
 
     // A download whose first bytes arrived, the rest left unread.
     let big = tree.root.join("big.bin");
@@ -48,7 +53,8 @@ async fn cuts_transfers(ending: Ending) {
     give_to_run_as(&big);
     let download = download_started(&fx, &big).await;
 
-    // An upload that sends 4 MiB, then waits for more that never comes.
+    // An upload that sends 4 MiB, then waits for more that never comes (raw: whether its
+    // request is answered or its connection cut, the wire is what is checked).
     let dir = tree.root.join("up");
     std::fs::create_dir(&dir).unwrap();
     give_to_run_as(&dir);
@@ -83,22 +89,22 @@ async fn cuts_transfers(ending: Ending) {
     })
     .await;
 
-    ending.apply(&fx.api, &id).await;
+    ending.apply(&fx.api, id).await;
 
     let (reason, transition) = ending.names();
     let up = failed(&fx, "file.upload", reason).await;
     let down = failed(&fx, "file.download", reason).await;
-    assert_eq!(up["details"]["path"], dest.as_str(), "{up}");
+    assert_eq!(up.details["path"], dest.as_str(), "{up:?}");
     let ended = eventually("the transition's row", WAIT, || async {
-        audit(&fx, transition).await.pop()
+        fx.api.audit(transition).await.pop()
     })
     .await;
     for row in [&up, &down] {
-        let took = at(row) - at(&ended);
+        let took = row.at - ended.at;
         assert!(
             took < chrono::Duration::seconds(2),
             "{} was cut {took} after {transition}",
-            row["action"]
+            row.action
         );
     }
 

@@ -3,10 +3,16 @@
 //! account needs a group's run-as grant or `sudo`, and without provisioning a missing account
 //! is refused with a message saying what to ask for.
 
-use crate::Fixture;
+use crate::{new_member, refused, session_request, terminal_request, Fixture};
+use gatehouse_client::api::sessions::SessionStep;
+use gatehouse_client::Accepted;
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{shell_user, uid_of, wait_connected, Agent, Api, PASSWORD};
-use serde_json::{json, Value};
+use gatehouse_e2e::{shell_user, uid_of, wait_connected, Agent, Api};
+use gatehouse_shared::api::RunAsGrant;
+use gatehouse_shared::exec::ExecRequest;
+use gatehouse_shared::websh::OpenWebsh;
+use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
+use gatehouse_shared::{ErrorCode, User};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 use std::time::Duration;
@@ -25,40 +31,42 @@ async fn restart_agent(fx: &mut Fixture, extra: &[&str]) {
 
 /// A member created through the API (so their account is derived from the username), granted
 /// web-01, with an approved and selected work session of `scopes`; signed in.
-async fn member_with_session(fx: &Fixture, username: &str, scopes: &[&str]) -> (Api, Value) {
-    let user = fx
-        .api
-        .post(
-            "/api/users",
-            json!({"username": username, "password": PASSWORD, "role": "member"}),
-        )
-        .await;
-    let id = user["id"].as_str().expect("user id");
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/users/{id}/servers"),
-            Some(json!({"pattern": "web-01"})),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+async fn member_with_session(fx: &Fixture, username: &str, scopes: &[&str]) -> (Api, User) {
+    let ops = &fx.api.client;
+    let user = ops
+        .create_user(&new_member(username))
+        .await
+        .expect("a new member");
+    ops.grant_user_servers(user.id, "web-01")
+        .await
+        .expect("web-01 granted");
     let member = Api::login(&fx.server.base, username).await;
+    let request = CreateWorkSession {
+        purpose: "own account".to_owned(),
+        ..session_request(scopes, &["web-01"])
+    };
     let session = member
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "own account", "scopes": scopes, "servers": ["web-01"],
-                   "duration_secs": 3600}),
-        )
-        .await;
-    let sid = session["id"].as_str().expect("session id");
-    fx.api
-        .post(&format!("/api/work-sessions/{sid}/approve"), json!({}))
-        .await;
+        .client
+        .create_work_session(&request)
+        .await
+        .expect("a work session");
+    ops.approve_work_session(session.id, &ApproveWorkSession::default())
+        .await
+        .expect("approved");
     member
-        .post(&format!("/api/work-sessions/{sid}/use"), json!({}))
-        .await;
+        .client
+        .transition_work_session(session.id, SessionStep::Use)
+        .await
+        .expect("in use");
     (member, user)
+}
+
+/// A terminal on web-01 as `user` (`None`: the caller's own account).
+fn open(user: Option<&str>) -> OpenWebsh {
+    OpenWebsh {
+        user: user.map(str::to_owned),
+        ..terminal_request("web-01")
+    }
 }
 
 /// Removes a server account the test made, whatever happens to the test.
@@ -86,27 +94,32 @@ async fn a_member_runs_as_their_own_account_created_on_first_use() {
     let tag = uuid_tag();
     let username = format!("Dana.{tag}@example.com");
     let (member, user) = member_with_session(&fx, &username, &["websh", "command", "webftp"]).await;
-    let account = user["unix_user"].as_str().expect("unix_user").to_owned();
+    let account = user.unix_user.clone();
     assert_eq!(account, format!("dana_{tag}_example_com"));
     let _guard = AccountGuard(account.clone());
     assert_eq!(uid_of(&account), None, "the account must not exist yet");
 
     // Whom the console offers: their own account, nothing granted yet.
-    let choices = member.get("/api/run-as/web-01").await;
-    assert_eq!(choices["own"], account.as_str(), "{choices}");
-    assert_eq!(choices["granted"], json!([]), "{choices}");
-    assert_eq!(choices["agent_is_root"], true, "{choices}");
+    let choices = member
+        .client
+        .run_as_choices("web-01")
+        .await
+        .expect("the run-as choices");
+    assert_eq!(
+        choices.own.as_deref(),
+        Some(account.as_str()),
+        "{choices:?}"
+    );
+    assert!(choices.granted.is_empty(), "{choices:?}");
+    assert!(choices.agent_is_root, "{choices:?}");
 
     // A terminal that names no account runs as theirs, created for it.
     let opened = member
-        .post(
-            "/api/websh",
-            json!({"server": "web-01", "cols": 80, "rows": 24}),
-        )
-        .await;
-    let url = fx
-        .server
-        .ws_url(opened["ws_path"].as_str().expect("ws_path"));
+        .client
+        .open_websh(&open(None))
+        .await
+        .expect("a terminal");
+    let url = fx.server.ws_url(&opened.ws_path);
     let mut term = Term::connect(&url, &member, None).await.expect("connect");
     term.type_text("echo me=$(id -un)\r").await;
     let want = format!("me={account}");
@@ -120,24 +133,25 @@ async fn a_member_runs_as_their_own_account_created_on_first_use() {
         uid >= 1000,
         "a person's account, not a system one: uid {uid}"
     );
-    let created = fx
-        .api
-        .get("/api/audit?action=agent.user_provisioned&limit=10")
-        .await;
-    assert_eq!(created["total"], 1, "{created}");
-    assert_eq!(created["items"][0]["target"], account.as_str());
-    assert_eq!(created["items"][0]["server"], "web-01");
+    let created = fx.api.audit("agent.user_provisioned").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].target.as_deref(), Some(account.as_str()));
+    assert_eq!(created[0].server.as_deref(), Some("web-01"));
 
     // A command and a file too: as the same account, and the file is theirs on disk.
-    let job = member
-        .post(
-            "/api/exec?wait=true",
-            json!({"servers": ["web-01"], "command": "id -un"}),
-        )
-        .await;
-    assert_eq!(job["runs"][0]["stdout"], format!("{account}\n"), "{job}");
+    let request = ExecRequest {
+        servers: vec!["web-01".to_owned()],
+        command: "id -un".to_owned(),
+        ..ExecRequest::default()
+    };
+    let job = match member.client.exec_wait(&request).await.expect("it ran") {
+        Accepted::Done(job) => job,
+        Accepted::Pending(p) => panic!("a member's own command waits: {p:?}"),
+    };
+    assert_eq!(job.runs[0].stdout, format!("{account}\n"), "{job:?}");
     let home = format!("/home/{account}");
     let path = format!("{home}/hello.txt");
+    // Raw: the typed `upload` sends no CSRF header, which a browser sign-in's PUT needs.
     let r = member
         .request(
             reqwest::Method::PUT,
@@ -151,55 +165,43 @@ async fn a_member_runs_as_their_own_account_created_on_first_use() {
     let meta = std::fs::metadata(&path).expect("the uploaded file");
     assert_eq!(meta.uid(), uid, "the file belongs to the person's account");
     assert_eq!(
-        fx.api
-            .get("/api/audit?action=agent.user_provisioned&limit=10")
-            .await["total"],
+        fx.api.audit("agent.user_provisioned").await.len(),
         1,
         "created once"
     );
 
     // Another account: refused without sudo or a grant, allowed once a group grants it.
     let other = shell_user().expect("root");
-    let body = json!({"server": "web-01", "cols": 80, "rows": 24, "user": other});
-    let (status, refused) = member
-        .call(reqwest::Method::POST, "/api/websh", Some(body.clone()))
-        .await;
-    assert_eq!(status, 403, "{refused}");
-    assert_eq!(refused["error_code"], "work_session_scope_not_allowed");
-    assert!(
-        refused["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("sudo")),
-        "{refused}"
-    );
-    let group = fx
-        .api
-        .post("/api/groups", json!({"name": "deployers"}))
-        .await;
-    let gid = group["id"].as_str().expect("group id");
-    fx.api
-        .post(
-            &format!("/api/groups/{gid}/members"),
-            json!({"username": username}),
-        )
-        .await;
-    let granted = fx
-        .api
-        .post(
-            &format!("/api/groups/{gid}/run-as"),
-            json!({"account": other, "pattern": "web-*"}),
-        )
-        .await;
-    assert_eq!(
-        granted["run_as"],
-        json!([{"account": other, "pattern": "web-*"}])
-    );
-    assert_eq!(
-        member.get("/api/run-as/web-01").await["granted"],
-        json!([other])
-    );
-    let opened = member.post("/api/websh", body).await;
-    assert!(opened["id"].as_str().is_some(), "{opened}");
+    let as_other = open(Some(other));
+    let denied = refused(member.client.open_websh(&as_other).await);
+    assert_eq!(denied.status, 403, "{denied}");
+    assert_eq!(denied.code(), Some(ErrorCode::WorkSessionScopeNotAllowed));
+    assert!(denied.message.contains("sudo"), "{denied}");
+    let ops = &fx.api.client;
+    let group = ops.create_group("deployers").await.expect("a group");
+    ops.add_group_member(&group.id.to_string(), &username)
+        .await
+        .expect("a member of the group");
+    let grant = RunAsGrant {
+        account: other.to_owned(),
+        pattern: "web-*".to_owned(),
+    };
+    let granted = ops
+        .grant_group_run_as(&group.id.to_string(), &grant)
+        .await
+        .expect("granted");
+    assert_eq!(granted.run_as, [grant]);
+    let choices = member
+        .client
+        .run_as_choices("web-01")
+        .await
+        .expect("the run-as choices");
+    assert_eq!(choices.granted, [other]);
+    member
+        .client
+        .open_websh(&as_other)
+        .await
+        .expect("a terminal as the granted account");
 }
 
 #[tokio::test]
@@ -207,24 +209,19 @@ async fn without_provisioning_a_missing_account_is_refused_with_what_to_ask_for(
     let fx = Fixture::start(&["web-01"]).await;
     let tag = uuid_tag();
     let (member, user) = member_with_session(&fx, &format!("erin{tag}"), &["websh"]).await;
-    let account = user["unix_user"].as_str().expect("unix_user").to_owned();
-    let (status, body) = member
-        .call(
-            reqwest::Method::POST,
-            "/api/websh",
-            Some(json!({"server": "web-01", "cols": 80, "rows": 24})),
-        )
-        .await;
+    let account = user.unix_user;
+    let opened = member.client.open_websh(&open(None)).await;
     if shell_user().is_none() {
         // Not root: the agent runs everything as its own user, so there is nothing to create.
-        assert_eq!(status, 201, "{body}");
+        opened.expect("a terminal");
         return;
     }
-    assert_eq!(status, 409, "{body}");
-    let message = body["message"].as_str().unwrap_or_default();
+    let missing = refused(opened);
+    assert_eq!(missing.status, 409, "{missing}");
+    let message = &missing.message;
     assert!(
         message.contains(&account) && message.contains("--provision-users"),
-        "{body}"
+        "{missing}"
     );
     assert_eq!(uid_of(&account), None, "nothing was created");
 }

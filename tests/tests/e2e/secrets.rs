@@ -4,9 +4,13 @@
 //! looked for in the database files and in a debug-level server log, and never found.
 
 use crate::share::{guest, share};
-use crate::Fixture;
+use crate::{api_token, new_member, refused, Fixture};
+use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::browser::{totp_code, totp_step_now};
 use gatehouse_e2e::{create_user, Server, PASSWORD};
+use gatehouse_shared::api::LoginRequest;
+use gatehouse_shared::server::CreateRegistrationToken;
+use gatehouse_shared::share::CreateShare;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -41,26 +45,35 @@ async fn no_secret_reaches_the_database_or_the_log() {
     secrets.push(("a session cookie", cookie.to_owned()));
 
     // An API token, used once as a bearer credential.
-    let token = fx.api.post("/api/tokens", json!({"name": "ci"})).await;
-    let token = token["token"].as_str().expect("token").to_owned();
-    let whoami = reqwest::Client::new()
-        .get(format!("{}/api/auth/whoami", fx.server.base))
-        .bearer_auth(&token)
-        .send()
+    let client = |credential: Option<&str>| {
+        Client::new(ClientConfig {
+            base_url: fx.server.base.clone(),
+            credential: credential.map(str::to_owned),
+            user_agent: "gatehouse-e2e".to_owned(),
+            ..ClientConfig::default()
+        })
+        .expect("a client")
+    };
+    let (token, _) = api_token(&fx.api, "ci").await;
+    let whoami = client(Some(&token))
+        .whoami()
         .await
-        .expect("whoami");
-    assert_eq!(whoami.status(), 200);
+        .expect("whoami by token");
+    assert_eq!(whoami.user.username, "ops");
     secrets.push(("an API token", token));
 
     // A registration token, spent by an agent, and the agent secret it was exchanged for.
     let reg = fx
         .api
-        .post("/api/servers/registration-tokens", json!({}))
-        .await;
-    let reg = reg["token"]
-        .as_str()
-        .expect("registration token")
-        .to_owned();
+        .client
+        .create_registration_token(&CreateRegistrationToken {
+            expires_in_secs: None,
+            max_uses: None,
+        })
+        .await
+        .expect("a registration token")
+        .token;
+    // The agent's own registration: no client method speaks it, so it goes raw.
     let credential: Value = reqwest::Client::new()
         .post(format!("{}/api/agents/register", fx.server.base))
         .json(&json!({
@@ -94,19 +107,20 @@ async fn no_secret_reaches_the_database_or_the_log() {
 
     // A failed sign-in's password.
     let wrong = "not-the-password-but-secret-all-the-same";
-    let refused = reqwest::Client::new()
-        .post(format!("{}/api/auth/login", fx.server.base))
-        .json(&json!({"username": "ops", "password": wrong}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(refused.status(), 401);
+    let login = LoginRequest {
+        username: "ops".to_owned(),
+        password: wrong.to_owned(),
+        otp: None,
+        client: None,
+        client_name: None,
+    };
+    assert_eq!(refused(client(None).login(&login).await).status, 401);
     secrets.push(("a wrong password", wrong.to_owned()));
 
     // A shared link's secret and password, and the ticket a guest joined with.
     fx.session(&["websh"], &["web-01"]).await;
     let (id, _) = fx.terminal("web-01").await;
-    let link = share(&fx, &id, json!({})).await;
+    let link = share(&fx, &id, CreateShare::default()).await;
     let (joined, mut guest) = guest(&fx, &link, "scan").await;
     guest.control(json!({"t": "ping"})).await;
     assert!(
@@ -118,62 +132,29 @@ async fn no_secret_reaches_the_database_or_the_log() {
     );
     secrets.push(("a link secret", link.secret.clone()));
     secrets.push(("a link password", link.password.clone()));
-    secrets.push((
-        "a join ticket",
-        joined["ticket"].as_str().expect("ticket").to_owned(),
-    ));
+    secrets.push(("a join ticket", joined.ticket));
 
     // A staff reset's one-time password, and recovery codes (one spent at step-up), after the
     // TOTP enrolment and verification they need.
-    let enrolment = fx.api.post("/api/auth/mfa/totp", json!({})).await;
-    let seed = enrolment["secret"].as_str().expect("secret").to_owned();
+    let ops = &fx.api.client;
+    let seed = ops.totp_enroll().await.expect("an enrolment").secret;
     let step = totp_step_now();
-    fx.api
-        .post(
-            "/api/auth/mfa/totp/confirm",
-            json!({"otp": totp_code(&seed, step)}),
-        )
-        .await;
-    fx.api
-        .post(
-            "/api/auth/mfa/verify",
-            json!({"otp": totp_code(&seed, step + 1)}),
-        )
-        .await;
-    let mia = fx
-        .api
-        .post(
-            "/api/users",
-            json!({"username": "mia", "password": PASSWORD, "role": "member"}),
-        )
-        .await;
-    let reset = fx
-        .api
-        .post(
-            &format!(
-                "/api/users/{}/password-reset",
-                mia["id"].as_str().expect("id")
-            ),
-            json!({}),
-        )
-        .await;
-    secrets.push((
-        "a one-time password",
-        reset["one_time_password"]
-            .as_str()
-            .expect("one_time_password")
-            .to_owned(),
-    ));
-    let codes = fx.api.post("/api/auth/mfa/recovery-codes", json!({})).await;
-    let codes: Vec<String> = codes["codes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .map(|c| c.as_str().expect("code").to_owned())
-        .collect();
-    fx.api
-        .post("/api/auth/mfa/verify", json!({"otp": codes[0]}))
-        .await;
+    ops.totp_confirm(&totp_code(&seed, step))
+        .await
+        .expect("TOTP confirmed");
+    ops.mfa_verify(&totp_code(&seed, step + 1))
+        .await
+        .expect("a step-up");
+    let mia = ops
+        .create_user(&new_member("mia"))
+        .await
+        .expect("a new member");
+    let reset = ops.reset_password(mia.id).await.expect("a reset");
+    secrets.push(("a one-time password", reset.one_time_password));
+    let codes = ops.recovery_codes().await.expect("recovery codes").codes;
+    ops.mfa_verify(&codes[0])
+        .await
+        .expect("a step-up by recovery code");
     for code in codes {
         secrets.push(("a recovery code, as shown", code.clone()));
         secrets.push(("a recovery code, as typed", code.replace('-', "")));

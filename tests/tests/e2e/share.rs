@@ -3,9 +3,12 @@
 //! expiry cutting guests off, the lock after ten wrong passwords, secrets kept out of the log,
 //! staff watching and ending terminals.
 
-use crate::Fixture;
+use crate::{refused, Fixture};
+use gatehouse_client::{Client, ClientConfig, ClientError};
 use gatehouse_e2e::terminal::{asciinema_cat, Term};
 use gatehouse_e2e::{create_user, eventually, Api, Server};
+use gatehouse_shared::share::{CreateShare, JoinShare, Joined};
+use gatehouse_shared::{ErrorCode, ParticipantId, ShareId};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -13,54 +16,67 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// A link as its owner got it.
 pub(crate) struct Link {
-    pub(crate) id: String,
+    pub(crate) id: ShareId,
     pub(crate) secret: String,
     pub(crate) password: String,
 }
 
-pub(crate) async fn share(fx: &Fixture, websh: &str, body: Value) -> Link {
+/// Terminal `websh` shared by `ops`.
+pub(crate) async fn share(fx: &Fixture, websh: &str, request: CreateShare) -> Link {
     let created = fx
         .api
-        .post(&format!("/api/websh/{websh}/share"), body)
-        .await;
-    let url = created["url"].as_str().expect("url");
-    let (base, secret) = url
+        .client
+        .share_websh(websh.parse().expect("a terminal id"), &request)
+        .await
+        .expect("a link");
+    let (base, secret) = created
+        .url
         .split_once("/join#")
         .expect("the secret in the fragment");
     assert_eq!(base, fx.server.base, "the link points at this server");
     Link {
-        id: created["id"].as_str().expect("id").to_owned(),
+        id: created.id,
         secret: secret.to_owned(),
-        password: created["password"].as_str().expect("password").to_owned(),
+        password: created.password,
     }
 }
 
 /// `POST /api/share/join` with no sign-in at all.
-async fn join(fx: &Fixture, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/share/join", fx.server.base))
-        .json(&body)
-        .send()
-        .await
-        .expect("join request");
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+async fn join(fx: &Fixture, request: &JoinShare) -> Result<Joined, ClientError> {
+    let anonymous = Client::new(ClientConfig {
+        base_url: fx.server.base.clone(),
+        user_agent: "gatehouse-e2e".to_owned(),
+        ..ClientConfig::default()
+    })
+    .expect("a client");
+    anonymous.join_share(request).await
 }
 
-fn join_body(link: &Link, name: &str) -> Value {
-    json!({"secret": link.secret, "password": link.password, "name": name})
+/// A join with `password` (and no name).
+fn join_with(link: &Link, password: &str) -> JoinShare {
+    JoinShare {
+        secret: link.secret.clone(),
+        password: password.to_owned(),
+        name: None,
+        participant: None,
+    }
 }
 
-fn guest_url(fx: &Fixture, joined: &Value) -> String {
-    let path = joined["ws_path"].as_str().expect("ws_path");
-    let ticket = joined["ticket"].as_str().expect("ticket");
-    fx.server.ws_url(&format!("{path}?ticket={ticket}"))
+fn join_body(link: &Link, name: &str) -> JoinShare {
+    JoinShare {
+        name: Some(name.to_owned()),
+        ..join_with(link, &link.password)
+    }
+}
+
+fn guest_url(fx: &Fixture, joined: &Joined) -> String {
+    fx.server
+        .ws_url(&format!("{}?ticket={}", joined.ws_path, joined.ticket))
 }
 
 /// Joins and connects as a guest named `name`.
-pub(crate) async fn guest(fx: &Fixture, link: &Link, name: &str) -> (Value, Term) {
-    let (status, joined) = join(fx, join_body(link, name)).await;
-    assert_eq!(status, 200, "join: {joined}");
+pub(crate) async fn guest(fx: &Fixture, link: &Link, name: &str) -> (Joined, Term) {
+    let joined = join(fx, &join_body(link, name)).await.expect("join");
     let term = Term::connect_anonymous(&guest_url(fx, &joined), None)
         .await
         .expect("guest connects");
@@ -93,14 +109,6 @@ fn participant_names(term: &Term) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn audit_actions(api: &Api, action: &str) -> Vec<Value> {
-    api.get(&format!("/api/audit?action={action}&limit=500"))
-        .await["items"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_audited() {
     let fx = Fixture::start(&["web-01"]).await;
@@ -110,39 +118,40 @@ async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_a
     owner.type_text("echo before-$((2+3))\r").await;
     assert!(owner.read_until(WAIT, contains("before-5")).await);
 
-    let link = share(&fx, &id, json!({})).await;
-    let listed = fx.api.get(&format!("/api/websh/{id}/shares")).await;
-    let row = &listed["items"][0];
-    assert_eq!(
-        (row["read_only"].as_bool(), row["active"].as_bool()),
-        (Some(true), Some(true))
-    );
-    assert!(
-        !listed.to_string().contains(&link.secret) && !listed.to_string().contains(&link.password)
-    );
+    let link = share(&fx, &id, CreateShare::default()).await;
+    let terminal = id.parse().expect("a terminal id");
+    let listed = fx.api.client.shares(terminal).await.expect("the links");
+    let row = &listed.items[0];
+    assert_eq!((row.read_only, row.active), (true, true));
+    // The body as sent: a typed list would drop a field that leaked the secret.
+    let raw = fx.api.get(&format!("/api/websh/{id}/shares")).await;
+    assert!(!raw.to_string().contains(&link.secret) && !raw.to_string().contains(&link.password));
 
     // A wrong password is refused, and the link then makes the next try wait.
-    let (status, body) = join(&fx, json!({"secret": link.secret, "password": "guess"})).await;
+    let e = refused(join(&fx, &join_with(&link, "guess")).await);
     assert_eq!(
-        (status, body["error_code"].as_str()),
-        (401, Some("unauthenticated")),
-        "{body}"
+        (e.status, e.code()),
+        (401, Some(ErrorCode::Unauthenticated)),
+        "{e}"
     );
-    let (status, body) = join(&fx, join_body(&link, "carol")).await;
+    let e = refused(join(&fx, &join_body(&link, "carol")).await);
     assert_eq!(
-        (status, body["error_code"].as_str()),
-        (429, Some("rate_limited")),
-        "{body}"
+        (e.status, e.code()),
+        (429, Some(ErrorCode::RateLimited)),
+        "{e}"
     );
-    assert!(body["retry_after_secs"].as_u64().is_some(), "{body}");
+    assert!(
+        e.envelope["retry_after_secs"].as_u64().is_some(),
+        "{}",
+        e.envelope
+    );
     let joined = eventually("the backoff to pass", WAIT, || async {
-        let (status, joined) = join(&fx, join_body(&link, "carol")).await;
-        (status == 200).then_some(joined)
+        join(&fx, &join_body(&link, "carol")).await.ok()
     })
     .await;
-    assert_eq!(joined["read_only"], true);
-    assert_eq!(joined["owner"], "ops");
-    assert_eq!(joined["server"], "web-01");
+    assert!(joined.read_only);
+    assert_eq!(joined.owner, "ops");
+    assert_eq!(joined.server, "web-01");
     let guest_url = guest_url(&fx, &joined);
     let mut guest = Term::connect_anonymous(&guest_url, None)
         .await
@@ -169,8 +178,13 @@ async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_a
         "{:?}",
         owner.messages
     );
-    let listed = fx.api.get(&format!("/api/websh/{id}/participants")).await;
-    assert_eq!(listed["total"], 2, "{listed}");
+    let listed = fx
+        .api
+        .client
+        .participants(terminal)
+        .await
+        .expect("the participants");
+    assert_eq!(listed.total, 2, "{listed:?}");
 
     // Keystrokes, resizes and stray frames from the read-only guest never reach the shell.
     guest.type_text("echo guest-typed\r").await;
@@ -186,12 +200,12 @@ async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_a
     );
     assert!(!owner.text().contains("guest-typed"), "{}", owner.text());
     let dropped = eventually("the dropped input audited", WAIT, || async {
-        let rows = audit_actions(&fx.api, "websh.input_dropped").await;
+        let rows = fx.api.audit("websh.input_dropped").await;
         (!rows.is_empty()).then_some(rows)
     })
     .await;
-    assert_eq!(dropped[0]["actor"], "guest:carol");
-    assert_eq!(dropped[0]["outcome"], "denied");
+    assert_eq!(dropped[0].actor.as_deref(), Some("guest:carol"));
+    assert_eq!(dropped[0].outcome, "denied");
 
     // A ticket opens one connection only.
     let again = Term::connect_anonymous(&guest_url, None).await;
@@ -200,8 +214,8 @@ async fn a_read_only_guest_sees_the_terminal_live_and_its_input_is_dropped_and_a
     assert_eq!(again.closed, Some(4001));
 
     // Every attempt, allowed or not, is on the record.
-    let joins = audit_actions(&fx.api, "share.join").await;
-    let outcomes: Vec<&str> = joins.iter().filter_map(|e| e["outcome"].as_str()).collect();
+    let joins = fx.api.audit("share.join").await;
+    let outcomes: Vec<&str> = joins.iter().map(|e| e.outcome.as_str()).collect();
     assert!(
         outcomes.contains(&"failure")
             && outcomes.contains(&"denied")
@@ -225,14 +239,13 @@ async fn a_read_write_guests_input_is_attributed_to_them_in_the_recording() {
     fx.session(&["websh"], &["web-01"]).await;
     let (id, url) = fx.terminal("web-01").await;
     let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
-    let link = share(
-        &fx,
-        &id,
-        json!({"read_only": false, "expires_in_secs": 300}),
-    )
-    .await;
+    let request = CreateShare {
+        read_only: false,
+        expires_in_secs: Some(300),
+    };
+    let link = share(&fx, &id, request).await;
     let (joined, mut bob) = guest(&fx, &link, "bob").await;
-    assert_eq!(joined["read_only"], false);
+    assert!(!joined.read_only);
     bob.type_text("echo from-$((100+1))\r").await;
     assert!(
         owner.read_until(WAIT, contains("from-101")).await,
@@ -248,13 +261,10 @@ async fn a_read_write_guests_input_is_attributed_to_them_in_the_recording() {
 
     let cast = fx
         .api
-        .request(reqwest::Method::GET, &format!("/api/websh/{id}/recording"))
-        .send()
+        .client
+        .websh_recording(id.parse().expect("a terminal id"))
         .await
-        .expect("recording")
-        .text()
-        .await
-        .expect("recording text");
+        .expect("the recording");
     // Each input event belongs to whoever the last `input_by` event names.
     let mut typist: Option<Value> = None;
     let mut typed: Vec<(String, String, String)> = Vec::new();
@@ -290,9 +300,8 @@ async fn a_read_write_guests_input_is_attributed_to_them_in_the_recording() {
         "{typed:?}"
     );
     assert!(!by("owner", "ops").contains("from-"), "{typed:?}");
-    let bob_id = joined["participant"].as_str().expect("participant id");
     assert!(
-        cast.contains(bob_id),
+        cast.contains(&joined.participant.to_string()),
         "the participant id names bob uniquely"
     );
 
@@ -310,7 +319,8 @@ async fn revoking_the_link_or_the_work_session_disconnects_guests_within_a_secon
     let session = fx.session(&["websh"], &["web-01"]).await;
     let (id, url) = fx.terminal("web-01").await;
     let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
-    let link = share(&fx, &id, json!({})).await;
+    let terminal = id.parse().expect("a terminal id");
+    let link = share(&fx, &id, CreateShare::default()).await;
     let (_, mut alice) = guest(&fx, &link, "alice").await;
     assert!(
         owner
@@ -319,34 +329,28 @@ async fn revoking_the_link_or_the_work_session_disconnects_guests_within_a_secon
     );
 
     let revoked_at = Instant::now();
-    let (status, _) = fx
-        .api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/websh/{id}/shares/{}", link.id),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    fx.api
+        .client
+        .revoke_share(terminal, link.id)
+        .await
+        .expect("the link revoked");
     assert!(alice.read_until(WAIT, |t| t.closed.is_some()).await || alice.closed.is_some());
     let took = revoked_at.elapsed();
     assert_eq!(alice.closed, Some(4012));
     assert!(took < Duration::from_secs(1), "guest cut after {took:?}");
-    let (status, body) = join(&fx, join_body(&link, "alice")).await;
-    assert_eq!(status, 404, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("revoked"),
-        "{body}"
-    );
+    let e = refused(join(&fx, &join_body(&link, "alice")).await);
+    assert_eq!(e.status, 404, "{e}");
+    assert!(e.message.contains("revoked"), "{e}");
     // The owner's terminal is untouched.
     owner.type_text("echo still-$((3*3))\r").await;
     assert!(owner.read_until(WAIT, contains("still-9")).await);
 
     // Revoking the work session ends the terminal, and with it every guest's view.
-    let second = share(&fx, &id, json!({"read_only": false})).await;
+    let writable = CreateShare {
+        read_only: false,
+        ..CreateShare::default()
+    };
+    let second = share(&fx, &id, writable).await;
     let (_, mut dave) = guest(&fx, &second, "dave").await;
     assert!(dave.read_until(WAIT, contains("still-9")).await);
     let revoked_at = Instant::now();
@@ -359,8 +363,8 @@ async fn revoking_the_link_or_the_work_session_disconnects_guests_within_a_secon
         dave.has_message("ended").expect("ended")["reason"],
         "revoked"
     );
-    let (status, body) = join(&fx, join_body(&second, "dave")).await;
-    assert_eq!(status, 404, "{body}");
+    let e = refused(join(&fx, &join_body(&second, "dave")).await);
+    assert_eq!(e.status, 404, "{e}");
 }
 
 #[tokio::test]
@@ -368,9 +372,12 @@ async fn an_expired_link_disconnects_its_guests_and_refuses_joins() {
     let fx = Fixture::start(&["web-01"]).await;
     fx.session(&["websh"], &["web-01"]).await;
     let (id, _) = fx.terminal("web-01").await;
-    let link = share(&fx, &id, json!({"expires_in_secs": 300})).await;
-    let (status, joined) = join(&fx, join_body(&link, "erin")).await;
-    assert_eq!(status, 200);
+    let request = CreateShare {
+        expires_in_secs: Some(300),
+        ..CreateShare::default()
+    };
+    let link = share(&fx, &id, request).await;
+    let joined = join(&fx, &join_body(&link, "erin")).await.expect("joined");
     // Five minutes is the shortest link a user can ask for: bring this one's end forward in
     // the store (as if the time had passed) before the guest connects.
     let db = sqlx::SqlitePool::connect(&format!(
@@ -382,7 +389,7 @@ async fn an_expired_link_disconnects_its_guests_and_refuses_joins() {
     let expires_at = chrono_micros_from_now(Duration::from_millis(1500));
     sqlx::query("UPDATE websh_shares SET expires_at = ? WHERE id = ?")
         .bind(expires_at)
-        .bind(&link.id)
+        .bind(link.id.to_string())
         .execute(&db)
         .await
         .expect("move the expiry");
@@ -394,15 +401,9 @@ async fn an_expired_link_disconnects_its_guests_and_refuses_joins() {
     assert_eq!(erin.closed, Some(4012));
     assert!(late >= 0, "cut {}µs before the expiry", -late);
     assert!(late < 1_000_000, "cut {late}µs after the expiry");
-    let (status, body) = join(&fx, join_body(&link, "erin")).await;
-    assert_eq!(status, 404, "{body}");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("expired"),
-        "{body}"
-    );
+    let e = refused(join(&fx, &join_body(&link, "erin")).await);
+    assert_eq!(e.status, 404, "{e}");
+    assert!(e.message.contains("expired"), "{e}");
 }
 
 fn micros_now() -> i64 {
@@ -422,12 +423,18 @@ async fn ten_wrong_passwords_lock_the_link_and_bad_requests_get_the_envelope() {
     let (id, _) = fx.terminal("web-01").await;
 
     // Bad input first: each gets the envelope and changes nothing.
-    for (body, code) in [
-        (json!({"read_only": true, "expires_in_secs": 10}), 400),
-        (json!({"expires_in_secs": 20_000}), 400),
-        (json!({"read_only": "yes"}), 400),
-        (json!({"bogus": 1}), 400),
-    ] {
+    let terminal = id.parse().expect("a terminal id");
+    for expires_in_secs in [10, 20_000] {
+        let request = CreateShare {
+            read_only: true,
+            expires_in_secs: Some(expires_in_secs),
+        };
+        let e = refused(fx.api.client.share_websh(terminal, &request).await);
+        assert_eq!(e.status, 400, "{e}");
+        assert_eq!(e.envelope["ok"], false);
+    }
+    // Bodies the typed request cannot hold: sent raw.
+    for body in [json!({"read_only": "yes"}), json!({"bogus": 1})] {
         let (status, reply) = fx
             .api
             .call(
@@ -436,26 +443,22 @@ async fn ten_wrong_passwords_lock_the_link_and_bad_requests_get_the_envelope() {
                 Some(body),
             )
             .await;
-        assert_eq!(status, code, "{reply}");
+        assert_eq!(status, 400, "{reply}");
         assert_eq!(reply["ok"], false);
     }
-    let unknown = "00000000-0000-4000-8000-000000000000";
-    let (status, reply) = fx
-        .api
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/websh/{unknown}/share"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(
-        (status, reply["error_code"].as_str()),
-        (404, Some("not_found"))
+    let unknown = "00000000-0000-4000-8000-000000000000"
+        .parse()
+        .expect("an id");
+    let e = refused(
+        fx.api
+            .client
+            .share_websh(unknown, &CreateShare::default())
+            .await,
     );
-    assert_eq!(
-        fx.api.get(&format!("/api/websh/{id}/shares")).await["total"],
-        0
-    );
+    assert_eq!((e.status, e.code()), (404, Some(ErrorCode::NotFound)));
+    let links = fx.api.client.shares(terminal).await.expect("the links");
+    assert_eq!(links.total, 0);
+    // Not JSON at all: raw.
     let raw = reqwest::Client::new()
         .post(format!("{}/api/share/join", fx.server.base))
         .header("content-type", "application/json")
@@ -466,79 +469,66 @@ async fn ten_wrong_passwords_lock_the_link_and_bad_requests_get_the_envelope() {
     assert_eq!(raw.status(), 400);
     let reply: Value = raw.json().await.expect("envelope");
     assert_eq!(reply["ok"], false);
-    let (status, reply) = join(&fx, json!({"secret": "no-such-link", "password": "x"})).await;
-    assert_eq!(
-        (status, reply["error_code"].as_str()),
-        (404, Some("not_found"))
-    );
-    let (status, _) = join(&fx, json!({"secret": "x".repeat(100_000), "password": "x"})).await;
-    assert_eq!(status, 413);
+    let no_such_link = JoinShare {
+        secret: "no-such-link".to_owned(),
+        password: "x".to_owned(),
+        name: None,
+        participant: None,
+    };
+    let e = refused(join(&fx, &no_such_link).await);
+    assert_eq!((e.status, e.code()), (404, Some(ErrorCode::NotFound)));
+    let oversized = JoinShare {
+        secret: "x".repeat(100_000),
+        ..no_such_link
+    };
+    assert_eq!(refused(join(&fx, &oversized).await).status, 413);
 
-    let link = share(&fx, &id, json!({})).await;
+    let link = share(&fx, &id, CreateShare::default()).await;
     let mut wrong = 0;
     while wrong < 10 {
-        let (status, reply) = join(
-            &fx,
-            json!({"secret": link.secret, "password": format!("guess-{wrong}")}),
-        )
-        .await;
-        match status {
+        let e = refused(join(&fx, &join_with(&link, &format!("guess-{wrong}"))).await);
+        match e.status {
             401 => wrong += 1,
             // The backoff (1, 2, 4 … 64 ms here): try again.
             429 => tokio::task::yield_now().await,
-            other => panic!("unexpected {other}: {reply}"),
+            other => panic!("unexpected {other}: {e}"),
         }
     }
     // Locked: even the right password no longer opens it.
-    let (status, reply) = join(&fx, join_body(&link, "mallory")).await;
+    let e = refused(join(&fx, &join_body(&link, "mallory")).await);
     assert_eq!(
-        (status, reply["error_code"].as_str()),
-        (403, Some("forbidden")),
-        "{reply}"
+        (e.status, e.code()),
+        (403, Some(ErrorCode::Forbidden)),
+        "{e}"
     );
-    assert!(
-        reply["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("locked"),
-        "{reply}"
-    );
-    let listed = fx.api.get(&format!("/api/websh/{id}/shares")).await;
+    assert!(e.message.contains("locked"), "{e}");
+    let listed = fx.api.client.shares(terminal).await.expect("the links");
     assert_eq!(
-        (
-            listed["items"][0]["locked"].as_bool(),
-            listed["items"][0]["active"].as_bool()
-        ),
-        (Some(true), Some(false))
+        (listed.items[0].locked, listed.items[0].active),
+        (true, false)
     );
-    let joins = audit_actions(&fx.api, "share.join").await;
-    let failures = joins.iter().filter(|e| e["outcome"] == "failure").count();
+    let joins = fx.api.audit("share.join").await;
+    let failures = joins.iter().filter(|e| e.outcome == "failure").count();
     assert_eq!(failures, 10, "each wrong password audited");
     assert!(joins
         .iter()
-        .any(|e| e["details"]["outcome"]["reason"] == "locked"));
+        .any(|e| e.details["outcome"]["reason"] == "locked"));
 
     // Per address, across links: 20 failures (the unknown secret above and ten wrong passwords
     // were 11) and this address is turned away even with a right password for a fresh link.
-    let fresh = share(&fx, &id, json!({})).await;
+    let fresh = share(&fx, &id, CreateShare::default()).await;
     let mut failures = 11;
     while failures < 20 {
-        let body = json!({"secret": fresh.secret, "password": format!("again-{failures}")});
-        match join(&fx, body).await {
-            (401, _) => failures += 1,
-            (429, _) => tokio::task::yield_now().await,
-            (other, reply) => panic!("unexpected {other}: {reply}"),
+        let e = refused(join(&fx, &join_with(&fresh, &format!("again-{failures}"))).await);
+        match e.status {
+            401 => failures += 1,
+            429 => tokio::task::yield_now().await,
+            other => panic!("unexpected {other}: {e}"),
         }
     }
-    let (status, reply) = join(&fx, join_body(&fresh, "mallory")).await;
-    assert_eq!(status, 429, "{reply}");
-    assert!(
-        reply["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("this address"),
-        "{reply}"
-    );
+    let e = refused(join(&fx, &join_body(&fresh, "mallory")).await);
+    assert_eq!(e.status, 429, "{e}");
+    assert!(e.message.contains("this address"), "{e}");
 }
 
 #[tokio::test]
@@ -550,7 +540,7 @@ async fn the_link_secret_password_and_ticket_never_reach_the_server_log() {
     let fx = Fixture::with_server(&["web-01"], dir, server).await;
     fx.session(&["websh"], &["web-01"]).await;
     let (id, _) = fx.terminal("web-01").await;
-    let link = share(&fx, &id, json!({})).await;
+    let link = share(&fx, &id, CreateShare::default()).await;
     let (joined, mut guest) = guest(&fx, &link, "logcheck").await;
     guest.control(json!({"t": "ping"})).await;
     assert!(
@@ -558,7 +548,7 @@ async fn the_link_secret_password_and_ticket_never_reach_the_server_log() {
             .read_until(WAIT, |t| t.has_message("pong").is_some())
             .await
     );
-    let ticket = joined["ticket"].as_str().expect("ticket").to_owned();
+    let ticket = joined.ticket;
     let text = std::fs::read_to_string(&log).expect("read the log");
     // The log is on, and it did see these requests.
     assert!(
@@ -575,7 +565,8 @@ async fn the_link_secret_password_and_ticket_never_reach_the_server_log() {
             "the {what} is in the server log"
         );
     }
-    // The console page a link opens tells the browser never to pass the address on.
+    // The console page a link opens tells the browser never to pass the address on (a header:
+    // read raw).
     let page = reqwest::get(format!("{}/join", fx.server.base))
         .await
         .expect("join page");
@@ -593,19 +584,24 @@ async fn staff_see_every_live_terminal_watch_read_only_and_end_it() {
     let auditor = Api::login(&fx.server.base, "auditor").await;
     let dev = Api::login(&fx.server.base, "dev").await;
 
-    let live = auditor.get("/api/websh/live").await;
-    assert_eq!(live["total"], 1, "{live}");
-    let item = &live["items"][0];
+    let live = auditor
+        .client
+        .live_terminals()
+        .await
+        .expect("the live terminals");
+    assert_eq!(live.total, 1, "{live:?}");
+    let item = &live.items[0];
     assert_eq!(
-        (item["id"].as_str(), item["owner"]["username"].as_str()),
-        (Some(id.as_str()), Some("ops"))
+        (item.id.to_string(), item.owner.username.as_str()),
+        (id.clone(), "ops")
     );
-    assert_eq!(item["server"], "web-01");
-    assert_eq!(
-        dev.get("/api/websh/live").await["total"],
-        0,
-        "members see only their own"
-    );
+    assert_eq!(item.server, "web-01");
+    let theirs = dev
+        .client
+        .live_terminals()
+        .await
+        .expect("the live terminals");
+    assert_eq!(theirs.total, 0, "members see only their own");
 
     // A member cannot watch; staff can, read-only, and the owner is told.
     let watch_url = format!("{url}?watch=true");
@@ -642,16 +638,22 @@ async fn staff_see_every_live_terminal_watch_read_only_and_end_it() {
     assert!(!owner.text().contains("watcher-typed"));
 
     // Staff end it: every view closes with 4011.
-    let (status, _) = auditor
-        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
-        .await;
-    assert_eq!(status, 204);
+    auditor
+        .client
+        .close_websh(item.id)
+        .await
+        .expect("ended by staff");
     for term in [&mut owner, &mut watcher] {
         assert!(term.read_until(WAIT, |t| t.closed.is_some()).await || term.closed.is_some());
         assert_eq!(term.closed, Some(4011));
     }
-    assert_eq!(auditor.get("/api/websh/live").await["total"], 0);
-    assert!(!audit_actions(&fx.api, "websh.watched").await.is_empty());
+    let live = auditor
+        .client
+        .live_terminals()
+        .await
+        .expect("the live terminals");
+    assert_eq!(live.total, 0);
+    assert!(!fx.api.audit("websh.watched").await.is_empty());
 }
 
 #[tokio::test]
@@ -660,7 +662,8 @@ async fn the_owner_removes_a_guest_who_then_cannot_rejoin_as_themselves() {
     fx.session(&["websh"], &["web-01"]).await;
     let (id, url) = fx.terminal("web-01").await;
     let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
-    let link = share(&fx, &id, json!({})).await;
+    let terminal = id.parse().expect("a terminal id");
+    let link = share(&fx, &id, CreateShare::default()).await;
     let (joined, mut frank) = guest(&fx, &link, "frank").await;
     assert!(
         owner
@@ -668,50 +671,33 @@ async fn the_owner_removes_a_guest_who_then_cannot_rejoin_as_themselves() {
                 .contains(&"guest:frank".to_owned()))
             .await
     );
-    let participant = joined["participant"].as_str().expect("participant");
+    let participant = joined.participant;
 
     // Others' terminals are not theirs to manage.
     create_user(fx.dir.path(), "dev", "member");
     let dev = Api::login(&fx.server.base, "dev").await;
-    let (status, _) = dev
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/websh/{id}/participants/{participant}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
-    let (status, _) = dev
-        .call(
-            reqwest::Method::POST,
-            &format!("/api/websh/{id}/share"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 404);
-    let ops_id = fx.api.get("/api/auth/whoami").await["user"]["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let (status, _) = fx
-        .api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/websh/{id}/participants/{ops_id}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 409, "the owner cannot be removed");
+    let e = refused(dev.client.remove_participant(terminal, participant).await);
+    assert_eq!(e.status, 404, "{e}");
+    let e = refused(
+        dev.client
+            .share_websh(terminal, &CreateShare::default())
+            .await,
+    );
+    assert_eq!(e.status, 404, "{e}");
+    let ops = fx.api.client.whoami().await.expect("whoami").user.id;
+    let e = refused(
+        fx.api
+            .client
+            .remove_participant(terminal, ParticipantId(ops.0))
+            .await,
+    );
+    assert_eq!(e.status, 409, "the owner cannot be removed");
 
-    let (status, _) = fx
-        .api
-        .call(
-            reqwest::Method::DELETE,
-            &format!("/api/websh/{id}/participants/{participant}"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    fx.api
+        .client
+        .remove_participant(terminal, participant)
+        .await
+        .expect("the guest removed");
     assert!(frank.read_until(WAIT, |t| t.closed.is_some()).await || frank.closed.is_some());
     assert_eq!(frank.closed, Some(4013));
     assert!(
@@ -720,10 +706,12 @@ async fn the_owner_removes_a_guest_who_then_cannot_rejoin_as_themselves() {
                 == vec!["owner:ops".to_owned()])
             .await
     );
-    let mut rejoin = join_body(&link, "frank");
-    rejoin["participant"] = json!(participant);
-    let (status, body) = join(&fx, rejoin).await;
-    assert_eq!(status, 403, "{body}");
+    let rejoin = JoinShare {
+        participant: Some(participant),
+        ..join_body(&link, "frank")
+    };
+    let e = refused(join(&fx, &rejoin).await);
+    assert_eq!(e.status, 403, "{e}");
 }
 
 #[tokio::test]
@@ -732,7 +720,7 @@ async fn a_guest_that_loses_its_connection_rejoins_as_itself_and_resumes_without
     fx.session(&["websh"], &["web-01"]).await;
     let (id, url) = fx.terminal("web-01").await;
     let mut owner = Term::connect(&url, &fx.api, None).await.expect("owner");
-    let link = share(&fx, &id, json!({})).await;
+    let link = share(&fx, &id, CreateShare::default()).await;
     let (joined, mut gina) = guest(&fx, &link, "gina").await;
     owner.type_text("echo one-$((10+1))\r").await;
     assert!(gina.read_until(WAIT, contains("one-11")).await);
@@ -745,12 +733,13 @@ async fn a_guest_that_loses_its_connection_rejoins_as_itself_and_resumes_without
     assert!(owner.read_until(WAIT, contains("two-22")).await);
 
     // Back: join again as the same participant, resume from what was rendered.
-    let mut rejoin = join_body(&link, "gina");
-    rejoin["participant"] = joined["participant"].clone();
-    let (status, again) = join(&fx, rejoin).await;
-    assert_eq!(status, 200, "{again}");
-    assert_eq!(again["participant"], joined["participant"]);
-    assert_ne!(again["ticket"], joined["ticket"], "a fresh ticket");
+    let rejoin = JoinShare {
+        participant: Some(joined.participant),
+        ..join_body(&link, "gina")
+    };
+    let again = join(&fx, &rejoin).await.expect("joined again");
+    assert_eq!(again.participant, joined.participant);
+    assert_ne!(again.ticket, joined.ticket, "a fresh ticket");
     let resume = format!("{}&resume_from={seen}", guest_url(&fx, &again));
     let mut back = Term::connect_anonymous(&resume, None)
         .await
@@ -767,14 +756,19 @@ async fn a_guest_that_loses_its_connection_rejoins_as_itself_and_resumes_without
     assert_eq!(back.start, seen);
     assert!(owner.output.starts_with(&whole) || whole.starts_with(&owner.output));
     // One participant, not two.
+    let terminal = id.parse().expect("a terminal id");
     let names = eventually("the participants to settle", WAIT, || async {
-        let list = fx.api.get(&format!("/api/websh/{id}/participants")).await;
-        let items = list["items"].as_array().cloned().unwrap_or_default();
-        (items.len() == 2).then_some(items)
+        let list = fx
+            .api
+            .client
+            .participants(terminal)
+            .await
+            .expect("the participants");
+        (list.items.len() == 2).then_some(list.items)
     })
     .await;
     assert_eq!(
-        names.iter().filter(|p| p["name"] == "gina").count(),
+        names.iter().filter(|p| p.name == "gina").count(),
         1,
         "{names:?}"
     );

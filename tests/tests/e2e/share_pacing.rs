@@ -5,7 +5,7 @@ use crate::share::{guest, share};
 use crate::Fixture;
 use gatehouse_e2e::rss_kib;
 use gatehouse_e2e::terminal::Term;
-use serde_json::json;
+use gatehouse_shared::share::CreateShare;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -32,7 +32,11 @@ async fn a_stalled_read_only_guest_never_holds_the_owner_back() {
     // Fill the terminal's ring once, so what follows measures growth, not the ring itself.
     flood(&mut owner, 300_000, "warm").await;
 
-    let link = share(&fx, &id, json!({"read_only": true})).await;
+    let read_only = CreateShare {
+        read_only: true,
+        ..CreateShare::default()
+    };
+    let link = share(&fx, &id, read_only).await;
     let (_, mut stalled) = guest(&fx, &link, "stalled").await;
     let before = rss_kib(fx.server.pid());
     // The guest reads nothing and acknowledges nothing from here on.

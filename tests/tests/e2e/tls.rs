@@ -3,6 +3,7 @@
 use crate::Fixture;
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{client_tls, create_user, https_client, wait_connected, Agent, Api, Server};
+use gatehouse_shared::server::CreateRegistrationToken;
 use serde_json::json;
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ async fn agents_and_clients_speak_tls_end_to_end() {
     let answer = reqwest::get(format!("{plain}/healthz")).await;
     assert!(answer.map(|r| !r.status().is_success()).unwrap_or(true));
 
+    // Raw: the cookie's attributes are on the wire only.
     let http = https_client(&ca);
     let set_cookie = http
         .post(format!("{}/api/auth/login", server.base))
@@ -42,11 +44,11 @@ async fn agents_and_clients_speak_tls_end_to_end() {
     let api = Api::login_tls(&server.base, "ops", &ca).await;
 
     let token = api
-        .post("/api/servers/registration-tokens", json!({}))
-        .await["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .client
+        .create_registration_token(&CreateRegistrationToken::default())
+        .await
+        .expect("a registration token")
+        .token;
     let _agent =
         Agent::register_and_run_with_ca(&server.base, &token, "web-01", dir.path(), Some(&ca_path));
     wait_connected(&api, "web-01", true).await;

@@ -3,88 +3,90 @@
 //! inside an allowed folder that points out of it is refused by the agent itself, and a
 //! service account's token runs exactly what it was granted.
 
-use crate::Fixture;
+use crate::{refused, terminal_request, Fixture};
+use gatehouse_client::api::files::FileTarget;
+use gatehouse_client::{Accepted, Client, ClientConfig, ClientError};
 use gatehouse_e2e::terminal::Term;
 use gatehouse_e2e::{is_root, shell_user};
-use gatehouse_shared::websh::close;
-use serde_json::{json, Value};
+use gatehouse_shared::acl::api::{
+    NewCommandRule, NewFileRule, NewServerRule, NewServiceAccount, RuleKind,
+};
+use gatehouse_shared::acl::FileAction;
+use gatehouse_shared::exec::{ExecJob, ExecRequest, RunStatus};
+use gatehouse_shared::share::CreateShare;
+use gatehouse_shared::token::CreateApiToken;
+use gatehouse_shared::websh::{close, OpenWebsh};
+use gatehouse_shared::{ErrorCode, TokenId, UserId};
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// A bearer-token client for the fixture's server.
-pub(crate) struct TokenClient {
-    http: reqwest::Client,
-    base: String,
+/// An API token: the typed client acting with it, its secret (for streams) and its id.
+pub(crate) struct Token {
+    pub(crate) client: Client,
     pub(crate) secret: String,
+    pub(crate) id: TokenId,
 }
 
-impl TokenClient {
-    pub(crate) async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.secret);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let r = req.send().await.expect("request");
-        let status = r.status().as_u16();
-        let text = r.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn exec(&self, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, "/api/exec?wait=true", Some(body))
-            .await
-    }
-}
-
-/// A token of `ops` (or of the service account `service`) and its id.
-pub(crate) async fn token(fx: &Fixture, service: Option<&str>) -> (TokenClient, String) {
+/// A token of `ops` (or of the service account `service`).
+pub(crate) async fn token(fx: &Fixture, service: Option<UserId>) -> Token {
+    let ask = CreateApiToken {
+        name: "e2e".to_owned(),
+        expires_in_days: None,
+    };
+    let ops = &fx.api.client;
     let created = match service {
-        None => fx.api.post("/api/tokens", json!({"name": "e2e"})).await,
-        Some(account) => {
-            fx.api
-                .post(
-                    &format!("/api/service-accounts/{account}/tokens"),
-                    json!({"name": "e2e"}),
-                )
-                .await
-        }
-    };
-    let client = TokenClient {
-        http: reqwest::Client::new(),
-        base: fx.server.base.clone(),
-        secret: created["token"].as_str().expect("secret").to_owned(),
-    };
-    (client, created["id"].as_str().expect("id").to_owned())
-}
-
-pub(crate) async fn grant(fx: &Fixture, token: &str, kind: &str, body: Value) {
-    fx.api
-        .post(&format!("/api/tokens/{token}/acl/{kind}"), body)
-        .await;
-}
-
-/// A token of `ops` allowed on web-01 to run each of `commands` as [`run_as`], and its id.
-pub(crate) async fn token_running(fx: &Fixture, commands: &[&str]) -> (TokenClient, String) {
-    let (client, id) = token(fx, None).await;
-    grant(fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    for command in commands {
-        let rule = json!({"command": command, "user": run_as()});
-        grant(fx, &id, "commands", rule).await;
+        None => ops.create_token(&ask).await,
+        Some(account) => ops.issue_service_token(account, &ask).await,
     }
-    (client, id)
+    .expect("a new token");
+    let client = Client::new(ClientConfig {
+        base_url: fx.server.base.clone(),
+        credential: Some(created.token.clone()),
+        ..ClientConfig::default()
+    })
+    .expect("a token client");
+    Token {
+        client,
+        secret: created.token,
+        id: created.id,
+    }
+}
+
+/// Grants token `id` the servers matching `pattern`.
+async fn grant_servers(fx: &Fixture, id: TokenId, pattern: &str) {
+    let rule = NewServerRule {
+        pattern: pattern.to_owned(),
+    };
+    fx.api
+        .client
+        .grant_rule(id, RuleKind::Servers, &rule)
+        .await
+        .expect("a server rule");
+}
+
+/// Grants token `id` `command` as [`run_as`].
+async fn grant_command(fx: &Fixture, id: TokenId, command: &str) {
+    let rule = NewCommandRule {
+        command: command.to_owned(),
+        user: run_as().map(str::to_owned),
+    };
+    fx.api
+        .client
+        .grant_rule(id, RuleKind::Commands, &rule)
+        .await
+        .expect("a command rule");
+}
+
+/// A token of `ops` allowed on web-01 to run each of `commands` as [`run_as`].
+pub(crate) async fn token_running(fx: &Fixture, commands: &[&str]) -> Token {
+    let token = token(fx, None).await;
+    grant_servers(fx, token.id, "web-01").await;
+    for command in commands {
+        grant_command(fx, token.id, command).await;
+    }
+    token
 }
 
 /// Whom the token's commands run as here: the test's own account under root (an agent that
@@ -93,25 +95,39 @@ pub(crate) fn run_as() -> Option<&'static str> {
     shell_user()
 }
 
+/// `argv` on web-01 as [`run_as`], without a shell.
+fn argv<S: AsRef<str>>(words: &[S]) -> ExecRequest {
+    ExecRequest {
+        argv: Some(words.iter().map(|w| w.as_ref().to_owned()).collect()),
+        ..line("")
+    }
+}
+
+/// The command line `command` on web-01 as [`run_as`].
+fn line(command: &str) -> ExecRequest {
+    ExecRequest {
+        servers: vec!["web-01".to_owned()],
+        command: command.to_owned(),
+        user: run_as().map(str::to_owned),
+        ..ExecRequest::default()
+    }
+}
+
+/// Runs `request` with `token`, waiting for its end.
+async fn exec(token: &Token, request: &ExecRequest) -> Result<ExecJob, ClientError> {
+    match token.client.exec_wait(request).await? {
+        Accepted::Done(job) => Ok(job),
+        Accepted::Pending(p) => panic!("a token's command waits for approval: {p:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_token_runs_argv_without_a_shell_and_with_a_clean_environment() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (client, id) = token(&fx, None).await;
-    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "echo *", "user": run_as()}),
-    )
-    .await;
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "env", "user": run_as()}),
-    )
-    .await;
+    let token = token(&fx, None).await;
+    grant_servers(&fx, token.id, "web-01").await;
+    grant_command(&fx, token.id, "echo *").await;
+    grant_command(&fx, token.id, "env").await;
 
     let markers = fx.dir.path().join("markers");
     std::fs::create_dir(&markers).unwrap();
@@ -125,120 +141,99 @@ async fn a_token_runs_argv_without_a_shell_and_with_a_clean_environment() {
         format!("| touch {}", m("pipe")),
         format!("&& touch {} >{}", m("and"), m("redirect")),
     ];
-    let (status, job) = client
-        .exec(json!({"servers": ["web-01"], "argv": words, "user": run_as()}))
-        .await;
-    assert_eq!(status, 201, "{job}");
-    let run = &job["runs"][0];
-    assert_eq!(run["exit_code"], 0, "{run}");
-    assert_eq!(run["stdout"], format!("{}\n", words[1..].join(" ")));
+    let job = exec(&token, &argv(&words)).await.expect("it ran");
+    let run = &job.runs[0];
+    assert_eq!(run.exit_code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, format!("{}\n", words[1..].join(" ")));
     let left: Vec<_> = std::fs::read_dir(&markers).unwrap().collect();
     assert!(left.is_empty(), "the host was touched: {left:?}");
-    assert_eq!(job["argv"], json!(words));
+    assert_eq!(job.argv, Some(words));
 
     // The same as one command line is refused before anything runs, and audited.
-    let (status, body) = client
-        .exec(json!({"servers": ["web-01"], "command": format!("echo a; touch {}", m("line")), "user": run_as()}))
-        .await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["error_code"], "token_acl_denied");
+    let denied = refused(exec(&token, &line(&format!("echo a; touch {}", m("line")))).await);
+    assert_eq!(denied.status, 403, "{denied}");
+    assert_eq!(denied.code(), Some(ErrorCode::TokenAclDenied));
     assert!(!markers.join("line").exists());
     // A plain command line is split once and runs as argv.
-    let (status, job) = client
-        .exec(json!({"servers": ["web-01"], "command": "echo 'two words' three", "user": run_as()}))
-        .await;
-    assert_eq!(status, 201, "{job}");
-    assert_eq!(job["runs"][0]["stdout"], "two words three\n");
+    let job = exec(&token, &line("echo 'two words' three"))
+        .await
+        .expect("it ran");
+    assert_eq!(job.runs[0].stdout, "two words three\n");
 
     // Nothing of the gateway's or the agent's environment reaches a token's command.
-    let (status, job) = client
-        .exec(json!({"servers": ["web-01"], "argv": ["env"], "user": run_as()}))
-        .await;
-    assert_eq!(status, 201, "{job}");
-    let mut keys: Vec<String> = job["runs"][0]["stdout"]
-        .as_str()
-        .unwrap()
+    let job = exec(&token, &argv(&["env"])).await.expect("it ran");
+    let mut keys: Vec<String> = job.runs[0]
+        .stdout
         .lines()
         .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_owned()))
         .collect();
     keys.sort();
-    assert_eq!(keys, ["HOME", "LANG", "LOGNAME", "PATH", "USER"], "{job}");
+    assert_eq!(keys, ["HOME", "LANG", "LOGNAME", "PATH", "USER"], "{job:?}");
 }
 
 #[tokio::test]
 async fn the_agent_refuses_a_symlink_that_leads_out_of_an_allowed_folder() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (client, id) = token(&fx, None).await;
+    let token = token(&fx, None).await;
     // Under root the token acts as root only because its rule names root; otherwise the agent
     // runs file operations as itself.
     let user = is_root().then_some("root");
-    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
+    grant_servers(&fx, token.id, "web-01").await;
     let allowed = fx.dir.path().join("allowed");
     std::fs::create_dir(&allowed).unwrap();
     std::fs::write(allowed.join("ok.txt"), "inside\n").unwrap();
     std::fs::write(fx.dir.path().join("secret.txt"), "outside secret\n").unwrap();
     std::os::unix::fs::symlink(fx.dir.path().join("secret.txt"), allowed.join("escape")).unwrap();
-    let rule = format!("{}/**", allowed.display());
-    grant(
-        &fx,
-        &id,
-        "files",
-        json!({"path": rule, "action": "download", "user": user}),
-    )
-    .await;
-    let q = |path: &std::path::Path| {
-        let mut query = format!("path={}", path.display());
-        if let Some(user) = user {
-            query.push_str(&format!("&user={user}"));
-        }
-        query
+    let rule = NewFileRule {
+        path: format!("{}/**", allowed.display()),
+        action: FileAction::Download,
+        user: user.map(str::to_owned),
+    };
+    fx.api
+        .client
+        .grant_rule(token.id, RuleKind::Files, &rule)
+        .await
+        .expect("a file rule");
+    let target = FileTarget {
+        server: "web-01",
+        user,
+        editor: false,
     };
 
     let read = |path: std::path::PathBuf| {
-        let client = &client;
-        let query = q(&path);
+        let client = &token.client;
         async move {
-            client
-                .call(
-                    reqwest::Method::GET,
-                    &format!("/api/files/web-01/content?{query}"),
-                    None,
-                )
-                .await
+            let path = path.display().to_string();
+            let mut download = client.download(target, &path).await?;
+            let mut body = Vec::new();
+            while let Some(chunk) = download.chunk().await? {
+                body.extend_from_slice(chunk.as_ref());
+            }
+            Ok::<_, ClientError>(String::from_utf8(body).expect("text"))
         }
     };
-    let (status, body) = read(allowed.join("ok.txt")).await;
-    assert_eq!((status, body), (200, Value::String("inside\n".into())));
+    let body = read(allowed.join("ok.txt")).await.expect("the file");
+    assert_eq!(body, "inside\n");
     // The gateway sees a path under the rule; the agent sees where it really leads.
-    let (status, body) = read(allowed.join("escape")).await;
-    assert_eq!(status, 403, "{body}");
-    assert!(!body.to_string().contains("outside secret"), "{body}");
+    let escaped = refused(read(allowed.join("escape")).await);
+    assert_eq!(escaped.status, 403, "{escaped}");
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("rules"),
-        "{body}"
+        !escaped.envelope.to_string().contains("outside secret"),
+        "{}",
+        escaped.envelope
     );
+    assert!(escaped.message.contains("rules"), "{escaped}");
     // Outside the rule altogether, the gateway refuses first.
-    let (status, body) = read(fx.dir.path().join("secret.txt")).await;
-    assert_eq!(status, 403, "{body}");
-    assert_eq!(body["error_code"], "token_acl_denied");
+    let outside = refused(read(fx.dir.path().join("secret.txt")).await);
+    assert_eq!(outside.status, 403, "{outside}");
+    assert_eq!(outside.code(), Some(ErrorCode::TokenAclDenied));
     // The folder lists, link included (a listing never follows links).
-    let (status, listing) = client
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/files/web-01/list?{}", q(&allowed)),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{listing}");
-    let names: Vec<&str> = listing["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["name"].as_str().unwrap())
-        .collect();
+    let listing = token
+        .client
+        .file_list(target, &allowed.display().to_string())
+        .await
+        .expect("the listing");
+    let names: Vec<&str> = listing.entries.iter().map(|e| e.name.as_str()).collect();
     assert!(
         names.contains(&"escape") && names.contains(&"ok.txt"),
         "{names:?}"
@@ -250,84 +245,62 @@ async fn a_service_account_token_runs_what_it_was_granted() {
     let fx = Fixture::start(&["web-01"]).await;
     let account = fx
         .api
-        .post("/api/service-accounts", json!({"name": "ci-deploy"}))
-        .await;
-    let (client, id) = token(&fx, Some(account["id"].as_str().unwrap())).await;
-    assert!(client.secret.starts_with("ghst_"));
-    let (status, body) = client
-        .exec(json!({"servers": ["web-01"], "argv": ["id", "-un"], "user": run_as()}))
-        .await;
+        .client
+        .create_service_account(&NewServiceAccount {
+            name: "ci-deploy".to_owned(),
+            description: None,
+        })
+        .await
+        .expect("a service account");
+    let token = token(&fx, Some(account.id)).await;
+    assert!(token.secret.starts_with("ghst_"));
+    let denied = refused(exec(&token, &argv(&["id", "-un"])).await);
     assert_eq!(
-        (status, body["error_code"].clone()),
-        (403, json!("token_acl_denied"))
+        (denied.status, denied.code()),
+        (403, Some(ErrorCode::TokenAclDenied))
     );
 
-    grant(&fx, &id, "servers", json!({"pattern": "web-*"})).await;
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "id -un", "user": run_as()}),
-    )
-    .await;
-    let (status, job) = client
-        .exec(json!({"servers": ["web-01"], "argv": ["id", "-un"], "user": run_as()}))
-        .await;
-    assert_eq!(status, 201, "{job}");
-    let run = &job["runs"][0];
-    assert_eq!(run["status"], "succeeded", "{run}");
+    grant_servers(&fx, token.id, "web-*").await;
+    grant_command(&fx, token.id, "id -un").await;
+    let job = exec(&token, &argv(&["id", "-un"])).await.expect("it ran");
+    let run = &job.runs[0];
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
     if let Some(account) = run_as() {
-        assert_eq!(run["stdout"], format!("{account}\n"));
+        assert_eq!(run.stdout, format!("{account}\n"));
     }
     // Anything else is still refused.
-    let (status, _) = client
-        .exec(json!({"servers": ["web-01"], "argv": ["id"], "user": run_as()}))
-        .await;
-    assert_eq!(status, 403);
-    let runs = fx.api.get("/api/audit?action=exec.run").await;
-    assert_eq!(runs["items"][0]["actor"], "svc:ci-deploy", "{runs}");
+    let other = refused(exec(&token, &argv(&["id"])).await);
+    assert_eq!(other.status, 403);
+    let runs = fx.api.audit("exec.run").await;
+    assert_eq!(runs[0].actor.as_deref(), Some("svc:ci-deploy"), "{runs:?}");
 }
 
 #[tokio::test]
 async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_ends_it() {
     let fx = Fixture::start(&["web-01"]).await;
-    let (client, id) = token(&fx, None).await;
-    grant(&fx, &id, "servers", json!({"pattern": "web-01"})).await;
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "uptime", "user": run_as()}),
-    )
-    .await;
-    let open = json!({"server": "web-01", "cols": 80, "rows": 24, "user": run_as()});
+    let token = token(&fx, None).await;
+    grant_servers(&fx, token.id, "web-01").await;
+    grant_command(&fx, token.id, "uptime").await;
+    let open = OpenWebsh {
+        user: run_as().map(str::to_owned),
+        ..terminal_request("web-01")
+    };
     // A shell runs anything: a narrower command rule does not open one.
-    let (status, body) = client
-        .call(reqwest::Method::POST, "/api/websh", Some(open.clone()))
-        .await;
+    let denied = refused(token.client.open_websh(&open).await);
     assert_eq!(
-        (status, body["error_code"].clone()),
-        (403, json!("token_acl_denied")),
-        "{body}"
+        (denied.status, denied.code()),
+        (403, Some(ErrorCode::TokenAclDenied)),
+        "{denied}"
     );
 
-    grant(
-        &fx,
-        &id,
-        "commands",
-        json!({"command": "*", "user": run_as()}),
-    )
-    .await;
-    let (status, opened) = client
-        .call(reqwest::Method::POST, "/api/websh", Some(open))
-        .await;
-    assert_eq!(status, 201, "{opened}");
-    let url = fx.server.ws_url(opened["ws_path"].as_str().unwrap());
+    grant_command(&fx, token.id, "*").await;
+    let opened = token.client.open_websh(&open).await.expect("a terminal");
+    let url = fx.server.ws_url(&opened.ws_path);
     // Only the token that opened it attaches: not its owner's sign-in.
     let mut by_cookie = Term::connect(&url, &fx.api, None).await.expect("connect");
     by_cookie.read_until(WAIT, |_| false).await;
     assert_eq!(by_cookie.closed, Some(close::NOT_FOUND));
-    let mut term = Term::connect_bearer(&url, &client.secret)
+    let mut term = Term::connect_bearer(&url, &token.secret)
         .await
         .expect("connect");
     term.type_text("echo token-$((6*7))\n").await;
@@ -338,28 +311,30 @@ async fn a_token_opens_a_terminal_only_with_a_lone_star_rule_and_revoking_it_end
         term.text()
     );
     // It rides on no work session, so it cannot be shared.
-    let share = format!("/api/websh/{}/share", opened["id"].as_str().unwrap());
-    let (status, _) = client
-        .call(reqwest::Method::POST, &share, Some(json!({})))
-        .await;
-    assert_eq!(status, 403);
-    let live = fx.api.get("/api/websh/live").await;
-    assert_eq!(live["items"][0]["work_session"], Value::Null, "{live}");
+    let share = refused(
+        token
+            .client
+            .share_websh(opened.id, &CreateShare::default())
+            .await,
+    );
+    assert_eq!(share.status, 403);
+    let live = fx
+        .api
+        .client
+        .live_terminals()
+        .await
+        .expect("the live terminals");
+    assert_eq!(live.items[0].work_session, None, "{live:?}");
 
     // Revoking the token ends the terminal within the watcher's sweep.
-    let (status, _) = fx
-        .api
-        .call(reqwest::Method::DELETE, &format!("/api/tokens/{id}"), None)
-        .await;
-    assert_eq!(status, 204);
+    fx.api.client.revoke_token(token.id).await.expect("revoked");
     term.read_until(WAIT, |_| false).await;
     assert!(term.closed.is_some(), "the terminal outlived its token");
     let recording = fx
         .api
-        .get(&format!(
-            "/api/recordings/{}",
-            opened["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(recording["work_session"], Value::Null);
+        .client
+        .recording_info(opened.id)
+        .await
+        .expect("the recording");
+    assert_eq!(recording.work_session, None);
 }

@@ -12,23 +12,22 @@ use gatehouse_e2e::tunnel::{
     half_close_server, http_get, http_server, sha256_hex, wait_refused, TunnelGate,
 };
 use gatehouse_e2e::{eventually, free_port, wait_connected, Agent, PASSWORD};
-use serde_json::{json, Value};
+use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::server::UpdateServer;
+use gatehouse_shared::tunnel::CreateTunnel;
+use gatehouse_shared::WorkSessionId;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The audited ends of tunnel connections, once their number satisfies `enough`.
-async fn closed_connections(fx: &Fixture, enough: impl Fn(usize) -> bool) -> Vec<Value> {
+async fn closed_connections(fx: &Fixture, enough: impl Fn(usize) -> bool) -> Vec<AuditEvent> {
     eventually(
         "the connections' ends audited",
         Duration::from_secs(10),
         || async {
-            let audit = fx
-                .api
-                .get("/api/audit?action=tunnel.connection_closed&limit=500")
-                .await;
-            let items = audit["items"].as_array()?.clone();
+            let items = fx.api.audit("tunnel.connection_closed").await;
             enough(items.len()).then_some(items)
         },
     )
@@ -36,15 +35,16 @@ async fn closed_connections(fx: &Fixture, enough: impl Fn(usize) -> bool) -> Vec
 }
 
 /// `ops` signed in to a `gate` by password, with an active session of `flags` on web-01 in use;
-/// the session as JSON.
-async fn signed_in(fx: &Fixture, flags: &str) -> (Gate, Value) {
+/// the session's id.
+async fn signed_in(fx: &Fixture, flags: &str) -> (Gate, WorkSessionId) {
     let gate = Gate::new();
     gate.login_password(&fx.server.base, "ops", PASSWORD).await;
     let mut args = vec!["--scope", "tunnel"];
     args.extend(flags.split_whitespace());
     let session = gate.use_session(&args, "web-01").await;
     assert_eq!(session["status"], "active", "{session}");
-    (gate, session)
+    let id = session["id"].as_str().expect("the session's id");
+    (gate, id.parse().expect("a work session id"))
 }
 
 /// `gate tunnel web-01 -l 0 -r PORT`, once it listens.
@@ -85,8 +85,8 @@ async fn tunnel_carries_64_mib_identical_and_100_connections_50_at_a_time() {
     let closed = closed_connections(&fx, |n| n >= 101).await;
     assert!(closed
         .iter()
-        .any(|e| e["details"]["bytes_down"].as_u64() > Some(64 * 1024 * 1024)));
-    assert!(closed.iter().all(|e| e["details"]["peer"].is_string()));
+        .any(|e| e.details["bytes_down"].as_u64() > Some(64 * 1024 * 1024)));
+    assert!(closed.iter().all(|e| e.details["peer"].is_string()));
 }
 
 #[tokio::test]
@@ -165,12 +165,10 @@ async fn tunnel_to_an_undeclared_port_or_host_is_refused_with_exit_3() {
         .as_str()
         .is_some_and(|r| r.contains("tunnel_allow")));
     // Both are denials on the session's timeline.
-    let denials = fx.api.get("/api/audit?action=gate.denied").await;
-    let tunnel_denials = denials["items"]
-        .as_array()
-        .expect("items")
+    let denials = fx.api.audit("gate.denied").await;
+    let tunnel_denials = denials
         .iter()
-        .filter(|e| e["details"]["error_code"] == "tunnel_not_allowed")
+        .filter(|e| e.details["error_code"] == "tunnel_not_allowed")
         .count();
     assert_eq!(tunnel_denials, 2);
 }
@@ -217,19 +215,16 @@ async fn tunnel_revoke_ends_it_and_its_listener_within_a_second() {
         "the tunnel in the list",
         Duration::from_secs(10),
         || async {
-            let list = fx.api.get("/api/tunnels").await;
-            let t = list["items"].as_array()?.first()?.clone();
-            (t["connections_open"] == 1).then_some(t)
+            let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+            let t = list.items.into_iter().next()?;
+            (t.connections_open == 1).then_some(t)
         },
     )
     .await;
-    assert_eq!(listed["work_session"], session["id"]);
+    assert_eq!(listed.work_session, Some(session));
 
-    let id = session["id"].as_str().expect("id");
     let revoked = Instant::now();
-    fx.api
-        .post(&format!("/api/work-sessions/{id}/revoke"), json!({}))
-        .await;
+    fx.revoke(session).await;
     let code = tunnel.exit_within(Duration::from_secs(1)).await;
     assert_eq!(
         code,
@@ -246,10 +241,9 @@ async fn tunnel_revoke_ends_it_and_its_listener_within_a_second() {
     assert!(closed.is_ok(), "the open connection outlived the revoke");
     wait_refused(tunnel.port, Duration::from_millis(100)).await;
     assert!(revoked.elapsed() < Duration::from_secs(1));
-    let list = fx.api.get("/api/tunnels").await;
-    assert_eq!(list["total"], 0, "{list}");
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 0, "{list:?}");
     // The tunnel and its connection are on the session's timeline (written as they end).
-    let path = format!("/api/work-sessions/{id}/timeline");
     let wanted = [
         "tunnel.opened",
         "tunnel.connection_opened",
@@ -260,15 +254,10 @@ async fn tunnel_revoke_ends_it_and_its_listener_within_a_second() {
         "the tunnel on the timeline",
         Duration::from_secs(10),
         || async {
-            let timeline = fx.api.get(&path).await;
-            let kinds: Vec<String> = timeline["items"]
-                .as_array()?
-                .iter()
-                .filter_map(|e| e["kind"].as_str().map(str::to_owned))
-                .collect();
+            let timeline = fx.api.client.timeline(session).await.expect("the timeline");
             wanted
                 .iter()
-                .all(|k| kinds.iter().any(|have| have == k))
+                .all(|k| timeline.items.iter().any(|have| have.kind == *k))
                 .then_some(())
         },
     )
@@ -298,8 +287,8 @@ async fn tunnel_carrier_survives_a_gateway_restart_with_its_listener_up() {
     .await;
     assert_eq!(got, b"before and after", "{}", tunnel.stderr());
     assert!(tunnel.is_running());
-    let list = fx.api.get("/api/tunnels").await;
-    assert_eq!(list["total"], 1, "{list}");
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 1, "{list:?}");
 }
 
 /// A tunnel whose client is gone when the gateway restarts is still a live tunnel (listed,
@@ -318,29 +307,23 @@ async fn tunnel_left_uncarried_by_a_restart_is_listed_and_ends_with_its_session(
         "the tunnel listed after the restart",
         Duration::from_secs(10),
         || async {
-            let list = fx.api.get("/api/tunnels").await;
-            list["items"].as_array()?.first().cloned()
+            let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+            list.items.into_iter().next()
         },
     )
     .await;
-    assert_eq!(listed["work_session"], session["id"], "{listed}");
+    assert_eq!(listed.work_session, Some(session), "{listed:?}");
 
-    let id = session["id"].as_str().expect("id");
-    fx.api
-        .post(&format!("/api/work-sessions/{id}/revoke"), json!({}))
-        .await;
+    fx.revoke(session).await;
     let ended = eventually(
         "the uncarried tunnel ended with its session",
         Duration::from_secs(5),
-        || async {
-            let audit = fx.api.get("/api/audit?action=tunnel.closed").await;
-            audit["items"].as_array()?.first().cloned()
-        },
+        || async { fx.api.audit("tunnel.closed").await.into_iter().next() },
     )
     .await;
-    assert_eq!(ended["target"], listed["id"], "{ended}");
-    let list = fx.api.get("/api/tunnels").await;
-    assert_eq!(list["total"], 0, "{list}");
+    assert_eq!(ended.target, Some(listed.id.to_string()), "{ended:?}");
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 0, "{list:?}");
 }
 
 #[tokio::test]
@@ -385,14 +368,15 @@ async fn tunnel_stream_admission_checks_origin_owner_and_the_rules_again() {
     fx.session(&["tunnel"], &["web-01"]).await;
     let created = fx
         .api
-        .post(
-            "/api/tunnels",
-            json!({"server": "web-01", "remote_port": 5432}),
-        )
-        .await;
-    let url = fx
-        .server
-        .ws_url(created["ws_path"].as_str().expect("ws_path"));
+        .client
+        .create_tunnel(&CreateTunnel {
+            server: "web-01".to_owned(),
+            remote_port: 5432,
+            remote_host: None,
+        })
+        .await
+        .expect("a tunnel");
+    let url = fx.server.ws_url(&created.ws_path);
     let cookie = fx.api.cookie.clone();
 
     let foreign = dial(
@@ -436,17 +420,16 @@ async fn tunnel_stream_admission_checks_origin_owner_and_the_rules_again() {
     assert_eq!(closed, Some(1008));
 
     // Staff narrow the server entry: the next carrier connection is refused by the rules.
-    let servers = fx.api.get("/api/servers").await;
-    let server = servers["items"][0]["id"].as_str().expect("id");
-    let (status, body) = fx
-        .api
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/servers/{server}"),
-            Some(json!({"tunnel_allow": ["10.0.0.5:*"]})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let servers = fx.api.client.servers(None).await.expect("the servers");
+    let narrowed = UpdateServer {
+        tunnel_allow: Some(vec!["10.0.0.5:*".to_owned()]),
+        ..UpdateServer::default()
+    };
+    fx.api
+        .client
+        .update_server(servers.items[0].id, &narrowed)
+        .await
+        .expect("the server entry narrowed");
     let refused = dial(&url, Some(&cookie), None, None, None).await;
     assert!(
         refused.is_err_and(|e| e.contains("403")),
@@ -469,15 +452,13 @@ async fn tunnel_runs_a_command_with_it_up_and_ctrl_c_ends_it_cleanly() {
         ])
         .await;
     assert_eq!(run.code, 7, "{run:?}");
-    assert_eq!(
-        fx.api.get("/api/tunnels").await["total"],
-        0,
-        "ended on the way out"
-    );
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 0, "ended on the way out");
 
     // Ctrl-C: exit 0, the tunnel ended on the server, the local port closed.
     let mut tunnel = tunnel_to(&gate, service).await;
-    assert_eq!(fx.api.get("/api/tunnels").await["total"], 1);
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 1);
     let pid = tunnel.child.id().expect("running");
     let interrupted = std::process::Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -486,7 +467,8 @@ async fn tunnel_runs_a_command_with_it_up_and_ctrl_c_ends_it_cleanly() {
     assert!(interrupted.success());
     assert_eq!(tunnel.exit_within(Duration::from_secs(5)).await, Some(0));
     wait_refused(tunnel.port, Duration::from_secs(1)).await;
-    assert_eq!(fx.api.get("/api/tunnels").await["total"], 0);
+    let list = fx.api.client.tunnels(None).await.expect("the tunnels");
+    assert_eq!(list.total, 0);
 }
 
 #[tokio::test]
@@ -544,12 +526,9 @@ async fn tunnel_connection_reset_by_the_target_leaves_its_neighbours_alone() {
     assert_eq!(reply, "got 6", "{}", tunnel.stderr());
     // Both are audited: the reset one as a failure with its error, the other as a success.
     let outcomes = closed_connections(&fx, |n| n == 2).await;
-    let failed: Vec<&Value> = outcomes
-        .iter()
-        .filter(|e| e["outcome"] == "failure")
-        .collect();
+    let failed: Vec<&AuditEvent> = outcomes.iter().filter(|e| e.outcome == "failure").collect();
     assert_eq!(failed.len(), 1, "{outcomes:?}");
-    assert!(failed[0]["details"]["error"]
+    assert!(failed[0].details["error"]
         .as_str()
         .is_some_and(|e| e.contains("reset")));
 }

@@ -44,24 +44,13 @@ async fn echo_resize_exit_and_the_recording_replays_with_asciinema() {
     );
 
     // The recording is asciicast v2 that asciinema itself replays to the same output.
-    let (status, _) = fx
+    let terminal = id.parse().expect("a terminal id");
+    let cast = fx
         .api
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/websh/{id}/recording"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let response = fx
-        .api
-        .http
-        .get(format!("{}/api/websh/{id}/recording", fx.server.base))
-        .header("cookie", &fx.api.cookie)
-        .send()
+        .client
+        .websh_recording(terminal)
         .await
-        .unwrap();
-    let cast = response.text().await.unwrap();
+        .expect("the recording");
     let header: serde_json::Value = serde_json::from_str(cast.lines().next().unwrap()).unwrap();
     assert_eq!(header["version"], 2);
     assert!(cast.contains("\"r\",\"100x33\""), "resize recorded");
@@ -76,33 +65,25 @@ async fn echo_resize_exit_and_the_recording_replays_with_asciinema() {
     );
 
     // The timeline shows the terminal with its recording link.
-    let ws = fx.api.get("/api/auth/whoami").await["active_work_session"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let timeline = fx
-        .api
-        .get(&format!("/api/work-sessions/{ws}/timeline"))
-        .await;
-    let kinds: Vec<&str> = timeline["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let whoami = fx.api.client.whoami().await.expect("whoami");
+    let ws = whoami
+        .active_work_session
+        .expect("an active work session")
+        .id;
+    let timeline = fx.api.client.timeline(ws).await.expect("the timeline");
+    let kinds: Vec<&str> = timeline.items.iter().map(|e| e.kind.as_str()).collect();
     assert!(
         kinds.contains(&"websh.opened") && kinds.contains(&"websh.closed"),
         "{kinds:?}"
     );
-    let closed = timeline["items"]
-        .as_array()
-        .unwrap()
+    let closed = timeline
+        .items
         .iter()
-        .find(|e| e["kind"] == "websh.closed")
+        .find(|e| e.kind == "websh.closed")
         .unwrap();
-    assert_eq!(closed["details"]["exit_code"], 3);
+    assert_eq!(closed.details["exit_code"], 3);
     assert_eq!(
-        closed["details"]["recording"],
+        closed.details["recording"],
         format!("/api/websh/{id}/recording")
     );
 }
@@ -272,29 +253,25 @@ async fn the_owner_terminates_a_terminal_and_others_cannot() {
     assert!(term.read_until(WAIT, contains("ready")).await);
 
     // A member who does not own it is told it does not exist.
+    let terminal = id.parse().expect("a terminal id");
     create_user(&fx.server.data_dir, "mallory", "member");
     let mallory = Api::login(&fx.server.base, "mallory").await;
-    let (status, body) = mallory
-        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
-        .await;
-    assert_eq!(status, 404, "{body}");
+    let e = refused(mallory.client.close_websh(terminal).await);
+    assert_eq!(e.status, 404, "{e}");
 
-    let (status, body) = fx
-        .api
-        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
-        .await;
-    assert_eq!(status, 204, "{body}");
+    fx.api
+        .client
+        .close_websh(terminal)
+        .await
+        .expect("terminated by its owner");
     assert!(term.read_until(WAIT, |t| t.closed.is_some()).await);
     assert_eq!(term.closed, Some(4011));
     assert_eq!(
         term.has_message("ended").expect("an ended message")["reason"],
         "terminated"
     );
-    let (status, _) = fx
-        .api
-        .call(reqwest::Method::DELETE, &format!("/api/websh/{id}"), None)
-        .await;
-    assert_eq!(status, 404, "a second terminate finds nothing live");
-    let audit = fx.api.get("/api/audit?action=websh.terminated").await;
-    assert_eq!(audit["items"][0]["target"], id.as_str());
+    let e = refused(fx.api.client.close_websh(terminal).await);
+    assert_eq!(e.status, 404, "a second terminate finds nothing live");
+    let audit = fx.api.audit("websh.terminated").await;
+    assert_eq!(audit[0].target.as_deref(), Some(id.as_str()));
 }
