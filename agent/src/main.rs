@@ -12,6 +12,7 @@ mod loadtest;
 mod pty;
 mod register;
 mod runas;
+mod signals;
 mod tls;
 mod tunnel;
 
@@ -103,6 +104,8 @@ fn main() -> ExitCode {
         // Synchronous and short-lived: no runtime needed.
         return files::worker::main();
     }
+    // Before any thread exists: what this agent was started ignoring, its shells must not be.
+    signals::catch_ignored_signals();
     // One thread: the agent is I/O-bound, and keeping every hand-off on one thread saves the
     // cross-thread wake-ups a keystroke echo would otherwise pay for at each hop.
     let runtime = match tokio::runtime::Builder::new_current_thread()

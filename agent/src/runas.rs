@@ -5,6 +5,7 @@
 //! anyone else.
 #![allow(unsafe_code)]
 
+use crate::signals;
 use gatehouse_shared::agent_link::is_dangerous_env;
 use gatehouse_shared::user::{is_system_account, is_valid_unix_user};
 use nix::unistd::{Gid, Uid, User};
@@ -70,7 +71,7 @@ pub fn resolve(request: Request<'_>) -> Result<RunAs, String> {
 }
 
 /// Why a name did not resolve.
-enum Unresolved {
+pub(crate) enum Unresolved {
     /// There is no such account.
     Missing(String),
     Failed(String),
@@ -186,7 +187,7 @@ fn join_groups(name: &str, groups: &[String]) -> Vec<String> {
     }
 }
 
-fn resolve_user(requested: Option<&str>) -> Result<RunAs, Unresolved> {
+pub(crate) fn resolve_user(requested: Option<&str>) -> Result<RunAs, Unresolved> {
     let me = User::from_uid(Uid::effective())
         .map_err(|e| format!("cannot look up the agent's own user: {e}"))?
         .ok_or("the agent's own user has no passwd entry")?;
@@ -284,29 +285,12 @@ impl RunAs {
     }
 }
 
-/// Gives every catchable signal its default action. An ignored signal stays ignored across
-/// `exec`, so an agent started where SIGINT is ignored (a background job of a script, which is
-/// how CI starts it) or SIGHUP is (`nohup`) would hand that to every shell and command it runs:
-/// Ctrl-C in a terminal would then do nothing. Handlers need no reset, `exec` drops them, and
-/// the standard library already clears the signal mask.
-fn default_signals() -> std::io::Result<()> {
-    use nix::sys::signal::{signal, SigHandler, Signal};
-    for sig in Signal::iterator() {
-        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
-            continue;
-        }
-        // SAFETY: installs the default action, no handler; `sigaction` is async-signal-safe.
-        unsafe { signal(sig, SigHandler::SigDfl) }.map_err(std::io::Error::from)?;
-    }
-    Ok(())
-}
-
 /// What the forked child does before `exec`: default signal actions, then the drop to the
 /// run-as user when one is needed.
 fn child_setup(run_as: &RunAs) -> impl FnMut() -> std::io::Result<()> + Send + Sync + 'static {
     let mut drop = run_as.privilege_drop();
     move || {
-        default_signals()?;
+        signals::default_signals()?;
         if let Some(drop) = drop.as_mut() {
             drop()?;
         }
@@ -314,38 +298,12 @@ fn child_setup(run_as: &RunAs) -> impl FnMut() -> std::io::Result<()> + Send + S
     }
 }
 
-/// The signals a process ignores, from its `SigIgn` mask in `/proc/PID/status`.
-fn ignored(status: &str) -> Option<u64> {
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("SigIgn:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-}
-
-/// Whether this process ignores a standard signal (1–31) its children would inherit. SIGPIPE
-/// does not count: the runtime ignores it for itself, and the standard library resets it in
-/// every child; nor do the real-time signals the C library keeps for itself (32, 33).
-fn passes_on_ignored_signals() -> bool {
-    match std::fs::read_to_string("/proc/self/status") {
-        Ok(status) => ignored(&status).is_none_or(inheritable),
-        // Without /proc, assume the worst and reset in the child.
-        Err(_) => true,
-    }
-}
-
-/// Whether a `SigIgn` mask holds a standard signal other than SIGPIPE.
-fn inheritable(mask: u64) -> bool {
-    let standard = (1u64 << 31) - 1;
-    let sigpipe = 1u64 << (nix::libc::SIGPIPE - 1);
-    mask & standard & !sigpipe != 0
-}
-
 /// Installs the child's set-up (signals, privilege drop) on a tokio command, only when there
 /// is something to set up: any `pre_exec` makes the standard library fork the whole agent
 /// instead of using `posix_spawn`, and forking a large process (the load-test agent with a
 /// thousand links) took milliseconds per command, tripling a 1,000-server fan-out.
 pub fn apply_to_command(cmd: &mut tokio::process::Command, run_as: &RunAs) {
-    if !run_as.switch && !passes_on_ignored_signals() {
+    if !run_as.switch && !signals::passes_on_ignored_signals() {
         return;
     }
     // SAFETY: the closure makes only async-signal-safe syscalls (sigaction, setgroups, setgid,
@@ -359,41 +317,4 @@ pub fn apply_to_command(cmd: &mut tokio::process::Command, run_as: &RunAs) {
 pub fn apply_to_pty_command(cmd: pty_process::Command, run_as: &RunAs) -> pty_process::Command {
     // SAFETY: as in `apply_to_command`.
     unsafe { cmd.pre_exec(child_setup(run_as)) }
-}
-
-#[cfg(test)]
-mod signal_tests {
-    use super::*;
-    use nix::sys::signal::{signal, SigHandler, Signal};
-
-    #[test]
-    fn only_standard_signals_other_than_sigpipe_need_a_reset() {
-        // What a Rust program under glibc ignores by itself: SIGPIPE and signals 32 and 33.
-        assert!(!inheritable(0x1_8000_1000));
-        assert!(!inheritable(0));
-        // SIGINT (a script's background job) and SIGHUP (`nohup`).
-        assert!(inheritable(0x1_8000_1002));
-        assert!(inheritable(1));
-    }
-
-    #[tokio::test]
-    async fn commands_start_with_default_signals_whatever_the_agent_ignores() {
-        // SAFETY: ignoring SIGINT in this test process installs no handler.
-        unsafe { signal(Signal::SIGINT, SigHandler::SigIgn) }.unwrap();
-        let run_as = resolve_user(None).unwrap_or_else(|_| panic!("the agent's own user"));
-        let mut cmd = tokio::process::Command::new("cat");
-        cmd.arg("/proc/self/status");
-        apply_to_command(&mut cmd, &run_as);
-        let out = cmd.output().await.expect("run cat");
-        let status = String::from_utf8_lossy(&out.stdout);
-        let sigint = 1u64 << (Signal::SIGINT as i32 - 1);
-        assert_eq!(
-            ignored(&status).expect("a SigIgn line") & sigint,
-            0,
-            "{status}"
-        );
-        // The agent itself still ignores it: only the child was changed.
-        let own = std::fs::read_to_string("/proc/self/status").unwrap();
-        assert_ne!(ignored(&own).expect("a SigIgn line") & sigint, 0);
-    }
 }
