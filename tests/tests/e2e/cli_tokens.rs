@@ -4,7 +4,7 @@
 
 use crate::{api_token, Fixture};
 use gatehouse_e2e::gate::Gate;
-use gatehouse_shared::acl::api::{NewCommandRule, NewServerRule, RuleKind};
+use gatehouse_shared::acl::api::{NewCommandRule, NewServerRule, RuleKind, ServerRule};
 use gatehouse_shared::server::CreateServer;
 use serde_json::json;
 
@@ -100,11 +100,12 @@ async fn token_acl_rules_list_test_and_refuse_changes_through_a_token() {
         ])
         .await;
     assert_eq!(rm.code, 3, "{rm:?}");
-    let after = fx.api.get(&format!("/api/tokens/{ci_id}/acl")).await;
-    assert_eq!(
-        after["servers"],
-        json!([{"id": rule["id"], "pattern": "web-*"}])
-    );
+    let after = ops.token_acl(ci_id).await.expect("the token's rules");
+    let kept = ServerRule {
+        id: rule["id"].as_str().expect("id").parse().expect("a rule id"),
+        pattern: "web-*".to_owned(),
+    };
+    assert_eq!(after.servers, [kept]);
     // Bad input is refused before anything is sent.
     let bad = gate
         .run(&["token", "acl", "tunnels", "add", "ci-deploy", "99999"])

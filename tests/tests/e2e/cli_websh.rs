@@ -4,6 +4,7 @@
 //! mid-session is ridden out with no byte lost or repeated.
 
 use crate::Fixture;
+use gatehouse_client::api::sessions::{SessionDecision, SessionFilter};
 use gatehouse_e2e::gate::Gate;
 use gatehouse_e2e::pty::PtyGate;
 use gatehouse_e2e::{free_port, shell_user, PASSWORD};
@@ -190,18 +191,23 @@ async fn a_revoked_session_ends_gate_websh_at_once() {
     let fx = Fixture::start(&["web-01"]).await;
     let gate = signed_in(&fx).await;
     let mut term = websh(&gate, 80, 24).await;
-    let sessions = fx.api.get("/api/work-sessions?status=active").await;
-    let id = sessions["items"][0]["id"]
-        .as_str()
-        .expect("the session")
-        .to_owned();
+    let active = SessionFilter {
+        status: Some("active".to_owned()),
+        ..SessionFilter::default()
+    };
+    let sessions = fx
+        .api
+        .client
+        .work_sessions(&active)
+        .await
+        .expect("sessions");
+    let id = sessions.items.first().expect("the session").id;
     let revoked_at = std::time::Instant::now();
     fx.api
-        .post(
-            &format!("/api/work-sessions/{id}/revoke"),
-            serde_json::json!({"reason": "e2e: stop"}),
-        )
-        .await;
+        .client
+        .decide_work_session(id, SessionDecision::Revoke, Some("e2e: stop".to_owned()))
+        .await
+        .expect("revoked");
     // Decided against: gate exits 6 and says why, without waiting for a key.
     assert_eq!(term.wait_exit().await, 6, "{}", term.text());
     eprintln!("websh ended {:?} after the revoke", revoked_at.elapsed());

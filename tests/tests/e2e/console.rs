@@ -1,8 +1,14 @@
 //! The web console in headless Chromium: the fixture the `console_*` modules share.
 
+use crate::session_request;
+use gatehouse_client::api::sessions::SessionStep;
+use gatehouse_client::{Client, ClientConfig, ClientError};
 use gatehouse_e2e::browser::{console_server, Browser, Driver};
 use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server, PASSWORD};
-use serde_json::{json, Value};
+use gatehouse_shared::api::{LoginRequest, LoginResponse};
+use gatehouse_shared::server::{CreateRegistrationToken, CreateServer};
+use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession, WorkSession};
+use gatehouse_shared::WorkSessionId;
 use tempfile::TempDir;
 
 /// A server that serves the built console, chromedriver, and optionally users and agents.
@@ -50,14 +56,15 @@ impl Console {
         let mut running = Vec::new();
         if !agents.is_empty() {
             let reg = api
-                .post(
-                    "/api/servers/registration-tokens",
-                    json!({"max_uses": agents.len()}),
-                )
-                .await;
-            let token = reg["token"].as_str().expect("token");
+                .client
+                .create_registration_token(&CreateRegistrationToken {
+                    expires_in_secs: None,
+                    max_uses: Some(agents.len() as i64),
+                })
+                .await
+                .expect("a registration token");
             for name in agents {
-                let config = Agent::register(&server.base, token, name, dir.path(), None);
+                let config = Agent::register(&server.base, &reg.token, name, dir.path(), None);
                 running.push(Agent::run_with(name, &config, agent_flags));
             }
             for name in agents {
@@ -91,58 +98,119 @@ impl Console {
         browser
     }
 
+    /// Tries to sign in as `username` with `password` from a new client, as a browser would.
+    pub async fn try_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResponse, ClientError> {
+        let anonymous = Client::new(ClientConfig {
+            base_url: self.server.base.clone(),
+            user_agent: "gatehouse-e2e".to_owned(),
+            ..ClientConfig::default()
+        })
+        .expect("a client");
+        let login = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            otp: None,
+            client: None,
+            client_name: None,
+        };
+        anonymous.login(&login).await
+    }
+
+    /// A server entry `name` with no agent behind it (yet).
+    pub async fn add_server(&self, name: &str) {
+        let entry = CreateServer {
+            name: name.to_owned(),
+            platform: None,
+            groups: None,
+        };
+        self.api()
+            .client
+            .create_server(&entry)
+            .await
+            .expect("a server entry");
+    }
+
     /// Grants `username` the servers matching `pattern` directly.
     pub async fn grant(&self, username: &str, pattern: &str) {
-        let users = self.api().get("/api/users?limit=500").await;
-        let id = users["items"]
-            .as_array()
-            .expect("items")
+        let ops = &self.api().client;
+        let users = ops.users(None).await.expect("the users");
+        let id = users
+            .items
             .iter()
-            .find(|u| u["username"] == username)
-            .unwrap_or_else(|| panic!("no user {username}"))["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        self.api()
-            .post(
-                &format!("/api/users/{id}/servers"),
-                json!({"pattern": pattern}),
-            )
-            .await;
+            .find(|u| u.username == username)
+            .unwrap_or_else(|| panic!("no user {username}"))
+            .id;
+        ops.grant_user_servers(id, pattern)
+            .await
+            .expect("servers granted");
     }
 
     /// A work session of `ops` (auto-approved) with `purpose` on `servers`.
-    pub async fn session(&self, purpose: &str, scopes: &[&str], servers: &[&str]) -> Value {
+    pub async fn session(&self, purpose: &str, scopes: &[&str], servers: &[&str]) -> WorkSession {
         self.api()
-            .post(
-                "/api/work-sessions",
-                json!({"purpose": purpose, "scopes": scopes, "servers": servers,
-                       "duration_secs": 3600}),
-            )
+            .client
+            .create_work_session(&CreateWorkSession {
+                purpose: purpose.to_owned(),
+                ..session_request(scopes, servers)
+            })
             .await
+            .expect("a work session")
+    }
+
+    /// Activates `ops`'s own work session `id`: the session as activated.
+    pub async fn activate(&self, id: WorkSessionId) -> WorkSession {
+        self.api()
+            .client
+            .transition_work_session(id, SessionStep::Activate)
+            .await
+            .expect("the session active")
     }
 
     /// A one-hour work session of `member` on web-01 with `scopes`, approved by `ops` and
     /// activated by the member: the session as activated.
-    pub async fn active_session_of(&self, member: &Api, purpose: &str, scopes: &[&str]) -> Value {
-        let session = member
-            .post(
-                "/api/work-sessions",
-                json!({"purpose": purpose, "scopes": scopes, "servers": ["web-01"],
-                       "duration_secs": 3600}),
-            )
-            .await;
-        let id = session["id"].as_str().expect("id").to_owned();
-        self.api()
-            .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-            .await;
-        member
-            .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
+    pub async fn active_session_of(
+        &self,
+        member: &Api,
+        purpose: &str,
+        scopes: &[&str],
+    ) -> WorkSession {
+        let request = CreateWorkSession {
+            purpose: purpose.to_owned(),
+            ..session_request(scopes, &["web-01"])
+        };
+        self.active_session(member, &request).await
+    }
+
+    /// `member`'s work session as `request` asks, approved by `ops` as asked and activated by
+    /// the member: the session as activated.
+    pub async fn active_session(&self, member: &Api, request: &CreateWorkSession) -> WorkSession {
+        let requested = member
+            .client
+            .create_work_session(request)
             .await
+            .expect("a work session");
+        self.api()
+            .client
+            .approve_work_session(requested.id, &ApproveWorkSession::default())
+            .await
+            .expect("the session approved");
+        member
+            .client
+            .transition_work_session(requested.id, SessionStep::Activate)
+            .await
+            .expect("the session active")
     }
 
     /// A work session as the API sees it now.
-    pub async fn get_session(&self, id: &str) -> Value {
-        self.api().get(&format!("/api/work-sessions/{id}")).await
+    pub async fn get_session(&self, id: WorkSessionId) -> WorkSession {
+        self.api()
+            .client
+            .work_session(id)
+            .await
+            .expect("the work session")
     }
 }

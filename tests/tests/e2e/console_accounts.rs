@@ -8,9 +8,10 @@
 //! in.
 
 use crate::console::Console;
+use crate::refused;
 use gatehouse_e2e::browser::{enrol_totp, run_ui_test, totp_code, totp_step_now};
 use gatehouse_e2e::{Api, PASSWORD};
-use serde_json::json;
+use gatehouse_shared::settings::SettingsPatch;
 
 #[tokio::test]
 async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a_new_one() {
@@ -151,19 +152,13 @@ async fn console_staff_resets_a_password_behind_step_up_and_the_member_chooses_a
             member.wait_text("h1", "Servers").await;
 
             // The new password is the one that works now; neither old one does.
-            for (password, status) in [
-                (one_time.as_str(), 401),
-                (PASSWORD, 401),
-                ("mia's very own passphrase", 200),
-            ] {
-                let r = reqwest::Client::new()
-                    .post(format!("{}/api/auth/login", cx.server.base))
-                    .json(&json!({"username": "mia", "password": password}))
-                    .send()
-                    .await
-                    .expect("login");
-                assert_eq!(r.status(), status, "signing in with {password:?}");
+            for password in [one_time.as_str(), PASSWORD] {
+                let old = refused(cx.try_login("mia", password).await);
+                assert_eq!(old.status, 401, "signing in with {password:?}");
             }
+            cx.try_login("mia", "mia's very own passphrase")
+                .await
+                .expect("signing in with the new password");
         },
     )
     .await;
@@ -325,15 +320,15 @@ async fn console_account_page_password_errors_and_recovery_codes() {
 async fn console_requires_enrolment_first_when_the_workspace_says_so() {
     let cx = Console::start(&[("mia", "member")], &[]).await;
     // `ops` turns it on (and would have to enrol next, like everyone).
-    let (status, body) = cx
-        .api()
-        .call(
-            reqwest::Method::PATCH,
-            "/api/settings",
-            Some(json!({"require_mfa_enrolment": true})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let patch = SettingsPatch {
+        require_mfa_enrolment: Some(true),
+        ..SettingsPatch::default()
+    };
+    cx.api()
+        .client
+        .update_settings(&patch)
+        .await
+        .expect("settings changed");
     let browser = cx.signed_in("mia").await;
     run_ui_test(
         "console_requires_enrolment_first_when_the_workspace_says_so",

@@ -3,28 +3,24 @@
 //! request), and the member's page shows the outcome without a reload.
 
 use crate::console::Console;
+use crate::session_request;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::run_ui_test;
 use gatehouse_e2e::Api;
-use serde_json::json;
+use gatehouse_shared::work_session::{CreateWorkSession, Status};
 use std::time::Duration;
 
 #[tokio::test]
 async fn console_extension_request_is_decided_from_the_keyboard_and_the_member_sees_it() {
     let cx = Console::start(&[("mia", "member")], &[]).await;
-    cx.api()
-        .post("/api/servers", json!({"name": "web-01"}))
-        .await;
+    cx.add_server("web-01").await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
     let active = cx
         .active_session_of(&mia, "patch kernels", &["websh"])
         .await;
-    let id = active["id"].as_str().expect("id").to_owned();
-    let expires = active["expires_at"]
-        .as_str()
-        .expect("expires_at")
-        .to_owned();
+    let id = active.id;
+    let expires = active.expires_at.expect("expires_at");
 
     let member = cx.signed_in("mia").await;
     let approver = cx.signed_in("ops").await;
@@ -40,19 +36,18 @@ async fn console_extension_request_is_decided_from_the_keyboard_and_the_member_s
             assert!(text.contains("waiting for an approver"), "{text}");
             assert!(text.contains("30m"), "{text}");
             // Nothing moved yet.
-            assert_eq!(
-                cx.get_session(&id).await["expires_at"].as_str(),
-                Some(expires.as_str())
-            );
+            assert_eq!(cx.get_session(id).await.expires_at, Some(expires));
             // A second request, newer, so the queue holds two.
             let other = mia
-                .post(
-                    "/api/work-sessions",
-                    json!({"purpose": "rotate certs", "scopes": ["websh"], "servers": ["web-01"],
-                           "duration_secs": 600}),
-                )
-                .await;
-            let other_id = other["id"].as_str().expect("id").to_owned();
+                .client
+                .create_work_session(&CreateWorkSession {
+                    purpose: "rotate certs".to_owned(),
+                    duration_secs: Some(600),
+                    ..session_request(&["websh"], &["web-01"])
+                })
+                .await
+                .expect("a second request");
+            let other_id = other.id;
             member.mark_page().await;
 
             approver.goto("/approvals").await;
@@ -94,15 +89,10 @@ async fn console_extension_request_is_decided_from_the_keyboard_and_the_member_s
             // The member's page follows: the request is gone and the expiry moved by 30 minutes.
             member.wait_gone("[data-testid=pending-extension]").await;
             member.assert_not_reloaded().await;
-            let after = cx.get_session(&id).await;
-            let before: chrono::DateTime<chrono::Utc> = expires.parse().expect("time");
-            let now: chrono::DateTime<chrono::Utc> = after["expires_at"]
-                .as_str()
-                .expect("expires_at")
-                .parse()
-                .expect("time");
-            assert_eq!((now - before).num_seconds(), 1800);
-            assert_eq!(cx.get_session(&other_id).await["status"], "rejected");
+            let after = cx.get_session(id).await;
+            let now = after.expires_at.expect("expires_at");
+            assert_eq!((now - expires).num_seconds(), 1800);
+            assert_eq!(cx.get_session(other_id).await.status, Status::Rejected);
         },
     )
     .await;

@@ -3,10 +3,12 @@
 //! shown exactly as asked; the member's page then shows its output. Against a real root agent.
 
 use crate::console::Console;
+use crate::session_request;
 use gatehouse_e2e::browser::run_ui_test;
 use gatehouse_e2e::Api;
-use reqwest::Method;
-use serde_json::json;
+use gatehouse_shared::approval::ApprovalStatus;
+use gatehouse_shared::settings::SettingsPatch;
+use gatehouse_shared::work_session::CreateWorkSession;
 
 #[tokio::test]
 async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() {
@@ -17,30 +19,23 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
     );
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     // The step-up has its own test; here root needs no code.
-    let (status, body) = cx
-        .api()
-        .call(
-            Method::PATCH,
-            "/api/settings",
-            Some(json!({"require_mfa_for_root": false})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let patch = SettingsPatch {
+        require_mfa_for_root: Some(false),
+        ..SettingsPatch::default()
+    };
+    cx.api()
+        .client
+        .update_settings(&patch)
+        .await
+        .expect("settings changed");
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    let session = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "check services", "scopes": ["command"], "servers": ["web-01"],
-                   "duration_secs": 3600, "sudo_commands": ["systemctl status *"]}),
-        )
-        .await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-        .await;
-    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let request = CreateWorkSession {
+        purpose: "check services".to_owned(),
+        sudo_commands: vec!["systemctl status *".to_owned()],
+        ..session_request(&["command"], &["web-01"])
+    };
+    let id = cx.active_session(&mia, &request).await.id;
 
     let member = cx.signed_in("mia").await;
     let approver = cx.signed_in("ops").await;
@@ -71,11 +66,8 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
             assert!(words.contains("Waiting for an approver"), "{words}");
             assert_eq!(member.count("[data-testid=ask-approval]").await, 0);
             // Nothing ran while it waits.
-            let started = cx
-                .api()
-                .get("/api/audit?action=exec.started&limit=500")
-                .await;
-            assert_eq!(started["total"], 0, "{started}");
+            let started = cx.api().audit("exec.started").await;
+            assert!(started.is_empty(), "{started:?}");
 
             approver.goto("/approvals").await;
             let card =
@@ -120,9 +112,14 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
                     .trim(),
                 "0"
             );
-            let view = mia.get(&format!("/api/approvals/{approval}")).await;
-            assert_eq!(view["status"], "approved", "{view}");
-            assert_eq!(view["decided_by"]["username"], "ops", "{view}");
+            let view = mia
+                .client
+                .approval(approval.parse().expect("an approval id"))
+                .await
+                .expect("the approval");
+            assert_eq!(view.status, ApprovalStatus::Approved, "{view:?}");
+            let decided_by = view.decided_by.as_ref().map(|u| u.username.as_str());
+            assert_eq!(decided_by, Some("ops"), "{view:?}");
         },
     )
     .await;

@@ -4,7 +4,6 @@
 
 use crate::console::Console;
 use gatehouse_e2e::browser::run_ui_test;
-use serde_json::json;
 
 #[tokio::test]
 async fn console_exec_runs_one_command_on_two_servers() {
@@ -22,10 +21,8 @@ async fn console_exec_runs_one_command_on_two_servers() {
             let s = cx
                 .session("check disk", &["command"], &["web-01", "web-02"])
                 .await;
-            let id = s["id"].as_str().expect("id").to_owned();
-            cx.api()
-                .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-                .await;
+            let id = s.id;
+            cx.activate(id).await;
             // The browser's own sign-in selects it.
             browser.goto(&format!("/sessions/{id}")).await;
             browser.click("button[data-action=use]").await;
@@ -68,10 +65,15 @@ async fn console_exec_runs_one_command_on_two_servers() {
             }
             // The same job through the API.
             let job_id = browser.attrs("[data-testid=exec-runs]", "data-job").await;
-            let job = cx.api().get(&format!("/api/exec/{}", job_id[0])).await;
-            assert_eq!(job["runs"].as_array().map(Vec::len), Some(2), "{job}");
-            let audit = cx.api().get("/api/audit?action=exec.started").await;
-            assert_eq!(audit["total"], 1, "{audit}");
+            let job = cx
+                .api()
+                .client
+                .exec_job(job_id[0].parse().expect("a job id"))
+                .await
+                .expect("the job");
+            assert_eq!(job.runs.len(), 2, "{job:?}");
+            let audit = cx.api().audit("exec.started").await;
+            assert_eq!(audit.len(), 1, "{audit:?}");
         },
     )
     .await;

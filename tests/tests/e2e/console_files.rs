@@ -5,10 +5,11 @@
 
 use crate::console::Console;
 use fantoccini::key::Key;
+use gatehouse_client::api::files::{FileTarget, Upload};
 use gatehouse_e2e::browser::{run_ui_test, Browser, WAIT};
 use gatehouse_e2e::files::{q, sha256_hex};
 use gatehouse_e2e::{shell_user, wait_connected, Agent};
-use reqwest::Method;
+use gatehouse_shared::WorkSessionId;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ const ROW: &str = "[data-testid=file-row]";
 struct Files {
     cx: Console,
     root: PathBuf,
-    session: String,
+    session: WorkSessionId,
     _tree: tempfile::TempDir,
 }
 
@@ -35,6 +36,15 @@ fn give_to_run_as(path: &Path) {
             .status()
             .expect("run chown");
         assert!(status.success(), "chown {user} {}", path.display());
+    }
+}
+
+/// Web-01 as the run-as user, when there is one.
+fn web01() -> FileTarget<'static> {
+    FileTarget {
+        server: "web-01",
+        user: shell_user(),
+        editor: false,
     }
 }
 
@@ -68,11 +78,9 @@ impl Files {
 
         let session = cx
             .session("e2e: files", &["webftp", "editor"], &["web-01"])
-            .await;
-        let session = session["id"].as_str().expect("id").to_owned();
-        cx.api()
-            .post(&format!("/api/work-sessions/{session}/activate"), json!({}))
-            .await;
+            .await
+            .id;
+        cx.activate(session).await;
         Files {
             cx,
             root,
@@ -116,40 +124,32 @@ impl Files {
         )
     }
 
-    fn content_url(&self, path: &str, extra: &str) -> String {
-        format!(
-            "/api/files/web-01/content?path={}{extra}{}",
-            q(path),
-            as_user()
-        )
-    }
-
-    /// The file's bytes as the gateway serves them.
+    /// The file's bytes as the gateway serves them (in the fixture's session).
     async fn content(&self, path: &str) -> Vec<u8> {
-        let r = self
-            .cx
-            .api()
-            .request(Method::GET, &self.content_url(path, ""))
-            .header("x-work-session", &self.session)
-            .send()
+        let client = self.cx.api().client.in_work_session(self.session);
+        let mut download = client
+            .download(web01(), path)
             .await
-            .expect("download");
-        assert_eq!(r.status().as_u16(), 200, "GET content of {path}");
-        r.bytes().await.expect("body").to_vec()
+            .unwrap_or_else(|e| panic!("GET content of {path}: {e}"));
+        let mut got = Vec::new();
+        while let Some(chunk) = download.chunk().await.expect("a chunk") {
+            got.extend_from_slice(chunk.as_ref());
+        }
+        got
     }
 
     /// Replaces the file through the API (someone else's change).
     async fn put(&self, path: &str, bytes: &[u8]) {
-        let r = self
-            .cx
-            .api()
-            .request(Method::PUT, &self.content_url(path, "&overwrite=true"))
-            .header("x-work-session", &self.session)
-            .body(bytes.to_vec())
-            .send()
+        let client = self.cx.api().client.in_work_session(self.session);
+        let how = Upload {
+            overwrite: true,
+            ..Upload::default()
+        };
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes.to_vec())]);
+        client
+            .upload(web01(), path, &how, body)
             .await
-            .expect("upload");
-        assert_eq!(r.status().as_u16(), 200, "PUT content of {path}");
+            .unwrap_or_else(|e| panic!("PUT content of {path}: {e}"));
     }
 }
 
@@ -231,8 +231,9 @@ async fn console_files_browse_upload_download_rename_delete() {
                 .wait_for("[data-testid=open-files][data-server=web-01]")
                 .await;
             let href = link.attr("href").await.expect("href").unwrap_or_default();
+            let session = fx.session.to_string();
             assert!(
-                href.starts_with("/files?server=web-01&session=") && href.contains(&fx.session),
+                href.starts_with("/files?server=web-01&session=") && href.contains(&session),
                 "open-files link: {href}"
             );
             browser.click("[data-testid=open-files]").await;
@@ -461,11 +462,11 @@ async fn console_files_browse_upload_download_rename_delete() {
                 (len == BIG).then_some(())
             })
             .await;
-            let audit = fx.cx.api().get("/api/audit?action=file.download&limit=50").await;
+            let audit = fx.cx.api().audit("file.download").await;
             // Newest last.
-            let last = audit["items"].as_array().and_then(|a| a.last()).expect("items");
-            assert_eq!(last["outcome"], "success", "{last}");
-            assert_eq!(last["details"]["size"], BIG, "{last}");
+            let last = audit.last().expect("items");
+            assert_eq!(last.outcome, "success", "{last:?}");
+            assert_eq!(last.details["size"], BIG, "{last:?}");
         },
     )
     .await;

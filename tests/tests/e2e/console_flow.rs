@@ -4,6 +4,7 @@
 use crate::console::Console;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::run_ui_test;
+use gatehouse_shared::{Scope, Status, WorkSessionId};
 use std::time::{Duration, Instant};
 
 /// How soon an open terminal must show that its work session was revoked.
@@ -36,11 +37,15 @@ async fn console_request_approve_narrow_websh_revoke() {
                     u.path().starts_with("/sessions/") && u.path() != "/sessions/new"
                 })
                 .await;
-            let id = url.path().trim_start_matches("/sessions/").to_owned();
-            let requested = cx.get_session(&id).await;
-            assert_eq!(requested["status"], "pending", "{requested}");
-            assert_eq!(requested["purpose"], "e2e: restart nginx on web-01");
-            assert_eq!(requested["requested_by"]["username"], "alice");
+            let id: WorkSessionId = url
+                .path()
+                .trim_start_matches("/sessions/")
+                .parse()
+                .expect("a session id");
+            let requested = cx.get_session(id).await;
+            assert_eq!(requested.status, Status::Pending, "{requested:?}");
+            assert_eq!(requested.purpose, "e2e: restart nginx on web-01");
+            assert_eq!(requested.requested_by.username, "alice");
             member
                 .wait_for("[data-testid=session-detail][data-status=pending]")
                 .await;
@@ -88,15 +93,12 @@ async fn console_request_approve_narrow_websh_revoke() {
                 .wait_for("[data-testid=session-detail][data-status=approved]")
                 .await;
             member.assert_not_reloaded().await;
-            let approved = cx.get_session(&id).await;
-            assert_eq!(approved["status"], "approved", "{approved}");
-            assert_eq!(
-                approved["scopes"],
-                serde_json::json!(["websh"]),
-                "not narrowed"
-            );
-            assert_eq!(approved["servers"][0]["name"], "web-01");
-            assert_eq!(approved["approved_by"]["username"], "ops", "{approved}");
+            let approved = cx.get_session(id).await;
+            assert_eq!(approved.status, Status::Approved, "{approved:?}");
+            assert_eq!(approved.scopes, [Scope::Websh], "not narrowed");
+            assert_eq!(approved.servers[0].name, "web-01");
+            let approved_by = approved.approved_by.as_ref().map(|u| u.username.as_str());
+            assert_eq!(approved_by, Some("ops"), "{approved:?}");
 
             // The member activates it; the page offers a terminal on web-01.
             member.click("button[data-action=activate]").await;
@@ -108,10 +110,12 @@ async fn console_request_approve_narrow_websh_revoke() {
                 .await;
             let href = link.attr("href").await.expect("href").unwrap_or_default();
             assert!(
-                href.starts_with("/websh?") && href.contains("server=web-01") && href.contains(&id),
+                href.starts_with("/websh?")
+                    && href.contains("server=web-01")
+                    && href.contains(&id.to_string()),
                 "open-websh link: {href}"
             );
-            assert_eq!(cx.get_session(&id).await["status"], "active");
+            assert_eq!(cx.get_session(id).await.status, Status::Active);
 
             // A terminal, as the unprivileged test user when running as root.
             let mut websh = format!("/websh?server=web-01&session={id}");
@@ -158,7 +162,7 @@ async fn console_request_approve_narrow_websh_revoke() {
             approver
                 .wait_for("[data-testid=session-detail][data-status=revoked]")
                 .await;
-            assert_eq!(cx.get_session(&id).await["status"], "revoked");
+            assert_eq!(cx.get_session(id).await.status, Status::Revoked);
 
             // The member's page of the session says why it ended and offers to ask again with
             // the same fields.

@@ -32,9 +32,7 @@ async fn set_value(browser: &Browser, css: &str, value: &str) {
 #[tokio::test]
 async fn console_new_request_errors_are_said_once_at_their_fields_in_words() {
     let cx = Console::start(&[], &[]).await;
-    cx.api()
-        .post("/api/servers", json!({"name": "web-01"}))
-        .await;
+    cx.add_server("web-01").await;
     let ops = cx.signed_in("ops").await;
     run_ui_test(
         "console_new_request_errors_are_said_once_at_their_fields_in_words",

@@ -4,9 +4,11 @@
 //! default font size, after the A−/A+ control changed it, and in the dark theme.
 
 use crate::console::Console;
+use crate::session_request;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::{run_ui_test, Browser, Driver};
 use gatehouse_e2e::{eventually, Api};
+use gatehouse_shared::work_session::CreateWorkSession;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -48,19 +50,16 @@ async fn console_layout_fits_a_phone_and_its_terminal_has_a_key_row() {
     // approvals queue) and, with them, audit events.
     let long = "rotate the TLS certificates on every front-end after the CA change, see \
                 https://wiki.example.com/ops/runbooks/tls-rotation-with-a-very-long-path";
-    let id = cx.session(long, &["websh"], &["web-01"]).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let id = cx.session(long, &["websh"], &["web-01"]).await.id;
+    cx.activate(id).await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    mia.post(
-        "/api/work-sessions",
-        json!({"purpose": long, "scopes": ["websh"], "servers": ["web-01"], "duration_secs": 3600}),
-    )
-    .await;
+    mia.client
+        .create_work_session(&CreateWorkSession {
+            purpose: long.to_owned(),
+            ..session_request(&["websh"], &["web-01"])
+        })
+        .await
+        .expect("a waiting request");
 
     let ops = cx.signed_in("ops").await;
     run_ui_test(
@@ -253,13 +252,8 @@ async fn set_font_size(browser: &Browser, size: f64) {
 #[tokio::test]
 async fn console_terminal_draws_underscores_at_every_font_size_and_theme() {
     let cx = Console::start(&[], &["web-01"]).await;
-    let id = cx.session("underscores", &["websh"], &["web-01"]).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let id = cx.session("underscores", &["websh"], &["web-01"]).await.id;
+    cx.activate(id).await;
     let ops = cx.signed_in("ops").await;
     run_ui_test(
         "console_terminal_draws_underscores_at_every_font_size_and_theme",

@@ -3,9 +3,10 @@
 //! and the leaver cannot sign in again.
 
 use crate::console::Console;
+use crate::refused;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::run_ui_test;
-use serde_json::json;
+use gatehouse_shared::Status;
 use std::time::Duration;
 
 /// How soon the leaver's open terminal must show that it ended.
@@ -23,23 +24,11 @@ async fn console_admin_disables_a_leaver_and_their_terminal_ends() {
         async {
             // Leo's approved, active session and an open terminal.
             let leo = gatehouse_e2e::Api::login(&cx.server.base, "leo").await;
-            let s = leo
-                .post(
-                    "/api/work-sessions",
-                    json!({"purpose": "last day", "scopes": ["websh"], "servers": ["web-01"],
-                           "duration_secs": 3600}),
-                )
-                .await;
-            let id = s["id"].as_str().expect("id").to_owned();
-            cx.api()
-                .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-                .await;
+            let id = cx.active_session_of(&leo, "last day", &["websh"]).await.id;
             let mut websh = format!("/websh?server=web-01&session={id}");
             if let Some(user) = gatehouse_e2e::shell_user() {
                 websh.push_str(&format!("&user={user}"));
             }
-            leo.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-                .await;
             leaver.goto(&websh).await;
             leaver
                 .wait_for("[data-testid=terminal][data-state=open]")
@@ -53,14 +42,14 @@ async fn console_admin_disables_a_leaver_and_their_terminal_ends() {
             admin.goto("/admin").await;
             let row = "[data-testid=user-row][data-username=leo]";
             admin.wait_for(&format!("{row}[data-status=active]")).await;
-            let account = cx.api().get("/api/users?limit=100").await["items"]
-                .as_array()
-                .expect("users")
-                .iter()
-                .find(|u| u["username"] == "leo")
-                .and_then(|u| u["unix_user"].as_str())
-                .expect("leo's account")
-                .to_owned();
+            let users = cx.api().client.users(None).await.expect("the users");
+            let account = users
+                .items
+                .into_iter()
+                .find(|u| u.username == "leo")
+                .map(|u| u.unix_user)
+                .filter(|account| !account.is_empty())
+                .expect("leo's account");
             assert!(
                 admin.text(row).await.contains(&account),
                 "the row names the server account {account}"
@@ -91,19 +80,14 @@ async fn console_admin_disables_a_leaver_and_their_terminal_ends() {
                 .await
                 .to_lowercase();
             assert!(text.contains("revoked"), "terminal-ended says {text:?}");
-            let session = cx.get_session(&id).await;
-            assert_eq!(session["status"], "revoked");
+            let session = cx.get_session(id).await;
+            assert_eq!(session.status, Status::Revoked);
             assert_eq!(
-                session["decision_reason"],
-                "the account was disabled by ops"
+                session.decision_reason.as_deref(),
+                Some("the account was disabled by ops")
             );
-            let r = reqwest::Client::new()
-                .post(format!("{}/api/auth/login", cx.server.base))
-                .json(&json!({"username": "leo", "password": gatehouse_e2e::PASSWORD}))
-                .send()
-                .await
-                .expect("login");
-            assert_eq!(r.status(), 403);
+            let login = refused(cx.try_login("leo", gatehouse_e2e::PASSWORD).await);
+            assert_eq!(login.status, 403);
         },
     )
     .await;

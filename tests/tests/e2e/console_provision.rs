@@ -4,9 +4,11 @@
 //! group), checked in the shell (`id -un`, `id -Gn`) and on disk (the file's owner).
 
 use crate::console::Console;
+use crate::new_member;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::run_ui_test;
-use gatehouse_e2e::{eventually, shell_user, uid_of, Api, PASSWORD};
+use gatehouse_e2e::{eventually, shell_user, uid_of, Api};
+use gatehouse_shared::server::UpdateServer;
 use serde_json::json;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
@@ -56,36 +58,27 @@ async fn console_new_member_works_as_their_own_provisioned_account() {
     );
 
     // The server entry names an ordinary group and a system one; only the first is joined.
-    let servers = cx.api().get("/api/servers").await;
-    let server_id = servers["items"][0]["id"]
-        .as_str()
-        .expect("server id")
-        .to_owned();
-    let (status, body) = cx
-        .api()
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/servers/{server_id}"),
-            Some(json!({"provision_groups": [group, "users"]})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let user = cx
-        .api()
-        .post(
-            "/api/users",
-            json!({"username": username, "password": PASSWORD, "role": "member"}),
-        )
-        .await;
-    assert_eq!(user["unix_user"], username.as_str());
+    let ops = &cx.api().client;
+    let servers = ops.servers(None).await.expect("the servers");
+    let server_id = servers.items[0].id;
+    let groups = UpdateServer {
+        provision_groups: Some(vec![group.clone(), "users".to_owned()]),
+        ..UpdateServer::default()
+    };
+    ops.update_server(server_id, &groups)
+        .await
+        .expect("the server entry changed");
+    let user = ops
+        .create_user(&new_member(&username))
+        .await
+        .expect("a new member");
+    assert_eq!(user.unix_user, username);
     cx.grant(&username, "web-01").await;
     let member_api = Api::login(&cx.server.base, &username).await;
     let id = cx
         .active_session_of(&member_api, "first day", &["websh", "webftp"])
-        .await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+        .await
+        .id;
 
     let upload = tempfile::tempdir().expect("tempdir");
     let local = upload.path().join("notes.txt");
@@ -166,12 +159,9 @@ async fn console_new_member_works_as_their_own_provisioned_account() {
     .await;
 
     // Created once, audited with the group it joined.
-    let created = cx
-        .api()
-        .get("/api/audit?action=agent.user_provisioned&limit=10")
-        .await;
-    assert_eq!(created["total"], 1, "{created}");
-    assert_eq!(created["items"][0]["target"], username.as_str());
-    assert_eq!(created["items"][0]["details"]["groups"], json!([group]));
+    let created = cx.api().audit("agent.user_provisioned").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(created[0].target.as_deref(), Some(username.as_str()));
+    assert_eq!(created[0].details["groups"], json!([group]));
     drop(guard);
 }

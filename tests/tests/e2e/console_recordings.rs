@@ -6,8 +6,8 @@
 
 use crate::console::Console;
 use fantoccini::key::Key;
+use gatehouse_client::api::recordings::RecordingFilter;
 use gatehouse_e2e::browser::run_ui_test;
-use serde_json::json;
 
 #[tokio::test]
 async fn console_recordings_search_finds_a_typed_command() {
@@ -20,19 +20,10 @@ async fn console_recordings_search_finds_a_typed_command() {
         &cx.driver,
         async {
             let rita = gatehouse_e2e::Api::login(&cx.server.base, "rita").await;
-            let s = rita
-                .post(
-                    "/api/work-sessions",
-                    json!({"purpose": "hunt the needle", "scopes": ["websh"],
-                           "servers": ["web-01"], "duration_secs": 3600}),
-                )
-                .await;
-            let session = s["id"].as_str().expect("id").to_owned();
-            cx.api()
-                .post(&format!("/api/work-sessions/{session}/approve"), json!({}))
-                .await;
-            rita.post(&format!("/api/work-sessions/{session}/activate"), json!({}))
-                .await;
+            let session = cx
+                .active_session_of(&rita, "hunt the needle", &["websh"])
+                .await
+                .id;
 
             // A terminal, the command typed in it, and the shell left.
             let mut websh = format!("/websh?server=web-01&session={session}");
@@ -60,8 +51,12 @@ async fn console_recordings_search_finds_a_typed_command() {
                 "the terminal's end to be stored",
                 std::time::Duration::from_secs(20),
                 || async {
-                    let page = rita.get("/api/recordings").await;
-                    page["items"][0]["ended_at"].is_string().then_some(())
+                    let page = rita
+                        .client
+                        .recordings(&RecordingFilter::default())
+                        .await
+                        .expect("the recordings");
+                    page.items.first()?.ended_at.is_some().then_some(())
                 },
             )
             .await;

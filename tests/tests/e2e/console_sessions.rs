@@ -1,8 +1,10 @@
 //! The work-session list: the filter bar round-trips through the URL, and purposes are text.
 
 use crate::console::Console;
+use crate::session_request;
+use gatehouse_client::api::sessions::SessionDecision;
 use gatehouse_e2e::browser::{run_ui_test, Browser};
-use serde_json::json;
+use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
 use std::collections::BTreeSet;
 
 const ROW: &str = "[data-testid=session-row]";
@@ -21,11 +23,9 @@ async fn console_filter_bar_url_round_trip() {
     let web = cx.session("deploy web", &["websh"], &["web-01"]).await;
     let keys = cx.session("rotate keys", &["command"], &["web-01"]).await;
     let db = cx.session("deploy db", &["websh"], &["web-01"]).await;
-    let [web, keys, db] = [&web, &keys, &db].map(|s| s["id"].as_str().expect("id").to_owned());
     // One of them active, the other two approved (a superuser's own requests are).
-    cx.api()
-        .post(&format!("/api/work-sessions/{web}/activate"), json!({}))
-        .await;
+    cx.activate(web.id).await;
+    let [web, keys, db] = [&web, &keys, &db].map(|s| s.id.to_string());
 
     let first = cx.signed_in("ops").await;
     let second = cx.signed_in("ops").await;
@@ -114,11 +114,8 @@ async fn console_filter_bar_url_round_trip() {
 async fn console_purpose_renders_as_text() {
     const PURPOSE: &str = "<img src=x onerror=alert(1)>";
     let cx = Console::start(&[], &["web-01"]).await;
-    let id = cx.session(PURPOSE, &["websh"], &["web-01"]).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    assert_eq!(cx.get_session(&id).await["purpose"], PURPOSE);
+    let id = cx.session(PURPOSE, &["websh"], &["web-01"]).await.id;
+    assert_eq!(cx.get_session(id).await.purpose, PURPOSE);
     let browser = cx.signed_in("ops").await;
     run_ui_test("console_purpose_renders_as_text", &cx.driver, async {
         for (page, purpose) in [
@@ -166,13 +163,14 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
     let other = cx.session("not mine", &["websh"], &["web-01"]).await;
     let mia = gatehouse_e2e::Api::login(&cx.server.base, "mia").await;
     let mine = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": "rotate logs", "scopes": ["websh"], "servers": ["web-01"],
-                   "duration_secs": 3600}),
-        )
-        .await;
-    let id = mine["id"].as_str().expect("id").to_owned();
+        .client
+        .create_work_session(&CreateWorkSession {
+            purpose: "rotate logs".to_owned(),
+            ..session_request(&["websh"], &["web-01"])
+        })
+        .await
+        .expect("a request");
+    let id = mine.id;
     let browser = cx.signed_in("mia").await;
     run_ui_test(
         "console_default_list_shows_my_pending_request_and_follows_its_approval",
@@ -183,12 +181,14 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
             browser
                 .wait_for(&format!("{row}[data-status=pending]"))
                 .await;
-            assert_eq!(row_ids(&browser).await, ids(&[&id]));
-            assert!(other["id"].as_str().is_some());
+            assert_eq!(row_ids(&browser).await, ids(&[id.to_string()]));
+            assert!(!row_ids(&browser).await.contains(&other.id.to_string()));
             browser.mark_page().await;
             cx.api()
-                .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-                .await;
+                .client
+                .approve_work_session(id, &ApproveWorkSession::default())
+                .await
+                .expect("approved");
             // The row changes by itself, without a reload, and a notice says who decided.
             browser
                 .wait_for(&format!("{row}[data-status=approved]"))
@@ -204,24 +204,29 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
             // A decision made while the console was closed is told on the next visit; the one
             // already shown is not told again.
             let second = mia
-                .post(
-                    "/api/work-sessions",
-                    json!({"purpose": "second ask", "scopes": ["websh"], "servers": ["web-01"],
-                           "duration_secs": 600}),
-                )
-                .await;
-            let second = second["id"].as_str().expect("id").to_owned();
+                .client
+                .create_work_session(&CreateWorkSession {
+                    purpose: "second ask".to_owned(),
+                    duration_secs: Some(600),
+                    ..session_request(&["websh"], &["web-01"])
+                })
+                .await
+                .expect("a second request")
+                .id;
             browser
                 .client
                 .goto("about:blank")
                 .await
                 .expect("leave the console");
             cx.api()
-                .post(
-                    &format!("/api/work-sessions/{second}/reject"),
-                    json!({"reason": "not this week"}),
+                .client
+                .decide_work_session(
+                    second,
+                    SessionDecision::Reject,
+                    Some("not this week".to_owned()),
                 )
-                .await;
+                .await
+                .expect("rejected");
             browser.goto("/sessions").await;
             browser
                 .wait_text(

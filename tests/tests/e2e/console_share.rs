@@ -7,7 +7,6 @@ use crate::console::Console;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::{run_ui_test, Browser};
 use gatehouse_e2e::shell_user;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// How soon a guest's page must show that its link was revoked.
@@ -49,10 +48,8 @@ async fn join_after_backoff(guest: &Browser, password: &str) {
 async fn console_share_read_only_link_joined_then_revoked() {
     let cx = Console::start(&[], &["web-01"]).await;
     let session = cx.session("e2e: share", &["websh"], &["web-01"]).await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let id = session.id;
+    cx.activate(id).await;
     let owner = cx.signed_in("ops").await;
     // No account and no cookie: a browser of its own that never signs in.
     let guest = cx.browser().await;

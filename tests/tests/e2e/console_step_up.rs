@@ -3,31 +3,26 @@
 //! terminal opens without it), and with a valid code the terminal opens as root.
 
 use crate::console::Console;
+use crate::session_request;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::{enrol_totp, run_ui_test, totp_code, totp_step_now};
 use gatehouse_e2e::Api;
-use serde_json::json;
+use gatehouse_shared::work_session::CreateWorkSession;
+use gatehouse_shared::WorkSessionId;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 /// A console whose member `mia` (signed in through the API) holds an active session of `scope`
 /// and `sudo` on web-01 that declared a lone `*`, so root is hers once she proves a code.
-async fn mia_with_root_session(purpose: &str, scope: &str) -> (Console, Api, String) {
+async fn mia_with_root_session(purpose: &str, scope: &str) -> (Console, Api, WorkSessionId) {
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    let session = mia
-        .post(
-            "/api/work-sessions",
-            json!({"purpose": purpose, "scopes": [scope, "sudo"], "servers": ["web-01"],
-                   "duration_secs": 3600, "sudo_commands": ["*"]}),
-        )
-        .await;
-    let id = session["id"].as_str().expect("id").to_owned();
-    cx.api()
-        .post(&format!("/api/work-sessions/{id}/approve"), json!({}))
-        .await;
-    mia.post(&format!("/api/work-sessions/{id}/activate"), json!({}))
-        .await;
+    let request = CreateWorkSession {
+        purpose: purpose.to_owned(),
+        sudo_commands: vec!["*".to_owned()],
+        ..session_request(&[scope, "sudo"], &["web-01"])
+    };
+    let id = cx.active_session(&mia, &request).await.id;
     (cx, mia, id)
 }
 
@@ -56,8 +51,8 @@ async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
             // Without the code nothing opened: no tab, no terminal, none live on the gateway.
             assert_eq!(member.count("[data-testid=terminal-tab]").await, 0);
             assert_eq!(member.count("[data-testid=terminal]").await, 0);
-            let live = mia.get("/api/websh/live").await;
-            assert_eq!(live["items"], json!([]), "{live}");
+            let live = mia.client.live_terminals().await.expect("live terminals");
+            assert!(live.items.is_empty(), "{live:?}");
 
             // A wrong code is said at the field, and still nothing opens.
             member
@@ -91,8 +86,8 @@ async fn console_root_terminal_asks_for_a_code_in_place_then_opens_as_root() {
                 .type_in_terminal(&format!("id -u{}", char::from(Key::Enter)))
                 .await;
             member.wait_terminal_line("0").await;
-            let live = mia.get("/api/websh/live").await;
-            assert_eq!(live["items"][0]["run_as"], "root", "{live}");
+            let live = mia.client.live_terminals().await.expect("live terminals");
+            assert_eq!(live.items[0].run_as.as_deref(), Some("root"), "{live:?}");
         },
     )
     .await;

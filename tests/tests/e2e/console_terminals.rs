@@ -28,10 +28,7 @@ async fn console_terminals_survive_navigation_and_reload() {
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
-    let id = cx.active_session_of(&mia, "tail logs", &["websh"]).await["id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = cx.active_session_of(&mia, "tail logs", &["websh"]).await.id;
 
     let member = cx.signed_in("mia").await;
     run_ui_test(
@@ -82,8 +79,8 @@ async fn console_terminals_survive_navigation_and_reload() {
             member.wait_gone("[data-testid=my-terminal]").await;
 
             // One terminal all along.
-            let live = mia.get("/api/websh/live").await;
-            assert_eq!(live["items"].as_array().map(Vec::len), Some(1), "{live}");
+            let live = mia.client.live_terminals().await.expect("live terminals");
+            assert_eq!(live.items.len(), 1, "{live:?}");
         },
     )
     .await;

@@ -8,9 +8,13 @@
 
 use crate::console::Console;
 use crate::console_layout::{assert_no_sideways_scroll, phone};
+use crate::{api_token, refused};
 use gatehouse_e2e::browser::{run_ui_test, Browser};
 use gatehouse_e2e::Api;
-use serde_json::{json, Value};
+use gatehouse_shared::acl::api::{AclTest, NewServerRule, NewServiceAccount, RuleKind};
+use gatehouse_shared::acl::Decision;
+use gatehouse_shared::token::CreateApiToken;
+use gatehouse_shared::{Scope, TokenId};
 
 /// The rules of the chosen token on the Tokens page, by kind.
 fn kind(kind: &str) -> String {
@@ -42,44 +46,46 @@ async fn explain(browser: &Browser, command: &str, allowed: bool) -> (String, Op
 }
 
 /// The server's own answer for `command` on web-01 by token `id`.
-async fn server_says(api: &Api, id: &str, command: &str) -> Value {
-    api.post(
-        &format!("/api/tokens/{id}/acl/test"),
-        json!({"scope": "command", "server": "web-01", "command": command}),
-    )
-    .await
+async fn server_says(api: &Api, id: TokenId, command: &str) -> Decision {
+    let ask = AclTest {
+        scope: Some(Scope::Command),
+        server: "web-01".to_owned(),
+        command: Some(command.to_owned()),
+        ..AclTest::default()
+    };
+    api.client.test_acl(id, &ask).await.expect("a decision")
 }
 
 #[tokio::test]
 async fn console_tokens_grant_rules_and_explain_decisions_as_the_server_does() {
     let cx = Console::start(&[("mia", "member")], &[]).await;
-    let account = cx
-        .api()
-        .post(
-            "/api/service-accounts",
-            json!({"name": "deployer", "description": "CI deploys"}),
-        )
-        .await;
-    let account_id = account["id"].as_str().expect("id").to_owned();
-    let issued = cx
-        .api()
-        .post(
-            &format!("/api/service-accounts/{account_id}/tokens"),
-            json!({"name": "pipeline"}),
-        )
-        .await;
-    let token_id = issued["id"].as_str().expect("id").to_owned();
+    let ops = &cx.api().client;
+    let account = ops
+        .create_service_account(&NewServiceAccount {
+            name: "deployer".to_owned(),
+            description: Some("CI deploys".to_owned()),
+        })
+        .await
+        .expect("a service account");
+    let pipeline = CreateApiToken {
+        name: "pipeline".to_owned(),
+        expires_in_days: None,
+    };
+    let token_id = ops
+        .issue_service_token(account.id, &pipeline)
+        .await
+        .expect("a service token")
+        .id;
     // Mia's own tokens: one a superuser grants a rule, one left without any.
     let mia = Api::login(&cx.server.base, "mia").await;
-    let mine = mia.post("/api/tokens", json!({"name": "laptop"})).await;
-    let mine_id = mine["id"].as_str().expect("id").to_owned();
-    mia.post("/api/tokens", json!({"name": "spare"})).await;
-    cx.api()
-        .post(
-            &format!("/api/tokens/{mine_id}/acl/servers"),
-            json!({"pattern": "web-*"}),
-        )
-        .await;
+    let (_, mine_id) = api_token(&mia, "laptop").await;
+    api_token(&mia, "spare").await;
+    let web = NewServerRule {
+        pattern: "web-*".to_owned(),
+    };
+    ops.grant_rule(mine_id, RuleKind::Servers, &web)
+        .await
+        .expect("a server rule");
 
     let admin = cx.signed_in("ops").await;
     let member = cx.signed_in("mia").await;
@@ -170,13 +176,12 @@ async fn console_tokens_grant_rules_and_explain_decisions_as_the_server_does() {
             assert!(denied.contains("no command rule"), "{denied}");
 
             // The server agrees, through the API.
-            let yes = server_says(cx.api(), &token_id, "systemctl status nginx").await;
-            assert_eq!(yes["allowed"], true, "{yes}");
-            assert_eq!(yes["rule"], rule_id.as_str());
-            let no = server_says(cx.api(), &token_id, "systemctl stop nginx").await;
-            assert_eq!(no["allowed"], false, "{no}");
-            let reason = no["reason"].as_str().expect("reason");
-            assert!(denied.contains(reason), "{denied} / {reason}");
+            let yes = server_says(cx.api(), token_id, "systemctl status nginx").await;
+            assert!(yes.allowed, "{yes:?}");
+            assert_eq!(yes.rule.map(|r| r.to_string()), Some(rule_id.clone()));
+            let no = server_says(cx.api(), token_id, "systemctl stop nginx").await;
+            assert!(!no.allowed, "{no:?}");
+            assert!(denied.contains(&no.reason), "{denied} / {}", no.reason);
 
             // Removing the server rule leaves the command rule useless, and Explain says so.
             admin
@@ -187,9 +192,9 @@ async fn console_tokens_grant_rules_and_explain_decisions_as_the_server_does() {
                 .await;
             let (denied, _) = explain(&admin, "systemctl status nginx", false).await;
             assert!(denied.contains("no server rule"), "{denied}");
-            let acl = cx.api().get(&format!("/api/tokens/{token_id}/acl")).await;
-            assert_eq!(acl["servers"], json!([]), "{acl}");
-            assert_eq!(acl["commands"][0]["id"], rule_id.as_str(), "{acl}");
+            let acl = ops.token_acl(token_id).await.expect("the token's rules");
+            assert!(acl.servers.is_empty(), "{acl:?}");
+            assert_eq!(acl.commands[0].id.to_string(), rule_id, "{acl:?}");
 
             // The service account's page lists the token, links to its rules, issues another.
             admin
@@ -231,10 +236,8 @@ async fn console_tokens_grant_rules_and_explain_decisions_as_the_server_does() {
             member.goto("/admin/tokens").await;
             member.wait_for("[data-error-code=forbidden]").await;
             assert_eq!(member.count("[data-testid=token-row]").await, 0);
-            let (status, _) = mia
-                .call(reqwest::Method::GET, "/api/tokens?all=true", None)
-                .await;
-            assert_eq!(status, 403);
+            let all = refused(mia.client.tokens(true).await);
+            assert_eq!(all.status, 403);
             member.goto(&format!("/admin/tokens?token={token_id}")).await;
             member
                 .wait_for("[data-testid=token-panel] [data-error-code=not_found]")

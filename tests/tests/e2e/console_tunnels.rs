@@ -14,8 +14,8 @@ use tokio::net::TcpStream;
 #[tokio::test]
 async fn console_tunnels_list_end_and_allow_rules() {
     let cx = Console::start(&[], &["web-01"]).await;
-    let servers = cx.api().get("/api/servers").await;
-    let server_id = servers["items"][0]["id"].as_str().expect("id").to_owned();
+    let servers = cx.api().client.servers(None).await.expect("the servers");
+    let server_id = servers.items[0].id;
 
     // A tunnel carried by `gate`, with one connection held open.
     let gate = Gate::new();
@@ -48,11 +48,13 @@ async fn console_tunnels_list_end_and_allow_rules() {
                 .await;
             ops.click("[data-testid=tunnel-allow-save]").await;
             ops.wait_for("[data-testid=tunnel-allow-saved]").await;
-            let entry = cx.api().get(&format!("/api/servers/{server_id}")).await;
-            assert_eq!(
-                entry["tunnel_allow"],
-                serde_json::json!(["127.0.0.1:*", "10.0.0.5:5432"])
-            );
+            let entry = cx
+                .api()
+                .client
+                .server(server_id)
+                .await
+                .expect("the server entry");
+            assert_eq!(entry.tunnel_allow, ["127.0.0.1:*", "10.0.0.5:5432"]);
 
             // Everyone's tunnels on the oversight page, with the open connection counted.
             ops.goto("/live").await;
@@ -73,7 +75,10 @@ async fn console_tunnels_list_end_and_allow_rules() {
     eventually(
         "the tunnel gone from the list",
         Duration::from_secs(5),
-        || async { (cx.api().get("/api/tunnels").await["total"] == 0).then_some(()) },
+        || async {
+            let live = cx.api().client.tunnels(None).await.expect("the tunnels");
+            (live.total == 0).then_some(())
+        },
     )
     .await;
 }
