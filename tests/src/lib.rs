@@ -285,6 +285,18 @@ pub fn create_user(data_dir: &Path, username: &str, role: &str) {
     assert!(child.wait().expect("wait").success(), "create-user failed");
 }
 
+/// A typed client of the server at `base` holding the bearer `credential` (an API token or a
+/// CLI sign-in), or no credential at all: someone not signed in.
+pub fn bearer_client(base: &str, credential: Option<&str>) -> Client {
+    Client::new(ClientConfig {
+        base_url: base.to_owned(),
+        credential: credential.map(str::to_owned),
+        user_agent: "gatehouse-e2e".to_owned(),
+        ..ClientConfig::default()
+    })
+    .expect("a typed client")
+}
+
 /// A browser sign-in, as the console holds one: its cookie and CSRF token. `client` is the
 /// typed client (`gatehouse-client`, the one the console and `gate` speak through) acting as
 /// this sign-in; tests speak through it. The raw `call`/`post`/`get`/`request` are for what a

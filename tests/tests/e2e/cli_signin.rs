@@ -5,10 +5,9 @@
 
 use crate::cli_sessions::CREATE;
 use crate::{api_token, refused, Fixture};
-use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::browser::{enrol_totp, totp_code, totp_step_now};
 use gatehouse_e2e::gate::Gate;
-use gatehouse_e2e::PASSWORD;
+use gatehouse_e2e::{bearer_client, PASSWORD};
 use gatehouse_shared::signin::DeviceDecision;
 use serde_json::json;
 
@@ -125,12 +124,7 @@ async fn a_password_sign_in_asks_for_the_code_needs_sessions_and_logout_ends_it(
     // Signing out ends the sign-in on the server, not only here.
     let logout = gate.run(&["logout"]).await;
     assert_eq!(logout.code, 0, "{logout:?}");
-    let signed_out = Client::new(ClientConfig {
-        base_url: fx.server.base.clone(),
-        credential: Some(secret),
-        ..ClientConfig::default()
-    })
-    .expect("a client");
+    let signed_out = bearer_client(&fx.server.base, Some(&secret));
     assert_eq!(refused(signed_out.whoami().await).status, 401);
 }
 

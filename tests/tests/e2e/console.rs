@@ -2,9 +2,9 @@
 
 use crate::session_request;
 use gatehouse_client::api::sessions::SessionStep;
-use gatehouse_client::{Client, ClientConfig, ClientError};
+use gatehouse_client::ClientError;
 use gatehouse_e2e::browser::{console_server, Browser, Driver};
-use gatehouse_e2e::{create_user, wait_connected, Agent, Api, Server, PASSWORD};
+use gatehouse_e2e::{bearer_client, create_user, wait_connected, Agent, Api, Server, PASSWORD};
 use gatehouse_shared::api::{LoginRequest, LoginResponse};
 use gatehouse_shared::server::{CreateRegistrationToken, CreateServer};
 use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession, WorkSession};
@@ -104,12 +104,7 @@ impl Console {
         username: &str,
         password: &str,
     ) -> Result<LoginResponse, ClientError> {
-        let anonymous = Client::new(ClientConfig {
-            base_url: self.server.base.clone(),
-            user_agent: "gatehouse-e2e".to_owned(),
-            ..ClientConfig::default()
-        })
-        .expect("a client");
+        let anonymous = bearer_client(&self.server.base, None);
         let login = LoginRequest {
             username: username.to_owned(),
             password: password.to_owned(),

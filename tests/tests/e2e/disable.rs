@@ -4,9 +4,8 @@
 
 use crate::{refused, session_request, terminal_request, Fixture};
 use gatehouse_client::api::sessions::SessionStep;
-use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{create_user, eventually, Api};
+use gatehouse_e2e::{bearer_client, create_user, eventually, Api};
 use gatehouse_shared::api::{LoginRequest, UpdateUser};
 use gatehouse_shared::audit::AuditEvent;
 use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
@@ -131,12 +130,7 @@ async fn a_disabled_persons_terminal_and_watching_end_within_a_second() {
     let s = fx.api.client.work_session(sid).await.expect("the session");
     assert_eq!(s.status, Status::Revoked);
     // And Leo cannot come back.
-    let anonymous = Client::new(ClientConfig {
-        base_url: fx.server.base.clone(),
-        user_agent: "gatehouse-e2e".to_owned(),
-        ..ClientConfig::default()
-    })
-    .expect("a client");
+    let anonymous = bearer_client(&fx.server.base, None);
     let login = LoginRequest {
         username: "leo".to_owned(),
         password: gatehouse_e2e::PASSWORD.to_owned(),

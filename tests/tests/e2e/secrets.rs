@@ -5,9 +5,8 @@
 
 use crate::share::{guest, share};
 use crate::{api_token, new_member, refused, Fixture};
-use gatehouse_client::{Client, ClientConfig};
 use gatehouse_e2e::browser::{totp_code, totp_step_now};
-use gatehouse_e2e::{create_user, Server, PASSWORD};
+use gatehouse_e2e::{bearer_client, create_user, Server, PASSWORD};
 use gatehouse_shared::api::LoginRequest;
 use gatehouse_shared::server::CreateRegistrationToken;
 use gatehouse_shared::share::CreateShare;
@@ -45,15 +44,7 @@ async fn no_secret_reaches_the_database_or_the_log() {
     secrets.push(("a session cookie", cookie.to_owned()));
 
     // An API token, used once as a bearer credential.
-    let client = |credential: Option<&str>| {
-        Client::new(ClientConfig {
-            base_url: fx.server.base.clone(),
-            credential: credential.map(str::to_owned),
-            user_agent: "gatehouse-e2e".to_owned(),
-            ..ClientConfig::default()
-        })
-        .expect("a client")
-    };
+    let client = |credential: Option<&str>| bearer_client(&fx.server.base, credential);
     let (token, _) = api_token(&fx.api, "ci").await;
     let whoami = client(Some(&token))
         .whoami()

@@ -4,9 +4,9 @@
 //! staff watching and ending terminals.
 
 use crate::{refused, Fixture};
-use gatehouse_client::{Client, ClientConfig, ClientError};
+use gatehouse_client::ClientError;
 use gatehouse_e2e::terminal::{asciinema_cat, Term};
-use gatehouse_e2e::{create_user, eventually, Api, Server};
+use gatehouse_e2e::{bearer_client, create_user, eventually, Api, Server};
 use gatehouse_shared::share::{CreateShare, JoinShare, Joined};
 use gatehouse_shared::{ErrorCode, ParticipantId, ShareId};
 use serde_json::{json, Value};
@@ -43,12 +43,7 @@ pub(crate) async fn share(fx: &Fixture, websh: &str, request: CreateShare) -> Li
 
 /// `POST /api/share/join` with no sign-in at all.
 async fn join(fx: &Fixture, request: &JoinShare) -> Result<Joined, ClientError> {
-    let anonymous = Client::new(ClientConfig {
-        base_url: fx.server.base.clone(),
-        user_agent: "gatehouse-e2e".to_owned(),
-        ..ClientConfig::default()
-    })
-    .expect("a client");
+    let anonymous = bearer_client(&fx.server.base, None);
     anonymous.join_share(request).await
 }
 

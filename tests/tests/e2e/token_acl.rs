@@ -5,9 +5,9 @@
 
 use crate::{refused, terminal_request, Fixture};
 use gatehouse_client::api::files::FileTarget;
-use gatehouse_client::{Accepted, Client, ClientConfig, ClientError};
+use gatehouse_client::{Accepted, Client, ClientError};
 use gatehouse_e2e::terminal::Term;
-use gatehouse_e2e::{is_root, shell_user};
+use gatehouse_e2e::{bearer_client, is_root, shell_user};
 use gatehouse_shared::acl::api::{
     NewCommandRule, NewFileRule, NewServerRule, NewServiceAccount, RuleKind,
 };
@@ -41,12 +41,7 @@ pub(crate) async fn token(fx: &Fixture, service: Option<UserId>) -> Token {
         Some(account) => ops.issue_service_token(account, &ask).await,
     }
     .expect("a new token");
-    let client = Client::new(ClientConfig {
-        base_url: fx.server.base.clone(),
-        credential: Some(created.token.clone()),
-        ..ClientConfig::default()
-    })
-    .expect("a token client");
+    let client = bearer_client(&fx.server.base, Some(&created.token));
     Token {
         client,
         secret: created.token,
