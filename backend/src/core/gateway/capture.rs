@@ -7,6 +7,7 @@ use crate::core::gateway::hub::AgentLink;
 use gatehouse_shared::agent_link::{ChannelId, GatewayMessage, OutputStream, CHANNEL_WINDOW};
 use gatehouse_shared::exec_stream::{ExecSignal, StreamName};
 use gatehouse_shared::WorkSessionId;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use tokio::sync::{watch, Notify};
 
@@ -95,6 +96,9 @@ pub struct ExecRunState {
     /// Woken on output, stdin credit and the end; shared by every run of a job, so one viewer
     /// waits on one thing.
     pub changed: Arc<Notify>,
+    /// Moves on every change a viewer could see (output, open, stdin credit, end, a viewer's
+    /// acknowledgement), so a viewer of a thousand runs looks again only at those that moved.
+    version: AtomicU64,
     link: Mutex<Option<Weak<AgentLink>>>,
 }
 
@@ -151,6 +155,7 @@ impl ExecRunState {
             live: Mutex::default(),
             paced,
             changed,
+            version: AtomicU64::new(1),
             link: Mutex::new(None),
         }
     }
@@ -180,8 +185,20 @@ impl ExecRunState {
             }
             buf.credit(self.paced)
         };
-        self.changed.notify_waiters();
+        self.touch();
         self.send_credit(stream, credit);
+    }
+
+    /// A change viewers may see: the version moves, then they are woken.
+    fn touch(&self) {
+        self.version.fetch_add(1, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    /// Where the run's visible state is now: equal versions, nothing new to see. Read before
+    /// the state it guards, so a change made meanwhile shows as a newer version next time.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
     }
 
     fn send_credit(&self, stream: StreamName, credit: Option<u64>) {
@@ -234,6 +251,9 @@ impl ExecRunState {
             buf.viewer_ack(viewer, offset);
             buf.credit(self.paced)
         };
+        // The viewer's window moved: more of the stream may go to it. No wake-up: the viewer
+        // that acknowledged looks again by itself.
+        self.version.fetch_add(1, Ordering::Release);
         self.send_credit(stream, credit);
     }
 
@@ -248,13 +268,13 @@ impl ExecRunState {
             let mut live = lock(&self.live);
             live.stdin_written = live.stdin_written.max(offset.min(live.stdin_sent));
         }
-        self.changed.notify_waiters();
+        self.touch();
     }
 
     /// The agent started the command.
     pub fn mark_opened(&self) {
         lock(&self.live).opened = true;
-        self.changed.notify_waiters();
+        self.touch();
     }
 
     /// Opened, or over: a viewer's frames for it can no longer overtake the open on the link.
@@ -330,7 +350,7 @@ impl ExecRunState {
                 false
             }
         });
-        self.changed.notify_waiters();
+        self.touch();
     }
 
     pub fn outcome(&self) -> Option<RunEnd> {

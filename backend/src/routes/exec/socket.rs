@@ -96,10 +96,14 @@ pub fn text(msg: &ServerMessage) -> Message {
 struct Sent {
     offsets: [u64; 2],
     exit: bool,
+    /// The run's version when this viewer last looked (0: never).
+    seen: u64,
+    /// The run was opened or is over: this viewer's frames can no longer overtake its open.
+    settled: bool,
 }
 
-/// Sends every byte of `run` this viewer may have now, gaps announced; `Err` when the socket
-/// is gone.
+/// Queues every byte of `run` this viewer may have now, gaps announced (the caller flushes);
+/// `Err` when the socket is gone.
 async fn send_output(
     sink: &mut Sink,
     index: u16,
@@ -118,7 +122,7 @@ async fn send_output(
                     from: sent.offsets[at],
                     to: from,
                 };
-                sink.send(text(&gap)).await.map_err(drop)?;
+                sink.feed(text(&gap)).await.map_err(drop)?;
             }
             sent.offsets[at] = from;
             if bytes.is_empty() {
@@ -126,7 +130,7 @@ async fn send_output(
             }
             sent.offsets[at] += bytes.len() as u64;
             let frame = encode_output(index, stream, from, &bytes);
-            sink.send(Message::Binary(frame.into()))
+            sink.feed(Message::Binary(frame.into()))
                 .await
                 .map_err(drop)?;
         }
@@ -216,9 +220,14 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
             Sent {
                 offsets: [at(StreamName::Stdout), at(StreamName::Stderr)],
                 exit: false,
+                seen: 0,
+                settled: false,
             }
         })
         .collect();
+    let (mut unsettled, mut exited) = (sent.len(), 0);
+    // Set once the pass after the gateway ended the job ran: that pass looks at every run.
+    let mut saw_end = false;
     let mut input = Input::default();
     let mut keepalive = tokio::time::interval(Duration::from_secs(20));
     let outcome: Option<(u16, String)> = 'serve: loop {
@@ -229,9 +238,23 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
                 break 'serve None;
             }
         }
+        // Only the runs that moved since this viewer last looked (a pass over a thousand runs
+        // on every exit would cost more than the runs); after the gateway ended the job, every
+        // run once, as exits held back for their output now go without it.
+        let every_run = ended.is_some() && !saw_end;
+        saw_end = ended.is_some();
         for (index, run) in job.runs.iter().enumerate() {
             let index = index as u16;
             let progress = &mut sent[usize::from(index)];
+            let version = run.version();
+            if version == progress.seen && !every_run {
+                continue;
+            }
+            progress.seen = version;
+            if !progress.settled && run.settled() {
+                progress.settled = true;
+                unsettled -= 1;
+            }
             if send_output(&mut sink, index, run, viewer, progress)
                 .await
                 .is_err()
@@ -241,13 +264,18 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
             if !progress.exit {
                 if let Some(exit) = exit_of(index, run, progress, ended.is_some()) {
                     progress.exit = true;
-                    if sink.send(text(&exit)).await.is_err() {
+                    exited += 1;
+                    if sink.feed(text(&exit)).await.is_err() {
                         break 'serve None;
                     }
                 }
             }
         }
-        let all_exited = sent.iter().all(|s| s.exit);
+        // One write for the whole pass.
+        if sink.flush().await.is_err() {
+            break 'serve None;
+        }
+        let all_exited = exited == sent.len();
         // The gateway marks a job ended just before it ends its runs: the `ended` follows
         // their exits.
         if let (Some(reason), true) = (ended, all_exited) {
@@ -267,7 +295,7 @@ async fn serve(socket: WebSocket, who: Client<'_>, resume: &[(u16, StreamName, u
             let _ = sink.send(text(&ServerMessage::Done)).await;
             break Some((close::SHELL_EXITED, "every run ended".to_owned()));
         }
-        let settled = job.runs.iter().all(|r| r.settled());
+        let settled = unsettled == 0;
         tokio::select! {
             _ = changed => {}
             _ = keepalive.tick() => {
