@@ -107,11 +107,16 @@ fn main() -> ExitCode {
     // Before any thread exists: what this agent was started ignoring, its shells must not be.
     signals::catch_ignored_signals();
     // One thread: the agent is I/O-bound, and keeping every hand-off on one thread saves the
-    // cross-thread wake-ups a keystroke echo would otherwise pay for at each hop.
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // cross-thread wake-ups a keystroke echo would otherwise pay for at each hop. The load test
+    // stands for many machines, which start their commands in parallel: a thread per core, so
+    // one process's start (the parent waits until the child has executed) does not hold up
+    // every other simulated machine's.
+    let mut builder = if matches!(cli.command, Command::LoadTest { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
