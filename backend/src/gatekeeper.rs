@@ -32,14 +32,16 @@ pub fn selected_session(auth: &AuthUser, headers: &HeaderMap) -> ApiResult<Optio
     }
 }
 
-/// The work session a gated call uses, loaded once per request.
+/// The work session a gated call uses, loaded once per request (shared by every pass it gives).
 pub async fn select(
     state: &AppState,
     auth: &AuthUser,
     headers: &HeaderMap,
-) -> ApiResult<Option<WorkSession>> {
+) -> ApiResult<Option<Arc<WorkSession>>> {
     Ok(match selected_session(auth, headers)? {
-        Some(id) => work_sessions::get(&state.db, state.workspace, id).await?,
+        Some(id) => work_sessions::get(&state.db, state.workspace, id)
+            .await?
+            .map(Arc::new),
         None => None,
     })
 }
@@ -57,7 +59,7 @@ pub fn asker(auth: &AuthUser) -> Asker<'_> {
 pub async fn pass_in(
     state: &AppState,
     auth: &AuthUser,
-    session: Option<WorkSession>,
+    session: Option<Arc<WorkSession>>,
     op: &Operation<'_>,
     run_as: RunAs,
 ) -> ApiResult<GatePass> {
@@ -84,17 +86,28 @@ pub async fn pass(
     pass_in(state, auth, session, op, run_as).await
 }
 
-/// The server entry named `name` and its agent's live link, either of which may be missing.
-pub async fn target(
-    state: &AppState,
-    name: &str,
-) -> ApiResult<(Option<ServerRow>, Option<Arc<AgentLink>>)> {
+/// A server as a gated call finds it: its entry and its agent's live link, either of which may
+/// be missing.
+pub type Target = (Option<ServerRow>, Option<Arc<AgentLink>>);
+
+/// The server entry named `name` and its agent's live link.
+pub async fn target(state: &AppState, name: &str) -> ApiResult<Target> {
     let row = servers::by_name(&state.db, state.workspace, name).await?;
-    let link = row
-        .as_ref()
-        .and_then(|s| s.server_id().ok())
-        .and_then(|id| state.hub.link(id));
+    let link = state.hub.link_of(row.as_ref());
     Ok((row, link))
+}
+
+/// [`target`] for each of `names`, in their order, read in one query.
+pub async fn targets(state: &AppState, names: &[String]) -> ApiResult<Vec<Target>> {
+    let mut rows = servers::by_names(&state.db, state.workspace, names).await?;
+    Ok(names
+        .iter()
+        .map(|name| {
+            let row = rows.remove(name);
+            let link = state.hub.link_of(row.as_ref());
+            (row, link)
+        })
+        .collect())
 }
 
 /// Whom the caller runs as on `server` when they ask for `requested`, given its agent's link

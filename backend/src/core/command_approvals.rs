@@ -10,7 +10,8 @@
 
 use crate::core::approvals::{subject, Viewer};
 use crate::core::audit::{self, typed, SUCCESS};
-use crate::core::gate::{self, Asker, DenialNote};
+use crate::core::exec_results::{record_results, JobRecord};
+use crate::core::gate::{Asker, DenialNote, Gate};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::gateway::hub::{ExecIo, Program};
 use crate::core::runas::Person;
@@ -23,8 +24,7 @@ use gatehouse_shared::agent_link::ChannelId;
 use gatehouse_shared::approval::{
     Approval, ApprovalKind, ApprovalStatus, CommandAsk, PendingApproval,
 };
-use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
-use gatehouse_shared::exec::{ExecRun, RunStatus};
+use gatehouse_shared::audit::{AuditAction, ExecStartedDetails};
 use gatehouse_shared::gate::{AuthMethod, Principal};
 use gatehouse_shared::lifecycle::Actor;
 use gatehouse_shared::{Role, Scope, UserRef, WorkSession};
@@ -318,7 +318,9 @@ pub async fn lapse_for_session(
 /// for each server (the approval stands in only for the declared-commands rule), the job and
 /// its start are recorded together, and each run's end is recorded as it comes.
 async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), CoreError> {
-    let session = work_sessions::get(&state.db, state.workspace, req.work_session).await?;
+    let session = work_sessions::get(&state.db, state.workspace, req.work_session)
+        .await?
+        .map(Arc::new);
     let person = Person::load(state, req.requested_by.id).await?;
     let asker = Asker {
         principal: Principal {
@@ -328,25 +330,19 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
         actor: &req.requested_by.username,
         token: None,
     };
+    let gate = Gate::new(state, asker).await;
+    let mut rows = servers::by_names(&state.db, state.workspace, &req.servers).await?;
     let mut targets = Vec::with_capacity(req.servers.len());
     for name in &req.servers {
-        let row = servers::by_name(&state.db, state.workspace, name).await?;
-        let link = row
-            .as_ref()
-            .and_then(|s| s.server_id().ok())
-            .and_then(|id| state.hub.link(id));
+        let row = rows.remove(name);
+        let link = state.hub.link_of(row.as_ref());
         let agent_is_root = link.as_ref().is_none_or(|l| l.privileged);
         let decided = person.decide(name, req.run_as.as_deref(), agent_is_root);
         let op = decided.operation(Scope::Command, name);
-        let pass = gate::check(
-            state,
-            asker,
-            session.clone(),
-            &op,
-            decided,
-            DenialNote::default(),
-        )
-        .await;
+        let note = DenialNote::default();
+        let pass = gate
+            .check(session.clone(), &op, decided, row.as_ref(), note)
+            .await;
         targets.push((name.clone(), link, pass));
     }
     let runs: Vec<(Uuid, String)> = targets
@@ -386,9 +382,11 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
     )
     .await?;
     let env: Vec<(String, String)> = req.env.clone().unwrap_or_default().into_iter().collect();
+    let mut started = Vec::with_capacity(runs.len());
     for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(targets) {
         let channel = ChannelId(run_id);
         let run = Arc::new(ExecRunState::new(channel, name.clone(), session_id));
+        started.push((run_id, run.clone()));
         match (link, pass) {
             (_, Err(denial)) => run.finish(RunEnd::Failed(format!(
                 "the gate refused when it was to run: {}",
@@ -417,89 +415,13 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
                 }
             }
         }
-        tokio::spawn(record(
-            state.clone(),
-            job,
-            run_id,
-            run,
-            req.requested_by.username.clone(),
-            req.command.clone(),
-            req.work_session,
-        ));
     }
-    Ok(())
-}
-
-/// Waits for one run's end and records it with its `exec.run` event.
-async fn record(
-    state: AppState,
-    job: Uuid,
-    run_id: Uuid,
-    run: Arc<ExecRunState>,
-    username: String,
-    command: String,
-    session: gatehouse_shared::WorkSessionId,
-) {
-    let end = run.wait().await;
-    let result = to_run(&run, &end);
-    let stored: Result<(), StoreError> = async {
-        let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
-        exec::finish_run(&mut tx, state.workspace, run_id, &result).await?;
-        tx.commit(
-            audit::event(AuditAction::ExecRun, SUCCESS)
-                .actor(&username)
-                .target(job.to_string())
-                .server(&run.server_name)
-                .work_session(session)
-                .details(typed(&ExecRunDetails {
-                    job,
-                    command,
-                    status: result.status,
-                    exit_code: result.exit_code,
-                    duration_ms: result.duration_ms,
-                    error: result.error.clone(),
-                    signal: end.signal(),
-                })),
-        )
-        .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = stored {
-        tracing::error!(error = %e, %job, "cannot store an approved command's result");
-    }
-}
-
-fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {
-    let stdout = run.stdout.lock().unwrap_or_else(|e| e.into_inner()).text();
-    let stderr = run.stderr.lock().unwrap_or_else(|e| e.into_inner()).text();
-    let (status, exit_code, duration_ms, error) = match end {
-        RunEnd::Done {
-            exit_code,
-            timed_out,
-            duration_ms,
-            ..
-        } => (
-            if *timed_out {
-                RunStatus::TimedOut
-            } else if *exit_code == Some(0) {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
-            },
-            *exit_code,
-            Some(*duration_ms),
-            None,
-        ),
-        RunEnd::Failed(message) => (RunStatus::Error, None, None, Some(message.clone())),
+    let record = JobRecord {
+        id: job,
+        username: req.requested_by.username.clone(),
+        work_session: Some(req.work_session),
+        command: req.command.clone(),
     };
-    ExecRun {
-        server: run.server_name.clone(),
-        status,
-        exit_code,
-        stdout,
-        stderr,
-        duration_ms,
-        error,
-    }
+    tokio::spawn(record_results(state.clone(), record, started));
+    Ok(())
 }

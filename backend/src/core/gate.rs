@@ -8,12 +8,13 @@ use crate::core::audit::{self, DENIED};
 use crate::core::runas::RunAs;
 use crate::core::state::AppState;
 use crate::core::token_acl::TokenAccess;
-use crate::store::servers;
+use crate::store::servers::{self, ServerRow};
 use crate::time::now;
 use gatehouse_shared::acl::Decision;
 use gatehouse_shared::audit::AuditAction;
 use gatehouse_shared::gate::{self, GateDenial, Operation, Principal};
 use gatehouse_shared::{Scope, TokenId, WorkSession};
+use std::sync::Arc;
 
 /// Who asks the gate: the principal it decides for, and the name the audit log shows (a guest
 /// asks as the terminal's owner but is named as the guest).
@@ -40,7 +41,8 @@ pub struct DenialNote {
 /// the run-as user and whether root is allowed. Not `Clone`: each channel open consumes one.
 #[derive(Debug)]
 pub struct GatePass {
-    session: Option<WorkSession>,
+    /// Shared, not copied: a fan-out takes a pass per server, all riding on one session.
+    session: Option<Arc<WorkSession>>,
     server: String,
     scope: Scope,
     run_as: RunAs,
@@ -62,7 +64,7 @@ struct TokenLimits {
 impl GatePass {
     /// The work session that allowed it (none for an API token).
     pub fn session(&self) -> Option<&WorkSession> {
-        self.session.as_ref()
+        self.session.as_deref()
     }
 
     pub fn server(&self) -> &str {
@@ -104,86 +106,116 @@ impl GatePass {
     }
 }
 
-/// Runs the gate for `op` as `asker` inside `session`; a denial is audited before it returns.
-/// `run_as` is the account decided for the operation (`op.as_root` and `op.as_other` come
-/// from it).
-pub async fn check(
-    state: &AppState,
-    asker: Asker<'_>,
-    session: Option<WorkSession>,
-    op: &Operation<'_>,
-    run_as: RunAs,
-    note: DenialNote,
-) -> Result<GatePass, Box<GateDenial>> {
-    let token = match (asker.principal.auth_method, asker.token) {
-        (method, Some(id)) if method.is_token() => {
-            Some(token_decision(state, id, op, &run_as).await)
-        }
-        _ => None,
-    };
-    let token_allows = token.as_ref().is_some_and(|(d, _)| d.allowed);
-    match gate::check(op, &asker.principal, session.as_ref(), token_allows, now()) {
-        Ok(()) => Ok(GatePass {
-            // A token acts as root only where a rule named root, which the decision weighed.
-            allow_root: match &token {
-                Some(_) => run_as.as_root,
-                None => session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
-            },
-            provision_groups: if run_as.own {
-                provision_groups(state, op.server).await
-            } else {
-                Vec::new()
-            },
-            token: token.map(|(_, confine)| TokenLimits { confine }),
-            session,
-            server: op.server.to_owned(),
-            scope: op.scope,
-            run_as,
-        }),
-        Err(mut denial) => {
-            if let Some((decision, _)) = &token {
-                denial.reason = decision.reason.clone();
-            }
-            audit_denial(state, asker, session.as_ref(), op, &denial, note).await;
-            Err(denial)
-        }
-    }
+/// The gate as one request asks it, for one server or for a thousand: what it reads from the
+/// store besides the session (the token's ACLs) is read once here, and each server's entry is
+/// handed in by the caller, who read them all at once.
+pub struct Gate<'a> {
+    state: &'a AppState,
+    asker: Asker<'a>,
+    /// Set when a token asks: its ACLs, or `None` when they cannot be read (then it decides
+    /// nothing, so it allows nothing).
+    token: Option<Option<TokenAccess>>,
 }
 
-/// The token's ACL decision for `op`; a token that cannot be read decides nothing.
-async fn token_decision(
-    state: &AppState,
-    id: TokenId,
-    op: &Operation<'_>,
-    run_as: &RunAs,
-) -> (Decision, Vec<String>) {
-    match TokenAccess::load(state, id).await {
-        Ok(access) => access.decide(op, run_as),
-        Err(e) => {
-            tracing::warn!(token = %id, error = %e, "cannot read the token's ACLs; denying");
-            (
+impl<'a> Gate<'a> {
+    pub async fn new(state: &'a AppState, asker: Asker<'a>) -> Self {
+        let token = match (asker.principal.auth_method, asker.token) {
+            (method, Some(id)) if method.is_token() => Some(
+                TokenAccess::load(state, id)
+                    .await
+                    .inspect_err(|e| {
+                        tracing::warn!(token = %id, error = %e, "cannot read the token's ACLs; denying");
+                    })
+                    .ok(),
+            ),
+            _ => None,
+        };
+        Gate {
+            state,
+            asker,
+            token,
+        }
+    }
+
+    /// Runs the gate for `op` inside `session` on the server entry `server` (where an account
+    /// created on first use takes its groups from); a denial is audited before it returns.
+    /// `run_as` is the account decided for the operation (`op.as_root` and `op.as_other` come
+    /// from it).
+    pub async fn check(
+        &self,
+        session: Option<Arc<WorkSession>>,
+        op: &Operation<'_>,
+        run_as: RunAs,
+        server: Option<&ServerRow>,
+        note: DenialNote,
+    ) -> Result<GatePass, Box<GateDenial>> {
+        let token = self.token.as_ref().map(|access| match access {
+            Some(access) => access.decide(op, &run_as),
+            None => (
                 Decision {
                     allowed: false,
                     rule: None,
                     reason: "the token's ACLs cannot be read".into(),
                 },
                 Vec::new(),
-            )
+            ),
+        });
+        let token_allows = token.as_ref().is_some_and(|(d, _)| d.allowed);
+        let principal = &self.asker.principal;
+        match gate::check(op, principal, session.as_deref(), token_allows, now()) {
+            Ok(()) => Ok(GatePass {
+                // A token acts as root only where a rule named root, which the decision weighed.
+                allow_root: match &token {
+                    Some(_) => run_as.as_root,
+                    None => session.as_ref().is_some_and(|s| s.has_scope(Scope::Sudo)),
+                },
+                // An entry that cannot be read grants no groups: less, never more.
+                provision_groups: match (run_as.own, server) {
+                    (true, Some(row)) => row.provision_groups().unwrap_or_default(),
+                    _ => Vec::new(),
+                },
+                token: token.map(|(_, confine)| TokenLimits { confine }),
+                session,
+                server: op.server.to_owned(),
+                scope: op.scope,
+                run_as,
+            }),
+            Err(mut denial) => {
+                if let Some((decision, _)) = &token {
+                    denial.reason = decision.reason.clone();
+                }
+                let session = session.as_deref();
+                audit_denial(self.state, self.asker, session, op, &denial, note).await;
+                Err(denial)
+            }
         }
     }
 }
 
-/// The server entry's groups for provisioned accounts; none when it cannot be read (the account
-/// is then created without them, which grants less, never more).
-async fn provision_groups(state: &AppState, server: &str) -> Vec<String> {
-    match servers::by_name(&state.db, state.workspace, server).await {
-        Ok(Some(row)) => row.provision_groups().unwrap_or_default(),
-        Ok(None) => Vec::new(),
-        Err(e) => {
-            tracing::warn!(%server, error = %e, "cannot read the server's provisioning groups");
-            Vec::new()
-        }
-    }
+/// Runs the gate for one operation, reading what it needs; see [`Gate::check`].
+pub async fn check(
+    state: &AppState,
+    asker: Asker<'_>,
+    session: Option<Arc<WorkSession>>,
+    op: &Operation<'_>,
+    run_as: RunAs,
+    note: DenialNote,
+) -> Result<GatePass, Box<GateDenial>> {
+    let server = if run_as.own {
+        servers::by_name(&state.db, state.workspace, op.server)
+            .await
+            .inspect_err(|e| {
+                tracing::warn!(server = %op.server, error = %e, "cannot read the server's provisioning groups");
+            })
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    Gate::new(state, asker)
+        .await
+        .check(session, op, run_as, server.as_ref(), note)
+        .await
 }
 
 async fn audit_denial(

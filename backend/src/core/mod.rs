@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod audit;
 pub mod command_approvals;
 pub mod elevation;
+pub mod exec_results;
 pub mod gate;
 pub mod gateway;
 pub mod recordings;

@@ -92,49 +92,58 @@ pub(super) async fn write_head(
     Ok(())
 }
 
-/// Appends one event after `head` inside a write transaction and moves `head` onto it. Only
+/// Appends events after `head`, in order, inside a write transaction and moves `head` onto the
+/// last; one statement however many there are (a fan-out's runs end by the hundred). Only
 /// [`super::WriteTx`] calls it: nothing outside the store appends to the chain by any other path.
 pub(super) async fn append(
     conn: &mut SqliteConnection,
     ws: WorkspaceId,
     head: &mut Head,
-    event: NewEvent,
+    events: Vec<NewEvent>,
     now: DateTime<Utc>,
-) -> Result<AuditEvent, StoreError> {
-    let mut stored = AuditEvent {
-        seq: head.0 + 1,
-        at: now,
-        actor: event.actor,
-        action: event.action.as_str().to_owned(),
-        target: event.target,
-        outcome: event.outcome.to_owned(),
-        work_session: event.work_session,
-        server: event.server,
-        details: event.details,
-        hash: String::new(),
-        prev_hash: head.1.clone(),
-    };
-    stored.hash = chain_hash(&stored);
-    sqlx::query(
-        "INSERT INTO audit_log (workspace_id, seq, at, actor, action, target, outcome, \
-         work_session, server, details, hash, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(ws.to_string())
-    .bind(stored.seq)
-    .bind(to_micros(stored.at))
-    .bind(&stored.actor)
-    .bind(&stored.action)
-    .bind(&stored.target)
-    .bind(&stored.outcome)
-    .bind(&stored.work_session)
-    .bind(&stored.server)
-    .bind(stored.details.to_string())
-    .bind(&stored.hash)
-    .bind(&stored.prev_hash)
-    .execute(&mut *conn)
-    .await?;
-    *head = (stored.seq, stored.hash.clone());
-    Ok(stored)
+) -> Result<Vec<AuditEvent>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut chained = Vec::with_capacity(events.len());
+    let (mut seq, mut prev) = head.clone();
+    for event in events {
+        let mut stored = AuditEvent {
+            seq: seq + 1,
+            at: now,
+            actor: event.actor,
+            action: event.action.as_str().to_owned(),
+            target: event.target,
+            outcome: event.outcome.to_owned(),
+            work_session: event.work_session,
+            server: event.server,
+            details: event.details,
+            hash: String::new(),
+            prev_hash: prev,
+        };
+        stored.hash = chain_hash(&stored);
+        (seq, prev) = (stored.seq, stored.hash.clone());
+        chained.push(stored);
+    }
+    let mut insert =
+        QueryBuilder::<Sqlite>::new(format!("INSERT INTO audit_log (workspace_id, {COLUMNS}) "));
+    insert.push_values(&chained, |mut row, e| {
+        row.push_bind(ws.to_string())
+            .push_bind(e.seq)
+            .push_bind(to_micros(e.at))
+            .push_bind(e.actor.clone())
+            .push_bind(e.action.clone())
+            .push_bind(e.target.clone())
+            .push_bind(e.outcome.clone())
+            .push_bind(e.work_session.clone())
+            .push_bind(e.server.clone())
+            .push_bind(e.details.to_string())
+            .push_bind(e.hash.clone())
+            .push_bind(e.prev_hash.clone());
+    });
+    insert.build().execute(&mut *conn).await?;
+    *head = (seq, prev);
+    Ok(chained)
 }
 
 /// Filters of `GET /api/audit`.

@@ -6,6 +6,7 @@ use crate::time::{from_micros, opt_from_micros, to_micros};
 use chrono::{DateTime, Utc};
 use gatehouse_shared::server::{RegistrationTokenInfo, Server};
 use gatehouse_shared::{ServerId, UserId, WorkspaceId};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ServerRow {
@@ -124,6 +125,28 @@ pub async fn by_name(
     .fetch_optional(&db.pool)
     .await
     .map_err(StoreError::from)
+}
+
+/// The entries named in `names` (those that exist), by name: one query for a fan-out's
+/// servers.
+pub async fn by_names(
+    db: &Db,
+    ws: WorkspaceId,
+    names: &[String],
+) -> Result<HashMap<String, ServerRow>, StoreError> {
+    let list = serde_json::Value::from(names.to_vec()).to_string();
+    let rows: Vec<ServerRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM servers WHERE workspace_id = ? \
+         AND name IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(ws.to_string())
+    .bind(list)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.name.clone(), row))
+        .collect())
 }
 
 /// Servers ordered by name, optionally filtered by name text and connection state.

@@ -87,11 +87,22 @@ impl WriteTx {
     /// Appends a further event to the chain inside this transaction (a change that is audited
     /// as more than one event).
     pub async fn audit(&mut self, event: NewEvent) -> Result<AuditEvent, StoreError> {
+        let mut stored = self.audit_all(vec![event]).await?;
+        stored
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("no audit event appended".into()))
+    }
+
+    /// Appends further events, in order, in one statement (a change audited as many events).
+    pub async fn audit_all(
+        &mut self,
+        events: Vec<NewEvent>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
         let head = match &mut self.head {
             Some(head) => head,
             none => none.insert(read_head(&mut self.tx, self.workspace).await?),
         };
-        append(&mut self.tx, self.workspace, head, event, self.at).await
+        append(&mut self.tx, self.workspace, head, events, self.at).await
     }
 
     /// Appends the change's audit event, records the chain's new head, and commits all of it;

@@ -117,5 +117,26 @@ async fn exec_fans_out_and_reports_each_exit_code() {
         );
     }
 
-    assert_eq!(fx.api.audit("exec.run").await.len(), 4);
+    // Runs that end together are stored in one write, their events appended in one statement:
+    // each still names its own server and exit, and the chain holds event by event.
+    let events = fx.api.audit("exec.run").await;
+    assert_eq!(events.len(), 4);
+    let job_id = job.id.to_string();
+    let mut fanned: Vec<(String, i64)> = events
+        .iter()
+        .filter(|e| e.target.as_deref() == Some(job_id.as_str()))
+        .map(|e| {
+            let code = e.details["exit_code"].as_i64().expect("an exit code");
+            (e.server.clone().expect("a server"), code)
+        })
+        .collect();
+    fanned.sort();
+    let mut expected: Vec<(String, i64)> = runs
+        .iter()
+        .map(|r| (r.server.clone(), i64::from(r.exit_code.unwrap())))
+        .collect();
+    expected.sort();
+    assert_eq!(fanned, expected);
+    let verified = fx.api.client.audit_verify().await.expect("verify");
+    assert!(verified.ok, "{verified:?}");
 }

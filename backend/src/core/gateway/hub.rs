@@ -6,6 +6,7 @@ use crate::core::gateway::exec_job::LiveJob;
 use crate::core::gateway::files::FileChannel;
 use crate::core::gateway::terminal::Terminal;
 use crate::core::gateway::tunnel::{TunnelConn, Tunnels};
+use crate::store::servers::ServerRow;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::SinkExt;
 use gatehouse_shared::agent_link::{encode_data, ChannelId, DataKind, GatewayMessage, TtySize};
@@ -445,6 +446,11 @@ impl Hub {
 
     pub fn link(&self, server: ServerId) -> Option<Arc<AgentLink>> {
         lock(&self.links).get(&server).cloned()
+    }
+
+    /// The live link of the agent of the server entry `row`, when there is one.
+    pub fn link_of(&self, row: Option<&ServerRow>) -> Option<Arc<AgentLink>> {
+        self.link(row?.server_id().ok()?)
     }
 
     /// Holds a place for a new terminal of `owner` on `server`, unless the owner already has

@@ -1,12 +1,12 @@
 //! Who may attach to a command job's stream: its owner, with the same kind of credential that
 //! started it, while the gate still allows the command on every server of the job.
 
-use crate::core::gate::{self as core_gate, DenialNote};
+use crate::core::gate::{DenialNote, Gate};
 use crate::core::gateway::exec_job::LiveJob;
 use crate::core::state::AppState;
 use crate::error::ApiError;
 use crate::extract::AuthUser;
-use crate::gatekeeper::{asker, person, run_as, target};
+use crate::gatekeeper::{asker, person, run_as, targets};
 use crate::store::work_sessions;
 use gatehouse_shared::exec_stream::close;
 use gatehouse_shared::gate::Detail;
@@ -41,7 +41,8 @@ pub async fn admit(
     let session = match job.work_session {
         Some(session) => work_sessions::get(&state.db, state.workspace, session)
             .await
-            .map_err(gate_error)?,
+            .map_err(gate_error)?
+            .map(Arc::new),
         None => None,
     };
     let person = person(state, &auth).await.map_err(gate_error)?;
@@ -51,8 +52,10 @@ pub async fn admit(
     };
     // Every server again, even for a job that ended: reading what it printed is still using
     // the session (or token) that ran it.
-    for run in &job.runs {
-        let (_, link) = target(state, &run.server_name).await.map_err(gate_error)?;
+    let names: Vec<String> = job.runs.iter().map(|r| r.server_name.clone()).collect();
+    let servers = targets(state, &names).await.map_err(gate_error)?;
+    let gate = Gate::new(state, asker(&auth)).await;
+    for (run, (row, link)) in job.runs.iter().zip(servers) {
         let decided = run_as(
             &person,
             &run.server_name,
@@ -66,7 +69,7 @@ pub async fn admit(
             attach_exec: Some(job.id),
             ..DenialNote::default()
         };
-        core_gate::check(state, asker(&auth), session.clone(), &op, decided, note)
+        gate.check(session.clone(), &op, decided, row.as_ref(), note)
             .await
             .map_err(|denial| (close::GATE_DENIED, denial.message))?;
     }

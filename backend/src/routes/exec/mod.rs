@@ -7,6 +7,8 @@ mod control;
 pub mod socket;
 
 use crate::core::audit::{self, typed, SUCCESS};
+use crate::core::exec_results::{record_results, JobRecord};
+use crate::core::gate::{DenialNote, Gate};
 use crate::core::gateway::capture::{ExecRunState, RunEnd};
 use crate::core::gateway::exec_job::{JobInfo, LiveJob, LINGER};
 use crate::core::gateway::hub::{ExecIo, Program};
@@ -14,26 +16,23 @@ use crate::core::state::AppState;
 use crate::core::{command_approvals, elevation};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
-use crate::gatekeeper::{elevate, pass_in, person, run_as, select, target, Elevated};
-use crate::store::{exec as store, StoreError, WriteTx};
+use crate::gatekeeper::{asker, elevate, person, run_as, select, targets, Elevated};
+use crate::store::{exec as store, WriteTx};
 use crate::time::now;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use gatehouse_shared::acl::words;
 use gatehouse_shared::agent_link::{is_dangerous_env, ChannelId, TtySize};
-use gatehouse_shared::audit::{AuditAction, ExecRunDetails, ExecStartedDetails};
+use gatehouse_shared::audit::{AuditAction, ExecStartedDetails};
 use gatehouse_shared::exec::{
-    ExecJob, ExecRequest, ExecRun, RunStatus, DEFAULT_TIMEOUT_SECS, MAX_ARGS, MAX_COMMAND_LEN,
-    MAX_TIMEOUT_SECS,
+    ExecJob, ExecRequest, DEFAULT_TIMEOUT_SECS, MAX_ARGS, MAX_COMMAND_LEN, MAX_TIMEOUT_SECS,
 };
 use gatehouse_shared::gate::{AuthMethod, Detail};
 use gatehouse_shared::websh::valid_size;
-use gatehouse_shared::{ErrorEnvelope, Scope, WorkSession, WorkSessionId};
+use gatehouse_shared::{ErrorEnvelope, Scope};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,28 +99,31 @@ pub async fn run_exec(
     }
 
     // The gate for every server before anything starts.
-    let mut targets = Vec::with_capacity(names.len());
-    let session: Option<WorkSession> = select(&state, &auth, &headers).await?;
+    let mut gated = Vec::with_capacity(names.len());
+    let session = select(&state, &auth, &headers).await?;
     let person = person(&state, &auth).await?;
+    let gate = Gate::new(&state, asker(&auth)).await;
     let mut root_op = None;
-    for name in &names {
-        let (_, link) = target(&state, name).await?;
+    for (name, (row, link)) in names.iter().zip(targets(&state, &names).await?) {
         let decided = run_as(&person, name, req.user.as_deref(), link.as_ref());
         let op = decided
             .operation(Scope::Command, name)
             .with_detail(program.detail());
-        let pass = pass_in(&state, &auth, session.clone(), &op, decided).await?;
+        let note = DenialNote::default();
+        let pass = gate
+            .check(session.clone(), &op, decided, row.as_ref(), note)
+            .await?;
         if op.as_root && root_op.is_none() {
-            root_op = Some((op, targets.len()));
+            root_op = Some((op, gated.len()));
         }
-        targets.push((name.clone(), link, pass));
+        gated.push((name.clone(), link, pass));
     }
     // Elevation (core::elevation): root needs the session's declared commands and step-up MFA,
     // decided once per request; outside the declared commands, `request_approval` queues it.
     if let Some((op, at)) = root_op {
         let words = elevation::argv_of(req.argv.as_deref(), &req.command);
         let ask = elevation::Ask::Command(words.as_deref());
-        let (_, _, pass) = &targets[at];
+        let (_, _, pass) = &gated[at];
         let shown = program.display();
         let decided = elevate(
             &state,
@@ -165,7 +167,7 @@ pub async fn run_exec(
     }
 
     let job_id = Uuid::new_v4();
-    let runs: Vec<(Uuid, String)> = targets
+    let runs: Vec<(Uuid, String)> = gated
         .iter()
         .map(|(name, _, _)| (Uuid::new_v4(), name.clone()))
         .collect();
@@ -208,7 +210,7 @@ pub async fn run_exec(
     let changed = Arc::new(tokio::sync::Notify::new());
     let mut started = Vec::with_capacity(runs.len());
     let mut opens = Vec::with_capacity(runs.len());
-    for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(targets) {
+    for ((run_id, name), (_, link, pass)) in runs.into_iter().zip(gated) {
         let channel = ChannelId(run_id);
         let run = Arc::new(ExecRunState::in_job(
             channel,
@@ -269,14 +271,13 @@ pub async fn run_exec(
         }
     }
     tokio::spawn(forget_when_done(state.clone(), job));
-    let collector = tokio::spawn(record_results(
-        state.clone(),
-        job_id,
-        auth.username.clone(),
-        session.as_ref().map(|s| s.id),
-        req.command.clone(),
-        started,
-    ));
+    let record = JobRecord {
+        id: job_id,
+        username: auth.username.clone(),
+        work_session: session.as_ref().map(|s| s.id),
+        command: req.command.clone(),
+    };
+    let collector = tokio::spawn(record_results(state.clone(), record, started));
     if q.wait.unwrap_or(false) {
         let deadline = Duration::from_secs(timeout + 30);
         let _ = tokio::time::timeout(deadline, collector).await;
@@ -318,105 +319,6 @@ fn io_of(req: &ExecRequest, servers: usize) -> ApiResult<ExecIo> {
         stdin: req.stdin,
         tty: req.tty.then_some(TtySize { cols, rows }),
     })
-}
-
-/// Stores results and their audit events as runs finish, batching the ones that finish together
-/// into one transaction (a thousand servers finish within milliseconds of each other).
-async fn record_results(
-    state: AppState,
-    job_id: Uuid,
-    username: String,
-    work_session: Option<WorkSessionId>,
-    command: String,
-    runs: Vec<(Uuid, Arc<ExecRunState>)>,
-) {
-    let mut pending: FuturesUnordered<_> = runs
-        .into_iter()
-        .map(|(id, run)| async move {
-            let end = run.wait().await;
-            (id, run, end)
-        })
-        .collect();
-    while let Some(first) = pending.next().await {
-        let mut batch = vec![first];
-        while let Some(Some(more)) = pending.next().now_or_never() {
-            batch.push(more);
-        }
-        let stored: Result<(), StoreError> = async {
-            let mut tx = WriteTx::begin(&state.db, state.workspace, now()).await?;
-            let mut events = Vec::with_capacity(batch.len());
-            for (run_id, run, end) in &batch {
-                let result = to_run(run, end);
-                store::finish_run(&mut tx, state.workspace, *run_id, &result).await?;
-                let mut event = audit::event(AuditAction::ExecRun, SUCCESS)
-                    .actor(&username)
-                    .target(job_id.to_string())
-                    .server(&run.server_name)
-                    .details(typed(&ExecRunDetails {
-                        job: job_id,
-                        command: command.clone(),
-                        status: result.status,
-                        exit_code: result.exit_code,
-                        duration_ms: result.duration_ms,
-                        error: result.error.clone(),
-                        signal: end.signal(),
-                    }));
-                if let Some(ws) = work_session {
-                    event = event.work_session(ws);
-                }
-                events.push(event);
-            }
-            // Every run's result and its event in one transaction; the batch is never empty.
-            let last = events.pop();
-            for event in events {
-                tx.audit(event).await?;
-            }
-            if let Some(last) = last {
-                tx.commit(last).await?;
-            }
-            Ok(())
-        }
-        .await;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, job = %job_id, "cannot store exec results");
-        }
-    }
-}
-
-fn to_run(run: &ExecRunState, end: &RunEnd) -> ExecRun {
-    let stdout = run.stdout.lock().unwrap_or_else(|e| e.into_inner()).text();
-    let stderr = run.stderr.lock().unwrap_or_else(|e| e.into_inner()).text();
-    match end {
-        RunEnd::Done {
-            exit_code,
-            timed_out,
-            duration_ms,
-            ..
-        } => ExecRun {
-            server: run.server_name.clone(),
-            status: if *timed_out {
-                RunStatus::TimedOut
-            } else if *exit_code == Some(0) {
-                RunStatus::Succeeded
-            } else {
-                RunStatus::Failed
-            },
-            exit_code: *exit_code,
-            stdout,
-            stderr,
-            duration_ms: Some(*duration_ms),
-            error: None,
-        },
-        RunEnd::Failed(message) => ExecRun {
-            server: run.server_name.clone(),
-            status: RunStatus::Error,
-            exit_code: None,
-            stdout,
-            stderr,
-            duration_ms: None,
-            error: Some(message.clone()),
-        },
-    }
 }
 
 /// A command job with each server's run as far as it got.

@@ -68,7 +68,9 @@ async fn admit(
         _ => return Err(ApiError::not_found("tunnel")),
     };
     let session = match tunnel.work_session {
-        Some(s) => work_sessions::get(&state.db, state.workspace, s).await?,
+        Some(s) => work_sessions::get(&state.db, state.workspace, s)
+            .await?
+            .map(Arc::new),
         None => None,
     };
     let op = tunnels::operation(&tunnel.server_name, &tunnel.remote_host, tunnel.remote_port);

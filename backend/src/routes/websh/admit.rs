@@ -115,7 +115,8 @@ pub async fn attach_gate(
                     close::GATE_DENIED,
                     "cannot read the work session".to_owned(),
                 )
-            })?,
+            })?
+            .map(Arc::new),
         None => None,
     };
     // The terminal already runs as its account; whether that still needs `sudo` is decided
