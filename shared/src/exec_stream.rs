@@ -145,6 +145,9 @@ pub enum ServerMessage {
         timed_out: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// How long the command ran, as the agent measured it (absent when it never ran).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
     },
     /// Every run ended and everything was sent; close 1000 follows.
     Done,
@@ -256,9 +259,21 @@ mod tests {
             signal: Some(2),
             timed_out: false,
             error: None,
+            duration_ms: Some(12),
         };
         let json = serde_json::to_value(&exit).unwrap();
         assert_eq!(json["t"], "exit");
         assert_eq!(json["code"], 130);
+        assert_eq!(json["duration_ms"], 12);
+        // A stream from a gateway before `duration_ms` still reads.
+        let old: ServerMessage =
+            serde_json::from_str(r#"{"t":"exit","run":0,"server":"web-01","code":0}"#).unwrap();
+        assert!(matches!(
+            old,
+            ServerMessage::Exit {
+                duration_ms: None,
+                ..
+            }
+        ));
     }
 }

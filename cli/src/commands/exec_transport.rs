@@ -52,6 +52,7 @@ struct Exit {
     code: Option<i32>,
     timed_out: bool,
     error: Option<String>,
+    duration_ms: Option<u64>,
 }
 
 fn slot(stream: StreamName) -> usize {
@@ -270,9 +271,9 @@ async fn follow(
                     }
                 }
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMessage>(&text) {
-                    Ok(ServerMessage::Exit { run, code, timed_out, error, .. }) => {
+                    Ok(ServerMessage::Exit { run, code, timed_out, error, duration_ms, .. }) => {
                         if let Some(state) = runs.get_mut(usize::from(run)) {
-                            state.exit = Some(Exit { code, timed_out, error });
+                            state.exit = Some(Exit { code, timed_out, error, duration_ms });
                         }
                     }
                     Ok(ServerMessage::Done) => return Followed::Done,
@@ -408,11 +409,13 @@ fn resume_query(runs: &[RunState]) -> String {
 /// A run as the rest of `gate exec` reports it.
 fn finished(state: RunState) -> ExecRun {
     let [stdout, stderr] = state.kept;
+    let duration_ms = state.exit.as_ref().and_then(|e| e.duration_ms);
     let (status, exit_code, error) = match state.exit {
         Some(Exit {
             timed_out: true,
             code,
             error,
+            ..
         }) => (RunStatus::TimedOut, code, error),
         Some(Exit {
             code: Some(0),
@@ -439,7 +442,7 @@ fn finished(state: RunState) -> ExecRun {
         exit_code,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        duration_ms: None,
+        duration_ms,
         error,
     }
 }

@@ -75,6 +75,8 @@ async fn exec_keeps_stdout_and_stderr_apart_and_passes_the_remote_exit_code_thro
     assert_eq!(body["runs"][0]["stdout"], "out-42\n");
     assert_eq!(body["runs"][0]["stderr"], "err-line\n");
     assert_eq!(body["exit_code"], 1);
+    // How long it ran, as the API's job would say (the stream's `exit` carries it).
+    assert!(body["runs"][0]["duration_ms"].is_u64(), "{body}");
 
     // A success is 0, and an argv is not a shell line: each word arrives as one argument,
     // metacharacters and all.

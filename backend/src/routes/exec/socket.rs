@@ -155,7 +155,7 @@ fn exit_of(index: u16, run: &ExecRunState, sent: &Sent, cut: bool) -> Option<Ser
             exit_code,
             timed_out,
             signal,
-            ..
+            duration_ms,
         } => ServerMessage::Exit {
             run: index,
             server,
@@ -163,6 +163,7 @@ fn exit_of(index: u16, run: &ExecRunState, sent: &Sent, cut: bool) -> Option<Ser
             signal,
             timed_out,
             error: None,
+            duration_ms: Some(duration_ms),
         },
         RunEnd::Failed(message) => ServerMessage::Exit {
             run: index,
@@ -171,6 +172,7 @@ fn exit_of(index: u16, run: &ExecRunState, sent: &Sent, cut: bool) -> Option<Ser
             signal: None,
             timed_out: false,
             error: Some(message),
+            duration_ms: None,
         },
     })
 }
