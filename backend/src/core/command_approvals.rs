@@ -399,20 +399,18 @@ async fn run(state: &AppState, req: &CommandApproval, job: Uuid) -> Result<(), C
                     Some(argv) => Program::Argv(argv.clone()),
                     None => Program::Shell(req.command.clone()),
                 };
-                if let Err(refused) = link
-                    .open_exec(
-                        channel,
-                        pass,
-                        program,
-                        env.clone(),
-                        req.timeout_secs,
-                        ExecIo::default(),
-                    )
-                    .await
-                {
-                    link.remove(channel);
-                    run.finish(RunEnd::Failed(refused.to_string()));
-                }
+                let (env, timeout) = (env.clone(), req.timeout_secs);
+                // Opening waits for the agent's answer: every server at once, as a command
+                // started directly does, not one after another.
+                tokio::spawn(async move {
+                    let opened = link
+                        .open_exec(channel, pass, program, env, timeout, ExecIo::default())
+                        .await;
+                    if let Err(refused) = opened {
+                        link.remove(channel);
+                        run.finish(RunEnd::Failed(refused.to_string()));
+                    }
+                });
             }
         }
     }
