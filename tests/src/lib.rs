@@ -4,6 +4,7 @@
 use gatehouse_client::api::ops::AuditFilter;
 use gatehouse_client::{Client, ClientConfig};
 use gatehouse_shared::audit::AuditEvent;
+use gatehouse_shared::settings::SettingsPatch;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -411,6 +412,14 @@ impl Api {
         let (status, value) = self.call(reqwest::Method::GET, path, None).await;
         assert_eq!(status, 200, "GET {path}: {value}");
         value
+    }
+
+    /// Changes the workspace's settings (as a superuser).
+    pub async fn update_settings(&self, patch: SettingsPatch) {
+        self.client
+            .update_settings(&patch)
+            .await
+            .expect("settings changed");
     }
 
     /// Audit events whose action is `action` (`agent.*` for a family), oldest first, at most

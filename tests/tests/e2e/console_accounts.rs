@@ -320,15 +320,12 @@ async fn console_account_page_password_errors_and_recovery_codes() {
 async fn console_requires_enrolment_first_when_the_workspace_says_so() {
     let cx = Console::start(&[("mia", "member")], &[]).await;
     // `ops` turns it on (and would have to enrol next, like everyone).
-    let patch = SettingsPatch {
-        require_mfa_enrolment: Some(true),
-        ..SettingsPatch::default()
-    };
     cx.api()
-        .client
-        .update_settings(&patch)
-        .await
-        .expect("settings changed");
+        .update_settings(SettingsPatch {
+            require_mfa_enrolment: Some(true),
+            ..SettingsPatch::default()
+        })
+        .await;
     let browser = cx.signed_in("mia").await;
     run_ui_test(
         "console_requires_enrolment_first_when_the_workspace_says_so",

@@ -3,11 +3,11 @@
 //! request), and the member's page shows the outcome without a reload.
 
 use crate::console::Console;
-use crate::session_request;
+use crate::websh_session;
 use fantoccini::key::Key;
 use gatehouse_e2e::browser::run_ui_test;
 use gatehouse_e2e::Api;
-use gatehouse_shared::work_session::{CreateWorkSession, Status};
+use gatehouse_shared::work_session::Status;
 use std::time::Duration;
 
 #[tokio::test]
@@ -40,11 +40,7 @@ async fn console_extension_request_is_decided_from_the_keyboard_and_the_member_s
             // A second request, newer, so the queue holds two.
             let other = mia
                 .client
-                .create_work_session(&CreateWorkSession {
-                    purpose: "rotate certs".to_owned(),
-                    duration_secs: Some(600),
-                    ..session_request(&["websh"], &["web-01"])
-                })
+                .create_work_session(&websh_session("rotate certs"))
                 .await
                 .expect("a second request");
             let other_id = other.id;

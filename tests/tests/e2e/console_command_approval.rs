@@ -19,15 +19,12 @@ async fn console_root_command_is_approved_from_the_queue_and_its_output_shown() 
     );
     let cx = Console::start(&[("mia", "member")], &["web-01"]).await;
     // The step-up has its own test; here root needs no code.
-    let patch = SettingsPatch {
-        require_mfa_for_root: Some(false),
-        ..SettingsPatch::default()
-    };
     cx.api()
-        .client
-        .update_settings(&patch)
-        .await
-        .expect("settings changed");
+        .update_settings(SettingsPatch {
+            require_mfa_for_root: Some(false),
+            ..SettingsPatch::default()
+        })
+        .await;
     cx.grant("mia", "web-01").await;
     let mia = Api::login(&cx.server.base, "mia").await;
     let request = CreateWorkSession {

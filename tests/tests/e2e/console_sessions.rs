@@ -1,7 +1,7 @@
 //! The work-session list: the filter bar round-trips through the URL, and purposes are text.
 
 use crate::console::Console;
-use crate::session_request;
+use crate::{session_request, websh_session};
 use gatehouse_client::api::sessions::SessionDecision;
 use gatehouse_e2e::browser::{run_ui_test, Browser};
 use gatehouse_shared::work_session::{ApproveWorkSession, CreateWorkSession};
@@ -205,11 +205,7 @@ async fn console_default_list_shows_my_pending_request_and_follows_its_approval(
             // already shown is not told again.
             let second = mia
                 .client
-                .create_work_session(&CreateWorkSession {
-                    purpose: "second ask".to_owned(),
-                    duration_secs: Some(600),
-                    ..session_request(&["websh"], &["web-01"])
-                })
+                .create_work_session(&websh_session("second ask"))
                 .await
                 .expect("a second request")
                 .id;

@@ -60,15 +60,12 @@ async fn declared_root_commands_run_and_an_approved_one_runs_once() {
     );
     let fx = Fixture::start(&["web-01"]).await;
     // Step-up has its own tests; here root needs no code.
-    let patch = SettingsPatch {
-        require_mfa_for_root: Some(false),
-        ..SettingsPatch::default()
-    };
     fx.api
-        .client
-        .update_settings(&patch)
-        .await
-        .expect("settings changed");
+        .update_settings(SettingsPatch {
+            require_mfa_for_root: Some(false),
+            ..SettingsPatch::default()
+        })
+        .await;
     let mia = member(&fx, "mia", &["id -un"]).await;
 
     let job = match mia.client.exec_wait(&root("id -un")).await.expect("it ran") {

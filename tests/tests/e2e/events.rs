@@ -1,23 +1,13 @@
 //! `GET /api/events`: the console's live-update push, over a real server.
 
-use crate::session_request;
+use crate::websh_session;
 use futures_util::StreamExt;
 use gatehouse_e2e::{create_user, Api, Server};
 use gatehouse_shared::server::CreateServer;
-use gatehouse_shared::work_session::CreateWorkSession;
 use std::time::Duration;
 
 /// How long an event may take to arrive after the change that causes it.
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A ten-minute `websh` session on web-01 for `purpose`.
-fn websh_session(purpose: &str) -> CreateWorkSession {
-    CreateWorkSession {
-        purpose: purpose.to_owned(),
-        duration_secs: Some(600),
-        ..session_request(&["websh"], &["web-01"])
-    }
-}
 
 #[tokio::test]
 async fn events_need_a_sign_in_and_announce_session_changes_without_details() {

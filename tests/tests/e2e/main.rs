@@ -136,6 +136,15 @@ pub fn session_request(scopes: &[&str], servers: &[&str]) -> CreateWorkSession {
     }
 }
 
+/// A ten-minute `websh` session on web-01 for `purpose`.
+pub fn websh_session(purpose: &str) -> CreateWorkSession {
+    CreateWorkSession {
+        purpose: purpose.to_owned(),
+        duration_secs: Some(600),
+        ..session_request(&["websh"], &["web-01"])
+    }
+}
+
 /// The terminal request the tests open: 80×24, as the test shell account.
 pub fn terminal_request(server: &str) -> OpenWebsh {
     OpenWebsh {
